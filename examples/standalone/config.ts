@@ -1,0 +1,130 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { ALLOWED_SCOPES, generateKey, parseDuration, type FastifyDiscordSyncOptions } from '../../src/index.js'
+import { parseKey } from '../../src/store/crypto.js'
+
+/*
+ * Environment -> server and plugin options. Every problem names the variable,
+ * and start-up stops before anything listens.
+ */
+
+export class ConfigError extends Error {
+  constructor (readonly variable: string, why: string) {
+    super(`${variable} ${why}`)
+    this.name = 'ConfigError'
+  }
+}
+
+export interface StandaloneConfig {
+  host: string
+  port: number
+  logLevel: string
+  demo: boolean
+  jwtSecret: string
+  /** Warnings to log once the logger exists (generated secrets in demo mode). */
+  warnings: string[]
+  plugin: FastifyDiscordSyncOptions
+}
+
+type Env = Record<string, string | undefined>
+
+function get (env: Env, name: string): string | undefined {
+  const v = env[name]
+  return v === undefined || v.trim() === '' ? undefined : v.trim()
+}
+
+function duration (env: Env, name: string, fallback: string): string {
+  const v = get(env, name) ?? fallback
+  if (parseDuration(v) === null) throw new ConfigError(name, `must be a duration like "15m", "1h30m" or "90s" (got "${v}")`)
+  return v
+}
+
+function url (env: Env, name: string, fallback?: string, schemes = ['http:', 'https:']): string | undefined {
+  const v = get(env, name) ?? fallback
+  if (v === undefined) return undefined
+  let parsed: URL
+  try { parsed = new URL(v) } catch { throw new ConfigError(name, 'must be an absolute URL') }
+  if (!schemes.includes(parsed.protocol)) throw new ConfigError(name, `must use ${schemes.join(' or ')}`)
+  return v
+}
+
+/** In demo mode a missing secret is generated once and kept beside the database so restarts keep working. */
+function demoSecret (file: string | null, make: () => string): string {
+  if (file === null) return make()
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  mkdirSync(dirname(file), { recursive: true })
+  const value = make()
+  writeFileSync(file, value + '\n', { mode: 0o600 })
+  chmodSync(file, 0o600)
+  return value
+}
+
+export function loadConfig (env: Env = process.env): StandaloneConfig {
+  const warnings: string[] = []
+
+  const portRaw = get(env, 'PORT') ?? '3000'
+  if (!/^\d+$/.test(portRaw) || Number(portRaw) > 65535) throw new ConfigError('PORT', `must be an integer from 0 to 65535 (got "${portRaw}")`)
+  const host = get(env, 'HOST') ?? '127.0.0.1'
+  const logLevel = get(env, 'LOG_LEVEL') ?? 'info'
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new ConfigError('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent')
+
+  const clientId = get(env, 'DISCORD_CLIENT_ID')
+  const demoFlag = get(env, 'DISCORD_DEMO')
+  if (demoFlag !== undefined && !['0', '1', 'true', 'false'].includes(demoFlag)) throw new ConfigError('DISCORD_DEMO', 'must be 1 or 0')
+  const demo = clientId === undefined || demoFlag === '1' || demoFlag === 'true'
+
+  const mongoUri = url(env, 'MONGODB_URI', undefined, ['mongodb:', 'mongodb+srv:'])
+  const dbPath = resolve(get(env, 'DISCORD_DB_PATH') ?? './data/discord.sqlite')
+  const secretsDir = mongoUri ? null : dirname(dbPath)
+
+  let encryptionKey: string[]
+  const keyRaw = get(env, 'DISCORD_ENCRYPTION_KEY')
+  if (keyRaw !== undefined) {
+    // Comma-separated for rotation: the first key seals new values, all keys open old ones.
+    encryptionKey = keyRaw.split(',').map((k) => k.trim())
+    encryptionKey.forEach((k) => {
+      try { parseKey(k) } catch { throw new ConfigError('DISCORD_ENCRYPTION_KEY', 'must be base64 of 32 bytes (comma-separated, newest first, to rotate); generate one with `openssl rand -base64 32`') }
+    })
+  } else if (demo) {
+    encryptionKey = [demoSecret(secretsDir && join(secretsDir, '.demo-encryption-key'), generateKey)]
+    warnings.push('DISCORD_ENCRYPTION_KEY is not set: demo mode uses a generated key' + (secretsDir ? ` kept in ${join(secretsDir, '.demo-encryption-key')}` : ' that lasts until this process exits') + '. Set it for real deployments.')
+  } else {
+    throw new ConfigError('DISCORD_ENCRYPTION_KEY', 'is required (base64 of 32 bytes; generate one with `openssl rand -base64 32`)')
+  }
+
+  let jwtSecret = get(env, 'JWT_SECRET')
+  if (jwtSecret !== undefined && jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 characters')
+  if (jwtSecret === undefined) {
+    if (!demo) throw new ConfigError('JWT_SECRET', 'is required (at least 32 characters)')
+    jwtSecret = demoSecret(secretsDir && join(secretsDir, '.demo-jwt-secret'), generateKey)
+    warnings.push('JWT_SECRET is not set: demo mode uses a generated secret. Set it for real deployments.')
+  }
+
+  const plugin: FastifyDiscordSyncOptions = {
+    routePrefix: '/discord',
+    encryptionKey,
+    apiBaseUrl: url(env, 'DISCORD_API_BASE_URL', 'https://discord.com/api/v10'),
+    stateExpiry: duration(env, 'DISCORD_STATE_EXPIRY', '10m'),
+    tokenRefreshThreshold: duration(env, 'DISCORD_TOKEN_REFRESH_THRESHOLD', '24h'),
+    syncInterval: duration(env, 'DISCORD_SYNC_INTERVAL', '15m'),
+    store: mongoUri
+      ? { type: 'mongodb', uri: mongoUri, dbName: get(env, 'MONGODB_DB') ?? (new URL(mongoUri).pathname.replace(/^\//, '') || 'fastify_discord_sync') }
+      : { type: 'sqlite', path: dbPath }
+  }
+  const redisUrl = url(env, 'REDIS_URL', undefined, ['redis:', 'rediss:'])
+  if (redisUrl) plugin.redis = redisUrl
+
+  const scopes = (get(env, 'DISCORD_SCOPES') ?? 'identify guilds').split(/\s+/)
+  for (const s of scopes) if (!ALLOWED_SCOPES.includes(s)) throw new ConfigError('DISCORD_SCOPES', `contains "${s}", which is not an allowed scope (${ALLOWED_SCOPES.join(', ')})`)
+
+  if (!demo) {
+    const clientSecret = get(env, 'DISCORD_CLIENT_SECRET')
+    if (!/^\d{17,20}$/.test(clientId as string)) throw new ConfigError('DISCORD_CLIENT_ID', 'must be the application id (a 17-20 digit snowflake)')
+    if (clientSecret === undefined) throw new ConfigError('DISCORD_CLIENT_SECRET', 'is required when DISCORD_CLIENT_ID is set')
+    const redirectUri = url(env, 'DISCORD_REDIRECT_URI')
+    if (redirectUri === undefined) throw new ConfigError('DISCORD_REDIRECT_URI', 'is required when DISCORD_CLIENT_ID is set')
+    plugin.discord = { clientId: clientId as string, clientSecret, redirectUri, scopes, apiBaseUrl: plugin.apiBaseUrl }
+  }
+
+  return { host, port: Number(portRaw), logLevel, demo, jwtSecret, warnings, plugin }
+}

@@ -1,0 +1,52 @@
+import { buildStandalone } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+
+/*
+ * `npm start`: configuration from the environment, the plugin at /api/discord, and a
+ * clean shutdown on SIGINT/SIGTERM (in-flight requests finish, then the store, Redis
+ * and timers close through Fastify's onClose hooks).
+ */
+async function main (): Promise<void> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`fastify-discord-sync: configuration error: ${err.message}`)
+      process.exit(78) // EX_CONFIG
+    }
+    throw err
+  }
+
+  const app = await buildStandalone(config)
+  let closing = false
+  const shutdown = (signal: string): void => {
+    if (closing) {
+      app.log.warn({ signal }, 'second signal: exiting without waiting')
+      process.exit(1)
+    }
+    closing = true
+    app.log.info({ signal }, 'shutting down')
+    const force = setTimeout(() => {
+      app.log.error('shutdown took longer than 10 s: exiting')
+      process.exit(1)
+    }, 10_000)
+    force.unref()
+    app.close().then(() => process.exit(0), (err: unknown) => {
+      app.log.error({ err }, 'error during shutdown')
+      process.exit(1)
+    })
+  }
+  process.once('SIGINT', () => shutdown('SIGINT'))
+  process.once('SIGTERM', () => shutdown('SIGTERM'))
+
+  await app.listen({ host: config.host, port: config.port })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : config.port
+  app.log.info(`fastify-discord-sync standalone server: http://${config.host}:${port}/api/discord/status`)
+}
+
+main().catch((err: unknown) => {
+  console.error('fastify-discord-sync: failed to start:', err instanceof Error ? err.message : err)
+  process.exit(1)
+})

@@ -1,0 +1,109 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Redis } from 'ioredis'
+import { AlreadyRegisteredError, DiscordNotConfiguredError } from './errors.js'
+import { resolveOptions, type FastifyDiscordSyncOptions, type ResolvedDiscordApp } from './options.js'
+import { createStore } from './store/index.js'
+import type { DiscordStore } from './store/port.js'
+import { checkHealth, type HealthReport } from './services/health.js'
+import routes from './routes/index.js'
+
+/** Options as the plugin resolved them, without any secret. */
+export interface DiscordSyncPublicOptions {
+  routePrefix: string
+  apiBaseUrl: string
+  redisKeyPrefix: string
+  stateExpiryMs: number
+  tokenRefreshThresholdMs: number
+  syncIntervalMs: number
+  discord: Omit<ResolvedDiscordApp, 'clientSecret'> | null
+}
+
+/** Everything the plugin exposes on the instance, under `fastify.discord`. */
+export interface DiscordSyncNamespace {
+  /** The persistence port (SQLite, MongoDB or a host-provided store). */
+  readonly store: DiscordStore
+  /** The Redis connection in use, or null. */
+  readonly redis: Redis | null
+  readonly options: Readonly<DiscordSyncPublicOptions>
+  /** True when a Discord application (client id/secret) is configured. */
+  readonly discordConfigured: boolean
+  /** preHandler for Discord-dependent routes: 503 FST_DISCORD_NOT_CONFIGURED without credentials. */
+  requireDiscord (request: FastifyRequest, reply: FastifyReply): Promise<void>
+  /** The module's health, as served by GET /status. */
+  health (): Promise<HealthReport>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    discord: DiscordSyncNamespace
+  }
+}
+
+async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: FastifyDiscordSyncOptions): Promise<void> {
+  if (fastify.hasDecorator('discord')) throw new AlreadyRegisteredError()
+  const opts = resolveOptions(rawOptions)
+  const log = fastify.log.child({ component: 'discord' })
+
+  const store = await createStore(opts)
+  const ownsStore = !opts.storeIsHostOwned
+
+  let redis: Redis | null = null
+  let ownsRedis = false
+  if (typeof opts.redis === 'string') {
+    // Our own connection: lazy so a Redis outage at boot degrades instead of failing start-up.
+    redis = new Redis(opts.redis, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true })
+    redis.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis connection error'))
+    ownsRedis = true
+    redis.connect().catch(() => { /* reported by the 'error' listener and by /status */ })
+  } else if (opts.redis) {
+    redis = opts.redis
+  }
+
+  const discordConfigured = opts.discord !== null
+  const publicOptions: DiscordSyncPublicOptions = Object.freeze({
+    routePrefix: opts.routePrefix,
+    apiBaseUrl: opts.apiBaseUrl,
+    redisKeyPrefix: opts.redisKeyPrefix,
+    stateExpiryMs: opts.stateExpiryMs,
+    tokenRefreshThresholdMs: opts.tokenRefreshThresholdMs,
+    syncIntervalMs: opts.syncIntervalMs,
+    discord: opts.discord ? { clientId: opts.discord.clientId, redirectUri: opts.discord.redirectUri, scopes: [...opts.discord.scopes], authorizeUrl: opts.discord.authorizeUrl } : null
+  })
+
+  const namespace: DiscordSyncNamespace = {
+    store,
+    redis,
+    options: publicOptions,
+    discordConfigured,
+    async requireDiscord () {
+      if (!discordConfigured) throw new DiscordNotConfiguredError('set the Discord application client id, secret and redirect URI')
+    },
+    health: () => checkHealth({
+      store,
+      redis,
+      discordConfigured,
+      onError: (component, err) => log.warn({ component, err: { message: (err as Error)?.message } }, 'health check failed')
+    })
+  }
+  fastify.decorate('discord', namespace)
+
+  // Close only what we opened: a host's store, Mongo client or Redis stays open.
+  fastify.addHook('onClose', async () => {
+    if (ownsStore) await store.close()
+    if (ownsRedis && redis) await redis.quit().catch(() => redis?.disconnect())
+  })
+
+  await fastify.register(routes, { prefix: opts.routePrefix })
+}
+
+const plugin = fp(fastifyDiscordSync, { name: 'fastify-discord-sync', fastify: '5.x' })
+
+export default plugin
+export { plugin as fastifyDiscordSync }
+export { resolveOptions, ALLOWED_SCOPES, DEFAULT_OPTIONS } from './options.js'
+export type { FastifyDiscordSyncOptions, StoreOption, DiscordAppOptions } from './options.js'
+export * from './errors.js'
+export * from './store/index.js'
+export type { HealthReport } from './services/health.js'
+export { parseDuration, formatDuration } from './util/duration.js'

@@ -1,0 +1,33 @@
+import type { ResolvedOptions } from '../options.js'
+import { SecretBox } from './crypto.js'
+import type { DiscordStore } from './port.js'
+
+export * from './port.js'
+export { SecretBox, generateKey, keyId, secretContext } from './crypto.js'
+
+/**
+ * Builds the store the options describe. Adapters are imported lazily so a host on
+ * MongoDB never loads the native SQLite module, and vice versa.
+ * Returns the store ready for use (init() done).
+ */
+export async function createStore (opts: Pick<ResolvedOptions, 'store' | 'encryptionKeys'>): Promise<DiscordStore> {
+  const option = opts.store
+  if (!('type' in option)) return option
+  // resolveOptions guarantees keys whenever the plugin builds the store.
+  const secrets = new SecretBox(opts.encryptionKeys as string[])
+  let store: DiscordStore
+  if (option.type === 'sqlite') {
+    const { SqliteStore } = await import('./sqlite/index.js')
+    store = new SqliteStore({ path: option.path ?? './data/discord.sqlite', secrets, database: option.database })
+  } else {
+    const { MongoStore } = await import('./mongo/index.js')
+    store = new MongoStore({ ...option, secrets })
+  }
+  try {
+    await store.init()
+  } catch (err) {
+    await store.close().catch(() => {})
+    throw err
+  }
+  return store
+}

@@ -1,0 +1,205 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import discordSync, { fastifyDiscordSync, SecretBox, type DiscordStore } from '../src/index.js'
+import { SqliteStore } from '../src/store/sqlite/index.js'
+import { buildApp, TEST_KEY } from './helpers/build-app.js'
+import { REDIS_URL, redisAvailable } from './helpers/redis.js'
+
+const apps: FastifyInstance[] = []
+async function track (p: Promise<FastifyInstance>): Promise<FastifyInstance> {
+  const app = await p
+  apps.push(app)
+  return app
+}
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((a) => a.close()))
+})
+
+async function registerError (options: Record<string, unknown>): Promise<Error & { code?: string }> {
+  const app = Fastify({ logger: false })
+  app.register(discordSync, options as never)
+  try {
+    await app.ready()
+  } catch (err) {
+    await app.close().catch(() => {})
+    return err as Error & { code?: string }
+  }
+  await app.close()
+  throw new Error('register succeeded but was expected to fail')
+}
+
+describe('plugin registration', () => {
+  it('exports the same plugin as default and named, wrapped by fastify-plugin', () => {
+    expect(fastifyDiscordSync).toBe(discordSync)
+    expect((discordSync as unknown as Record<symbol, unknown>)[Symbol.for('plugin-meta')]).toMatchObject({ name: 'fastify-discord-sync', fastify: '5.x' })
+  })
+
+  it('decorates the instance with one namespace holding the store', async () => {
+    const app = await track(buildApp())
+    expect(app.hasDecorator('discord')).toBe(true)
+    expect(app.discord.store.kind).toBe('sqlite')
+    expect(app.discord.options.routePrefix).toBe('/discord')
+    expect(app.discord.discordConfigured).toBe(false)
+  })
+
+  it('mounts routes under the default prefix and under a host prefix', async () => {
+    const a = await track(buildApp())
+    expect((await a.inject({ url: '/discord/status' })).statusCode).toBe(200)
+
+    const b = Fastify({ logger: false })
+    apps.push(b)
+    await b.register(discordSync, { store: { type: 'sqlite', path: ':memory:' }, encryptionKey: TEST_KEY, prefix: '/api' } as never)
+    expect((await b.inject({ url: '/api/discord/status' })).statusCode).toBe(200)
+    expect((await b.inject({ url: '/discord/status' })).statusCode).toBe(404)
+
+    const c = await track(buildApp({ routePrefix: '/integrations/discord' }))
+    expect((await c.inject({ url: '/integrations/discord/status' })).statusCode).toBe(200)
+  })
+
+  it('refuses to register twice', async () => {
+    const app = Fastify({ logger: false })
+    apps.push(app)
+    app.register(discordSync, { store: { type: 'sqlite', path: ':memory:' }, encryptionKey: TEST_KEY })
+    app.register(discordSync, { store: { type: 'sqlite', path: ':memory:' }, encryptionKey: TEST_KEY })
+    await expect(app.ready()).rejects.toMatchObject({ code: 'FST_DISCORD_ALREADY_REGISTERED' })
+  })
+
+  it('keeps the client secret out of the decorated options', async () => {
+    const app = await track(buildApp({
+      discord: { clientId: '123456789012345678', clientSecret: 'very-secret-client-secret', redirectUri: 'http://127.0.0.1:3000/api/discord/auth/callback' }
+    }))
+    expect(app.discord.discordConfigured).toBe(true)
+    expect(app.discord.options.discord?.scopes).toEqual(['identify', 'guilds'])
+    expect(JSON.stringify(app.discord.options)).not.toContain('very-secret-client-secret')
+  })
+})
+
+describe('option validation names the option', () => {
+  const base = { store: { type: 'sqlite', path: ':memory:' }, encryptionKey: TEST_KEY }
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['unknown option', { ...base, colour: 'blue' }, /"colour"/],
+    ['routePrefix', { ...base, routePrefix: 'no-slash' }, /"routePrefix"/],
+    ['missing encryptionKey', { store: { type: 'sqlite', path: ':memory:' } }, /"encryptionKey": is required/],
+    ['short encryptionKey', { ...base, encryptionKey: Buffer.alloc(16).toString('base64') }, /"encryptionKey"/],
+    ['rotated key list', { ...base, encryptionKey: [TEST_KEY, 'nope'] }, /"encryptionKey\[1\]"/],
+    ['store.type', { ...base, store: { type: 'postgres' } }, /"store.type"/],
+    ['store.path', { ...base, store: { type: 'sqlite', path: '' } }, /"store.path"/],
+    ['sqlite extra key', { ...base, store: { type: 'sqlite', uri: 'x' } }, /"store.uri"/],
+    ['mongo without source', { ...base, store: { type: 'mongodb', dbName: 'x' } }, /"store": mongodb needs exactly one of uri, db or client/],
+    ['mongo uri scheme', { ...base, store: { type: 'mongodb', uri: 'http://x', dbName: 'x' } }, /"store.uri"/],
+    ['mongo dbName', { ...base, store: { type: 'mongodb', uri: 'mongodb://127.0.0.1:1' } }, /"store.dbName"/],
+    ['redis', { ...base, redis: 'http://localhost' }, /"redis"/],
+    ['redis object', { ...base, redis: { ping: 1 } }, /"redis"/],
+    ['discord.clientId', { ...base, discord: { clientId: 'abc', clientSecret: 's', redirectUri: 'http://x/cb' } }, /"discord.clientId"/],
+    ['discord.clientSecret', { ...base, discord: { clientId: '123456789012345678', clientSecret: '', redirectUri: 'http://x/cb' } }, /"discord.clientSecret"/],
+    ['discord.redirectUri', { ...base, discord: { clientId: '123456789012345678', clientSecret: 's', redirectUri: 'ftp://x' } }, /"discord.redirectUri"/],
+    ['discord.scopes', { ...base, discord: { clientId: '123456789012345678', clientSecret: 's', redirectUri: 'http://x/cb', scopes: 'identify bot' } }, /"discord.scopes": scope "bot" is not allowed/],
+    ['stateExpiry', { ...base, stateExpiry: 'ten minutes' }, /"stateExpiry"/],
+    ['stateExpiry too short', { ...base, stateExpiry: '1s' }, /"stateExpiry": must be at least/],
+    ['syncInterval', { ...base, syncInterval: -5 }, /"syncInterval"/],
+    ['apiBaseUrl', { ...base, apiBaseUrl: 'discord.com' }, /"apiBaseUrl"/]
+  ]
+  it.each(cases)('%s', async (_name, options, pattern) => {
+    const err = await registerError(options)
+    expect(err.code).toBe('FST_DISCORD_INVALID_OPTIONS')
+    expect(err.message).toMatch(pattern)
+    // Never echo a secret back in a validation error.
+    expect(err.message).not.toContain(TEST_KEY)
+  })
+
+  it('accepts Go-style durations and milliseconds', async () => {
+    const app = await track(buildApp({ stateExpiry: '5m', tokenRefreshThreshold: '1h30m', syncInterval: 120_000 }))
+    expect(app.discord.options).toMatchObject({ stateExpiryMs: 300_000, tokenRefreshThresholdMs: 5_400_000, syncIntervalMs: 120_000 })
+  })
+})
+
+describe('closing', () => {
+  it('closes the store it opened', async () => {
+    const app = await buildApp()
+    const store = app.discord.store
+    await store.ping()
+    await app.close()
+    await expect(store.ping()).rejects.toThrow()
+  })
+
+  it('never closes a store the host passed in', async () => {
+    const host = new SqliteStore({ path: ':memory:', secrets: new SecretBox(TEST_KEY) })
+    await host.init()
+    const app = await buildApp({ store: host })
+    expect(app.discord.store).toBe(host)
+    await app.close()
+    await expect(host.ping()).resolves.toBeUndefined()
+    await host.close()
+  })
+})
+
+describe('GET /discord/status', () => {
+  it('is healthy on SQLite without Redis and says Discord is not configured', async () => {
+    const app = await track(buildApp())
+    const res = await app.inject({ url: '/discord/status' })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({
+      module: 'discord',
+      status: 'healthy',
+      message: 'Discord application not configured',
+      checks: { store: 'ok', redis: 'not_configured', discord: 'not_configured' }
+    })
+  })
+
+  it('is unhealthy (503) when the store is unreachable, without leaking the driver error', async () => {
+    const inner = new SqliteStore({ path: ':memory:', secrets: new SecretBox(TEST_KEY) })
+    await inner.init()
+    const broken: DiscordStore = Object.assign(Object.create(inner) as DiscordStore, {
+      ping: async () => { throw new Error('connect ECONNREFUSED mongodb://admin:hunter2@db:27017') }
+    })
+    const app = await track(buildApp({ store: broken }))
+    const res = await app.inject({ url: '/discord/status' })
+    expect(res.statusCode).toBe(503)
+    expect(res.json()).toMatchObject({ module: 'discord', status: 'unhealthy', checks: { store: 'unreachable' } })
+    expect(res.body).not.toContain('hunter2')
+    await inner.close()
+  })
+
+  it('is degraded when the configured Redis does not answer, and closes its own connection', async () => {
+    const app = await buildApp({ redis: 'redis://127.0.0.1:1' })
+    const res = await app.inject({ url: '/discord/status' })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ status: 'degraded', checks: { store: 'ok', redis: 'unreachable' } })
+    const redis = app.discord.redis as Redis
+    await app.close()
+    expect(['end', 'close']).toContain(redis.status)
+  })
+})
+
+describe.skipIf(!(await redisAvailable()))('with Redis', () => {
+  it('reports Redis ok and never closes a host Redis connection', async () => {
+    const host = new Redis(REDIS_URL)
+    const app = await buildApp({ redis: host })
+    const res = await app.inject({ url: '/discord/status' })
+    expect(res.json()).toMatchObject({ status: 'healthy', checks: { redis: 'ok' } })
+    await app.close()
+    expect(await host.ping()).toBe('PONG')
+    await host.quit()
+  })
+
+  it('opens and closes its own connection from a URL', async () => {
+    const app = await buildApp({ redis: REDIS_URL })
+    expect((await app.inject({ url: '/discord/status' })).json()).toMatchObject({ checks: { redis: 'ok' } })
+    const redis = app.discord.redis as Redis
+    await app.close()
+    expect(redis.status).toBe('end')
+  })
+})
+
+describe('Discord-dependent routes without credentials', () => {
+  it('answer 503 FST_DISCORD_NOT_CONFIGURED', async () => {
+    const app = Fastify({ logger: false })
+    apps.push(app)
+    await app.register(discordSync, { store: { type: 'sqlite', path: ':memory:' }, encryptionKey: TEST_KEY })
+    app.get('/needs-discord', { preHandler: app.discord.requireDiscord }, async () => ({ ok: true }))
+    const res = await app.inject({ url: '/needs-discord' })
+    expect(res.statusCode).toBe(503)
+    expect(res.json()).toMatchObject({ code: 'FST_DISCORD_NOT_CONFIGURED' })
+  })
+})
