@@ -10,7 +10,7 @@ import { STATUS_CODES } from 'node:http'
 export function discordErrorHandler (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (err.validation) {
     const where = err.validationContext ?? 'request'
-    void reply.status(400).send({
+    reply.status(400).send({
       statusCode: 400,
       code: 'FST_DISCORD_VALIDATION',
       error: STATUS_CODES[400] as string,
@@ -22,11 +22,11 @@ export function discordErrorHandler (err: FastifyError, request: FastifyRequest,
   const ours = typeof err.code === 'string' && err.code.startsWith('FST_DISCORD_')
   if (statusCode >= 500 && !ours) {
     request.log.error({ err }, 'unexpected error in fastify-discord-sync route')
-    void reply.status(500).send({ statusCode: 500, code: 'FST_DISCORD_INTERNAL', error: STATUS_CODES[500] as string, message: 'Internal error' })
+    reply.status(500).send({ statusCode: 500, code: 'FST_DISCORD_INTERNAL', error: STATUS_CODES[500] as string, message: 'Internal error' })
     return
   }
   if (statusCode >= 500) request.log.warn({ code: err.code }, err.message)
-  void reply.status(statusCode).send({
+  reply.status(statusCode).send({
     statusCode,
     code: typeof err.code === 'string' ? err.code : `FST_DISCORD_HTTP_${statusCode}`,
     error: STATUS_CODES[statusCode] ?? 'Error',

@@ -7,6 +7,6 @@ export const ErrorResponse = Type.Object({
   error: Type.String(),
   message: Type.String()
 }, { $id: 'DiscordSyncError', description: 'Error with a stable code' })
-export type ErrorResponse = Static<typeof ErrorResponse>
+export type ErrorResponseBody = Static<typeof ErrorResponse>
 
 export const Snowflake = Type.String({ pattern: '^\\d{17,20}$', description: 'Discord snowflake id' })
