@@ -1,0 +1,217 @@
+import type Database from 'better-sqlite3'
+import { StoreUnavailableError } from '../../errors.js'
+
+/*
+ * Schema history, versioned in code and tracked in `PRAGMA user_version`, so an
+ * upgraded package brings an existing database forward without a separate tool.
+ *
+ * Rules for whoever adds a migration:
+ * - append only; never edit a released migration (databases in the field ran it);
+ * - versions are 1, 2, 3... with no gaps, checked below at load time;
+ * - `up` runs inside the migration transaction: no BEGIN/COMMIT, no VACUUM, and no
+ *   PRAGMA that is a no-op inside a transaction (foreign_keys, journal_mode).
+ *
+ * Storage choices (v1):
+ * - STRICT tables, so a wrong type is an error instead of a silent coercion.
+ * - Dates are INTEGER epoch milliseconds: comparisons and ORDER BY use indexes and
+ *   need no parsing; booleans are INTEGER 0/1 with a CHECK.
+ * - Arrays/objects (scopes, guilds, settings, conditions, results) are JSON text:
+ *   they are read and written whole, never queried by content, except the user's
+ *   guild list, which `discord_user_guilds` mirrors so the guild filter is an
+ *   indexed join rather than a json_each scan over every user.
+ * - Token columns hold SecretBox envelopes only; the adapter never writes plaintext.
+ */
+
+export interface Migration {
+  version: number
+  name: string
+  up (db: Database.Database): void
+}
+
+const v1: Migration = {
+  version: 1,
+  name: 'initial schema',
+  up (db) {
+    db.exec(`
+      CREATE TABLE discord_users (
+        id               TEXT PRIMARY KEY,
+        user_id          TEXT NOT NULL,
+        discord_user_id  TEXT NOT NULL,
+        username         TEXT NOT NULL,
+        discriminator    TEXT,
+        global_name      TEXT,
+        avatar           TEXT,
+        access_token     TEXT,
+        refresh_token    TEXT,
+        token_expires_at INTEGER,
+        scopes           TEXT NOT NULL,
+        guilds           TEXT NOT NULL,
+        needs_reauth     INTEGER NOT NULL CHECK (needs_reauth IN (0, 1)),
+        last_sync        INTEGER,
+        is_active        INTEGER NOT NULL CHECK (is_active IN (0, 1)),
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX discord_users_discord_user_id ON discord_users (discord_user_id);
+      CREATE INDEX discord_users_user_id ON discord_users (user_id, created_at, id);
+      CREATE INDEX discord_users_created ON discord_users (created_at, id);
+      CREATE INDEX discord_users_active_created ON discord_users (is_active, created_at, id);
+      -- Partial: the refresh task only ever asks about links it could refresh.
+      CREATE INDEX discord_users_refresh_due ON discord_users (token_expires_at, id)
+        WHERE refresh_token IS NOT NULL AND needs_reauth = 0 AND is_active = 1;
+
+      CREATE TABLE discord_user_guilds (
+        discord_user_id TEXT NOT NULL
+          REFERENCES discord_users (discord_user_id) ON DELETE CASCADE ON UPDATE CASCADE,
+        guild_id        TEXT NOT NULL,
+        PRIMARY KEY (guild_id, discord_user_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX discord_user_guilds_user ON discord_user_guilds (discord_user_id);
+
+      CREATE TABLE discord_guild_configs (
+        id                TEXT PRIMARY KEY,
+        guild_id          TEXT NOT NULL,
+        guild_name        TEXT NOT NULL,
+        enabled           INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        settings          TEXT NOT NULL,
+        bot_token         TEXT,
+        bot_permissions   TEXT,
+        bot_user_id       TEXT,
+        owner_id          TEXT,
+        health_status     TEXT NOT NULL CHECK (health_status IN ('healthy', 'degraded', 'unhealthy', 'unknown')),
+        last_health_check INTEGER,
+        last_error        TEXT,
+        created_at        INTEGER NOT NULL,
+        updated_at        INTEGER NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX discord_guild_configs_guild_id ON discord_guild_configs (guild_id);
+      CREATE INDEX discord_guild_configs_name ON discord_guild_configs (guild_name, guild_id);
+
+      CREATE TABLE discord_role_mappings (
+        id                TEXT PRIMARY KEY,
+        guild_id          TEXT NOT NULL
+          REFERENCES discord_guild_configs (guild_id) ON DELETE CASCADE ON UPDATE CASCADE,
+        group_id          TEXT NOT NULL,
+        group_name        TEXT,
+        discord_role_id   TEXT NOT NULL,
+        discord_role_name TEXT,
+        conditions        TEXT NOT NULL,
+        priority          INTEGER NOT NULL,
+        exclusive_set     TEXT,
+        enabled           INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        created_by        TEXT,
+        last_sync         INTEGER,
+        sync_count        INTEGER NOT NULL DEFAULT 0,
+        created_at        INTEGER NOT NULL,
+        updated_at        INTEGER NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX discord_role_mappings_triple ON discord_role_mappings (guild_id, group_id, discord_role_id);
+      CREATE INDEX discord_role_mappings_priority ON discord_role_mappings (guild_id, priority, id);
+
+      CREATE TABLE discord_sync_status (
+        id           TEXT PRIMARY KEY,
+        sync_type    TEXT NOT NULL CHECK (sync_type IN ('user', 'guild', 'mapping', 'full')),
+        target_id    TEXT,
+        status       TEXT NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed', 'blocked')),
+        dry_run      INTEGER NOT NULL CHECK (dry_run IN (0, 1)),
+        force        INTEGER NOT NULL CHECK (force IN (0, 1)),
+        started_at   INTEGER,
+        completed_at INTEGER,
+        duration     INTEGER,
+        heartbeat_at INTEGER,
+        results      TEXT NOT NULL,
+        initiated_by TEXT NOT NULL,
+        created_at   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX discord_sync_status_heartbeat ON discord_sync_status (status, heartbeat_at);
+      CREATE INDEX discord_sync_status_target ON discord_sync_status (sync_type, target_id, created_at);
+      CREATE INDEX discord_sync_status_created ON discord_sync_status (created_at, id);
+
+      CREATE TABLE discord_oauth_states (
+        id            TEXT PRIMARY KEY,
+        state         TEXT NOT NULL,
+        flow          TEXT NOT NULL CHECK (flow IN ('login', 'link')),
+        user_id       TEXT,
+        redirect_url  TEXT,
+        scopes        TEXT NOT NULL,
+        code_verifier TEXT,
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL,
+        used          INTEGER NOT NULL CHECK (used IN (0, 1))
+      ) STRICT;
+      CREATE UNIQUE INDEX discord_oauth_states_state ON discord_oauth_states (state);
+      CREATE INDEX discord_oauth_states_expires ON discord_oauth_states (expires_at);
+
+      CREATE TABLE discord_audit_log (
+        id              TEXT PRIMARY KEY,
+        run_id          TEXT,
+        guild_id        TEXT NOT NULL,
+        discord_user_id TEXT NOT NULL,
+        user_id         TEXT,
+        role_id         TEXT NOT NULL,
+        role_name       TEXT,
+        action          TEXT NOT NULL CHECK (action IN ('add', 'remove')),
+        mapping_id      TEXT,
+        outcome         TEXT NOT NULL CHECK (outcome IN ('applied', 'failed', 'dry_run', 'blocked', 'skipped')),
+        error_code      TEXT,
+        created_at      INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX discord_audit_log_guild ON discord_audit_log (guild_id, created_at, id);
+      CREATE INDEX discord_audit_log_discord_user ON discord_audit_log (discord_user_id, created_at, id);
+      CREATE INDEX discord_audit_log_user ON discord_audit_log (user_id, created_at, id);
+      CREATE INDEX discord_audit_log_run ON discord_audit_log (run_id);
+      CREATE INDEX discord_audit_log_created ON discord_audit_log (created_at, id);
+    `)
+  }
+}
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([v1])
+
+/** Throws unless versions run 1..n in order, so a bad merge fails at load, not in production. */
+export function assertMigrationOrder (migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new Error(`SQLite migration #${i + 1} ("${m.name}") has version ${m.version}; versions must be 1..n in order`)
+    }
+  })
+}
+
+assertMigrationOrder(MIGRATIONS)
+
+export function schemaVersion (db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number
+}
+
+export interface MigrationOutcome {
+  from: number
+  to: number
+  applied: string[]
+}
+
+/**
+ * Brings the schema to the newest version. All pending migrations run in one
+ * IMMEDIATE transaction: the write lock is taken before the version is read, so two
+ * processes opening the same file cannot both apply a step, and a failing step
+ * leaves the database exactly as it was.
+ */
+export function migrate (db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): MigrationOutcome {
+  assertMigrationOrder(migrations)
+  const latest = migrations.length
+  const run = db.transaction((): MigrationOutcome => {
+    const from = schemaVersion(db)
+    if (from > latest) {
+      throw new StoreUnavailableError(
+        `the SQLite database schema is version ${from}, newer than this version of fastify-discord-sync knows (${latest}); upgrade the package or use another database file`
+      )
+    }
+    const applied: string[] = []
+    for (const m of migrations.slice(from)) {
+      m.up(db)
+      // user_version lives in the database header, so it commits or rolls back with the step.
+      db.pragma(`user_version = ${m.version}`)
+      applied.push(`${m.version}: ${m.name}`)
+    }
+    return { from, to: Math.max(from, latest), applied }
+  })
+  return run.immediate()
+}

@@ -1,0 +1,236 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { SecretBox, generateKey } from '../../src/store/crypto.js'
+import type { DiscordStore } from '../../src/store/port.js'
+import { MIGRATIONS, SqliteStore, migrate, schemaVersion } from '../../src/store/sqlite/index.js'
+import type { Migration } from '../../src/store/sqlite/index.js'
+import { describeStoreContract } from './contract.js'
+
+const root = mkdtempSync(join(tmpdir(), 'discord-sync-sqlite-'))
+let fileSeq = 0
+const freshPath = (): string => join(root, `t${process.pid}-${++fileSeq}`, 'store.sqlite')
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true })
+})
+
+// Which file each store of the contract suite writes to, for rawDump and reopen.
+const paths = new WeakMap<DiscordStore, string>()
+
+async function openAt (path: string, secrets: SecretBox): Promise<SqliteStore> {
+  const store = new SqliteStore({ path, secrets })
+  await store.init()
+  paths.set(store, path)
+  return store
+}
+
+function pathOf (store: DiscordStore): string {
+  const p = paths.get(store)
+  if (p === undefined) throw new Error('store was not created by this harness')
+  return p
+}
+
+describeStoreContract('sqlite', {
+  create: (secrets) => openAt(freshPath(), secrets),
+  reopen: (store, secrets) => openAt(pathOf(store), secrets),
+  async rawDump (store) {
+    const path = pathOf(store);
+    (store as SqliteStore).checkpoint()
+    // Both files: a checkpoint copies WAL frames into the main file but leaves them in the WAL too.
+    return [path, `${path}-wal`]
+      .filter((p) => existsSync(p))
+      .map((p) => readFileSync(p).toString('latin1'))
+      .join('\n')
+  }
+})
+
+describe('SqliteStore specifics', () => {
+  const cleanup: Array<() => Promise<void> | void> = []
+  afterEach(async () => {
+    while (cleanup.length > 0) await (cleanup.pop() as () => Promise<void> | void)()
+  })
+
+  function track<T extends { close (): unknown }> (x: T): T {
+    cleanup.push(async () => { await x.close() })
+    return x
+  }
+
+  const secrets = (): SecretBox => new SecretBox(generateKey())
+
+  it('creates the parent directory and runs in WAL mode with foreign keys on', async () => {
+    const path = join(root, `nested-${++fileSeq}`, 'a', 'b', 'store.sqlite')
+    expect(existsSync(join(path, '..'))).toBe(false)
+    const store = track(await openAt(path, secrets()))
+    expect(existsSync(path)).toBe(true)
+    await store.ping()
+
+    // WAL is persistent in the file header, so a second connection sees it.
+    const probe = track(new Database(path, { readonly: true }))
+    expect(probe.pragma('journal_mode', { simple: true })).toBe('wal')
+    expect(schemaVersion(probe)).toBe(MIGRATIONS.length)
+    const tables = (probe.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((t) => t.name)
+    expect(tables).toEqual(expect.arrayContaining([
+      'discord_audit_log', 'discord_guild_configs', 'discord_oauth_states', 'discord_role_mappings',
+      'discord_sync_status', 'discord_user_guilds', 'discord_users'
+    ]))
+  })
+
+  it('works in memory', async () => {
+    const store = track(new SqliteStore({ path: ':memory:', secrets: secrets() }))
+    await store.init()
+    const g = await store.createGuild({ guild_id: '1', guild_name: 'Mem', bot_token: 'bot-mem' })
+    expect(await store.getBotToken(g.guild_id)).toBe('bot-mem')
+  })
+
+  it('keeps data and schema version across re-opens, applying nothing twice', async () => {
+    const path = freshPath()
+    const box = secrets()
+    const first = await openAt(path, box)
+    await first.init()
+    await first.createGuild({ guild_id: '42', guild_name: 'Persisted', bot_token: 'persisted-bot' })
+    await first.close()
+
+    const second = track(await openAt(path, box))
+    expect((await second.getGuild('42'))?.guild_name).toBe('Persisted')
+    expect(await second.getBotToken('42')).toBe('persisted-bot')
+
+    const raw = track(new Database(path))
+    expect(schemaVersion(raw)).toBe(MIGRATIONS.length)
+    expect(migrate(raw)).toEqual({ from: MIGRATIONS.length, to: MIGRATIONS.length, applied: [] })
+  })
+
+  it('applies only the migrations a database has not seen, in order, and records the version', () => {
+    const db = track(new Database(':memory:'))
+    const calls: string[] = []
+    const step = (version: number, name: string): Migration => ({
+      version,
+      name,
+      up (d) {
+        calls.push(name)
+        d.exec(`CREATE TABLE t${version} (x INTEGER)`)
+      }
+    })
+    expect(migrate(db, [step(1, 'one')])).toEqual({ from: 0, to: 1, applied: ['1: one'] })
+    expect(migrate(db, [step(1, 'one'), step(2, 'two'), step(3, 'three')])).toEqual({ from: 1, to: 3, applied: ['2: two', '3: three'] })
+    expect(migrate(db, [step(1, 'one'), step(2, 'two'), step(3, 'three')]).applied).toEqual([])
+    expect(calls).toEqual(['one', 'two', 'three'])
+    expect(schemaVersion(db)).toBe(3)
+  })
+
+  it('rolls a failing migration back completely', () => {
+    const db = track(new Database(':memory:'))
+    const ok: Migration = { version: 1, name: 'ok', up: (d) => d.exec('CREATE TABLE kept (x INTEGER)') }
+    const bad: Migration = {
+      version: 2,
+      name: 'bad',
+      up (d) {
+        d.exec('CREATE TABLE half (x INTEGER)')
+        throw new Error('boom')
+      }
+    }
+    migrate(db, [ok])
+    expect(() => migrate(db, [ok, bad])).toThrow('boom')
+    expect(schemaVersion(db)).toBe(1)
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined()
+  })
+
+  it('rejects a migration list with gaps or out of order', () => {
+    const db = track(new Database(':memory:'))
+    const m = (version: number): Migration => ({ version, name: `m${version}`, up: () => {} })
+    expect(() => migrate(db, [m(1), m(3)])).toThrow(/versions must be 1..n/)
+    expect(() => migrate(db, [m(2)])).toThrow(/versions must be 1..n/)
+    expect(schemaVersion(db)).toBe(0)
+  })
+
+  it('refuses a database whose schema is newer than the code knows', async () => {
+    const path = freshPath()
+    const first = await openAt(path, secrets())
+    await first.close()
+    const raw = new Database(path)
+    raw.pragma(`user_version = ${MIGRATIONS.length + 5}`)
+    raw.close()
+
+    const store = track(new SqliteStore({ path, secrets: secrets() }))
+    const err = await store.init().then(() => null, (e: unknown) => e as { code?: string, message?: string })
+    expect(err?.code).toBe('FST_DISCORD_STORE_UNAVAILABLE')
+    expect(err?.message).toMatch(/newer than this version/)
+    expect(err?.message).toContain(String(MIGRATIONS.length + 5))
+  })
+
+  it('uses a host-provided handle and never closes it', async () => {
+    const host = track(new Database(':memory:'))
+    const store = new SqliteStore({ path: '/nonexistent/ignored.sqlite', secrets: secrets(), database: host })
+    await store.init()
+    await store.createGuild({ guild_id: '7', guild_name: 'Hosted' })
+    expect(host.pragma('foreign_keys', { simple: true })).toBe(1)
+    await store.close()
+    expect(host.open).toBe(true)
+    expect(host.prepare('SELECT guild_name FROM discord_guild_configs WHERE guild_id = ?').get('7')).toEqual({ guild_name: 'Hosted' })
+    expect(existsSync('/nonexistent/ignored.sqlite')).toBe(false)
+  })
+
+  it('closes a handle it opened itself, and refuses use afterwards', async () => {
+    const store = await openAt(freshPath(), secrets())
+    await store.close()
+    await store.close()
+    const err = await store.ping().then(() => null, (e: unknown) => e as { code?: string })
+    expect(err?.code).toBe('FST_DISCORD_STORE_UNAVAILABLE')
+    await expect(store.init()).rejects.toMatchObject({ code: 'FST_DISCORD_STORE_UNAVAILABLE' })
+  })
+
+  it('refuses use before init()', async () => {
+    const store = new SqliteStore({ path: freshPath(), secrets: secrets() })
+    await expect(store.getGuild('1')).rejects.toMatchObject({ code: 'FST_DISCORD_STORE_UNAVAILABLE' })
+    await store.close()
+  })
+
+  it('stores tokens only as envelopes bound to their row', async () => {
+    const path = freshPath()
+    const box = secrets()
+    const store = track(await openAt(path, box))
+    await store.createGuild({ guild_id: 'g-a', guild_name: 'A', bot_token: 'bot-a' })
+    await store.createGuild({ guild_id: 'g-b', guild_name: 'B', bot_token: 'bot-b' })
+    await store.createUser({ user_id: 'h', discord_user_id: 'd1', username: 'u', tokens: { access_token: 'acc', refresh_token: 'ref', expires_at: null, scopes: [] } })
+    const raw = track(new Database(path))
+    const cols = raw.prepare('SELECT access_token, refresh_token FROM discord_users').get() as { access_token: string, refresh_token: string }
+    expect(cols.access_token.startsWith(`dsenc:v1:${box.currentKeyId}:`)).toBe(true)
+    expect(cols.refresh_token.startsWith(`dsenc:v1:${box.currentKeyId}:`)).toBe(true)
+
+    // An envelope copied onto another guild's row does not open there.
+    raw.prepare("UPDATE discord_guild_configs SET bot_token = (SELECT bot_token FROM discord_guild_configs WHERE guild_id = 'g-a') WHERE guild_id = 'g-b'").run()
+    await expect(store.getBotToken('g-b')).rejects.toMatchObject({ code: 'FST_DISCORD_SECRET_DECRYPT' })
+    expect(await store.getBotToken('g-a')).toBe('bot-a')
+  })
+
+  it('names the conflicting field and not its value', async () => {
+    const store = track(await openAt(freshPath(), secrets()))
+    await store.createOAuthState({ state: 'state-value-123', flow: 'login', scopes: [], expires_at: new Date(Date.now() + 60_000) })
+    const err = await store.createOAuthState({ state: 'state-value-123', flow: 'login', scopes: [], expires_at: new Date(Date.now() + 60_000) })
+      .then(() => null, (e: unknown) => e as { message?: string })
+    expect(err?.message).toContain('state')
+    expect(err?.message).not.toContain('state-value-123')
+  })
+
+  it('answers the hot lookups from indexes', async () => {
+    const path = freshPath()
+    const store = track(await openAt(path, secrets()))
+    await store.init()
+    const db = track(new Database(path, { readonly: true }))
+    const plan = (sql: string): string =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join(' | ')
+    expect(plan("SELECT * FROM discord_users u JOIN discord_user_guilds g ON g.discord_user_id = u.discord_user_id WHERE g.guild_id = 'x' ORDER BY u.created_at, u.id"))
+      .toMatch(/SEARCH g USING PRIMARY KEY \(guild_id=\?\).*SEARCH u USING INDEX discord_users_discord_user_id/)
+    expect(plan('SELECT * FROM discord_users u INDEXED BY discord_users_refresh_due WHERE u.refresh_token IS NOT NULL AND u.needs_reauth = 0 AND u.is_active = 1 AND u.token_expires_at < 5 ORDER BY u.token_expires_at, u.id'))
+      .toMatch(/USING INDEX discord_users_refresh_due \(token_expires_at<\?\)$/)
+    expect(plan("SELECT * FROM discord_oauth_states WHERE state = 'x'")).toContain('discord_oauth_states_state')
+    expect(plan('DELETE FROM discord_oauth_states WHERE expires_at <= 5')).toContain('discord_oauth_states_expires')
+    expect(plan("SELECT * FROM discord_audit_log WHERE guild_id = 'g' ORDER BY created_at DESC, id DESC")).toContain('discord_audit_log_guild')
+    expect(plan('SELECT * FROM discord_audit_log ORDER BY created_at DESC, id DESC LIMIT 10')).toContain('discord_audit_log_created')
+    expect(plan('SELECT * FROM discord_users ORDER BY created_at, id LIMIT 10')).toContain('discord_users_created')
+    expect(plan("SELECT * FROM discord_role_mappings WHERE guild_id = 'g' ORDER BY priority, id")).toContain('discord_role_mappings_priority')
+    expect(plan("SELECT * FROM discord_sync_status WHERE sync_type = 'guild' AND target_id = 'g' ORDER BY created_at DESC")).toContain('discord_sync_status_target')
+  })
+})
