@@ -32,3 +32,53 @@ export const DiscordNotConfiguredError = createError('FST_DISCORD_NOT_CONFIGURED
 
 /** Request input failed validation (body, params, query, headers). */
 export const ValidationError = createError('FST_DISCORD_VALIDATION', '%s', 400)
+
+// ---------------------------------------------------------------- authentication and OAuth2
+
+/** No session token was sent (neither `Authorization: Bearer` nor the session cookie). */
+export const AuthRequiredError = createError('FST_DISCORD_AUTH_REQUIRED', 'Authentication required: send "Authorization: Bearer <jwt>" or the %s cookie', 401)
+
+/** A session token was sent but does not verify (bad signature, malformed, missing user id claim). */
+export const AuthTokenInvalidError = createError('FST_DISCORD_AUTH_TOKEN_INVALID', 'The session token is invalid: %s', 401)
+
+/** A session token was sent and verifies, but has expired. */
+export const AuthTokenExpiredError = createError('FST_DISCORD_AUTH_TOKEN_EXPIRED', 'The session token has expired', 401)
+
+/** Authenticated, but not allowed to do this (not the owner, not an admin). */
+export const ForbiddenError = createError('FST_DISCORD_FORBIDDEN', '%s', 403)
+
+/** No JWT secret/key was configured and the host registered no @fastify/jwt: sessions cannot be issued or checked. */
+export const AuthNotConfiguredError = createError('FST_DISCORD_AUTH_NOT_CONFIGURED', 'Authentication is not configured: %s', 503)
+
+/** The OAuth state is not one we issued (forged), or it was purged after expiry. Nothing was written. */
+export const OAuthStateUnknownError = createError('FST_DISCORD_OAUTH_STATE_UNKNOWN', 'Unknown OAuth state: start the Discord login again', 400)
+
+/** The OAuth state expired before the callback arrived. Nothing was written. */
+export const OAuthStateExpiredError = createError('FST_DISCORD_OAUTH_STATE_EXPIRED', 'The OAuth state has expired: start the Discord login again', 400)
+
+/** The OAuth state was already used once (replay). Nothing was written. */
+export const OAuthStateUsedError = createError('FST_DISCORD_OAUTH_STATE_USED', 'The OAuth state was already used: start the Discord login again', 400)
+
+/** The OAuth state was issued for another flow or another user than the one completing it. */
+export const OAuthStateMismatchError = createError('FST_DISCORD_OAUTH_STATE_MISMATCH', 'The OAuth state does not belong to this flow: %s', 400)
+
+/** The callback carried neither `code` nor Discord's `error`. */
+export const OAuthCodeMissingError = createError('FST_DISCORD_OAUTH_CODE_MISSING', 'The Discord callback is missing the "code" parameter', 400)
+
+/** Discord redirected back with `error` (the user cancelled, or the request was refused). */
+export const OAuthDeniedError = createError('FST_DISCORD_OAUTH_DENIED', 'Discord authorisation was not granted (%s)', 400)
+
+/** Discord answered invalid_grant to the code exchange: the code is wrong, expired or already used. */
+export const OAuthInvalidGrantError = createError('FST_DISCORD_OAUTH_INVALID_GRANT', 'Discord rejected the authorisation code (invalid_grant): start the Discord login again', 400)
+
+/** Discord failed or refused a call we needed (5xx, timeout, rate limit, rejected client credentials). */
+export const DiscordUpstreamError = createError('FST_DISCORD_UPSTREAM', 'Discord request failed: %s', 502)
+
+/** `redirect_url` is not on the configured allow-list (no open redirects). */
+export const RedirectNotAllowedError = createError('FST_DISCORD_REDIRECT_NOT_ALLOWED', 'redirect_url is not allowed: %s', 400)
+
+/** A requested OAuth2 scope is not on the allow-list. */
+export const ScopeNotAllowedError = createError('FST_DISCORD_SCOPE_NOT_ALLOWED', '%s', 400)
+
+/** The Discord account is already linked to another user. */
+export const AccountLinkedElsewhereError = createError('FST_DISCORD_ACCOUNT_LINKED_ELSEWHERE', 'This Discord account is already linked to another user', 409)
