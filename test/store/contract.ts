@@ -933,6 +933,17 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
         for (const r of losers) expect(r).toEqual({ ok: false, reason: 'used' })
       })
 
+      it('lets exactly one consumer win across two store instances over the same data', async () => {
+        // Two instances stand in for two processes of a scaled-out host.
+        const other = await reopen(store, secrets)
+        const states = Array.from({ length: 20 }, () => `st-${randomUUID()}`)
+        for (const state of states) await store.createOAuthState({ state, flow: 'login', scopes: [], expires_at: future() })
+        const attempts = states.flatMap((state) => [store, other, store, other].map((s) => s.consumeOAuthState(state)))
+        const results = await Promise.all(attempts)
+        expect(results.filter((r) => r.ok).length).toBe(states.length)
+        expect(results.filter((r) => !r.ok && r.reason === 'used').length).toBe(states.length * 3)
+      })
+
       it('never returns an expired state', async () => {
         const state = `st-${randomUUID()}`
         await store.createOAuthState({ state, flow: 'login', scopes: [], expires_at: new Date(Date.now() - 1_000) })
