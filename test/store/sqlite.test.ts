@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -179,6 +179,14 @@ describe('SqliteStore specifics', () => {
     const err = await store.ping().then(() => null, (e: unknown) => e as { code?: string })
     expect(err?.code).toBe('FST_DISCORD_STORE_UNAVAILABLE')
     await expect(store.init()).rejects.toMatchObject({ code: 'FST_DISCORD_STORE_UNAVAILABLE' })
+  })
+
+  it('reports a path it cannot create as unavailable', async () => {
+    const blocker = join(root, `blocker-${++fileSeq}`)
+    writeFileSync(blocker, 'not a directory')
+    const store = new SqliteStore({ path: join(blocker, 'sub', 'store.sqlite'), secrets: secrets() })
+    await expect(store.init()).rejects.toMatchObject({ code: 'FST_DISCORD_STORE_UNAVAILABLE' })
+    await store.close()
   })
 
   it('refuses use before init()', async () => {

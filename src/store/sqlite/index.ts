@@ -403,7 +403,14 @@ export class SqliteStore implements DiscordStore {
       return this.#hostDb
     }
     const inMemory = this.#path === ':memory:' || this.#path === ''
-    if (!inMemory) mkdirSync(dirname(resolve(this.#path)), { recursive: true })
+    if (!inMemory) {
+      const dir = dirname(resolve(this.#path))
+      try {
+        mkdirSync(dir, { recursive: true })
+      } catch (err) {
+        throw new StoreUnavailableError(`cannot create the SQLite directory ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
+      }
+    }
     let db: Database.Database
     try {
       db = new Database(this.#path)
