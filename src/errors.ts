@@ -82,3 +82,35 @@ export const ScopeNotAllowedError = createError('FST_DISCORD_SCOPE_NOT_ALLOWED',
 
 /** The Discord account is already linked to another user. */
 export const AccountLinkedElsewhereError = createError('FST_DISCORD_ACCOUNT_LINKED_ELSEWHERE', 'This Discord account is already linked to another user', 409)
+
+// ---------------------------------------------------------------- guilds and role mappings
+
+/** Discord rejected the bot token (401): it is wrong, reset or revoked. Nothing was stored. */
+export const BotTokenInvalidError = createError('FST_DISCORD_BOT_TOKEN_INVALID', 'Discord rejected the bot token (401 Unauthorized): %s', 422)
+
+/** The bot lacks a permission it needs in the guild; the message names it. */
+export const BotMissingPermissionError = createError('FST_DISCORD_BOT_MISSING_PERMISSION', '%s', 422)
+
+/** Discord does not know the guild (10004), or the bot cannot see it. */
+export const GuildUnknownError = createError('FST_DISCORD_GUILD_UNKNOWN', 'Discord does not know guild %s, or the bot cannot see it (10004 Unknown Guild)', 422)
+
+/** The bot is not a member of the guild (50001 Missing Access or 10007 Unknown Member for the bot itself). */
+export const BotNotInGuildError = createError('FST_DISCORD_BOT_NOT_IN_GUILD', 'The bot is not a member of guild %s: invite it with the Manage Roles permission first', 422)
+
+/** The guild has no bot token, so nothing can be checked against Discord. */
+export const GuildNoBotTokenError = createError('FST_DISCORD_GUILD_NO_BOT_TOKEN', 'Guild %s has no bot token: set one with PUT /guilds/{guild_id} ({"bot_token": "..."}) first', 422)
+
+/** The mapped role does not exist in the guild (anymore). */
+export const RoleNotFoundError = createError('FST_DISCORD_ROLE_NOT_FOUND', '%s', 422)
+
+/** @everyone cannot be mapped: every member has it. */
+export const RoleEveryoneError = createError('FST_DISCORD_ROLE_EVERYONE', '%s', 422)
+
+/** The role is managed by an integration (bot role, booster role...): nobody can assign it. */
+export const RoleManagedError = createError('FST_DISCORD_ROLE_MANAGED', '%s', 422)
+
+/** The role is not below the bot's highest role, so Discord would refuse every assignment (50013). */
+export const RoleAboveBotError = createError('FST_DISCORD_ROLE_ABOVE_BOT', '%s', 422)
+
+/** A bulk import had invalid entries; nothing was written. The response carries the full report. */
+export const ImportInvalidError = createError('FST_DISCORD_IMPORT_INVALID', '%s', 422)
