@@ -16,6 +16,7 @@ const PREFIX = 'dsenc'
 const VERSION = 'v1'
 const IV_BYTES = 12
 const KEY_BYTES = 32
+const TAG_BYTES = 16
 
 interface Key { id: string, key: Buffer }
 
@@ -72,7 +73,7 @@ export class SecretBox {
   seal (plaintext: string, context: string): string {
     const k = this.#keys[0] as Key
     const iv = randomBytes(IV_BYTES)
-    const cipher = createCipheriv('aes-256-gcm', k.key, iv)
+    const cipher = createCipheriv('aes-256-gcm', k.key, iv, { authTagLength: TAG_BYTES })
     cipher.setAAD(Buffer.from(context, 'utf8'))
     const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
     const tag = cipher.getAuthTag()
@@ -87,10 +88,14 @@ export class SecretBox {
     const [, , kid, ivPart, tagPart, ctPart] = parts as [string, string, string, string, string, string]
     const k = this.#byId.get(kid)
     if (!k) throw new SecretDecryptError(`unknown key id ${kid}`)
+    const iv = Buffer.from(ivPart, 'base64url')
+    const tag = Buffer.from(tagPart, 'base64url')
+    // GCM accepts truncated tags unless the length is pinned; a short tag makes forgery far cheaper.
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new SecretDecryptError(`malformed envelope for key id ${kid}`)
     try {
-      const decipher = createDecipheriv('aes-256-gcm', k.key, Buffer.from(ivPart, 'base64url'))
+      const decipher = createDecipheriv('aes-256-gcm', k.key, iv, { authTagLength: TAG_BYTES })
       decipher.setAAD(Buffer.from(context, 'utf8'))
-      decipher.setAuthTag(Buffer.from(tagPart, 'base64url'))
+      decipher.setAuthTag(tag)
       return Buffer.concat([decipher.update(Buffer.from(ctPart, 'base64url')), decipher.final()]).toString('utf8')
     } catch {
       throw new SecretDecryptError(`authentication failed for key id ${kid}`)

@@ -98,6 +98,19 @@ describe('SecretBox', () => {
     expect(box.open(env, CTX)).toBe('do-not-touch')
   })
 
+  it('rejects truncated authentication tags and IVs of the wrong length', () => {
+    const box = new SecretBox(generateKey())
+    const env = box.seal('forge-me-not', CTX)
+    const parts = env.split(':')
+    const tag = Buffer.from(parts[4] as string, 'base64url')
+    for (const len of [4, 8, 12, 15]) {
+      const cut = [...parts.slice(0, 4), tag.subarray(0, len).toString('base64url'), parts[5]].join(':')
+      expectDecryptError(() => box.open(cut, CTX))
+    }
+    const iv = Buffer.from(parts[3] as string, 'base64url')
+    expectDecryptError(() => box.open([...parts.slice(0, 3), iv.subarray(0, 8).toString('base64url'), ...parts.slice(4)].join(':'), CTX))
+  })
+
   it('never puts the plaintext in a decrypt error', () => {
     const box = new SecretBox(generateKey())
     const env = box.seal('very-secret-plaintext', CTX)
