@@ -1,0 +1,145 @@
+import type {
+  APIGuild,
+  APIGuildMember,
+  APIMessage,
+  APIRole,
+  APIUser,
+  RESTGetAPIGuildMembersResult,
+  RESTPostAPIChannelMessageJSONBody
+} from 'discord-api-types/v10'
+import { Routes } from 'discord-api-types/v10'
+import type { CallOptions, Send, WriteOptions } from './client.js'
+import { MAX_MEMBERS_PAGE_SIZE } from './defaults.js'
+import { parseRoute } from './route.js'
+import { assertSnowflake, compareSnowflakes } from './util.js'
+import { expectEntities, expectEntity, expectMember, malformed } from './validate.js'
+
+/** Options of `listGuildMembers`. */
+export interface ListMembersOptions extends CallOptions {
+  /** Page size, 1-1000 (Discord's maximum). Default 1000. */
+  limit?: number
+  /** Start after this user id (exclusive). Default `0`. */
+  after?: string
+}
+
+/** Options of `getGuild`. */
+export interface GetGuildOptions extends CallOptions {
+  /** Ask for `approximate_member_count` / `approximate_presence_count`. Default true. */
+  withCounts?: boolean
+}
+
+function ctx (method: string, path: string): { method: string, route: string } {
+  return { method, route: parseRoute(path).template }
+}
+
+/**
+ * The API as one bot sees it (`Authorization: Bot <token>`). Obtained from
+ * `client.bot(token)`; holds no token itself, only a function bound to it.
+ */
+export class DiscordBotClient {
+  readonly #send: Send
+
+  /** @internal Use `client.bot(token)`. */
+  constructor (send: Send) {
+    this.#send = send
+  }
+
+  /** GET /users/@me: the bot's own user. */
+  async getCurrentUser (options: CallOptions = {}): Promise<APIUser> {
+    const path = Routes.user('@me')
+    const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
+    return expectEntity<APIUser>(value, ctx('GET', path), 'a user')
+  }
+
+  /** GET /guilds/{guild.id}?with_counts=true: the guild, with approximate counts by default. */
+  async getGuild (guildId: string, options: GetGuildOptions = {}): Promise<APIGuild> {
+    assertSnowflake('guildId', guildId)
+    const path = Routes.guild(guildId)
+    const value = await this.#send<unknown>({ method: 'GET', path, query: { with_counts: options.withCounts ?? true }, signal: options.signal })
+    return expectEntity<APIGuild>(value, ctx('GET', path), 'a guild')
+  }
+
+  /** GET /guilds/{guild.id}/roles: every role of the guild. */
+  async getGuildRoles (guildId: string, options: CallOptions = {}): Promise<APIRole[]> {
+    assertSnowflake('guildId', guildId)
+    const path = Routes.guildRoles(guildId)
+    const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
+    return expectEntities<APIRole>(value, ctx('GET', path), 'roles')
+  }
+
+  /**
+   * GET /guilds/{guild.id}/members, page by page: yields each page as it
+   * arrives (up to `limit` members), with `after` = the highest user id of the
+   * previous page, and stops after a short page. Requires the GUILD_MEMBERS intent.
+   */
+  async * listGuildMembers (guildId: string, options: ListMembersOptions = {}): AsyncGenerator<APIGuildMember[], void, undefined> {
+    assertSnowflake('guildId', guildId)
+    const limit = options.limit ?? MAX_MEMBERS_PAGE_SIZE
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_MEMBERS_PAGE_SIZE) {
+      throw new RangeError(`limit must be an integer from 1 to ${MAX_MEMBERS_PAGE_SIZE}`)
+    }
+    let after = options.after ?? '0'
+    assertSnowflake('after', after)
+    const path = Routes.guildMembers(guildId)
+    const where = ctx('GET', path)
+    for (;;) {
+      const value = await this.#send<unknown>({ method: 'GET', path, query: { limit, after }, signal: options.signal })
+      if (!Array.isArray(value)) throw malformed(where, 'expected an array of guild members')
+      const page = value.map((m) => expectMember<APIGuildMember>(m, where)) as RESTGetAPIGuildMembersResult
+      if (page.length === 0) return
+      let highest = after
+      for (const member of page) {
+        const id = (member.user as APIUser).id
+        if (compareSnowflakes(id, highest) > 0) highest = id
+      }
+      // Pagination must advance, or a misbehaving server would make this loop forever.
+      if (highest === after) throw malformed(where, 'a members page did not advance past `after`')
+      yield page
+      if (page.length < limit) return
+      after = highest
+    }
+  }
+
+  /** GET /guilds/{guild.id}/members/{user.id}. */
+  async getGuildMember (guildId: string, userId: string, options: CallOptions = {}): Promise<APIGuildMember> {
+    assertSnowflake('guildId', guildId)
+    assertSnowflake('userId', userId)
+    const path = Routes.guildMember(guildId, userId)
+    const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
+    return expectMember<APIGuildMember>(value, ctx('GET', path))
+  }
+
+  /** PATCH /guilds/{guild.id}/members/{user.id} with `roles`: replaces the member's whole role list. */
+  async setMemberRoles (guildId: string, userId: string, roleIds: readonly string[], options: WriteOptions = {}): Promise<APIGuildMember> {
+    assertSnowflake('guildId', guildId)
+    assertSnowflake('userId', userId)
+    for (const roleId of roleIds) assertSnowflake('roleIds[]', roleId)
+    const path = Routes.guildMember(guildId, userId)
+    const value = await this.#send<unknown>({ method: 'PATCH', path, body: { roles: [...new Set(roleIds)] }, reason: options.reason, signal: options.signal })
+    return expectMember<APIGuildMember>(value, ctx('PATCH', path))
+  }
+
+  /** PUT /guilds/{guild.id}/members/{user.id}/roles/{role.id} (204). */
+  async addMemberRole (guildId: string, userId: string, roleId: string, options: WriteOptions = {}): Promise<void> {
+    assertSnowflake('guildId', guildId)
+    assertSnowflake('userId', userId)
+    assertSnowflake('roleId', roleId)
+    await this.#send<unknown>({ method: 'PUT', path: Routes.guildMemberRole(guildId, userId, roleId), reason: options.reason, signal: options.signal })
+  }
+
+  /** DELETE /guilds/{guild.id}/members/{user.id}/roles/{role.id} (204). */
+  async removeMemberRole (guildId: string, userId: string, roleId: string, options: WriteOptions = {}): Promise<void> {
+    assertSnowflake('guildId', guildId)
+    assertSnowflake('userId', userId)
+    assertSnowflake('roleId', roleId)
+    await this.#send<unknown>({ method: 'DELETE', path: Routes.guildMemberRole(guildId, userId, roleId), reason: options.reason, signal: options.signal })
+  }
+
+  /** POST /channels/{channel.id}/messages (e.g. the audit channel). Note: a retried 5xx may post twice. */
+  async createMessage (channelId: string, message: RESTPostAPIChannelMessageJSONBody, options: CallOptions = {}): Promise<APIMessage> {
+    assertSnowflake('channelId', channelId)
+    const path = Routes.channelMessages(channelId)
+    const value = await this.#send<unknown>({ method: 'POST', path, body: message, signal: options.signal })
+    return expectEntity<APIMessage>(value, ctx('POST', path), 'a message')
+  }
+}

@@ -1,0 +1,87 @@
+import { describeFailure } from '../errors/discord-api-error.js'
+import { DiscordRateLimitError } from '../errors/rate-limit-error.js'
+import { sleep } from '../util.js'
+import type { LimiterContext, WaitNotice } from './context.js'
+import type { BucketUpdate, RateLimitStore } from './store.js'
+
+export interface BucketLimiterOptions {
+  offsetMs: number
+  maxWaitMs: number
+  lockTtlMs: number
+}
+
+/** How often a request polls a bucket whose lock another process (or queue) holds. */
+const LOCK_POLL_MS = 10
+
+/**
+ * Per-route buckets as Discord documents them: the bucket of a (method, route
+ * template) is discovered from `X-RateLimit-Bucket`, its state (limit,
+ * remaining, reset) comes from the headers of each response, and its key
+ * includes the top-level resource. Before the hash is known the route itself
+ * (`route:<METHOD>:<template>`) stands in for it.
+ */
+export class BucketLimiter {
+  readonly #store: RateLimitStore
+  readonly #opts: BucketLimiterOptions
+  readonly #hashes = new Map<string, string>()
+
+  constructor (store: RateLimitStore, options: BucketLimiterOptions) {
+    this.#store = store
+    this.#opts = options
+  }
+
+  /** Bucket hash known in this process, without asking the store. */
+  cachedHash (tokenId: string, routeKey: string): string | undefined {
+    return this.#hashes.get(`${tokenId}:${routeKey}`)
+  }
+
+  /** Bucket hash of the route: this process's cache, else whatever another process discovered. */
+  async resolveHash (tokenId: string, routeKey: string): Promise<string | undefined> {
+    const cached = this.cachedHash(tokenId, routeKey)
+    if (cached !== undefined) return cached
+    const remote = await this.#store.getBucketHash(tokenId, routeKey)
+    if (remote !== undefined) this.#hashes.set(`${tokenId}:${routeKey}`, remote)
+    return remote
+  }
+
+  /** Records a bucket hash a response revealed. */
+  async remember (tokenId: string, routeKey: string, hash: string): Promise<void> {
+    this.#hashes.set(`${tokenId}:${routeKey}`, hash)
+    await this.#store.setBucketHash(tokenId, routeKey, hash)
+  }
+
+  /**
+   * Waits until the bucket may receive one more request and takes its lock:
+   * never sends into a bucket known exhausted before its reset (plus `offsetMs`).
+   */
+  async acquire (ctx: LimiterContext, bucketKey: string, bucket: string | undefined, owner: string, onWait: (notice: WaitNotice) => void): Promise<void> {
+    for (;;) {
+      ctx.signal?.throwIfAborted()
+      const result = await this.#store.acquireBucket(ctx.tokenId, bucketKey, owner, this.#opts.lockTtlMs)
+      if (result.granted) return
+      if (result.reason === 'locked') {
+        await sleep(Math.min(result.waitMs, LOCK_POLL_MS + Math.floor(Math.random() * LOCK_POLL_MS)), ctx.signal)
+        continue
+      }
+      const waitMs = result.waitMs + this.#opts.offsetMs
+      if (waitMs > this.#opts.maxWaitMs) {
+        throw new DiscordRateLimitError({
+          method: ctx.method,
+          route: ctx.route,
+          message: describeFailure(`Bucket exhausted: a wait of ${waitMs} ms exceeds maxRateLimitWaitMs`, ctx.method, ctx.route),
+          retryAfterMs: waitMs,
+          scope: 'user',
+          bucket,
+          global: false
+        })
+      }
+      onWait({ reason: 'bucket', waitMs, bucket })
+      await sleep(waitMs, ctx.signal)
+    }
+  }
+
+  /** Stores the response's bucket state under `stateKey` and releases the lock on `lockKey`. */
+  async release (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null): Promise<void> {
+    await this.#store.releaseBucket(tokenId, lockKey, owner, stateKey, update)
+  }
+}

@@ -1,0 +1,143 @@
+import type { Redis } from 'ioredis'
+import type { DiscordRestLogger } from '../options.js'
+import { MemoryRateLimitStore } from './memory.js'
+import { RedisRateLimitStore } from './redis.js'
+import type { BucketAcquireResult, BucketUpdate, GlobalAcquireParams, GlobalAcquireResult, RateLimitStore } from './store.js'
+
+export interface FallbackStoreOptions {
+  redis: Redis
+  prefix: string
+  /** A Redis call slower than this counts as a failure. */
+  timeoutMs: number
+  /** While degraded, how often Redis is probed. */
+  retryIntervalMs: number
+  logger?: DiscordRestLogger | undefined
+  /** Called on every transition, for the client's `store` event. */
+  onChange?: (state: 'fallback' | 'recovered', reason?: string) => void
+}
+
+// ioredis states in which a command would only sit in the offline queue.
+const DOWN = new Set(['end', 'close', 'reconnecting'])
+
+class RedisTimeoutError extends Error {
+  constructor (ms: number) {
+    super(`Redis did not answer within ${ms} ms`)
+    this.name = 'RedisTimeoutError'
+  }
+}
+
+/**
+ * Uses Redis while it answers; on the first failure switches every operation to
+ * an in-process store, logs once, probes Redis every `retryIntervalMs` and
+ * switches back (logging once more) as soon as it answers a PING.
+ *
+ * While degraded, limits are per process only: N processes may together send
+ * up to N times the limits. That is the documented price of not stopping all
+ * Discord traffic when Redis is down.
+ */
+export class FallbackRateLimitStore implements RateLimitStore {
+  readonly #redisStore: RedisRateLimitStore
+  #memory = new MemoryRateLimitStore()
+  readonly #opts: FallbackStoreOptions
+  #degraded = false
+  #nextProbe = 0
+  #probing = false
+
+  constructor (options: FallbackStoreOptions) {
+    this.#opts = options
+    this.#redisStore = new RedisRateLimitStore(options.redis, options.prefix)
+  }
+
+  get kind (): 'memory' | 'redis' {
+    return this.#degraded ? 'memory' : 'redis'
+  }
+
+  /** Whether operations currently go to the in-process store. */
+  get degraded (): boolean {
+    return this.#degraded
+  }
+
+  acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult> {
+    return this.#run((s) => s.acquireGlobal(tokenId, params))
+  }
+
+  pauseGlobal (tokenId: string, ms: number): Promise<void> {
+    return this.#run((s) => s.pauseGlobal(tokenId, ms))
+  }
+
+  recordInvalid (tokenId: string, member: string, windowMs: number): Promise<void> {
+    return this.#run((s) => s.recordInvalid(tokenId, member, windowMs))
+  }
+
+  acquireBucket (tokenId: string, bucketKey: string, owner: string, lockTtlMs: number): Promise<BucketAcquireResult> {
+    return this.#run((s) => s.acquireBucket(tokenId, bucketKey, owner, lockTtlMs))
+  }
+
+  releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null): Promise<void> {
+    return this.#run((s) => s.releaseBucket(tokenId, lockKey, owner, stateKey, update))
+  }
+
+  getBucketHash (tokenId: string, routeKey: string): Promise<string | undefined> {
+    return this.#run((s) => s.getBucketHash(tokenId, routeKey))
+  }
+
+  setBucketHash (tokenId: string, routeKey: string, hash: string): Promise<void> {
+    return this.#run((s) => s.setBucketHash(tokenId, routeKey, hash))
+  }
+
+  async #run<T> (op: (store: RateLimitStore) => Promise<T>): Promise<T> {
+    if (this.#degraded) {
+      this.#probe()
+      return await op(this.#memory)
+    }
+    try {
+      if (DOWN.has(this.#opts.redis.status)) throw new Error(`Redis connection is ${this.#opts.redis.status}`)
+      return await this.#withTimeout(op(this.#redisStore))
+    } catch (err) {
+      this.#degrade(err as Error)
+      return await op(this.#memory)
+    }
+  }
+
+  async #withTimeout<T> (promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new RedisTimeoutError(this.#opts.timeoutMs)), this.#opts.timeoutMs)
+    })
+    try {
+      return await Promise.race([promise, timeout])
+    } finally {
+      clearTimeout(timer)
+      // A command that lost the race may still settle later; never let it be unhandled.
+      promise.catch(() => {})
+    }
+  }
+
+  #degrade (err: Error): void {
+    if (this.#degraded) return
+    this.#degraded = true
+    // A fresh in-process store per outage: nothing stale from an earlier outage (locks) survives.
+    this.#memory = new MemoryRateLimitStore()
+    this.#nextProbe = Date.now() + this.#opts.retryIntervalMs
+    const reason = `${err.name}: ${err.message}`
+    this.#opts.logger?.warn({ reason }, 'Redis unavailable for Discord rate limits: falling back to in-process limits')
+    this.#opts.onChange?.('fallback', reason)
+  }
+
+  #probe (): void {
+    if (this.#probing || Date.now() < this.#nextProbe) return
+    this.#probing = true
+    this.#nextProbe = Date.now() + this.#opts.retryIntervalMs
+    const attempt = async (): Promise<void> => {
+      if (DOWN.has(this.#opts.redis.status)) throw new Error('still down')
+      await this.#withTimeout(this.#opts.redis.ping())
+    }
+    attempt().then(() => {
+      this.#degraded = false
+      this.#opts.logger?.info({}, 'Redis answers again: Discord rate limits are shared across processes again')
+      this.#opts.onChange?.('recovered')
+    }, () => {}).finally(() => {
+      this.#probing = false
+    })
+  }
+}

@@ -1,0 +1,111 @@
+/*
+ * Lua scripts of the Redis store. Each runs atomically inside Redis, takes the
+ * time from Redis (`TIME`), so every process sees the same clock, and sets an
+ * expiry on every key it writes.
+ */
+
+const NOW = `
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+/**
+ * KEYS: global log (zset), global pause, invalid log of the token (zset), invalid log of all tokens (zset)
+ * ARGV: limit, windowMs, member, invalidThreshold, invalidTotalThreshold, invalidWindowMs
+ * Returns {status, waitMs, count}: 0 granted, 1 paused, 2 token guard tripped, 3 total guard tripped, 4 window full.
+ * Guarantee: at most `limit` grants carry a score in any `windowMs` interval, whatever the
+ * number of callers, because the count and the insert happen in one atomic step.
+ */
+export const GLOBAL_ACQUIRE = `${NOW}
+local invWindow = tonumber(ARGV[6])
+local function guard (key, threshold)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - invWindow)
+  local n = redis.call('ZCARD', key)
+  if n >= threshold then
+    local e = redis.call('ZRANGE', key, n - threshold, n - threshold, 'WITHSCORES')
+    return n, tonumber(e[2]) + invWindow - now
+  end
+  return -1, 0
+end
+local n, w = guard(KEYS[3], tonumber(ARGV[4]))
+if n >= 0 then return {2, w, n} end
+n, w = guard(KEYS[4], tonumber(ARGV[5]))
+if n >= 0 then return {3, w, n} end
+local p = redis.call('PTTL', KEYS[2])
+if p > 0 then return {1, p, 0} end
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local c = redis.call('ZCARD', KEYS[1])
+if c < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return {0, 0, 0}
+end
+local e = redis.call('ZRANGE', KEYS[1], c - limit, c - limit, 'WITHSCORES')
+return {4, tonumber(e[2]) + window - now, 0}
+`
+
+/**
+ * KEYS: global pause. ARGV: ms.
+ * Extends the pause to `ms` from now; never shortens a longer one.
+ */
+export const GLOBAL_PAUSE = `
+local p = redis.call('PTTL', KEYS[1])
+if p < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
+return 0
+`
+
+/**
+ * KEYS: invalid log of the token, invalid log of all tokens. ARGV: member, windowMs.
+ * Adds one invalid response to both sliding windows.
+ */
+export const RECORD_INVALID = `${NOW}
+local window = tonumber(ARGV[2])
+for i = 1, 2 do
+  redis.call('ZADD', KEYS[i], now, ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  redis.call('PEXPIRE', KEYS[i], window)
+end
+return 0
+`
+
+/**
+ * KEYS: bucket state (hash: limit, remaining, reset), bucket lock. ARGV: owner, lockTtlMs.
+ * Returns {status, waitMs}: 0 granted (lock taken, one of remaining consumed when the
+ * state is current), 1 locked by another owner, 2 exhausted until the reset.
+ * Guarantee: one request per bucket in flight across all processes (until the lock's
+ * TTL), and none is granted while remaining is 0 before the reset.
+ */
+export const BUCKET_ACQUIRE = `${NOW}
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then
+  return {1, redis.call('PTTL', KEYS[2])}
+end
+local s = redis.call('HMGET', KEYS[1], 'remaining', 'reset')
+local remaining = tonumber(s[1])
+local reset = tonumber(s[2])
+if remaining and reset and reset > now then
+  if remaining <= 0 then return {2, reset - now} end
+  redis.call('HSET', KEYS[1], 'remaining', remaining - 1)
+end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return {0, 0}
+`
+
+/**
+ * KEYS: bucket state to write, bucket lock to release.
+ * ARGV: owner, hasUpdate ('1'|'0'), limit, remaining, resetAfterMs, graceMs.
+ * Writes the state from the response's headers (reset = Redis now + resetAfterMs,
+ * expiring graceMs after the reset) and releases the lock if `owner` still holds it.
+ */
+export const BUCKET_RELEASE = `${NOW}
+if ARGV[2] == '1' then
+  local resetAfter = tonumber(ARGV[5])
+  redis.call('HSET', KEYS[1], 'limit', ARGV[3], 'remaining', ARGV[4], 'reset', now + resetAfter)
+  redis.call('PEXPIRE', KEYS[1], resetAfter + tonumber(ARGV[6]))
+end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 0
+`

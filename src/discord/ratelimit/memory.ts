@@ -1,0 +1,151 @@
+import {
+  BUCKET_HASH_TTL_MS,
+  BUCKET_STATE_GRACE_MS,
+  type BucketAcquireResult,
+  type BucketUpdate,
+  type GlobalAcquireParams,
+  type GlobalAcquireResult,
+  type RateLimitStore
+} from './store.js'
+
+interface BucketState { limit: number, remaining: number, reset: number }
+interface Lock { owner: string, expires: number }
+interface Expiring<T> { value: T, expires: number }
+
+const SWEEP_EVERY = 256
+
+/** Drops timestamps `<= floor` from the front of an ascending log. */
+function prune (log: number[], floor: number): void {
+  let i = 0
+  while (i < log.length && (log[i] as number) <= floor) i++
+  if (i > 0) log.splice(0, i)
+}
+
+/**
+ * In-process store: the same semantics as the Redis store (same sliding
+ * windows, same lock rules), for one process. Also the fallback while Redis
+ * is unreachable.
+ */
+export class MemoryRateLimitStore implements RateLimitStore {
+  readonly kind = 'memory' as const
+  readonly #now: () => number
+  readonly #global = new Map<string, number[]>()
+  readonly #pauses = new Map<string, number>()
+  readonly #invalid = new Map<string, number[]>()
+  readonly #invalidTotal: number[] = []
+  readonly #states = new Map<string, BucketState>()
+  readonly #locks = new Map<string, Lock>()
+  readonly #hashes = new Map<string, Expiring<string>>()
+  #ops = 0
+
+  constructor (now: () => number = Date.now) {
+    this.#now = now
+  }
+
+  async acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult> {
+    this.#maybeSweep()
+    const now = this.#now()
+    const invalid = this.#invalid.get(tokenId)
+    if (invalid !== undefined) {
+      prune(invalid, now - params.invalidWindowMs)
+      if (invalid.length >= params.invalidThreshold) {
+        const pivot = invalid[invalid.length - params.invalidThreshold] as number
+        return { granted: false, reason: 'invalid', waitMs: Math.max(1, pivot + params.invalidWindowMs - now), count: invalid.length }
+      }
+    }
+    prune(this.#invalidTotal, now - params.invalidWindowMs)
+    if (this.#invalidTotal.length >= params.invalidTotalThreshold) {
+      const pivot = this.#invalidTotal[this.#invalidTotal.length - params.invalidTotalThreshold] as number
+      return { granted: false, reason: 'invalidTotal', waitMs: Math.max(1, pivot + params.invalidWindowMs - now), count: this.#invalidTotal.length }
+    }
+    const pause = this.#pauses.get(tokenId)
+    if (pause !== undefined) {
+      if (pause > now) return { granted: false, reason: 'paused', waitMs: pause - now }
+      this.#pauses.delete(tokenId)
+    }
+    let log = this.#global.get(tokenId)
+    if (log === undefined) {
+      log = []
+      this.#global.set(tokenId, log)
+    }
+    prune(log, now - params.windowMs)
+    if (log.length < params.limit) {
+      log.push(now)
+      return { granted: true }
+    }
+    const pivot = log[log.length - params.limit] as number
+    return { granted: false, reason: 'limit', waitMs: Math.max(1, pivot + params.windowMs - now) }
+  }
+
+  async pauseGlobal (tokenId: string, ms: number): Promise<void> {
+    const until = this.#now() + ms
+    if ((this.#pauses.get(tokenId) ?? 0) < until) this.#pauses.set(tokenId, until)
+  }
+
+  async recordInvalid (tokenId: string, _member: string, windowMs: number): Promise<void> {
+    const now = this.#now()
+    let log = this.#invalid.get(tokenId)
+    if (log === undefined) {
+      log = []
+      this.#invalid.set(tokenId, log)
+    }
+    log.push(now)
+    prune(log, now - windowMs)
+    this.#invalidTotal.push(now)
+    prune(this.#invalidTotal, now - windowMs)
+  }
+
+  async acquireBucket (tokenId: string, bucketKey: string, owner: string, lockTtlMs: number): Promise<BucketAcquireResult> {
+    this.#maybeSweep()
+    const now = this.#now()
+    const key = `${tokenId}:${bucketKey}`
+    const lock = this.#locks.get(key)
+    if (lock !== undefined && lock.expires > now && lock.owner !== owner) {
+      return { granted: false, reason: 'locked', waitMs: lock.expires - now }
+    }
+    const state = this.#states.get(key)
+    if (state !== undefined && state.reset > now) {
+      if (state.remaining <= 0) return { granted: false, reason: 'exhausted', waitMs: state.reset - now }
+      state.remaining--
+    }
+    this.#locks.set(key, { owner, expires: now + lockTtlMs })
+    return { granted: true }
+  }
+
+  async releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null): Promise<void> {
+    const now = this.#now()
+    if (update !== null) {
+      this.#states.set(`${tokenId}:${stateKey}`, { limit: update.limit, remaining: update.remaining, reset: now + update.resetAfterMs })
+    }
+    const key = `${tokenId}:${lockKey}`
+    if (this.#locks.get(key)?.owner === owner) this.#locks.delete(key)
+  }
+
+  async getBucketHash (tokenId: string, routeKey: string): Promise<string | undefined> {
+    const key = `${tokenId}:${routeKey}`
+    const entry = this.#hashes.get(key)
+    if (entry === undefined) return undefined
+    if (entry.expires <= this.#now()) {
+      this.#hashes.delete(key)
+      return undefined
+    }
+    return entry.value
+  }
+
+  async setBucketHash (tokenId: string, routeKey: string, hash: string): Promise<void> {
+    this.#hashes.set(`${tokenId}:${routeKey}`, { value: hash, expires: this.#now() + BUCKET_HASH_TTL_MS })
+  }
+
+  /** Drops state nobody can need any more, so idle tokens and guilds do not accumulate. */
+  #maybeSweep (): void {
+    if (++this.#ops % SWEEP_EVERY !== 0) return
+    const now = this.#now()
+    for (const [key, state] of this.#states) if (state.reset + BUCKET_STATE_GRACE_MS <= now) this.#states.delete(key)
+    for (const [key, lock] of this.#locks) if (lock.expires <= now) this.#locks.delete(key)
+    for (const [key, until] of this.#pauses) if (until <= now) this.#pauses.delete(key)
+    for (const [key, entry] of this.#hashes) if (entry.expires <= now) this.#hashes.delete(key)
+    // A log whose newest entry is older than any plausible window can go.
+    for (const [key, log] of this.#global) if (log.length === 0 || (log[log.length - 1] as number) < now - 60_000) this.#global.delete(key)
+    for (const [key, log] of this.#invalid) if (log.length === 0 || (log[log.length - 1] as number) < now - 24 * 60 * 60 * 1000) this.#invalid.delete(key)
+  }
+}

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import { BUCKET_ACQUIRE, BUCKET_RELEASE, GLOBAL_ACQUIRE, GLOBAL_PAUSE, RECORD_INVALID } from './lua.js'
+import {
+  BUCKET_HASH_TTL_MS,
+  BUCKET_STATE_GRACE_MS,
+  type BucketAcquireResult,
+  type BucketUpdate,
+  type GlobalAcquireParams,
+  type GlobalAcquireResult,
+  type RateLimitStore
+} from './store.js'
+
+/** A Lua script run with EVALSHA, falling back to EVAL (which caches it) on NOSCRIPT. */
+class Script {
+  readonly #lua: string
+  readonly #sha: string
+
+  constructor (lua: string) {
+    this.#lua = lua
+    this.#sha = createHash('sha1').update(lua).digest('hex')
+  }
+
+  async run (redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.#sha, keys.length, ...keys, ...args)
+    } catch (err) {
+      if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw err
+      return await redis.eval(this.#lua, keys.length, ...keys, ...args)
+    }
+  }
+}
+
+const scripts = {
+  globalAcquire: new Script(GLOBAL_ACQUIRE),
+  globalPause: new Script(GLOBAL_PAUSE),
+  recordInvalid: new Script(RECORD_INVALID),
+  bucketAcquire: new Script(BUCKET_ACQUIRE),
+  bucketRelease: new Script(BUCKET_RELEASE)
+}
+
+function ints (reply: unknown, length: number): number[] {
+  if (!Array.isArray(reply) || reply.length < length) throw new Error('unexpected reply from a rate-limit script')
+  return reply.map((v) => Number(v))
+}
+
+/**
+ * Redis store: limiter state shared by every process using the same prefix.
+ *
+ * Key layout (all under `prefix`, all expiring):
+ * - `gl:<tokenId>`   zset, sliding-window log of global grants (expires after the window)
+ * - `gp:<tokenId>`   string, global pause after a global 429 (PX = retry_after)
+ * - `inv:<tokenId>`  zset, invalid responses of the token (expires after the invalid window)
+ * - `invall`         zset, invalid responses of all tokens
+ * - `b:<tokenId>:<bucket>:<major>`   hash {limit, remaining, reset}, expires just after the reset
+ * - `lk:<tokenId>:<bucket>:<major>`  string, owner of the in-flight request (PX = lock TTL)
+ * - `rt:<tokenId>:<METHOD>:<route template>`  string, discovered bucket hash (24 h)
+ *
+ * The client passed in is never closed here.
+ */
+export class RedisRateLimitStore implements RateLimitStore {
+  readonly kind = 'redis' as const
+  readonly #redis: Redis
+  readonly #prefix: string
+
+  constructor (redis: Redis, prefix: string) {
+    this.#redis = redis
+    this.#prefix = prefix
+  }
+
+  async acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult> {
+    const p = this.#prefix
+    const reply = await scripts.globalAcquire.run(this.#redis,
+      [`${p}gl:${tokenId}`, `${p}gp:${tokenId}`, `${p}inv:${tokenId}`, `${p}invall`],
+      [params.limit, params.windowMs, params.member, params.invalidThreshold, params.invalidTotalThreshold, params.invalidWindowMs])
+    const [status, waitMs, count] = ints(reply, 3) as [number, number, number]
+    const wait = Math.max(1, waitMs)
+    switch (status) {
+      case 0: return { granted: true }
+      case 1: return { granted: false, reason: 'paused', waitMs: wait }
+      case 2: return { granted: false, reason: 'invalid', waitMs: wait, count }
+      case 3: return { granted: false, reason: 'invalidTotal', waitMs: wait, count }
+      case 4: return { granted: false, reason: 'limit', waitMs: wait }
+      default: throw new Error(`unexpected status ${status} from the global-limit script`)
+    }
+  }
+
+  async pauseGlobal (tokenId: string, ms: number): Promise<void> {
+    await scripts.globalPause.run(this.#redis, [`${this.#prefix}gp:${tokenId}`], [Math.max(1, Math.ceil(ms))])
+  }
+
+  async recordInvalid (tokenId: string, member: string, windowMs: number): Promise<void> {
+    await scripts.recordInvalid.run(this.#redis, [`${this.#prefix}inv:${tokenId}`, `${this.#prefix}invall`], [member, windowMs])
+  }
+
+  async acquireBucket (tokenId: string, bucketKey: string, owner: string, lockTtlMs: number): Promise<BucketAcquireResult> {
+    const p = this.#prefix
+    const reply = await scripts.bucketAcquire.run(this.#redis,
+      [`${p}b:${tokenId}:${bucketKey}`, `${p}lk:${tokenId}:${bucketKey}`], [owner, Math.ceil(lockTtlMs)])
+    const [status, waitMs] = ints(reply, 2) as [number, number]
+    if (status === 0) return { granted: true }
+    return { granted: false, reason: status === 2 ? 'exhausted' : 'locked', waitMs: Math.max(1, waitMs) }
+  }
+
+  async releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null): Promise<void> {
+    const p = this.#prefix
+    await scripts.bucketRelease.run(this.#redis,
+      [`${p}b:${tokenId}:${stateKey}`, `${p}lk:${tokenId}:${lockKey}`],
+      update === null
+        ? [owner, '0', 0, 0, 0, BUCKET_STATE_GRACE_MS]
+        : [owner, '1', update.limit, update.remaining, Math.ceil(update.resetAfterMs), BUCKET_STATE_GRACE_MS])
+  }
+
+  async getBucketHash (tokenId: string, routeKey: string): Promise<string | undefined> {
+    const value = await this.#redis.get(`${this.#prefix}rt:${tokenId}:${routeKey}`)
+    return value ?? undefined
+  }
+
+  async setBucketHash (tokenId: string, routeKey: string, hash: string): Promise<void> {
+    await this.#redis.set(`${this.#prefix}rt:${tokenId}:${routeKey}`, hash, 'PX', BUCKET_HASH_TTL_MS)
+  }
+}

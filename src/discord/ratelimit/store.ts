@@ -1,0 +1,85 @@
+/**
+ * The storage behind the rate limiter, in the spirit of @fastify/rate-limit's
+ * stores: one small interface, one file per backend (`memory.ts`, `redis.ts`).
+ *
+ * Every key is scoped by `tokenId`, a hash of the credential; a token never
+ * reaches a store. Times are computed by the store itself (Redis: `TIME` inside
+ * the script), so several processes agree on resets even with skewed clocks.
+ */
+
+/** Parameters of one global-limit acquisition. */
+export interface GlobalAcquireParams {
+  /** Requests allowed per window. */
+  limit: number
+  /** Window length in ms (already including the safety offset). */
+  windowMs: number
+  /** Invalid responses per token allowed in `invalidWindowMs`. */
+  invalidThreshold: number
+  /** Invalid responses over all tokens allowed in `invalidWindowMs`. */
+  invalidTotalThreshold: number
+  /** Sliding window of the invalid-request guard. */
+  invalidWindowMs: number
+  /** Unique id of this acquisition (a member of the sliding-window log). */
+  member: string
+}
+
+export type GlobalAcquireResult =
+  | { granted: true }
+  /** `limit`: the sliding window is full; `paused`: a global 429 paused the token. */
+  | { granted: false, reason: 'limit' | 'paused', waitMs: number }
+  /** The invalid-request guard is tripped (per token or over all tokens). */
+  | { granted: false, reason: 'invalid' | 'invalidTotal', waitMs: number, count: number }
+
+export type BucketAcquireResult =
+  | { granted: true }
+  /** `locked`: another request of this bucket is in flight; `exhausted`: remaining is 0 until the reset. */
+  | { granted: false, reason: 'locked' | 'exhausted', waitMs: number }
+
+/** Authoritative bucket state from a response's headers (or a 429). */
+export interface BucketUpdate {
+  limit: number
+  remaining: number
+  resetAfterMs: number
+}
+
+export interface RateLimitStore {
+  /** `memory` or `redis`. */
+  readonly kind: 'memory' | 'redis'
+
+  /**
+   * Atomically: refuse when the invalid-request guard is tripped, or the token is
+   * paused by a global 429, or the sliding window already holds `limit` grants;
+   * otherwise record one grant.
+   */
+  acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult>
+
+  /** Pauses every request of the token for `ms` (global 429). Never shortens a longer pause. */
+  pauseGlobal (tokenId: string, ms: number): Promise<void>
+
+  /** Counts one invalid response (401, 403, non-shared 429) for the token and in the total. */
+  recordInvalid (tokenId: string, member: string, windowMs: number): Promise<void>
+
+  /**
+   * Atomically: refuse while another owner holds the bucket's lock, or while the
+   * bucket is known exhausted before its reset; otherwise take the lock for
+   * `lockTtlMs` and consume one of `remaining` when the state is current.
+   */
+  acquireBucket (tokenId: string, bucketKey: string, owner: string, lockTtlMs: number): Promise<BucketAcquireResult>
+
+  /**
+   * Writes the bucket's state from a response under `stateKey` (the discovered
+   * bucket; `update` null leaves it alone) and releases `owner`'s lock on `lockKey`.
+   */
+  releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null): Promise<void>
+
+  /** The bucket hash discovered for a (method, route template), if any process saw it. */
+  getBucketHash (tokenId: string, routeKey: string): Promise<string | undefined>
+
+  /** Records a discovered bucket hash. */
+  setBucketHash (tokenId: string, routeKey: string, hash: string): Promise<void>
+}
+
+/** How long a discovered route -> bucket mapping is kept (refreshed on every sighting). */
+export const BUCKET_HASH_TTL_MS = 24 * 60 * 60 * 1000
+/** Bucket state is kept this long past its reset (it is useless after the reset). */
+export const BUCKET_STATE_GRACE_MS = 1_000

@@ -1,0 +1,53 @@
+import type { APIUser, RESTAPIPartialCurrentUserGuild } from 'discord-api-types/v10'
+import { Routes } from 'discord-api-types/v10'
+import type { CallOptions, Send } from './client.js'
+import { parseRoute } from './route.js'
+import { assertSnowflake } from './util.js'
+import { expectEntities, expectEntity } from './validate.js'
+
+/** Options of `getCurrentUserGuilds`. */
+export interface CurrentUserGuildsOptions extends CallOptions {
+  /** Include approximate member and presence counts. */
+  withCounts?: boolean
+  /** 1-200 (Discord's default and maximum is 200). */
+  limit?: number
+  before?: string
+  after?: string
+}
+
+/**
+ * The API as a user who authorised the application sees it
+ * (`Authorization: Bearer <access token>`). Obtained from `client.user(accessToken)`.
+ */
+export class DiscordUserClient {
+  readonly #send: Send
+
+  /** @internal Use `client.user(accessToken)`. */
+  constructor (send: Send) {
+    this.#send = send
+  }
+
+  /** GET /users/@me (scope `identify`; `email` adds the e-mail). */
+  async getCurrentUser (options: CallOptions = {}): Promise<APIUser> {
+    const path = Routes.user('@me')
+    const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
+    return expectEntity<APIUser>(value, { method: 'GET', route: parseRoute(path).template }, 'a user')
+  }
+
+  /** GET /users/@me/guilds (scope `guilds`): the user's guilds (partial objects). */
+  async getCurrentUserGuilds (options: CurrentUserGuildsOptions = {}): Promise<RESTAPIPartialCurrentUserGuild[]> {
+    if (options.before !== undefined) assertSnowflake('before', options.before)
+    if (options.after !== undefined) assertSnowflake('after', options.after)
+    if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > 200)) {
+      throw new RangeError('limit must be an integer from 1 to 200')
+    }
+    const path = Routes.userGuilds()
+    const value = await this.#send<unknown>({
+      method: 'GET',
+      path,
+      query: { with_counts: options.withCounts, limit: options.limit, before: options.before, after: options.after },
+      signal: options.signal
+    })
+    return expectEntities<RESTAPIPartialCurrentUserGuild>(value, { method: 'GET', route: parseRoute(path).template }, 'guilds')
+  }
+}

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest'
+import type { GlobalAcquireParams, RateLimitStore } from '../../../src/discord/ratelimit/store.js'
+
+/*
+ * One behavioural contract for every rate-limit store backend (memory, Redis):
+ * the same sliding windows, locks, pauses and guards, measured in real time with
+ * short windows so the suite stays fast.
+ */
+
+let seq = 0
+function params (over: Partial<GlobalAcquireParams> = {}): GlobalAcquireParams {
+  return {
+    limit: 3,
+    windowMs: 300,
+    invalidThreshold: 1000,
+    invalidTotalThreshold: 1000,
+    invalidWindowMs: 60_000,
+    member: `m${++seq}`,
+    ...over
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+export function storeContract (name: string, make: () => RateLimitStore | Promise<RateLimitStore>, tokenPrefix: () => string): void {
+  describe(`${name} store contract`, () => {
+    it('grants at most `limit` global slots per sliding window, then says how long to wait', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}g`
+      const results = []
+      for (let i = 0; i < 5; i++) results.push(await store.acquireGlobal(token, params()))
+      expect(results.filter((r) => r.granted)).toHaveLength(3)
+      const refused = results[3]
+      expect(refused).toMatchObject({ granted: false, reason: 'limit' })
+      if (refused?.granted === false) {
+        expect(refused.waitMs).toBeGreaterThan(0)
+        expect(refused.waitMs).toBeLessThanOrEqual(300)
+        await sleep(refused.waitMs + 5)
+      }
+      expect((await store.acquireGlobal(token, params())).granted).toBe(true)
+    })
+
+    it('keeps tokens independent', async () => {
+      const store = await make()
+      const a = `${tokenPrefix()}a`
+      const b = `${tokenPrefix()}b`
+      for (let i = 0; i < 3; i++) expect((await store.acquireGlobal(a, params())).granted).toBe(true)
+      expect((await store.acquireGlobal(a, params())).granted).toBe(false)
+      expect((await store.acquireGlobal(b, params())).granted).toBe(true)
+    })
+
+    it('pauses a token globally and never shortens a longer pause', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}p`
+      await store.pauseGlobal(token, 400)
+      await store.pauseGlobal(token, 50)
+      const r = await store.acquireGlobal(token, params())
+      expect(r).toMatchObject({ granted: false, reason: 'paused' })
+      if (!r.granted) expect(r.waitMs).toBeGreaterThan(300)
+    })
+
+    it('trips the invalid-request guard per token, then over all tokens', async () => {
+      const store = await make()
+      const prefix = tokenPrefix()
+      const token = `${prefix}i`
+      for (let i = 0; i < 3; i++) await store.recordInvalid(token, `inv${++seq}`, 60_000)
+      const tripped = await store.acquireGlobal(token, params({ invalidThreshold: 3 }))
+      expect(tripped).toMatchObject({ granted: false, reason: 'invalid', count: 3 })
+      if (!tripped.granted) expect(tripped.waitMs).toBeGreaterThan(59_000)
+      expect((await store.acquireGlobal(`${prefix}other`, params({ invalidThreshold: 3 }))).granted).toBe(true)
+      const total = await store.acquireGlobal(`${prefix}other`, params({ invalidThreshold: 3, invalidTotalThreshold: 3 }))
+      // The total log is shared by every token of the store (and prefix); at least our 3 are in it.
+      expect(total).toMatchObject({ granted: false, reason: 'invalidTotal' })
+    })
+
+    it('forgets invalid responses once they leave the sliding window', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}w`
+      await store.recordInvalid(token, `inv${++seq}`, 150)
+      expect((await store.acquireGlobal(token, params({ invalidThreshold: 1, invalidWindowMs: 150 }))).granted).toBe(false)
+      await sleep(170)
+      expect((await store.acquireGlobal(token, params({ invalidThreshold: 1, invalidWindowMs: 150 }))).granted).toBe(true)
+    })
+
+    it('serialises a bucket: a second owner waits for the lock, the first owner re-enters', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}l`
+      expect(await store.acquireBucket(token, 'h1:1', 'o1', 1000)).toEqual({ granted: true })
+      const second = await store.acquireBucket(token, 'h1:1', 'o2', 1000)
+      expect(second).toMatchObject({ granted: false, reason: 'locked' })
+      expect(await store.acquireBucket(token, 'h1:1', 'o1', 1000)).toEqual({ granted: true })
+      // A release by someone else does not free it.
+      await store.releaseBucket(token, 'h1:1', 'o2', 'h1:1', null)
+      expect((await store.acquireBucket(token, 'h1:1', 'o2', 1000)).granted).toBe(false)
+      await store.releaseBucket(token, 'h1:1', 'o1', 'h1:1', null)
+      expect(await store.acquireBucket(token, 'h1:1', 'o2', 1000)).toEqual({ granted: true })
+    })
+
+    it('frees the lock of a holder that never released, after its TTL', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}t`
+      expect((await store.acquireBucket(token, 'h:1', 'crashed', 80)).granted).toBe(true)
+      expect((await store.acquireBucket(token, 'h:1', 'next', 80)).granted).toBe(false)
+      await sleep(100)
+      expect((await store.acquireBucket(token, 'h:1', 'next', 80)).granted).toBe(true)
+    })
+
+    it('refuses an exhausted bucket until its reset and consumes remaining on acquisition', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}e`
+      expect((await store.acquireBucket(token, 'h:9', 'a', 1000)).granted).toBe(true)
+      await store.releaseBucket(token, 'h:9', 'a', 'h:9', { limit: 2, remaining: 1, resetAfterMs: 250 })
+      // One left: granted and consumed, so a process whose response is lost still counts it.
+      expect((await store.acquireBucket(token, 'h:9', 'b', 1000)).granted).toBe(true)
+      await store.releaseBucket(token, 'h:9', 'b', 'h:9', null)
+      const refused = await store.acquireBucket(token, 'h:9', 'c', 1000)
+      expect(refused).toMatchObject({ granted: false, reason: 'exhausted' })
+      if (!refused.granted) {
+        expect(refused.waitMs).toBeGreaterThan(150)
+        expect(refused.waitMs).toBeLessThanOrEqual(250)
+        await sleep(refused.waitMs + 5)
+      }
+      expect((await store.acquireBucket(token, 'h:9', 'c', 1000)).granted).toBe(true)
+    })
+
+    it('writes state under the discovered bucket while releasing the provisional lock', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}d`
+      expect((await store.acquireBucket(token, 'route:GET:/x:1', 'a', 1000)).granted).toBe(true)
+      await store.releaseBucket(token, 'route:GET:/x:1', 'a', 'HASH:1', { limit: 1, remaining: 0, resetAfterMs: 300 })
+      expect((await store.acquireBucket(token, 'route:GET:/x:1', 'b', 1000)).granted).toBe(true)
+      expect(await store.acquireBucket(token, 'HASH:1', 'c', 1000)).toMatchObject({ granted: false, reason: 'exhausted' })
+    })
+
+    it('keys buckets by top-level resource', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}k`
+      await store.acquireBucket(token, 'h:1', 'a', 1000)
+      await store.releaseBucket(token, 'h:1', 'a', 'h:1', { limit: 1, remaining: 0, resetAfterMs: 1000 })
+      expect((await store.acquireBucket(token, 'h:1', 'b', 1000)).granted).toBe(false)
+      expect((await store.acquireBucket(token, 'h:2', 'b', 1000)).granted).toBe(true)
+    })
+
+    it('remembers discovered bucket hashes per token and route', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}h`
+      expect(await store.getBucketHash(token, 'GET:/guilds/:guild_id')).toBeUndefined()
+      await store.setBucketHash(token, 'GET:/guilds/:guild_id', 'abc123')
+      expect(await store.getBucketHash(token, 'GET:/guilds/:guild_id')).toBe('abc123')
+      expect(await store.getBucketHash(`${token}x`, 'GET:/guilds/:guild_id')).toBeUndefined()
+    })
+  })
+}
