@@ -91,10 +91,28 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
   // Close only what we opened: a host's store, Mongo client or Redis stays open.
   fastify.addHook('onClose', async () => {
     if (ownsStore) await store.close()
-    if (ownsRedis && redis) await redis.quit().catch(() => redis?.disconnect())
+    if (ownsRedis && redis) await closeOwnRedis(redis)
   })
 
-  await fastify.register(routes, { prefix: opts.routePrefix })
+  // fastify-plugin shares the parent's context, so Fastify does not apply the register
+  // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
+  const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix })
+}
+
+/** Ends a connection we opened, whatever state it is in, and waits for it to be gone. */
+async function closeOwnRedis (redis: Redis): Promise<void> {
+  if (redis.status === 'end') return
+  const ended = new Promise<void>((resolve) => redis.once('end', () => resolve()))
+  if (redis.status === 'ready') {
+    await redis.quit().catch(() => redis.disconnect())
+  } else {
+    // Not connected (Redis down or still connecting): QUIT would queue forever.
+    redis.disconnect()
+  }
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([ended, new Promise<void>((resolve) => { timer = setTimeout(resolve, 1000); timer.unref() })])
+  clearTimeout(timer)
 }
 
 const plugin = fp(fastifyDiscordSync, { name: 'fastify-discord-sync', fastify: '5.x' })
