@@ -511,7 +511,11 @@ export class MongoDouble {
     return unsupported(`Db.command(${String(name)})`)
   }
 
-  /** Names of collections that hold data or indexes (a real server creates a collection on first write or index). */
+  /**
+   * Every collection name asked for through collection(). A real server lists a
+   * collection only once it has been written to or indexed; the adapter indexes all of
+   * its collections in init(), so for an initialised store the two agree.
+   */
   collectionNames (): string[] {
     return [...this.#collections.keys()].sort()
   }

@@ -264,7 +264,7 @@ describe('MongoStore: duplicate keys become FST_DISCORD_CONFLICT', () => {
     const multi = new MongoBulkWriteError({ message: 'write operation failed', code: 65, writeErrors: [weNoPattern as never] }, {} as BulkWriteResult)
     const m = toStoreError(multi, 'x', 'OAuth state') as CodedError
     expect(m.code).toBe('FST_DISCORD_CONFLICT')
-    expect(m.message).toBe('A OAuth state with the same state already exists')
+    expect(m.message).toBe('An OAuth state with the same state already exists')
     expect(m.message).not.toContain('abc')
   })
 

@@ -85,7 +85,8 @@ export function duplicateKeyFields (err: unknown): string[] | null {
 
 export function conflictError (entity: string, fields: string[] | null): Error {
   const what = fields && fields.length > 0 ? `the same ${fields.join(', ')}` : 'the same unique key'
-  return new StoreConflictError(`A ${entity} with ${what} already exists`)
+  const article = /^[aeiou]/i.test(entity) ? 'An' : 'A'
+  return new StoreConflictError(`${article} ${entity} with ${what} already exists`)
 }
 
 /**

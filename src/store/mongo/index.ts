@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { MongoClient, type ClientSession, type Collection, type Db, type Filter } from 'mongodb'
 import { InvalidOptionsError, NotFoundError, StoreUnavailableError } from '../../errors.js'
-import { SecretBox, secretContext } from '../crypto.js'
+import { secretContext, type SecretBox } from '../crypto.js'
 import {
   DEFAULT_GUILD_SETTINGS,
   DEFAULT_MAPPING_CONDITIONS,
@@ -118,7 +118,10 @@ export class MongoStore implements DiscordStore {
     const { db, client, uri, dbName, secrets } = options
     const given = [db, client, uri].filter((v) => v !== undefined && v !== null).length
     if (given !== 1) throw invalid('exactly one of db, client or uri is required')
-    if (!(secrets instanceof SecretBox)) throw invalid('secrets must be a SecretBox')
+    // Duck-typed rather than instanceof: with a dual CJS/ESM build a host can hold a
+    // SecretBox from the other module copy, which is just as valid.
+    const box = secrets as Partial<SecretBox> | undefined
+    if (typeof box?.seal !== 'function' || typeof box.open !== 'function') throw invalid('secrets must be a SecretBox')
     const prefix = options.collectionPrefix ?? DEFAULT_PREFIX
     if (typeof prefix !== 'string' || /[$\0]/.test(prefix) || prefix.startsWith('system.')) {
       throw invalid('collectionPrefix must be a string without "$" or NUL and must not start with "system."')
