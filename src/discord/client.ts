@@ -74,7 +74,7 @@ export interface InternalRequest extends RestRequest {
 }
 
 /** @internal What the views call. */
-export type Send = <T>(request: InternalRequest) => Promise<T>
+export type Send = <T>(request: Omit<InternalRequest, 'credential'>) => Promise<T>
 
 interface RawResponse {
   status: number
@@ -243,7 +243,7 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
   }
 
   #sender (credential: Credential): Send {
-    return <T>(request: InternalRequest) => this.#request<T>({ ...request, credential })
+    return <T>(request: Omit<InternalRequest, 'credential'>) => this.#request<T>({ ...request, credential })
   }
 
   async #request<T> (request: InternalRequest): Promise<T> {

@@ -7,7 +7,17 @@ export async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted()
     return
   }
-  await delay(ms, undefined, signal === undefined ? undefined : { signal })
+  if (signal === undefined) {
+    await delay(ms)
+    return
+  }
+  try {
+    await delay(ms, undefined, { signal })
+  } catch (err) {
+    // Surface the caller's own reason, as fetch and undici do.
+    if (signal.aborted) throw signal.reason
+    throw err
+  }
 }
 
 /**
