@@ -1,0 +1,100 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Snowflake } from './common.js'
+import { IsoDateTime, Label, Nullable } from './http.js'
+
+/*
+ * Guild configuration (the seed's `discord_guild_configs`). Requests accept the seed's
+ * names as written: `is_enabled` (its curl example) and `enabled` (its stored document).
+ * Responses carry both, always equal, so a client written against either keeps working.
+ * `bot_token` is write-only: requests may set or clear it, responses only say
+ * `has_bot_token`.
+ */
+
+/** Go-style duration as the seed writes settings ("15m", "1h30m"). Range checked by the service. */
+const SyncInterval = Type.String({ pattern: '^(\\d+(\\.\\d+)?(ms|s|m|h|d))+$', maxLength: 32, description: 'Go-style duration, 1m to 7d (e.g. "15m")' })
+
+/** Discord bot tokens are three base64url parts separated by dots; the bounds only keep garbage out. */
+export const BotToken = Type.String({ minLength: 20, maxLength: 200, pattern: '^[A-Za-z0-9_\\-.]+$', description: 'Bot token (write-only: never returned)' })
+
+export const GuildSettingsInput = Type.Object({
+  auto_sync: Type.Optional(Type.Boolean({ description: 'Sync this guild on its interval. Default true' })),
+  sync_interval: Type.Optional(SyncInterval),
+  sync_on_join: Type.Optional(Type.Boolean({ description: 'Default true' })),
+  remove_roles_on_leave: Type.Optional(Type.Boolean({ description: 'Default true' })),
+  audit_channel_id: Type.Optional(Nullable(Snowflake)),
+  notification_channel_id: Type.Optional(Nullable(Snowflake, 'Channel the health task posts to when the guild turns degraded or unhealthy')),
+  max_role_changes_per_sync: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'Default 100' }))
+}, { additionalProperties: false })
+export type GuildSettingsInputBody = Static<typeof GuildSettingsInput>
+
+export const GuildSettings = Type.Object({
+  auto_sync: Type.Boolean(),
+  sync_interval: Type.String(),
+  sync_on_join: Type.Boolean(),
+  remove_roles_on_leave: Type.Boolean(),
+  audit_channel_id: Nullable(Type.String()),
+  notification_channel_id: Nullable(Type.String()),
+  max_role_changes_per_sync: Type.Integer()
+})
+
+export const CreateGuildBody = Type.Object({
+  guild_id: Snowflake,
+  guild_name: Type.Optional(Label(100, 'Required unless a bot_token is given (then Discord\'s name is used)')),
+  is_enabled: Type.Optional(Type.Boolean({ description: 'Alias of `enabled` (the seed\'s request name). Default true' })),
+  enabled: Type.Optional(Type.Boolean({ description: 'Default true' })),
+  bot_token: Type.Optional(BotToken),
+  settings: Type.Optional(GuildSettingsInput)
+}, { additionalProperties: false })
+export type CreateGuildBodyType = Static<typeof CreateGuildBody>
+
+export const UpdateGuildBody = Type.Object({
+  guild_name: Type.Optional(Label(100, 'Display name')),
+  is_enabled: Type.Optional(Type.Boolean({ description: 'Alias of `enabled`' })),
+  enabled: Type.Optional(Type.Boolean()),
+  bot_token: Type.Optional(Nullable(BotToken, 'A new token (validated against Discord), or null to remove it')),
+  settings: Type.Optional(GuildSettingsInput)
+}, { additionalProperties: false, minProperties: 1 })
+export type UpdateGuildBodyType = Static<typeof UpdateGuildBody>
+
+export const GuildParams = Type.Object({ guild_id: Snowflake }, { additionalProperties: false })
+export type GuildParamsType = Static<typeof GuildParams>
+
+export const HealthStatus = Type.Union([
+  Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy'), Type.Literal('unknown')
+], { description: 'unknown until a bot token has been checked' })
+
+export const GuildConfig = Type.Object({
+  id: Type.String(),
+  guild_id: Type.String(),
+  guild_name: Type.String(),
+  enabled: Type.Boolean(),
+  is_enabled: Type.Boolean({ description: 'Same value as `enabled`' }),
+  settings: GuildSettings,
+  has_bot_token: Type.Boolean({ description: 'Whether a bot token is stored; the token itself is never returned' }),
+  bot_permissions: Nullable(Type.String(), 'The bot\'s effective guild permissions (decimal bit set)'),
+  bot_user_id: Nullable(Type.String()),
+  owner_id: Nullable(Type.String(), 'The host user who configured the guild'),
+  health_status: HealthStatus,
+  last_health_check: Nullable(IsoDateTime),
+  last_error: Nullable(Type.String()),
+  created_at: IsoDateTime,
+  updated_at: IsoDateTime
+})
+export type GuildConfigDto = Static<typeof GuildConfig>
+
+export const GuildList = Type.Object({
+  guilds: Type.Array(GuildConfig),
+  total: Type.Integer()
+})
+
+export const GuildListQuery = Type.Object({
+  enabled: Type.Optional(Type.Boolean())
+}, { additionalProperties: false })
+
+export const DeletedGuild = Type.Object({
+  guild_id: Type.String(),
+  deleted: Type.Literal(true),
+  mappings_deleted: Type.Integer(),
+  sync_stopped: Type.Literal(true),
+  message: Type.String()
+})
