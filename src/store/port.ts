@@ -433,7 +433,10 @@ export interface DiscordStore {
   listUsers (query?: ListDiscordUsersQuery): Promise<Page<DiscordUserRecord>>
   updateUser (discordUserId: string, patch: UpdateDiscordUserInput): Promise<DiscordUserRecord | null>
   deleteUser (discordUserId: string): Promise<boolean>
-  /** Replace the stored tokens (sealed); also updates scopes, token_expires_at and clears needs_reauth. */
+  /**
+   * Replace the stored tokens (sealed); also updates scopes and token_expires_at.
+   * New tokens clear needs_reauth; `null` removes the tokens (scopes become []) and leaves needs_reauth as it is.
+   */
   setUserTokens (discordUserId: string, tokens: OAuthTokens | null): Promise<boolean>
   /** Decrypted tokens, or null when none are stored. Only the refresh task and Discord calls use this. */
   getUserTokens (discordUserId: string): Promise<OAuthTokens | null>

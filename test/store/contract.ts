@@ -311,6 +311,14 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
         const after = await store.getUserByDiscordId(u.discord_user_id)
         expect(after?.has_tokens).toBe(false)
         expect(after?.token_expires_at).toBeNull()
+        expect(after?.scopes).toEqual([])
+      })
+
+      it('keeps needs_reauth when tokens are cleared (a failed refresh must stay visible)', async () => {
+        const u = await store.createUser(userInput({ tokens: tokens() }))
+        await store.updateUser(u.discord_user_id, { needs_reauth: true })
+        expect(await store.setUserTokens(u.discord_user_id, null)).toBe(true)
+        expect((await store.getUserByDiscordId(u.discord_user_id))?.needs_reauth).toBe(true)
       })
 
       it('keeps an access token without a refresh token, and has_tokens tracks the refresh token', async () => {

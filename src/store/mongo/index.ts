@@ -343,7 +343,9 @@ export class MongoStore implements DiscordStore {
     return this.#run('setUserTokens', 'Discord user', async () => {
       const res = await this.#c.users.updateOne(
         { discord_user_id: discordUserId },
-        { $set: { ...this.#sealTokens(discordUserId, tokens), needs_reauth: false, updated_at: new Date() } }
+        // New tokens end a "must authorise again" state; clearing tokens must not, so a
+        // needs_reauth flag set alongside the removal survives it (same as SQLite).
+        { $set: { ...this.#sealTokens(discordUserId, tokens), ...(tokens === null ? {} : { needs_reauth: false }), updated_at: new Date() } }
       )
       return res.matchedCount === 1
     })
