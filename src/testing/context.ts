@@ -1,0 +1,99 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { SimClock } from './clock.js'
+import type { FaultInjector } from './faults.js'
+import type { RateLimiter } from './rate-limits.js'
+import type { SimBot, SimulatorState, AccessTokenRecord } from './state.js'
+
+/*
+ * What every route module shares: the world, the limiter, the fault injector, the clock,
+ * and per-request bookkeeping. Per-request data lives in a WeakMap rather than a Fastify
+ * request decoration so the simulator adds no global type augmentation to the package.
+ */
+
+export type AuthKind = 'bot' | 'bearer' | 'none'
+
+/** Which credentials a route accepts. 'none' routes authenticate the client themselves (OAuth2 token endpoints). */
+export type RouteAuth = 'bot' | 'bearer' | 'bot-or-bearer' | 'none'
+
+export interface RouteSpec {
+  /** Template without the API prefix, e.g. 'PATCH /guilds/:guild_id/members/:user_id'. */
+  route: string
+  auth: RouteAuth
+  /** Name of the path parameter that is the top-level resource (guild_id / channel_id), if any. */
+  major?: 'guild_id' | 'channel_id'
+  /** OAuth2 endpoints answer errors in the OAuth shape instead of Discord's JSON errors. */
+  oauth?: boolean
+}
+
+export type RateLimitScope = 'user' | 'global' | 'shared'
+
+export interface RecordedRequest {
+  /** Real ms since the simulator started. */
+  at: number
+  method: string
+  /** Path without the query string, as sent (e.g. '/api/v10/guilds/123/members'). */
+  path: string
+  /** Query string without '?', '' when none. */
+  query: string
+  /** Route template without prefix, e.g. 'PATCH /guilds/:guild_id/members/:user_id'; null for unknown routes. */
+  route: string | null
+  /** Top-level resource id (guild or channel) the bucket was keyed by, '' when none. */
+  majorId: string
+  /** Opaque bucket hash reported in X-RateLimit-Bucket; null when no bucket applied. */
+  bucket: string | null
+  status: number
+  /** Set on 429s answered by the rate limiter. */
+  scope?: RateLimitScope
+  auth: AuthKind
+  /** Hash id of the credential used (bot or bearer token); null without a valid credential. Never the token. */
+  tokenId: string | null
+  /** X-Audit-Log-Reason, URL-decoded, when sent. */
+  reason?: string
+  ip: string
+  /** 'ban' when the Cloudflare-style ban answered; 'error' / 'reset' when a fault was injected. */
+  fault?: 'ban' | 'error' | 'reset'
+}
+
+export interface RequestCtx {
+  spec: RouteSpec | null
+  at: number
+  auth: AuthKind
+  tokenId: string | null
+  bot?: SimBot
+  bearer?: AccessTokenRecord
+  /** Whether the Authorization header was present but unusable for this route. */
+  unauthorized: boolean
+  majorId: string
+  bucket: string | null
+  scope?: RateLimitScope
+  reason?: string
+  fault?: 'ban' | 'error' | 'reset'
+  recorded: boolean
+}
+
+export interface SimContext {
+  state: SimulatorState
+  limiter: RateLimiter
+  faults: FaultInjector
+  clock: SimClock
+  records: RecordedRequest[]
+  requestCtx: WeakMap<FastifyRequest, RequestCtx>
+  /** method + ' ' + template -> spec */
+  routes: Map<string, RouteSpec>
+  /** Simulator-wide auto-approval for the consent page (null = show the page). */
+  autoApproveUserId: string | null
+  /** Real ms an authorization request stays valid on the consent page. */
+  consentTtlMs: number
+  /** Aborted on close so in-flight latency sleeps end immediately. */
+  closing: AbortController
+  /** Unexpected exceptions in handlers (answered as 500); tests assert this stays empty. */
+  internalErrors: Error[]
+}
+
+export function ctxOf (sim: SimContext, request: FastifyRequest): RequestCtx {
+  const ctx = sim.requestCtx.get(request)
+  if (ctx === undefined) throw new Error('discord simulator: request context missing')
+  return ctx
+}
+
+export type Handler = (request: FastifyRequest, reply: FastifyReply, ctx: RequestCtx) => Promise<unknown>

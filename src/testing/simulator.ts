@@ -1,0 +1,184 @@
+import Fastify from 'fastify'
+import { SimClock } from './clock.js'
+import type { RecordedRequest, SimContext } from './context.js'
+import { FaultInjector, type FaultOptions, type ScriptedFault } from './faults.js'
+import { apiPlugin, installBodyParsers } from './pipeline.js'
+import { defaultRateLimitConfig, mergeRateLimitConfig, RateLimiter, type ForcedSharedLimit, type RateLimitConfig, type RateLimitOptions } from './rate-limits.js'
+import { authorizePlugin } from './routes/authorize.js'
+import { registerBotRoutes } from './routes/bot.js'
+import { registerOAuthRoutes } from './routes/oauth.js'
+import { registerUserRoutes } from './routes/users.js'
+import { SimulatorState } from './state.js'
+import { bucketHash } from './tokens.js'
+
+/*
+ * createDiscordSimulator: a real HTTP server on loopback that answers like Discord's API v10
+ * for the operations this product uses, plus a programmatic API to seed and inspect the world.
+ */
+
+export interface SimulatorOptions {
+  /** Interface to bind (default 127.0.0.1). */
+  host?: string
+  /** Port (default 0: an ephemeral port). */
+  port?: number
+  /** Discord time runs this many times faster than real time (default 1). Headers report real seconds. */
+  timeScale?: number
+  /** Overrides of the default rate limits (see rate-limits.ts for the defaults and their sources). */
+  rateLimits?: RateLimitOptions
+  /** Faults active from the start. */
+  faults?: FaultOptions
+  /** Consent page: approve at once as this user instead of rendering the page (tests). */
+  autoApproveUserId?: string
+  /** Access-token lifetime in Discord seconds (default 604800, the docs' expires_in). */
+  accessTokenTtlSeconds?: number
+  /** Use X-Forwarded-For for the client IP (lets tests act as several IPs for the invalid-request ban). */
+  trustProxy?: boolean
+}
+
+export interface DiscordSimulator {
+  /** http://127.0.0.1:PORT (the site root: /oauth2/authorize lives here). */
+  readonly url: string
+  /** `${url}/api/v10` */
+  readonly apiBaseUrl: string
+  readonly state: SimulatorState
+  readonly timeScale: number
+  /** Every API request so far, in arrival order of completion. */
+  readonly requests: ReadonlyArray<RecordedRequest>
+  /** Unexpected handler exceptions (each was answered 500). Should stay empty. */
+  readonly internalErrors: ReadonlyArray<Error>
+  /** The rate-limit configuration in force. */
+  readonly rateLimits: Readonly<RateLimitConfig>
+  clearRequests: () => void
+  /** Replaces the probabilistic faults (and restarts their PRNG from the seed). */
+  setFaults: (faults: FaultOptions) => void
+  /** Queues a fault for the next matching request(s), regardless of the rates. */
+  scriptFault: (fault: ScriptedFault) => void
+  clearFaults: () => void
+  /** Merges into the rate-limit configuration and resets every open window. */
+  setRateLimits: (partial: RateLimitOptions) => void
+  /** The next matching request(s) get a 429 with X-RateLimit-Scope: shared (not counted as invalid). */
+  forceSharedRateLimit: (forced: ForcedSharedLimit) => void
+  /** The opaque X-RateLimit-Bucket value of a route template ('PATCH /guilds/:guild_id/members/:user_id') or group name. */
+  bucketHashOf: (routeOrGroup: string) => string
+  /** Invalid responses (401/403/non-shared 429) counted for an IP in the current window. */
+  invalidRequestCount: (ip?: string) => number
+  /** Real ms left on an IP's ban (0 when not banned). */
+  banRemainingMs: (ip?: string) => number
+  liftBans: () => void
+  /** Consent page auto-approval for every app without its own setting; null shows the page. */
+  setAutoApprove: (userId: string | null) => void
+  close: () => Promise<void>
+}
+
+export async function createDiscordSimulator (options: SimulatorOptions = {}): Promise<DiscordSimulator> {
+  const clock = new SimClock(options.timeScale ?? 1)
+  const ttlSeconds = options.accessTokenTtlSeconds ?? 604800
+  const state = new SimulatorState({
+    accessTokenTtlMs: clock.real(ttlSeconds * 1000),
+    accessTokenTtlSeconds: Math.max(1, Math.round(ttlSeconds / clock.timeScale)),
+    // RFC 6749 4.1.2: codes should live at most 10 minutes.
+    codeTtlMs: clock.real(600_000)
+  })
+  const limiter = new RateLimiter(mergeRateLimitConfig(defaultRateLimitConfig(), options.rateLimits), clock)
+  const sim: SimContext = {
+    state,
+    limiter,
+    faults: new FaultInjector(options.faults),
+    clock,
+    records: [],
+    requestCtx: new WeakMap(),
+    routes: new Map(),
+    autoApproveUserId: options.autoApproveUserId ?? null,
+    consentTtlMs: clock.real(600_000),
+    closing: new AbortController(),
+    internalErrors: []
+  }
+
+  const app = Fastify({
+    logger: false,
+    trustProxy: options.trustProxy ?? false,
+    // No implicit HEAD routes: Discord's route table is explicit, and a HEAD would bypass the bucket table.
+    exposeHeadRoutes: false,
+    // close() must not wait for keep-alive sockets of clients that forgot to close their pools.
+    forceCloseConnections: true,
+    return503OnClosing: false
+  })
+  installBodyParsers(app)
+
+  const routes = (router: Parameters<Parameters<typeof apiPlugin>[1]>[0]): void => {
+    registerBotRoutes(sim, router)
+    registerUserRoutes(sim, router)
+    registerOAuthRoutes(sim, router)
+  }
+  // Versioned and unversioned API (docs/reference.mdx: omitting the version routes to the default one;
+  // the simulator only speaks v10, so /api is an alias).
+  await app.register(apiPlugin(sim, routes), { prefix: '/api/v10' })
+  await app.register(apiPlugin(sim, routes), { prefix: '/api' })
+  // discord.com/oauth2/authorize, and the API-based spellings some clients use.
+  await app.register(authorizePlugin(sim))
+  await app.register(authorizePlugin(sim), { prefix: '/api/v10' })
+  await app.register(authorizePlugin(sim), { prefix: '/api' })
+
+  const sweeper = setInterval(() => limiter.sweep(), 30_000)
+  sweeper.unref()
+
+  const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
+  const url = address.replace('localhost', '127.0.0.1')
+  let closed = false
+
+  return {
+    url,
+    apiBaseUrl: `${url}/api/v10`,
+    state,
+    timeScale: clock.timeScale,
+    get requests () {
+      return sim.records
+    },
+    get internalErrors () {
+      return sim.internalErrors
+    },
+    get rateLimits () {
+      return limiter.config
+    },
+    clearRequests () {
+      sim.records.length = 0
+    },
+    setFaults (faults) {
+      sim.faults.set(faults)
+    },
+    scriptFault (fault) {
+      sim.faults.script(fault)
+    },
+    clearFaults () {
+      sim.faults.clear()
+    },
+    setRateLimits (partial) {
+      limiter.configure(partial)
+    },
+    forceSharedRateLimit (forced) {
+      limiter.forceShared(forced)
+    },
+    bucketHashOf (routeOrGroup) {
+      return bucketHash(limiter.config.routeGroups[routeOrGroup] ?? (routeOrGroup.includes(' ') ? limiter.groupOf(routeOrGroup) : routeOrGroup))
+    },
+    invalidRequestCount (ip = '127.0.0.1') {
+      return limiter.invalidCount(ip)
+    },
+    banRemainingMs (ip = '127.0.0.1') {
+      return limiter.banRemainingMs(ip)
+    },
+    liftBans () {
+      limiter.liftBans()
+    },
+    setAutoApprove (userId) {
+      sim.autoApproveUserId = userId
+    },
+    async close () {
+      if (closed) return
+      closed = true
+      clearInterval(sweeper)
+      sim.closing.abort()
+      await app.close()
+    }
+  }
+}
