@@ -114,3 +114,14 @@ export const RoleAboveBotError = createError('FST_DISCORD_ROLE_ABOVE_BOT', '%s',
 
 /** A bulk import had invalid entries; nothing was written. The response carries the full report. */
 export const ImportInvalidError = createError('FST_DISCORD_IMPORT_INVALID', '%s', 422)
+
+// ---------------------------------------------------------------- request limits
+
+/** The request body is over the route's size limit. */
+export const PayloadTooLargeError = createError('FST_DISCORD_PAYLOAD_TOO_LARGE', 'Request body too large: %s', 413)
+
+/** The request body is not JSON (the plugin's write routes accept application/json only). */
+export const UnsupportedMediaTypeError = createError('FST_DISCORD_UNSUPPORTED_MEDIA_TYPE', 'Unsupported media type: %s', 415)
+
+/** Too many requests from this user (or IP when anonymous); `Retry-After` says when to come back. */
+export const RateLimitedError = createError('FST_DISCORD_RATE_LIMITED', 'Too many requests: retry in %s', 429)
