@@ -7,6 +7,7 @@ import { InvalidOptionsError } from './errors.js'
 import type { DiscordStore } from './store/port.js'
 import { parseDuration } from './util/duration.js'
 import { parseKey } from './store/crypto.js'
+import type { IsAdminHook, ResolveUserHook } from './auth/types.js'
 
 /*
  * Options are validated and normalised once, at register. Everything downstream
@@ -34,6 +35,29 @@ const DiscordAppSchema = Type.Object({
   authorizeUrl: Type.Optional(Type.String({ pattern: '^https?://' }))
 }, { additionalProperties: false })
 
+const AuthSchema = Type.Object({
+  jwtSecret: Type.Optional(Type.Unknown()),
+  cookieName: Type.Optional(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]{1,64}$' })),
+  cookieSecure: Type.Optional(Type.Boolean()),
+  cookiePath: Type.Optional(Type.String({ pattern: '^/[^\\s;]*$' })),
+  cookieDomain: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]{1,253}$' })),
+  sessionExpiry: Type.Optional(Duration),
+  userIdClaim: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  permissionsClaim: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  adminPermission: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  isAdmin: Type.Optional(Type.Unknown()),
+  resolveUser: Type.Optional(Type.Unknown()),
+  redirectUrls: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { maxItems: 100 }))
+}, { additionalProperties: false })
+
+const TokenRefreshSchema = Type.Object({
+  enabled: Type.Optional(Type.Boolean()),
+  interval: Type.Optional(Duration),
+  batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+  lockTtl: Type.Optional(Duration)
+}, { additionalProperties: false })
+
 const OptionsSchema = Type.Object({
   routePrefix: Type.Optional(Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*$' })),
   store: Type.Optional(Type.Unknown()),
@@ -44,7 +68,9 @@ const OptionsSchema = Type.Object({
   apiBaseUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   stateExpiry: Type.Optional(Duration),
   tokenRefreshThreshold: Type.Optional(Duration),
-  syncInterval: Type.Optional(Duration)
+  syncInterval: Type.Optional(Duration),
+  auth: Type.Optional(AuthSchema),
+  tokenRefresh: Type.Optional(TokenRefreshSchema)
 }, { additionalProperties: false })
 
 type RawOptions = Static<typeof OptionsSchema>
@@ -68,6 +94,59 @@ export interface DiscordAppOptions {
   apiBaseUrl?: string
   /** OAuth2 authorize page. @default 'https://discord.com/oauth2/authorize' */
   authorizeUrl?: string
+}
+
+/** A symmetric secret (at least 32 characters) or an asymmetric key pair, as @fastify/jwt takes them. */
+export type JwtSecretOption = string | Buffer | { private: string | Buffer, public: string | Buffer }
+
+/** Sessions, authorisation and redirects. */
+export interface AuthOptions {
+  /**
+   * Signs and verifies session JWTs. When omitted and the host registered @fastify/jwt
+   * before this plugin, the host's `fastify.jwt` is reused; when neither exists, routes that
+   * need a session answer 503 FST_DISCORD_AUTH_NOT_CONFIGURED. Never logged or returned.
+   */
+  jwtSecret?: JwtSecretOption
+  /** Cookie carrying the session JWT (the alternative to `Authorization: Bearer`). @default 'falcon_auth_token' */
+  cookieName?: string
+  /** `Secure` attribute of the session cookie. Set false only for plain-http development. @default true */
+  cookieSecure?: boolean
+  /** `Path` of the session cookie. @default '/' */
+  cookiePath?: string
+  /** `Domain` of the session cookie. @default unset (host-only cookie) */
+  cookieDomain?: string
+  /** Lifetime of a session issued by the login flow (JWT `exp` and cookie Max-Age). @default '24h' */
+  sessionExpiry?: string | number
+  /** Claim holding the host user id. @default 'sub' */
+  userIdClaim?: string
+  /** Claim holding the list of permissions. @default 'permissions' */
+  permissionsClaim?: string
+  /** Permission that makes a caller an admin (ignored when `isAdmin` is given). @default 'discord:admin' */
+  adminPermission?: string
+  /** Host predicate deciding admin rights. @default user => user.permissions.includes(adminPermission) */
+  isAdmin?: IsAdminHook
+  /** Login flow: maps a Discord account to a host user id. @default the linked user, else a new UUID */
+  resolveUser?: ResolveUserHook
+  /**
+   * Allowed `redirect_url` values: absolute http(s) URLs compared on origin and path exactly
+   * (a query string on the request is kept; fragments and credentials are refused).
+   * @default [] (no redirect_url accepted: the callback answers JSON)
+   */
+  redirectUrls?: string[]
+}
+
+/** The scheduled refresh of users' Discord access tokens. */
+export interface TokenRefreshOptions {
+  /** Run the task at all. @default true */
+  enabled?: boolean
+  /** Time between runs. @default '30m' */
+  interval?: string | number
+  /** Links read from the store per batch. @default 50 */
+  batchSize?: number
+  /** Refresh calls to Discord in flight at once. @default 5 */
+  concurrency?: number
+  /** With Redis: lifetime of the lock that lets one instance run at a time (renewed while running). @default '10m' */
+  lockTtl?: string | number
 }
 
 export interface FastifyDiscordSyncOptions {
@@ -97,6 +176,34 @@ export interface FastifyDiscordSyncOptions {
   tokenRefreshThreshold?: string | number
   /** Default interval between automatic guild syncs. @default '15m' */
   syncInterval?: string | number
+  /** Sessions, authorisation and redirects. */
+  auth?: AuthOptions
+  /** The scheduled refresh of users' Discord access tokens. */
+  tokenRefresh?: TokenRefreshOptions
+}
+
+export interface ResolvedAuthOptions {
+  jwtSecret: JwtSecretOption | null
+  cookieName: string
+  cookieSecure: boolean
+  cookiePath: string
+  cookieDomain: string | null
+  sessionExpiryMs: number
+  userIdClaim: string
+  permissionsClaim: string
+  adminPermission: string
+  isAdmin: IsAdminHook | null
+  resolveUser: ResolveUserHook | null
+  /** Normalised `origin + pathname` of each allowed redirect. */
+  redirectUrls: string[]
+}
+
+export interface ResolvedTokenRefreshOptions {
+  enabled: boolean
+  intervalMs: number
+  batchSize: number
+  concurrency: number
+  lockTtlMs: number
 }
 
 export interface ResolvedDiscordApp {
@@ -119,6 +226,8 @@ export interface ResolvedOptions {
   stateExpiryMs: number
   tokenRefreshThresholdMs: number
   syncIntervalMs: number
+  auth: ResolvedAuthOptions
+  tokenRefresh: ResolvedTokenRefreshOptions
 }
 
 export const DEFAULT_OPTIONS = Object.freeze({
@@ -130,7 +239,23 @@ export const DEFAULT_OPTIONS = Object.freeze({
   scopes: ['identify', 'guilds'],
   stateExpiry: '10m',
   tokenRefreshThreshold: '24h',
-  syncInterval: '15m'
+  syncInterval: '15m',
+  auth: Object.freeze({
+    cookieName: 'falcon_auth_token',
+    cookieSecure: true,
+    cookiePath: '/',
+    sessionExpiry: '24h',
+    userIdClaim: 'sub',
+    permissionsClaim: 'permissions',
+    adminPermission: 'discord:admin'
+  }),
+  tokenRefresh: Object.freeze({
+    enabled: true,
+    interval: '30m',
+    batchSize: 50,
+    concurrency: 5,
+    lockTtl: '10m'
+  })
 })
 
 function fail (option: string, why: string): never {
@@ -166,6 +291,7 @@ function resolveStore (store: unknown): { store: StoreOption, hostOwned: boolean
     if (sources.length !== 1) fail('store', 'mongodb needs exactly one of uri, db or client')
     if (s.uri !== undefined && (typeof s.uri !== 'string' || !/^mongodb(\+srv)?:\/\//.test(s.uri))) fail('store.uri', 'must be a mongodb:// or mongodb+srv:// URI')
     if ((s.uri !== undefined || s.client !== undefined) && (typeof s.dbName !== 'string' || s.dbName.length === 0)) fail('store.dbName', 'is required with uri or client')
+    if (s.db !== undefined && s.dbName !== undefined) fail('store.dbName', 'must not be set with db (the Db already names its database)')
     if (s.db !== undefined && (typeof s.db !== 'object' || s.db === null || typeof (s.db as { collection?: unknown }).collection !== 'function')) fail('store.db', 'must be a mongodb Db')
     if (s.client !== undefined && (typeof s.client !== 'object' || s.client === null || typeof (s.client as { db?: unknown }).db !== 'function')) fail('store.client', 'must be a MongoClient')
     if (s.collectionPrefix !== undefined && (typeof s.collectionPrefix !== 'string' || !/^[A-Za-z0-9_]{1,32}$/.test(s.collectionPrefix))) fail('store.collectionPrefix', 'must be 1-32 letters, digits or underscores')
@@ -187,6 +313,73 @@ function duration (value: string | number | undefined, fallback: string, option:
   if (ms === null) fail(option, 'must be a duration like "15m" or a number of milliseconds')
   if (ms < minMs) fail(option, `must be at least ${minMs} ms`)
   return ms
+}
+
+function resolveJwtSecret (value: unknown): JwtSecretOption | null {
+  if (value === undefined) return null
+  if (typeof value === 'string') {
+    // HS256 needs at least 256 bits; a short secret is brute-forceable offline from any issued token.
+    if (value.length < 32) fail('auth.jwtSecret', 'must be at least 32 characters')
+    return value
+  }
+  if (Buffer.isBuffer(value)) {
+    if (value.length < 32) fail('auth.jwtSecret', 'must be at least 32 bytes')
+    return value
+  }
+  if (typeof value === 'object' && value !== null) {
+    const pair = value as Record<string, unknown>
+    const isKey = (k: unknown): boolean => (typeof k === 'string' && k.length > 0) || Buffer.isBuffer(k)
+    if (Object.keys(pair).every((k) => k === 'private' || k === 'public') && isKey(pair.private) && isKey(pair.public)) {
+      return { private: pair.private as string | Buffer, public: pair.public as string | Buffer }
+    }
+  }
+  return fail('auth.jwtSecret', 'must be a string of at least 32 characters, a Buffer, or { private, public } PEM keys')
+}
+
+/** Normalises an allowed redirect to `origin + pathname`, the exact form requests are compared on. */
+export function normaliseRedirectUrl (value: string): string | null {
+  let u: URL
+  try { u = new URL(value) } catch { return null }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return null
+  if (u.username !== '' || u.password !== '' || u.hash !== '') return null
+  return u.origin + u.pathname
+}
+
+function resolveAuth (a: Static<typeof AuthSchema> | undefined): ResolvedAuthOptions {
+  const d = DEFAULT_OPTIONS.auth
+  const o = a ?? {}
+  if (o.isAdmin !== undefined && typeof o.isAdmin !== 'function') fail('auth.isAdmin', 'must be a function (user, request) => boolean')
+  if (o.resolveUser !== undefined && typeof o.resolveUser !== 'function') fail('auth.resolveUser', 'must be a function (profile, context) => user id')
+  const redirectUrls = (o.redirectUrls ?? []).map((v, i) => {
+    if (v.includes('?')) fail(`auth.redirectUrls[${i}]`, 'must not carry a query string (requests are matched on origin and path)')
+    return normaliseRedirectUrl(v) ?? fail(`auth.redirectUrls[${i}]`, 'must be an absolute http(s) URL without credentials or fragment')
+  })
+  return {
+    jwtSecret: resolveJwtSecret(o.jwtSecret),
+    cookieName: o.cookieName ?? d.cookieName,
+    cookieSecure: o.cookieSecure ?? d.cookieSecure,
+    cookiePath: o.cookiePath ?? d.cookiePath,
+    cookieDomain: o.cookieDomain ?? null,
+    sessionExpiryMs: duration(o.sessionExpiry, d.sessionExpiry, 'auth.sessionExpiry', 60_000),
+    userIdClaim: o.userIdClaim ?? d.userIdClaim,
+    permissionsClaim: o.permissionsClaim ?? d.permissionsClaim,
+    adminPermission: o.adminPermission ?? d.adminPermission,
+    isAdmin: (o.isAdmin as IsAdminHook | undefined) ?? null,
+    resolveUser: (o.resolveUser as ResolveUserHook | undefined) ?? null,
+    redirectUrls: [...new Set(redirectUrls)]
+  }
+}
+
+function resolveTokenRefresh (t: Static<typeof TokenRefreshSchema> | undefined): ResolvedTokenRefreshOptions {
+  const d = DEFAULT_OPTIONS.tokenRefresh
+  const o = t ?? {}
+  return {
+    enabled: o.enabled ?? d.enabled,
+    intervalMs: duration(o.interval, d.interval, 'tokenRefresh.interval', 1_000),
+    batchSize: o.batchSize ?? d.batchSize,
+    concurrency: o.concurrency ?? d.concurrency,
+    lockTtlMs: duration(o.lockTtl, d.lockTtl, 'tokenRefresh.lockTtl', 5_000)
+  }
 }
 
 /** Turns a JSON pointer from a TypeBox error into the option path users wrote. */
@@ -247,6 +440,8 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     apiBaseUrl,
     stateExpiryMs: duration(o.stateExpiry, DEFAULT_OPTIONS.stateExpiry, 'stateExpiry', 30_000),
     tokenRefreshThresholdMs: duration(o.tokenRefreshThreshold, DEFAULT_OPTIONS.tokenRefreshThreshold, 'tokenRefreshThreshold', 60_000),
-    syncIntervalMs: duration(o.syncInterval, DEFAULT_OPTIONS.syncInterval, 'syncInterval', 60_000)
+    syncIntervalMs: duration(o.syncInterval, DEFAULT_OPTIONS.syncInterval, 'syncInterval', 60_000),
+    auth: resolveAuth(o.auth),
+    tokenRefresh: resolveTokenRefresh(o.tokenRefresh)
   }
 }

@@ -1,0 +1,370 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import type { APIUser, RESTAPIPartialCurrentUserGuild } from 'discord-api-types/v10'
+import {
+  AccountLinkedElsewhereError,
+  AuthRequiredError,
+  DiscordNotConfiguredError,
+  DiscordUpstreamError,
+  NotFoundError,
+  OAuthCodeMissingError,
+  OAuthDeniedError,
+  OAuthInvalidGrantError,
+  OAuthStateExpiredError,
+  OAuthStateMismatchError,
+  OAuthStateUnknownError,
+  OAuthStateUsedError,
+  StoreConflictError,
+  ValidationError
+} from '../errors.js'
+import { DiscordAPIError, DiscordOAuthError, DiscordRateLimitError, type DiscordRestClient } from '../discord/index.js'
+import type { ResolvedAuthOptions, ResolvedDiscordApp } from '../options.js'
+import type { DiscordGuildSummary, DiscordStore, DiscordUserRecord, OAuthFlow, OAuthStateRecord, OAuthTokens } from '../store/port.js'
+import { buildAuthorizeUrl, checkRedirectUrl, generateState, resolveRequestedScopes } from './flow.js'
+import type { SessionAuth } from './session.js'
+import type { AuthUser, DiscordProfile } from './types.js'
+
+export interface OAuthServiceDeps {
+  store: DiscordStore
+  client: DiscordRestClient
+  /** null when no Discord application is configured (routes answer 503 before reaching the service). */
+  app: ResolvedDiscordApp | null
+  auth: ResolvedAuthOptions
+  session: SessionAuth
+  stateExpiryMs: number
+  log: FastifyBaseLogger
+  now?: () => Date
+}
+
+export interface StartFlowInput {
+  redirect_url?: string | undefined
+  scopes?: string | undefined
+}
+
+export interface CallbackInput {
+  code?: string | undefined
+  state: string
+  error?: string | undefined
+}
+
+/** A linked Discord account as the API shows it: profile and token metadata, never a token. */
+export interface LinkedAccount {
+  discord_user_id: string
+  username: string
+  global_name: string | null
+  avatar: string | null
+  scopes: string[]
+  guild_count: number
+  token_expires_at: string | null
+  has_tokens: boolean
+  needs_reauth: boolean
+  linked_at: string
+  last_sync: string | null
+}
+
+export interface CompletedFlow {
+  flow: OAuthFlow
+  user_id: string
+  account: LinkedAccount
+  /** Where the browser goes next (from the state), or null for a JSON answer. */
+  redirect_url: string | null
+  /** Login flow only: the session to set as a cookie. Never serialised into a response body. */
+  session: { token: string, expiresAt: Date } | null
+}
+
+export type RevocationOutcome = 'revoked' | 'failed' | 'no_tokens'
+
+export interface UnlinkResult {
+  discord_user_id: string
+  user_id: string
+  unlinked: true
+  token_revocation: RevocationOutcome
+  tokens_deleted: boolean
+  role_removal: { queued: boolean, sync_run_id: string | null, guild_ids: string[] }
+}
+
+export type AuthStatus =
+  | { authenticated: false }
+  | { authenticated: true, user_id: string, linked: boolean, needs_reauth: boolean, accounts: LinkedAccount[] }
+
+export function toLinkedAccount (r: DiscordUserRecord): LinkedAccount {
+  return {
+    discord_user_id: r.discord_user_id,
+    username: r.username,
+    global_name: r.global_name,
+    avatar: r.avatar,
+    scopes: [...r.scopes],
+    guild_count: r.guilds.length,
+    token_expires_at: r.token_expires_at?.toISOString() ?? null,
+    has_tokens: r.has_tokens,
+    needs_reauth: r.needs_reauth,
+    linked_at: r.created_at.toISOString(),
+    last_sync: r.last_sync?.toISOString() ?? null
+  }
+}
+
+function toGuildSummary (g: RESTAPIPartialCurrentUserGuild): DiscordGuildSummary {
+  return { id: g.id, name: g.name, permissions: String(g.permissions), owner: g.owner === true }
+}
+
+/** Discord's `error` parameter is echoed in our message, so only a short token-like value is kept. */
+function safeOAuthErrorName (value: string): string {
+  return /^[a-z0-9_.-]{1,64}$/i.test(value) ? value : 'unrecognised error'
+}
+
+/**
+ * The OAuth2 authorisation-code flow (login and linking), unlinking and the auth status.
+ * Talks to Discord only through DiscordRestClient and persists only through the store port,
+ * so tokens are sealed at rest and never leave this module except toward Discord.
+ */
+export class OAuthService {
+  readonly #d: OAuthServiceDeps
+  readonly #now: () => Date
+
+  constructor (deps: OAuthServiceDeps) {
+    this.#d = deps
+    this.#now = deps.now ?? (() => new Date())
+  }
+
+  #app (): ResolvedDiscordApp {
+    if (this.#d.app === null) throw new DiscordNotConfiguredError('set the Discord application client id, secret and redirect URI')
+    return this.#d.app
+  }
+
+  #oauth (): ReturnType<DiscordRestClient['oauth2']> {
+    const app = this.#app()
+    return this.#d.client.oauth2({ clientId: app.clientId, clientSecret: app.clientSecret })
+  }
+
+  /**
+   * Starts a flow: validates scopes and redirect, stores a single-use state and returns Discord's
+   * authorize URL. With a user it is a link flow for that user; without, a login flow.
+   */
+  async start (input: StartFlowInput, user: AuthUser | null): Promise<{ auth_url: string, state: string, expires_at: string }> {
+    const app = this.#app()
+    const scopes = resolveRequestedScopes(input.scopes, app.scopes)
+    const redirectUrl = checkRedirectUrl(input.redirect_url, this.#d.auth.redirectUrls)
+    // Fail before the user visits Discord, not after: a login must end with a session we can sign.
+    if (user === null) this.#d.session.assertConfigured()
+    const state = generateState()
+    const expiresAt = new Date(this.#now().getTime() + this.#d.stateExpiryMs)
+    await this.#d.store.createOAuthState({
+      state,
+      flow: user === null ? 'login' : 'link',
+      user_id: user?.id ?? null,
+      redirect_url: redirectUrl,
+      scopes,
+      // Discord's OAuth2 documentation describes no PKCE (code_challenge) support, so none is sent.
+      code_verifier: null,
+      expires_at: expiresAt
+    })
+    return { auth_url: buildAuthorizeUrl(app, state, scopes), state, expires_at: expiresAt.toISOString() }
+  }
+
+  /** Consumes the state atomically; forged, expired and reused states fail with distinct codes and write nothing. */
+  async #consume (state: string): Promise<OAuthStateRecord> {
+    const result = await this.#d.store.consumeOAuthState(state, this.#now())
+    if (result.ok) return result.record
+    if (result.reason === 'expired') throw new OAuthStateExpiredError()
+    if (result.reason === 'used') throw new OAuthStateUsedError()
+    throw new OAuthStateUnknownError()
+  }
+
+  /**
+   * Completes a flow from Discord's redirect (`code` + `state`, or `error` + `state`).
+   * `expectLinkFor` restricts completion to a link flow started by that user (POST /auth/link).
+   */
+  async complete (input: CallbackInput, expectLinkFor: string | null = null): Promise<CompletedFlow> {
+    this.#app()
+    if ((input.code === undefined || input.code === '') && input.error === undefined) throw new OAuthCodeMissingError()
+    const record = await this.#consume(input.state)
+    if (expectLinkFor !== null && (record.flow !== 'link' || record.user_id !== expectLinkFor)) {
+      throw new OAuthStateMismatchError('it was not issued to start a link flow for the current user')
+    }
+    if (input.error !== undefined) throw new OAuthDeniedError(safeOAuthErrorName(input.error))
+
+    const tokens = await this.#exchange(input.code as string)
+    const profile = await this.#profile(tokens)
+
+    const existing = await this.#d.store.getUserByDiscordId(profile.id)
+    let userId: string
+    let permissions: string[] = []
+    if (record.flow === 'link') {
+      userId = record.user_id as string
+    } else {
+      const resolved = this.#d.auth.resolveUser === null
+        ? (existing?.user_id ?? randomUUID())
+        : await this.#d.auth.resolveUser(profile, { linkedUserId: existing?.user_id ?? null })
+      userId = typeof resolved === 'string' ? resolved : resolved.id
+      if (typeof resolved === 'object' && Array.isArray(resolved.permissions)) permissions = [...resolved.permissions]
+      if (typeof userId !== 'string' || userId === '') throw new TypeError('auth.resolveUser must return a non-empty user id')
+    }
+    // Discord keeps one authorisation per user and application, so revoking the tokens we just got
+    // would also revoke the other user's link: on conflict they are only discarded.
+    if (existing !== null && existing.user_id !== userId) throw new AccountLinkedElsewhereError()
+
+    const saved = await this.#saveLink(userId, profile, tokens, existing)
+    const session = record.flow === 'login' ? this.#d.session.issue({ id: userId, permissions }, this.#now().getTime()) : null
+    this.#d.log.info({ flow: record.flow, user_id: userId, discord_user_id: profile.id }, 'discord account linked')
+    return { flow: record.flow, user_id: userId, account: toLinkedAccount(saved), redirect_url: record.redirect_url, session }
+  }
+
+  async #exchange (code: string): Promise<OAuthTokens> {
+    const app = this.#app()
+    try {
+      const t = await this.#oauth().exchangeCode(code, app.redirectUri)
+      return {
+        access_token: t.access_token,
+        refresh_token: typeof t.refresh_token === 'string' && t.refresh_token !== '' ? t.refresh_token : null,
+        expires_at: new Date(this.#now().getTime() + t.expires_in * 1000),
+        scopes: typeof t.scope === 'string' ? t.scope.split(/\s+/).filter(Boolean) : []
+      }
+    } catch (err) {
+      if (err instanceof DiscordOAuthError && err.oauthError === 'invalid_grant') throw new OAuthInvalidGrantError()
+      throw this.#upstream(err, 'exchanging the authorisation code')
+    }
+  }
+
+  async #profile (tokens: OAuthTokens): Promise<DiscordProfile> {
+    const user = this.#d.client.user(tokens.access_token)
+    let me: APIUser
+    let guilds: RESTAPIPartialCurrentUserGuild[] = []
+    try {
+      me = await user.getCurrentUser()
+      // Without the guilds scope Discord answers 401/403; ask only when it was granted.
+      if (tokens.scopes.includes('guilds')) guilds = await user.getCurrentUserGuilds()
+    } catch (err) {
+      throw this.#upstream(err, 'reading the Discord profile')
+    }
+    return {
+      id: me.id,
+      username: me.username,
+      discriminator: me.discriminator === '0' || me.discriminator === undefined ? null : me.discriminator,
+      global_name: me.global_name ?? null,
+      avatar: me.avatar ?? null,
+      email: typeof me.email === 'string' ? me.email : null,
+      guilds: guilds.map(toGuildSummary),
+      scopes: tokens.scopes
+    }
+  }
+
+  async #saveLink (userId: string, p: DiscordProfile, tokens: OAuthTokens, existing: DiscordUserRecord | null): Promise<DiscordUserRecord> {
+    const store = this.#d.store
+    const fields = { username: p.username, discriminator: p.discriminator, global_name: p.global_name, avatar: p.avatar, guilds: p.guilds, is_active: true }
+    if (existing === null) {
+      try {
+        return await store.createUser({ user_id: userId, discord_user_id: p.id, ...fields, tokens })
+      } catch (err) {
+        if (!(err instanceof StoreConflictError)) throw err
+        // A concurrent callback linked the same account first: same user → update, other user → 409.
+        const winner = await store.getUserByDiscordId(p.id)
+        if (winner === null || winner.user_id !== userId) throw new AccountLinkedElsewhereError()
+      }
+    }
+    await store.updateUser(p.id, fields)
+    await store.setUserTokens(p.id, tokens) // also clears needs_reauth
+    const saved = await store.getUserByDiscordId(p.id)
+    if (saved === null) throw new NotFoundError('the Discord link disappeared while it was being saved')
+    return saved
+  }
+
+  /** Maps a Discord client failure to a client-safe error. Messages carry routes and statuses only. */
+  #upstream (err: unknown, what: string): Error {
+    if (err instanceof DiscordOAuthError) {
+      this.#d.log.warn({ err: err.toJSON() }, `discord oauth error while ${what}`)
+      return new DiscordUpstreamError(`Discord refused ${what} (${safeOAuthErrorName(err.oauthError)})`)
+    }
+    if (err instanceof DiscordRateLimitError) {
+      this.#d.log.warn({ err: err.toJSON() }, `discord rate limit while ${what}`)
+      return new DiscordUpstreamError(`rate limited by Discord while ${what}; retry later`)
+    }
+    if (err instanceof DiscordAPIError) {
+      this.#d.log.warn({ err: err.toJSON() }, `discord error while ${what}`)
+      return new DiscordUpstreamError(`${what} failed (${err.status === undefined ? 'no response' : `HTTP ${err.status}`})`)
+    }
+    return err instanceof Error ? err : new Error(String(err))
+  }
+
+  /** POST /auth/link: either starts a link flow, or completes one with a code and state. */
+  async link (input: StartFlowInput & { code?: string | undefined, state?: string | undefined }, user: AuthUser): Promise<
+    { kind: 'started', auth_url: string, state: string, expires_at: string } | { kind: 'linked', result: CompletedFlow }
+  > {
+    const hasCode = input.code !== undefined
+    const hasState = input.state !== undefined
+    if (hasCode !== hasState) throw new ValidationError('code and state must be sent together')
+    if (hasCode && (input.redirect_url !== undefined || input.scopes !== undefined)) {
+      throw new ValidationError('redirect_url and scopes start a flow; they cannot be sent with code and state')
+    }
+    if (!hasCode) return { kind: 'started', ...(await this.start(input, user)) }
+    return { kind: 'linked', result: await this.complete({ code: input.code, state: input.state as string }, user.id) }
+  }
+
+  /**
+   * Unlinks a Discord account: revokes its token at Discord (best effort; the outcome is reported),
+   * deletes the stored tokens and the link, and queues removal of the roles this plugin manages.
+   */
+  async unlink (request: FastifyRequest, discordUserId: string): Promise<UnlinkResult> {
+    const store = this.#d.store
+    const link = await store.getUserByDiscordId(discordUserId)
+    if (link === null) throw new NotFoundError('this Discord account is not linked')
+    const actor = await this.#d.session.assertSelfOrAdmin(request, link.user_id)
+
+    const token_revocation = await this.#revoke(discordUserId)
+    const tokens_deleted = link.has_tokens ? await store.setUserTokens(discordUserId, null) : false
+    await store.deleteUser(discordUserId)
+    const role_removal = await this.#queueRoleRemoval(link, actor)
+    this.#d.log.info({ discord_user_id: discordUserId, user_id: link.user_id, by: actor.id, token_revocation }, 'discord account unlinked')
+    return { discord_user_id: discordUserId, user_id: link.user_id, unlinked: true, token_revocation, tokens_deleted, role_removal }
+  }
+
+  async #revoke (discordUserId: string): Promise<RevocationOutcome> {
+    let tokens: OAuthTokens | null
+    try {
+      tokens = await this.#d.store.getUserTokens(discordUserId)
+    } catch (err) {
+      this.#d.log.warn({ discord_user_id: discordUserId, code: (err as { code?: unknown }).code }, 'stored Discord tokens unreadable; not revoked')
+      return 'failed'
+    }
+    if (tokens === null) return 'no_tokens'
+    if (this.#d.app === null) return 'failed'
+    // Revoking either token revokes the whole authorisation (docs/oauth2.mdx); the refresh token outlives the access token.
+    const [token, hint] = tokens.refresh_token !== null ? [tokens.refresh_token, 'refresh_token' as const] : [tokens.access_token, 'access_token' as const]
+    try {
+      await this.#oauth().revokeToken(token, hint)
+      return 'revoked'
+    } catch (err) {
+      const safe = err instanceof DiscordAPIError ? err.toJSON() : { message: 'unexpected error' }
+      this.#d.log.warn({ discord_user_id: discordUserId, err: safe }, 'revoking the Discord token failed; the link is removed anyway')
+      return 'failed'
+    }
+  }
+
+  /**
+   * The sync engine applies role removal: a pending `user` sync run targeting the Discord id tells
+   * it to plan this member with no linked user, which removes managed roles in every guild whose
+   * `remove_roles_on_leave` is on. Only guilds that are configured, enabled and known to contain
+   * the member count; without any, nothing is queued.
+   */
+  async #queueRoleRemoval (link: DiscordUserRecord, actor: AuthUser): Promise<UnlinkResult['role_removal']> {
+    const memberOf = new Set(link.guilds.map((g) => g.id))
+    const guilds = (await this.#d.store.listGuilds({ enabled: true }))
+      .filter((g) => memberOf.has(g.guild_id) && g.settings.remove_roles_on_leave)
+      .map((g) => g.guild_id)
+    if (guilds.length === 0) return { queued: false, sync_run_id: null, guild_ids: [] }
+    const run = await this.#d.store.createSyncRun({ sync_type: 'user', target_id: link.discord_user_id, status: 'pending', initiated_by: `unlink:${actor.id}` })
+    return { queued: true, sync_run_id: run.id, guild_ids: guilds }
+  }
+
+  /** GET /auth/status: anonymous, or the caller's links with token metadata (never tokens). */
+  async status (user: AuthUser | null): Promise<AuthStatus> {
+    if (user === null) return { authenticated: false }
+    const accounts = (await this.#d.store.listUsersByUserId(user.id)).map(toLinkedAccount)
+    return { authenticated: true, user_id: user.id, linked: accounts.length > 0, needs_reauth: accounts.some((a) => a.needs_reauth), accounts }
+  }
+
+  /** For routes: the verified caller or a 401. */
+  static requireUser (request: FastifyRequest, cookieName: string): AuthUser {
+    if (request.discordAuth === null || request.discordAuth === undefined) throw new AuthRequiredError(cookieName)
+    return request.discordAuth
+  }
+}

@@ -1,0 +1,209 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fastifyJwt from '@fastify/jwt'
+import { fastifyCookie } from '@fastify/cookie'
+import {
+  AuthNotConfiguredError,
+  AuthRequiredError,
+  AuthTokenExpiredError,
+  AuthTokenInvalidError,
+  ForbiddenError,
+  InvalidOptionsError
+} from '../errors.js'
+import type { ResolvedAuthOptions } from '../options.js'
+import type { AuthUser } from './types.js'
+
+/** The part of @fastify/jwt's `fastify.jwt` the plugin uses, whoever registered it. */
+export interface SessionJwt {
+  sign (payload: Record<string, unknown>, options?: { expiresIn?: number | string }): string
+  verify (token: string): unknown
+}
+
+export type JwtSource = 'own' | 'host' | 'none'
+
+/**
+ * Where session JWTs are signed and verified.
+ * - `auth.jwtSecret` given: our own @fastify/jwt, registered in an encapsulated child so the
+ *   host's instance gets no `jwt` decorator it did not ask for (and can still register its own).
+ * - no secret, host registered @fastify/jwt first: reuse `fastify.jwt`, so host-issued tokens work.
+ * - neither: no sessions; routes needing one answer 503 FST_DISCORD_AUTH_NOT_CONFIGURED.
+ */
+export async function resolveSessionJwt (fastify: FastifyInstance, opts: ResolvedAuthOptions): Promise<{ jwt: SessionJwt | null, source: JwtSource }> {
+  if (opts.jwtSecret !== null) {
+    let own: SessionJwt | null = null
+    const secret = opts.jwtSecret
+    await fastify.register(async (child) => {
+      await child.register(fastifyJwt, { secret })
+      own = (child as unknown as { jwt: SessionJwt }).jwt
+    })
+    return { jwt: own, source: 'own' }
+  }
+  const host = (fastify as unknown as { jwt?: Partial<SessionJwt> }).jwt
+  if (fastify.hasDecorator('jwt') && host !== undefined) {
+    // @fastify/jwt with `namespace` decorates an object of instances: we cannot guess which one is meant.
+    if (typeof host.sign !== 'function' || typeof host.verify !== 'function') {
+      throw new InvalidOptionsError('"auth.jwtSecret": the host registered @fastify/jwt with namespaces; pass auth.jwtSecret explicitly')
+    }
+    return { jwt: host as SessionJwt, source: 'host' }
+  }
+  return { jwt: null, source: 'none' }
+}
+
+interface FastJwtError { code?: unknown }
+
+/**
+ * Session handling: reading the caller from `Authorization: Bearer` or the session cookie,
+ * issuing sessions, and the authorisation checks every route shares.
+ */
+export class SessionAuth {
+  readonly #jwt: SessionJwt | null
+  readonly #opts: ResolvedAuthOptions
+  readonly source: JwtSource
+
+  constructor (jwt: SessionJwt | null, source: JwtSource, opts: ResolvedAuthOptions) {
+    this.#jwt = jwt
+    this.source = source
+    this.#opts = opts
+  }
+
+  get configured (): boolean {
+    return this.#jwt !== null
+  }
+
+  get cookieName (): string {
+    return this.#opts.cookieName
+  }
+
+  #requireJwt (): SessionJwt {
+    if (this.#jwt === null) throw new AuthNotConfiguredError('set auth.jwtSecret or register @fastify/jwt before this plugin')
+    return this.#jwt
+  }
+
+  /** Throws 503 FST_DISCORD_AUTH_NOT_CONFIGURED when sessions can be neither issued nor verified. */
+  assertConfigured (): void {
+    this.#requireJwt()
+  }
+
+  /**
+   * The session token a request carries, or null. When both a bearer token and the cookie are
+   * present the bearer token wins, even if they differ: an API client states its identity
+   * explicitly, while a cookie may be a stale browser session. A bad bearer never falls back to
+   * the cookie, so a rejected credential is never silently replaced by another.
+   */
+  readToken (request: FastifyRequest): string | null {
+    const header = request.headers.authorization
+    if (header !== undefined && header !== '') {
+      const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header)
+      if (match === null) throw new AuthTokenInvalidError('the Authorization header must be "Bearer <jwt>"')
+      return match[1] as string
+    }
+    const cookies = (request as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies ??
+      (typeof request.headers.cookie === 'string' ? fastifyCookie.parse(request.headers.cookie) : {})
+    const value = cookies[this.#opts.cookieName]
+    return typeof value === 'string' && value !== '' ? value : null
+  }
+
+  /** Verifies a token and maps its claims; throws 401 with a stable code when it does not verify. */
+  verify (token: string): AuthUser {
+    const jwt = this.#requireJwt()
+    let claims: unknown
+    try {
+      claims = jwt.verify(token)
+    } catch (err) {
+      if ((err as FastJwtError).code === 'FAST_JWT_EXPIRED') throw new AuthTokenExpiredError()
+      // fast-jwt messages name the failing check only ("signature", "malformed"), never the token.
+      throw new AuthTokenInvalidError('it does not verify')
+    }
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new AuthTokenInvalidError('the payload is not an object')
+    const c = claims as Record<string, unknown>
+    const rawId = c[this.#opts.userIdClaim]
+    const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) ? String(rawId) : rawId
+    if (typeof id !== 'string' || id === '' || id.length > 256) throw new AuthTokenInvalidError(`the "${this.#opts.userIdClaim}" claim must be a non-empty user id`)
+    const rawPerms = c[this.#opts.permissionsClaim]
+    let permissions: string[]
+    if (rawPerms === undefined || rawPerms === null) permissions = []
+    else if (Array.isArray(rawPerms) && rawPerms.every((p) => typeof p === 'string')) permissions = rawPerms as string[]
+    else if (typeof rawPerms === 'string') permissions = rawPerms.split(/\s+/).filter(Boolean) // OAuth-style "a b c"
+    else throw new AuthTokenInvalidError(`the "${this.#opts.permissionsClaim}" claim must be a list of strings`)
+    return { id, permissions, claims: Object.freeze({ ...c }) }
+  }
+
+  /** The caller, or null when the request carries no session. Throws 401 for a credential that does not verify. */
+  identify (request: FastifyRequest): AuthUser | null {
+    const token = this.readToken(request)
+    return token === null ? null : this.verify(token)
+  }
+
+  async isAdmin (user: AuthUser, request: FastifyRequest): Promise<boolean> {
+    if (this.#opts.isAdmin !== null) return (await this.#opts.isAdmin(user, request)) === true
+    return user.permissions.includes(this.#opts.adminPermission)
+  }
+
+  /** Signs a session for a user, with the configured claim names and lifetime. */
+  issue (user: { id: string, permissions: string[] }, now = Date.now()): { token: string, expiresAt: Date } {
+    const jwt = this.#requireJwt()
+    const expiresInSec = Math.floor(this.#opts.sessionExpiryMs / 1000)
+    let token: string
+    try {
+      token = jwt.sign({ [this.#opts.userIdClaim]: user.id, [this.#opts.permissionsClaim]: user.permissions }, { expiresIn: expiresInSec })
+    } catch {
+      // e.g. a host @fastify/jwt configured with a public key only (verify mode).
+      throw new AuthNotConfiguredError('the JWT configuration cannot sign sessions (verify-only key?)')
+    }
+    return { token, expiresAt: new Date(now + expiresInSec * 1000) }
+  }
+
+  /** The session cookie: HttpOnly (no script access), SameSite=Lax (sent on the top-level redirect back from Discord). */
+  setSessionCookie (reply: FastifyReply, token: string): void {
+    reply.header('set-cookie', fastifyCookie.serialize(this.#opts.cookieName, token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.#opts.cookieSecure,
+      path: this.#opts.cookiePath,
+      ...(this.#opts.cookieDomain === null ? {} : { domain: this.#opts.cookieDomain }),
+      maxAge: Math.floor(this.#opts.sessionExpiryMs / 1000)
+    }))
+  }
+
+  // ------------------------------------------------------------ preHandlers
+
+  /** preHandler: a valid session is required (401 otherwise); sets `request.discordAuth`. */
+  readonly authenticate = async (request: FastifyRequest): Promise<void> => {
+    this.#requireJwt()
+    const user = this.identify(request)
+    if (user === null) throw new AuthRequiredError(this.#opts.cookieName)
+    request.discordAuth = user
+  }
+
+  /** preHandler for public routes enhanced by a session: anonymous passes, a bad credential is still a 401. */
+  readonly optionalAuth = async (request: FastifyRequest): Promise<void> => {
+    if (this.#jwt === null) {
+      // Without JWT configuration nobody can be authenticated; a presented token is not silently accepted.
+      if (this.readToken(request) !== null) this.#requireJwt()
+      request.discordAuth = null
+      return
+    }
+    request.discordAuth = this.identify(request)
+  }
+
+  /** preHandler: an admin session is required (401 without a session, 403 without admin rights). */
+  readonly requireAdmin = async (request: FastifyRequest): Promise<void> => {
+    await this.authenticate(request)
+    if (!(await this.isAdmin(request.discordAuth as AuthUser, request))) throw new ForbiddenError('admin permission required')
+  }
+
+  /** Throws 403 unless the caller owns `ownerUserId` or is an admin. */
+  async assertSelfOrAdmin (request: FastifyRequest, ownerUserId: string): Promise<AuthUser> {
+    const user = request.discordAuth
+    if (user === null || user === undefined) throw new AuthRequiredError(this.#opts.cookieName)
+    if (user.id === ownerUserId) return user
+    if (await this.isAdmin(user, request)) return user
+    throw new ForbiddenError('only the owner of this Discord link or an admin may do this')
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified caller for fastify-discord-sync routes (null when anonymous). */
+    discordAuth: AuthUser | null
+  }
+}
