@@ -7,6 +7,10 @@ import { createStore } from './store/index.js'
 import type { DiscordStore } from './store/port.js'
 import { checkHealth, type HealthReport } from './services/health.js'
 import routes from './routes/index.js'
+import { DiscordRestClient } from './discord/index.js'
+import { resolveSessionJwt, SessionAuth } from './auth/session.js'
+import { OAuthService } from './auth/oauth-service.js'
+import { RedisTaskLock, resolveScheduler, scheduleOnReady, TOKEN_REFRESH_JOB_ID, TokenRefreshTask } from './tasks/index.js'
 
 /** Options as the plugin resolved them, without any secret. */
 export interface DiscordSyncPublicOptions {
@@ -32,6 +36,17 @@ export interface DiscordSyncNamespace {
   requireDiscord (request: FastifyRequest, reply: FastifyReply): Promise<void>
   /** The module's health, as served by GET /status. */
   health (): Promise<HealthReport>
+  /** The Discord REST client (rate limits shared through Redis when configured). */
+  readonly client: DiscordRestClient
+  /**
+   * Sessions and authorisation: `authenticate`, `optionalAuth` and `requireAdmin` preHandlers
+   * (usable on host routes too), `isAdmin`, `assertSelfOrAdmin`, `issue` and `setSessionCookie`.
+   */
+  readonly auth: SessionAuth
+  /** The OAuth2 login/link flow, unlinking and the auth status. */
+  readonly oauth: OAuthService
+  /** The scheduled token refresh (null when disabled or Discord is not configured): `run()`, `history()`. */
+  readonly tokenRefresh: TokenRefreshTask | null
 }
 
 declare module 'fastify' {
@@ -61,6 +76,28 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
   }
 
   const discordConfigured = opts.discord !== null
+  const client = new DiscordRestClient({ baseUrl: opts.apiBaseUrl, redis: redis ?? undefined, redisKeyPrefix: `${opts.redisKeyPrefix}rest:`, logger: log })
+  const { jwt, source: jwtSource } = await resolveSessionJwt(fastify, opts.auth)
+  const auth = new SessionAuth(jwt, jwtSource, opts.auth)
+  const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, stateExpiryMs: opts.stateExpiryMs, log })
+  let tokenRefresh: TokenRefreshTask | null = null
+  if (opts.discord !== null && opts.tokenRefresh.enabled) {
+    tokenRefresh = new TokenRefreshTask({
+      store,
+      oauth: client.oauth2({ clientId: opts.discord.clientId, clientSecret: opts.discord.clientSecret }),
+      thresholdMs: opts.tokenRefreshThresholdMs,
+      batchSize: opts.tokenRefresh.batchSize,
+      concurrency: opts.tokenRefresh.concurrency,
+      lock: redis === null ? null : new RedisTaskLock(redis, `${opts.redisKeyPrefix}lock:token-refresh`, opts.tokenRefresh.lockTtlMs),
+      log: log.child({ task: 'token-refresh' })
+    })
+    const task = tokenRefresh
+    const { scheduler } = await resolveScheduler(fastify)
+    scheduleOnReady(fastify, scheduler, TOKEN_REFRESH_JOB_ID, opts.tokenRefresh.intervalMs, () => task.run(),
+      (err) => log.error({ err: { message: err.message } }, 'token refresh job failed'))
+    // A host-owned scheduler outlives us: remove our job; our own scheduler is stopped by @fastify/schedule.
+    fastify.addHook('preClose', async () => { if (scheduler.existsById(TOKEN_REFRESH_JOB_ID)) scheduler.removeById(TOKEN_REFRESH_JOB_ID) })
+  }
   const publicOptions: DiscordSyncPublicOptions = Object.freeze({
     routePrefix: opts.routePrefix,
     apiBaseUrl: opts.apiBaseUrl,
@@ -84,12 +121,20 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
       redis,
       discordConfigured,
       onError: (component, err) => log.warn({ component, err: { message: (err as Error)?.message } }, 'health check failed')
-    })
+    }),
+    client,
+    auth,
+    oauth,
+    tokenRefresh
   }
   fastify.decorate('discord', namespace)
+  fastify.decorateRequest('discordAuth', null)
 
   // Close only what we opened: a host's store, Mongo client or Redis stays open.
   fastify.addHook('onClose', async () => {
+    // A refresh run in progress finishes its batch before the store and client go away.
+    await tokenRefresh?.stop()
+    await client.close()
     if (ownsStore) await store.close()
     if (ownsRedis && redis) await closeOwnRedis(redis)
   })

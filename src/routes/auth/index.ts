@@ -1,0 +1,161 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { ErrorResponse, Snowflake } from '../../schemas/common.js'
+import { STATE_PATTERN } from '../../auth/flow.js'
+import type { CompletedFlow } from '../../auth/oauth-service.js'
+import type { AuthUser } from '../../auth/types.js'
+
+/*
+ * Discord OAuth2 login and linking, unlinking and the auth status. Handlers validate (schemas),
+ * call the OAuth service and shape the reply; the logic lives in src/auth/.
+ */
+
+const Scopes = Type.String({ minLength: 1, maxLength: 512, description: 'Scopes separated by spaces, commas or +; each must be allowed; must include identify. Default: discord.scopes' })
+const RedirectUrl = Type.String({ minLength: 1, maxLength: 2048, description: 'Where the browser goes after the callback; must match auth.redirectUrls on origin and path' })
+const State = Type.String({ pattern: STATE_PATTERN, description: 'The state returned by /auth/login or /auth/link (43 base64url characters)' })
+const Code = Type.String({ minLength: 1, maxLength: 512, description: 'Authorisation code from Discord' })
+
+const StartedFlow = Type.Object({
+  auth_url: Type.String({ description: 'Discord authorize URL to send the browser to' }),
+  state: Type.String(),
+  expires_at: Type.String({ format: 'date-time' })
+})
+
+const LinkedAccount = Type.Object({
+  discord_user_id: Type.String(),
+  username: Type.String(),
+  global_name: Type.Union([Type.String(), Type.Null()]),
+  avatar: Type.Union([Type.String(), Type.Null()]),
+  scopes: Type.Array(Type.String()),
+  guild_count: Type.Integer(),
+  token_expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  has_tokens: Type.Boolean(),
+  needs_reauth: Type.Boolean({ description: 'Discord refused the refresh token: the user must authorise again' }),
+  linked_at: Type.String({ format: 'date-time' }),
+  last_sync: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+})
+
+const CompletedFlowBody = Type.Object({
+  success: Type.Literal(true),
+  flow: Type.Union([Type.Literal('login'), Type.Literal('link')]),
+  user_id: Type.String(),
+  account: LinkedAccount,
+  session_expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Login flow: expiry of the session cookie that was set' })
+})
+
+const AuthStatusBody = Type.Union([
+  Type.Object({ authenticated: Type.Literal(false) }),
+  Type.Object({
+    authenticated: Type.Literal(true),
+    user_id: Type.String(),
+    linked: Type.Boolean(),
+    needs_reauth: Type.Boolean(),
+    accounts: Type.Array(LinkedAccount)
+  })
+])
+
+const UnlinkBody = Type.Object({
+  discord_user_id: Type.String(),
+  user_id: Type.String(),
+  unlinked: Type.Literal(true),
+  token_revocation: Type.Union([Type.Literal('revoked'), Type.Literal('failed'), Type.Literal('no_tokens')]),
+  tokens_deleted: Type.Boolean(),
+  role_removal: Type.Object({
+    queued: Type.Boolean(),
+    sync_run_id: Type.Union([Type.String(), Type.Null()]),
+    guild_ids: Type.Array(Type.String())
+  })
+})
+
+const Redirect = Type.Null({ description: 'Redirect (Location header) to the redirect_url stored with the state' })
+
+/** The callback URL carries the authorisation code and state: log the path and parameter names only. */
+function redactedRequest (req: FastifyRequest): Record<string, unknown> {
+  const [path, query] = req.url.split('?', 2)
+  const names = query === undefined ? '' : '?' + [...new URLSearchParams(query).keys()].map((k) => `${k}=[redacted]`).join('&')
+  return { method: req.method, url: `${path as string}${names}`, hostname: req.hostname, remoteAddress: req.ip }
+}
+
+function completedBody (result: CompletedFlow): Static<typeof CompletedFlowBody> {
+  return { success: true as const, flow: result.flow, user_id: result.user_id, account: result.account, session_expires_at: result.session?.expiresAt.toISOString() ?? null }
+}
+
+const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { auth, oauth } = fastify.discord
+  const requireDiscord = fastify.discord.requireDiscord
+
+  /** Sets the session cookie (login flow), then redirects or answers JSON. */
+  const finish = (reply: FastifyReply, result: CompletedFlow): FastifyReply => {
+    if (result.session !== null) auth.setSessionCookie(reply, result.session.token)
+    if (result.redirect_url !== null) return reply.redirect(result.redirect_url, 302)
+    return reply.send(completedBody(result))
+  }
+
+  fastify.get('/auth/login', {
+    preHandler: [requireDiscord, auth.optionalAuth],
+    schema: {
+      tags: ['discord'],
+      summary: 'Start the Discord OAuth2 flow (login; link when a session is present)',
+      querystring: Type.Object({ redirect_url: Type.Optional(RedirectUrl), scopes: Type.Optional(Scopes) }, { additionalProperties: false }),
+      response: { 200: StartedFlow, 400: ErrorResponse, 401: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async (request) => oauth.start(request.query, request.discordAuth))
+
+  fastify.get('/auth/callback', {
+    preHandler: [requireDiscord],
+    logSerializers: { req: redactedRequest },
+    schema: {
+      tags: ['discord'],
+      summary: 'Discord OAuth2 redirect target: consumes the state, exchanges the code, links the account',
+      querystring: Type.Object({
+        state: State,
+        code: Type.Optional(Code),
+        error: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+        error_description: Type.Optional(Type.String({ maxLength: 1024 }))
+      }),
+      response: { 200: CompletedFlowBody, 302: Redirect, 400: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async (request, reply) => finish(reply, await oauth.complete(request.query)))
+
+  fastify.post('/auth/link', {
+    preHandler: [auth.authenticate, requireDiscord],
+    logSerializers: { req: redactedRequest },
+    schema: {
+      tags: ['discord'],
+      summary: 'Link a Discord account to the current user: start a flow, or complete one with code and state',
+      body: Type.Object({
+        redirect_url: Type.Optional(RedirectUrl),
+        scopes: Type.Optional(Scopes),
+        code: Type.Optional(Code),
+        state: Type.Optional(State)
+      }, { additionalProperties: false }),
+      response: { 200: Type.Union([StartedFlow, CompletedFlowBody]), 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async (request) => {
+    const outcome = await oauth.link(request.body ?? {}, request.discordAuth as AuthUser)
+    if (outcome.kind === 'started') return { auth_url: outcome.auth_url, state: outcome.state, expires_at: outcome.expires_at }
+    return completedBody(outcome.result)
+  })
+
+  fastify.delete('/auth/unlink/:discord_id', {
+    preHandler: [auth.authenticate],
+    schema: {
+      tags: ['discord'],
+      summary: 'Unlink a Discord account (owner or admin): revoke, delete tokens and link, queue role removal',
+      params: Type.Object({ discord_id: Snowflake }),
+      response: { 200: UnlinkBody, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async (request) => oauth.unlink(request, request.params.discord_id))
+
+  fastify.get('/auth/status', {
+    preHandler: [auth.optionalAuth],
+    schema: {
+      tags: ['discord'],
+      summary: 'Discord authentication status (public; details with a session)',
+      response: { 200: AuthStatusBody, 401: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async (request) => oauth.status(request.discordAuth))
+}
+
+export default authRoutes

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify'
+import fastifySchedule from '@fastify/schedule'
+import { AsyncTask, SimpleIntervalJob, type ToadScheduler } from 'toad-scheduler'
+
+export { TokenRefreshTask, type TokenRefreshRun, type TokenRefreshError, type TokenRefreshDeps } from './token-refresh.js'
+export { RedisTaskLock, type TaskLock } from './lock.js'
+
+export const TOKEN_REFRESH_JOB_ID = 'fastify-discord-sync:token-refresh'
+
+/**
+ * The scheduler jobs run on: the host's when it registered @fastify/schedule before us, otherwise
+ * our own, registered in an encapsulated child so the host gets no `scheduler` decorator it did
+ * not ask for (and @fastify/schedule stops it on close).
+ */
+export async function resolveScheduler (fastify: FastifyInstance): Promise<{ scheduler: ToadScheduler, own: boolean }> {
+  const host = (fastify as unknown as { scheduler?: ToadScheduler }).scheduler
+  if (fastify.hasDecorator('scheduler') && host !== undefined) return { scheduler: host, own: false }
+  let own: ToadScheduler | null = null
+  await fastify.register(async (child) => {
+    await child.register(fastifySchedule)
+    own = (child as unknown as { scheduler: ToadScheduler }).scheduler
+  })
+  return { scheduler: own as unknown as ToadScheduler, own: true }
+}
+
+/**
+ * Adds an interval job once the server is ready (not during registration: a run must not start
+ * before the store is initialised or while plugins still load). The timer is unref'd so it never
+ * keeps a process alive, and overlapping runs are prevented.
+ */
+export function scheduleOnReady (fastify: FastifyInstance, scheduler: ToadScheduler, id: string, intervalMs: number, run: () => Promise<unknown>, onError: (err: Error) => void): void {
+  fastify.addHook('onReady', async () => {
+    if (scheduler.existsById(id)) return
+    scheduler.addSimpleIntervalJob(new SimpleIntervalJob(
+      { milliseconds: intervalMs },
+      new AsyncTask(id, async () => { await run() }, onError),
+      { id, preventOverrun: true, unref: true }
+    ))
+  })
+}

@@ -1,0 +1,199 @@
+import pLimit from 'p-limit'
+import type { FastifyBaseLogger } from 'fastify'
+import { DiscordAPIError, DiscordOAuthError, type DiscordOAuth2Client } from '../discord/index.js'
+import type { DiscordStore, DiscordUserRecord, OAuthTokens } from '../store/port.js'
+import type { TaskLock } from './lock.js'
+
+export interface TokenRefreshDeps {
+  store: DiscordStore
+  /** The application's OAuth2 client (`client.oauth2({ clientId, clientSecret })`). */
+  oauth: DiscordOAuth2Client
+  /** Refresh tokens whose access token expires within this window. */
+  thresholdMs: number
+  batchSize: number
+  concurrency: number
+  /** With Redis: one instance at a time. Null: in-process exclusion only. */
+  lock: TaskLock | null
+  log: FastifyBaseLogger
+  now?: () => Date
+  /** How many past runs `history()` keeps. */
+  historySize?: number
+}
+
+export interface TokenRefreshError {
+  discord_user_id: string
+  code: string
+  message: string
+}
+
+/** The record of one run: what was found, what happened, and why anything failed (never a token). */
+export interface TokenRefreshRun {
+  status: 'completed' | 'skipped' | 'failed'
+  /** Why a run was skipped or failed (lock held elsewhere, lock unavailable, store error...). */
+  reason: string | null
+  started_at: string
+  finished_at: string
+  duration_ms: number
+  candidates: number
+  refreshed: number
+  reauth_required: number
+  failed: number
+  skipped: number
+  errors: TokenRefreshError[]
+}
+
+const MAX_ERRORS_PER_RUN = 50
+
+/**
+ * Refreshes users' Discord access tokens before they expire (the seed's
+ * "system-discord-token-refresh" task). Discord rotates the refresh token on every refresh
+ * (docs/oauth2.mdx), so two instances refreshing the same link would make the slower one see
+ * invalid_grant and wrongly flag the user: hence the lock, and skipping a run rather than
+ * running without it when Redis cannot be reached.
+ */
+export class TokenRefreshTask {
+  readonly #d: TokenRefreshDeps
+  readonly #now: () => Date
+  readonly #history: TokenRefreshRun[] = []
+  #running: Promise<TokenRefreshRun> | null = null
+  #stopping = false
+
+  constructor (deps: TokenRefreshDeps) {
+    this.#d = deps
+    this.#now = deps.now ?? (() => new Date())
+  }
+
+  /** Past runs, newest first. */
+  history (): TokenRefreshRun[] {
+    return [...this.#history]
+  }
+
+  get running (): boolean {
+    return this.#running !== null
+  }
+
+  /** Runs now; a call while a run is in progress joins that run instead of starting a second one. */
+  run (): Promise<TokenRefreshRun> {
+    if (this.#stopping) return Promise.resolve(this.#record(this.#empty('skipped', 'stopping', Date.now())))
+    this.#running ??= this.#runLocked().finally(() => { this.#running = null })
+    return this.#running
+  }
+
+  /** Stops starting new batches and waits for the current run (called on close, before the store closes). */
+  async stop (): Promise<void> {
+    this.#stopping = true
+    await this.#running?.catch(() => {})
+  }
+
+  #empty (status: TokenRefreshRun['status'], reason: string | null, startedMs: number): TokenRefreshRun {
+    const now = Date.now()
+    return {
+      status,
+      reason,
+      started_at: new Date(startedMs).toISOString(),
+      finished_at: new Date(now).toISOString(),
+      duration_ms: now - startedMs,
+      candidates: 0,
+      refreshed: 0,
+      reauth_required: 0,
+      failed: 0,
+      skipped: 0,
+      errors: []
+    }
+  }
+
+  #record (run: TokenRefreshRun): TokenRefreshRun {
+    this.#history.unshift(run)
+    this.#history.length = Math.min(this.#history.length, this.#d.historySize ?? 20)
+    const { errors, ...counts } = run
+    const level = run.status === 'failed' || run.failed > 0 ? 'warn' : 'info'
+    this.#d.log[level]({ task: 'discord-token-refresh', ...counts, error_count: errors.length }, 'discord token refresh run')
+    return run
+  }
+
+  async #runLocked (): Promise<TokenRefreshRun> {
+    const startedMs = Date.now()
+    const lock = this.#d.lock
+    let lockToken: string | null = null
+    if (lock !== null) {
+      try {
+        lockToken = await lock.acquire()
+      } catch (err) {
+        return this.#record(this.#empty('skipped', `lock unavailable (${(err as Error).message})`, startedMs))
+      }
+      if (lockToken === null) return this.#record(this.#empty('skipped', 'another instance holds the lock', startedMs))
+    }
+    const run = this.#empty('completed', null, startedMs)
+    try {
+      await this.#refreshAll(run, lockToken)
+    } catch (err) {
+      run.status = 'failed'
+      run.reason = (err as { code?: string }).code ?? 'unexpected error'
+      this.#d.log.error({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'discord token refresh run failed')
+    } finally {
+      if (lock !== null && lockToken !== null) await lock.release(lockToken).catch(() => { /* expires by TTL */ })
+    }
+    const end = Date.now()
+    run.finished_at = new Date(end).toISOString()
+    run.duration_ms = end - startedMs
+    return this.#record(run)
+  }
+
+  async #refreshAll (run: TokenRefreshRun, lockToken: string | null): Promise<void> {
+    const limit = pLimit(this.#d.concurrency)
+    const before = new Date(this.#now().getTime() + this.#d.thresholdMs)
+    // Links that fail keep their early expiry and stay first in the store's order, so each batch
+    // asks for enough rows to see past the ones this run has already handled.
+    const seen = new Set<string>()
+    while (!this.#stopping) {
+      const rows = await this.#d.store.listUsersWithTokensExpiringBefore(before, seen.size + this.#d.batchSize)
+      const batch = rows.filter((u) => !seen.has(u.discord_user_id)).slice(0, this.#d.batchSize)
+      if (batch.length === 0) break
+      for (const u of batch) seen.add(u.discord_user_id)
+      run.candidates += batch.length
+      await Promise.all(batch.map((u) => limit(() => this.#refreshOne(u, run))))
+      if (this.#d.lock !== null && lockToken !== null && !(await this.#d.lock.renew(lockToken))) {
+        throw Object.assign(new Error('lost the token refresh lock'), { code: 'lock lost' })
+      }
+    }
+  }
+
+  async #refreshOne (link: DiscordUserRecord, run: TokenRefreshRun): Promise<void> {
+    const id = link.discord_user_id
+    const current = await this.#d.store.getUserTokens(id)
+    if (current === null || current.refresh_token === null) {
+      run.skipped++
+      return
+    }
+    try {
+      const t = await this.#d.oauth.refreshToken(current.refresh_token)
+      const next: OAuthTokens = {
+        access_token: t.access_token,
+        refresh_token: typeof t.refresh_token === 'string' && t.refresh_token !== '' ? t.refresh_token : current.refresh_token,
+        expires_at: new Date(this.#now().getTime() + t.expires_in * 1000),
+        scopes: typeof t.scope === 'string' && t.scope !== '' ? t.scope.split(/\s+/) : current.scopes
+      }
+      await this.#d.store.setUserTokens(id, next)
+      run.refreshed++
+    } catch (err) {
+      if (err instanceof DiscordOAuthError && err.oauthError === 'invalid_grant') {
+        // A re-link during this refresh stores new tokens; only flag the link if ours are still the stored ones.
+        const now = await this.#d.store.getUserTokens(id)
+        if (now !== null && now.refresh_token === current.refresh_token) {
+          await this.#d.store.updateUser(id, { needs_reauth: true })
+          run.reauth_required++
+        } else {
+          run.skipped++
+        }
+        return
+      }
+      run.failed++
+      if (run.errors.length < MAX_ERRORS_PER_RUN) {
+        run.errors.push(err instanceof DiscordAPIError
+          ? { discord_user_id: id, code: err.code, message: err.message }
+          : { discord_user_id: id, code: 'FST_DISCORD_INTERNAL', message: 'unexpected error' })
+      }
+      if (!(err instanceof DiscordAPIError)) this.#d.log.error({ discord_user_id: id, err: { message: (err as Error).message } }, 'token refresh failed unexpectedly')
+    }
+  }
+}
