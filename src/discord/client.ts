@@ -293,6 +293,8 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
   async #attempt (request: InternalRequest, route: RouteInfo, routeKey: string, attempt: number): Promise<Outcome> {
     const credential = request.credential
     const tokenId = credential.id
+    // The guard is checked before queueing too, so a tripped token fails at once instead of after a bucket wait.
+    await this.#global.assertValid({ tokenId, method: request.method, route: route.template, major: route.major })
     const knownHash = await this.#buckets.resolveHash(tokenId, routeKey)
     const queueKey = `${tokenId}:${knownHash ?? `route:${routeKey}`}:${route.major}`
     return await this.#queues.run(queueKey, async () => {

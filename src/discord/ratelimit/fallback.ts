@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import type { DiscordRestLogger } from '../options.js'
 import { MemoryRateLimitStore } from './memory.js'
 import { RedisRateLimitStore } from './redis.js'
-import type { BucketAcquireResult, BucketUpdate, GlobalAcquireParams, GlobalAcquireResult, RateLimitStore } from './store.js'
+import type { BucketAcquireResult, BucketUpdate, GlobalAcquireParams, GlobalAcquireResult, InvalidCheckResult, InvalidGuardParams, RateLimitStore } from './store.js'
 
 export interface FallbackStoreOptions {
   redis: Redis
@@ -59,6 +59,10 @@ export class FallbackRateLimitStore implements RateLimitStore {
 
   acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult> {
     return this.#run((s) => s.acquireGlobal(tokenId, params))
+  }
+
+  checkInvalid (tokenId: string, params: InvalidGuardParams): Promise<InvalidCheckResult> {
+    return this.#run((s) => s.checkInvalid(tokenId, params))
   }
 
   pauseGlobal (tokenId: string, ms: number): Promise<void> {

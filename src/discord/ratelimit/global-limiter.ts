@@ -47,21 +47,7 @@ export class GlobalLimiter {
         member: `${this.#instance}:${++this.#seq}`
       })
       if (result.granted) return
-      if (result.reason === 'invalid' || result.reason === 'invalidTotal') {
-        const perToken = result.reason === 'invalid'
-        const threshold = perToken ? this.#opts.invalidThreshold : this.#opts.invalidTotalThreshold
-        throw new DiscordInvalidRequestLimitError({
-          method: ctx.method,
-          route: ctx.route,
-          message: describeFailure(
-            `Request not sent: ${result.count} invalid Discord responses (401/403/429) ${perToken ? 'for this token' : 'over all tokens'} in the last ${Math.round(this.#opts.invalidWindowMs / 1000)} s reached the threshold of ${threshold}`,
-            ctx.method, ctx.route),
-          count: result.count,
-          threshold,
-          scope: perToken ? 'token' : 'total',
-          retryAfterMs: result.waitMs
-        })
-      }
+      if (result.reason === 'invalid' || result.reason === 'invalidTotal') throw this.#guardError(ctx, result.reason, result.count, result.waitMs)
       const waitMs = result.reason === 'paused' ? result.waitMs + this.#opts.offsetMs : result.waitMs
       if (waitMs > this.#opts.maxWaitMs) {
         throw new DiscordRateLimitError({
@@ -77,6 +63,32 @@ export class GlobalLimiter {
       onWait({ reason: result.reason === 'paused' ? 'globalPause' : 'global', waitMs })
       await sleep(waitMs, ctx.signal)
     }
+  }
+
+  /** Throws when the invalid-request guard is tripped; cheap enough to run before queueing. */
+  async assertValid (ctx: LimiterContext): Promise<void> {
+    const result = await this.#store.checkInvalid(ctx.tokenId, {
+      invalidThreshold: this.#opts.invalidThreshold,
+      invalidTotalThreshold: this.#opts.invalidTotalThreshold,
+      invalidWindowMs: this.#opts.invalidWindowMs
+    })
+    if (result.tripped) throw this.#guardError(ctx, result.reason, result.count, result.waitMs)
+  }
+
+  #guardError (ctx: LimiterContext, reason: 'invalid' | 'invalidTotal', count: number, waitMs: number): DiscordInvalidRequestLimitError {
+    const perToken = reason === 'invalid'
+    const threshold = perToken ? this.#opts.invalidThreshold : this.#opts.invalidTotalThreshold
+    return new DiscordInvalidRequestLimitError({
+      method: ctx.method,
+      route: ctx.route,
+      message: describeFailure(
+        `Request not sent: ${count} invalid Discord responses (401/403/429) ${perToken ? 'for this token' : 'over all tokens'} in the last ${Math.round(this.#opts.invalidWindowMs / 1000)} s reached the threshold of ${threshold}`,
+        ctx.method, ctx.route),
+      count,
+      threshold,
+      scope: perToken ? 'token' : 'total',
+      retryAfterMs: waitMs
+    })
   }
 
   /** Pauses every request of the token (a global 429). */

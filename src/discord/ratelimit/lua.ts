@@ -48,6 +48,29 @@ return {4, tonumber(e[2]) + window - now, 0}
 `
 
 /**
+ * KEYS: invalid log of the token, invalid log of all tokens.
+ * ARGV: invalidThreshold, invalidTotalThreshold, invalidWindowMs.
+ * Returns {status, waitMs, count}: 0 fine, 2 token guard tripped, 3 total guard tripped.
+ */
+export const INVALID_CHECK = `${NOW}
+local invWindow = tonumber(ARGV[3])
+local function guard (key, threshold)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - invWindow)
+  local n = redis.call('ZCARD', key)
+  if n >= threshold then
+    local e = redis.call('ZRANGE', key, n - threshold, n - threshold, 'WITHSCORES')
+    return n, tonumber(e[2]) + invWindow - now
+  end
+  return -1, 0
+end
+local n, w = guard(KEYS[1], tonumber(ARGV[1]))
+if n >= 0 then return {2, w, n} end
+n, w = guard(KEYS[2], tonumber(ARGV[2]))
+if n >= 0 then return {3, w, n} end
+return {0, 0, 0}
+`
+
+/**
  * KEYS: global pause. ARGV: ms.
  * Extends the pause to `ms` from now; never shortens a longer one.
  */
@@ -99,12 +122,23 @@ return {0, 0}
  * ARGV: owner, hasUpdate ('1'|'0'), limit, remaining, resetAfterMs, graceMs.
  * Writes the state from the response's headers (reset = Redis now + resetAfterMs,
  * expiring graceMs after the reset) and releases the lock if `owner` still holds it.
+ * While the stored window is still running the answer belongs to that same window,
+ * so the lower remaining and the later reset win: a late answer from another
+ * process never makes the bucket look fresher than it is.
  */
 export const BUCKET_RELEASE = `${NOW}
 if ARGV[2] == '1' then
-  local resetAfter = tonumber(ARGV[5])
-  redis.call('HSET', KEYS[1], 'limit', ARGV[3], 'remaining', ARGV[4], 'reset', now + resetAfter)
-  redis.call('PEXPIRE', KEYS[1], resetAfter + tonumber(ARGV[6]))
+  local remaining = tonumber(ARGV[4])
+  local reset = now + tonumber(ARGV[5])
+  local s = redis.call('HMGET', KEYS[1], 'remaining', 'reset')
+  local oldRemaining = tonumber(s[1])
+  local oldReset = tonumber(s[2])
+  if oldRemaining and oldReset and oldReset > now then
+    if oldRemaining < remaining then remaining = oldRemaining end
+    if oldReset > reset then reset = oldReset end
+  end
+  redis.call('HSET', KEYS[1], 'limit', ARGV[3], 'remaining', remaining, 'reset', reset)
+  redis.call('PEXPIRE', KEYS[1], reset - now + tonumber(ARGV[6]))
 end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 0

@@ -5,6 +5,8 @@ import {
   type BucketUpdate,
   type GlobalAcquireParams,
   type GlobalAcquireResult,
+  type InvalidCheckResult,
+  type InvalidGuardParams,
   type RateLimitStore
 } from './store.js'
 
@@ -42,22 +44,29 @@ export class MemoryRateLimitStore implements RateLimitStore {
     this.#now = now
   }
 
-  async acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult> {
-    this.#maybeSweep()
+  async checkInvalid (tokenId: string, params: InvalidGuardParams): Promise<InvalidCheckResult> {
     const now = this.#now()
     const invalid = this.#invalid.get(tokenId)
     if (invalid !== undefined) {
       prune(invalid, now - params.invalidWindowMs)
       if (invalid.length >= params.invalidThreshold) {
         const pivot = invalid[invalid.length - params.invalidThreshold] as number
-        return { granted: false, reason: 'invalid', waitMs: Math.max(1, pivot + params.invalidWindowMs - now), count: invalid.length }
+        return { tripped: true, reason: 'invalid', waitMs: Math.max(1, pivot + params.invalidWindowMs - now), count: invalid.length }
       }
     }
     prune(this.#invalidTotal, now - params.invalidWindowMs)
     if (this.#invalidTotal.length >= params.invalidTotalThreshold) {
       const pivot = this.#invalidTotal[this.#invalidTotal.length - params.invalidTotalThreshold] as number
-      return { granted: false, reason: 'invalidTotal', waitMs: Math.max(1, pivot + params.invalidWindowMs - now), count: this.#invalidTotal.length }
+      return { tripped: true, reason: 'invalidTotal', waitMs: Math.max(1, pivot + params.invalidWindowMs - now), count: this.#invalidTotal.length }
     }
+    return { tripped: false }
+  }
+
+  async acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult> {
+    this.#maybeSweep()
+    const guard = await this.checkInvalid(tokenId, params)
+    if (guard.tripped) return { granted: false, reason: guard.reason, waitMs: guard.waitMs, count: guard.count }
+    const now = this.#now()
     const pause = this.#pauses.get(tokenId)
     if (pause !== undefined) {
       if (pause > now) return { granted: false, reason: 'paused', waitMs: pause - now }
@@ -115,7 +124,15 @@ export class MemoryRateLimitStore implements RateLimitStore {
   async releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null): Promise<void> {
     const now = this.#now()
     if (update !== null) {
-      this.#states.set(`${tokenId}:${stateKey}`, { limit: update.limit, remaining: update.remaining, reset: now + update.resetAfterMs })
+      const key = `${tokenId}:${stateKey}`
+      const old = this.#states.get(key)
+      let remaining = update.remaining
+      let reset = now + update.resetAfterMs
+      if (old !== undefined && old.reset > now) {
+        remaining = Math.min(remaining, old.remaining)
+        reset = Math.max(reset, old.reset)
+      }
+      this.#states.set(key, { limit: update.limit, remaining, reset })
     }
     const key = `${tokenId}:${lockKey}`
     if (this.#locks.get(key)?.owner === owner) this.#locks.delete(key)

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { BUCKET_ACQUIRE, BUCKET_RELEASE, GLOBAL_ACQUIRE, GLOBAL_PAUSE, RECORD_INVALID } from './lua.js'
+import { BUCKET_ACQUIRE, BUCKET_RELEASE, GLOBAL_ACQUIRE, GLOBAL_PAUSE, INVALID_CHECK, RECORD_INVALID } from './lua.js'
 import {
   BUCKET_HASH_TTL_MS,
   BUCKET_STATE_GRACE_MS,
@@ -8,6 +8,8 @@ import {
   type BucketUpdate,
   type GlobalAcquireParams,
   type GlobalAcquireResult,
+  type InvalidCheckResult,
+  type InvalidGuardParams,
   type RateLimitStore
 } from './store.js'
 
@@ -34,6 +36,7 @@ class Script {
 const scripts = {
   globalAcquire: new Script(GLOBAL_ACQUIRE),
   globalPause: new Script(GLOBAL_PAUSE),
+  invalidCheck: new Script(INVALID_CHECK),
   recordInvalid: new Script(RECORD_INVALID),
   bucketAcquire: new Script(BUCKET_ACQUIRE),
   bucketRelease: new Script(BUCKET_RELEASE)
@@ -83,6 +86,15 @@ export class RedisRateLimitStore implements RateLimitStore {
       case 4: return { granted: false, reason: 'limit', waitMs: wait }
       default: throw new Error(`unexpected status ${status} from the global-limit script`)
     }
+  }
+
+  async checkInvalid (tokenId: string, params: InvalidGuardParams): Promise<InvalidCheckResult> {
+    const p = this.#prefix
+    const reply = await scripts.invalidCheck.run(this.#redis, [`${p}inv:${tokenId}`, `${p}invall`],
+      [params.invalidThreshold, params.invalidTotalThreshold, params.invalidWindowMs])
+    const [status, waitMs, count] = ints(reply, 3) as [number, number, number]
+    if (status === 0) return { tripped: false }
+    return { tripped: true, reason: status === 2 ? 'invalid' : 'invalidTotal', waitMs: Math.max(1, waitMs), count }
   }
 
   async pauseGlobal (tokenId: string, ms: number): Promise<void> {

@@ -30,6 +30,17 @@ export type GlobalAcquireResult =
   /** The invalid-request guard is tripped (per token or over all tokens). */
   | { granted: false, reason: 'invalid' | 'invalidTotal', waitMs: number, count: number }
 
+/** Parameters of the invalid-request guard. */
+export interface InvalidGuardParams {
+  invalidThreshold: number
+  invalidTotalThreshold: number
+  invalidWindowMs: number
+}
+
+export type InvalidCheckResult =
+  | { tripped: false }
+  | { tripped: true, reason: 'invalid' | 'invalidTotal', waitMs: number, count: number }
+
 export type BucketAcquireResult =
   | { granted: true }
   /** `locked`: another request of this bucket is in flight; `exhausted`: remaining is 0 until the reset. */
@@ -53,6 +64,9 @@ export interface RateLimitStore {
    */
   acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult>
 
+  /** The invalid-request guard alone (checked before a request even queues for its bucket). */
+  checkInvalid (tokenId: string, params: InvalidGuardParams): Promise<InvalidCheckResult>
+
   /** Pauses every request of the token for `ms` (global 429). Never shortens a longer pause. */
   pauseGlobal (tokenId: string, ms: number): Promise<void>
 
@@ -69,6 +83,9 @@ export interface RateLimitStore {
   /**
    * Writes the bucket's state from a response under `stateKey` (the discovered
    * bucket; `update` null leaves it alone) and releases `owner`'s lock on `lockKey`.
+   * While the stored window is still running, the two are merged conservatively
+   * (lower remaining, later reset): a late answer from another process can never
+   * make a bucket look fresher than it is.
    */
   releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null): Promise<void>
 

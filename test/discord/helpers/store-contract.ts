@@ -141,6 +141,44 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
       expect((await store.acquireBucket(token, 'h:2', 'b', 1000)).granted).toBe(true)
     })
 
+    it('checks the invalid-request guard on its own, without taking a global slot', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}c`
+      const guard = { invalidThreshold: 2, invalidTotalThreshold: 1000, invalidWindowMs: 60_000 }
+      expect(await store.checkInvalid(token, guard)).toEqual({ tripped: false })
+      await store.recordInvalid(token, `inv${++seq}`, 60_000)
+      expect(await store.checkInvalid(token, guard)).toEqual({ tripped: false })
+      await store.recordInvalid(token, `inv${++seq}`, 60_000)
+      expect(await store.checkInvalid(token, guard)).toMatchObject({ tripped: true, reason: 'invalid', count: 2 })
+      // No slot was consumed by the checks.
+      for (let i = 0; i < 3; i++) expect((await store.acquireGlobal(`${token}x`, params())).granted).toBe(true)
+    })
+
+    it('never lets a late answer of the same window raise remaining or shorten the reset', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}m`
+      await store.acquireBucket(token, 'h:1', 'a', 1000)
+      await store.releaseBucket(token, 'h:1', 'a', 'h:1', { limit: 5, remaining: 1, resetAfterMs: 400 })
+      // Another process's older answer (remaining 3, earlier reset) arrives afterwards.
+      await store.releaseBucket(token, 'h:1', 'b', 'h:1', { limit: 5, remaining: 3, resetAfterMs: 100 })
+      expect((await store.acquireBucket(token, 'h:1', 'c', 1000)).granted).toBe(true)
+      await store.releaseBucket(token, 'h:1', 'c', 'h:1', null)
+      const refused = await store.acquireBucket(token, 'h:1', 'd', 1000)
+      expect(refused).toMatchObject({ granted: false, reason: 'exhausted' })
+      if (!refused.granted) expect(refused.waitMs).toBeGreaterThan(250)
+    })
+
+    it('takes a new window as it comes once the stored one has reset', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}n`
+      await store.acquireBucket(token, 'h:1', 'a', 1000)
+      await store.releaseBucket(token, 'h:1', 'a', 'h:1', { limit: 2, remaining: 0, resetAfterMs: 60 })
+      await sleep(80)
+      await store.acquireBucket(token, 'h:1', 'b', 1000)
+      await store.releaseBucket(token, 'h:1', 'b', 'h:1', { limit: 2, remaining: 1, resetAfterMs: 500 })
+      expect((await store.acquireBucket(token, 'h:1', 'c', 1000)).granted).toBe(true)
+    })
+
     it('remembers discovered bucket hashes per token and route', async () => {
       const store = await make()
       const token = `${tokenPrefix()}h`
