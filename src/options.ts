@@ -58,6 +58,20 @@ const TokenRefreshSchema = Type.Object({
   lockTtl: Type.Optional(Duration)
 }, { additionalProperties: false })
 
+const HealthCheckSchema = Type.Object({
+  enabled: Type.Optional(Type.Boolean()),
+  interval: Type.Optional(Duration),
+  lockTtl: Type.Optional(Duration)
+}, { additionalProperties: false })
+
+const RateLimitSchema = Type.Union([
+  Type.Literal(false),
+  Type.Object({
+    max: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    timeWindow: Type.Optional(Duration)
+  }, { additionalProperties: false })
+])
+
 const OptionsSchema = Type.Object({
   routePrefix: Type.Optional(Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*$' })),
   store: Type.Optional(Type.Unknown()),
@@ -70,7 +84,10 @@ const OptionsSchema = Type.Object({
   tokenRefreshThreshold: Type.Optional(Duration),
   syncInterval: Type.Optional(Duration),
   auth: Type.Optional(AuthSchema),
-  tokenRefresh: Type.Optional(TokenRefreshSchema)
+  tokenRefresh: Type.Optional(TokenRefreshSchema),
+  healthCheck: Type.Optional(HealthCheckSchema),
+  rateLimit: Type.Optional(RateLimitSchema),
+  openapi: Type.Optional(Type.Boolean())
 }, { additionalProperties: false })
 
 type RawOptions = Static<typeof OptionsSchema>
@@ -149,6 +166,24 @@ export interface TokenRefreshOptions {
   lockTtl?: string | number
 }
 
+/** The scheduled check of every enabled guild's bot (token, Manage Roles, mapped roles' hierarchy). */
+export interface HealthCheckOptions {
+  /** Run the task at all. @default true */
+  enabled?: boolean
+  /** Time between checks. @default '5m' */
+  interval?: string | number
+  /** With Redis: lifetime of the lock that lets one instance run the check at a time. @default '4m' */
+  lockTtl?: string | number
+}
+
+/** Abuse protection of the plugin's own routes (per user when authenticated, per IP otherwise). */
+export interface RateLimitOptions {
+  /** Requests allowed per key and window. @default 120 */
+  max?: number
+  /** Window length. @default '1m' */
+  timeWindow?: string | number
+}
+
 export interface FastifyDiscordSyncOptions {
   /** Prefix of every route the plugin mounts. @default '/discord' */
   routePrefix?: string
@@ -180,6 +215,15 @@ export interface FastifyDiscordSyncOptions {
   auth?: AuthOptions
   /** The scheduled refresh of users' Discord access tokens. */
   tokenRefresh?: TokenRefreshOptions
+  /** The scheduled bot health check of enabled guilds. */
+  healthCheck?: HealthCheckOptions
+  /**
+   * Rate limit of the plugin's routes (@fastify/rate-limit; shared through Redis when configured),
+   * or false to leave it to the host. @default { max: 120, timeWindow: '1m' }
+   */
+  rateLimit?: false | RateLimitOptions
+  /** Serve the OpenAPI 3 document of the plugin's routes at GET {routePrefix}/openapi.json. @default true */
+  openapi?: boolean
 }
 
 export interface ResolvedAuthOptions {
@@ -206,6 +250,17 @@ export interface ResolvedTokenRefreshOptions {
   lockTtlMs: number
 }
 
+export interface ResolvedHealthCheckOptions {
+  enabled: boolean
+  intervalMs: number
+  lockTtlMs: number
+}
+
+export interface ResolvedRateLimitOptions {
+  max: number
+  timeWindowMs: number
+}
+
 export interface ResolvedDiscordApp {
   clientId: string
   clientSecret: string
@@ -228,6 +283,10 @@ export interface ResolvedOptions {
   syncIntervalMs: number
   auth: ResolvedAuthOptions
   tokenRefresh: ResolvedTokenRefreshOptions
+  healthCheck: ResolvedHealthCheckOptions
+  /** null when disabled (`rateLimit: false`). */
+  rateLimit: ResolvedRateLimitOptions | null
+  openapi: boolean
 }
 
 export const DEFAULT_OPTIONS = Object.freeze({
@@ -255,7 +314,17 @@ export const DEFAULT_OPTIONS = Object.freeze({
     batchSize: 50,
     concurrency: 5,
     lockTtl: '10m'
-  })
+  }),
+  healthCheck: Object.freeze({
+    enabled: true,
+    interval: '5m',
+    lockTtl: '4m'
+  }),
+  rateLimit: Object.freeze({
+    max: 120,
+    timeWindow: '1m'
+  }),
+  openapi: true
 })
 
 function fail (option: string, why: string): never {
@@ -382,6 +451,23 @@ function resolveTokenRefresh (t: Static<typeof TokenRefreshSchema> | undefined):
   }
 }
 
+function resolveHealthCheck (h: Static<typeof HealthCheckSchema> | undefined): ResolvedHealthCheckOptions {
+  const d = DEFAULT_OPTIONS.healthCheck
+  const o = h ?? {}
+  return {
+    enabled: o.enabled ?? d.enabled,
+    // Each check costs four Discord calls per guild: under 30 s would spend rate limit for nothing.
+    intervalMs: duration(o.interval, d.interval, 'healthCheck.interval', 30_000),
+    lockTtlMs: duration(o.lockTtl, d.lockTtl, 'healthCheck.lockTtl', 5_000)
+  }
+}
+
+function resolveRateLimit (r: Static<typeof RateLimitSchema> | undefined): ResolvedRateLimitOptions | null {
+  if (r === false) return null
+  const d = DEFAULT_OPTIONS.rateLimit
+  return { max: r?.max ?? d.max, timeWindowMs: duration(r?.timeWindow, d.timeWindow, 'rateLimit.timeWindow', 1_000) }
+}
+
 /** Turns a JSON pointer from a TypeBox error into the option path users wrote. */
 function optionPath (pointer: string): string {
   return pointer.replace(/^\//, '').split('/').filter(Boolean).join('.') || '(root)'
@@ -442,6 +528,9 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     tokenRefreshThresholdMs: duration(o.tokenRefreshThreshold, DEFAULT_OPTIONS.tokenRefreshThreshold, 'tokenRefreshThreshold', 60_000),
     syncIntervalMs: duration(o.syncInterval, DEFAULT_OPTIONS.syncInterval, 'syncInterval', 60_000),
     auth: resolveAuth(o.auth),
-    tokenRefresh: resolveTokenRefresh(o.tokenRefresh)
+    tokenRefresh: resolveTokenRefresh(o.tokenRefresh),
+    healthCheck: resolveHealthCheck(o.healthCheck),
+    rateLimit: resolveRateLimit(o.rateLimit),
+    openapi: o.openapi ?? DEFAULT_OPTIONS.openapi
   }
 }
