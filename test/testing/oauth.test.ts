@@ -33,7 +33,7 @@ function location (res: Response): URL {
   return new URL(loc as string)
 }
 
-const basic = (id = OAUTH.clientId, secret = OAUTH.clientSecret): string => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`
+const basic = (id: string = OAUTH.clientId, secret: string = OAUTH.clientSecret): string => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`
 
 async function token (fields: Record<string, string>, headers: Record<string, string> = { authorization: basic() }, path = '/oauth2/token'): Promise<Response> {
   return fetch(`${sim.apiBaseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields).toString() })
@@ -56,7 +56,7 @@ async function consent (userId: string, decision = 'authorize', params = standar
   return location(res)
 }
 
-async function codeFor (userId = IDS.alice, params = standard()): Promise<string> {
+async function codeFor (userId: string = IDS.alice, params = standard()): Promise<string> {
   const loc = await consent(userId, 'authorize', params)
   return loc.searchParams.get('code') as string
 }
@@ -264,7 +264,7 @@ describe('POST /oauth2/token/revoke', () => {
 })
 
 describe('Bearer routes and scopes', () => {
-  async function bearer (scopes: string[], userId = IDS.alice): Promise<string> {
+  async function bearer (scopes: string[], userId: string = IDS.alice): Promise<string> {
     return sim.state.issueUserToken({ clientId: OAUTH.clientId, userId, scopes }).access_token
   }
   const get = async (path: string, accessToken: string): Promise<Response> => fetch(`${sim.apiBaseUrl}${path}`, { headers: { authorization: `Bearer ${accessToken}` } })
