@@ -46,7 +46,7 @@ export class DiscordBotClient {
 
   /** GET /users/@me: the bot's own user. */
   async getCurrentUser (options: CallOptions = {}): Promise<APIUser> {
-    const path = Routes.user('@me')
+    const path = Routes.user()
     const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
     return expectEntity<APIUser>(value, ctx('GET', path), 'a user')
   }

@@ -309,6 +309,7 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
       await this.#buckets.acquire(ctx, bucketKey, hash, owner, onWait)
       let stateKey = bucketKey
       let update: BucketUpdate | null = null
+      let pauseMs = 0
       try {
         // Re-checked inside the queue: a 401 earlier in the queue locks the requests behind it.
         this.#assertUnlocked(credential, request.method, route.template)
@@ -353,11 +354,10 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
           const countsAsInvalid = scope !== 'shared'
           if (countsAsInvalid) await this.#global.recordInvalid(tokenId)
           if (retryAfterMs !== undefined) {
-            if (global) {
-              await this.#global.pause(tokenId, retryAfterMs)
-            } else {
-              update = { limit: headers.limit ?? update?.limit ?? 1, remaining: 0, resetAfterMs: Math.max(retryAfterMs, headers.resetAfterMs ?? 0) }
-            }
+            // Global: every request of the token waits. User / shared: this bucket waits retry_after,
+            // whatever its headers say about remaining (a shared limit does not consume the bucket).
+            if (global) await this.#global.pause(tokenId, retryAfterMs)
+            else pauseMs = retryAfterMs
           }
           this.emit('rateLimited', {
             method: request.method,
@@ -394,7 +394,7 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
         }
         return this.#classify(request, route, response)
       } finally {
-        await this.#buckets.release(tokenId, bucketKey, owner, stateKey, update)
+        await this.#buckets.release(tokenId, bucketKey, owner, stateKey, update, pauseMs)
       }
     }, request.signal)
   }

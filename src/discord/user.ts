@@ -29,7 +29,7 @@ export class DiscordUserClient {
 
   /** GET /users/@me (scope `identify`; `email` adds the e-mail). */
   async getCurrentUser (options: CallOptions = {}): Promise<APIUser> {
-    const path = Routes.user('@me')
+    const path = Routes.user()
     const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
     return expectEntity<APIUser>(value, { method: 'GET', route: parseRoute(path).template }, 'a user')
   }

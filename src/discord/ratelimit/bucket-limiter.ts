@@ -80,8 +80,8 @@ export class BucketLimiter {
     }
   }
 
-  /** Stores the response's bucket state under `stateKey` and releases the lock on `lockKey`. */
-  async release (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null): Promise<void> {
-    await this.#store.releaseBucket(tokenId, lockKey, owner, stateKey, update)
+  /** Stores the response's bucket state (and a 429 pause) under `stateKey` and releases the lock on `lockKey`. */
+  async release (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null, pauseMs = 0): Promise<void> {
+    await this.#store.releaseBucket(tokenId, lockKey, owner, stateKey, update, pauseMs)
   }
 }

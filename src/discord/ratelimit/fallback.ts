@@ -77,8 +77,8 @@ export class FallbackRateLimitStore implements RateLimitStore {
     return this.#run((s) => s.acquireBucket(tokenId, bucketKey, owner, lockTtlMs))
   }
 
-  releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null): Promise<void> {
-    return this.#run((s) => s.releaseBucket(tokenId, lockKey, owner, stateKey, update))
+  releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null, pauseMs?: number): Promise<void> {
+    return this.#run((s) => s.releaseBucket(tokenId, lockKey, owner, stateKey, update, pauseMs))
   }
 
   getBucketHash (tokenId: string, routeKey: string): Promise<string | undefined> {

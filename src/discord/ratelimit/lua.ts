@@ -95,20 +95,22 @@ return 0
 `
 
 /**
- * KEYS: bucket state (hash: limit, remaining, reset), bucket lock. ARGV: owner, lockTtlMs.
+ * KEYS: bucket state (hash: limit, remaining, reset, pause), bucket lock. ARGV: owner, lockTtlMs.
  * Returns {status, waitMs}: 0 granted (lock taken, one of remaining consumed when the
- * state is current), 1 locked by another owner, 2 exhausted until the reset.
+ * state is current), 1 locked by another owner, 2 exhausted until the reset (or paused).
  * Guarantee: one request per bucket in flight across all processes (until the lock's
- * TTL), and none is granted while remaining is 0 before the reset.
+ * TTL), and none is granted while remaining is 0 before the reset or during a 429 pause.
  */
 export const BUCKET_ACQUIRE = `${NOW}
 local holder = redis.call('GET', KEYS[2])
 if holder and holder ~= ARGV[1] then
   return {1, redis.call('PTTL', KEYS[2])}
 end
-local s = redis.call('HMGET', KEYS[1], 'remaining', 'reset')
+local s = redis.call('HMGET', KEYS[1], 'remaining', 'reset', 'pause')
 local remaining = tonumber(s[1])
 local reset = tonumber(s[2])
+local pause = tonumber(s[3])
+if pause and pause > now then return {2, pause - now} end
 if remaining and reset and reset > now then
   if remaining <= 0 then return {2, reset - now} end
   redis.call('HSET', KEYS[1], 'remaining', remaining - 1)
@@ -119,26 +121,38 @@ return {0, 0}
 
 /**
  * KEYS: bucket state to write, bucket lock to release.
- * ARGV: owner, hasUpdate ('1'|'0'), limit, remaining, resetAfterMs, graceMs.
- * Writes the state from the response's headers (reset = Redis now + resetAfterMs,
- * expiring graceMs after the reset) and releases the lock if `owner` still holds it.
+ * ARGV: owner, hasUpdate ('1'|'0'), limit, remaining, resetAfterMs, graceMs, pauseMs.
+ * Writes the state from the response's headers (reset = Redis now + resetAfterMs),
+ * extends the 429 pause to now + pauseMs, keeps the key until graceMs after the later
+ * of the two, and releases the lock if `owner` still holds it.
  * While the stored window is still running the answer belongs to that same window,
  * so the lower remaining and the later reset win: a late answer from another
  * process never makes the bucket look fresher than it is.
  */
 export const BUCKET_RELEASE = `${NOW}
+local s = redis.call('HMGET', KEYS[1], 'remaining', 'reset', 'pause')
+local oldRemaining = tonumber(s[1])
+local oldReset = tonumber(s[2])
+local pause = tonumber(s[3]) or 0
+local reset = oldReset or 0
+local pauseMs = tonumber(ARGV[7])
 if ARGV[2] == '1' then
   local remaining = tonumber(ARGV[4])
-  local reset = now + tonumber(ARGV[5])
-  local s = redis.call('HMGET', KEYS[1], 'remaining', 'reset')
-  local oldRemaining = tonumber(s[1])
-  local oldReset = tonumber(s[2])
+  reset = now + tonumber(ARGV[5])
   if oldRemaining and oldReset and oldReset > now then
     if oldRemaining < remaining then remaining = oldRemaining end
     if oldReset > reset then reset = oldReset end
   end
   redis.call('HSET', KEYS[1], 'limit', ARGV[3], 'remaining', remaining, 'reset', reset)
-  redis.call('PEXPIRE', KEYS[1], reset - now + tonumber(ARGV[6]))
+end
+if pauseMs > 0 and now + pauseMs > pause then
+  pause = now + pauseMs
+  redis.call('HSET', KEYS[1], 'pause', pause)
+end
+if ARGV[2] == '1' or pauseMs > 0 then
+  local horizon = reset
+  if pause > horizon then horizon = pause end
+  redis.call('PEXPIRE', KEYS[1], math.max(1, horizon - now + tonumber(ARGV[6])))
 end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 0

@@ -10,7 +10,7 @@ import {
   type RateLimitStore
 } from './store.js'
 
-interface BucketState { limit: number, remaining: number, reset: number }
+interface BucketState { limit: number, remaining: number, reset: number, pause: number }
 interface Lock { owner: string, expires: number }
 interface Expiring<T> { value: T, expires: number }
 
@@ -113,6 +113,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
       return { granted: false, reason: 'locked', waitMs: lock.expires - now }
     }
     const state = this.#states.get(key)
+    if (state !== undefined && state.pause > now) return { granted: false, reason: 'exhausted', waitMs: state.pause - now }
     if (state !== undefined && state.reset > now) {
       if (state.remaining <= 0) return { granted: false, reason: 'exhausted', waitMs: state.reset - now }
       state.remaining--
@@ -121,18 +122,23 @@ export class MemoryRateLimitStore implements RateLimitStore {
     return { granted: true }
   }
 
-  async releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null): Promise<void> {
+  async releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null, pauseMs = 0): Promise<void> {
     const now = this.#now()
-    if (update !== null) {
+    if (update !== null || pauseMs > 0) {
       const key = `${tokenId}:${stateKey}`
       const old = this.#states.get(key)
-      let remaining = update.remaining
-      let reset = now + update.resetAfterMs
-      if (old !== undefined && old.reset > now) {
-        remaining = Math.min(remaining, old.remaining)
-        reset = Math.max(reset, old.reset)
+      const next: BucketState = old === undefined ? { limit: 0, remaining: 0, reset: 0, pause: 0 } : { ...old }
+      if (update !== null) {
+        next.limit = update.limit
+        next.remaining = update.remaining
+        next.reset = now + update.resetAfterMs
+        if (old !== undefined && old.reset > now) {
+          next.remaining = Math.min(next.remaining, old.remaining)
+          next.reset = Math.max(next.reset, old.reset)
+        }
       }
-      this.#states.set(key, { limit: update.limit, remaining, reset })
+      if (pauseMs > 0) next.pause = Math.max(next.pause, now + pauseMs)
+      this.#states.set(key, next)
     }
     const key = `${tokenId}:${lockKey}`
     if (this.#locks.get(key)?.owner === owner) this.#locks.delete(key)
@@ -157,7 +163,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
   #maybeSweep (): void {
     if (++this.#ops % SWEEP_EVERY !== 0) return
     const now = this.#now()
-    for (const [key, state] of this.#states) if (state.reset + BUCKET_STATE_GRACE_MS <= now) this.#states.delete(key)
+    for (const [key, state] of this.#states) if (Math.max(state.reset, state.pause) + BUCKET_STATE_GRACE_MS <= now) this.#states.delete(key)
     for (const [key, lock] of this.#locks) if (lock.expires <= now) this.#locks.delete(key)
     for (const [key, until] of this.#pauses) if (until <= now) this.#pauses.delete(key)
     for (const [key, entry] of this.#hashes) if (entry.expires <= now) this.#hashes.delete(key)

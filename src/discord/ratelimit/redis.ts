@@ -114,13 +114,14 @@ export class RedisRateLimitStore implements RateLimitStore {
     return { granted: false, reason: status === 2 ? 'exhausted' : 'locked', waitMs: Math.max(1, waitMs) }
   }
 
-  async releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null): Promise<void> {
+  async releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null, pauseMs = 0): Promise<void> {
     const p = this.#prefix
+    const pause = Math.max(0, Math.ceil(pauseMs))
     await scripts.bucketRelease.run(this.#redis,
       [`${p}b:${tokenId}:${stateKey}`, `${p}lk:${tokenId}:${lockKey}`],
       update === null
-        ? [owner, '0', 0, 0, 0, BUCKET_STATE_GRACE_MS]
-        : [owner, '1', update.limit, update.remaining, Math.ceil(update.resetAfterMs), BUCKET_STATE_GRACE_MS])
+        ? [owner, '0', 0, 0, 0, BUCKET_STATE_GRACE_MS, pause]
+        : [owner, '1', update.limit, update.remaining, Math.ceil(update.resetAfterMs), BUCKET_STATE_GRACE_MS, pause])
   }
 
   async getBucketHash (tokenId: string, routeKey: string): Promise<string | undefined> {

@@ -75,19 +75,21 @@ export interface RateLimitStore {
 
   /**
    * Atomically: refuse while another owner holds the bucket's lock, or while the
-   * bucket is known exhausted before its reset; otherwise take the lock for
+   * bucket is known exhausted before its reset, or paused by a 429; otherwise take the lock for
    * `lockTtlMs` and consume one of `remaining` when the state is current.
    */
   acquireBucket (tokenId: string, bucketKey: string, owner: string, lockTtlMs: number): Promise<BucketAcquireResult>
 
   /**
    * Writes the bucket's state from a response under `stateKey` (the discovered
-   * bucket; `update` null leaves it alone) and releases `owner`'s lock on `lockKey`.
+   * bucket; `update` null leaves it alone), pauses the bucket for `pauseMs` after a
+   * user- or shared-scope 429 (never shortening a longer pause; independent of the
+   * headers' remaining and reset), and releases `owner`'s lock on `lockKey`.
    * While the stored window is still running, the two are merged conservatively
    * (lower remaining, later reset): a late answer from another process can never
    * make a bucket look fresher than it is.
    */
-  releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null): Promise<void>
+  releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null, pauseMs?: number): Promise<void>
 
   /** The bucket hash discovered for a (method, route template), if any process saw it. */
   getBucketHash (tokenId: string, routeKey: string): Promise<string | undefined>

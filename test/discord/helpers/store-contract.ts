@@ -168,6 +168,25 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
       if (!refused.granted) expect(refused.waitMs).toBeGreaterThan(250)
     })
 
+    it('pauses a bucket after a 429 for exactly the pause, independent of its remaining and reset', async () => {
+      const store = await make()
+      const token = `${tokenPrefix()}q`
+      await store.acquireBucket(token, 'h:1', 'a', 1000)
+      // A shared 429: the bucket itself still has 4 left and resets in 2 s, but the resource waits 150 ms.
+      await store.releaseBucket(token, 'h:1', 'a', 'h:1', { limit: 5, remaining: 4, resetAfterMs: 2000 }, 150)
+      const paused = await store.acquireBucket(token, 'h:1', 'b', 1000)
+      expect(paused).toMatchObject({ granted: false, reason: 'exhausted' })
+      if (!paused.granted) {
+        expect(paused.waitMs).toBeGreaterThan(100)
+        expect(paused.waitMs).toBeLessThanOrEqual(150)
+      }
+      // A shorter pause never shortens the running one.
+      await store.releaseBucket(token, 'h:1', 'x', 'h:1', null, 10)
+      expect((await store.acquireBucket(token, 'h:1', 'b', 1000)).granted).toBe(false)
+      await sleep(160)
+      expect((await store.acquireBucket(token, 'h:1', 'b', 1000)).granted).toBe(true)
+    })
+
     it('takes a new window as it comes once the stored one has reset', async () => {
       const store = await make()
       const token = `${tokenPrefix()}n`
