@@ -1,0 +1,157 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createDiscordSimulator, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
+import { botFetch, IDS, json, seedWorld } from './seed.js'
+
+const open: DiscordSimulator[] = []
+
+async function start (options: SimulatorOptions = {}): Promise<DiscordSimulator> {
+  const sim = await createDiscordSimulator(options)
+  seedWorld(sim)
+  open.push(sim)
+  return sim
+}
+
+afterEach(async () => {
+  for (const sim of open.splice(0)) {
+    expect(sim.internalErrors).toEqual([])
+    await sim.close()
+  }
+})
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+const memberPath = `/guilds/${IDS.guild}/members/${IDS.bob}`
+
+describe('faults', () => {
+  it('errorRate answers 5xx with a Discord-like JSON body, without rate-limit headers or bucket use', async () => {
+    const sim = await start({ faults: { errorRate: 1 } })
+    for (let i = 0; i < 5; i++) {
+      const res = await botFetch(sim, 'GET', memberPath)
+      expect([500, 502, 503]).toContain(res.status)
+      const body = await json(res)
+      expect(body).toEqual({ message: expect.stringMatching(new RegExp(`^${res.status}: `)), code: 0 })
+      expect(res.headers.get('x-ratelimit-bucket')).toBeNull()
+    }
+    expect(sim.requests.every((r) => r.fault === 'error')).toBe(true)
+    sim.setFaults({})
+    const ok = await botFetch(sim, 'GET', memberPath)
+    expect(ok.status).toBe(200)
+    expect(ok.headers.get('x-ratelimit-remaining')).toBe('4')
+  })
+
+  it('resetRate destroys the connection without an answer', async () => {
+    const sim = await start({ faults: { resetRate: 1 } })
+    await expect(botFetch(sim, 'GET', memberPath)).rejects.toThrow()
+    expect(sim.requests.at(-1)).toMatchObject({ status: 0, fault: 'reset', route: 'GET /guilds/:guild_id/members/:user_id' })
+    expect(sim.state.memberRoles(IDS.guild, IDS.bob)).toEqual([])
+  })
+
+  it('latency delays answers by a fixed value or a value drawn from a range', async () => {
+    const sim = await start({ faults: { latencyMs: 120 } })
+    let t = performance.now()
+    expect((await botFetch(sim, 'GET', memberPath)).status).toBe(200)
+    expect(performance.now() - t).toBeGreaterThanOrEqual(115)
+    sim.setFaults({ latencyMs: [30, 60] })
+    t = performance.now()
+    await botFetch(sim, 'GET', memberPath)
+    const elapsed = performance.now() - t
+    expect(elapsed).toBeGreaterThanOrEqual(28)
+    expect(elapsed).toBeLessThan(1000)
+  })
+
+  it('is deterministic for a seed', async () => {
+    const run = async (seed: number): Promise<number[]> => {
+      const sim = await start({ faults: { errorRate: 0.5, seed }, rateLimits: { enabled: false } })
+      const statuses: number[] = []
+      for (let i = 0; i < 30; i++) statuses.push((await botFetch(sim, 'GET', memberPath)).status)
+      return statuses
+    }
+    const a = await run(42)
+    const b = await run(42)
+    const c = await run(7)
+    expect(a).toEqual(b)
+    expect(a).not.toEqual(c)
+    expect(a.filter((s) => s === 200).length).toBeGreaterThan(5)
+    expect(a.filter((s) => s >= 500).length).toBeGreaterThan(5)
+  })
+
+  it('can be limited to routes, and scripted for the next requests', async () => {
+    const sim = await start({ faults: { errorRate: 1, errorStatuses: [502], routes: ['PATCH /guilds/:guild_id/members/:user_id'] } })
+    expect((await botFetch(sim, 'GET', memberPath)).status).toBe(200)
+    expect((await botFetch(sim, 'PATCH', memberPath, { roles: [] })).status).toBe(502)
+    sim.clearFaults()
+    sim.scriptFault({ kind: 'error', status: 503, route: 'PUT /guilds/:guild_id/members/:user_id/roles/:role_id', times: 2 })
+    const put = `${memberPath}/roles/${IDS.roleA}`
+    const statuses = []
+    for (let i = 0; i < 3; i++) statuses.push((await botFetch(sim, 'PUT', put)).status)
+    expect(statuses).toEqual([503, 503, 204])
+    sim.scriptFault({ kind: 'reset' })
+    await expect(botFetch(sim, 'GET', memberPath)).rejects.toThrow()
+    expect((await botFetch(sim, 'GET', memberPath)).status).toBe(200)
+  })
+
+  it('rejects invalid fault settings', async () => {
+    const sim = await start()
+    expect(() => sim.setFaults({ errorRate: 2 })).toThrow(RangeError)
+    expect(() => sim.setFaults({ latencyMs: [10, 5] })).toThrow(RangeError)
+    expect(() => sim.setFaults({ errorStatuses: [404] })).toThrow(RangeError)
+  })
+})
+
+describe('time scale', () => {
+  it('runs Discord windows faster while keeping limits, and reports real seconds', async () => {
+    const sim = await start({ timeScale: 10 })
+    for (let i = 0; i < 10; i++) expect((await botFetch(sim, 'PUT', `${memberPath}/roles/${IDS.roleA}`)).status).toBe(204)
+    const limited = await botFetch(sim, 'PUT', `${memberPath}/roles/${IDS.roleA}`)
+    expect(limited.status).toBe(429)
+    expect(limited.headers.get('x-ratelimit-limit')).toBe('10')
+    const retryAfter = (await json(limited)).retry_after
+    // 10 s of Discord time at 10x: about one real second.
+    expect(retryAfter).toBeGreaterThan(0.5)
+    expect(retryAfter).toBeLessThanOrEqual(1)
+    expect(limited.headers.get('retry-after')).toBe('1')
+    await sleep(retryAfter * 1000 + 30)
+    const again = await botFetch(sim, 'PUT', `${memberPath}/roles/${IDS.roleA}`)
+    expect(again.status).toBe(204)
+    expect(Number(again.headers.get('x-ratelimit-reset-after'))).toBeCloseTo(1, 1)
+  })
+
+  it('scales the global window and the ban too', async () => {
+    const sim = await start({ timeScale: 10, rateLimits: { global: { limit: 3, windowMs: 1000 }, invalidRequests: { threshold: 1, windowMs: 600_000, banMs: 2000 } } })
+    for (let i = 0; i < 3; i++) await botFetch(sim, 'GET', `/guilds/${IDS.guild}`)
+    const global = await botFetch(sim, 'GET', `/guilds/${IDS.guild}/roles`)
+    expect(global.status).toBe(429)
+    expect((await json(global)).retry_after).toBeLessThanOrEqual(0.1)
+    await fetch(`${sim.apiBaseUrl}/users/@me`)
+    expect(sim.banRemainingMs()).toBeGreaterThan(0)
+    expect(sim.banRemainingMs()).toBeLessThanOrEqual(200)
+  })
+
+  it('rejects a non-positive time scale', async () => {
+    await expect(createDiscordSimulator({ timeScale: 0 })).rejects.toThrow(RangeError)
+  })
+})
+
+describe('lifecycle', () => {
+  it('closes promptly with a request in flight and leaves no timers behind', async () => {
+    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    const sim = await createDiscordSimulator({ faults: { latencyMs: 10_000 } })
+    seedWorld(sim)
+    const inFlight = botFetch(sim, 'GET', memberPath).then((r) => r.status, () => 'failed')
+    await sleep(50)
+    const t = performance.now()
+    await sim.close()
+    expect(performance.now() - t).toBeLessThan(2000)
+    expect(['failed', 200]).toContain(await inFlight)
+    await sim.close() // idempotent
+    const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    expect(after).toBeLessThanOrEqual(before)
+  })
+
+  it('serves on an ephemeral loopback port, with apiBaseUrl under /api/v10', async () => {
+    const sim = await start()
+    expect(sim.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(sim.apiBaseUrl).toBe(`${sim.url}/api/v10`)
+    const other = await start()
+    expect(other.url).not.toBe(sim.url)
+  })
+})
