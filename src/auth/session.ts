@@ -96,6 +96,7 @@ export class SessionAuth {
       if (match === null) throw new AuthTokenInvalidError('the Authorization header must be "Bearer <jwt>"')
       return match[1] as string
     }
+    // Our routes have @fastify/cookie; a host route using these preHandlers may not, so parse the header then.
     const cookies = (request as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies ??
       (typeof request.headers.cookie === 'string' ? fastifyCookie.parse(request.headers.cookie) : {})
     const value = cookies[this.#opts.cookieName]
@@ -154,14 +155,14 @@ export class SessionAuth {
 
   /** The session cookie: HttpOnly (no script access), SameSite=Lax (sent on the top-level redirect back from Discord). */
   setSessionCookie (reply: FastifyReply, token: string): void {
-    reply.header('set-cookie', fastifyCookie.serialize(this.#opts.cookieName, token, {
+    reply.setCookie(this.#opts.cookieName, token, {
       httpOnly: true,
       sameSite: 'lax',
       secure: this.#opts.cookieSecure,
       path: this.#opts.cookiePath,
       ...(this.#opts.cookieDomain === null ? {} : { domain: this.#opts.cookieDomain }),
       maxAge: Math.floor(this.#opts.sessionExpiryMs / 1000)
-    }))
+    })
   }
 
   // ------------------------------------------------------------ preHandlers
