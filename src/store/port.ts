@@ -283,6 +283,25 @@ export interface SyncRunError {
   occurred_at: Date
 }
 
+/** One guild's part of a run: what the sync engine found and did there. */
+export interface SyncGuildResult {
+  guild_id: string
+  /** completed: planned changes applied (or none needed); blocked: the safety brake held them back; failed: stopped by an error; skipped: not attempted. */
+  status: 'completed' | 'blocked' | 'failed' | 'skipped'
+  members_scanned: number
+  /** Members whose managed roles differ from the plan. */
+  members_to_change: number
+  /** Role changes the plan asked for (adds + removes), before the brake. */
+  planned_changes: number
+  /** Changes the bot may not make (hierarchy, managed, missing role): reported, never applied. */
+  blocked_changes: number
+  roles_added: number
+  roles_removed: number
+  members_failed: number
+  /** Why the guild was blocked, failed or skipped; null when completed. */
+  reason: string | null
+}
+
 export interface SyncRunResults {
   users_processed: number
   users_synced: number
@@ -291,6 +310,8 @@ export interface SyncRunResults {
   roles_removed: number
   guilds_processed: number
   errors: SyncRunError[]
+  /** Per-guild breakdown (absent on runs that never reached a guild). */
+  guilds?: SyncGuildResult[]
 }
 
 export const EMPTY_SYNC_RESULTS: Readonly<SyncRunResults> = Object.freeze({
@@ -429,6 +450,11 @@ export interface DiscordStore {
   createUser (input: CreateDiscordUserInput): Promise<DiscordUserRecord>
   getUserByDiscordId (discordUserId: string): Promise<DiscordUserRecord | null>
   listUsersByUserId (userId: string): Promise<DiscordUserRecord[]>
+  /**
+   * The links among these Discord ids (unknown ids are simply absent), in no particular order.
+   * Lets the sync engine resolve a page of up to 1000 guild members in one round trip.
+   */
+  listUsersByDiscordIds (discordUserIds: readonly string[]): Promise<DiscordUserRecord[]>
   /** Stable order: created_at then id. */
   listUsers (query?: ListDiscordUsersQuery): Promise<Page<DiscordUserRecord>>
   updateUser (discordUserId: string, patch: UpdateDiscordUserInput): Promise<DiscordUserRecord | null>

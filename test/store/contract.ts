@@ -270,6 +270,25 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
         expect(await store.listUsersByUserId('host-none')).toEqual([])
       })
 
+      it('finds the links among a set of Discord ids in one call', async () => {
+        const a = await store.createUser(userInput())
+        const b = await store.createUser(userInput({ is_active: false }))
+        await store.createUser(userInput())
+        const found = await store.listUsersByDiscordIds([a.discord_user_id, snowflake(), b.discord_user_id, a.discord_user_id])
+        expect(found.map((u) => u.discord_user_id).sort()).toEqual([a.discord_user_id, b.discord_user_id].sort())
+        expect(found.find((u) => u.id === a.id)).toEqual(await store.getUserByDiscordId(a.discord_user_id))
+        expect(found.find((u) => u.id === b.id)?.is_active).toBe(false)
+        expect(await store.listUsersByDiscordIds([])).toEqual([])
+      })
+
+      it('looks up more Discord ids than one SQL statement binds (a full members page and more)', async () => {
+        const made: string[] = []
+        for (let i = 0; i < 30; i++) made.push((await store.createUser(userInput())).discord_user_id)
+        const query = [...Array.from({ length: 1200 }, () => snowflake()), ...made]
+        const found = await store.listUsersByDiscordIds(query)
+        expect(found.map((u) => u.discord_user_id).sort()).toEqual([...made].sort())
+      })
+
       it('counts users, optionally by activity', async () => {
         await store.createUser(userInput())
         await store.createUser(userInput())
@@ -825,6 +844,19 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
         expect(await store.updateSyncRun('does-not-exist', { status: 'failed' })).toBeNull()
       })
 
+      it('round-trips the per-guild breakdown of a run, and leaves it absent when never set', async () => {
+        const r = await store.createSyncRun({ sync_type: 'full', initiated_by: 'system' })
+        expect(r.results.guilds).toBeUndefined()
+        const guilds = [
+          { guild_id: '1200000000000000001', status: 'blocked' as const, members_scanned: 1000, members_to_change: 150, planned_changes: 160, blocked_changes: 2, roles_added: 0, roles_removed: 0, members_failed: 0, reason: '160 planned changes exceed max_role_changes_per_sync (100)' },
+          { guild_id: '1200000000000000002', status: 'completed' as const, members_scanned: 10, members_to_change: 1, planned_changes: 1, blocked_changes: 0, roles_added: 1, roles_removed: 0, members_failed: 0, reason: null }
+        ]
+        const u = await store.updateSyncRun(r.id, { status: 'blocked', results: { ...EMPTY_SYNC_RESULTS, errors: [], guilds } })
+        expect(u?.results.guilds).toEqual(guilds)
+        expect((await store.getSyncRun(r.id))?.results.guilds).toEqual(guilds)
+        expect((await store.listSyncRuns({ status: 'blocked' }))[0]?.results.guilds).toEqual(guilds)
+      })
+
       it('lists newest first with filters and a clamped limit', async () => {
         const a = await store.createSyncRun({ sync_type: 'guild', target_id: 'g1', initiated_by: 'system' })
         await sleep(5)
@@ -1122,6 +1154,7 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
         assertClean('createUser', u, all)
         assertClean('getUserByDiscordId', await store.getUserByDiscordId(u.discord_user_id), all)
         assertClean('listUsersByUserId', await store.listUsersByUserId('host-secret'), all)
+        assertClean('listUsersByDiscordIds', await store.listUsersByDiscordIds([u.discord_user_id]), all)
         assertClean('listUsers', await store.listUsers(), all)
         assertClean('listUsers(guild)', await store.listUsers({ guild_id: gid }), all)
         assertClean('updateUser', await store.updateUser(u.discord_user_id, { username: 'x' }), all)

@@ -10,6 +10,7 @@ import {
   type MappingConditions,
   type OAuthStateRecord,
   type RoleMappingRecord,
+  type SyncGuildResult,
   type SyncRunError,
   type SyncRunRecord,
   type SyncRunResults
@@ -261,6 +262,21 @@ export function toSyncErrorDoc (e: SyncRunError): SyncRunError {
   return out
 }
 
+function toSyncGuildDoc (g: SyncGuildResult): SyncGuildResult {
+  return {
+    guild_id: g.guild_id,
+    status: g.status,
+    members_scanned: g.members_scanned,
+    members_to_change: g.members_to_change,
+    planned_changes: g.planned_changes,
+    blocked_changes: g.blocked_changes,
+    roles_added: g.roles_added,
+    roles_removed: g.roles_removed,
+    members_failed: g.members_failed,
+    reason: g.reason ?? null
+  }
+}
+
 export function toSyncResultsDoc (r: SyncRunResults | undefined): SyncRunResults {
   const src = r ?? EMPTY_SYNC_RESULTS
   return {
@@ -270,7 +286,8 @@ export function toSyncResultsDoc (r: SyncRunResults | undefined): SyncRunResults
     roles_added: src.roles_added ?? 0,
     roles_removed: src.roles_removed ?? 0,
     guilds_processed: src.guilds_processed ?? 0,
-    errors: (src.errors ?? []).map(toSyncErrorDoc)
+    errors: (src.errors ?? []).map(toSyncErrorDoc),
+    ...(Array.isArray(src.guilds) ? { guilds: src.guilds.map(toSyncGuildDoc) } : {})
   }
 }
 

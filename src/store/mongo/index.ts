@@ -290,6 +290,18 @@ export class MongoStore implements DiscordStore {
     })
   }
 
+  async listUsersByDiscordIds (discordUserIds: readonly string[]): Promise<DiscordUserRecord[]> {
+    return this.#run('listUsersByDiscordIds', 'Discord user', async () => {
+      const ids = [...new Set(discordUserIds)]
+      if (ids.length === 0) return []
+      // discord_user_id is uniquely indexed, so $in is an index lookup per id.
+      const docs = await this.#c.users.find({ discord_user_id: { $in: ids } })
+        .project<PublicUserDoc>(USER_PUBLIC_PROJECTION)
+        .toArray()
+      return docs.map(toUserRecord)
+    })
+  }
+
   async listUsers (query: ListDiscordUsersQuery = {}): Promise<Page<DiscordUserRecord>> {
     return this.#run('listUsers', 'Discord user', async () => {
       const { page, page_size, offset } = normalisePage(query)

@@ -534,6 +534,21 @@ export class SqliteStore implements DiscordStore {
     ).map(toUser))
   }
 
+  async listUsersByDiscordIds (discordUserIds: readonly string[]): Promise<DiscordUserRecord[]> {
+    const ids = [...new Set(discordUserIds)]
+    return this.#run(() => {
+      const out: DiscordUserRecord[] = []
+      // Chunks stay far below SQLite's bound-parameter limit whatever it was compiled with.
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500)
+        const rows = this.#all<UserRow>(
+          `SELECT ${userSelect('u')} FROM discord_users u WHERE u.discord_user_id IN (${chunk.map(() => '?').join(', ')})`, chunk)
+        for (const row of rows) out.push(toUser(row))
+      }
+      return out
+    })
+  }
+
   async listUsers (query: ListDiscordUsersQuery = {}): Promise<Page<DiscordUserRecord>> {
     const { page, page_size, offset } = normalisePage(query)
     const where: string[] = []
