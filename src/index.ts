@@ -11,6 +11,7 @@ import { DiscordRestClient } from './discord/index.js'
 import { resolveSessionJwt, SessionAuth } from './auth/session.js'
 import { OAuthService } from './auth/oauth-service.js'
 import { RedisTaskLock, resolveScheduler, scheduleOnReady, TOKEN_REFRESH_JOB_ID, TokenRefreshTask } from './tasks/index.js'
+import { GuildHealthTask, HEALTH_CHECK_JOB_ID, withGuildHealth } from './tasks/health.js'
 
 /** Options as the plugin resolved them, without any secret. */
 export interface DiscordSyncPublicOptions {
@@ -47,6 +48,8 @@ export interface DiscordSyncNamespace {
   readonly oauth: OAuthService
   /** The scheduled token refresh (null when disabled or Discord is not configured): `run()`, `history()`. */
   readonly tokenRefresh: TokenRefreshTask | null
+  /** The scheduled bot health check of enabled guilds (null when disabled): `run()`, `checkGuild()`. */
+  readonly guildHealth: GuildHealthTask | null
 }
 
 declare module 'fastify' {
@@ -98,6 +101,21 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
     // A host-owned scheduler outlives us: remove our job; our own scheduler is stopped by @fastify/schedule.
     fastify.addHook('preClose', async () => { if (scheduler.existsById(TOKEN_REFRESH_JOB_ID)) scheduler.removeById(TOKEN_REFRESH_JOB_ID) })
   }
+  let guildHealth: GuildHealthTask | null = null
+  if (opts.healthCheck.enabled) {
+    // Bot tokens are per guild, so this runs whether or not an OAuth application is configured.
+    guildHealth = new GuildHealthTask({
+      store,
+      bots: (token) => client.bot(token),
+      lock: redis === null ? null : new RedisTaskLock(redis, `${opts.redisKeyPrefix}lock:guild-health`, opts.healthCheck.lockTtlMs),
+      log: log.child({ task: 'guild-health' })
+    })
+    const task = guildHealth
+    const { scheduler } = await resolveScheduler(fastify)
+    scheduleOnReady(fastify, scheduler, HEALTH_CHECK_JOB_ID, opts.healthCheck.intervalMs, () => task.run(),
+      (err) => log.error({ err: { message: err.message } }, 'guild health job failed'))
+    fastify.addHook('preClose', async () => { if (scheduler.existsById(HEALTH_CHECK_JOB_ID)) scheduler.removeById(HEALTH_CHECK_JOB_ID) })
+  }
   const publicOptions: DiscordSyncPublicOptions = Object.freeze({
     routePrefix: opts.routePrefix,
     apiBaseUrl: opts.apiBaseUrl,
@@ -116,16 +134,18 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
     async requireDiscord () {
       if (!discordConfigured) throw new DiscordNotConfiguredError('set the Discord application client id, secret and redirect URI')
     },
-    health: () => checkHealth({
+    // An unhealthy guild (bad token, no Manage Roles) degrades the module: syncs for it cannot work.
+    health: async () => withGuildHealth(await checkHealth({
       store,
       redis,
       discordConfigured,
       onError: (component, err) => log.warn({ component, err: { message: (err as Error)?.message } }, 'health check failed')
-    }),
+    }), store),
     client,
     auth,
     oauth,
-    tokenRefresh
+    tokenRefresh,
+    guildHealth
   }
   fastify.decorate('discord', namespace)
   fastify.decorateRequest('discordAuth', null)
@@ -134,6 +154,7 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
   fastify.addHook('onClose', async () => {
     // A refresh run in progress finishes its batch before the store and client go away.
     await tokenRefresh?.stop()
+    await guildHealth?.stop()
     await client.close()
     if (ownsStore) await store.close()
     if (ownsRedis && redis) await closeOwnRedis(redis)
@@ -142,7 +163,7 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
   // fastify-plugin shares the parent's context, so Fastify does not apply the register
   // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
   const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, openapi: opts.openapi })
 }
 
 /** Ends a connection we opened, whatever state it is in, and waits for it to be gone. */

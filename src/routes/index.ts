@@ -1,16 +1,76 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
+import fastifyRateLimit from '@fastify/rate-limit'
+import fastifySwagger from '@fastify/swagger'
 import { discordErrorHandler } from './error-handler.js'
 import statusRoutes from './status/index.js'
 import authRoutes from './auth/index.js'
+import guildRoutes from './guilds/index.js'
+import roleMappingRoutes from './role-mappings/index.js'
+import userRoutes from './users/index.js'
+import { RateLimitedError } from '../errors.js'
+import { PACKAGE_VERSION } from '../discord/defaults.js'
+import type { ResolvedRateLimitOptions } from '../options.js'
+
+export interface RoutesOptions {
+  /** null: no rate limit (the host handles it). */
+  rateLimit: ResolvedRateLimitOptions | null
+  /** Serve GET /openapi.json. */
+  openapi: boolean
+}
 
 /** Every route group of the plugin, mounted in one encapsulated context under the prefix. */
-const routes: FastifyPluginAsync = async (fastify) => {
+const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   fastify.setErrorHandler(discordErrorHandler)
   // Session cookies are read and set by our routes; a host that registered @fastify/cookie keeps its own.
   if (!fastify.hasRequestDecorator('cookies')) await fastify.register(fastifyCookie)
+
+  // Registered here, inside our encapsulated context, so they see only the plugin's routes and
+  // never clash with a host's own @fastify/swagger or @fastify/rate-limit.
+  if (opts.openapi) {
+    await fastify.register(fastifySwagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: 'fastify-discord-sync', version: PACKAGE_VERSION, description: 'Discord OAuth2 login and linking, guild bot configuration, group to role mappings and role sync' },
+        components: {
+          securitySchemes: {
+            bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+            cookieAuth: { type: 'apiKey', in: 'cookie', name: fastify.discord.auth.cookieName }
+          }
+        }
+      }
+    })
+  }
+  if (opts.rateLimit !== null) {
+    const { auth } = fastify.discord
+    await fastify.register(fastifyRateLimit, {
+      max: opts.rateLimit.max,
+      timeWindow: opts.rateLimit.timeWindowMs,
+      // Shared across instances when Redis is configured; a Redis outage lets requests through rather than failing them.
+      ...(fastify.discord.redis === null ? {} : { redis: fastify.discord.redis, nameSpace: `${fastify.discord.options.redisKeyPrefix}ratelimit:` }),
+      skipOnError: true,
+      // Per verified user when a session is presented (many users may share one NAT'd IP), per IP otherwise.
+      // A token that does not verify counts against its IP: inventing user ids must not buy fresh quotas.
+      keyGenerator: (request) => {
+        try {
+          const user = auth.identify(request)
+          if (user !== null) return `user:${user.id}`
+        } catch { /* invalid or unconfigured session: fall back to the IP */ }
+        return `ip:${request.ip}`
+      },
+      errorResponseBuilder: (_request, context) => new RateLimitedError(context.after)
+    })
+  }
+
   await fastify.register(statusRoutes)
   await fastify.register(authRoutes)
+  await fastify.register(guildRoutes)
+  await fastify.register(roleMappingRoutes)
+  await fastify.register(userRoutes)
+
+  if (opts.openapi) {
+    fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
+  }
 }
 
 export default routes

@@ -37,3 +37,6 @@ export const COMMON_ERROR_STATUSES = [400, 401, 403, 429, 500, 503] as const
 export function iso (date: Date | null | undefined): string | null {
   return date instanceof Date ? date.toISOString() : null
 }
+
+/** OpenAPI security of the session routes: a Bearer JWT or the session cookie (schemes declared in routes/index.ts). */
+export const SESSION_SECURITY: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { cookieAuth: [] }]

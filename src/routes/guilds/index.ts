@@ -1,0 +1,101 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { guildServices } from '../../guilds/index.js'
+import { presentGuild } from '../../guilds/present.js'
+import {
+  CreateGuildBody,
+  DeletedGuild,
+  GuildConfig,
+  GuildList,
+  GuildListQuery,
+  GuildParams,
+  UpdateGuildBody
+} from '../../schemas/guilds.js'
+import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
+import { ADMIN_BODY_LIMIT, useStrictJson } from '../strict-json.js'
+
+/*
+ * Guild configurations: admin only. Writes that carry a bot token are checked against
+ * Discord first (see GuildService); the token itself never appears in a response.
+ */
+const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  useStrictJson(fastify)
+  const { guilds } = guildServices(fastify.discord)
+  const admin = fastify.discord.auth.requireAdmin
+  const tags = ['discord guilds']
+  const security = SESSION_SECURITY
+
+  fastify.get('/guilds', {
+    preHandler: admin,
+    schema: {
+      tags,
+      security,
+      summary: 'List configured Discord guilds',
+      querystring: GuildListQuery,
+      response: { 200: GuildList, ...errorResponses(...COMMON_ERROR_STATUSES) }
+    }
+  }, async (request) => {
+    const list = await guilds.list(request.query)
+    return { guilds: list.map(presentGuild), total: list.length }
+  })
+
+  fastify.post('/guilds', {
+    preHandler: admin,
+    bodyLimit: ADMIN_BODY_LIMIT,
+    schema: {
+      tags,
+      security,
+      summary: 'Configure a Discord guild (a bot token is checked against Discord)',
+      body: CreateGuildBody,
+      response: { 201: GuildConfig, ...errorResponses(...COMMON_ERROR_STATUSES, 409, 413, 415, 422, 502) }
+    }
+  }, async (request, reply) => {
+    const created = await guilds.create(request.body, request.discordAuth?.id ?? null)
+    return reply.code(201).send(presentGuild(created))
+  })
+
+  fastify.get('/guilds/:guild_id', {
+    preHandler: admin,
+    schema: {
+      tags,
+      security,
+      summary: 'Get a guild configuration, with the bot\'s permissions and health',
+      params: GuildParams,
+      response: { 200: GuildConfig, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
+    }
+  }, async (request) => presentGuild(await guilds.get(request.params.guild_id)))
+
+  fastify.put('/guilds/:guild_id', {
+    preHandler: admin,
+    bodyLimit: ADMIN_BODY_LIMIT,
+    schema: {
+      tags,
+      security,
+      summary: 'Update a guild configuration (a new bot token is checked against Discord)',
+      params: GuildParams,
+      body: UpdateGuildBody,
+      response: { 200: GuildConfig, ...errorResponses(...COMMON_ERROR_STATUSES, 404, 413, 415, 422, 502) }
+    }
+  }, async (request) => presentGuild(await guilds.update(request.params.guild_id, request.body)))
+
+  fastify.delete('/guilds/:guild_id', {
+    preHandler: admin,
+    schema: {
+      tags,
+      security,
+      summary: 'Remove a guild configuration and its role mappings (roles in Discord are left as they are)',
+      params: GuildParams,
+      response: { 200: DeletedGuild, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
+    }
+  }, async (request) => {
+    const { guild_id, mappings_deleted } = await guilds.remove(request.params.guild_id)
+    return {
+      guild_id,
+      deleted: true as const,
+      mappings_deleted,
+      sync_stopped: true as const,
+      message: 'Guild configuration and its role mappings removed; the guild is no longer synced. Roles already given in Discord were not removed.'
+    }
+  })
+}
+
+export default guildRoutes

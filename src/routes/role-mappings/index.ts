@@ -1,0 +1,158 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { STATUS_CODES } from 'node:http'
+import { guildServices } from '../../guilds/index.js'
+import { presentMapping } from '../../guilds/present.js'
+import type { ImportRejection } from '../../guilds/mappings/service.js'
+import { GuildParams } from '../../schemas/guilds.js'
+import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
+import {
+  CreateMappingBody,
+  DeletedMapping,
+  GuildMappingListQuery,
+  ImportRejected,
+  ImportReport,
+  MappingExport,
+  MappingImportBody,
+  MappingListQuery,
+  MappingParams,
+  RoleMapping,
+  RoleMappingList,
+  UpdateMappingBody
+} from '../../schemas/role-mappings.js'
+import { ADMIN_BODY_LIMIT, useStrictJson } from '../strict-json.js'
+
+/** An import of MAX_IMPORT_ENTRIES full entries fits well under 1 MiB. */
+const IMPORT_BODY_LIMIT = 1024 * 1024
+
+function isImportRejection (err: unknown): err is ImportRejection {
+  return err instanceof Error && (err as { code?: unknown }).code === 'FST_DISCORD_IMPORT_INVALID' && 'report' in err
+}
+
+/*
+ * Group → role mappings: admin only. Writes are checked against the guild's current roles
+ * in Discord (see MappingService); duplicates of a (group, role) pair answer 409.
+ */
+const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  useStrictJson(fastify)
+  const { mappings } = guildServices(fastify.discord)
+  const admin = fastify.discord.auth.requireAdmin
+  const tags = ['discord role mappings']
+  const security = SESSION_SECURITY
+
+  fastify.get('/guilds/:guild_id/role-mappings', {
+    preHandler: admin,
+    schema: {
+      tags,
+      security,
+      summary: 'List the role mappings of a guild',
+      params: GuildParams,
+      querystring: GuildMappingListQuery,
+      response: { 200: RoleMappingList, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
+    }
+  }, async (request) => {
+    const list = await mappings.listForGuild(request.params.guild_id, request.query)
+    return { mappings: list.map(presentMapping), total: list.length }
+  })
+
+  fastify.post('/guilds/:guild_id/role-mappings', {
+    preHandler: admin,
+    bodyLimit: ADMIN_BODY_LIMIT,
+    schema: {
+      tags,
+      security,
+      summary: 'Map a group to a Discord role (the role is checked against Discord)',
+      params: GuildParams,
+      body: CreateMappingBody,
+      response: { 201: RoleMapping, ...errorResponses(...COMMON_ERROR_STATUSES, 404, 409, 413, 415, 422, 502) }
+    }
+  }, async (request, reply) => {
+    const created = await mappings.create(request.params.guild_id, request.body, request.discordAuth?.id ?? null)
+    return reply.code(201).send(presentMapping(created))
+  })
+
+  fastify.get('/guilds/:guild_id/role-mappings/export', {
+    preHandler: admin,
+    schema: {
+      tags,
+      security,
+      summary: 'Export the guild\'s role mappings as a versioned JSON document',
+      params: GuildParams,
+      response: { 200: MappingExport, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
+    }
+  }, async (request) => mappings.exportGuild(request.params.guild_id))
+
+  fastify.post('/guilds/:guild_id/role-mappings/import', {
+    preHandler: admin,
+    bodyLimit: IMPORT_BODY_LIMIT,
+    schema: {
+      tags,
+      security,
+      summary: 'Import role mappings (merge or replace, optional dry run); validated whole, applied all or nothing',
+      params: GuildParams,
+      body: MappingImportBody,
+      response: { 200: ImportReport, ...errorResponses(...COMMON_ERROR_STATUSES, 404, 409, 413, 415, 502), 422: ImportRejected }
+    }
+  }, async (request, reply) => {
+    try {
+      return await mappings.importGuild(request.params.guild_id, request.body, request.discordAuth?.id ?? null)
+    } catch (err) {
+      if (!isImportRejection(err)) throw err
+      // The standard error shape plus the report, so the client sees every invalid entry at once.
+      return reply.code(422).send({ statusCode: 422, code: 'FST_DISCORD_IMPORT_INVALID', error: STATUS_CODES[422] as string, message: err.message, report: err.report })
+    }
+  })
+
+  fastify.get('/role-mappings', {
+    preHandler: admin,
+    schema: {
+      tags,
+      security,
+      summary: 'List role mappings, optionally of one guild',
+      querystring: MappingListQuery,
+      response: { 200: RoleMappingList, ...errorResponses(...COMMON_ERROR_STATUSES) }
+    }
+  }, async (request) => {
+    const list = await mappings.list(request.query)
+    return { mappings: list.map(presentMapping), total: list.length }
+  })
+
+  fastify.get('/role-mappings/:mapping_id', {
+    preHandler: admin,
+    schema: {
+      tags,
+      security,
+      summary: 'Get a role mapping',
+      params: MappingParams,
+      response: { 200: RoleMapping, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
+    }
+  }, async (request) => presentMapping(await mappings.get(request.params.mapping_id)))
+
+  fastify.put('/role-mappings/:mapping_id', {
+    preHandler: admin,
+    bodyLimit: ADMIN_BODY_LIMIT,
+    schema: {
+      tags,
+      security,
+      summary: 'Update a role mapping (a new role, or re-enabling, is checked against Discord)',
+      params: MappingParams,
+      body: UpdateMappingBody,
+      response: { 200: RoleMapping, ...errorResponses(...COMMON_ERROR_STATUSES, 404, 409, 413, 415, 422, 502) }
+    }
+  }, async (request) => presentMapping(await mappings.update(request.params.mapping_id, request.body)))
+
+  fastify.delete('/role-mappings/:mapping_id', {
+    preHandler: admin,
+    schema: {
+      tags,
+      security,
+      summary: 'Delete a role mapping (roles already given in Discord are left as they are)',
+      params: MappingParams,
+      response: { 200: DeletedMapping, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
+    }
+  }, async (request) => {
+    await mappings.remove(request.params.mapping_id)
+    return { id: request.params.mapping_id, deleted: true as const }
+  })
+}
+
+export default roleMappingRoutes

@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { guildServices } from '../../guilds/index.js'
+import { presentUser } from '../../services/users.js'
+import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
+import { UserAccounts, UserListQuery, UserPage, UserParams } from '../../schemas/users.js'
+import { useStrictJson } from '../strict-json.js'
+
+/*
+ * Linked Discord accounts. The list is admin only; one user's accounts are readable by that
+ * user and by admins. No token is ever part of a response (see presentUser).
+ */
+const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  useStrictJson(fastify)
+  const { users } = guildServices(fastify.discord)
+  const { auth } = fastify.discord
+  const tags = ['discord users']
+  const security = SESSION_SECURITY
+
+  fastify.get('/users', {
+    preHandler: auth.requireAdmin,
+    schema: {
+      tags,
+      security,
+      summary: 'List linked Discord accounts (paginated)',
+      querystring: UserListQuery,
+      response: { 200: UserPage, ...errorResponses(...COMMON_ERROR_STATUSES) }
+    }
+  }, async (request) => {
+    const page = await users.list(request.query)
+    return { users: page.items.map(presentUser), total: page.total, page: page.page, page_size: page.page_size }
+  })
+
+  fastify.get('/users/:user_id', {
+    preHandler: auth.authenticate,
+    schema: {
+      tags,
+      security,
+      summary: 'Discord accounts linked to a user (the user themself or an admin)',
+      params: UserParams,
+      response: { 200: UserAccounts, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
+    }
+  }, async (request) => {
+    // Authorised before the lookup, so a non-admin cannot probe which users have links.
+    await auth.assertSelfOrAdmin(request, request.params.user_id)
+    const accounts = await users.accountsOf(request.params.user_id)
+    return { user_id: request.params.user_id, accounts: accounts.map(presentUser) }
+  })
+}
+
+export default userRoutes

@@ -1,0 +1,149 @@
+import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
+import Database from 'better-sqlite3'
+import discordSync, { type FastifyDiscordSyncOptions } from '../../src/index.js'
+import { createDiscordSimulator, PermissionFlags, type DiscordSimulator } from '../../src/testing/index.js'
+import { TEST_KEY } from '../helpers/build-app.js'
+
+/*
+ * Fixtures of the guild / role-mapping / user route suites: a simulator seeded with the
+ * seed's own ids (guild 123456789012345678, role 987654321098765432 "EVE Pilot") and a host
+ * app pointed at it over loopback. Every response is recorded so a suite can prove that no
+ * bot token value ever appears in one.
+ */
+
+export const JWT_SECRET = 'routes-suite-jwt-secret-long-enough-0123456789'
+
+// Bot tokens as Discord shapes them (three dot-separated parts). Each is a distinct secret to hunt for.
+export const BOT_TOKEN = 'MTExMTExMTExMTExMTExMTEx.GsyncB.good-bot-token-value-0001'
+export const WEAK_TOKEN = 'MTExMTExMTExMTExMTExMTEy.GweakB.weak-bot-token-value-0002'
+export const ADMIN_BOT_TOKEN = 'MTExMTExMTExMTExMTExMTEz.GadmnB.admin-bot-token-value-0003'
+export const UNKNOWN_TOKEN = 'MTExMTExMTExMTExMTExMTE5.GnoneB.never-issued-token-value-0009'
+export const SECRET_VALUES = [BOT_TOKEN, WEAK_TOKEN, ADMIN_BOT_TOKEN, UNKNOWN_TOKEN]
+
+export const IDS = {
+  guild: '123456789012345678', // the seed's example guild
+  pilotRole: '987654321098765432', // the seed's "EVE Pilot"
+  staffRole: '987654321098765433',
+  adminsRole: '987654321098765434', // above the bot
+  boosterRole: '987654321098765435', // managed
+  peerRole: '987654321098765436', // same position as the bot's role
+  botRole: '987654321098765401',
+  weakRole: '987654321098765402',
+  adminBotRole: '987654321098765403',
+  bot: '111111111111111111',
+  weakBot: '111111111111111112',
+  adminBot: '111111111111111113',
+  owner: '222222222222222221',
+  alice: '222222222222222222',
+  bob: '222222222222222223',
+  noBotGuild: '123456789012345679', // exists, our bot is not in it
+  unknownGuild: '123456789012345670', // does not exist at all
+  channel: '333333333333333331'
+} as const
+
+export const USERS = {
+  admin: { id: 'admin-1', permissions: ['discord:admin'] },
+  alice: { id: 'user-alice', permissions: [] as string[] },
+  bob: { id: 'user-bob', permissions: [] as string[] }
+}
+
+export async function startSimulator (): Promise<DiscordSimulator> {
+  const sim = await createDiscordSimulator()
+  const s = sim.state
+  s.addBot({ token: BOT_TOKEN, user: { id: IDS.bot, username: 'syncbot' } })
+  s.addBot({ token: WEAK_TOKEN, user: { id: IDS.weakBot, username: 'weakbot' } })
+  s.addBot({ token: ADMIN_BOT_TOKEN, user: { id: IDS.adminBot, username: 'adminbot' } })
+  s.addGuild({ id: IDS.guild, name: 'My Discord Server', owner_id: IDS.owner })
+  s.addRole(IDS.guild, { id: IDS.botRole, name: 'syncbot', position: 10, permissions: PermissionFlags.MANAGE_ROLES | PermissionFlags.VIEW_CHANNEL | PermissionFlags.SEND_MESSAGES })
+  s.addRole(IDS.guild, { id: IDS.weakRole, name: 'weakbot', position: 12, permissions: PermissionFlags.VIEW_CHANNEL })
+  s.addRole(IDS.guild, { id: IDS.adminBotRole, name: 'adminbot', position: 15, permissions: PermissionFlags.ADMINISTRATOR })
+  s.addRole(IDS.guild, { id: IDS.pilotRole, name: 'EVE Pilot', position: 5 })
+  s.addRole(IDS.guild, { id: IDS.staffRole, name: 'Staff', position: 4 })
+  s.addRole(IDS.guild, { id: IDS.adminsRole, name: 'Admins', position: 20 })
+  s.addRole(IDS.guild, { id: IDS.boosterRole, name: 'Server Booster', position: 3, managed: true })
+  s.addRole(IDS.guild, { id: IDS.peerRole, name: 'Peer', position: 10 })
+  s.addMember(IDS.guild, IDS.bot, [IDS.botRole])
+  s.addMember(IDS.guild, IDS.weakBot, [IDS.weakRole])
+  s.addMember(IDS.guild, IDS.adminBot, [IDS.adminBotRole])
+  s.addMember(IDS.guild, IDS.alice)
+  s.addGuild({ id: IDS.noBotGuild, name: 'No Bot Here', owner_id: IDS.owner })
+  s.addChannel({ id: IDS.channel, guild_id: IDS.guild, name: 'sync-alerts' })
+  return sim
+}
+
+export interface RecordedResponse {
+  method: string
+  url: string
+  statusCode: number
+  headers: string
+  body: string
+}
+
+export interface RouteTestApp {
+  app: FastifyInstance
+  db: Database.Database
+  responses: RecordedResponse[]
+  /** `as`: which user's session to send (Bearer); omitted for anonymous. */
+  call: (opts: InjectOptions & { as?: keyof typeof USERS | { id: string, permissions: string[] }, cookie?: boolean }) => Promise<LightMyRequestResponse>
+  tokenFor: (who: keyof typeof USERS | { id: string, permissions: string[] }) => string
+  close: () => Promise<void>
+}
+
+export async function buildRouteApp (sim: DiscordSimulator, overrides: Partial<FastifyDiscordSyncOptions> = {}): Promise<RouteTestApp> {
+  const db = new Database(':memory:')
+  const app = Fastify({ logger: false })
+  await app.register(discordSync, {
+    store: { type: 'sqlite', database: db },
+    encryptionKey: TEST_KEY,
+    apiBaseUrl: sim.apiBaseUrl,
+    auth: { jwtSecret: JWT_SECRET },
+    tokenRefresh: { enabled: false },
+    rateLimit: false,
+    ...overrides
+  })
+  await app.ready()
+  const responses: RecordedResponse[] = []
+  const tokenFor = (who: keyof typeof USERS | { id: string, permissions: string[] }): string =>
+    app.discord.auth.issue(typeof who === 'string' ? USERS[who] : who).token
+  return {
+    app,
+    db,
+    responses,
+    tokenFor,
+    async call ({ as, cookie, ...opts }) {
+      const headers: Record<string, string> = { ...(opts.headers as Record<string, string> | undefined) }
+      if (as !== undefined) {
+        const token = tokenFor(as)
+        if (cookie === true) headers.cookie = `falcon_auth_token=${token}`
+        else headers.authorization = `Bearer ${token}`
+      }
+      const res = await app.inject({ ...opts, headers })
+      responses.push({ method: String(opts.method ?? 'GET'), url: String(opts.url), statusCode: res.statusCode, headers: JSON.stringify(res.headers), body: res.body })
+      return res
+    },
+    async close () {
+      await app.close()
+      db.close()
+    }
+  }
+}
+
+/** Every table's rows as text, to prove a secret is not stored in plaintext. */
+export function dumpDatabase (db: Database.Database): string {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>
+  return tables.map((t) => JSON.stringify(db.prepare(`SELECT * FROM "${t.name}"`).all())).join('\n')
+}
+
+/** Creates the seed guild with the good bot token through the API and returns its body. */
+export async function configureGuild (t: RouteTestApp, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const res = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN, ...extra } })
+  if (res.statusCode !== 201) throw new Error(`configureGuild: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+/** Creates a mapping through the API and returns its body. */
+export async function createMapping (t: RouteTestApp, body: Record<string, unknown>, guildId: string = IDS.guild): Promise<Record<string, unknown>> {
+  const res = await t.call({ method: 'POST', url: `/discord/guilds/${guildId}/role-mappings`, as: 'admin', payload: body })
+  if (res.statusCode !== 201) throw new Error(`createMapping: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
