@@ -7,6 +7,8 @@ export { RedisTaskLock, type TaskLock } from './lock.js'
 
 export const TOKEN_REFRESH_JOB_ID = 'fastify-discord-sync:token-refresh'
 
+const ownSchedulers = new WeakMap<FastifyInstance, ToadScheduler>()
+
 /**
  * The scheduler jobs run on: the host's when it registered @fastify/schedule before us, otherwise
  * our own, registered in an encapsulated child so the host gets no `scheduler` decorator it did
@@ -15,11 +17,15 @@ export const TOKEN_REFRESH_JOB_ID = 'fastify-discord-sync:token-refresh'
 export async function resolveScheduler (fastify: FastifyInstance): Promise<{ scheduler: ToadScheduler, own: boolean }> {
   const host = (fastify as unknown as { scheduler?: ToadScheduler }).scheduler
   if (fastify.hasDecorator('scheduler') && host !== undefined) return { scheduler: host, own: false }
+  // Every task of one plugin instance shares one scheduler.
+  const known = ownSchedulers.get(fastify)
+  if (known !== undefined) return { scheduler: known, own: true }
   let own: ToadScheduler | null = null
   await fastify.register(async (child) => {
     await child.register(fastifySchedule)
     own = (child as unknown as { scheduler: ToadScheduler }).scheduler
   })
+  ownSchedulers.set(fastify, own as unknown as ToadScheduler)
   return { scheduler: own as unknown as ToadScheduler, own: true }
 }
 
