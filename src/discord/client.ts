@@ -298,15 +298,25 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
     const knownHash = await this.#buckets.resolveHash(tokenId, routeKey)
     const queueKey = `${tokenId}:${knownHash ?? `route:${routeKey}`}:${route.major}`
     return await this.#queues.run(queueKey, async () => {
-      // A response earlier in this queue may have revealed the bucket meanwhile.
-      const hash = this.#buckets.cachedHash(tokenId, routeKey) ?? knownHash
-      const bucketKey = `${hash ?? `route:${routeKey}`}:${route.major}`
       const owner = `${this.#instanceId}:${++this.#seq}`
       const ctx: LimiterContext = { tokenId, method: request.method, route: route.template, major: route.major, signal: request.signal }
+      let hash = this.#buckets.cachedHash(tokenId, routeKey) ?? knownHash
       const onWait = (notice: WaitNotice): void => {
         this.emit('wait', { method: request.method, route: route.template, tokenId, reason: notice.reason, waitMs: notice.waitMs, bucket: notice.bucket ?? hash })
       }
-      await this.#buckets.acquire(ctx, bucketKey, hash, owner, onWait)
+      let bucketKey: string
+      for (;;) {
+        bucketKey = `${hash ?? `route:${routeKey}`}:${route.major}`
+        await this.#buckets.acquire(ctx, bucketKey, hash, owner, onWait)
+        if (hash !== undefined) break
+        // Holding the route's provisional lock: whoever held it before us has written the
+        // mapping before releasing it, so a hash found now is authoritative. Switch to it
+        // rather than send blind into a bucket another process may have exhausted.
+        const discovered = await this.#buckets.resolveHash(tokenId, routeKey)
+        if (discovered === undefined) break
+        await this.#buckets.release(tokenId, bucketKey, owner, bucketKey, null)
+        hash = discovered
+      }
       let stateKey = bucketKey
       let update: BucketUpdate | null = null
       let pauseMs = 0
@@ -337,7 +347,7 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
         })
         if (headers.bucket !== undefined) {
           stateKey = `${headers.bucket}:${route.major}`
-          if (headers.bucket !== hash) await this.#buckets.remember(tokenId, routeKey, headers.bucket)
+          await this.#buckets.remember(tokenId, routeKey, headers.bucket)
         }
         if (headers.limit !== undefined && headers.remaining !== undefined && headers.resetAfterMs !== undefined) {
           update = { limit: headers.limit, remaining: headers.remaining, resetAfterMs: headers.resetAfterMs }

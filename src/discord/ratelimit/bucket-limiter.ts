@@ -10,6 +10,9 @@ export interface BucketLimiterOptions {
   lockTtlMs: number
 }
 
+/** A known route -> bucket mapping is written to the store again after this long (its TTL is 24 h). */
+const HASH_REFRESH_MS = 60 * 60 * 1000
+
 /** How often a request polls a bucket whose lock another process (or queue) holds. */
 const LOCK_POLL_MS = 10
 
@@ -23,7 +26,7 @@ const LOCK_POLL_MS = 10
 export class BucketLimiter {
   readonly #store: RateLimitStore
   readonly #opts: BucketLimiterOptions
-  readonly #hashes = new Map<string, string>()
+  readonly #hashes = new Map<string, { hash: string, storedAt: number }>()
 
   constructor (store: RateLimitStore, options: BucketLimiterOptions) {
     this.#store = store
@@ -32,7 +35,7 @@ export class BucketLimiter {
 
   /** Bucket hash known in this process, without asking the store. */
   cachedHash (tokenId: string, routeKey: string): string | undefined {
-    return this.#hashes.get(`${tokenId}:${routeKey}`)
+    return this.#hashes.get(`${tokenId}:${routeKey}`)?.hash
   }
 
   /** Bucket hash of the route: this process's cache, else whatever another process discovered. */
@@ -40,13 +43,19 @@ export class BucketLimiter {
     const cached = this.cachedHash(tokenId, routeKey)
     if (cached !== undefined) return cached
     const remote = await this.#store.getBucketHash(tokenId, routeKey)
-    if (remote !== undefined) this.#hashes.set(`${tokenId}:${routeKey}`, remote)
+    if (remote !== undefined) this.#hashes.set(`${tokenId}:${routeKey}`, { hash: remote, storedAt: Date.now() })
     return remote
   }
 
-  /** Records a bucket hash a response revealed. */
+  /**
+   * Records the bucket hash a response carried. The store is written when the hash is
+   * new or changed, and refreshed now and then so other processes keep finding it.
+   */
   async remember (tokenId: string, routeKey: string, hash: string): Promise<void> {
-    this.#hashes.set(`${tokenId}:${routeKey}`, hash)
+    const key = `${tokenId}:${routeKey}`
+    const known = this.#hashes.get(key)
+    if (known !== undefined && known.hash === hash && Date.now() - known.storedAt < HASH_REFRESH_MS) return
+    this.#hashes.set(key, { hash, storedAt: Date.now() })
     await this.#store.setBucketHash(tokenId, routeKey, hash)
   }
 

@@ -37,7 +37,7 @@ class RedisTimeoutError extends Error {
  */
 export class FallbackRateLimitStore implements RateLimitStore {
   readonly #redisStore: RedisRateLimitStore
-  #memory = new MemoryRateLimitStore()
+  readonly #memory = new MemoryRateLimitStore()
   readonly #opts: FallbackStoreOptions
   #degraded = false
   #nextProbe = 0
@@ -58,7 +58,7 @@ export class FallbackRateLimitStore implements RateLimitStore {
   }
 
   acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult> {
-    return this.#run((s) => s.acquireGlobal(tokenId, params))
+    return this.#run((s) => s.acquireGlobal(tokenId, params), async (m, r) => { if (r.granted) await m.acquireGlobal(tokenId, params) })
   }
 
   checkInvalid (tokenId: string, params: InvalidGuardParams): Promise<InvalidCheckResult> {
@@ -66,19 +66,19 @@ export class FallbackRateLimitStore implements RateLimitStore {
   }
 
   pauseGlobal (tokenId: string, ms: number): Promise<void> {
-    return this.#run((s) => s.pauseGlobal(tokenId, ms))
+    return this.#run((s) => s.pauseGlobal(tokenId, ms), (m) => m.pauseGlobal(tokenId, ms))
   }
 
   recordInvalid (tokenId: string, member: string, windowMs: number): Promise<void> {
-    return this.#run((s) => s.recordInvalid(tokenId, member, windowMs))
+    return this.#run((s) => s.recordInvalid(tokenId, member, windowMs), (m) => m.recordInvalid(tokenId, member, windowMs))
   }
 
   acquireBucket (tokenId: string, bucketKey: string, owner: string, lockTtlMs: number): Promise<BucketAcquireResult> {
-    return this.#run((s) => s.acquireBucket(tokenId, bucketKey, owner, lockTtlMs))
+    return this.#run((s) => s.acquireBucket(tokenId, bucketKey, owner, lockTtlMs), async (m, r) => { if (r.granted) await m.acquireBucket(tokenId, bucketKey, owner, lockTtlMs) })
   }
 
   releaseBucket (tokenId: string, lockKey: string, owner: string, stateKey: string, update: BucketUpdate | null, pauseMs?: number): Promise<void> {
-    return this.#run((s) => s.releaseBucket(tokenId, lockKey, owner, stateKey, update, pauseMs))
+    return this.#run((s) => s.releaseBucket(tokenId, lockKey, owner, stateKey, update, pauseMs), (m) => m.releaseBucket(tokenId, lockKey, owner, stateKey, update, pauseMs))
   }
 
   getBucketHash (tokenId: string, routeKey: string): Promise<string | undefined> {
@@ -86,21 +86,30 @@ export class FallbackRateLimitStore implements RateLimitStore {
   }
 
   setBucketHash (tokenId: string, routeKey: string, hash: string): Promise<void> {
-    return this.#run((s) => s.setBucketHash(tokenId, routeKey, hash))
+    return this.#run((s) => s.setBucketHash(tokenId, routeKey, hash), (m) => m.setBucketHash(tokenId, routeKey, hash))
   }
 
-  async #run<T> (op: (store: RateLimitStore) => Promise<T>): Promise<T> {
+  /**
+   * Runs `op` on Redis, or on the in-process store while degraded. While Redis is
+   * healthy, `mirror` replays this process's own writes into the in-process store, so
+   * that a fallback starts from what this process recently did (its global grants,
+   * its buckets) instead of from nothing, which would allow a burst at the switch.
+   */
+  async #run<T> (op: (store: RateLimitStore) => Promise<T>, mirror?: (memory: RateLimitStore, result: T) => Promise<unknown>): Promise<T> {
     if (this.#degraded) {
       this.#probe()
       return await op(this.#memory)
     }
+    let result: T
     try {
       if (DOWN.has(this.#opts.redis.status)) throw new Error(`Redis connection is ${this.#opts.redis.status}`)
-      return await this.#withTimeout(op(this.#redisStore))
+      result = await this.#withTimeout(op(this.#redisStore))
     } catch (err) {
       this.#degrade(err as Error)
       return await op(this.#memory)
     }
+    if (mirror !== undefined) await mirror(this.#memory, result)
+    return result
   }
 
   async #withTimeout<T> (promise: Promise<T>): Promise<T> {
@@ -120,8 +129,6 @@ export class FallbackRateLimitStore implements RateLimitStore {
   #degrade (err: Error): void {
     if (this.#degraded) return
     this.#degraded = true
-    // A fresh in-process store per outage: nothing stale from an earlier outage (locks) survives.
-    this.#memory = new MemoryRateLimitStore()
     this.#nextProbe = Date.now() + this.#opts.retryIntervalMs
     const reason = `${err.name}: ${err.message}`
     this.#opts.logger?.warn({ reason }, 'Redis unavailable for Discord rate limits: falling back to in-process limits')
