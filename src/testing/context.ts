@@ -31,7 +31,7 @@ export interface RecordedRequest {
   /** Real ms since the simulator started. */
   at: number
   method: string
-  /** Path without the query string, as sent (e.g. '/api/v10/guilds/123/members'). */
+  /** Path without the query string, as routed (e.g. '/api/v10/guilds/123/members'; an encoded '%40' reads '@'). */
   path: string
   /** Query string without '?', '' when none. */
   query: string

@@ -193,7 +193,9 @@ export function apiPlugin (sim: SimContext, registerRoutes: (router: ApiRouter) 
         ctx.fault = 'reset'
         record(sim, request, ctx, 0)
         reply.hijack()
-        request.raw.socket.destroy()
+        // A real reset (TCP RST), so clients see ECONNRESET as they would from a failing peer,
+        // rather than the orderly close (FIN) that destroy() sends.
+        request.raw.socket.resetAndDestroy()
         return reply
       }
       if (fault.errorStatus !== null) {

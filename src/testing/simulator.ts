@@ -101,7 +101,15 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     exposeHeadRoutes: false,
     // close() must not wait for keep-alive sockets of clients that forgot to close their pools.
     forceCloseConnections: true,
-    return503OnClosing: false
+    return503OnClosing: false,
+    // Discord decodes percent-escapes in paths: discord-api-types builds '/users/%40me' and the real API
+    // serves it as '/users/@me'. The router matches literal segments, so '@' is decoded before routing.
+    rewriteUrl: (req) => {
+      const url = req.url ?? '/'
+      const q = url.indexOf('?')
+      const path = q === -1 ? url : url.slice(0, q)
+      return path.replace(/%40/gi, '@') + (q === -1 ? '' : url.slice(q))
+    }
   })
   installBodyParsers(app)
 

@@ -317,6 +317,12 @@ describe('unknown routes', () => {
     expect(await json(res)).toEqual({ message: '404: Not Found', code: 0 })
   })
 
+  it('percent-encoded @ in a path is decoded, as Discord does (discord-api-types sends /users/%40me)', async () => {
+    const res = await botFetch(sim, 'GET', '/users/%40me')
+    expect(res.status).toBe(200)
+    expect((await json(res)).id).toBe(IDS.bot)
+  })
+
   it('the unversioned /api prefix is an alias of /api/v10', async () => {
     const res = await fetch(`${sim.url}/api/guilds/${IDS.guild}`, { headers: { authorization: `Bot ${BOT_TOKEN}` } })
     expect(res.status).toBe(200)
