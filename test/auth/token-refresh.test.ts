@@ -1,0 +1,294 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import Fastify from 'fastify'
+import fastifySchedule from '@fastify/schedule'
+import { Redis } from 'ioredis'
+import type { ToadScheduler } from 'toad-scheduler'
+import type { DiscordSimulator } from '../../src/testing/index.js'
+import { DiscordRestClient, type DiscordOAuth2Client } from '../../src/discord/index.js'
+import { RedisTaskLock, resolveScheduler, scheduleOnReady, TOKEN_REFRESH_JOB_ID, TokenRefreshTask, type TaskLock } from '../../src/tasks/index.js'
+import type { DiscordStore } from '../../src/store/port.js'
+import { redisAvailable, REDIS_URL, uniquePrefix } from '../helpers/redis.js'
+import { bearer, buildAuthApp, CLIENT_ID, CLIENT_SECRET, sessionFor, startSimulator, type AuthTestApp } from './helpers.js'
+
+/*
+ * The token refresh task: rotation and invalid_grant against the simulator, batching and bounded
+ * concurrency, the cross-instance lock, run records, and the schedule (fake timers).
+ */
+
+let sim: DiscordSimulator
+let t: AuthTestApp | null = null
+const silentLog = { info () {}, warn () {}, error () {}, debug () {}, trace () {}, fatal () {}, child () { return silentLog }, level: 'silent' } as never
+
+beforeAll(async () => { sim = await startSimulator() })
+afterAll(async () => { await sim.close() })
+afterEach(async () => {
+  vi.useRealTimers()
+  await t?.close()
+  t = null
+  sim.clearFaults()
+})
+
+let nextUser = 0
+/** Seeds a Discord user in the simulator with an authorisation, and its link in the store with a token expiring soon. */
+async function seedLink (store: DiscordStore, opts: { expiresInMs?: number, hostUser?: string } = {}): Promise<{ id: string, access: string, refresh: string }> {
+  const id = String(300000000000000000n + BigInt(++nextUser))
+  sim.state.addUser({ id, username: `user${nextUser}` })
+  const issued = sim.state.issueUserToken({ clientId: CLIENT_ID, userId: id, scopes: ['identify', 'guilds'] })
+  await store.createUser({
+    user_id: opts.hostUser ?? `host-${id}`,
+    discord_user_id: id,
+    username: `user${nextUser}`,
+    tokens: { access_token: issued.access_token, refresh_token: issued.refresh_token as string, expires_at: new Date(Date.now() + (opts.expiresInMs ?? 60_000)), scopes: ['identify', 'guilds'] }
+  })
+  return { id, access: issued.access_token, refresh: issued.refresh_token as string }
+}
+
+function taskFor (app: AuthTestApp, over: Partial<ConstructorParameters<typeof TokenRefreshTask>[0]> = {}): TokenRefreshTask {
+  return new TokenRefreshTask({
+    store: app.app.discord.store,
+    oauth: app.app.discord.client.oauth2({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
+    thresholdMs: 86_400_000,
+    batchSize: 50,
+    concurrency: 5,
+    lock: null,
+    log: silentLog,
+    ...over
+  })
+}
+
+describe('refreshing against the simulator', () => {
+  it('rotates tokens: new access and refresh tokens stored, the old refresh token dead at Discord', async () => {
+    t = await buildAuthApp(sim)
+    const link = await seedLink(t.app.discord.store)
+    const run = await taskFor(t).run()
+    expect(run).toMatchObject({ status: 'completed', candidates: 1, refreshed: 1, reauth_required: 0, failed: 0, errors: [] })
+
+    const stored = await t.app.discord.store.getUserTokens(link.id)
+    expect(stored?.access_token).not.toBe(link.access)
+    expect(stored?.refresh_token).not.toBe(link.refresh)
+    expect(sim.state.findRefreshToken(link.refresh)).toBeUndefined()
+    expect(sim.state.findRefreshToken(stored?.refresh_token as string)).toBeDefined()
+    expect(sim.state.findAccessToken(stored?.access_token as string)).toBeDefined()
+    // Discord's expires_in is 7 days: the link is no longer a candidate.
+    expect(Math.abs((stored?.expires_at?.getTime() ?? 0) - Date.now() - 604_800_000)).toBeLessThan(5000)
+    expect(await taskFor(t).run()).toMatchObject({ candidates: 0, refreshed: 0 })
+  })
+
+  it('leaves links expiring after the threshold alone', async () => {
+    t = await buildAuthApp(sim)
+    const link = await seedLink(t.app.discord.store, { expiresInMs: 3 * 86_400_000 })
+    expect(await taskFor(t).run()).toMatchObject({ candidates: 0 })
+    expect((await t.app.discord.store.getUserTokens(link.id))?.refresh_token).toBe(link.refresh)
+  })
+
+  it('invalid_grant marks the link needs_reauth, keeps it, shows it in auth/status, and does not retry it', async () => {
+    t = await buildAuthApp(sim)
+    const link = await seedLink(t.app.discord.store, { hostUser: 'host-revoked' })
+    // The user revoked the app in Discord: the refresh token no longer works.
+    sim.state.revokeAuthorization(sim.state.findRefreshToken(link.refresh) as NonNullable<ReturnType<typeof sim.state.findRefreshToken>>)
+    const run = await taskFor(t).run()
+    expect(run).toMatchObject({ status: 'completed', candidates: 1, refreshed: 0, reauth_required: 1, failed: 0 })
+
+    const kept = await t.app.discord.store.getUserByDiscordId(link.id)
+    expect(kept).toMatchObject({ needs_reauth: true, has_tokens: true })
+    const status = await t.inject({ method: 'GET', url: '/discord/auth/status', headers: bearer(sessionFor(t.app, 'host-revoked')) })
+    expect(status.json()).toMatchObject({ authenticated: true, linked: true, needs_reauth: true, accounts: [{ discord_user_id: link.id, needs_reauth: true }] })
+    expect(await taskFor(t).run()).toMatchObject({ candidates: 0 })
+  })
+
+  it('Discord failing: counted and recorded per link (no token in the record), the link neither flagged nor changed', async () => {
+    t = await buildAuthApp(sim)
+    const link = await seedLink(t.app.discord.store)
+    sim.scriptFault({ kind: 'error', status: 500, route: 'POST /oauth2/token', times: 20 })
+    const run = await taskFor(t).run()
+    expect(run).toMatchObject({ status: 'completed', candidates: 1, refreshed: 0, failed: 1 })
+    expect(run.errors).toEqual([{ discord_user_id: link.id, code: 'FST_DISCORD_API_SERVER_ERROR', message: expect.stringContaining('500') }])
+    expect(JSON.stringify(run)).not.toContain(link.refresh)
+    expect(JSON.stringify(run)).not.toContain(CLIENT_SECRET)
+    expect((await t.app.discord.store.getUserByDiscordId(link.id))?.needs_reauth).toBe(false)
+    expect((await t.app.discord.store.getUserTokens(link.id))?.refresh_token).toBe(link.refresh)
+  })
+
+  it('works through every candidate in batches with bounded concurrency', async () => {
+    t = await buildAuthApp(sim)
+    const links = await Promise.all(Array.from({ length: 12 }, () => seedLink((t as AuthTestApp).app.discord.store)))
+    const store = t.app.discord.store
+    const real = t.app.discord.client.oauth2({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })
+    let inFlight = 0
+    let maxInFlight = 0
+    const oauth = {
+      async refreshToken (token: string) {
+        maxInFlight = Math.max(maxInFlight, ++inFlight)
+        try { return await real.refreshToken(token) } finally { inFlight-- }
+      }
+    } as unknown as DiscordOAuth2Client
+    const limits: number[] = []
+    const countingStore = new Proxy(store, {
+      get (target, prop) {
+        if (prop === 'listUsersWithTokensExpiringBefore') return async (before: Date, limit: number) => { limits.push(limit); return target.listUsersWithTokensExpiringBefore(before, limit) }
+        const value = Reflect.get(target, prop, target) as unknown
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
+    const run = await taskFor(t, { store: countingStore, oauth, batchSize: 5, concurrency: 2 }).run()
+    expect(run).toMatchObject({ candidates: 12, refreshed: 12, failed: 0 })
+    expect(maxInFlight).toBe(2)
+    expect(limits).toEqual([5, 10, 15, 17])
+    for (const l of links) expect((await store.getUserTokens(l.id))?.refresh_token).not.toBe(l.refresh)
+  })
+
+  it('does not loop on links that keep failing: each is tried once per run', async () => {
+    t = await buildAuthApp(sim)
+    await Promise.all(Array.from({ length: 4 }, () => seedLink((t as AuthTestApp).app.discord.store)))
+    const oauth = { refreshToken: vi.fn(async () => { throw new Error('boom') }) } as unknown as DiscordOAuth2Client
+    const run = await taskFor(t, { oauth, batchSize: 3 }).run()
+    expect(run).toMatchObject({ candidates: 4, failed: 4 })
+    expect(run.errors.map((e) => e.code)).toEqual(Array(4).fill('FST_DISCORD_INTERNAL'))
+    expect((oauth.refreshToken as ReturnType<typeof vi.fn>).mock.calls).toHaveLength(4)
+  })
+
+  it('records each run (newest first), and a second run() while one is running joins it', async () => {
+    t = await buildAuthApp(sim)
+    await seedLink(t.app.discord.store)
+    const task = taskFor(t)
+    const [a, b] = await Promise.all([task.run(), task.run()])
+    expect(a).toBe(b)
+    await task.run()
+    const history = task.history()
+    expect(history).toHaveLength(2)
+    expect(history[0]).toMatchObject({ refreshed: 0, candidates: 0 })
+    expect(history[1]).toMatchObject({ refreshed: 1, candidates: 1 })
+    expect(Date.parse(history[1]?.finished_at as string)).toBeGreaterThanOrEqual(Date.parse(history[1]?.started_at as string))
+  })
+})
+
+describe('one instance at a time', () => {
+  it('skips the run when another instance holds the lock, or when the lock cannot be reached', async () => {
+    t = await buildAuthApp(sim)
+    await seedLink(t.app.discord.store)
+    const held: TaskLock = { acquire: async () => null, renew: async () => true, release: async () => {} }
+    expect(await taskFor(t, { lock: held }).run()).toMatchObject({ status: 'skipped', reason: 'another instance holds the lock', candidates: 0 })
+    const down: TaskLock = { acquire: async () => { throw new Error('connect ECONNREFUSED') }, renew: async () => false, release: async () => {} }
+    expect(await taskFor(t, { lock: down }).run()).toMatchObject({ status: 'skipped', reason: expect.stringContaining('lock unavailable') })
+  })
+
+  it('with Redis: two instances racing, one refreshes, the other skips; the lock is released and expires by TTL', async (ctx) => {
+    if (!(await redisAvailable())) ctx.skip()
+    const redis = new Redis(REDIS_URL, { lazyConnect: true })
+    await redis.connect()
+    try {
+      t = await buildAuthApp(sim)
+      await seedLink(t.app.discord.store)
+      const key = `${uniquePrefix('token-refresh')}lock`
+      const [a, b] = await Promise.all([
+        taskFor(t, { lock: new RedisTaskLock(redis, key, 10_000) }).run(),
+        taskFor(t, { lock: new RedisTaskLock(redis, key, 10_000) }).run()
+      ])
+      expect([a.status, b.status].sort()).toEqual(['completed', 'skipped'])
+      expect(a.refreshed + b.refreshed).toBe(1)
+      expect(await redis.exists(key)).toBe(0)
+
+      // A holder that died: its lock expires after the TTL and the next run proceeds.
+      const dead = new RedisTaskLock(redis, key, 300)
+      expect(await dead.acquire()).not.toBeNull()
+      expect(await taskFor(t, { lock: new RedisTaskLock(redis, key, 10_000) }).run()).toMatchObject({ status: 'skipped' })
+      await new Promise((resolve) => setTimeout(resolve, 400))
+      expect(await taskFor(t, { lock: new RedisTaskLock(redis, key, 10_000) }).run()).toMatchObject({ status: 'completed' })
+      // Only the holder may renew or release.
+      const mine = new RedisTaskLock(redis, key, 10_000)
+      const token = await mine.acquire()
+      expect(await mine.renew('not-the-token')).toBe(false)
+      await mine.release('not-the-token')
+      expect(await redis.exists(key)).toBe(1)
+      expect(await mine.renew(token as string)).toBe(true)
+      await mine.release(token as string)
+      expect(await redis.exists(key)).toBe(0)
+    } finally {
+      redis.disconnect()
+    }
+  })
+})
+
+describe('schedule', () => {
+  it('runs every interval once the server is ready, never before, and stops on close (fake timers)', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    t = await buildAuthApp(sim, { tokenRefresh: { enabled: true, interval: '30m' } })
+    const task = t.app.discord.tokenRefresh as TokenRefreshTask
+    expect(task).not.toBeNull()
+    await seedLink(t.app.discord.store)
+    const run = vi.spyOn(task, 'run')
+
+    await vi.advanceTimersByTimeAsync(30 * 60_000 - 1)
+    expect(run).not.toHaveBeenCalled()
+    await vi.advanceTimersByTimeAsync(1)
+    expect(run).toHaveBeenCalledTimes(1)
+    await vi.waitFor(() => expect(task.history()).toHaveLength(1), { timeout: 5000 })
+    expect(task.history()[0]).toMatchObject({ status: 'completed', refreshed: 1 })
+    await vi.advanceTimersByTimeAsync(30 * 60_000)
+    expect(run).toHaveBeenCalledTimes(2)
+    await vi.waitFor(() => expect(task.running).toBe(false), { timeout: 5000 })
+
+    await t.close()
+    t = null
+    await vi.advanceTimersByTimeAsync(3 * 30 * 60_000)
+    expect(run).toHaveBeenCalledTimes(2)
+  })
+
+  it('is not scheduled when disabled or without a Discord application', async () => {
+    t = await buildAuthApp(sim, { tokenRefresh: { enabled: false } })
+    expect(t.app.discord.tokenRefresh).toBeNull()
+    await t.close()
+    t = await buildAuthApp(null, { tokenRefresh: { enabled: true } })
+    expect(t.app.discord.tokenRefresh).toBeNull()
+  })
+
+  it('uses a host @fastify/schedule when present, and removes only its own job on close', async () => {
+    t = await buildAuthApp(sim, { tokenRefresh: { enabled: true } }, {
+      before: async (app) => { await app.register(fastifySchedule) }
+    })
+    const hostScheduler = (t.app as unknown as { scheduler: ToadScheduler }).scheduler
+    expect(hostScheduler.existsById(TOKEN_REFRESH_JOB_ID)).toBe(true)
+    await t.close()
+    t = null
+    expect(hostScheduler.existsById(TOKEN_REFRESH_JOB_ID)).toBe(false)
+  })
+
+  it('leaves the host without a scheduler decorator, and its interval timer does not keep the process alive', async () => {
+    const app = Fastify({ logger: false })
+    try {
+      const { scheduler, own } = await resolveScheduler(app)
+      expect(own).toBe(true)
+      expect((await resolveScheduler(app)).scheduler).toBe(scheduler)
+      scheduleOnReady(app, scheduler, 'probe', 60_000, async () => {}, () => {})
+      expect(scheduler.existsById('probe')).toBe(false)
+      await app.ready()
+      expect(app.hasDecorator('scheduler')).toBe(false)
+      const job = scheduler.getById('probe') as unknown as { timer: NodeJS.Timeout }
+      expect(job.timer.hasRef()).toBe(false)
+    } finally {
+      await app.close()
+    }
+  })
+})
+
+describe('shutdown', () => {
+  it('close waits for a run in progress and no batch starts afterwards', async () => {
+    t = await buildAuthApp(sim)
+    await Promise.all(Array.from({ length: 3 }, () => seedLink((t as AuthTestApp).app.discord.store)))
+    const real = new DiscordRestClient({ baseUrl: sim.apiBaseUrl }).oauth2({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    const oauth = { refreshToken: async (tok: string) => { await gate; return real.refreshToken(tok) } } as unknown as DiscordOAuth2Client
+    const task = taskFor(t, { oauth, batchSize: 1, concurrency: 1 })
+    const running = task.run()
+    const stopped = task.stop()
+    let done = false
+    stopped.then(() => { done = true }, () => {})
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(done).toBe(false)
+    release()
+    await stopped
+    expect(await running).toMatchObject({ candidates: 1, refreshed: 1 })
+    expect(await task.run()).toMatchObject({ status: 'skipped', reason: 'stopping' })
+  })
+})
