@@ -50,6 +50,8 @@ export interface RecordedRequest {
   /** X-Audit-Log-Reason, URL-decoded, when sent. */
   reason?: string
   ip: string
+  /** The User-Agent header (docs/reference.mdx asks for `DiscordBot ($url, $versionNumber)`); null when absent. */
+  userAgent: string | null
   /** 'ban' when the Cloudflare-style ban answered; 'error' / 'reset' when a fault was injected. */
   fault?: 'ban' | 'error' | 'reset'
 }

@@ -144,6 +144,7 @@ function record (sim: SimContext, request: FastifyRequest, ctx: RequestCtx, stat
     tokenId: ctx.tokenId,
     ...(ctx.reason !== undefined ? { reason: ctx.reason } : {}),
     ip: request.ip,
+    userAgent: request.headers['user-agent'] ?? null,
     ...(ctx.fault !== undefined ? { fault: ctx.fault } : {})
   })
 }
@@ -156,6 +157,19 @@ function decodeReason (raw: string | string[] | undefined): string | undefined {
   } catch {
     return value
   }
+}
+
+const patterns = new Map<string, RegExp>()
+
+/** '/guilds/:guild_id/members' -> /^\/guilds\/[^/]+\/members$/ */
+function templatePattern (template: string): RegExp {
+  let re = patterns.get(template)
+  if (re === undefined) {
+    const body = template.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('\\/')
+    re = new RegExp(`^${body}$`)
+    patterns.set(template, re)
+  }
+  return re
 }
 
 export interface ApiRouter {
@@ -253,8 +267,14 @@ export function apiPlugin (sim: SimContext, registerRoutes: (router: ApiRouter) 
       if (ctx !== undefined) record(sim, request, ctx, reply.statusCode)
     })
 
-    app.setNotFoundHandler(async (_request, reply) => {
-      reply.code(404).send({ message: '404: Not Found', code: 0 })
+    // A known path with another method is a 405 (opcodes-and-status-codes.mdx "405 (METHOD NOT ALLOWED)"),
+    // anything else a 404; both in Discord's `{ message, code: 0 }` shape.
+    app.setNotFoundHandler(async (request, reply) => {
+      const url = request.raw.url ?? request.url
+      const path = (url.split('?')[0] ?? '').slice(prefix.length)
+      const known = [...sim.routes.keys()].some((key) => templatePattern(key.slice(key.indexOf(' ') + 1)).test(path))
+      if (known) reply.code(405).send(Errors.methodNotAllowed().body)
+      else reply.code(404).send(Errors.notFound().body)
     })
 
     app.setErrorHandler(async (error: FastifyError | DiscordHttpError | OAuthHttpError, request, reply) => {

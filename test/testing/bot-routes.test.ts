@@ -317,6 +317,17 @@ describe('unknown routes', () => {
     expect(await json(res)).toEqual({ message: '404: Not Found', code: 0 })
   })
 
+  it('405 with code 0 for a known path with another method', async () => {
+    const res = await botFetch(sim, 'POST', `/guilds/${IDS.guild}/members/${IDS.alice}`, {})
+    expect(res.status).toBe(405)
+    expect(await json(res)).toEqual({ message: '405: Method Not Allowed', code: 0 })
+  })
+
+  it('records the User-Agent so client tests can check it', async () => {
+    await botFetch(sim, 'GET', '/users/@me', undefined, { 'user-agent': 'DiscordBot (https://example.test, 1.2.3)' })
+    expect(sim.requests.at(-1)!.userAgent).toBe('DiscordBot (https://example.test, 1.2.3)')
+  })
+
   it('percent-encoded @ in a path is decoded, as Discord does (discord-api-types sends /users/%40me)', async () => {
     const res = await botFetch(sim, 'GET', '/users/%40me')
     expect(res.status).toBe(200)
