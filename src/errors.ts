@@ -125,3 +125,26 @@ export const UnsupportedMediaTypeError = createError('FST_DISCORD_UNSUPPORTED_ME
 
 /** Too many requests from this user (or IP when anonymous); `Retry-After` says when to come back. */
 export const RateLimitedError = createError('FST_DISCORD_RATE_LIMITED', 'Too many requests: retry in %s', 429)
+
+// ---------------------------------------------------------------- role synchronisation
+
+/** No membership provider was given (`membership` option), so nobody's entitlements are known. */
+export const SyncNotConfiguredError = createError('FST_DISCORD_SYNC_NOT_CONFIGURED', 'Role sync is not configured: %s', 503)
+
+/** A sync of the same guild (or a full sync) is running; `run_id` in the body names it. */
+export const SyncInProgressError = createError('FST_DISCORD_SYNC_IN_PROGRESS', 'A sync of %s is already running (run %s): wait for it, or watch it at GET /sync/runs/{id}', 409)
+
+/** The host user has no (active) linked Discord account. */
+export const UserNotLinkedError = createError('FST_DISCORD_USER_NOT_LINKED', 'User %s has no linked Discord account', 404)
+
+/** The guild is configured but disabled; it is never synced until enabled. */
+export const GuildDisabledError = createError('FST_DISCORD_GUILD_DISABLED', 'Guild %s is disabled: enable it before syncing it', 422)
+
+/** The mapping is disabled, so it manages no role and a mapping sync would do nothing. */
+export const MappingDisabledError = createError('FST_DISCORD_MAPPING_DISABLED', 'Role mapping %s is disabled: enable it before syncing it', 422)
+
+/** The sync lock (Redis) could not be reached; no run was started rather than risk two at once. */
+export const SyncLockUnavailableError = createError('FST_DISCORD_SYNC_LOCK_UNAVAILABLE', 'The sync lock is unavailable (%s): try again shortly', 503)
+
+/** The plugin is closing; no new run starts. */
+export const SyncShuttingDownError = createError('FST_DISCORD_SYNC_SHUTTING_DOWN', 'The server is shutting down: no new sync runs start', 503)
