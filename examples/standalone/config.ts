@@ -114,6 +114,25 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
   const redisUrl = url(env, 'REDIS_URL', undefined, ['redis:', 'rediss:'])
   if (redisUrl) plugin.redis = redisUrl
 
+  // Sessions: the plugin signs them with JWT_SECRET; the browser is sent back only to allowed URLs.
+  const redirectUrls = (get(env, 'DISCORD_REDIRECT_URLS') ?? '').split(',').map((v) => v.trim()).filter(Boolean)
+  redirectUrls.forEach((v) => {
+    let u: URL
+    try { u = new URL(v) } catch { throw new ConfigError('DISCORD_REDIRECT_URLS', `contains "${v}", which is not an absolute URL (comma-separated list)`) }
+    if (!['http:', 'https:'].includes(u.protocol) || u.search !== '' || u.hash !== '' || u.username !== '') {
+      throw new ConfigError('DISCORD_REDIRECT_URLS', `contains "${v}": each entry must be an http(s) origin and path, without query, fragment or credentials`)
+    }
+  })
+  const secureRaw = get(env, 'AUTH_COOKIE_SECURE') ?? '1'
+  if (!['0', '1', 'true', 'false'].includes(secureRaw)) throw new ConfigError('AUTH_COOKIE_SECURE', 'must be 1 or 0')
+  plugin.auth = {
+    jwtSecret,
+    redirectUrls,
+    cookieSecure: secureRaw === '1' || secureRaw === 'true',
+    sessionExpiry: duration(env, 'AUTH_SESSION_EXPIRY', '24h')
+  }
+  plugin.tokenRefresh = { interval: duration(env, 'DISCORD_TOKEN_REFRESH_INTERVAL', '30m') }
+
   const scopes = (get(env, 'DISCORD_SCOPES') ?? 'identify guilds').split(/\s+/)
   for (const s of scopes) if (!ALLOWED_SCOPES.includes(s)) throw new ConfigError('DISCORD_SCOPES', `contains "${s}", which is not an allowed scope (${ALLOWED_SCOPES.join(', ')})`)
 
@@ -123,7 +142,8 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
     if (clientSecret === undefined) throw new ConfigError('DISCORD_CLIENT_SECRET', 'is required when DISCORD_CLIENT_ID is set')
     const redirectUri = url(env, 'DISCORD_REDIRECT_URI')
     if (redirectUri === undefined) throw new ConfigError('DISCORD_REDIRECT_URI', 'is required when DISCORD_CLIENT_ID is set')
-    plugin.discord = { clientId: clientId as string, clientSecret, redirectUri, scopes, apiBaseUrl: plugin.apiBaseUrl }
+    const authorizeUrl = url(env, 'DISCORD_AUTHORIZE_URL', 'https://discord.com/oauth2/authorize') as string
+    plugin.discord = { clientId: clientId as string, clientSecret, redirectUri, scopes, apiBaseUrl: plugin.apiBaseUrl, authorizeUrl }
   }
 
   return { host, port: Number(portRaw), logLevel, demo, jwtSecret, warnings, plugin }
