@@ -25,7 +25,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const security = SESSION_SECURITY
 
   fastify.get('/guilds', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags,
       security,
@@ -39,7 +39,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.post('/guilds', {
-    preHandler: admin,
+    onRequest: admin,
     bodyLimit: ADMIN_BODY_LIMIT,
     schema: {
       tags,
@@ -54,7 +54,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/guilds/:guild_id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags,
       security,
@@ -65,7 +65,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => presentGuild(await guilds.get(request.params.guild_id)))
 
   fastify.put('/guilds/:guild_id', {
-    preHandler: admin,
+    onRequest: admin,
     bodyLimit: ADMIN_BODY_LIMIT,
     schema: {
       tags,
@@ -78,7 +78,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => presentGuild(await guilds.update(request.params.guild_id, request.body)))
 
   fastify.delete('/guilds/:guild_id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags,
       security,

@@ -40,7 +40,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const security = SESSION_SECURITY
 
   fastify.get('/guilds/:guild_id/role-mappings', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags,
       security,
@@ -55,7 +55,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.post('/guilds/:guild_id/role-mappings', {
-    preHandler: admin,
+    onRequest: admin,
     bodyLimit: ADMIN_BODY_LIMIT,
     schema: {
       tags,
@@ -71,7 +71,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/guilds/:guild_id/role-mappings/export', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags,
       security,
@@ -82,7 +82,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => mappings.exportGuild(request.params.guild_id))
 
   fastify.post('/guilds/:guild_id/role-mappings/import', {
-    preHandler: admin,
+    onRequest: admin,
     bodyLimit: IMPORT_BODY_LIMIT,
     schema: {
       tags,
@@ -103,7 +103,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/role-mappings', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags,
       security,
@@ -117,7 +117,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/role-mappings/:mapping_id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags,
       security,
@@ -128,7 +128,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => presentMapping(await mappings.get(request.params.mapping_id)))
 
   fastify.put('/role-mappings/:mapping_id', {
-    preHandler: admin,
+    onRequest: admin,
     bodyLimit: ADMIN_BODY_LIMIT,
     schema: {
       tags,
@@ -141,7 +141,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => presentMapping(await mappings.update(request.params.mapping_id, request.body)))
 
   fastify.delete('/role-mappings/:mapping_id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags,
       security,

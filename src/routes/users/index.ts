@@ -17,7 +17,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const security = SESSION_SECURITY
 
   fastify.get('/users', {
-    preHandler: auth.requireAdmin,
+    onRequest: auth.requireAdmin,
     schema: {
       tags,
       security,
@@ -31,7 +31,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/users/:user_id', {
-    preHandler: auth.authenticate,
+    onRequest: auth.authenticate,
     schema: {
       tags,
       security,
