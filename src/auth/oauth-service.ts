@@ -112,6 +112,21 @@ function safeOAuthErrorName (value: string): string {
   return /^[a-z0-9_.-]{1,64}$/i.test(value) ? value : 'unrecognised error'
 }
 
+/*
+ * Why DiscordRestClient's OAuth2 methods and not @fastify/oauth2 (whose DISCORD_CONFIGURATION,
+ * generateStateFunction/checkStateFunction, pkce and tokenHost options were checked, v8.3.0):
+ * - its authorize URL always carries the scope fixed at registration; ours is per request;
+ * - it always sets its own state cookie and keeps a PKCE verifier in another cookie, while our
+ *   state lives in the store (single use, atomic, and usable when an API client follows auth_url
+ *   outside the browser that asked for it);
+ * - checkStateFunction only passes or fails, so the consumed record (flow, user, redirect) would
+ *   need a side channel to reach the handler;
+ * - exchange, refresh and revoke would run on simple-oauth2's HTTP stack, outside the client's
+ *   shared rate limits, timeouts, retries and typed errors, and invalid_grant must be recognised
+ *   identically here and in the refresh task.
+ * PKCE is not used: Discord's OAuth2 documentation describes no code_challenge support.
+ */
+
 /**
  * The OAuth2 authorisation-code flow (login and linking), unlinking and the auth status.
  * Talks to Discord only through DiscordRestClient and persists only through the store port,
