@@ -104,6 +104,19 @@ describe('GET /auth/login', () => {
     expect(t.db.prepare('SELECT COUNT(*) AS n FROM discord_oauth_states').get()).toEqual({ n: 0 })
   })
 
+  it('answers 503 FST_DISCORD_AUTH_NOT_CONFIGURED for a login when sessions cannot be signed, before sending anyone to Discord', async () => {
+    const noJwt = await buildAuthApp(sim, { auth: { jwtSecret: undefined } })
+    try {
+      const res = await noJwt.inject({ method: 'GET', url: '/discord/auth/login' })
+      expect(res.statusCode).toBe(503)
+      expect(res.json().code).toBe('FST_DISCORD_AUTH_NOT_CONFIGURED')
+      expect(noJwt.db.prepare('SELECT COUNT(*) AS n FROM discord_oauth_states').get()).toEqual({ n: 0 })
+    } finally {
+      allResponses.push(...noJwt.responses)
+      await noJwt.close()
+    }
+  })
+
   it('answers 503 FST_DISCORD_NOT_CONFIGURED without a Discord application', async () => {
     const bare = await buildAuthApp(null)
     try {
