@@ -16,6 +16,8 @@ import { ADMIN_BODY_LIMIT, useStrictJson } from '../strict-json.js'
 /*
  * Guild configurations: admin only. Writes that carry a bot token are checked against
  * Discord first (see GuildService); the token itself never appears in a response.
+ * Authorisation runs as a preValidation hook: after the rate limiter (onRequest), so anonymous
+ * floods are counted, and before schema validation, so a non-admin learns nothing about the schema.
  */
 const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   useStrictJson(fastify)
@@ -25,7 +27,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const security = SESSION_SECURITY
 
   fastify.get('/guilds', {
-    onRequest: admin,
+    preValidation: admin,
     schema: {
       tags,
       security,
@@ -39,7 +41,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.post('/guilds', {
-    onRequest: admin,
+    preValidation: admin,
     bodyLimit: ADMIN_BODY_LIMIT,
     schema: {
       tags,
@@ -54,7 +56,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/guilds/:guild_id', {
-    onRequest: admin,
+    preValidation: admin,
     schema: {
       tags,
       security,
@@ -65,7 +67,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => presentGuild(await guilds.get(request.params.guild_id)))
 
   fastify.put('/guilds/:guild_id', {
-    onRequest: admin,
+    preValidation: admin,
     bodyLimit: ADMIN_BODY_LIMIT,
     schema: {
       tags,
@@ -78,7 +80,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => presentGuild(await guilds.update(request.params.guild_id, request.body)))
 
   fastify.delete('/guilds/:guild_id', {
-    onRequest: admin,
+    preValidation: admin,
     schema: {
       tags,
       security,

@@ -31,6 +31,8 @@ function isImportRejection (err: unknown): err is ImportRejection {
 /*
  * Group → role mappings: admin only. Writes are checked against the guild's current roles
  * in Discord (see MappingService); duplicates of a (group, role) pair answer 409.
+ * Authorisation runs as a preValidation hook: after the rate limiter (onRequest), so anonymous
+ * floods are counted, and before schema validation, so a non-admin learns nothing about the schema.
  */
 const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   useStrictJson(fastify)
@@ -40,7 +42,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const security = SESSION_SECURITY
 
   fastify.get('/guilds/:guild_id/role-mappings', {
-    onRequest: admin,
+    preValidation: admin,
     schema: {
       tags,
       security,
@@ -55,7 +57,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.post('/guilds/:guild_id/role-mappings', {
-    onRequest: admin,
+    preValidation: admin,
     bodyLimit: ADMIN_BODY_LIMIT,
     schema: {
       tags,
@@ -71,7 +73,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/guilds/:guild_id/role-mappings/export', {
-    onRequest: admin,
+    preValidation: admin,
     schema: {
       tags,
       security,
@@ -82,7 +84,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => mappings.exportGuild(request.params.guild_id))
 
   fastify.post('/guilds/:guild_id/role-mappings/import', {
-    onRequest: admin,
+    preValidation: admin,
     bodyLimit: IMPORT_BODY_LIMIT,
     schema: {
       tags,
@@ -103,7 +105,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/role-mappings', {
-    onRequest: admin,
+    preValidation: admin,
     schema: {
       tags,
       security,
@@ -117,7 +119,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/role-mappings/:mapping_id', {
-    onRequest: admin,
+    preValidation: admin,
     schema: {
       tags,
       security,
@@ -128,7 +130,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => presentMapping(await mappings.get(request.params.mapping_id)))
 
   fastify.put('/role-mappings/:mapping_id', {
-    onRequest: admin,
+    preValidation: admin,
     bodyLimit: ADMIN_BODY_LIMIT,
     schema: {
       tags,
@@ -141,7 +143,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => presentMapping(await mappings.update(request.params.mapping_id, request.body)))
 
   fastify.delete('/role-mappings/:mapping_id', {
-    onRequest: admin,
+    preValidation: admin,
     schema: {
       tags,
       security,

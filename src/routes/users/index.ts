@@ -8,6 +8,8 @@ import { useStrictJson } from '../strict-json.js'
 /*
  * Linked Discord accounts. The list is admin only; one user's accounts are readable by that
  * user and by admins. No token is ever part of a response (see presentUser).
+ * Authorisation runs as a preValidation hook: after the rate limiter (onRequest), so anonymous
+ * floods are counted, and before schema validation, so a non-admin learns nothing about the schema.
  */
 const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   useStrictJson(fastify)
@@ -17,7 +19,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const security = SESSION_SECURITY
 
   fastify.get('/users', {
-    onRequest: auth.requireAdmin,
+    preValidation: auth.requireAdmin,
     schema: {
       tags,
       security,
@@ -31,7 +33,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/users/:user_id', {
-    onRequest: auth.authenticate,
+    preValidation: auth.authenticate,
     schema: {
       tags,
       security,
