@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { SimClock } from './clock.js'
 import type { FaultInjector } from './faults.js'
 import type { RateLimiter } from './rate-limits.js'
-import type { SimBot, SimulatorState, AccessTokenRecord } from './state.js'
+import type { SimulatorState } from './state.js'
+import type { AccessTokenRecord, SimBot } from './types.js'
 
 /*
  * What every route module shares: the world, the limiter, the fault injector, the clock,

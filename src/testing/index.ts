@@ -12,7 +12,7 @@ export { SimulatorState } from './state.js'
 export type {
   ApiMember, ApiRole, ApiUser, AuditLogEntry, AuthorizationSummary, BotSeed, ChannelSeed, GuildSeed, IssuedTokens,
   OAuthAppSeed, RoleSeed, SimChannel, SimGuild, SimMember, SimMessage, SimRole, SimUser, UserSeed
-} from './state.js'
+} from './types.js'
 export type { Overwrite } from './permissions.js'
 export { ALL_PERMISSIONS, PermissionFlags } from './permissions.js'
 export { compareSnowflakes, isSnowflake, SnowflakeGenerator } from './snowflake.js'

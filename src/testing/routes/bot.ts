@@ -6,7 +6,7 @@ import type { ApiRouter } from '../pipeline.js'
 import { FormBody } from '../pipeline.js'
 import { CreateMessageBody, ModifyMemberBody, validate, type CreateMessageInput, type ModifyMemberInput } from '../schemas.js'
 import { compareSnowflakes, isSnowflake } from '../snowflake.js'
-import type { SimBot, SimGuild, SimMember } from '../state.js'
+import type { SimBot, SimGuild, SimMember } from '../types.js'
 
 /*
  * Bot-token routes on guilds, members, roles and channel messages, with the semantics of

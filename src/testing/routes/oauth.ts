@@ -4,7 +4,7 @@ import type { SimContext } from '../context.js'
 import { OAuthHttpError } from '../oauth-errors.js'
 import type { ApiRouter } from '../pipeline.js'
 import { FormBody } from '../pipeline.js'
-import type { OAuthApp } from '../state.js'
+import type { OAuthApp } from '../types.js'
 
 /*
  * OAuth2 token endpoints (docs/oauth2.mdx):

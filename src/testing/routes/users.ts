@@ -2,7 +2,7 @@ import type { RequestCtx, SimContext } from '../context.js'
 import { Errors, formErrors } from '../errors.js'
 import type { ApiRouter } from '../pipeline.js'
 import { compareSnowflakes, isSnowflake } from '../snowflake.js'
-import type { SimUser } from '../state.js'
+import type { SimUser } from '../types.js'
 
 /*
  * Current-user routes (docs/user.mdx) for both credential kinds. With a Bearer token the

@@ -1,0 +1,270 @@
+import type { Overwrite } from './permissions.js'
+
+/*
+ * Data types of the simulator's world: what tests pass in to seed it (seeds), what it
+ * stores (records), and the Discord API shapes it answers with.
+ */
+
+// ---------------------------------------------------------------- seeds (public input types)
+
+export interface UserSeed {
+  id: string
+  username?: string
+  global_name?: string | null
+  avatar?: string | null
+  bot?: boolean
+  /** Returned by GET /users/@me only with the `email` scope. */
+  email?: string | null
+  verified?: boolean
+  locale?: string
+  mfa_enabled?: boolean
+}
+
+export interface BotSeed {
+  /** The bot token as a client will send it after `Bot `. Stored hashed only. */
+  token: string
+  user: UserSeed
+  /** The application the bot belongs to (defaults to the bot user id, as Discord does for new apps). */
+  applicationId?: string
+  /** Whether the app has the GUILD_MEMBERS privileged intent (needed by List Guild Members). Default true. */
+  guildMembersIntent?: boolean
+}
+
+export interface GuildSeed {
+  id: string
+  name: string
+  owner_id: string
+  /** Permissions of @everyone (the role whose id is the guild id). Default: the docs' example guild value. */
+  everyonePermissions?: string | bigint
+  features?: string[]
+  icon?: string | null
+  description?: string | null
+  /** Reported as approximate_presence_count with `with_counts=true` (default 0). */
+  presenceCount?: number
+}
+
+export interface RoleSeed {
+  id: string
+  name?: string
+  position: number
+  permissions?: string | bigint
+  /** Integration-owned: nobody can grant or remove it through the API. */
+  managed?: boolean
+  color?: number
+  hoist?: boolean
+  mentionable?: boolean
+  tags?: { bot_id?: string, integration_id?: string }
+}
+
+export interface ChannelSeed {
+  id: string
+  guild_id: string
+  name?: string
+  /** Channel type; 0 = GUILD_TEXT (default). */
+  type?: number
+  permission_overwrites?: Overwrite[]
+}
+
+export interface OAuthAppSeed {
+  client_id: string
+  client_secret: string
+  redirect_uris: string[]
+  name?: string
+  /** Owner user: the subject of client_credentials tokens. */
+  owner_id?: string
+  /** Per-app override of the simulator-wide `autoApproveUserId`. */
+  autoApproveUserId?: string
+}
+
+// ---------------------------------------------------------------- stored records
+
+export interface SimUser {
+  id: string
+  username: string
+  global_name: string | null
+  avatar: string | null
+  bot: boolean
+  email: string | null
+  verified: boolean
+  locale: string
+  mfa_enabled: boolean
+}
+
+export interface SimRole {
+  id: string
+  name: string
+  position: number
+  permissions: string
+  managed: boolean
+  color: number
+  hoist: boolean
+  mentionable: boolean
+  tags?: { bot_id?: string, integration_id?: string }
+}
+
+export interface SimGuild {
+  id: string
+  name: string
+  owner_id: string
+  features: string[]
+  icon: string | null
+  description: string | null
+  presenceCount: number
+  roles: Map<string, SimRole>
+  members: Map<string, SimMember>
+  /** Member ids in numeric order, rebuilt lazily after membership changes (pagination reads it). */
+  sortedIds: string[] | null
+}
+
+export interface SimMember {
+  userId: string
+  roles: string[]
+  nick: string | null
+  joined_at: string
+}
+
+export interface SimChannel {
+  id: string
+  guild_id: string
+  name: string
+  type: number
+  permission_overwrites: Overwrite[]
+}
+
+export interface SimMessage {
+  id: string
+  channel_id: string
+  guild_id: string
+  author_id: string
+  content: string
+  embeds: Array<Record<string, unknown>>
+  timestamp: string
+  /** Token id (hash) of the bot that posted it. */
+  tokenId: string
+}
+
+export interface AuditLogEntry {
+  id: string
+  guild_id: string
+  /** 24 MEMBER_UPDATE, 25 MEMBER_ROLE_UPDATE (docs/audit-log.mdx "Audit Log Events"). */
+  action_type: 24 | 25
+  user_id: string
+  target_id: string
+  changes: Array<{ key: string, new_value?: unknown, old_value?: unknown }>
+  /** The X-Audit-Log-Reason header, URL-decoded; null when absent. */
+  reason: string | null
+  at: number
+}
+
+export interface SimBot {
+  userId: string
+  applicationId: string
+  tokenId: string
+  guildMembersIntent: boolean
+}
+
+export interface OAuthApp {
+  client_id: string
+  client_secret: string
+  redirect_uris: string[]
+  name: string
+  owner_id?: string
+  autoApproveUserId?: string
+}
+
+/** One authorization (a user's consent to an app), shared by the access and refresh tokens it issued. */
+export interface OAuthAuthorization {
+  id: number
+  clientId: string
+  userId: string
+  scopes: string[]
+  revoked: boolean
+  /** Hash keys of live access tokens (a rotation adds one; revoke clears all). */
+  accessKeys: Set<string>
+  refreshKey: string | null
+}
+
+export interface AccessTokenRecord {
+  authorization: OAuthAuthorization
+  /** Real epoch ms after which the token is rejected. */
+  expiresAt: number
+  tokenId: string
+}
+
+export interface AuthorizationCodeRecord {
+  clientId: string
+  userId: string
+  scopes: string[]
+  redirectUri: string
+  /** Whether redirect_uri was in the authorize request (then the token request must repeat it). */
+  redirectUriGiven: boolean
+  expiresAt: number
+  used: boolean
+}
+
+/** What tests may read about an authorization: never the tokens themselves. */
+export interface AuthorizationSummary {
+  clientId: string
+  userId: string
+  scopes: string[]
+  revoked: boolean
+  accessTokenIds: string[]
+  hasRefreshToken: boolean
+}
+
+export interface IssuedTokens {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  refresh_token?: string
+  scope: string
+}
+
+// ---------------------------------------------------------------- API shapes
+
+export interface ApiUser {
+  id: string
+  username: string
+  avatar: string | null
+  discriminator: string
+  public_flags: number
+  flags: number
+  bot?: boolean
+  banner: string | null
+  accent_color: number | null
+  global_name: string | null
+  avatar_decoration_data: null
+  collectibles: null
+  primary_guild: null
+}
+
+export interface ApiMember {
+  user: ApiUser
+  nick: string | null
+  avatar: string | null
+  banner: string | null
+  roles: string[]
+  joined_at: string
+  premium_since: string | null
+  deaf: boolean
+  mute: boolean
+  flags: number
+  pending: boolean
+  communication_disabled_until: string | null
+}
+
+export interface ApiRole {
+  id: string
+  name: string
+  color: number
+  colors: { primary_color: number, secondary_color: null, tertiary_color: null }
+  hoist: boolean
+  icon: null
+  unicode_emoji: null
+  position: number
+  permissions: string
+  managed: boolean
+  mentionable: boolean
+  flags: number
+  tags?: { bot_id?: string, integration_id?: string }
+}
