@@ -8,6 +8,8 @@ import type { DiscordStore } from './store/port.js'
 import { parseDuration } from './util/duration.js'
 import { parseKey } from './store/crypto.js'
 import type { IsAdminHook, ResolveUserHook } from './auth/types.js'
+import type { Registry } from 'prom-client'
+import { isMembershipProvider, type MembershipProvider } from './sync/membership.js'
 
 /*
  * Options are validated and normalised once, at register. Everything downstream
@@ -72,6 +74,30 @@ const RateLimitSchema = Type.Union([
   }, { additionalProperties: false })
 ])
 
+const SyncSchema = Type.Object({
+  enabled: Type.Optional(Type.Boolean()),
+  workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  guildConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+  lockTtl: Type.Optional(Duration),
+  heartbeatInterval: Type.Optional(Duration),
+  staleAfter: Type.Optional(Duration),
+  roleCacheTtl: Type.Optional(Duration),
+  retention: Type.Optional(Duration),
+  cleanupInterval: Type.Optional(Duration),
+  schedulerTick: Type.Optional(Duration),
+  waitTimeout: Type.Optional(Duration),
+  syncOnLink: Type.Optional(Type.Boolean()),
+  auditChannel: Type.Optional(Type.Boolean())
+}, { additionalProperties: false })
+
+const MetricsSchema = Type.Object({
+  enabled: Type.Optional(Type.Boolean()),
+  registry: Type.Optional(Type.Unknown()),
+  prefix: Type.Optional(Type.String({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]{0,63}$' })),
+  route: Type.Optional(Type.Boolean()),
+  access: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('public')]))
+}, { additionalProperties: false })
+
 const OptionsSchema = Type.Object({
   routePrefix: Type.Optional(Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*$' })),
   store: Type.Optional(Type.Unknown()),
@@ -87,7 +113,10 @@ const OptionsSchema = Type.Object({
   tokenRefresh: Type.Optional(TokenRefreshSchema),
   healthCheck: Type.Optional(HealthCheckSchema),
   rateLimit: Type.Optional(RateLimitSchema),
-  openapi: Type.Optional(Type.Boolean())
+  openapi: Type.Optional(Type.Boolean()),
+  membership: Type.Optional(Type.Unknown()),
+  sync: Type.Optional(SyncSchema),
+  metrics: Type.Optional(MetricsSchema)
 }, { additionalProperties: false })
 
 type RawOptions = Static<typeof OptionsSchema>
@@ -184,6 +213,50 @@ export interface RateLimitOptions {
   timeWindow?: string | number
 }
 
+/** The role synchronisation engine and its scheduled tasks. */
+export interface SyncOptions {
+  /** Run scheduled syncs (each enabled guild with auto_sync at its own sync_interval) and the retention cleanup. @default true */
+  enabled?: boolean
+  /** Members applied at once per guild (p-limit); Discord's shared rate limits set the real pace. @default 5 */
+  workers?: number
+  /** Guilds synced at once within one run. @default 2 */
+  guildConcurrency?: number
+  /** Lifetime of a guild's sync lock (Redis when configured, in-process otherwise); renewed on every heartbeat, so it only lapses when its holder dies. @default '2m' */
+  lockTtl?: string | number
+  /** How often a running run writes its heartbeat and progress to the store. @default '15s' */
+  heartbeatInterval?: string | number
+  /** A running run without a heartbeat for this long is failed as interrupted at the next start-up. @default '2m' */
+  staleAfter?: string | number
+  /** How long guild roles and the bot's position are cached (refreshed early on 10011/50013). @default '5m' */
+  roleCacheTtl?: string | number
+  /** Run records and audit entries older than this are pruned. @default '90d' */
+  retention?: string | number
+  /** How often the retention cleanup runs. @default '6h' */
+  cleanupInterval?: string | number
+  /** How often the scheduler looks for guilds whose sync_interval has elapsed. @default '1m' */
+  schedulerTick?: string | number
+  /** POST /sync/manual with wait=true waits this long for the run before answering 202. @default '30s' */
+  waitTimeout?: string | number
+  /** Sync a user's roles right after a successful OAuth link. @default true */
+  syncOnLink?: boolean
+  /** Post a summary to a guild's audit_channel_id after a run with changes. @default true */
+  auditChannel?: boolean
+}
+
+/** Prometheus metrics (prom-client). */
+export interface MetricsOptions {
+  /** Collect metrics at all. @default true */
+  enabled?: boolean
+  /** A prom-client Registry to register into (for one host-wide scrape). @default a registry of the plugin's own */
+  registry?: Registry
+  /** Prefix of every metric name. @default 'discord_sync_' */
+  prefix?: string
+  /** Serve GET {routePrefix}/metrics. @default true */
+  route?: boolean
+  /** Who may read GET /metrics: admins only, or anyone (put it behind your network policy). @default 'admin' */
+  access?: 'admin' | 'public'
+}
+
 export interface FastifyDiscordSyncOptions {
   /** Prefix of every route the plugin mounts. @default '/discord' */
   routePrefix?: string
@@ -224,6 +297,16 @@ export interface FastifyDiscordSyncOptions {
   rateLimit?: false | RateLimitOptions
   /** Serve the OpenAPI 3 document of the plugin's routes at GET {routePrefix}/openapi.json. @default true */
   openapi?: boolean
+  /**
+   * Where entitlements come from: for a host user id, its groups, character count and
+   * permissions. Without it the sync routes answer 503 FST_DISCORD_SYNC_NOT_CONFIGURED and no
+   * scheduled sync runs (unlink role removal still works). @default none
+   */
+  membership?: MembershipProvider
+  /** The role synchronisation engine. */
+  sync?: SyncOptions
+  /** Prometheus metrics. */
+  metrics?: MetricsOptions
 }
 
 export interface ResolvedAuthOptions {
@@ -269,6 +352,30 @@ export interface ResolvedDiscordApp {
   authorizeUrl: string
 }
 
+export interface ResolvedSyncOptions {
+  enabled: boolean
+  workers: number
+  guildConcurrency: number
+  lockTtlMs: number
+  heartbeatMs: number
+  staleAfterMs: number
+  roleCacheTtlMs: number
+  retentionMs: number
+  cleanupIntervalMs: number
+  schedulerTickMs: number
+  waitTimeoutMs: number
+  syncOnLink: boolean
+  auditChannel: boolean
+}
+
+export interface ResolvedMetricsOptions {
+  enabled: boolean
+  registry: Registry | null
+  prefix: string
+  route: boolean
+  access: 'admin' | 'public'
+}
+
 export interface ResolvedOptions {
   routePrefix: string
   store: StoreOption
@@ -287,6 +394,9 @@ export interface ResolvedOptions {
   /** null when disabled (`rateLimit: false`). */
   rateLimit: ResolvedRateLimitOptions | null
   openapi: boolean
+  membership: MembershipProvider | null
+  sync: ResolvedSyncOptions
+  metrics: ResolvedMetricsOptions
 }
 
 export const DEFAULT_OPTIONS = Object.freeze({
@@ -324,7 +434,28 @@ export const DEFAULT_OPTIONS = Object.freeze({
     max: 120,
     timeWindow: '1m'
   }),
-  openapi: true
+  openapi: true,
+  sync: Object.freeze({
+    enabled: true,
+    workers: 5,
+    guildConcurrency: 2,
+    lockTtl: '2m',
+    heartbeatInterval: '15s',
+    staleAfter: '2m',
+    roleCacheTtl: '5m',
+    retention: '90d',
+    cleanupInterval: '6h',
+    schedulerTick: '1m',
+    waitTimeout: '30s',
+    syncOnLink: true,
+    auditChannel: true
+  }),
+  metrics: Object.freeze({
+    enabled: true,
+    prefix: 'discord_sync_',
+    route: true,
+    access: 'admin' as const
+  })
 })
 
 function fail (option: string, why: string): never {
@@ -468,6 +599,50 @@ function resolveRateLimit (r: Static<typeof RateLimitSchema> | undefined): Resol
   return { max: r?.max ?? d.max, timeWindowMs: duration(r?.timeWindow, d.timeWindow, 'rateLimit.timeWindow', 1_000) }
 }
 
+function resolveSync (s: Static<typeof SyncSchema> | undefined): ResolvedSyncOptions {
+  const d = DEFAULT_OPTIONS.sync
+  const o = s ?? {}
+  const heartbeatMs = duration(o.heartbeatInterval, d.heartbeatInterval, 'sync.heartbeatInterval', 1_000)
+  const lockTtlMs = duration(o.lockTtl, d.lockTtl, 'sync.lockTtl', 5_000)
+  const staleAfterMs = duration(o.staleAfter, d.staleAfter, 'sync.staleAfter', 5_000)
+  // A live run renews its lock and heartbeat every heartbeat: both must outlast a few of them,
+  // or a healthy run would be taken for dead.
+  if (lockTtlMs < heartbeatMs * 2) fail('sync.lockTtl', 'must be at least twice sync.heartbeatInterval')
+  if (staleAfterMs < heartbeatMs * 2) fail('sync.staleAfter', 'must be at least twice sync.heartbeatInterval')
+  return {
+    enabled: o.enabled ?? d.enabled,
+    workers: o.workers ?? d.workers,
+    guildConcurrency: o.guildConcurrency ?? d.guildConcurrency,
+    lockTtlMs,
+    heartbeatMs,
+    staleAfterMs,
+    roleCacheTtlMs: duration(o.roleCacheTtl, d.roleCacheTtl, 'sync.roleCacheTtl', 1_000),
+    retentionMs: duration(o.retention, d.retention, 'sync.retention', 3_600_000),
+    cleanupIntervalMs: duration(o.cleanupInterval, d.cleanupInterval, 'sync.cleanupInterval', 60_000),
+    schedulerTickMs: duration(o.schedulerTick, d.schedulerTick, 'sync.schedulerTick', 1_000),
+    waitTimeoutMs: duration(o.waitTimeout, d.waitTimeout, 'sync.waitTimeout', 0),
+    syncOnLink: o.syncOnLink ?? d.syncOnLink,
+    auditChannel: o.auditChannel ?? d.auditChannel
+  }
+}
+
+function resolveMetrics (m: Static<typeof MetricsSchema> | undefined): ResolvedMetricsOptions {
+  const d = DEFAULT_OPTIONS.metrics
+  const o = m ?? {}
+  // Duck-typed: a host may load prom-client through the other module format (another class identity).
+  const r = o.registry as Record<string, unknown> | undefined
+  if (r !== undefined && (typeof r !== 'object' || r === null || typeof r.registerMetric !== 'function' || typeof r.metrics !== 'function')) {
+    fail('metrics.registry', 'must be a prom-client Registry')
+  }
+  return {
+    enabled: o.enabled ?? d.enabled,
+    registry: (o.registry as Registry | undefined) ?? null,
+    prefix: o.prefix ?? d.prefix,
+    route: o.route ?? d.route,
+    access: o.access ?? d.access
+  }
+}
+
 /** Turns a JSON pointer from a TypeBox error into the option path users wrote. */
 function optionPath (pointer: string): string {
   return pointer.replace(/^\//, '').split('/').filter(Boolean).join('.') || '(root)'
@@ -531,6 +706,15 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     tokenRefresh: resolveTokenRefresh(o.tokenRefresh),
     healthCheck: resolveHealthCheck(o.healthCheck),
     rateLimit: resolveRateLimit(o.rateLimit),
-    openapi: o.openapi ?? DEFAULT_OPTIONS.openapi
+    openapi: o.openapi ?? DEFAULT_OPTIONS.openapi,
+    membership: resolveMembership(o.membership),
+    sync: resolveSync(o.sync),
+    metrics: resolveMetrics(o.metrics)
   }
+}
+
+function resolveMembership (value: unknown): MembershipProvider | null {
+  if (value === undefined || value === null) return null
+  if (!isMembershipProvider(value)) fail('membership', 'must be an object with getMembership(userId) (and optionally getMemberships(userIds))')
+  return value
 }
