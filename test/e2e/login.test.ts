@@ -118,7 +118,7 @@ describe('login in a real browser', () => {
       expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' })
       expect(cookie?.value.split('.')).toHaveLength(3)
       // HttpOnly: page scripts cannot read the session.
-      expect(await page.evaluate(() => document.cookie)).not.toContain('falcon_auth_token')
+      expect(await page.evaluate('document.cookie')).not.toContain('falcon_auth_token')
 
       // 4. The browser's own cookie authenticates the status call.
       const status = await page.goto(`${base}/api/discord/auth/status`)
