@@ -42,7 +42,7 @@ export interface DiscordSimulator {
   readonly apiBaseUrl: string
   readonly state: SimulatorState
   readonly timeScale: number
-  /** Every API request so far, in arrival order of completion. */
+  /** Every API request so far, in order of completion (`at` is the arrival time). */
   readonly requests: ReadonlyArray<RecordedRequest>
   /** Unexpected handler exceptions (each was answered 500). Should stay empty. */
   readonly internalErrors: ReadonlyArray<Error>
