@@ -118,6 +118,30 @@ describe('POST /discord/guilds', () => {
     expect(big.json().code).toBe('FST_DISCORD_PAYLOAD_TOO_LARGE')
   })
 
+  it('Discord failing during the check is a 502 FST_DISCORD_UPSTREAM and stores nothing', async () => {
+    sim.scriptFault({ kind: 'error', status: 500, route: 'GET /guilds/:guild_id', times: 10 })
+    try {
+      const res = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN } })
+      expect(res.statusCode).toBe(502)
+      expect(res.json().code).toBe('FST_DISCORD_UPSTREAM')
+      expect(res.json().message).toMatch(/nothing was changed/)
+      expect(await t.app.discord.store.listGuilds()).toEqual([])
+    } finally {
+      sim.clearFaults()
+    }
+  }, 20_000)
+
+  it('without a session configuration the admin routes answer 503 FST_DISCORD_AUTH_NOT_CONFIGURED', async () => {
+    const bare = await buildRouteApp(sim, { auth: {} })
+    try {
+      const res = await bare.app.inject({ url: '/discord/guilds', headers: { authorization: 'Bearer x.y.z' } })
+      expect(res.statusCode).toBe(503)
+      expect(res.json().code).toBe('FST_DISCORD_AUTH_NOT_CONFIGURED')
+    } finally {
+      await bare.close()
+    }
+  })
+
   it('a second configuration of the same guild is a 409 and costs no Discord call', async () => {
     await configureGuild(t)
     sim.clearRequests()
