@@ -187,6 +187,11 @@ export default plugin
 export { plugin as fastifyDiscordSync }
 export { resolveOptions, ALLOWED_SCOPES, DEFAULT_OPTIONS } from './options.js'
 export type { FastifyDiscordSyncOptions, StoreOption, DiscordAppOptions } from './options.js'
+export type { AuthOptions, TokenRefreshOptions, JwtSecretOption } from './options.js'
+export type { AuthUser, DiscordProfile, ResolveUserHook, ResolveUserContext, ResolvedUser, IsAdminHook } from './auth/types.js'
+export type { SessionAuth } from './auth/session.js'
+export type { AuthStatus, LinkedAccount, UnlinkResult } from './auth/oauth-service.js'
+export type { TokenRefreshRun, TokenRefreshError } from './tasks/index.js'
 export * from './errors.js'
 export * from './store/index.js'
 export type { HealthReport } from './services/health.js'
