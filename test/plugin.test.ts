@@ -89,6 +89,7 @@ describe('option validation names the option', () => {
     ['mongo without source', { ...base, store: { type: 'mongodb', dbName: 'x' } }, /"store": mongodb needs exactly one of uri, db or client/],
     ['mongo uri scheme', { ...base, store: { type: 'mongodb', uri: 'http://x', dbName: 'x' } }, /"store.uri"/],
     ['mongo dbName', { ...base, store: { type: 'mongodb', uri: 'mongodb://127.0.0.1:1' } }, /"store.dbName"/],
+    ['mongo db with dbName', { ...base, store: { type: 'mongodb', db: { collection: () => null }, dbName: 'x' } }, /"store.dbName"/],
     ['redis', { ...base, redis: 'http://localhost' }, /"redis"/],
     ['redis object', { ...base, redis: { ping: 1 } }, /"redis"/],
     ['discord.clientId', { ...base, discord: { clientId: 'abc', clientSecret: 's', redirectUri: 'http://x/cb' } }, /"discord.clientId"/],
