@@ -186,6 +186,20 @@ export class SessionAuth {
     request.discordAuth = this.identify(request)
   }
 
+  /**
+   * preHandler for GET /auth/login: a valid session makes it a link flow; an invalid or expired one
+   * counts as none, because logging in is how a browser replaces an expired session cookie.
+   */
+  readonly sessionIfValid = async (request: FastifyRequest): Promise<void> => {
+    request.discordAuth = null
+    if (this.#jwt === null) return
+    try {
+      request.discordAuth = this.identify(request)
+    } catch (err) {
+      if (!(err instanceof AuthTokenInvalidError || err instanceof AuthTokenExpiredError)) throw err
+    }
+  }
+
   /** preHandler: an admin session is required (401 without a session, 403 without admin rights). */
   readonly requireAdmin = async (request: FastifyRequest): Promise<void> => {
     await this.authenticate(request)

@@ -84,6 +84,13 @@ describe('GET /auth/login', () => {
     expect(params.get('redirect_uri')).toBe(REDIRECT_URI)
   })
 
+  it('treats an expired or invalid session as none: logging in is how it gets replaced', async () => {
+    for (const headers of [{ cookie: 'falcon_auth_token=expired.or.garbage' }, bearer('not-a-jwt')]) {
+      const body = await login({}, headers)
+      expect(t.db.prepare('SELECT flow, user_id FROM discord_oauth_states WHERE state = ?').get(body.state)).toEqual({ flow: 'login', user_id: null })
+    }
+  })
+
   it('starts a link flow for the caller when a session is present', async () => {
     const body = await login({}, bearer(sessionFor(t.app, 'host-user-1')))
     const row = t.db.prepare('SELECT flow, user_id FROM discord_oauth_states WHERE state = ?').get(body.state)

@@ -93,12 +93,12 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }
 
   fastify.get('/auth/login', {
-    preHandler: [requireDiscord, auth.optionalAuth],
+    preHandler: [requireDiscord, auth.sessionIfValid],
     schema: {
       tags: ['discord'],
-      summary: 'Start the Discord OAuth2 flow (login; link when a session is present)',
+      summary: 'Start the Discord OAuth2 flow (login; link when a valid session is present)',
       querystring: Type.Object({ redirect_url: Type.Optional(RedirectUrl), scopes: Type.Optional(Scopes) }, { additionalProperties: false }),
-      response: { 200: StartedFlow, 400: ErrorResponse, 401: ErrorResponse, 503: ErrorResponse }
+      response: { 200: StartedFlow, 400: ErrorResponse, 503: ErrorResponse }
     }
   }, async (request) => oauth.start(request.query, request.discordAuth))
 
