@@ -12,6 +12,7 @@ import { resolveSessionJwt, SessionAuth } from './auth/session.js'
 import { OAuthService } from './auth/oauth-service.js'
 import { RedisTaskLock, resolveScheduler, scheduleOnReady, TOKEN_REFRESH_JOB_ID, TokenRefreshTask } from './tasks/index.js'
 import { GuildHealthTask, HEALTH_CHECK_JOB_ID, withGuildHealth } from './tasks/health.js'
+import { setupSync, type SyncModule } from './sync/index.js'
 
 /** Options as the plugin resolved them, without any secret. */
 export interface DiscordSyncPublicOptions {
@@ -50,6 +51,11 @@ export interface DiscordSyncNamespace {
   readonly tokenRefresh: TokenRefreshTask | null
   /** The scheduled bot health check of enabled guilds (null when disabled): `run()`, `checkGuild()`. */
   readonly guildHealth: GuildHealthTask | null
+  /**
+   * Role synchronisation: `engine` (manual, guild and user syncs, unlink removals, status, runs,
+   * audit), `metrics` (prom-client, or null), `scheduler` and `cleanup` tasks, `removeManagedRoles()`.
+   */
+  readonly sync: SyncModule
 }
 
 declare module 'fastify' {
@@ -116,6 +122,7 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
       (err) => log.error({ err: { message: err.message } }, 'guild health job failed'))
     fastify.addHook('preClose', async () => { if (scheduler.existsById(HEALTH_CHECK_JOB_ID)) scheduler.removeById(HEALTH_CHECK_JOB_ID) })
   }
+  const sync = await setupSync(fastify, opts, { store, client, redis, oauth, tokenRefresh })
   const publicOptions: DiscordSyncPublicOptions = Object.freeze({
     routePrefix: opts.routePrefix,
     apiBaseUrl: opts.apiBaseUrl,
@@ -145,7 +152,8 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
     auth,
     oauth,
     tokenRefresh,
-    guildHealth
+    guildHealth,
+    sync
   }
   fastify.decorate('discord', namespace)
   fastify.decorateRequest('discordAuth', null)

@@ -8,6 +8,7 @@ import authRoutes from './auth/index.js'
 import guildRoutes from './guilds/index.js'
 import roleMappingRoutes from './role-mappings/index.js'
 import userRoutes from './users/index.js'
+import syncRoutes from './sync/index.js'
 import { RateLimitedError } from '../errors.js'
 import { PACKAGE_VERSION } from '../discord/defaults.js'
 import type { ResolvedRateLimitOptions } from '../options.js'
@@ -67,6 +68,7 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   await fastify.register(guildRoutes)
   await fastify.register(roleMappingRoutes)
   await fastify.register(userRoutes)
+  await fastify.register(syncRoutes)
 
   if (opts.openapi) {
     fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())

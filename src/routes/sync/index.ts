@@ -1,0 +1,147 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { STATUS_CODES } from 'node:http'
+import { ErrorResponse } from '../../schemas/common.js'
+import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
+import { ForbiddenError } from '../../errors.js'
+import type { AuthUser } from '../../auth/types.js'
+import { useStrictJson } from '../strict-json.js'
+import {
+  AuditPage, AuditQuery, ManualSyncBody, ManualSyncResponse, presentAudit, presentRun, presentStatus, RunDto, RunList, RunListQuery, RunParams,
+  SyncStatusResponse, UserSyncParams, UserSyncResponse
+} from './schemas.js'
+
+/*
+ * Role synchronisation routes. Handlers validate (schemas), call the sync engine and shape the
+ * reply; the engine does the work. Authorisation runs as a preValidation hook, after the rate
+ * limiter and before schema validation, like the other admin routes.
+ *
+ * - POST /sync/manual           admin   run a full, guild, mapping or users sync (dry_run, force, wait)
+ * - POST /sync/user/{user_id}   owner or admin   sync one user now; the seed's response shape
+ * - GET  /sync/status           admin   the seed's status figures plus runs in progress
+ * - GET  /sync/runs             admin   recent runs
+ * - GET  /sync/runs/{id}        admin   one run, with live progress while it runs here
+ * - GET  /sync/audit            admin, or a user for their own user_id   role change audit, paginated
+ * - GET  /metrics               admin (or public, per options)   Prometheus metrics
+ */
+
+/** The 409 of a sync already running carries the running run's id, so a client can follow it. */
+const InProgressResponse = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String(),
+  run_id: Type.String({ description: 'The run holding the guild (GET /sync/runs/{id})' })
+}, { description: 'A sync of this guild (or a full sync) is already running' })
+
+const syncRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  useStrictJson(fastify)
+  // A child scope, so the 409 handler wraps the strict-JSON one instead of overriding it in place.
+  await fastify.register(routes)
+}
+
+const routes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const inherited = fastify.errorHandler
+  fastify.setErrorHandler(function (err: FastifyError & { run_id?: unknown }, request: FastifyRequest, reply: FastifyReply) {
+    if (err.code === 'FST_DISCORD_SYNC_IN_PROGRESS' && typeof err.run_id === 'string') {
+      return reply.code(409).send({ statusCode: 409, code: err.code, error: STATUS_CODES[409] as string, message: err.message, run_id: err.run_id })
+    }
+    return inherited.call(this, err, request, reply)
+  })
+
+  const { auth, sync } = fastify.discord
+  const { engine } = sync
+  const tags = ['discord sync']
+  const security = SESSION_SECURITY
+  const caller = (request: FastifyRequest): AuthUser => request.discordAuth as AuthUser
+
+  fastify.post('/sync/manual', {
+    preValidation: auth.requireAdmin,
+    bodyLimit: 64 * 1024,
+    schema: {
+      tags,
+      security,
+      summary: 'Start a role sync: every enabled guild, one guild, one mapping or some users (admin)',
+      body: ManualSyncBody,
+      response: { 200: ManualSyncResponse, 202: ManualSyncResponse, 409: InProgressResponse, ...errorResponses(...COMMON_ERROR_STATUSES, 404, 413, 415, 422) }
+    }
+  }, async (request, reply) => {
+    const r = await engine.manual(request.body, caller(request).id, sync.waitTimeoutMs)
+    return reply.code(r.finished ? 200 : 202).send({
+      run_id: r.view.run.id,
+      run: presentRun(r.view.run, r.view.progress),
+      changes: r.changes === null ? null : r.changes.items.map(presentAudit),
+      changes_total: r.changes?.total ?? null
+    })
+  })
+
+  fastify.post('/sync/user/:user_id', {
+    preValidation: auth.authenticate,
+    schema: {
+      tags,
+      security,
+      summary: 'Sync one user\'s roles in every enabled guild now (the user themself or an admin)',
+      params: UserSyncParams,
+      response: { 200: UserSyncResponse, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
+    }
+  }, async (request) => {
+    // Authorised before any lookup, so a non-admin cannot probe which users are linked.
+    await auth.assertSelfOrAdmin(request, request.params.user_id)
+    return await engine.syncUser(request.params.user_id, caller(request).id)
+  })
+
+  fastify.get('/sync/status', {
+    preValidation: auth.requireAdmin,
+    schema: { tags, security, summary: 'Synchronisation status (admin)', response: { 200: SyncStatusResponse, ...errorResponses(...COMMON_ERROR_STATUSES) } }
+  }, async () => presentStatus(await engine.status()))
+
+  fastify.get('/sync/runs', {
+    preValidation: auth.requireAdmin,
+    schema: { tags, security, summary: 'Recent sync runs, newest first (admin)', querystring: RunListQuery, response: { 200: RunList, ...errorResponses(...COMMON_ERROR_STATUSES) } }
+  }, async (request) => ({ runs: (await engine.listRuns(request.query)).map((r) => presentRun(r)) }))
+
+  fastify.get('/sync/runs/:id', {
+    preValidation: auth.requireAdmin,
+    schema: { tags, security, summary: 'One sync run, with live progress while it runs (admin)', params: RunParams, response: { 200: RunDto, ...errorResponses(...COMMON_ERROR_STATUSES, 404) } }
+  }, async (request) => {
+    const view = await engine.getRun(request.params.id)
+    return presentRun(view.run, view.progress)
+  })
+
+  fastify.get('/sync/audit', {
+    preValidation: auth.authenticate,
+    schema: {
+      tags,
+      security,
+      summary: 'Role change audit, newest first (admin; a user may read their own with user_id)',
+      querystring: AuditQuery,
+      response: { 200: AuditPage, ...errorResponses(...COMMON_ERROR_STATUSES) }
+    }
+  }, async (request) => {
+    const user = caller(request)
+    if (request.query.user_id !== user.id && !(await auth.isAdmin(user, request))) {
+      throw new ForbiddenError('only admins may read other users\' audit entries: pass your own user_id')
+    }
+    const page = await engine.listAudit(request.query)
+    return { entries: page.items.map(presentAudit), total: page.total, page: page.page, page_size: page.page_size }
+  })
+
+  if (sync.metrics !== null && sync.metricsRoute.enabled) {
+    const metrics = sync.metrics
+    fastify.get('/metrics', {
+      ...(sync.metricsRoute.access === 'admin' ? { preValidation: auth.requireAdmin } : {}),
+      schema: {
+        tags,
+        ...(sync.metricsRoute.access === 'admin' ? { security } : {}),
+        summary: 'Prometheus metrics (text exposition format)',
+        response: { 200: Type.String({ description: 'Prometheus text format' }), 401: ErrorResponse, 403: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
+      }
+    }, async (_request, reply) => {
+      const { contentType, body } = await metrics.render()
+      return reply.type(contentType).send(body)
+    })
+  }
+}
+
+export default syncRoutes

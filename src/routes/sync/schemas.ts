@@ -1,0 +1,237 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Snowflake } from '../../schemas/common.js'
+import { IsoDateTime, iso, Nullable } from '../../schemas/http.js'
+import type { AuditEntryRecord, SyncRunError, SyncRunRecord } from '../../store/port.js'
+import type { RunProgress } from '../../sync/run.js'
+import type { SyncStatus, SyncStatusRecentError } from '../../sync/engine.js'
+
+/*
+ * Request and response schemas of the sync routes, and the functions that turn engine
+ * records into those responses (dates as ISO strings, error codes as strings).
+ */
+
+const HostUserId = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\s\\x00-\\x1f\\x7f]+$', description: 'Host user id' })
+const RunId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Sync run id' })
+const MappingId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Role mapping id' })
+
+const SyncTypeSchema = Type.Union([Type.Literal('user'), Type.Literal('guild'), Type.Literal('mapping'), Type.Literal('full')])
+const RunStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed'), Type.Literal('blocked')])
+
+export const ManualSyncBody = Type.Object({
+  guild_id: Type.Optional(Snowflake),
+  mapping_id: Type.Optional(MappingId),
+  user_ids: Type.Optional(Type.Array(HostUserId, { minItems: 1, maxItems: 100, uniqueItems: true, description: 'Sync only these host users (every guild, or guild_id)' })),
+  dry_run: Type.Optional(Type.Boolean({ description: 'Plan only: nothing is written; every planned change is recorded with its status' })),
+  force: Type.Optional(Type.Boolean({ description: 'Apply even when the planned changes exceed the guild\'s max_role_changes_per_sync' })),
+  wait: Type.Optional(Type.Boolean({ description: 'Wait for the run (up to sync.waitTimeout); answers 200 with the result, or 202 if it is still running' }))
+}, { additionalProperties: false, description: 'Nothing selected: a full sync of every enabled guild' })
+export type ManualSyncBodyType = Static<typeof ManualSyncBody>
+
+export const UserSyncParams = Type.Object({ user_id: HostUserId }, { additionalProperties: false })
+export const RunParams = Type.Object({ id: RunId }, { additionalProperties: false })
+
+const RunErrorDto = Type.Object({
+  user_id: Nullable(Type.String()),
+  discord_user_id: Nullable(Type.String()),
+  guild_id: Nullable(Type.String()),
+  error: Type.String(),
+  code: Nullable(Type.String()),
+  occurred_at: IsoDateTime
+})
+
+const GuildResultDto = Type.Object({
+  guild_id: Type.String(),
+  status: Type.Union([Type.Literal('completed'), Type.Literal('blocked'), Type.Literal('failed'), Type.Literal('skipped')]),
+  members_scanned: Type.Integer(),
+  members_to_change: Type.Integer(),
+  planned_changes: Type.Integer(),
+  blocked_changes: Type.Integer({ description: 'Changes the bot may not make (role above it, managed, missing)' }),
+  roles_added: Type.Integer(),
+  roles_removed: Type.Integer(),
+  members_failed: Type.Integer(),
+  reason: Nullable(Type.String())
+})
+
+const ProgressDto = Type.Object({
+  phase: Type.Union([Type.Literal('starting'), Type.Literal('planning'), Type.Literal('applying'), Type.Literal('finishing')]),
+  guilds_total: Type.Integer(),
+  guilds_done: Type.Integer(),
+  current_guild_id: Nullable(Type.String()),
+  members_scanned: Type.Integer(),
+  members_to_change: Type.Integer(),
+  members_applied: Type.Integer()
+})
+
+export const RunDto = Type.Object({
+  id: Type.String(),
+  sync_type: SyncTypeSchema,
+  target_id: Nullable(Type.String()),
+  status: RunStatusSchema,
+  dry_run: Type.Boolean(),
+  force: Type.Boolean(),
+  started_at: Nullable(IsoDateTime),
+  completed_at: Nullable(IsoDateTime),
+  duration: Nullable(Type.Integer({ description: 'Milliseconds' })),
+  heartbeat_at: Nullable(IsoDateTime),
+  results: Type.Object({
+    users_processed: Type.Integer(),
+    users_synced: Type.Integer(),
+    users_failed: Type.Integer(),
+    roles_added: Type.Integer(),
+    roles_removed: Type.Integer(),
+    guilds_processed: Type.Integer(),
+    errors: Type.Array(RunErrorDto),
+    guilds: Type.Array(GuildResultDto)
+  }),
+  initiated_by: Type.String(),
+  created_at: IsoDateTime,
+  progress: Nullable(ProgressDto, 'Live progress while the run executes in the answering instance')
+})
+type RunDtoType = Static<typeof RunDto>
+
+export const AuditEntryDto = Type.Object({
+  id: Type.String(),
+  run_id: Nullable(Type.String()),
+  guild_id: Type.String(),
+  discord_user_id: Type.String(),
+  user_id: Nullable(Type.String()),
+  role_id: Type.String(),
+  role_name: Nullable(Type.String()),
+  action: Type.Union([Type.Literal('add'), Type.Literal('remove')]),
+  mapping_id: Nullable(Type.String()),
+  outcome: Type.Union([Type.Literal('applied'), Type.Literal('failed'), Type.Literal('dry_run'), Type.Literal('blocked'), Type.Literal('skipped')]),
+  error_code: Nullable(Type.String({ description: 'Discord code (10007, 50013...), planner status (blocked_hierarchy...), brake, guild_halted' })),
+  created_at: IsoDateTime
+})
+
+export const ManualSyncResponse = Type.Object({
+  run_id: Type.String(),
+  run: RunDto,
+  changes: Nullable(Type.Array(AuditEntryDto), 'Finished runs: the first changes (planned, applied, blocked...); page through all with GET /sync/audit?run_id='),
+  changes_total: Nullable(Type.Integer())
+})
+
+export const RunList = Type.Object({ runs: Type.Array(RunDto) })
+export const RunListQuery = Type.Object({
+  sync_type: Type.Optional(SyncTypeSchema),
+  status: Type.Optional(RunStatusSchema),
+  target_id: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 }))
+}, { additionalProperties: false })
+
+export const AuditQuery = Type.Object({
+  guild_id: Type.Optional(Snowflake),
+  discord_user_id: Type.Optional(Snowflake),
+  user_id: Type.Optional(HostUserId),
+  run_id: Type.Optional(RunId),
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
+  page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 }))
+}, { additionalProperties: false })
+export const AuditPage = Type.Object({
+  entries: Type.Array(AuditEntryDto),
+  total: Type.Integer(),
+  page: Type.Integer(),
+  page_size: Type.Integer()
+})
+
+/** Exactly the seed's "Sync User Roles" response. */
+export const UserSyncResponse = Type.Object({
+  user_id: Type.String(),
+  discord_user_id: Type.String(),
+  sync_results: Type.Array(Type.Object({
+    guild_id: Type.String(),
+    guild_name: Type.String(),
+    roles_added: Type.Array(Type.String(), { description: 'Role names' }),
+    roles_removed: Type.Array(Type.String(), { description: 'Role names' }),
+    total_roles: Type.Integer({ description: 'Roles the member holds after the sync (without @everyone)' }),
+    errors: Type.Array(Type.String())
+  })),
+  total_guilds: Type.Integer(),
+  successful_guilds: Type.Integer(),
+  failed_guilds: Type.Integer(),
+  synced_at: IsoDateTime
+})
+
+const RecentErrorDto = Type.Object({
+  user_id: Nullable(Type.String()),
+  guild_id: Nullable(Type.String()),
+  error: Type.String(),
+  occurred_at: IsoDateTime,
+  run_id: Type.String(),
+  discord_user_id: Nullable(Type.String()),
+  code: Nullable(Type.String())
+})
+
+/** The seed's "Get Sync Status" response, plus the runs in progress. */
+export const SyncStatusResponse = Type.Object({
+  last_full_sync: Nullable(IsoDateTime, 'Latest completed full run, or the moment by which every enabled guild had completed a sync'),
+  sync_in_progress: Type.Boolean(),
+  total_users: Type.Integer({ description: 'Active linked Discord accounts' }),
+  synced_users: Type.Integer({ description: 'Guild members whose roles matched or were fixed in each guild\'s latest sync (per guild membership)' }),
+  failed_users: Type.Integer({ description: 'Guild members that failed in each guild\'s latest sync' }),
+  total_guilds: Type.Integer({ description: 'Enabled guilds' }),
+  active_role_mappings: Type.Integer({ description: 'Enabled role mappings' }),
+  recent_errors: Type.Array(RecentErrorDto),
+  current_runs: Type.Array(RunDto)
+})
+
+function errorDto (e: SyncRunError): Static<typeof RunErrorDto> {
+  return {
+    user_id: e.user_id ?? null,
+    discord_user_id: e.discord_user_id ?? null,
+    guild_id: e.guild_id ?? null,
+    error: e.error,
+    code: e.code === undefined || e.code === null ? null : String(e.code),
+    occurred_at: e.occurred_at.toISOString()
+  }
+}
+
+export function presentRun (run: SyncRunRecord, progress: RunProgress | null = null): RunDtoType {
+  return {
+    id: run.id,
+    sync_type: run.sync_type,
+    target_id: run.target_id,
+    status: run.status,
+    dry_run: run.dry_run,
+    force: run.force,
+    started_at: iso(run.started_at),
+    completed_at: iso(run.completed_at),
+    duration: run.duration,
+    heartbeat_at: iso(run.heartbeat_at),
+    results: {
+      users_processed: run.results.users_processed,
+      users_synced: run.results.users_synced,
+      users_failed: run.results.users_failed,
+      roles_added: run.results.roles_added,
+      roles_removed: run.results.roles_removed,
+      guilds_processed: run.results.guilds_processed,
+      errors: run.results.errors.map(errorDto),
+      guilds: (run.results.guilds ?? []).map((g) => ({ ...g }))
+    },
+    initiated_by: run.initiated_by,
+    created_at: run.created_at.toISOString(),
+    progress
+  }
+}
+
+export function presentAudit (e: AuditEntryRecord): Static<typeof AuditEntryDto> {
+  return { ...e, created_at: e.created_at.toISOString() }
+}
+
+function recentErrorDto (e: SyncStatusRecentError): Static<typeof RecentErrorDto> {
+  return { user_id: e.user_id, guild_id: e.guild_id, error: e.error, occurred_at: e.occurred_at.toISOString(), run_id: e.run_id, discord_user_id: e.discord_user_id, code: e.code }
+}
+
+export function presentStatus (s: SyncStatus): Static<typeof SyncStatusResponse> {
+  return {
+    last_full_sync: iso(s.last_full_sync),
+    sync_in_progress: s.sync_in_progress,
+    total_users: s.total_users,
+    synced_users: s.synced_users,
+    failed_users: s.failed_users,
+    total_guilds: s.total_guilds,
+    active_role_mappings: s.active_role_mappings,
+    recent_errors: s.recent_errors.map(recentErrorDto),
+    current_runs: s.current_runs.map((r) => presentRun(r.run, r.progress))
+  }
+}

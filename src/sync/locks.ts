@@ -1,0 +1,126 @@
+/*
+ * One sync per guild at a time. The lock value names the run holding it, so a refused caller
+ * can be told which run to watch (409 with its id). With Redis the lock spans instances and
+ * expires when its holder dies (the holder renews it on every heartbeat); without Redis an
+ * in-process map does the same for one instance, with the same expiry rules so both behave
+ * alike in tests.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Redis } from 'ioredis'
+
+export interface LockHandle {
+  readonly key: string
+  readonly runId: string
+  readonly token: string
+}
+
+export type AcquireResult = { ok: true, handle: LockHandle } | { ok: false, heldBy: string | null }
+
+export interface SyncLocks {
+  readonly kind: 'redis' | 'memory'
+  /** Takes `key` for `runId`; when taken, reports the holder's run id (null if unreadable). */
+  acquire (key: string, runId: string): Promise<AcquireResult>
+  /** Extends the lock; false when it was lost (expired, and maybe taken by another run). */
+  renew (handle: LockHandle): Promise<boolean>
+  release (handle: LockHandle): Promise<void>
+  /** The run id holding `key`, or null. */
+  holder (key: string): Promise<string | null>
+}
+
+function encode (runId: string, token: string): string {
+  return `${token}:${runId}`
+}
+
+function runIdOf (value: string | null): string | null {
+  if (value === null) return null
+  const i = value.indexOf(':')
+  return i === -1 ? null : value.slice(i + 1)
+}
+
+export class MemorySyncLocks implements SyncLocks {
+  readonly kind = 'memory' as const
+  readonly #ttlMs: number
+  readonly #now: () => number
+  readonly #held = new Map<string, { value: string, expiresAt: number }>()
+
+  constructor (ttlMs: number, now: () => number = Date.now) {
+    this.#ttlMs = ttlMs
+    this.#now = now
+  }
+
+  #live (key: string): { value: string, expiresAt: number } | undefined {
+    const entry = this.#held.get(key)
+    if (entry !== undefined && entry.expiresAt <= this.#now()) {
+      this.#held.delete(key)
+      return undefined
+    }
+    return entry
+  }
+
+  async acquire (key: string, runId: string): Promise<AcquireResult> {
+    const current = this.#live(key)
+    if (current !== undefined) return { ok: false, heldBy: runIdOf(current.value) }
+    const token = randomBytes(12).toString('hex')
+    this.#held.set(key, { value: encode(runId, token), expiresAt: this.#now() + this.#ttlMs })
+    return { ok: true, handle: { key, runId, token } }
+  }
+
+  async renew (handle: LockHandle): Promise<boolean> {
+    const current = this.#live(handle.key)
+    if (current === undefined || current.value !== encode(handle.runId, handle.token)) return false
+    current.expiresAt = this.#now() + this.#ttlMs
+    return true
+  }
+
+  async release (handle: LockHandle): Promise<void> {
+    const current = this.#held.get(handle.key)
+    if (current !== undefined && current.value === encode(handle.runId, handle.token)) this.#held.delete(handle.key)
+  }
+
+  async holder (key: string): Promise<string | null> {
+    return runIdOf(this.#live(key)?.value ?? null)
+  }
+}
+
+// Compare-and-act: only the holder (same token) may extend or delete, so a run whose lock
+// expired cannot release or extend the lock of the run that took over.
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+
+export class RedisSyncLocks implements SyncLocks {
+  readonly kind = 'redis' as const
+  readonly #redis: Redis
+  readonly #prefix: string
+  readonly #ttlMs: number
+
+  constructor (redis: Redis, prefix: string, ttlMs: number) {
+    this.#redis = redis
+    this.#prefix = prefix
+    this.#ttlMs = ttlMs
+  }
+
+  async acquire (key: string, runId: string): Promise<AcquireResult> {
+    const token = randomBytes(12).toString('hex')
+    const ok = await this.#redis.set(this.#prefix + key, encode(runId, token), 'PX', this.#ttlMs, 'NX')
+    if (ok === 'OK') return { ok: true, handle: { key, runId, token } }
+    return { ok: false, heldBy: await this.holder(key) }
+  }
+
+  async renew (handle: LockHandle): Promise<boolean> {
+    return (await this.#redis.eval(RENEW, 1, this.#prefix + handle.key, encode(handle.runId, handle.token), String(this.#ttlMs))) === 1
+  }
+
+  async release (handle: LockHandle): Promise<void> {
+    await this.#redis.eval(RELEASE, 1, this.#prefix + handle.key, encode(handle.runId, handle.token))
+  }
+
+  async holder (key: string): Promise<string | null> {
+    return runIdOf(await this.#redis.get(this.#prefix + key))
+  }
+}
+
+/** Lock keys: one per guild, one for full runs. */
+export const lockKeys = Object.freeze({
+  guild: (guildId: string): string => `guild:${guildId}`,
+  full: 'full'
+})

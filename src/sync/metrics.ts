@@ -1,0 +1,84 @@
+/*
+ * Prometheus metrics (prom-client). By default the plugin keeps its own registry, so two
+ * plugin instances in one process (tests, multi-tenant hosts) never collide and the host's
+ * default registry stays untouched; a host that wants one scrape endpoint passes its registry.
+ * Labels are low-cardinality by construction: route templates (never concrete ids), statuses,
+ * error codes, scopes.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { DiscordRestClient } from '../discord/client.js'
+import type { AuditAction, AuditOutcome, SyncRunStatus, SyncType } from '../store/port.js'
+
+export interface SyncMetricsOptions {
+  registry?: Registry | null
+  /** Prefix of every metric name. */
+  prefix: string
+}
+
+export class SyncMetrics {
+  readonly registry: Registry
+  readonly #runs: Counter<'sync_type' | 'status'>
+  readonly #changes: Counter<'action' | 'outcome'>
+  readonly #requests: Counter<'method' | 'route' | 'status'>
+  readonly #rateLimited: Counter<'scope'>
+  readonly #oauth: Counter<'flow' | 'outcome'>
+  readonly #tokenRefresh: Counter<'outcome'>
+  readonly #duration: Histogram<'sync_type'>
+  readonly #inProgress: Gauge
+
+  constructor (options: SyncMetricsOptions) {
+    this.registry = options.registry ?? new Registry()
+    const registers = [this.registry]
+    const p = options.prefix
+    this.#runs = new Counter({ name: `${p}runs_total`, help: 'Sync runs finished, by type and final status', labelNames: ['sync_type', 'status'], registers })
+    this.#changes = new Counter({ name: `${p}role_changes_total`, help: 'Role changes by action (add/remove) and outcome (applied, failed, dry_run, blocked, skipped)', labelNames: ['action', 'outcome'], registers })
+    this.#requests = new Counter({ name: `${p}discord_requests_total`, help: 'Discord API answers by method, route template and HTTP status', labelNames: ['method', 'route', 'status'], registers })
+    this.#rateLimited = new Counter({ name: `${p}discord_rate_limited_total`, help: 'Discord 429 answers by X-RateLimit-Scope (user, global, shared)', labelNames: ['scope'], registers })
+    this.#oauth = new Counter({ name: `${p}oauth_total`, help: 'OAuth2 callbacks by flow (login/link) and outcome (success or error code)', labelNames: ['flow', 'outcome'], registers })
+    this.#tokenRefresh = new Counter({ name: `${p}token_refresh_total`, help: 'Access-token refresh outcomes per link (refreshed, reauth_required, failed, skipped) and skipped runs (run_skipped)', labelNames: ['outcome'], registers })
+    this.#duration = new Histogram({ name: `${p}run_duration_seconds`, help: 'Duration of finished sync runs', labelNames: ['sync_type'], buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 10800], registers })
+    this.#inProgress = new Gauge({ name: `${p}runs_in_progress`, help: 'Sync runs executing in this instance', registers })
+  }
+
+  runStarted (): void {
+    this.#inProgress.inc()
+  }
+
+  runFinished (syncType: SyncType, status: SyncRunStatus, seconds: number): void {
+    this.#inProgress.dec()
+    this.#runs.inc({ sync_type: syncType, status })
+    this.#duration.observe({ sync_type: syncType }, seconds)
+  }
+
+  roleChange (action: AuditAction, outcome: AuditOutcome, n = 1): void {
+    this.#changes.inc({ action, outcome }, n)
+  }
+
+  oauth (flow: string, outcome: string): void {
+    this.#oauth.inc({ flow, outcome })
+  }
+
+  tokenRefresh (outcome: string, n = 1): void {
+    if (n > 0) this.#tokenRefresh.inc({ outcome }, n)
+  }
+
+  /** Counts every Discord answer and 429 the client sees (its events carry templates, never tokens). */
+  observeClient (client: DiscordRestClient): () => void {
+    const onResponse = (e: { method: string, route: string, status: number }): void => {
+      this.#requests.inc({ method: e.method, route: e.route, status: String(e.status) })
+    }
+    const onRateLimited = (e: { scope: string }): void => {
+      this.#rateLimited.inc({ scope: e.scope })
+    }
+    client.on('response', onResponse)
+    client.on('rateLimited', onRateLimited)
+    return () => {
+      client.off('response', onResponse)
+      client.off('rateLimited', onRateLimited)
+    }
+  }
+
+  async render (): Promise<{ contentType: string, body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
+}
