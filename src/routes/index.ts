@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyError, FastifyPluginAsync } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifySwagger from '@fastify/swagger'
@@ -9,6 +9,7 @@ import guildRoutes from './guilds/index.js'
 import roleMappingRoutes from './role-mappings/index.js'
 import userRoutes from './users/index.js'
 import syncRoutes from './sync/index.js'
+import { normaliseFastifyError } from './strict-json.js'
 import { RateLimitedError } from '../errors.js'
 import { PACKAGE_VERSION } from '../discord/defaults.js'
 import type { ResolvedRateLimitOptions } from '../options.js'
@@ -22,7 +23,7 @@ export interface RoutesOptions {
 
 /** Every route group of the plugin, mounted in one encapsulated context under the prefix. */
 const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
-  fastify.setErrorHandler(discordErrorHandler)
+  fastify.setErrorHandler((err: FastifyError, request, reply) => discordErrorHandler(normaliseFastifyError(err), request, reply))
   // Session cookies are read and set by our routes; a host that registered @fastify/cookie keeps its own.
   if (!fastify.hasRequestDecorator('cookies')) await fastify.register(fastifyCookie)
 

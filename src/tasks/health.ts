@@ -80,11 +80,23 @@ export class GuildHealthTask {
       // One guild at a time: the check is a background chore and must not compete with syncs for rate limit.
       for (const guild of await this.#deps.store.listGuilds({ enabled: true })) {
         if (this.#stopped) break
-        results.push(await this.checkGuild(guild))
+        results.push(await this.#checkSafely(guild))
+        // Renewed per guild so a long pass keeps the lock; a lost lock means another instance took over.
+        if (lock !== null && token !== null && !await lock.renew(token).catch(() => false)) break
       }
       return { ran: true, checked: results.length, results }
     } finally {
       if (lock !== null && token !== null) await lock.release(token).catch(() => {})
+    }
+  }
+
+  /** One guild's failure on our side (store down, undecryptable token) must not stop the pass for the others. */
+  async #checkSafely (guild: GuildConfigRecord): Promise<GuildHealthResult> {
+    try {
+      return await this.checkGuild(guild)
+    } catch (err) {
+      this.#deps.log.error({ guild_id: guild.guild_id, err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'guild health check failed')
+      return { guild_id: guild.guild_id, previous: guild.health_status, status: guild.health_status, last_error: guild.last_error, notified: false }
     }
   }
 

@@ -2,7 +2,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { FastifyBaseLogger } from 'fastify'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { GuildHealthTask } from '../../src/tasks/health.js'
-import type { TaskLock } from '../../src/tasks/lock.js'
+import { RedisTaskLock, type TaskLock } from '../../src/tasks/lock.js'
+import { Redis } from 'ioredis'
+import { REDIS_URL, redisAvailable, uniquePrefix } from '../helpers/redis.js'
 import {
   BOT_TOKEN,
   buildRouteApp,
@@ -20,6 +22,7 @@ import {
  * that never carry a token.
  */
 
+const HAS_REDIS = await redisAvailable()
 const BOT_PERMISSIONS = (1n << 28n) | (1n << 10n) | (1n << 11n)
 
 let sim: DiscordSimulator
@@ -168,6 +171,47 @@ describe('GuildHealthTask against the simulator', () => {
     const owner = new GuildHealthTask({ store: t.app.discord.store, bots: (token) => t.app.discord.client.bot(token), log: capturingLogger(), lock: free })
     expect((await owner.run()).ran).toBe(true)
     expect(released).toEqual(['tok-1'])
+  })
+
+  it('one guild failing on our side does not stop the pass', async () => {
+    await t.app.discord.store.createGuild({ guild_id: IDS.noBotGuild, guild_name: 'Broken', enabled: true, bot_token: 'MTExMTExMTExMTExMTExMTE2.GbrknB.broken-token-value-0006' })
+    const store = t.app.discord.store
+    const failing = new Proxy(store, {
+      get (target, prop, receiver) {
+        if (prop === 'getBotToken') {
+          return async (guildId: string) => {
+            if (guildId === IDS.noBotGuild) throw Object.assign(new Error('A stored secret could not be decrypted (unknown key id)'), { code: 'FST_DISCORD_SECRET_DECRYPT' })
+            return await target.getBotToken(guildId)
+          }
+        }
+        const value = Reflect.get(target, prop, receiver)
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
+    const guarded = new GuildHealthTask({ store: failing, bots: (token) => t.app.discord.client.bot(token), log: capturingLogger() })
+    const summary = await guarded.run()
+    expect(summary.checked).toBe(2)
+    expect(summary.results.find((r) => r.guild_id === IDS.guild)?.status).toBe('healthy')
+    expect(summary.results.find((r) => r.guild_id === IDS.noBotGuild)).toMatchObject({ status: 'unknown', notified: false })
+    expect(logs.some((l) => l.startsWith('error') && l.includes(IDS.noBotGuild) && l.includes('FST_DISCORD_SECRET_DECRYPT'))).toBe(true)
+  })
+
+  it.runIf(HAS_REDIS)('with Redis, one instance runs at a time (real lock)', async () => {
+    const redis = new Redis(REDIS_URL)
+    const key = `${uniquePrefix('guild-health')}lock`
+    try {
+      const other = new RedisTaskLock(redis, key, 60_000)
+      const held = await other.acquire()
+      expect(held).not.toBeNull()
+      const mine = new GuildHealthTask({ store: t.app.discord.store, bots: (token) => t.app.discord.client.bot(token), log: capturingLogger(), lock: new RedisTaskLock(redis, key, 60_000) })
+      expect((await mine.run()).ran).toBe(false)
+      await other.release(held as string)
+      expect((await mine.run())).toMatchObject({ ran: true, checked: 1 })
+      expect(await redis.exists(key)).toBe(0)
+    } finally {
+      await redis.del(key)
+      redis.disconnect()
+    }
   })
 
   it('concurrent runs share one pass', async () => {
