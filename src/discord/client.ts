@@ -168,7 +168,7 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
         timeoutMs: this.#opts.redisTimeoutMs,
         retryIntervalMs: this.#opts.redisRetryIntervalMs,
         logger: this.#opts.logger,
-        onChange: (state, reason) => this.emit('store', { state, reason })
+        onChange: (state, reason) => this.#notify('store', { state, reason })
       })
     this.#buckets = new BucketLimiter(this.#store, {
       offsetMs: this.#opts.offsetMs,
@@ -266,7 +266,7 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
       if (serverRetries >= this.#opts.retries) throw outcome.error
       const delayMs = fullJitterDelay(serverRetries, this.#opts.retryBaseDelayMs, this.#opts.retryMaxDelayMs)
       serverRetries++
-      this.emit('retry', {
+      this.#notify('retry', {
         method: request.method,
         route: route.template,
         tokenId: request.credential.id,
@@ -302,7 +302,7 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
       const ctx: LimiterContext = { tokenId, method: request.method, route: route.template, major: route.major, signal: request.signal }
       let hash = this.#buckets.cachedHash(tokenId, routeKey) ?? knownHash
       const onWait = (notice: WaitNotice): void => {
-        this.emit('wait', { method: request.method, route: route.template, tokenId, reason: notice.reason, waitMs: notice.waitMs, bucket: notice.bucket ?? hash })
+        this.#notify('wait', { method: request.method, route: route.template, tokenId, reason: notice.reason, waitMs: notice.waitMs, bucket: notice.bucket ?? hash })
       }
       let bucketKey: string
       for (;;) {
@@ -325,7 +325,7 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
         this.#assertUnlocked(credential, request.method, route.template)
         await this.#global.acquire(ctx, onWait)
         const started = performance.now()
-        this.emit('request', { method: request.method, route: route.template, tokenId, bucket: hash, attempt })
+        this.#notify('request', { method: request.method, route: route.template, tokenId, bucket: hash, attempt })
         let response: RawResponse
         try {
           response = await this.#send(request, route)
@@ -336,7 +336,7 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
         }
         const headers = parseRateLimitHeaders(response.headers)
         const bucket = headers.bucket ?? hash
-        this.emit('response', {
+        this.#notify('response', {
           method: request.method,
           route: route.template,
           tokenId,
@@ -369,7 +369,7 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
             if (global) await this.#global.pause(tokenId, retryAfterMs)
             else pauseMs = retryAfterMs
           }
-          this.emit('rateLimited', {
+          this.#notify('rateLimited', {
             method: request.method,
             route: route.template,
             tokenId,
@@ -409,11 +409,20 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
     }, request.signal)
   }
 
+  /** Emits an event; a listener that throws is logged, never allowed to fail the Discord call. */
+  #notify<K extends keyof DiscordRestEvents> (event: K, ...args: DiscordRestEvents[K]): void {
+    try {
+      (this.emit as (name: string, ...payload: unknown[]) => boolean)(event, ...args)
+    } catch (err) {
+      this.#opts.logger?.error?.({ event, error: (err as Error)?.message }, 'A DiscordRestClient event listener threw')
+    }
+  }
+
   #lock (credential: Credential, method: string, route: string): void {
     if (this.#locked.has(credential.id)) return
     this.#locked.add(credential.id)
     this.#opts.logger?.warn({ tokenId: credential.id, method, route }, 'Discord rejected a bot token (401): it is locked until resetToken() is called')
-    this.emit('tokenLocked', { method, route, tokenId: credential.id })
+    this.#notify('tokenLocked', { method, route, tokenId: credential.id })
   }
 
   /** Maps a non-429 answer to a value, a retry or a typed error. */

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util'
+import { Agent } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   DiscordAPIError,
@@ -110,6 +111,41 @@ describe('request format', () => {
     expect(await user.getCurrentUserGuilds({ withCounts: true })).toHaveLength(1)
     expect(server.seen[0]?.headers.authorization).toBe('Bearer user-access-token')
     expect(server.seen[1]?.url).toBe('/api/v10/users/@me/guilds?with_counts=true')
+  })
+})
+
+describe('client lifecycle and low-level requests', () => {
+  it('request() takes the token per call and shares the limits of the scoped views', async () => {
+    const { server, client } = await setup(async () => [{ id: '41771983423143937', name: 'general', type: 0 }])
+    const channels = await client.request<Array<{ id: string }>>({ method: 'GET', path: `/guilds/${GUILD}/channels`, auth: { type: 'Bot', token: TOKEN } })
+    expect(channels[0]?.id).toBe('41771983423143937')
+    expect(server.seen[0]?.headers.authorization).toBe(`Bot ${TOKEN}`)
+    await client.request({ method: 'GET', path: '/gateway', auth: { type: 'None' } })
+    expect(server.seen[1]?.headers.authorization).toBeUndefined()
+  })
+
+  it('uses a caller-supplied dispatcher and leaves it open on close()', async () => {
+    const agent = new Agent({ connections: 2 })
+    open.push(agent)
+    const { client } = await setup(async () => guild(), { dispatcher: agent })
+    await client.bot(TOKEN).getGuild(GUILD)
+    await client.close()
+    expect(agent.closed).toBe(false)
+    await expect(client.bot(TOKEN).getGuild(GUILD)).rejects.toThrow(/closed/)
+  })
+
+  it('a throwing event listener is logged and does not fail the call', async () => {
+    const { client, logs } = await setup(async () => guild())
+    client.on('response', () => { throw new Error('metrics bug') })
+    await expect(client.bot(TOKEN).getGuild(GUILD)).resolves.toMatchObject({ id: GUILD })
+    expect(logs).toContainEqual({ obj: { event: 'response', error: 'metrics bug' }, msg: 'A DiscordRestClient event listener threw' })
+  })
+
+  it('exposes the effective options without the Redis client or logger', async () => {
+    const { client } = await setup(async () => guild(), { globalRequestsPerSecond: 20 })
+    expect(client.options).toMatchObject({ globalRequestsPerSecond: 20, invalidRequestThreshold: 1_000, retries: 3 })
+    expect(client.options).not.toHaveProperty('logger')
+    expect(client.limiterBackend).toBe('memory')
   })
 })
 
