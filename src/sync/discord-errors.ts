@@ -47,7 +47,8 @@ export interface Failure {
 
 export function classifyFailure (err: unknown): Failure {
   if (err instanceof DiscordAPIError) {
-    const code = err.discordCode !== undefined ? String(err.discordCode) : err.status !== undefined ? String(err.status) : err.code
+    // Code 0 is Discord's "general error": the HTTP status says more.
+    const code = err.discordCode !== undefined && err.discordCode !== 0 ? String(err.discordCode) : err.status !== undefined ? String(err.status) : err.code
     if (err instanceof DiscordNotFoundError) {
       if (err.discordCode === DiscordCodes.UNKNOWN_MEMBER) return { kind: 'unknown_member', code, message: err.message }
       if (err.discordCode === DiscordCodes.UNKNOWN_ROLE) return { kind: 'unknown_role', code, message: err.message }

@@ -13,9 +13,13 @@ import { TEST_KEY } from '../helpers/build-app.js'
 
 export const JWT_SECRET = 'sync-suite-jwt-secret-that-is-long-enough-0123456789'
 export const BOT_TOKEN = 'MTEwMDAwMDAwMDAwMDAwMDAwMQ.Gsync1.sync-suite-bot-token-value'
+/** A second bot, member of the second guild only (tests that need one guild's token to fail alone). */
+export const BOT2_TOKEN = 'MTEwMDAwMDAwMDAwMDAwMDAwMw.Gsync2.sync-suite-second-bot-token'
 
 export const IDS = {
   bot: '1100000000000000001',
+  bot2: '1100000000000000003',
+  bot2Role: '1220000000000000003',
   owner: '1100000000000000002',
   g1: '1200000000000000001',
   g2: '1200000000000000002',
@@ -47,13 +51,26 @@ export class TestMembership implements MembershipProvider {
   readonly users = new Map<string, MembershipInfo | null>()
   readonly failing = new Set<string>()
   calls = 0
+  /** While set, every answer waits for it: keeps a run in progress for as long as a test needs. */
+  gate: Promise<void> | null = null
+
+  /** Holds every answer until the returned function is called. */
+  hold (): () => void {
+    let release: () => void = () => {}
+    this.gate = new Promise<void>((resolve) => { release = resolve })
+    return () => {
+      this.gate = null
+      release()
+    }
+  }
 
   set (userId: string, groups: string[], characterCount = 1, permissions: string[] = []): void {
     this.users.set(userId, { groups: groups.map((id) => ({ id, name: `Group ${id}` })), character_count: characterCount, permissions })
   }
 
-  getMembership (userId: string): MembershipInfo | null {
+  async getMembership (userId: string): Promise<MembershipInfo | null> {
     this.calls++
+    if (this.gate !== null) await this.gate
     if (this.failing.has(userId)) throw new Error('host directory unreachable: postgres://secret@db')
     return this.users.get(userId) ?? null
   }
@@ -83,6 +100,9 @@ export function seedSimulator (sim: DiscordSimulator): void {
   s.addRole(IDS.g2, { id: IDS.botRole2, name: 'syncbot', position: 10, permissions: botPerms })
   s.addRole(IDS.g2, { id: IDS.pilot2, name: 'Pilot', position: 5 })
   s.addMember(IDS.g2, IDS.bot, [IDS.botRole2])
+  s.addBot({ token: BOT2_TOKEN, user: { id: IDS.bot2, username: 'syncbot2' } })
+  s.addRole(IDS.g2, { id: IDS.bot2Role, name: 'syncbot2', position: 11, permissions: botPerms })
+  s.addMember(IDS.g2, IDS.bot2, [IDS.bot2Role])
 }
 
 export interface SyncWorld {
@@ -94,7 +114,7 @@ export interface SyncWorld {
   /** Real HTTP to the app. `as`: send a session for this user. */
   call: (method: string, path: string, opts?: { as?: { id: string, permissions: string[] } | null, body?: unknown }) => Promise<{ status: number, body: any, text: string, headers: Headers }>
   /** Configures a guild (with the bot token) straight in the store. */
-  guild: (guildId: string, name: string, settings?: Partial<GuildSettings>) => Promise<void>
+  guild: (guildId: string, name: string, settings?: Partial<GuildSettings>, token?: string) => Promise<void>
   mapping: (input: Omit<CreateRoleMappingInput, 'guild_id'> & { guild_id?: string }) => Promise<RoleMappingRecord>
   /** Links a Discord account to a host user. */
   link: (hostUserId: string, discordUserId: string, guildIds?: string[]) => Promise<void>
@@ -107,7 +127,7 @@ export interface SyncWorld {
 export interface WorldOptions {
   simulator?: SimulatorOptions
   plugin?: Partial<FastifyDiscordSyncOptions>
-  /** Skip app.listen (tests that register hooks before ready). */
+  /** Register the plugin without a membership provider. */
   noMembership?: boolean
 }
 
@@ -147,8 +167,8 @@ export async function buildSyncWorld (options: WorldOptions = {}): Promise<SyncW
       try { body = JSON.parse(text) } catch { body = null }
       return { status: res.status, body, text, headers: res.headers }
     },
-    async guild (guildId, name, settings = {}) {
-      await store.createGuild({ guild_id: guildId, guild_name: name, bot_token: BOT_TOKEN, bot_user_id: IDS.bot, settings })
+    async guild (guildId, name, settings = {}, token = BOT_TOKEN) {
+      await store.createGuild({ guild_id: guildId, guild_name: name, bot_token: token, bot_user_id: token === BOT2_TOKEN ? IDS.bot2 : IDS.bot, settings })
     },
     async mapping (input) {
       return await store.createMapping({ guild_id: IDS.g1, ...input })
