@@ -114,8 +114,13 @@ export async function buildRouteApp (sim: DiscordSimulator, overrides: Partial<F
       const headers: Record<string, string> = { ...(opts.headers as Record<string, string> | undefined) }
       if (as !== undefined) {
         const token = tokenFor(as)
-        if (cookie === true) headers.cookie = `falcon_auth_token=${token}`
-        else headers.authorization = `Bearer ${token}`
+        if (cookie === true) {
+          headers.cookie = `falcon_auth_token=${token}`
+          // What the admin UI's scripts send with cookie sessions (the plugin's CSRF proof for writes).
+          headers['x-requested-with'] ??= 'XMLHttpRequest'
+        } else {
+          headers.authorization = `Bearer ${token}`
+        }
       }
       const res = await app.inject({ ...opts, headers })
       responses.push({ method: String(opts.method ?? 'GET'), url: String(opts.url), statusCode: res.statusCode, headers: JSON.stringify(res.headers), body: res.body })

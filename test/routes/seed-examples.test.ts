@@ -60,11 +60,20 @@ describe('the seed\'s API examples', () => {
   })
 
   it('Configure Discord Guild (cookie) works as written too', async () => {
-    expect((await t.call({ method: 'DELETE', url: `/api/discord/guilds/${IDS.guild}`, headers: { authorization: bearer } })).statusCode).toBe(200)
-    expect(GUILD_BODY_COOKIE).toContain('"123456789012345678", \n')
-    const res = await post('/api/discord/guilds', GUILD_BODY_COOKIE, { cookie })
-    expect(res.statusCode).toBe(201)
-    expect(res.json()).toMatchObject({ guild_id: '123456789012345678', guild_name: 'My Discord Server', is_enabled: true })
+    // On a second app, so this example stands on its own and the next steps keep the first guild.
+    const other = await buildRouteApp(sim, { prefix: '/api' } as never)
+    try {
+      expect(GUILD_BODY_COOKIE).toContain('"123456789012345678", \n')
+      const res = await other.call({
+        method: 'POST',
+        url: '/api/discord/guilds',
+        payload: GUILD_BODY_COOKIE,
+        headers: { 'content-type': 'application/json', cookie: `falcon_auth_token=${other.tokenFor('admin')}` }
+      })
+      expect({ status: res.statusCode, body: res.json() }).toMatchObject({ status: 201, body: { guild_id: '123456789012345678', guild_name: 'My Discord Server', is_enabled: true } })
+    } finally {
+      await other.close()
+    }
   })
 
   it('Create Role Mapping works as written once the guild has its bot token', async () => {
