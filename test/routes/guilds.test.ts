@@ -255,5 +255,7 @@ describe('DELETE /discord/guilds/{guild_id}', () => {
     expect(sim.state.memberRoles(IDS.guild, IDS.alice)).toEqual([IDS.pilotRole])
     const again = await t.call({ method: 'DELETE', url: `/discord/guilds/${IDS.guild}`, as: 'admin' })
     expect(again.statusCode).toBe(404)
+    // Syncing stopped: the sync engine and the health task pick guilds from this list.
+    expect(await t.app.discord.store.listGuilds({ enabled: true })).toEqual([])
   })
 })
