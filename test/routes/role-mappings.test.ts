@@ -181,12 +181,12 @@ describe('listing and reading', () => {
 })
 
 describe('PUT /discord/role-mappings/{mapping_id}', () => {
-  it('changes priority and conditions without asking Discord', async () => {
+  it('changes priority and conditions without asking Discord; a client\'s role name is not stored', async () => {
     const m = await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole, conditions: { character_count_min: 1 } })
     sim.clearRequests()
-    const res = await t.call({ method: 'PUT', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin', payload: { priority: 3, conditions: { character_count_max: 5 } } })
+    const res = await t.call({ method: 'PUT', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin', payload: { priority: 3, conditions: { character_count_max: 5 }, discord_role_name: 'Renamed by hand' } })
     expect(res.statusCode).toBe(200)
-    expect(res.json()).toMatchObject({ priority: 3, conditions: { character_count_min: 1, character_count_max: 5 } })
+    expect(res.json()).toMatchObject({ priority: 3, conditions: { character_count_min: 1, character_count_max: 5 }, discord_role_name: 'EVE Pilot' })
     expect(sim.requests).toHaveLength(0)
   })
 

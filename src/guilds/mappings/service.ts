@@ -138,7 +138,8 @@ export class MappingService {
     if (body.priority !== undefined) patch.priority = body.priority
     if (body.exclusive_set !== undefined) patch.exclusive_set = body.exclusive_set
     if (enabled !== undefined) patch.enabled = enabled
-    if (body.discord_role_name !== undefined) patch.discord_role_name = body.discord_role_name
+    // `discord_role_name` in a request is informational (the seed sends it): the stored name is
+    // always the one Discord reported at the last check, never a client's label.
 
     // Only a new role, or switching a mapping back on, needs Discord's word: editing a
     // priority must keep working while the guild's roles are being rearranged.
@@ -148,7 +149,7 @@ export class MappingService {
       const verdict = checkRoleAssignable(inspection.facts, roleId, inspection.permissions)
       throwDenial(verdict)
       patch.discord_role_id = roleId
-      patch.discord_role_name = verdict.role?.name ?? patch.discord_role_name ?? null
+      patch.discord_role_name = verdict.role?.name ?? current.discord_role_name
     }
     const updated = await this.#store.updateMapping(mappingId, patch)
     if (updated === null) throw new NotFoundError(`Role mapping ${mappingId} does not exist`)
