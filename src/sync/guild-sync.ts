@@ -115,6 +115,21 @@ export function auditReason (runId: string, plan: RolePlan): string {
 
 const MAX_ROLE_REFRESHES = 2
 
+/** The host's provider takes no signal: a cancelled run stops waiting for it (shutdown must not hang on it). */
+async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  let onAbort: () => void = () => {}
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([p, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
 export function emptyGuildResult (guildId: string): SyncGuildResult {
   return {
     guild_id: guildId,
@@ -287,7 +302,7 @@ class GuildSync {
     const provider = this.#d.membership
     const contexts = links.size === 0 || provider === null
       ? new Map()
-      : await resolveContexts(provider, [...links.values()].map((l) => l.user_id), this.#d.workers)
+      : await abortable(resolveContexts(provider, [...links.values()].map((l) => l.user_id), this.#d.workers), this.#signal)
     const results = this.#run.results
     for (const m of members) {
       this.#result.members_scanned++

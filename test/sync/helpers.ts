@@ -105,6 +105,13 @@ export function seedSimulator (sim: DiscordSimulator): void {
   s.addMember(IDS.g2, IDS.bot2, [IDS.bot2Role])
 }
 
+export interface DiscordCall {
+  method: string
+  route: string | null
+  status: number
+  reason?: string
+}
+
 export interface SyncWorld {
   sim: DiscordSimulator
   app: FastifyInstance
@@ -120,7 +127,7 @@ export interface SyncWorld {
   link: (hostUserId: string, discordUserId: string, guildIds?: string[]) => Promise<void>
   roles: (guildId: string, userId: string) => string[]
   /** Requests the plugin sent to the simulator: method + route template. */
-  discordCalls: (filter?: (r: { method: string, route: string | null }) => boolean) => Array<{ method: string, route: string | null, status: number, reason?: string }>
+  discordCalls: (filter?: (r: DiscordCall) => boolean) => DiscordCall[]
   close: () => Promise<void>
 }
 
@@ -129,11 +136,16 @@ export interface WorldOptions {
   plugin?: Partial<FastifyDiscordSyncOptions>
   /** Register the plugin without a membership provider. */
   noMembership?: boolean
+  /** Reuse a seeded simulator (e.g. a restarted instance); it is closed with this world. */
+  sim?: DiscordSimulator
 }
 
 export async function buildSyncWorld (options: WorldOptions = {}): Promise<SyncWorld> {
-  const sim = await createDiscordSimulator({ rateLimits: { enabled: false }, ...options.simulator })
-  seedSimulator(sim)
+  let sim = options.sim
+  if (sim === undefined) {
+    sim = await createDiscordSimulator({ rateLimits: { enabled: false }, ...options.simulator })
+    seedSimulator(sim)
+  }
   const membership = new TestMembership()
   const app = Fastify({ logger: false })
   await app.register(discordSync, {

@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import Database from 'better-sqlite3'
+import { buildSyncWorld, HOST, IDS, type SyncWorld } from './helpers.js'
+
+/*
+ * No run stays "running" forever: at start-up, runs whose heartbeat stopped (their instance
+ * crashed) are failed as interrupted, pending unlink removals are resumed, and a graceful
+ * shutdown records the runs it cancels.
+ */
+
+const worlds: SyncWorld[] = []
+afterEach(async () => {
+  for (const w of worlds.splice(0).reverse()) {
+    w.membership.gate = null
+    await w.close()
+  }
+})
+
+describe('start-up recovery', () => {
+  it('fails runs whose heartbeat expired, spares live ones, resumes pending unlink removals', async () => {
+    const db = new Database(':memory:')
+    const first = await buildSyncWorld({ plugin: { store: { type: 'sqlite', database: db } } })
+    await first.guild(IDS.g1, 'Alpha Guild')
+    await first.mapping({ group_id: 'pilots', discord_role_id: IDS.pilot })
+    const store = first.store
+    const longAgo = new Date(Date.now() - 3_600_000)
+    const crashed = await store.createSyncRun({ sync_type: 'guild', target_id: IDS.g1, status: 'running', started_at: longAgo, initiated_by: 'system' })
+    await store.updateSyncRun(crashed.id, { heartbeat_at: longAgo })
+    const live = await store.createSyncRun({ sync_type: 'full', status: 'running', started_at: longAgo, initiated_by: 'system' })
+    await store.updateSyncRun(live.id, { heartbeat_at: new Date() })
+    // Dave unlinked while the instance was down: his removal was queued, never executed.
+    first.sim.state.addMember(IDS.g1, IDS.dave, [IDS.pilot, IDS.hand])
+    const unlink = await store.createSyncRun({ sync_type: 'user', target_id: IDS.dave, status: 'pending', initiated_by: 'unlink:user-dave' })
+    await store.updateSyncRun(unlink.id, { heartbeat_at: longAgo })
+    // Simulate the crash: the app goes away without the engine seeing these runs.
+    await first.app.close()
+
+    const second = await buildSyncWorld({ sim: first.sim, plugin: { store: { type: 'sqlite', database: db } } })
+    worlds.push(second)
+    const failed = await second.store.getSyncRun(crashed.id)
+    expect(failed?.status).toBe('failed')
+    expect(failed?.completed_at).toBeInstanceOf(Date)
+    expect(failed?.results.errors.at(-1)?.error).toMatch(/^interrupted: no heartbeat/)
+    expect((await second.store.getSyncRun(live.id))?.status).toBe('running')
+
+    const removal = await second.app.discord.sync.engine.waitFor(unlink.id, 10_000)
+    expect(removal?.status).toBe('completed')
+    expect(second.roles(IDS.g1, IDS.dave)).toEqual([IDS.hand])
+    // Visible through the API too.
+    const res = await second.call('GET', `/sync/runs/${crashed.id}`)
+    expect(res.body).toMatchObject({ id: crashed.id, status: 'failed' })
+  })
+})
+
+describe('shutdown', () => {
+  it('cancels runs in progress and records them as interrupted, even while the host provider hangs', async () => {
+    const db = new Database(':memory:')
+    const w = await buildSyncWorld({ plugin: { store: { type: 'sqlite', database: db } } })
+    await w.guild(IDS.g1, 'Alpha Guild')
+    await w.mapping({ group_id: 'pilots', discord_role_id: IDS.pilot })
+    w.sim.state.addMember(IDS.g1, IDS.alice)
+    await w.link(HOST.alice, IDS.alice)
+    w.membership.set(HOST.alice, ['pilots'])
+    w.membership.hold()
+    const started = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
+    expect(started.status).toBe(202)
+    await w.app.close()
+    // The host's database outlives the plugin: read the record there.
+    const after = await buildSyncWorld({ sim: w.sim, plugin: { store: { type: 'sqlite', database: db } } })
+    worlds.push(after)
+    const run = await after.store.getSyncRun(started.body.run_id)
+    expect(run?.status).toBe('failed')
+    expect(run?.results.errors.map((e) => e.error)).toContain('interrupted: the server is shutting down')
+    expect(after.roles(IDS.g1, IDS.alice)).toEqual([])
+    // The lock died with the instance: the guild can be synced again at once.
+    after.membership.set(HOST.alice, ['pilots'])
+    const again = await after.call('POST', '/sync/manual', { body: { guild_id: IDS.g1, wait: true } })
+    expect(again.status).toBe(200)
+    expect(after.roles(IDS.g1, IDS.alice)).toEqual([IDS.pilot])
+  })
+})
