@@ -108,6 +108,8 @@ export function seedSimulator (sim: DiscordSimulator): void {
 export interface DiscordCall {
   method: string
   route: string | null
+  /** Guild (or channel) id the call was about. */
+  majorId: string
   status: number
   reason?: string
 }
@@ -138,6 +140,14 @@ export interface WorldOptions {
   noMembership?: boolean
   /** Reuse a seeded simulator (e.g. a restarted instance); it is closed with this world. */
   sim?: DiscordSimulator
+  /** Configure a Discord OAuth application (registered in the simulator) so the link/unlink routes work. */
+  oauth?: boolean
+}
+
+export const OAUTH_APP = {
+  clientId: '1900000000000000001',
+  clientSecret: 'sync-suite-client-secret-0123456789',
+  redirectUri: 'http://127.0.0.1:3999/discord/auth/callback'
 }
 
 export async function buildSyncWorld (options: WorldOptions = {}): Promise<SyncWorld> {
@@ -147,6 +157,13 @@ export async function buildSyncWorld (options: WorldOptions = {}): Promise<SyncW
     seedSimulator(sim)
   }
   const membership = new TestMembership()
+  let discord: FastifyDiscordSyncOptions['discord']
+  if (options.oauth === true) {
+    if (sim.state.getOAuthApp(OAUTH_APP.clientId) === undefined) {
+      sim.state.addOAuthApp({ client_id: OAUTH_APP.clientId, client_secret: OAUTH_APP.clientSecret, redirect_uris: [OAUTH_APP.redirectUri], name: 'Falcon' })
+    }
+    discord = { ...OAUTH_APP, apiBaseUrl: sim.apiBaseUrl, authorizeUrl: `${sim.url}/oauth2/authorize` }
+  }
   const app = Fastify({ logger: false })
   await app.register(discordSync, {
     store: { type: 'sqlite', path: ':memory:' },
@@ -157,6 +174,7 @@ export async function buildSyncWorld (options: WorldOptions = {}): Promise<SyncW
     healthCheck: { enabled: false },
     rateLimit: false,
     ...(options.noMembership === true ? {} : { membership }),
+    ...(discord === undefined ? {} : { discord }),
     ...options.plugin,
     sync: { enabled: false, heartbeatInterval: '1s', ...options.plugin?.sync }
   })
@@ -198,7 +216,7 @@ export async function buildSyncWorld (options: WorldOptions = {}): Promise<SyncW
     },
     discordCalls (filter) {
       return sim.requests
-        .map((r) => ({ method: r.method, route: r.route, status: r.status, ...(r.reason !== undefined ? { reason: r.reason } : {}) }))
+        .map((r) => ({ method: r.method, route: r.route, majorId: r.majorId, status: r.status, ...(r.reason !== undefined ? { reason: r.reason } : {}) }))
         .filter((r) => filter === undefined || filter(r))
     },
     async close () {
