@@ -1,3 +1,4 @@
+import { cp } from 'node:fs/promises'
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
@@ -11,6 +12,12 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   splitting: false,
+  // import.meta.url in the CommonJS build: the admin UI finds its assets relative to the bundle.
+  shims: true,
   // Runtime dependencies stay external so the host's copies (and native builds) are used.
-  skipNodeModulesBundle: true
+  skipNodeModulesBundle: true,
+  // The admin UI's static files ship beside the bundle (dist/admin-ui/public), inside package "files".
+  async onSuccess () {
+    await cp('src/admin-ui/public', 'dist/admin-ui/public', { recursive: true })
+  }
 })

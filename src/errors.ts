@@ -47,6 +47,14 @@ export const AuthTokenExpiredError = createError('FST_DISCORD_AUTH_TOKEN_EXPIRED
 /** Authenticated, but not allowed to do this (not the owner, not an admin). */
 export const ForbiddenError = createError('FST_DISCORD_FORBIDDEN', '%s', 403)
 
+/**
+ * A state-changing request authenticated by the session cookie came without the X-Requested-With
+ * header. Browsers attach cookies to cross-site form posts, but no cross-site page can add a custom
+ * header without a CORS preflight this plugin never approves, so the header proves the request
+ * came from a same-origin script.
+ */
+export const CsrfHeaderRequiredError = createError('FST_DISCORD_CSRF_HEADER_REQUIRED', 'State-changing requests authenticated by the session cookie must send the X-Requested-With header (API clients: use "Authorization: Bearer <jwt>")', 403)
+
 /** No JWT secret/key was configured and the host registered no @fastify/jwt: sessions cannot be issued or checked. */
 export const AuthNotConfiguredError = createError('FST_DISCORD_AUTH_NOT_CONFIGURED', 'Authentication is not configured: %s', 503)
 

@@ -171,7 +171,7 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
   // fastify-plugin shares the parent's context, so Fastify does not apply the register
   // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
   const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, openapi: opts.openapi })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, openapi: opts.openapi, adminUi: opts.adminUi })
 }
 
 /** Ends a connection we opened, whatever state it is in, and waits for it to be gone. */

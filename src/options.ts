@@ -116,7 +116,8 @@ const OptionsSchema = Type.Object({
   openapi: Type.Optional(Type.Boolean()),
   membership: Type.Optional(Type.Unknown()),
   sync: Type.Optional(SyncSchema),
-  metrics: Type.Optional(MetricsSchema)
+  metrics: Type.Optional(MetricsSchema),
+  adminUi: Type.Optional(Type.Boolean())
 }, { additionalProperties: false })
 
 type RawOptions = Static<typeof OptionsSchema>
@@ -307,6 +308,13 @@ export interface FastifyDiscordSyncOptions {
   sync?: SyncOptions
   /** Prometheus metrics. */
   metrics?: MetricsOptions
+  /**
+   * Serve the admin web UI at GET {routePrefix}/admin/ (static files, no CDN). Its sign-in
+   * sends the browser back to the UI, so the UI's URL must be allowed: it is added to
+   * `auth.redirectUrls` automatically when `discord.redirectUri` ends in `/auth/callback`
+   * (the UI lives beside the callback); otherwise add it yourself. @default false
+   */
+  adminUi?: boolean
 }
 
 export interface ResolvedAuthOptions {
@@ -397,6 +405,7 @@ export interface ResolvedOptions {
   membership: MembershipProvider | null
   sync: ResolvedSyncOptions
   metrics: ResolvedMetricsOptions
+  adminUi: boolean
 }
 
 export const DEFAULT_OPTIONS = Object.freeze({
@@ -455,7 +464,8 @@ export const DEFAULT_OPTIONS = Object.freeze({
     prefix: 'discord_sync_',
     route: true,
     access: 'admin' as const
-  })
+  }),
+  adminUi: false
 })
 
 function fail (option: string, why: string): never {
@@ -690,6 +700,16 @@ export function resolveOptions (input: unknown): ResolvedOptions {
       }
     : null
 
+  const auth = resolveAuth(o.auth)
+  const adminUi = o.adminUi ?? DEFAULT_OPTIONS.adminUi
+  if (adminUi && discord !== null) {
+    // The UI's sign-in returns to the UI itself. It is served beside the callback route, so its
+    // public URL follows from the redirect URI the operator registered with Discord (same origin,
+    // same mount point); a proxy that rewrites paths breaks the pattern and the host lists it instead.
+    const match = /^(.*)\/auth\/callback$/.exec(normaliseRedirectUrl(discord.redirectUri) ?? '')
+    if (match !== null && !auth.redirectUrls.includes(`${match[1] as string}/admin/`)) auth.redirectUrls.push(`${match[1] as string}/admin/`)
+  }
+
   return {
     routePrefix: o.routePrefix ?? DEFAULT_OPTIONS.routePrefix,
     store,
@@ -702,14 +722,15 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     stateExpiryMs: duration(o.stateExpiry, DEFAULT_OPTIONS.stateExpiry, 'stateExpiry', 30_000),
     tokenRefreshThresholdMs: duration(o.tokenRefreshThreshold, DEFAULT_OPTIONS.tokenRefreshThreshold, 'tokenRefreshThreshold', 60_000),
     syncIntervalMs: duration(o.syncInterval, DEFAULT_OPTIONS.syncInterval, 'syncInterval', 60_000),
-    auth: resolveAuth(o.auth),
+    auth,
     tokenRefresh: resolveTokenRefresh(o.tokenRefresh),
     healthCheck: resolveHealthCheck(o.healthCheck),
     rateLimit: resolveRateLimit(o.rateLimit),
     openapi: o.openapi ?? DEFAULT_OPTIONS.openapi,
     membership: resolveMembership(o.membership),
     sync: resolveSync(o.sync),
-    metrics: resolveMetrics(o.metrics)
+    metrics: resolveMetrics(o.metrics),
+    adminUi
   }
 }
 

@@ -6,6 +6,7 @@ import {
   AuthRequiredError,
   AuthTokenExpiredError,
   AuthTokenInvalidError,
+  CsrfHeaderRequiredError,
   ForbiddenError,
   InvalidOptionsError
 } from '../errors.js'
@@ -49,6 +50,10 @@ export async function resolveSessionJwt (fastify: FastifyInstance, opts: Resolve
 }
 
 interface FastJwtError { code?: unknown }
+
+/** Header a same-origin script sends with cookie-authenticated writes (see CsrfHeaderRequiredError). */
+export const CSRF_HEADER = 'x-requested-with'
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**
  * Session handling: reading the caller from `Authorization: Bearer` or the session cookie,
@@ -128,10 +133,22 @@ export class SessionAuth {
     return { id, permissions, claims: Object.freeze({ ...c }) }
   }
 
-  /** The caller, or null when the request carries no session. Throws 401 for a credential that does not verify. */
+  /**
+   * The caller, or null when the request carries no session. Throws 401 for a credential that
+   * does not verify, and 403 FST_DISCORD_CSRF_HEADER_REQUIRED for a write authenticated by the
+   * cookie without the X-Requested-With header.
+   */
   identify (request: FastifyRequest): AuthUser | null {
     const token = this.readToken(request)
-    return token === null ? null : this.verify(token)
+    if (token === null) return null
+    // Checked before verifying: a forged cross-site write learns nothing about the session.
+    // SameSite=Lax already keeps the cookie off cross-site posts; this also covers sibling
+    // sub-domains (same site) and browsers without SameSite. A bearer token is never sent
+    // ambiently, so it needs no such proof.
+    const viaCookie = (request.headers.authorization ?? '') === ''
+    const proof = request.headers[CSRF_HEADER]
+    if (viaCookie && !SAFE_METHODS.has(request.method) && (typeof proof !== 'string' || proof.trim() === '')) throw new CsrfHeaderRequiredError()
+    return this.verify(token)
   }
 
   async isAdmin (user: AuthUser, request: FastifyRequest): Promise<boolean> {
@@ -162,6 +179,17 @@ export class SessionAuth {
       path: this.#opts.cookiePath,
       ...(this.#opts.cookieDomain === null ? {} : { domain: this.#opts.cookieDomain }),
       maxAge: Math.floor(this.#opts.sessionExpiryMs / 1000)
+    })
+  }
+
+  /** Ends a browser session: expires the session cookie with the attributes it was set with. */
+  clearSessionCookie (reply: FastifyReply): void {
+    reply.clearCookie(this.#opts.cookieName, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.#opts.cookieSecure,
+      path: this.#opts.cookiePath,
+      ...(this.#opts.cookieDomain === null ? {} : { domain: this.#opts.cookieDomain })
     })
   }
 

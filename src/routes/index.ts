@@ -9,6 +9,8 @@ import guildRoutes from './guilds/index.js'
 import roleMappingRoutes from './role-mappings/index.js'
 import userRoutes from './users/index.js'
 import syncRoutes from './sync/index.js'
+import adminRoutes from './admin/index.js'
+import { adminUi } from '../admin-ui/index.js'
 import { normaliseFastifyError } from './strict-json.js'
 import { RateLimitedError } from '../errors.js'
 import { PACKAGE_VERSION } from '../discord/defaults.js'
@@ -19,6 +21,8 @@ export interface RoutesOptions {
   rateLimit: ResolvedRateLimitOptions | null
   /** Serve GET /openapi.json. */
   openapi: boolean
+  /** Serve the admin web UI at /admin/. */
+  adminUi?: boolean
 }
 
 /** Every route group of the plugin, mounted in one encapsulated context under the prefix. */
@@ -70,6 +74,8 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   await fastify.register(roleMappingRoutes)
   await fastify.register(userRoutes)
   await fastify.register(syncRoutes)
+  await fastify.register(adminRoutes)
+  if (opts.adminUi === true) await fastify.register(adminUi)
 
   if (opts.openapi) {
     fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())

@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { FastifyPluginAsync } from 'fastify'
+import fastifyStatic from '@fastify/static'
+
+/*
+ * The admin web UI: three static files (HTML, one ES module, CSS) served by @fastify/static.
+ * No framework, no build step, no CDN: the page talks to the plugin's JSON API with the
+ * session cookie like any other client, so everything it can do is an API call first.
+ */
+
+/**
+ * Where the assets are. From the sources (tsx, vitest) this module sits beside `public/`; in the
+ * published bundle (dist/index.js or dist/index.cjs) tsup copies them to `dist/admin-ui/public/`.
+ */
+export function adminUiRoot (): string {
+  const candidates = [new URL('./public/', import.meta.url), new URL('./admin-ui/public/', import.meta.url)].map((u) => fileURLToPath(u))
+  const found = candidates.find((dir) => existsSync(`${dir}index.html`))
+  if (found === undefined) throw new Error(`fastify-discord-sync: the admin UI assets are missing (looked in ${candidates.join(', ')})`)
+  return found
+}
+
+/**
+ * Same-origin only: scripts, styles and API calls from this origin, no inline code, no framing
+ * (clickjacking), no plugins, no <base> tricks. The UI needs nothing else.
+ */
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'"
+].join('; ')
+
+/** Serves the UI at `/admin/` under the plugin's prefix (`/admin` redirects there, so relative URLs work). */
+export const adminUi: FastifyPluginAsync = async (fastify) => {
+  await fastify.register(fastifyStatic, {
+    root: adminUiRoot(),
+    prefix: '/admin/',
+    redirect: true,
+    index: ['index.html'],
+    // A host may have registered @fastify/static itself: leave its reply decorators alone.
+    decorateReply: false,
+    // The files are fixed at build time: one route each instead of a wildcard over the directory.
+    wildcard: false,
+    schemaHide: true,
+    dotfiles: 'deny',
+    setHeaders (reply, path) {
+      reply.header('content-security-policy', CSP)
+      reply.header('x-content-type-options', 'nosniff')
+      reply.header('referrer-policy', 'no-referrer')
+      // HTML is revalidated on every visit so an upgrade's new script and page never mix.
+      if (path.endsWith('.html')) reply.header('cache-control', 'no-cache')
+    }
+  })
+}
