@@ -106,11 +106,11 @@ describe('standalone configuration', () => {
     expect(() => loadConfig(noJwt)).toThrow(/JWT_SECRET is required/)
   })
 
-  it('serves /api/discord/status and answers Discord-dependent routes with 503 when Discord is absent', async () => {
+  it('serves /api/discord/status in demo mode, with Discord configured as the in-process simulator (test/standalone-demo.test.ts covers the demo)', async () => {
     const app = await buildStandalone({ ...loadConfig({ DISCORD_DB_PATH: join(tempDir(), 'db.sqlite') }), logLevel: 'silent' })
     const res = await app.inject({ url: '/api/discord/status' })
     expect(res.statusCode).toBe(200)
-    expect(res.json()).toMatchObject({ module: 'discord', status: 'healthy', checks: { discord: 'not_configured' } })
+    expect(res.json()).toMatchObject({ module: 'discord', status: 'healthy', checks: { discord: 'configured' } })
     await app.close()
   })
 })

@@ -74,7 +74,8 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
   const demo = clientId === undefined || demoFlag === '1' || demoFlag === 'true'
 
   const mongoUri = url(env, 'MONGODB_URI', undefined, ['mongodb:', 'mongodb+srv:'])
-  const dbPath = resolve(get(env, 'DISCORD_DB_PATH') ?? './data/discord.sqlite')
+  // The demo keeps its own file, so switching to a real application starts from a clean database.
+  const dbPath = resolve(get(env, 'DISCORD_DB_PATH') ?? (demo ? './data/demo.sqlite' : './data/discord.sqlite'))
   const secretsDir = mongoUri ? null : dirname(dbPath)
 
   let encryptionKey: string[]
@@ -123,7 +124,8 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
       throw new ConfigError('DISCORD_REDIRECT_URLS', `contains "${v}": each entry must be an http(s) origin and path, without query, fragment or credentials`)
     }
   })
-  const secureRaw = get(env, 'AUTH_COOKIE_SECURE') ?? '1'
+  // The demo is plain http on loopback, where browsers differ on Secure cookies (Safari drops them).
+  const secureRaw = get(env, 'AUTH_COOKIE_SECURE') ?? (demo ? '0' : '1')
   if (!['0', '1', 'true', 'false'].includes(secureRaw)) throw new ConfigError('AUTH_COOKIE_SECURE', 'must be 1 or 0')
   plugin.auth = {
     jwtSecret,
@@ -132,6 +134,9 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
     sessionExpiry: duration(env, 'AUTH_SESSION_EXPIRY', '24h')
   }
   plugin.tokenRefresh = { interval: duration(env, 'DISCORD_TOKEN_REFRESH_INTERVAL', '30m') }
+  const adminUi = get(env, 'DISCORD_ADMIN_UI') ?? '1'
+  if (!['0', '1', 'true', 'false'].includes(adminUi)) throw new ConfigError('DISCORD_ADMIN_UI', 'must be 1 or 0')
+  plugin.adminUi = adminUi === '1' || adminUi === 'true'
 
   const scopes = (get(env, 'DISCORD_SCOPES') ?? 'identify guilds').split(/\s+/)
   for (const s of scopes) if (!ALLOWED_SCOPES.includes(s)) throw new ConfigError('DISCORD_SCOPES', `contains "${s}", which is not an allowed scope (${ALLOWED_SCOPES.join(', ')})`)

@@ -1,5 +1,6 @@
 import { buildStandalone } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { demoBanner, demoOf } from './demo.js'
 
 /*
  * `npm start`: configuration from the environment, the plugin at /api/discord, and a
@@ -40,10 +41,13 @@ async function main (): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'))
   process.once('SIGTERM', () => shutdown('SIGTERM'))
 
-  await app.listen({ host: config.host, port: config.port })
+  // The demo picked its port before start-up: its OAuth redirect URI names it.
+  const demo = demoOf(app)
+  await app.listen({ host: config.host, port: demo?.port ?? config.port })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   app.log.info(`fastify-discord-sync standalone server: http://${config.host}:${port}/api/discord/status`)
+  if (demo !== undefined) console.log(demoBanner(demo))
 }
 
 main().catch((err: unknown) => {

@@ -66,7 +66,10 @@ function query (params) {
 
 // ------------------------------------------------------------------ DOM helpers
 
-/** h('button', { class: 'x', onclick }, 'text', child): builds an element; strings become text nodes. */
+/**
+ * h('button', { class: 'x', onclick }, 'text', child): builds an element; strings become text nodes,
+ * null/false are skipped and arrays are flattened. Use append() (not the DOM's) for such lists.
+ */
 function h (tag, props, ...children) {
   const el = document.createElement(tag)
   for (const [k, v] of Object.entries(props ?? {})) {
@@ -125,6 +128,9 @@ function table (columns, rows, { caption, empty = 'Nothing to show.', rowClass }
 }
 
 const STATUS_CLASS = {
+  ok: 'ok',
+  bad: 'bad',
+  info: 'info',
   healthy: 'ok',
   completed: 'ok',
   applied: 'ok',
@@ -262,7 +268,7 @@ function renderChrome () {
     location.hash = '#/'
     await boot()
   })
-  who.append(h('span', {}, 'Signed in as ', h('strong', {}, s.user_id)), s.is_admin ? badge('info', 'admin') : null, signOut)
+  append(who, [h('span', {}, 'Signed in as ', h('strong', {}, s.user_id)), s.is_admin ? badge('info', 'admin') : null, signOut])
 }
 
 const ROUTES = [
@@ -342,7 +348,7 @@ async function overviewPage (main) {
     const [status, guilds] = await Promise.all([api('GET', 'sync/status'), api('GET', 'guilds')])
     if (!alive(myView)) return
     statusBox.textContent = ''
-    statusBox.append(
+    append(statusBox, [
       h('h2', { id: 'ov-sync' }, 'Sync status'),
       h('dl', { class: 'stats' },
         stat('Last full sync', status.last_full_sync ? when(status.last_full_sync) : 'never'),
@@ -362,7 +368,7 @@ async function overviewPage (main) {
         { label: 'Error', value: (e) => e.error },
         { label: 'Code', value: (e) => e.code ?? '—' },
         { label: 'Run', value: (e) => h('a', { href: `#/audit?run_id=${encodeURIComponent(e.run_id)}` }, e.run_id) }
-      ], status.recent_errors, { empty: 'No recent errors.' }))
+      ], status.recent_errors, { empty: 'No recent errors.' })])
     healthBox.textContent = ''
     healthBox.append(h('h2', { id: 'ov-health' }, 'Guild health'), guildTable(guilds.guilds))
     if (status.sync_in_progress) setTimeout(() => { if (alive(myView)) refresh().catch((err) => { if (alive(myView)) statusBox.append(errorBox(err)) }) }, POLL_MS)
@@ -816,9 +822,8 @@ async function syncPage (main, params) {
     const box = h('section', { class: 'panel', 'aria-labelledby': `res-${r.id}` })
     const blocked = r.results.guilds.filter((g) => g.status === 'blocked')
     const title = r.dry_run ? 'Dry run: planned changes' : r.status === 'blocked' ? 'Sync blocked' : `Sync ${r.status}`
-    box.append(h('h2', { id: `res-${r.id}` }, title), runSummary(r))
-    const overLimit = r.dry_run ? r.results.guilds.filter((g) => g.reason !== null && /max_role_changes_per_sync/.test(g.reason)) : []
-    for (const g of overLimit) box.append(h('p', { class: 'warning' }, `${guildName(g.guild_id)}: ${g.reason}`))
+    const heading = h('h2', { id: `res-${r.id}`, tabindex: '-1' }, title)
+    box.append(heading)
     if (blocked.length > 0) {
       const forceOut = h('div')
       const force = h('button', { type: 'button', class: 'danger' }, 'Force sync…')
@@ -837,10 +842,14 @@ async function syncPage (main, params) {
       box.append(h('div', { class: 'blocked', role: 'alert' },
         h('h3', {}, 'Held back by the safety brake'),
         blocked.map((g) => h('p', {}, `${guildName(g.guild_id)}: ${g.reason ?? 'too many planned changes'}`)),
-        h('p', {}, 'Nothing was written. Run a dry run to review the changes; if they are right, force the sync.'),
+        h('p', {}, 'Forcing applies every change listed below in Discord.'),
         h('div', { class: 'actions' }, force), forceOut))
     }
-    box.append(await changesView(r.id, r.dry_run))
+    box.append(runSummary(r))
+    // A dry run is never blocked, but it says when the real run would be.
+    const overLimit = r.dry_run ? r.results.guilds.filter((g) => g.reason !== null && /max_role_changes_per_sync/.test(g.reason)) : []
+    for (const g of overLimit) box.append(h('p', { class: 'warning' }, `${guildName(g.guild_id)}: ${g.reason}`))
+    box.append(await changesView(r.id, r.dry_run ? 'Planned changes' : blocked.length > 0 ? 'Changes held back' : 'Changes'))
     if (r.dry_run) {
       const applyOut = h('div')
       const apply = h('button', { type: 'button' }, 'Apply these changes')
@@ -849,6 +858,9 @@ async function syncPage (main, params) {
     }
     result.textContent = ''
     result.append(box)
+    // The result is what the admin waits for: bring it to the top of the view and move focus to it.
+    box.scrollIntoView({ block: 'start' })
+    heading.focus({ preventScroll: true })
   }
 
   form.addEventListener('submit', (ev) => {
@@ -871,10 +883,15 @@ function guildName (guildId) {
   return state.guilds?.find((g) => g.guild_id === guildId)?.guild_name ?? guildId
 }
 
+function runTarget (r) {
+  if (r.target_id === null) return ' of every enabled guild'
+  return ` of ${r.sync_type === 'guild' ? guildName(r.target_id) : r.target_id}`
+}
+
 function progressView (r) {
   const p = r.progress
   const wrap = h('div', { class: 'panel' },
-    h('p', {}, badge(r.status), ` ${r.sync_type} sync${r.target_id ? ` of ${r.target_id}` : ''}${r.dry_run ? ' (dry run)' : ''}, started `, when(r.started_at ?? r.created_at)))
+    h('p', {}, badge(r.status), ` ${r.sync_type} sync${runTarget(r)}${r.dry_run ? ' (dry run)' : ''}, started `, when(r.started_at ?? r.created_at)))
   if (p) {
     const max = Math.max(p.members_to_change, 1)
     wrap.append(
@@ -887,7 +904,7 @@ function progressView (r) {
 function runSummary (r) {
   const res = r.results
   return h('div', {},
-    h('p', {}, badge(r.status), ` ${r.sync_type} sync${r.target_id ? ` of ${r.target_id}` : ''}${r.dry_run ? ' (dry run: nothing was written)' : ''}${r.force ? ' (forced)' : ''}. `,
+    h('p', {}, badge(r.status), ` ${r.sync_type} sync${runTarget(r)}${r.dry_run ? ' (dry run: nothing was written)' : ''}${r.force ? ' (forced)' : ''}. `,
       `Members processed: ${res.users_processed}, in sync or fixed: ${res.users_synced}, failed: ${res.users_failed}. `,
       r.dry_run ? '' : `Roles added: ${res.roles_added}, removed: ${res.roles_removed}.`),
     table([
@@ -901,13 +918,14 @@ function runSummary (r) {
       { label: 'Removed', num: true, value: (g) => g.roles_removed },
       { label: 'Note', value: (g) => g.reason ?? '—' }
     ], res.guilds, { empty: 'No guild was synced (none enabled?).' }),
-    res.errors.length > 0
+    // The brake's own error is the blocked panel above; the rest are per-member or per-guild failures.
+    res.errors.filter((e) => e.code !== 'brake').length > 0
       ? [h('h3', {}, 'Errors'), table([
           { label: 'Guild', value: (e) => e.guild_id ? guildName(e.guild_id) : '—' },
           { label: 'Member', value: (e) => e.discord_user_id ?? e.user_id ?? '—' },
           { label: 'Error', value: (e) => e.error },
           { label: 'Code', value: (e) => e.code ?? '—' }
-        ], res.errors.slice(0, 50))]
+        ], res.errors.filter((e) => e.code !== 'brake').slice(0, 50))]
       : null)
 }
 
@@ -934,16 +952,16 @@ function auditColumns () {
 }
 
 /** The changes of one run, paged 50 at a time. */
-async function changesView (runId, dryRun) {
+async function changesView (runId, title) {
   const box = h('div', { class: 'changes' })
   const load = async (page) => {
     const data = await api('GET', `sync/audit${query({ run_id: runId, page, page_size: 50 })}`)
     box.textContent = ''
     const pages = Math.max(1, Math.ceil(data.total / data.page_size))
-    box.append(
-      h('h3', {}, `${dryRun ? 'Planned changes' : 'Changes'} (${data.total})`),
-      table(auditColumns().filter((c) => c.label !== 'Run' && c.label !== 'When'), data.entries, { empty: dryRun ? 'No change is needed: every member already has the right roles.' : 'No role was changed.' }),
-      pager(page, pages, (p) => load(p).catch((err) => box.append(errorBox(err)))))
+    append(box, [
+      h('h3', {}, `${title} (${data.total})`),
+      table(auditColumns().filter((c) => c.label !== 'Run' && c.label !== 'When'), data.entries, { empty: title === 'Planned changes' ? 'No change is needed: every member already has the right roles.' : 'No role was changed.' }),
+      pager(page, pages, (p) => load(p).catch((err) => box.append(errorBox(err))))])
   }
   await load(1)
   return box

@@ -1,0 +1,282 @@
+import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import type { FastifyDiscordSyncOptions, ResolveUserHook } from '../../src/index.js'
+import { guildServices } from '../../src/guilds/index.js'
+import type { MembershipInfo, MembershipProvider } from '../../src/sync/membership.js'
+import { createDiscordSimulator, PermissionFlags, type DiscordSimulator } from '../../src/testing/index.js'
+import type { StandaloneConfig } from './config.js'
+
+/*
+ * Demo mode: `npm start` without Discord credentials. A Discord simulator runs in this process
+ * on an ephemeral loopback port, seeded with one guild, its roles, a bot, an OAuth application
+ * and a few hundred members; the plugin is pointed at it and the store is seeded with the guild
+ * configuration, two mappings and a crew of linked members whose groups differ from their
+ * current Discord roles, so the first dry run already has something to show.
+ *
+ * Nothing here runs with real credentials: buildStandalone calls startDemo only in demo mode.
+ */
+
+/** Fixed ids, so a restart (same SQLite file) finds the same guild, links and audit trail. */
+export const DEMO = Object.freeze({
+  guildId: '1300000000000000001',
+  guildName: 'Falcon Demo Guild',
+  ownerId: '1300000000000000009',
+  botUserId: '1300000000000000100',
+  clientId: '1300000000000000200',
+  adminDiscordId: '1300000000000001001',
+  adminUserId: 'demo-admin',
+  adminPermission: 'discord:admin',
+  /** Simulated Discord runs this much faster than real time, so a sync of a few dozen changes takes seconds. */
+  timeScale: 10,
+  /** Anonymous members besides the named crew. */
+  extraMembers: 300,
+  /** Of those, how many hold the hand-assigned "Recruit" role (mapping it trips the safety brake). */
+  recruits: 200,
+  /** Of those, how many hold "Member" without being linked (the first sync removes it). */
+  strayMembers: 8
+})
+
+/** The demo guild's roles, lowest first. Positions leave the bot's role above every role it manages. */
+export const DEMO_ROLES = Object.freeze({
+  recruit: { id: '1300000000000000301', name: 'Recruit', position: 1 },
+  member: { id: '1300000000000000302', name: 'Member', position: 2 },
+  pilot: { id: '1300000000000000303', name: 'Pilot', position: 3 },
+  officer: { id: '1300000000000000304', name: 'Officer', position: 4 },
+  veteran: { id: '1300000000000000305', name: 'Veteran', position: 5 },
+  booster: { id: '1300000000000000306', name: 'Server Booster', position: 6 },
+  bot: { id: '1300000000000000307', name: 'Falcon Sync', position: 7 },
+  moderator: { id: '1300000000000000308', name: 'Moderator', position: 8 },
+  admin: { id: '1300000000000000309', name: 'Admin', position: 9 }
+})
+
+type RoleKey = keyof typeof DEMO_ROLES
+
+interface DemoPerson {
+  discordId: string
+  username: string
+  globalName: string
+  /** Host user id (what the membership provider answers for). */
+  userId: string
+  groups: string[]
+  characterCount: number
+  permissions: string[]
+  /** Discord roles before any sync: chosen to differ from the groups, so a sync visibly changes them. */
+  roles: RoleKey[]
+  /** Linked at start-up (the crew); the others link by signing in. */
+  preLinked: boolean
+}
+
+const GROUP_NAMES: Record<string, string> = { members: 'Members', officers: 'Officers', pilots: 'Pilots', recruits: 'Recruits' }
+
+function person (n: number, username: string, globalName: string, groups: string[], roles: RoleKey[], preLinked = true, extra: Partial<DemoPerson> = {}): DemoPerson {
+  return { discordId: `13000000000000010${String(n).padStart(2, '0')}`, username, globalName, userId: username, groups, characterCount: groups.length, permissions: [], roles, preLinked, ...extra }
+}
+
+/** The named people of the demo. The admin and the last two are not linked until they sign in. */
+export const DEMO_PEOPLE: readonly DemoPerson[] = Object.freeze([
+  person(1, 'demo-admin', 'Demo Admin', ['members', 'officers', 'pilots'], ['member'], false, { userId: DEMO.adminUserId, permissions: [DEMO.adminPermission], characterCount: 3 }),
+  person(2, 'alice', 'Alice', ['members', 'pilots'], ['recruit']),
+  person(3, 'bob', 'Bob', ['members'], ['member', 'veteran']),
+  person(4, 'carol', 'Carol', ['members', 'officers'], ['member']),
+  person(5, 'dave', 'Dave', ['pilots'], ['member', 'recruit']),
+  person(6, 'erin', 'Erin', ['members', 'pilots'], []),
+  person(7, 'frank', 'Frank', [], ['member', 'officer', 'veteran']),
+  person(8, 'grace', 'Grace', ['members', 'officers', 'pilots'], ['member', 'officer', 'booster']),
+  person(9, 'heidi', 'Heidi', ['members'], ['officer']),
+  person(10, 'ivan', 'Ivan', ['members', 'pilots'], ['member']),
+  person(11, 'judy', 'Judy', ['officers'], ['member']),
+  person(12, 'mallory', 'Mallory', ['members', 'recruits'], ['recruit']),
+  person(13, 'oscar', 'Oscar', ['members', 'pilots'], ['recruit'], false),
+  person(14, 'peggy', 'Peggy', ['members', 'officers'], ['officer', 'veteran'], false)
+])
+
+/** Mappings seeded on a fresh database: the demo starts with something to sync. */
+const SEED_MAPPINGS = [
+  { group_id: 'members', group_name: 'Members', role: 'member' as const, priority: 1 },
+  { group_id: 'officers', group_name: 'Officers', role: 'officer' as const, priority: 1 }
+]
+
+export interface DemoInfo {
+  /** The simulator behind the demo (its state is the demo's "Discord"). */
+  sim: DiscordSimulator
+  /** The port the server must listen on (the OAuth redirect URI names it). */
+  port: number
+  /** Browser-facing base URL of the server, e.g. http://127.0.0.1:3000 */
+  baseUrl: string
+  adminUiUrl: string
+  statusUrl: string
+  /** Discord ids of the anonymous members, and of those holding "Recruit". */
+  memberIds: string[]
+  recruitIds: string[]
+}
+
+export interface Demo {
+  info: DemoInfo
+  /** Plugin options pointing at the simulator (the caller registers the plugin with them). */
+  plugin: FastifyDiscordSyncOptions
+  /** Seeds the store once the plugin is loaded, and closes the simulator with the server. */
+  attach (app: FastifyInstance): void
+}
+
+const demos = new WeakMap<FastifyInstance, DemoInfo>()
+
+/** The demo behind a standalone server, or undefined when it runs with real credentials. */
+export function demoOf (app: FastifyInstance): DemoInfo | undefined {
+  return demos.get(app)
+}
+
+async function freePort (host: string): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, host, () => {
+      const address = srv.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** Bot tokens look like Discord's (three dot-separated base64url parts); a fresh one per start, known only to this process. */
+function demoBotToken (): string {
+  return [Buffer.from(DEMO.botUserId).toString('base64url'), randomBytes(4).toString('base64url'), randomBytes(27).toString('base64url')].join('.')
+}
+
+/** The host's side of the demo: groups per host user, answered from DEMO_PEOPLE (unknown users have none). */
+export function demoMembership (): MembershipProvider {
+  const byUser = new Map<string, MembershipInfo>(DEMO_PEOPLE.map((p) => [p.userId, {
+    groups: p.groups.map((id) => ({ id, name: GROUP_NAMES[id] ?? id })),
+    character_count: p.characterCount,
+    permissions: [...p.permissions]
+  }]))
+  return {
+    getMembership: (userId) => byUser.get(userId) ?? null,
+    getMemberships: (userIds) => new Map(userIds.map((id) => [id, byUser.get(id) ?? null]))
+  }
+}
+
+/**
+ * Login: a demo person signs in as their host user (the admin with the admin permission); anyone
+ * else (an anonymous member picked by id on the consent page) becomes a host user named after the
+ * Discord id, with no groups.
+ */
+const demoResolveUser: ResolveUserHook = (profile, { linkedUserId }) => {
+  const known = DEMO_PEOPLE.find((p) => p.discordId === profile.id)
+  const id = linkedUserId ?? known?.userId ?? `discord-${profile.id}`
+  return { id, permissions: id === DEMO.adminUserId ? [DEMO.adminPermission] : [] }
+}
+
+/** Starts the simulator, seeds it, and returns the plugin options that point at it. */
+export async function startDemo (config: StandaloneConfig): Promise<Demo> {
+  // A wildcard listen address is not something a browser can open: the demo's URLs use loopback.
+  const browserHost = ['0.0.0.0', '::', '[::]'].includes(config.host) ? '127.0.0.1' : config.host
+  const port = config.port === 0 ? await freePort(config.host) : config.port
+  const baseUrl = `http://${browserHost.includes(':') ? `[${browserHost}]` : browserHost}:${port}`
+  const redirectUri = `${baseUrl}/api/discord/auth/callback`
+  const adminUiUrl = `${baseUrl}/api/discord/admin/`
+
+  const sim = await createDiscordSimulator({ timeScale: DEMO.timeScale })
+  const s = sim.state
+  const botToken = demoBotToken()
+  const clientSecret = randomBytes(24).toString('base64url')
+
+  // Named people first: the consent page lists users in this order, the admin on top.
+  for (const p of DEMO_PEOPLE) s.addUser({ id: p.discordId, username: p.username, global_name: p.globalName })
+  s.addUser({ id: DEMO.ownerId, username: 'guild-owner', global_name: 'Guild Owner' })
+  s.addBot({ token: botToken, user: { id: DEMO.botUserId, username: 'Falcon Sync' } })
+  s.addOAuthApp({ client_id: DEMO.clientId, client_secret: clientSecret, redirect_uris: [redirectUri], name: 'Falcon Sync Demo', owner_id: DEMO.ownerId })
+
+  s.addGuild({ id: DEMO.guildId, name: DEMO.guildName, owner_id: DEMO.ownerId, presenceCount: 120 })
+  const R = DEMO_ROLES
+  s.addRole(DEMO.guildId, { ...R.recruit, color: 0x95a5a6 })
+  s.addRole(DEMO.guildId, { ...R.member, color: 0x3498db })
+  s.addRole(DEMO.guildId, { ...R.pilot, color: 0x1abc9c })
+  s.addRole(DEMO.guildId, { ...R.officer, color: 0xe67e22, hoist: true })
+  s.addRole(DEMO.guildId, { ...R.veteran, color: 0x9b59b6 })
+  // Integration-owned (Nitro boosts): nobody can assign it through the API.
+  s.addRole(DEMO.guildId, { ...R.booster, color: 0xf47fff, managed: true, tags: { integration_id: '1300000000000000901' } })
+  // The bot's own role, as Discord creates it when the bot joins: managed, with Manage Roles.
+  s.addRole(DEMO.guildId, { ...R.bot, managed: true, tags: { bot_id: DEMO.botUserId }, permissions: PermissionFlags.MANAGE_ROLES | PermissionFlags.VIEW_CHANNEL | PermissionFlags.SEND_MESSAGES })
+  s.addRole(DEMO.guildId, { ...R.moderator, color: 0x2ecc71, hoist: true })
+  s.addRole(DEMO.guildId, { ...R.admin, color: 0xe74c3c, permissions: PermissionFlags.ADMINISTRATOR, hoist: true })
+  s.addMember(DEMO.guildId, DEMO.ownerId, [R.admin.id])
+  s.addMember(DEMO.guildId, DEMO.botUserId, [R.bot.id])
+  for (const p of DEMO_PEOPLE) s.addMember(DEMO.guildId, p.discordId, p.roles.map((k) => R[k].id))
+  const recruitIds = s.seedMembers(DEMO.guildId, DEMO.recruits, [R.recruit.id])
+  const memberIds = [
+    ...recruitIds,
+    ...s.seedMembers(DEMO.guildId, DEMO.strayMembers, [R.member.id]),
+    ...s.seedMembers(DEMO.guildId, DEMO.extraMembers - DEMO.recruits - DEMO.strayMembers)
+  ]
+
+  const info: DemoInfo = { sim, port, baseUrl, adminUiUrl, statusUrl: `${baseUrl}/api/discord/status`, memberIds, recruitIds }
+  const plugin: FastifyDiscordSyncOptions = {
+    ...config.plugin,
+    apiBaseUrl: sim.apiBaseUrl,
+    discord: {
+      clientId: DEMO.clientId,
+      clientSecret,
+      redirectUri,
+      scopes: ['identify', 'guilds'],
+      apiBaseUrl: sim.apiBaseUrl,
+      authorizeUrl: `${sim.url}/oauth2/authorize`
+    },
+    auth: { ...config.plugin.auth, resolveUser: demoResolveUser, adminPermission: DEMO.adminPermission },
+    membership: demoMembership(),
+    adminUi: true
+  }
+
+  return {
+    info,
+    plugin,
+    attach (app) {
+      demos.set(app, info)
+      // Registered before the plugin, so it runs after the plugin's own close hooks (runs finish, then Discord goes away).
+      app.addHook('onClose', async () => { await sim.close() })
+      app.addHook('onReady', async () => { await seedStore(app, botToken) })
+    }
+  }
+}
+
+/** Guild configuration, mappings and the crew's links. Idempotent: a restart keeps what an admin changed. */
+async function seedStore (app: FastifyInstance, botToken: string): Promise<void> {
+  const { store } = app.discord
+  const { guilds, mappings } = guildServices(app.discord)
+  // Both go through the services, so the bot token is proven against the simulator like a real one.
+  if (await store.getGuild(DEMO.guildId) === null) {
+    // Automatic syncs are off so the first thing an admin sees is a dry run, not changes already made.
+    await guilds.create({ guild_id: DEMO.guildId, bot_token: botToken, settings: { auto_sync: false } }, DEMO.adminUserId)
+    for (const m of SEED_MAPPINGS) {
+      await mappings.create(DEMO.guildId, { group_id: m.group_id, group_name: m.group_name, discord_role_id: DEMO_ROLES[m.role].id, priority: m.priority }, DEMO.adminUserId)
+    }
+  } else {
+    // The simulator issues a new token per start: store it (and re-check the bot) like an admin would.
+    await guilds.update(DEMO.guildId, { bot_token: botToken })
+  }
+  for (const p of DEMO_PEOPLE) {
+    if (!p.preLinked || await store.getUserByDiscordId(p.discordId) !== null) continue
+    await store.createUser({
+      user_id: p.userId,
+      discord_user_id: p.discordId,
+      username: p.username,
+      global_name: p.globalName,
+      guilds: [{ id: DEMO.guildId, name: DEMO.guildName, permissions: '0' }]
+    })
+  }
+}
+
+/** The block `npm start` prints in demo mode: where to go, who to sign in as, how to leave the demo. */
+export function demoBanner (info: DemoInfo): string {
+  const admin = DEMO_PEOPLE[0] as DemoPerson
+  return [
+    '',
+    '  fastify-discord-sync demo: Discord is simulated in this process (nothing reaches discord.com)',
+    '',
+    `  Admin UI   ${info.adminUiUrl}`,
+    `  Sign in    "Sign in with Discord", pick "${admin.globalName}" on the consent page, Authorize`,
+    '  Real app   set DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET, DISCORD_REDIRECT_URI,',
+    '             DISCORD_ENCRYPTION_KEY and JWT_SECRET (README: "Standalone server")',
+    ''
+  ].join('\n')
+}
