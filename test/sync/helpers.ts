@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import discordSync, { type FastifyDiscordSyncOptions } from '../../src/index.js'
 import type { MembershipInfo, MembershipProvider } from '../../src/sync/index.js'
 import type { CreateRoleMappingInput, DiscordStore, GuildSettings, RoleMappingRecord } from '../../src/store/port.js'
-import { createDiscordSimulator, PermissionFlags, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
+import { createDiscordSimulator, DEFAULT_BUCKETS, PermissionFlags, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
 import { TEST_KEY } from '../helpers/build-app.js'
 
 /*
@@ -153,7 +153,10 @@ export const OAUTH_APP = {
 export async function buildSyncWorld (options: WorldOptions = {}): Promise<SyncWorld> {
   let sim = options.sim
   if (sim === undefined) {
-    sim = await createDiscordSimulator({ rateLimits: { enabled: false }, ...options.simulator })
+    // Limits off, and generous numbers in the headers too: the client honours X-RateLimit-* even
+    // when the simulator does not enforce them, and these suites are about semantics, not pacing.
+    const generous = Object.fromEntries(Object.keys(DEFAULT_BUCKETS).map((k) => [k, { limit: 100_000 }]))
+    sim = await createDiscordSimulator({ rateLimits: { enabled: false, global: { limit: 100_000 }, buckets: generous }, ...options.simulator })
     seedSimulator(sim)
   }
   const membership = new TestMembership()
