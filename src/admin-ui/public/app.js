@@ -13,6 +13,7 @@ const API = new URL('../', location.href)
 /** Where sign-in sends the browser back to: the UI itself, without hash or query. */
 const UI_URL = location.origin + location.pathname
 const RETURN_KEY = 'discord-sync-admin:return'
+/** How often a running sync is polled: live enough to watch, far below the API's default 120 requests a minute. */
 const POLL_MS = 1500
 
 // ------------------------------------------------------------------ API
@@ -371,7 +372,8 @@ async function overviewPage (main) {
       ], status.recent_errors, { empty: 'No recent errors.' })])
     healthBox.textContent = ''
     healthBox.append(h('h2', { id: 'ov-health' }, 'Guild health'), guildTable(guilds.guilds))
-    if (status.sync_in_progress) setTimeout(() => { if (alive(myView)) refresh().catch((err) => { if (alive(myView)) statusBox.append(errorBox(err)) }) }, POLL_MS)
+    // Two calls per refresh: every other poll interval keeps well inside the API's per-user rate limit.
+    if (status.sync_in_progress) setTimeout(() => { if (alive(myView)) refresh().catch((err) => { if (alive(myView)) statusBox.append(errorBox(err)) }) }, POLL_MS * 2)
   }
   await refresh()
 }
@@ -732,7 +734,7 @@ function settingsSection (guild) {
 async function syncPage (main, params) {
   const myView = view
   main.append(h('h1', { tabindex: '-1' }, 'Sync'))
-  const guilds = state.guilds ?? await loadGuilds()
+  const guilds = await loadGuilds()
   const presetGuild = params.get('guild_id') ?? ''
   const scopeName = uid('scope')
   const radio = (value, label, checked) => {
@@ -994,7 +996,7 @@ function runsTable (runs) {
 
 async function auditPage (main, params) {
   main.append(h('h1', { tabindex: '-1' }, 'Audit trail'))
-  const guilds = state.guilds ?? await loadGuilds()
+  const guilds = await loadGuilds()
   const filters = {
     guild_id: params.get('guild_id') ?? '',
     discord_user_id: params.get('discord_user_id') ?? '',
