@@ -53,7 +53,7 @@ export const ForbiddenError = createError('FST_DISCORD_FORBIDDEN', '%s', 403)
  * header without a CORS preflight this plugin never approves, so the header proves the request
  * came from a same-origin script.
  */
-export const CsrfHeaderRequiredError = createError('FST_DISCORD_CSRF_HEADER_REQUIRED', 'State-changing requests authenticated by the session cookie must send the X-Requested-With header (API clients: use "Authorization: Bearer <jwt>")', 403)
+export const CsrfHeaderRequiredError = createError('FST_DISCORD_CSRF_HEADER_REQUIRED', 'State-changing requests authenticated by the session cookie must send the X-Requested-With header or a JSON body (API clients: use "Authorization: Bearer <jwt>")', 403)
 
 /** No JWT secret/key was configured and the host registered no @fastify/jwt: sessions cannot be issued or checked. */
 export const AuthNotConfiguredError = createError('FST_DISCORD_AUTH_NOT_CONFIGURED', 'Authentication is not configured: %s', 503)

@@ -23,10 +23,10 @@ afterEach(async () => {
 
 const cookieOf = (token: string): Record<string, string> => ({ cookie: `falcon_auth_token=${token}` })
 
-describe('CSRF: cookie-authenticated writes need X-Requested-With', () => {
-  it('refuses a cookie write without the header with 403 FST_DISCORD_CSRF_HEADER_REQUIRED and writes nothing', async () => {
+describe('CSRF: cookie-authenticated writes need X-Requested-With or a JSON body', () => {
+  it('refuses a cookie write a cross-site form could send (text/plain) with 403 FST_DISCORD_CSRF_HEADER_REQUIRED and writes nothing', async () => {
     t = await buildRouteApp(sim)
-    const res = await t.call({ method: 'POST', url: '/discord/guilds', headers: { ...cookieOf(t.tokenFor('admin')), 'content-type': 'application/json' }, payload: { guild_id: IDS.guild, guild_name: 'X' } })
+    const res = await t.call({ method: 'POST', url: '/discord/guilds', headers: { ...cookieOf(t.tokenFor('admin')), 'content-type': 'text/plain' }, payload: JSON.stringify({ guild_id: IDS.guild, guild_name: 'X' }) })
     expect(res.statusCode).toBe(403)
     expect(res.json()).toMatchObject({ code: 'FST_DISCORD_CSRF_HEADER_REQUIRED', message: expect.stringContaining('X-Requested-With') })
     expect(await t.app.discord.store.getGuild(IDS.guild)).toBeNull()
@@ -37,6 +37,15 @@ describe('CSRF: cookie-authenticated writes need X-Requested-With', () => {
     const res = await t.call({ method, url: `/discord/guilds/${IDS.guild}`, headers: { ...cookieOf(t.tokenFor('admin')), 'x-requested-with': ' ' } })
     expect(res.statusCode).toBe(403)
     expect(res.json().code).toBe('FST_DISCORD_CSRF_HEADER_REQUIRED')
+  })
+
+  it('accepts a JSON body as proof: a form cannot send application/json (the seed\'s cookie curl works)', async () => {
+    t = await buildRouteApp(sim)
+    const res = await t.call({ method: 'POST', url: '/discord/guilds', headers: { ...cookieOf(t.tokenFor('admin')), 'content-type': 'application/json; charset=utf-8' }, payload: JSON.stringify({ guild_id: IDS.guild, guild_name: 'Via JSON' }) })
+    expect(res.statusCode).toBe(201)
+    // A look-alike type is no proof.
+    const fake = await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, headers: { ...cookieOf(t.tokenFor('admin')), 'content-type': 'text/plain; a=application/json' }, payload: '{}' })
+    expect(fake.statusCode).toBe(403)
   })
 
   it('lets the same cookie write through with the header, and bearer writes need none', async () => {
@@ -55,7 +64,7 @@ describe('CSRF: cookie-authenticated writes need X-Requested-With', () => {
 
   it('checks before the token is verified: a forged write learns nothing about the session', async () => {
     t = await buildRouteApp(sim)
-    const res = await t.call({ method: 'POST', url: '/discord/auth/link', headers: { ...cookieOf('not.a.jwt'), 'content-type': 'application/json' }, payload: {} })
+    const res = await t.call({ method: 'POST', url: '/discord/guilds', headers: { ...cookieOf('not.a.jwt'), 'content-type': 'text/plain' }, payload: '{}' })
     expect(res.statusCode).toBe(403)
     expect(res.json().code).toBe('FST_DISCORD_CSRF_HEADER_REQUIRED')
   })
