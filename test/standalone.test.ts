@@ -136,7 +136,8 @@ describe('npm start', () => {
   it('serves GET /api/discord/status on SQLite with nothing else configured', async () => {
     const dir = tempDir()
     const db = join(dir, 'discord.sqlite')
-    const child = spawn('npm', ['start', '--silent'], { env: { ...baseEnv, PORT: '0', DISCORD_DB_PATH: db }, stdio: ['ignore', 'pipe', 'pipe'] })
+    // Its own process group: npm does not pass SIGTERM on to the server, which would outlive the test.
+    const child = spawn('npm', ['start', '--silent'], { env: { ...baseEnv, PORT: '0', DISCORD_DB_PATH: db }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     try {
       const m = await waitForOutput(child, /http:\/\/127\.0\.0\.1:(\d+)\/api\/discord\/status/, 30_000)
       const res = await fetch(`http://127.0.0.1:${m[1]}/api/discord/status`)
@@ -145,7 +146,7 @@ describe('npm start', () => {
       expect(existsSync(db)).toBe(true)
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGTERM')
+      process.kill(-(child.pid as number), 'SIGTERM')
       await exited
     }
   }, 45_000)
