@@ -153,6 +153,16 @@ describe('admin UI in a real browser (demo server)', () => {
     const stored = await server.discord.store.listMappings({ guild_id: G })
     expect(stored.map((m) => m.group_id).sort()).toEqual(['members', 'officers', 'pilots'])
 
+    // Edit it: priority and an exclusive set, saved through PUT and shown in the table.
+    await mappings.getByRole('button', { name: 'Edit mapping pilots → Pilot' }).click()
+    const edit = page.getByRole('form', { name: 'Edit mapping pilots → Pilot' })
+    await edit.getByLabel('Priority').fill('2')
+    await edit.getByLabel('Exclusive set').fill('flight')
+    await edit.getByRole('button', { name: 'Save mapping' }).click()
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('Mapping saved.')
+    await expect.poll(() => mappings.locator('tr', { hasText: 'Pilots' }).textContent()).toContain('flight')
+    expect((await server.discord.store.listMappings({ guild_id: G })).find((m) => m.group_id === 'pilots')).toMatchObject({ priority: 2, exclusive_set: 'flight', discord_role_id: R.pilot.id })
+
     // Export, then validate the same document as an import: nothing to change.
     const transfer = page.getByRole('region', { name: 'Import / export' })
     await transfer.getByRole('button', { name: 'Export mappings' }).click()
@@ -237,6 +247,14 @@ describe('admin UI in a real browser (demo server)', () => {
   it('trips the safety brake with a mapping that would remove too much, shows the blocked state and asks before forcing', async () => {
     // Mapping "recruits" → Recruit: 200 unlinked members hold Recruit and would lose it.
     await page.goto(`${demo.adminUiUrl}#/guilds/${G}`)
+    // First the guild's own limit, through the settings form, and a health check on demand.
+    const settings = page.getByRole('region', { name: 'Settings' })
+    await settings.getByLabel('Max role changes per sync').fill('150')
+    await settings.getByRole('button', { name: 'Save settings' }).click()
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('Settings saved.')
+    expect((await server.discord.store.getGuild(G))?.settings.max_role_changes_per_sync).toBe(150)
+    await page.getByRole('button', { name: 'Check the bot now' }).click()
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('Health: healthy')
     await page.getByRole('button', { name: 'Add a mapping' }).click()
     const form = page.getByRole('form', { name: 'New mapping' })
     await form.getByLabel('Group id').fill('recruits')
@@ -250,7 +268,7 @@ describe('admin UI in a real browser (demo server)', () => {
     await expect.poll(() => blocked.count(), { timeout: 30_000 }).toBe(1)
     const alert = blocked.getByRole('alert')
     expect(await alert.textContent()).toContain('Held back by the safety brake')
-    expect(await alert.textContent()).toMatch(/\d+ planned role changes for \d+ members exceed max_role_changes_per_sync \(100\)/)
+    expect(await alert.textContent()).toMatch(/\d+ planned role changes for \d+ members exceed max_role_changes_per_sync \(150\)/)
     // Nothing was written: the recruits keep their role.
     expect(demo.recruitIds.every((id) => roles(id).includes(R.recruit.id))).toBe(true)
     await shoot(page, 'admin-ui-brake')
