@@ -24,6 +24,8 @@ const DOCS = resolve('docs')
 const UPDATE_DOCS = process.env.UPDATE_SCREENSHOTS === '1'
 const G = DEMO.guildId
 const R = DEMO_ROLES
+/** expect.poll waits 1 s by default: too short for a page on a loaded two-core CI machine. */
+const SLOW = { timeout: 10_000 }
 const who = (name: string): string => (DEMO_PEOPLE.find((p) => p.username === name) as { discordId: string }).discordId
 
 let server: FastifyInstance
@@ -81,7 +83,7 @@ async function signIn (p: Page, personId: string): Promise<void> {
   await p.getByRole('button', { name: 'Sign in with Discord' }).focus()
   await p.keyboard.press('Enter')
   await p.waitForURL((u) => u.origin === sim.url && u.pathname === '/oauth2/authorize')
-  await expect.poll(() => p.locator('h1').textContent()).toContain('Falcon Sync Demo wants to access your account')
+  await expect.poll(() => p.locator('h1').textContent(), SLOW).toContain('Falcon Sync Demo wants to access your account')
   await p.selectOption('select#user_id', personId)
   await Promise.all([
     p.waitForURL(`${demo.adminUiUrl}**`, { timeout: 20_000 }),
@@ -92,33 +94,33 @@ async function signIn (p: Page, personId: string): Promise<void> {
 describe('admin UI in a real browser (demo server)', () => {
   it('signs the demo admin in through the simulator\'s consent page and shows the overview', async () => {
     await page.goto(demo.adminUiUrl)
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in')
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe('Sign in')
     await signIn(page, DEMO.adminDiscordId)
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Overview')
-    await expect.poll(() => page.locator('#who').textContent()).toContain(`Signed in as ${DEMO.adminUserId}`)
-    await expect.poll(() => page.locator('#who').textContent()).toContain('admin')
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe('Overview')
+    await expect.poll(() => page.locator('#who').textContent(), SLOW).toContain(`Signed in as ${DEMO.adminUserId}`)
+    await expect.poll(() => page.locator('#who').textContent(), SLOW).toContain('admin')
     const nav = await page.getByRole('navigation', { name: 'Main' }).textContent()
     expect(nav).toContain('Guilds')
     expect(nav).toContain('Audit')
     // The sync status summary and the guild's health come from the API.
-    await expect.poll(() => page.locator('.stats').textContent()).toContain('Active role mappings2')
-    await expect.poll(() => page.getByRole('region', { name: 'Guild health' }).textContent()).toContain(DEMO.guildName)
+    await expect.poll(() => page.locator('.stats').textContent(), SLOW).toContain('Active role mappings2')
+    await expect.poll(() => page.getByRole('region', { name: 'Guild health' }).textContent(), SLOW).toContain(DEMO.guildName)
     expect(await page.getByRole('region', { name: 'Guild health' }).textContent()).toContain('healthy')
     // The session is the HttpOnly cookie: page scripts never see it.
     expect(await page.evaluate('document.cookie')).not.toContain('falcon_auth_token')
     // Sign-in linked the admin's Discord account, and the link synced their roles (Officer added).
-    await expect.poll(() => roles(DEMO.adminDiscordId).sort()).toEqual([R.member.id, R.officer.id].sort())
+    await expect.poll(() => roles(DEMO.adminDiscordId).sort(), SLOW).toEqual([R.member.id, R.officer.id].sort())
     await shoot(page, 'admin-ui-overview')
   }, 60_000)
 
   it('shows an API error as its message when a guild cannot be added', async () => {
     await page.goto(`${demo.adminUiUrl}#/guilds`)
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Guilds')
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe('Guilds')
     await page.getByLabel('Guild id').fill('1300000000000009999')
     await page.getByLabel('Bot token').fill('MTMwMDAwMDAwMDAwMDAwOTk5OQ.bad.not-a-token-the-simulator-issued')
     await page.getByRole('button', { name: 'Add guild' }).click()
     const alert = page.getByRole('alert')
-    await expect.poll(() => alert.textContent()).toContain('bot token')
+    await expect.poll(() => alert.textContent(), SLOW).toContain('bot token')
     expect(await alert.textContent()).toContain('FST_DISCORD_BOT_TOKEN_INVALID')
     expect(await alert.textContent()).not.toMatch(/at .*\.(ts|js):\d+/)
     expect(await server.discord.store.getGuild('1300000000000009999')).toBeNull()
@@ -126,9 +128,9 @@ describe('admin UI in a real browser (demo server)', () => {
 
   it('adds a mapping with the role picker, which marks the roles the bot cannot assign and why', async () => {
     await page.getByRole('link', { name: DEMO.guildName }).click()
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(DEMO.guildName)
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe(DEMO.guildName)
     const rolesTable = page.getByRole('region', { name: 'Discord roles' })
-    await expect.poll(() => rolesTable.textContent()).toContain('Moderator')
+    await expect.poll(() => rolesTable.textContent(), SLOW).toContain('Moderator')
     const rowOf = (name: string) => rolesTable.locator('tr', { has: page.locator('td', { hasText: new RegExp(`^${name}$`) }) })
     expect(await rowOf('Moderator').textContent()).toContain('is not below the bot\'s highest role')
     expect(await rowOf('Server Booster').textContent()).toContain('managed by an integration')
@@ -147,9 +149,9 @@ describe('admin UI in a real browser (demo server)', () => {
     await picker.selectOption(R.pilot.id)
     // Keyboard: Enter in a field submits the form.
     await form.getByLabel('Group id').press('Enter')
-    await expect.poll(() => page.locator('#notice').textContent()).toContain('Mapping created: pilots')
+    await expect.poll(() => page.locator('#notice').textContent(), SLOW).toContain('Mapping created: pilots')
     const mappings = page.getByRole('region', { name: 'Role mappings' })
-    await expect.poll(() => mappings.textContent()).toContain('Pilots')
+    await expect.poll(() => mappings.textContent(), SLOW).toContain('Pilots')
     const stored = await server.discord.store.listMappings({ guild_id: G })
     expect(stored.map((m) => m.group_id).sort()).toEqual(['members', 'officers', 'pilots'])
 
@@ -159,25 +161,25 @@ describe('admin UI in a real browser (demo server)', () => {
     await edit.getByLabel('Priority').fill('2')
     await edit.getByLabel('Exclusive set').fill('flight')
     await edit.getByRole('button', { name: 'Save mapping' }).click()
-    await expect.poll(() => page.locator('#notice').textContent()).toContain('Mapping saved.')
-    await expect.poll(() => mappings.locator('tr', { hasText: 'Pilots' }).textContent()).toContain('flight')
+    await expect.poll(() => page.locator('#notice').textContent(), SLOW).toContain('Mapping saved.')
+    await expect.poll(() => mappings.locator('tr', { hasText: 'Pilots' }).textContent(), SLOW).toContain('flight')
     expect((await server.discord.store.listMappings({ guild_id: G })).find((m) => m.group_id === 'pilots')).toMatchObject({ priority: 2, exclusive_set: 'flight', discord_role_id: R.pilot.id })
 
     // Export, then validate the same document as an import: nothing to change.
     const transfer = page.getByRole('region', { name: 'Import / export' })
     await transfer.getByRole('button', { name: 'Export mappings' }).click()
-    await expect.poll(() => transfer.textContent()).toContain('3 mapping(s) exported.')
+    await expect.poll(() => transfer.textContent(), SLOW).toContain('3 mapping(s) exported.')
     expect(await transfer.getByRole('link', { name: `Download role-mappings-${G}.json` }).count()).toBe(1)
     expect(JSON.parse(await transfer.getByLabel('Mapping document (JSON)').inputValue())).toMatchObject({ version: 1, guild_id: G })
     await transfer.getByRole('button', { name: 'Validate (dry run)' }).click()
-    await expect.poll(() => transfer.textContent()).toContain('Dry run (merge): 0 to create, 0 to update, 0 to delete, 3 unchanged, 0 invalid.')
+    await expect.poll(() => transfer.textContent(), SLOW).toContain('Dry run (merge): 0 to create, 0 to update, 0 to delete, 3 unchanged, 0 invalid.')
     // Nothing changed in Discord yet: a mapping only takes effect at the next sync.
     expect(roles(who('alice'))).not.toContain(R.pilot.id)
   }, 30_000)
 
   it('runs a dry run that lists the planned changes, then applies them: Discord and the audit trail change', async () => {
     await page.getByRole('link', { name: 'Sync this guild…' }).click()
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Sync')
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe('Sync')
     expect(await page.getByLabel('One guild').isChecked()).toBe(true)
     const before = { alice: roles(who('alice')), frank: roles(who('frank')), stray: roles(demo.memberIds[DEMO.recruits] as string) }
     await page.getByRole('button', { name: 'Dry run' }).click()
@@ -228,9 +230,9 @@ describe('admin UI in a real browser (demo server)', () => {
     // The audit page, filtered by this run, lists the same changes.
     const runId = (await server.discord.sync.engine.listRuns({ sync_type: 'guild', limit: 1 }))[0]?.id as string
     await page.goto(`${demo.adminUiUrl}#/audit?run_id=${runId}`)
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Audit trail')
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe('Audit trail')
     const audit = page.getByRole('region', { name: /Role changes/ })
-    await expect.poll(() => audit.textContent()).toContain(who('frank'))
+    await expect.poll(() => audit.textContent(), SLOW).toContain(who('frank'))
     const rows = await audit.locator('tbody tr').allTextContents()
     expect(rows.length).toBeGreaterThan(0)
     expect(rows.every((r) => r.includes('applied'))).toBe(true)
@@ -240,8 +242,8 @@ describe('admin UI in a real browser (demo server)', () => {
     await page.getByLabel('Run id').fill('')
     await page.getByLabel('Discord user id').fill(who('alice'))
     await page.getByRole('button', { name: 'Filter' }).click()
-    await expect.poll(() => page.url()).toContain(`discord_user_id=${who('alice')}`)
-    await expect.poll(async () => (await audit.locator('tbody tr').allTextContents()).every((r) => r.includes(who('alice')))).toBe(true)
+    await expect.poll(() => page.url(), SLOW).toContain(`discord_user_id=${who('alice')}`)
+    await expect.poll(async () => (await audit.locator('tbody tr').allTextContents()).every((r) => r.includes(who('alice'))), SLOW).toBe(true)
   }, 90_000)
 
   it('trips the safety brake with a mapping that would remove too much, shows the blocked state and asks before forcing', async () => {
@@ -251,16 +253,16 @@ describe('admin UI in a real browser (demo server)', () => {
     const settings = page.getByRole('region', { name: 'Settings' })
     await settings.getByLabel('Max role changes per sync').fill('150')
     await settings.getByRole('button', { name: 'Save settings' }).click()
-    await expect.poll(() => page.locator('#notice').textContent()).toContain('Settings saved.')
+    await expect.poll(() => page.locator('#notice').textContent(), SLOW).toContain('Settings saved.')
     expect((await server.discord.store.getGuild(G))?.settings.max_role_changes_per_sync).toBe(150)
     await page.getByRole('button', { name: 'Check the bot now' }).click()
-    await expect.poll(() => page.locator('#notice').textContent()).toContain('Health: healthy')
+    await expect.poll(() => page.locator('#notice').textContent(), SLOW).toContain('Health: healthy')
     await page.getByRole('button', { name: 'Add a mapping' }).click()
     const form = page.getByRole('form', { name: 'New mapping' })
     await form.getByLabel('Group id').fill('recruits')
     await form.getByLabel('Discord role').selectOption(R.recruit.id)
     await form.getByRole('button', { name: 'Create mapping' }).click()
-    await expect.poll(() => page.locator('#notice').textContent()).toContain('Mapping created: recruits')
+    await expect.poll(() => page.locator('#notice').textContent(), SLOW).toContain('Mapping created: recruits')
 
     await page.goto(`${demo.adminUiUrl}#/sync?guild_id=${G}`)
     await page.getByRole('button', { name: 'Sync now' }).click()
@@ -276,13 +278,13 @@ describe('admin UI in a real browser (demo server)', () => {
     // Forcing asks first, and the confirm button stays disabled until the admin acknowledges.
     await alert.getByRole('button', { name: 'Force sync…' }).click()
     const dialog = page.getByRole('dialog', { name: 'Apply the changes anyway?' })
-    await expect.poll(() => dialog.isVisible()).toBe(true)
+    await expect.poll(() => dialog.isVisible(), SLOW).toBe(true)
     const confirm = dialog.getByRole('button', { name: /^Force: apply \d+ change\(s\)$/ })
     expect(await confirm.isDisabled()).toBe(true)
     await dialog.getByLabel('I reviewed the planned changes and want them applied').check()
     expect(await confirm.isDisabled()).toBe(false)
     await page.keyboard.press('Escape')
-    await expect.poll(() => dialog.count()).toBe(0)
+    await expect.poll(() => dialog.count(), SLOW).toBe(0)
     expect(demo.recruitIds.every((id) => roles(id).includes(R.recruit.id))).toBe(true)
     const runs = await server.discord.sync.engine.listRuns({ limit: 5 })
     expect(runs.filter((r) => r.force)).toEqual([])
@@ -290,7 +292,7 @@ describe('admin UI in a real browser (demo server)', () => {
 
     // The overview's status summary reports the blocked run among the recent errors.
     await page.goto(`${demo.adminUiUrl}#/`)
-    await expect.poll(() => page.getByRole('region', { name: 'Sync status' }).textContent()).toContain('max_role_changes_per_sync')
+    await expect.poll(() => page.getByRole('region', { name: 'Sync status' }).textContent(), SLOW).toContain('max_role_changes_per_sync')
   }, 90_000)
 
   it('gives a member without the admin permission their own page: link status, sync, unlink', async () => {
@@ -298,37 +300,37 @@ describe('admin UI in a real browser (demo server)', () => {
     const p = await member.newPage()
     try {
       await signIn(p, who('oscar'))
-      await expect.poll(() => p.getByRole('heading', { level: 1 }).textContent()).toBe('My account')
+      await expect.poll(() => p.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe('My account')
       const nav = await p.getByRole('navigation', { name: 'Main' }).textContent()
       expect(nav).toBe('My account')
       const link = p.getByRole('region', { name: 'Discord link' })
-      await expect.poll(() => link.textContent()).toContain(who('oscar'))
+      await expect.poll(() => link.textContent(), SLOW).toContain(who('oscar'))
       // The link synced Oscar at once: members → Member, pilots → Pilot, and Recruit went (not in "recruits").
       await expect.poll(() => roles(who('oscar')).sort(), { timeout: 20_000 }).toEqual([R.member.id, R.pilot.id].sort())
       await p.getByRole('button', { name: 'Sync my roles now' }).click()
       const mine = p.getByRole('region', { name: 'My roles' })
-      await expect.poll(() => mine.textContent()).toContain('Synced in 1 of 1 guild(s)')
+      await expect.poll(() => mine.textContent(), SLOW).toContain('Synced in 1 of 1 guild(s)')
       expect(await mine.textContent()).toContain(DEMO.guildName)
-      await expect.poll(() => p.getByRole('region', { name: 'My recent role changes' }).textContent()).toContain('Pilot')
+      await expect.poll(() => p.getByRole('region', { name: 'My recent role changes' }).textContent(), SLOW).toContain('Pilot')
       await shoot(p, 'admin-ui-account')
 
       // Admin pages stay closed, in the page and in the API.
       await p.goto(`${demo.adminUiUrl}#/guilds`)
-      await expect.poll(() => p.getByRole('heading', { level: 1 }).textContent()).toBe('Admins only')
+      await expect.poll(() => p.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe('Admins only')
 
       // Unlink: confirmed in a dialog, then the link and the managed roles are gone.
       await p.goto(`${demo.adminUiUrl}#/account`)
       await p.getByRole('button', { name: 'Unlink…' }).click()
       await p.getByRole('dialog').getByRole('button', { name: 'Unlink' }).click()
-      await expect.poll(() => p.locator('#notice').textContent()).toContain('Unlinked oscar')
-      await expect.poll(() => link.textContent()).toContain('No Discord account is linked to you.')
+      await expect.poll(() => p.locator('#notice').textContent(), SLOW).toContain('Unlinked oscar')
+      await expect.poll(() => link.textContent(), SLOW).toContain('No Discord account is linked to you.')
       expect(await server.discord.store.getUserByDiscordId(who('oscar'))).toBeNull()
       // Every role a mapping manages goes (Recruit too: "recruits" is mapped now and Oscar is not in it).
       await expect.poll(() => roles(who('oscar')), { timeout: 20_000 }).toEqual([])
 
       // Sign out clears the HttpOnly cookie: the next load is the sign-in page.
       await p.getByRole('button', { name: 'Sign out' }).click()
-      await expect.poll(() => p.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in')
+      await expect.poll(() => p.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe('Sign in')
       expect((await member.cookies(demo.baseUrl)).find((c) => c.name === 'falcon_auth_token')).toBeUndefined()
     } finally {
       await member.close()
