@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import discordSync from '../../src/index.js'
 import type { StandaloneConfig } from './config.js'
 import { startDemo } from './demo.js'
+import { membershipFromEnv } from './membership.js'
 
 /** Builds (does not start) the standalone server: the plugin mounted at /api/discord, as in the seed. */
 export async function buildStandalone (config: StandaloneConfig): Promise<FastifyInstance> {
@@ -19,6 +20,9 @@ export async function buildStandalone (config: StandaloneConfig): Promise<Fastif
   // Demo mode (no DISCORD_CLIENT_ID, or DISCORD_DEMO=1): a simulated Discord in this process; see demo.ts.
   const demo = config.demo ? await startDemo(config) : null
   demo?.attach(app)
-  await app.register(discordSync, { ...(demo?.plugin ?? config.plugin), prefix: '/api' })
+  // Outside the demo, role sync learns each user's groups from MEMBERSHIP_FILE (see membership.ts).
+  const membership = demo === null && config.plugin.membership === undefined ? membershipFromEnv() : null
+  const plugin = demo?.plugin ?? (membership === null ? config.plugin : { ...config.plugin, membership })
+  await app.register(discordSync, { ...plugin, prefix: '/api' })
   return app
 }

@@ -11,7 +11,7 @@ import { buildSyncWorld, IDS, isWrite, type SyncWorld } from './helpers.js'
 
 let w: SyncWorld
 const MEMBER_IDS = Array.from({ length: 8 }, (_, i) => `16000000000000000${i}1`)
-const MANAGED = [IDS.pilot, IDS.corp, IDS.inactive]
+const MANAGED: string[] = [IDS.pilot, IDS.corp, IDS.inactive]
 const ALL_ROLES = [IDS.pilot, IDS.corp, IDS.inactive, IDS.hand, IDS.booster, IDS.officer, IDS.admins]
 const GROUPS = ['pilots', 'corp', 'inactive', 'other']
 

@@ -68,7 +68,7 @@ describe('POST /sync/manual validation and errors', () => {
         headers: { authorization: `Bearer ${w.app.discord.auth.issue({ id: 'admin-1', permissions: ['discord:admin'] }).token}`, 'content-type': contentType },
         body
       })
-      return { status: res.status, code: (await res.json()).code }
+      return { status: res.status, code: ((await res.json()) as { code: string }).code }
     }
     expect(await send('application/xml', '<sync/>')).toEqual({ status: 415, code: 'FST_DISCORD_UNSUPPORTED_MEDIA_TYPE' })
     // Fastify parses text/plain itself; the schema then refuses a string where an object is due.

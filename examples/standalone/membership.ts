@@ -1,0 +1,78 @@
+import { readFileSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { MembershipInfo, MembershipProvider } from '../../src/sync/membership.js'
+import { ConfigError } from './config.js'
+
+/*
+ * The standalone server's membership provider (outside demo mode): a JSON file naming each host
+ * user's groups, character count and permissions, so role sync works without a host application.
+ *
+ *   MEMBERSHIP_FILE=./data/membership.json
+ *   {
+ *     "users": {
+ *       "user-id-123": { "groups": [{ "id": "pilots", "name": "Pilots" }], "character_count": 2, "permissions": ["fleet.read"] }
+ *     }
+ *   }
+ *
+ * The file is re-read when it changes (checked at most once a second), so editing it takes
+ * effect at the next sync without a restart. A user missing from the file is entitled to
+ * nothing. A file that cannot be read or parsed makes the provider throw: the engine then
+ * skips those members (they keep their roles) and records why, instead of stripping roles.
+ * Each entry is validated by the plugin like any provider answer.
+ */
+
+interface Loaded {
+  mtimeMs: number
+  users: Map<string, unknown>
+}
+
+export class JsonFileMembership implements MembershipProvider {
+  readonly path: string
+  #loaded: Loaded | null = null
+  #checkedAt = 0
+
+  constructor (path: string) {
+    this.path = path
+  }
+
+  #current (): Map<string, unknown> {
+    const now = Date.now()
+    if (this.#loaded !== null && now - this.#checkedAt < 1000) return this.#loaded.users
+    this.#checkedAt = now
+    const { mtimeMs } = statSync(this.path)
+    if (this.#loaded?.mtimeMs === mtimeMs) return this.#loaded.users
+    const parsed: unknown = JSON.parse(readFileSync(this.path, 'utf8'))
+    const users = (parsed as { users?: unknown } | null)?.users
+    if (typeof users !== 'object' || users === null || Array.isArray(users)) {
+      throw new Error(`${this.path}: expected { "users": { "<user id>": { groups, character_count, permissions } } }`)
+    }
+    this.#loaded = { mtimeMs, users: new Map(Object.entries(users)) }
+    return this.#loaded.users
+  }
+
+  getMembership (userId: string): MembershipInfo | null {
+    // Shape checks happen in the plugin (toUserContext); an invalid entry fails that user only.
+    return (this.#current().get(userId) as MembershipInfo | undefined) ?? null
+  }
+
+  getMemberships (userIds: readonly string[]): Map<string, MembershipInfo | null> {
+    const users = this.#current()
+    return new Map(userIds.map((id) => [id, (users.get(id) as MembershipInfo | undefined) ?? null]))
+  }
+}
+
+/**
+ * MEMBERSHIP_FILE → a provider, or null when unset (the sync routes then answer 503
+ * FST_DISCORD_SYNC_NOT_CONFIGURED). The file must exist and parse at start-up.
+ */
+export function membershipFromEnv (env: Record<string, string | undefined> = process.env): JsonFileMembership | null {
+  const raw = env.MEMBERSHIP_FILE?.trim()
+  if (raw === undefined || raw === '') return null
+  const provider = new JsonFileMembership(resolve(raw))
+  try {
+    provider.getMemberships([])
+  } catch (err) {
+    throw new ConfigError('MEMBERSHIP_FILE', `must name a readable JSON file of the form { "users": { ... } } (${(err as Error).message})`)
+  }
+  return provider
+}
