@@ -142,6 +142,8 @@ export interface WorldOptions {
   sim?: DiscordSimulator
   /** Configure a Discord OAuth application (registered in the simulator) so the link/unlink routes work. */
   oauth?: boolean
+  /** Log everything (trace) into this array of lines. */
+  logLines?: string[]
 }
 
 export const OAUTH_APP = {
@@ -167,7 +169,10 @@ export async function buildSyncWorld (options: WorldOptions = {}): Promise<SyncW
     }
     discord = { ...OAUTH_APP, apiBaseUrl: sim.apiBaseUrl, authorizeUrl: `${sim.url}/oauth2/authorize` }
   }
-  const app = Fastify({ logger: false })
+  const lines = options.logLines
+  const app = Fastify(lines === undefined
+    ? { logger: false }
+    : { logger: { level: 'trace', stream: { write: (line: string) => { lines.push(line) } } } })
   await app.register(discordSync, {
     store: { type: 'sqlite', path: ':memory:' },
     encryptionKey: TEST_KEY,
