@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { authorizeAs } from '../auth/helpers.js'
-import { BOT_TOKEN, buildSyncWorld, HOST, IDS, isWrite, type SyncWorld } from './helpers.js'
+import { BOT_TOKEN, buildSyncWorld, HOST, IDS, isWrite, OAUTH_APP, type SyncWorld } from './helpers.js'
 
 /*
  * POST /sync/user/{user_id}: the seed's "Sync User Roles" response, compared field by field
@@ -160,6 +160,9 @@ describe('sync on link and removal on unlink', () => {
     expect(v.roles(IDS.g1, IDS.alice)).toEqual([IDS.pilot, IDS.hand].sort())
     expect(v.roles(IDS.g2, IDS.alice)).toEqual([IDS.pilot2])
 
+    const metrics = await v.call('GET', '/metrics')
+    expect(metrics.text).toContain('discord_sync_oauth_total{flow="link",outcome="success"} 1')
+
     const unlinked = await v.call('DELETE', `/auth/unlink/${IDS.alice}`, { as: { id: HOST.alice, permissions: [] } })
     expect(unlinked.status).toBe(200)
     await waitFor(async () => {
@@ -169,6 +172,28 @@ describe('sync on link and removal on unlink', () => {
     // Managed roles gone in both guilds; the hand-picked role stays.
     expect(v.roles(IDS.g1, IDS.alice)).toEqual([IDS.hand])
     expect(v.roles(IDS.g2, IDS.alice)).toEqual([])
+  })
+
+  it('OAuth failures and token refreshes are counted in the metrics', async () => {
+    const v = await buildSyncWorld({ oauth: true, plugin: { tokenRefresh: { enabled: true } } })
+    worlds.push(v)
+    // A forged state: the callback fails with a stable code, counted by outcome.
+    const bad = await v.call('GET', `/auth/callback?code=abc&state=${'A'.repeat(43)}`, { as: null })
+    expect(bad.body.code).toBe('FST_DISCORD_OAUTH_STATE_UNKNOWN')
+    // A link whose access token expires soon: the refresh task renews it.
+    const tokens = v.sim.state.issueUserToken({ clientId: OAUTH_APP.clientId, userId: IDS.carol, scopes: ['identify'] })
+    await v.store.createUser({
+      user_id: HOST.carol,
+      discord_user_id: IDS.carol,
+      username: 'carol',
+      tokens: { access_token: tokens.access_token, refresh_token: tokens.refresh_token ?? null, expires_at: new Date(Date.now() + 60_000), scopes: ['identify'] }
+    })
+    const run = await v.app.discord.tokenRefresh?.run()
+    expect(run?.refreshed).toBe(1)
+    const metrics = await v.call('GET', '/metrics')
+    expect(metrics.text).toContain('discord_sync_oauth_total{flow="callback",outcome="FST_DISCORD_OAUTH_STATE_UNKNOWN"} 1')
+    expect(metrics.text).toContain('discord_sync_token_refresh_total{outcome="refreshed"} 1')
+    for (const t of [tokens.access_token, tokens.refresh_token]) expect(metrics.text).not.toContain(t)
   })
 
   it('removeManagedRoles: every enabled guild with remove_roles_on_leave, and none where it is off', async () => {
