@@ -58,6 +58,7 @@ export class RunContext {
   readonly #audit: CreateAuditEntryInput[] = []
   #droppedErrors = 0
   #timer: NodeJS.Timeout | null = null
+  #beating: Promise<void> | null = null
   #flushing: Promise<void> = Promise.resolve()
   readonly #started: number
 
@@ -89,7 +90,11 @@ export class RunContext {
 
   /** Starts the heartbeat. The timer is unref'd: a run never keeps the process alive by itself. */
   startHeartbeat (): void {
-    this.#timer = setInterval(() => { this.#beat().catch(() => {}) }, this.#d.heartbeatMs)
+    this.#timer = setInterval(() => {
+      // One beat at a time; finish() waits for the last one so a late beat never overwrites the final record.
+      if (this.#beating !== null) return
+      this.#beating = this.#beat().catch(() => {}).finally(() => { this.#beating = null })
+    }, this.#d.heartbeatMs)
     this.#timer.unref()
   }
 
@@ -158,6 +163,7 @@ export class RunContext {
   async finish (status: SyncRunStatus): Promise<SyncRunRecord> {
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
+    await this.#beating
     this.progress.phase = 'finishing'
     await this.flushAudit()
     const completedAt = this.#d.now()

@@ -52,6 +52,33 @@ describe('start-up recovery', () => {
   })
 })
 
+describe('heartbeat', () => {
+  it('a running run rewrites its heartbeat and progress in the store, so other instances and restarts see it alive', async () => {
+    const w = await buildSyncWorld()
+    worlds.push(w)
+    await w.guild(IDS.g1, 'Alpha Guild')
+    await w.mapping({ group_id: 'pilots', discord_role_id: IDS.pilot })
+    w.sim.state.addMember(IDS.g1, IDS.alice)
+    await w.link(HOST.alice, IDS.alice)
+    w.membership.set(HOST.alice, ['pilots'])
+    const release = w.membership.hold()
+    const started = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
+    const first = await w.store.getSyncRun(started.body.run_id)
+    expect(first?.heartbeat_at).toBeNull()
+    await new Promise((resolve) => setTimeout(resolve, 2_300)) // heartbeatInterval is 1 s in these worlds
+    const beating = await w.store.getSyncRun(started.body.run_id)
+    expect(beating?.status).toBe('running')
+    expect(beating?.heartbeat_at).toBeInstanceOf(Date)
+    expect(Date.now() - (beating?.heartbeat_at as Date).getTime()).toBeLessThan(1_500)
+    // A start-up sweep in another instance now would spare it.
+    expect(await w.store.failStaleSyncRuns(new Date(Date.now() - 2_000), 'test sweep')).toBe(0)
+    release()
+    const done = await w.app.discord.sync.engine.waitFor(started.body.run_id, 10_000)
+    expect(done?.status).toBe('completed')
+    expect((await w.store.getSyncRun(started.body.run_id))?.status).toBe('completed')
+  })
+})
+
 describe('shutdown', () => {
   it('cancels runs in progress and records them as interrupted, even while the host provider hangs', async () => {
     const db = new Database(':memory:')
