@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { spawn, execFileSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -105,6 +105,40 @@ describe('demo mode seeds', () => {
     }
   }, 40_000)
 
+  it('reads the groups through the standalone membership file it writes once: editing it changes the next sync', async () => {
+    const dir = tempDir()
+    const { app, demo } = await startDemoServer(join(dir, 'demo.sqlite'))
+    try {
+      expect(demo.membershipFile).toBe(join(dir, 'demo-membership.json'))
+      const doc = JSON.parse(readFileSync(demo.membershipFile, 'utf8'))
+      expect(doc.users.bob).toEqual({ groups: [{ id: 'members', name: 'Members' }], character_count: 1, permissions: [] })
+      const bob = DEMO_PEOPLE.find((p) => p.username === 'bob')?.discordId as string
+      const plan = async (): Promise<string[]> => {
+        const started = await app.discord.sync.engine.manual({ user_ids: ['bob'], guild_id: DEMO.guildId, dry_run: true }, 'test', 0)
+        await app.discord.sync.engine.waitFor(started.view.run.id, 20_000)
+        const audit = await app.discord.sync.engine.listAudit({ run_id: started.view.run.id })
+        return audit.items.filter((e) => e.discord_user_id === bob).map((e) => `${e.action} ${e.role_name ?? e.role_id}`)
+      }
+      // Bob is in "members" and holds Member: nothing to do.
+      expect(await plan()).toEqual([])
+      // Take Bob out of every group; the file is re-read when it changes (checked at most once a second).
+      doc.users.bob.groups = []
+      writeFileSync(demo.membershipFile, JSON.stringify(doc))
+      utimesSync(demo.membershipFile, new Date(), new Date(Date.now() + 5000))
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      expect(await plan()).toEqual(['remove Member'])
+    } finally {
+      await app.close()
+    }
+    // A restart keeps the edited file.
+    const again = await startDemoServer(join(dir, 'demo.sqlite'))
+    try {
+      expect(JSON.parse(readFileSync(again.demo.membershipFile, 'utf8')).users.bob.groups).toEqual([])
+    } finally {
+      await again.app.close()
+    }
+  }, 40_000)
+
   it('runs nothing of the demo with real credentials', async () => {
     const config = loadConfig({
       PORT: '0',
@@ -186,7 +220,8 @@ describe('npm start on a fresh checkout', () => {
     if (!await portFree(3000)) throw new Error('port 3000 on 127.0.0.1 is taken by another process: this test runs `npm start` with no environment, which listens there')
 
     const started = Date.now()
-    const child = spawn('npm', ['start', '--silent'], { cwd: checkout, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    // Its own process group: npm does not pass SIGTERM on to the server, so the group is signalled.
+    const child = spawn('npm', ['start', '--silent'], { cwd: checkout, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     const seen = { text: '' }
     try {
       await waitForOutput(child, /Admin UI {3}http:\/\/127\.0\.0\.1:3000\/api\/discord\/admin\//, 30_000, seen)
@@ -206,8 +241,10 @@ describe('npm start on a fresh checkout', () => {
       expect(seen.text).toContain('DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET, DISCORD_REDIRECT_URI')
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGTERM')
+      process.kill(-(child.pid as number), 'SIGTERM')
       await exited
     }
+    // Every process of the group is gone once the port is free again.
+    await expect.poll(() => portFree(3000), { timeout: 15_000, interval: 250 }).toBe(true)
   }, 60_000)
 })

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { FastifyDiscordSyncOptions, ResolveUserHook } from '../../src/index.js'
 import { guildServices } from '../../src/guilds/index.js'
-import type { MembershipInfo, MembershipProvider } from '../../src/sync/membership.js'
+import type { MembershipInfo } from '../../src/sync/membership.js'
 import { createDiscordSimulator, PermissionFlags, type DiscordSimulator } from '../../src/testing/index.js'
 import type { StandaloneConfig } from './config.js'
+import { JsonFileMembership } from './membership.js'
 
 /*
  * Demo mode: `npm start` without Discord credentials. A Discord simulator runs in this process
@@ -109,6 +112,8 @@ export interface DemoInfo {
   /** Discord ids of the anonymous members, and of those holding "Recruit". */
   memberIds: string[]
   recruitIds: string[]
+  /** The membership file the demo's groups are read from (edit it to change someone's groups). */
+  membershipFile: string
 }
 
 export interface Demo {
@@ -143,17 +148,33 @@ function demoBotToken (): string {
   return [Buffer.from(DEMO.botUserId).toString('base64url'), randomBytes(4).toString('base64url'), randomBytes(27).toString('base64url')].join('.')
 }
 
-/** The host's side of the demo: groups per host user, answered from DEMO_PEOPLE (unknown users have none). */
-export function demoMembership (): MembershipProvider {
-  const byUser = new Map<string, MembershipInfo>(DEMO_PEOPLE.map((p) => [p.userId, {
-    groups: p.groups.map((id) => ({ id, name: GROUP_NAMES[id] ?? id })),
-    character_count: p.characterCount,
-    permissions: [...p.permissions]
-  }]))
+/** The demo people's groups, in the standalone membership file's format ({ users: { id: info } }). */
+export function demoMembershipDocument (): { users: Record<string, MembershipInfo> } {
   return {
-    getMembership: (userId) => byUser.get(userId) ?? null,
-    getMemberships: (userIds) => new Map(userIds.map((id) => [id, byUser.get(id) ?? null]))
+    users: Object.fromEntries(DEMO_PEOPLE.map((p) => [p.userId, {
+      groups: p.groups.map((id) => ({ id, name: GROUP_NAMES[id] ?? id })),
+      character_count: p.characterCount,
+      permissions: [...p.permissions]
+    }]))
   }
+}
+
+/**
+ * The host's side of the demo goes through the standalone server's own provider (a JSON file,
+ * see membership.ts): written once beside the database, then read like any MEMBERSHIP_FILE, so
+ * editing a person's groups there changes their roles at the next sync. Unknown users have none.
+ */
+function demoMembership (config: StandaloneConfig): JsonFileMembership {
+  const store = config.plugin.store
+  const dir = store !== undefined && 'type' in store && store.type === 'sqlite' && typeof store.path === 'string' && store.path !== ':memory:'
+    ? dirname(store.path)
+    : resolve('data')
+  const file = join(dir, 'demo-membership.json')
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(file, JSON.stringify(demoMembershipDocument(), null, 2) + '\n')
+  }
+  return new JsonFileMembership(file)
 }
 
 /**
@@ -210,7 +231,8 @@ export async function startDemo (config: StandaloneConfig): Promise<Demo> {
     ...s.seedMembers(DEMO.guildId, DEMO.extraMembers - DEMO.recruits - DEMO.strayMembers)
   ]
 
-  const info: DemoInfo = { sim, port, baseUrl, adminUiUrl, statusUrl: `${baseUrl}/api/discord/status`, memberIds, recruitIds }
+  const membership = demoMembership(config)
+  const info: DemoInfo = { sim, port, baseUrl, adminUiUrl, statusUrl: `${baseUrl}/api/discord/status`, memberIds, recruitIds, membershipFile: membership.path }
   const plugin: FastifyDiscordSyncOptions = {
     ...config.plugin,
     apiBaseUrl: sim.apiBaseUrl,
@@ -223,7 +245,7 @@ export async function startDemo (config: StandaloneConfig): Promise<Demo> {
       authorizeUrl: `${sim.url}/oauth2/authorize`
     },
     auth: { ...config.plugin.auth, resolveUser: demoResolveUser, adminPermission: DEMO.adminPermission },
-    membership: demoMembership(),
+    membership,
     adminUi: true
   }
 
@@ -275,6 +297,7 @@ export function demoBanner (info: DemoInfo): string {
     '',
     `  Admin UI   ${info.adminUiUrl}`,
     `  Sign in    "Sign in with Discord", pick "${admin.globalName}" on the consent page, Authorize`,
+    `  Groups     ${info.membershipFile} (edit it; the next sync follows)`,
     '  Real app   set DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET, DISCORD_REDIRECT_URI,',
     '             DISCORD_ENCRYPTION_KEY and JWT_SECRET (README: "Standalone server")',
     ''
