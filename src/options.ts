@@ -301,7 +301,8 @@ export interface FastifyDiscordSyncOptions {
   /**
    * Where entitlements come from: for a host user id, its groups, character count and
    * permissions. Without it the sync routes answer 503 FST_DISCORD_SYNC_NOT_CONFIGURED and no
-   * scheduled sync runs (unlink role removal still works). @default none
+   * sync runs: the plugin then writes no role at all (unlink removals stay queued until a provider
+   * is configured). @default none
    */
   membership?: MembershipProvider
   /** The role synchronisation engine. */

@@ -149,7 +149,7 @@ export class SyncEngine {
     this.roleCache = new RoleCache({ ttlMs: this.#s.roleCacheTtlMs, redis: deps.redis, prefix: `${this.#s.redisKeyPrefix}roles:` })
   }
 
-  /** True when a membership provider is configured (needed by every sync except unlink removals). */
+  /** True when a membership provider is configured: without one no sync runs and no role is written. */
   get configured (): boolean {
     return this.#d.membership !== null
   }
@@ -418,10 +418,11 @@ export class SyncEngine {
    * Removes the managed roles of a Discord account that is no longer linked (a host deleting
    * links itself, or an unlink that queued nothing), in every enabled guild with
    * remove_roles_on_leave. Each guild costs one GET member; guilds the account is not in are
-   * skipped silently. Does not need a membership provider.
+   * skipped silently. Like every sync, it needs a membership provider (without one the plugin
+   * manages no roles).
    */
   async removeManagedRoles (discordUserId: string, initiatedBy: string): Promise<StartedRun> {
-    if (this.#closing) throw new SyncShuttingDownError()
+    this.#requireConfigured()
     if (!/^\d{17,20}$/.test(discordUserId)) throw new ValidationError('discord_user_id must be a Discord snowflake')
     const record = await this.#d.store.createSyncRun({ sync_type: 'user', target_id: discordUserId, status: 'running', started_at: this.#now(), initiated_by: initiatedBy })
     const guilds = (await this.#d.store.listGuilds({ enabled: true })).filter((g) => g.settings.remove_roles_on_leave)
@@ -441,7 +442,9 @@ export class SyncEngine {
 
   /** Marks a pending unlink run running (fresh heartbeat, so a stale sweep spares it) and launches it. */
   async #claimUnlink (r: SyncRunRecord): Promise<{ done: Promise<SyncRunRecord> } | null> {
-    if (this.#closing || r.status !== 'pending' || r.target_id === null || !r.initiated_by.startsWith(UNLINK_INITIATOR_PREFIX)) return null
+    // Without a provider the plugin manages no roles at all: the removal waits until one is configured.
+    if (this.#closing || this.#d.membership === null) return null
+    if (r.status !== 'pending' || r.target_id === null || !r.initiated_by.startsWith(UNLINK_INITIATOR_PREFIX)) return null
     if (this.#claimed.has(r.id) || this.#active.has(r.id)) return null
     this.#claimed.add(r.id)
     try {

@@ -144,6 +144,8 @@ function hookOAuth (oauth: OAuthService, engine: SyncEngine, metrics: SyncMetric
   const unlink = oauth.unlink.bind(oauth)
   oauth.unlink = async (...args: Parameters<OAuthService['unlink']>) => {
     const result = await unlink(...args)
+    // Without a provider the plugin manages no roles: a queued removal waits until one is configured.
+    if (!engine.configured) return result
     const runId = result.role_removal.sync_run_id
     const failed = (err: unknown): void => {
       log.warn({ run_id: runId, code: (err as { code?: unknown })?.code }, 'the unlink role removal failed to start')

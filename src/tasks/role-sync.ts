@@ -57,9 +57,9 @@ export class RoleSyncTask {
   async #tick (): Promise<RoleSyncTick> {
     const { engine, store, log } = this.#d
     const out: RoleSyncTick = { started: [], locked: [], resumed: 0 }
-    out.resumed = await engine.processPending()
-    // Without a membership provider only unlink removals can run.
+    // Without a membership provider the engine writes no role at all.
     if (!engine.configured) return out
+    out.resumed = await engine.processPending()
     const now = this.#now().getTime()
     for (const guild of await store.listGuilds({ enabled: true })) {
       if (!guild.settings.auto_sync) continue

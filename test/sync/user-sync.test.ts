@@ -174,6 +174,23 @@ describe('sync on link and removal on unlink', () => {
     expect(v.roles(IDS.g2, IDS.alice)).toEqual([])
   })
 
+  it('without a membership provider an unlink writes no role: the removal stays queued until one is configured', async () => {
+    const v = await buildSyncWorld({ oauth: true, noMembership: true })
+    worlds.push(v)
+    await v.guild(IDS.g1, 'Alpha Guild')
+    await v.mapping({ group_id: 'pilots', discord_role_id: IDS.pilot })
+    v.sim.state.addMember(IDS.g1, IDS.dave, [IDS.pilot])
+    await v.link('user-dave', IDS.dave)
+    const res = await v.call('DELETE', `/auth/unlink/${IDS.dave}`)
+    expect(res.status).toBe(200)
+    expect(res.body.role_removal.queued).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect((await v.store.getSyncRun(res.body.role_removal.sync_run_id))?.status).toBe('pending')
+    expect(v.roles(IDS.g1, IDS.dave)).toEqual([IDS.pilot])
+    expect(v.discordCalls((r) => r.majorId === IDS.g1)).toEqual([])
+    await expect(v.app.discord.sync.removeManagedRoles(IDS.dave, 'host')).rejects.toMatchObject({ code: 'FST_DISCORD_SYNC_NOT_CONFIGURED' })
+  })
+
   it('OAuth failures and token refreshes are counted in the metrics', async () => {
     const v = await buildSyncWorld({ oauth: true, plugin: { tokenRefresh: { enabled: true } } })
     worlds.push(v)
