@@ -26,7 +26,7 @@
  * simulator's own arrival times: the most requests in any sliding window of one simulated
  * second, and 429s by scope. The second round repeats it without Redis. Each round has a
  * fresh simulator, so no window of an earlier round is still open. --proc-offset-ms sets the
- * workers' offsetMs (default: the client's 50 ms).
+ * workers' offsetMs (default: the client's DEFAULT_REST_OPTIONS.offsetMs).
  */
 import { fork } from 'node:child_process'
 import { setMaxListeners } from 'node:events'
@@ -37,7 +37,7 @@ import { parseArgs } from 'node:util'
 import { REST } from '@discordjs/rest'
 import { Routes, type APIGuild, type APIGuildMember, type APIRole } from 'discord-api-types/v10'
 import { Redis } from 'ioredis'
-import { DiscordRestClient } from '../src/discord/index.js'
+import { DEFAULT_REST_OPTIONS, DiscordRestClient } from '../src/discord/index.js'
 import { createDiscordSimulator, PermissionFlags, type DiscordSimulator, type RecordedRequest } from '../src/testing/index.js'
 import { maxInSimWindow, maxInSlidingWindow, type FromWorker, type WorkerResult } from './rest-shared.js'
 
@@ -78,7 +78,7 @@ const PROCS = num('procs')
 const PER_PROC = num('per-proc')
 const PROC_GUILDS = num('proc-guilds')
 const PROC_SCALE = num('proc-scale')
-/** Client offsetMs in the workers; undefined keeps the client's default (50 ms). */
+/** Client offsetMs in the workers; undefined keeps the client's default. */
 const PROC_OFFSET_MS = args['proc-offset-ms'] === undefined ? undefined : Number(args['proc-offset-ms'])
 if (PROC_OFFSET_MS !== undefined && !(PROC_OFFSET_MS >= 0)) throw new RangeError('--proc-offset-ms must be a non-negative number')
 const REDIS_URL = args.redis as string
@@ -530,7 +530,7 @@ function printRound (title: string, r: RoundResult): void {
 }
 
 async function partProcs (): Promise<void> {
-  console.log(`\n== Part 2: ${PROCS} processes, one bot token, one simulator per round (timeScale ${PROC_SCALE}), ${PER_PROC} reads each issued at once over ${PROC_GUILDS} guilds x 3 routes; client defaults (global 50 per ${fmt(1000 / PROC_SCALE, 0)} ms window, offset ${PROC_OFFSET_MS === undefined ? '50 ms, the default' : `${PROC_OFFSET_MS} ms (--proc-offset-ms)`})`)
+  console.log(`\n== Part 2: ${PROCS} processes, one bot token, one simulator per round (timeScale ${PROC_SCALE}), ${PER_PROC} reads each issued at once over ${PROC_GUILDS} guilds x 3 routes; client defaults (global 50 per ${fmt(1000 / PROC_SCALE, 0)} ms window, offset ${PROC_OFFSET_MS === undefined ? `${DEFAULT_REST_OPTIONS.offsetMs} ms, the default` : `${PROC_OFFSET_MS} ms (--proc-offset-ms)`})`)
   const prefix = `bench:rest:${process.pid}:${Date.now().toString(36)}:`
   const admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000 })
   try {

@@ -15,7 +15,7 @@ import { withLowLag } from './helpers/lag.js'
  *
  * The simulator runs in this same process, so event-loop lag on a loaded machine (two
  * cores, several suites at once) delays some arrivals more than others. The clients get a
- * 150 ms safety offset instead of the default 50 ms to absorb that lag; against Discord
+ * 150 ms safety offset (now the default too) to absorb that lag; against Discord
  * the offset only has to absorb network jitter.
  */
 
