@@ -24,7 +24,7 @@ import type {
   SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunStatus, SyncType
 } from '../store/port.js'
 import { emptyGuildResult, syncGuild, type GuildOutcome, type GuildSyncDeps } from './guild-sync.js'
-import { lockKeys, MemorySyncLocks, RedisSyncLocks, type LockHandle, type SyncLocks } from './locks.js'
+import { FallbackSyncLocks, lockKeys, MemorySyncLocks, RedisSyncLocks, type LockHandle, type SyncLocks } from './locks.js'
 import type { MembershipProvider } from './membership.js'
 import type { SyncMetrics } from './metrics.js'
 import { RoleCache } from './role-cache.js'
@@ -143,9 +143,12 @@ export class SyncEngine {
     this.#d = deps
     this.#s = deps.settings
     this.#now = deps.now ?? (() => new Date())
+    const memory = new MemorySyncLocks(this.#s.lockTtlMs)
     this.locks = deps.redis === null
-      ? new MemorySyncLocks(this.#s.lockTtlMs)
-      : new RedisSyncLocks(deps.redis, `${this.#s.redisKeyPrefix}sync-lock:`, this.#s.lockTtlMs)
+      ? memory
+      : new FallbackSyncLocks(new RedisSyncLocks(deps.redis, `${this.#s.redisKeyPrefix}sync-lock:`, this.#s.lockTtlMs), memory, (op, err) => {
+        deps.log.warn({ op, err: { name: (err as Error)?.name, code: (err as { code?: unknown })?.code } }, 'Redis unreachable for the sync lock: using this instance\'s lock')
+      })
     this.roleCache = new RoleCache({ ttlMs: this.#s.roleCacheTtlMs, redis: deps.redis, prefix: `${this.#s.redisKeyPrefix}roles:` })
   }
 

@@ -119,6 +119,89 @@ export class RedisSyncLocks implements SyncLocks {
   }
 }
 
+/**
+ * Redis first, this process's own locks when Redis cannot be reached, like the REST client's
+ * limiter: an outage degrades to per-instance exclusion instead of stopping every sync. Two
+ * instances might then sync one guild at once; that costs calls, not correctness, because every
+ * member is re-read right before it is written. A lock taken in Redis whose renewal cannot reach
+ * Redis is kept (nobody can take it there either until Redis is back, and then it has its TTL).
+ */
+export class FallbackSyncLocks implements SyncLocks {
+  readonly kind = 'redis' as const
+  readonly #redis: RedisSyncLocks
+  readonly #memory: MemorySyncLocks
+  readonly #local = new WeakSet<LockHandle>()
+  readonly #onFallback: (op: string, err: unknown) => void
+
+  readonly #timeoutMs: number
+
+  constructor (redis: RedisSyncLocks, memory: MemorySyncLocks, onFallback: (op: string, err: unknown) => void = () => {}, timeoutMs = 1_000) {
+    this.#redis = redis
+    this.#memory = memory
+    this.#onFallback = onFallback
+    this.#timeoutMs = timeoutMs
+  }
+
+  /** A Redis call that does not answer in time counts as failed (ioredis may queue commands while reconnecting). */
+  async #timed<T> (p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('Redis did not answer in time')), this.#timeoutMs)
+      timer.unref()
+    })
+    try {
+      return await Promise.race([p, timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async acquire (key: string, runId: string): Promise<AcquireResult> {
+    // The in-process lock is taken first either way, so one instance never runs a guild twice.
+    const local = await this.#memory.acquire(key, runId)
+    if (!local.ok) return local
+    try {
+      const shared = await this.#timed(this.#redis.acquire(key, runId))
+      await this.#memory.release(local.handle)
+      return shared
+    } catch (err) {
+      this.#onFallback('acquire', err)
+      this.#local.add(local.handle)
+      return local
+    }
+  }
+
+  async renew (handle: LockHandle): Promise<boolean> {
+    if (this.#local.has(handle)) return await this.#memory.renew(handle)
+    try {
+      return await this.#timed(this.#redis.renew(handle))
+    } catch (err) {
+      this.#onFallback('renew', err)
+      return true
+    }
+  }
+
+  async release (handle: LockHandle): Promise<void> {
+    if (this.#local.has(handle)) return await this.#memory.release(handle)
+    try {
+      await this.#timed(this.#redis.release(handle))
+    } catch (err) {
+      this.#onFallback('release', err)
+    }
+  }
+
+  async holder (key: string): Promise<string | null> {
+    const local = await this.#memory.holder(key)
+    if (local !== null) return local
+    try {
+      return await this.#timed(this.#redis.holder(key))
+    } catch (err) {
+      this.#onFallback('holder', err)
+      return null
+    }
+  }
+}
+
 /** Lock keys: one per guild, one for full runs. */
 export const lockKeys = Object.freeze({
   guild: (guildId: string): string => `guild:${guildId}`,

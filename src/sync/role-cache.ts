@@ -62,6 +62,22 @@ export async function fetchRoleSnapshot (api: RoleSnapshotApi, guildId: string, 
   }
 }
 
+/** Redis answers slower than this count as a miss: the cache must never stall a sync. */
+const REDIS_TIMEOUT_MS = 1_000
+
+async function timed<T> (p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error('Redis did not answer in time')), REDIS_TIMEOUT_MS)
+    timer.unref()
+  })
+  try {
+    return await Promise.race([p, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 export class RoleCache {
   readonly #ttlMs: number
   readonly #redis: Redis | null
@@ -103,7 +119,7 @@ export class RoleCache {
     this.#local.delete(guildId)
     if (this.#redis !== null) {
       try {
-        await this.#redis.del(this.#prefix + guildId)
+        await timed(this.#redis.del(this.#prefix + guildId))
       } catch {
         // Redis down: the entry expires with its TTL anyway.
       }
@@ -122,7 +138,7 @@ export class RoleCache {
     }
     let raw: string | null
     try {
-      raw = await this.#redis.get(this.#prefix + guildId)
+      raw = await timed(this.#redis.get(this.#prefix + guildId))
     } catch {
       return null // Redis down: fetch from Discord rather than fail the sync.
     }
@@ -142,7 +158,7 @@ export class RoleCache {
     }
     const stored: Stored = { ...snap, bot_top_position: Number.isFinite(snap.bot_top_position) ? snap.bot_top_position : null }
     try {
-      await this.#redis.set(this.#prefix + snap.guild_id, JSON.stringify(stored), 'PX', this.#ttlMs)
+      await timed(this.#redis.set(this.#prefix + snap.guild_id, JSON.stringify(stored), 'PX', this.#ttlMs))
     } catch {
       // Not cached this time; the next run fetches again.
     }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
-import { MemorySyncLocks, RedisSyncLocks } from '../../src/sync/locks.js'
+import { FallbackSyncLocks, MemorySyncLocks, RedisSyncLocks } from '../../src/sync/locks.js'
 import { REDIS_URL, redisAvailable, uniquePrefix } from '../helpers/redis.js'
 import { buildSyncWorld, HOST, IDS, type SyncWorld } from './helpers.js'
 
@@ -109,6 +109,49 @@ describe('lock primitives', () => {
     expect(await locks.renew(a.handle)).toBe(false)
     await locks.release(a.handle)
     expect(await locks.holder('guild:1')).toBe('run-b')
+  })
+})
+
+describe('Redis outage: in-process fallback', () => {
+  function deadRedis (): Redis {
+    // Nothing listens on port 1; no offline queue and no retries, so every command fails at once.
+    const r = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    r.on('error', () => {})
+    return r
+  }
+
+  it('the lock falls back to this process and keeps excluding within it', async () => {
+    const redis = deadRedis()
+    const fallbacks: string[] = []
+    const locks = new FallbackSyncLocks(new RedisSyncLocks(redis, 'x:', 1_000), new MemorySyncLocks(1_000), (op) => fallbacks.push(op))
+    const a = await locks.acquire('guild:1', 'run-a')
+    expect(a.ok).toBe(true)
+    expect(await locks.acquire('guild:1', 'run-b')).toEqual({ ok: false, heldBy: 'run-a' })
+    expect(await locks.holder('guild:1')).toBe('run-a')
+    if (!a.ok) throw new Error('unreachable')
+    expect(await locks.renew(a.handle)).toBe(true)
+    await locks.release(a.handle)
+    expect(await locks.holder('guild:1')).toBeNull()
+    expect(fallbacks).toContain('acquire')
+    redis.disconnect()
+  })
+
+  it('syncs keep running when the configured Redis is down; a second sync of the guild still gets 409', async () => {
+    const redis = deadRedis()
+    try {
+      const w = await world({ plugin: { redis } })
+      const release = w.membership.hold()
+      const first = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
+      expect(first.status).toBe(202)
+      const second = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
+      expect(second.status).toBe(409)
+      expect(second.body.run_id).toBe(first.body.run_id)
+      release()
+      expect((await w.app.discord.sync.engine.waitFor(first.body.run_id, 10_000))?.status).toBe('completed')
+      expect(w.roles(IDS.g1, IDS.alice)).toEqual([IDS.pilot])
+    } finally {
+      redis.disconnect()
+    }
   })
 })
 
