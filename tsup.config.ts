@@ -12,6 +12,12 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   splitting: false,
+  // CommonJS consumers get the plugin itself from require() (the Fastify convention:
+  // `fastify.register(require('fastify-discord-sync'))`), with `.default` and every named
+  // export attached, so `require(...).default` and destructuring keep working too.
+  footer: ({ format }) => format === 'cjs'
+    ? { js: 'if (module.exports.default) module.exports = Object.assign(module.exports.default, module.exports)' }
+    : {},
   // import.meta.url in the CommonJS build: the admin UI finds its assets relative to the bundle.
   shims: true,
   // Runtime dependencies stay external so the host's copies (and native builds) are used.
