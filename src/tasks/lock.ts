@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { RedisSyncLocks, type LockHandle } from '../sync/locks.js'
 
 /** A mutual-exclusion lock across instances. `null` from acquire means another holder has it. */
 export interface TaskLock {
@@ -9,37 +9,37 @@ export interface TaskLock {
   release (token: string): Promise<void>
 }
 
-// Compare-and-act scripts: only the holder (same random token) may extend or delete the lock,
-// so an instance whose lock expired cannot release the next holder's lock.
-const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+const OWNER = 'task'
 
 /**
- * Redis lock: SET NX PX. The TTL makes it expire if the holder dies; a live holder renews it.
- * Redis errors propagate: the caller decides (the refresh task skips the run rather than run unlocked).
+ * One named Redis lock for a periodic task, on the same compare-and-act primitive as the sync
+ * locks: SET NX PX so a dead holder's lock expires, and only the holder's token may renew or
+ * release it. Unlike the sync locks there is no in-process fallback: Redis errors propagate and
+ * the caller decides (the refresh task skips the run rather than run unlocked).
  */
 export class RedisTaskLock implements TaskLock {
-  readonly #redis: Redis
+  readonly #locks: RedisSyncLocks
   readonly #key: string
-  readonly #ttlMs: number
 
   constructor (redis: Redis, key: string, ttlMs: number) {
-    this.#redis = redis
+    this.#locks = new RedisSyncLocks(redis, '', ttlMs)
     this.#key = key
-    this.#ttlMs = ttlMs
+  }
+
+  #handle (token: string): LockHandle {
+    return { key: this.#key, runId: OWNER, token }
   }
 
   async acquire (): Promise<string | null> {
-    const token = randomBytes(16).toString('hex')
-    const ok = await this.#redis.set(this.#key, token, 'PX', this.#ttlMs, 'NX')
-    return ok === 'OK' ? token : null
+    const result = await this.#locks.acquire(this.#key, OWNER)
+    return result.ok ? result.handle.token : null
   }
 
   async renew (token: string): Promise<boolean> {
-    return (await this.#redis.eval(RENEW, 1, this.#key, token, String(this.#ttlMs))) === 1
+    return await this.#locks.renew(this.#handle(token))
   }
 
   async release (token: string): Promise<void> {
-    await this.#redis.eval(RELEASE, 1, this.#key, token)
+    await this.#locks.release(this.#handle(token))
   }
 }
