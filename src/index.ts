@@ -204,3 +204,10 @@ export * from './errors.js'
 export * from './store/index.js'
 export type { HealthReport } from './services/health.js'
 export { parseDuration, formatDuration } from './util/duration.js'
+// The Discord REST client the plugin decorates as `fastify.discord.client`, its typed errors and
+// rate-limit stores, for hosts that call Discord themselves or handle its errors.
+export * from './discord/index.js'
+export type { MembershipInfo, MembershipProvider, UserSyncResult, UserGuildSyncResult, SyncStatus, RunView, ManualSyncInput, SyncModule } from './sync/index.js'
+// The pure planner, for hosts that want to preview what a sync would do with their own data.
+export { compileGuildPlan, planMemberRoles, managedRoleIds } from './sync/planner.js'
+export type * from './sync/types.js'
