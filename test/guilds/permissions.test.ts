@@ -166,6 +166,39 @@ describe('checkRoleAssignable', () => {
     expect(checkRoleAssignable(f, '400000000000000002').denial).toBeNull()
   })
 
+  it('Administrator does not lift the hierarchy: roles at or above the bot\'s highest role stay refused', () => {
+    const f = facts({ roles: [...facts().roles.map((r) => r.id === '400000000000000001' ? { ...r, permissions: '8' } : r), role('400000000000000009', 5)] })
+    expect(checkRoleAssignable(f, '400000000000000003').denial).toBe('role_not_below_bot')
+    expect(checkRoleAssignable(f, '400000000000000009').denial).toBe('role_not_below_bot')
+    expect(checkRoleAssignable(f, '400000000000000004').denial).toBe('managed_role')
+  })
+
+  it('Manage Roles granted through @everyone counts like any other role\'s', () => {
+    const f = facts({ roles: facts().roles.map((r) => r.id === GUILD ? { ...r, permissions: MANAGE_ROLES } : r.id === '400000000000000001' ? { ...r, permissions: '0' } : r) })
+    expect(checkRoleAssignable(f, '400000000000000002').denial).toBeNull()
+  })
+
+  it('the highest of several bot roles decides, whatever their order on the member', () => {
+    const roles = [...facts().roles, role('400000000000000008', 8), role('400000000000000007', 9)]
+    for (const member_role_ids of [['400000000000000001', '400000000000000008'], ['400000000000000008', '400000000000000001']]) {
+      const f = facts({ roles, member_role_ids })
+      expect(highestRolePosition(f)).toBe(8)
+      // Manage Roles comes from the lower role (5); the position from the higher one (8).
+      expect(checkRoleAssignable(f, '400000000000000003').denial).toBeNull()
+      expect(checkRoleAssignable(f, '400000000000000007').denial).toBe('role_not_below_bot')
+      expect(checkRoleAssignable(f, '400000000000000001').denial).toBeNull()
+      expect(checkRoleAssignable(f, '400000000000000008').denial).toBe('role_not_below_bot')
+    }
+  })
+
+  it('a tie at the bot\'s highest position is refused whichever role has the lower id', () => {
+    // The docs order ties by id without saying which way; both orders must be refused.
+    for (const tieId of ['300000000000000001', '500000000000000001']) {
+      const f = facts({ roles: [...facts().roles, role(tieId, 5)] })
+      expect(checkRoleAssignable(f, tieId).denial).toBe('role_not_below_bot')
+    }
+  })
+
   it('the owner bot is above every role but still cannot assign managed roles or @everyone', () => {
     const f = facts({ owner_id: BOT, member_role_ids: [] })
     expect(checkRoleAssignable(f, '400000000000000003').denial).toBeNull()
@@ -173,18 +206,23 @@ describe('checkRoleAssignable', () => {
     expect(checkRoleAssignable(f, GUILD).denial).toBe('everyone_role')
   })
 
-  it('agrees with the simulator about which roles a bot may grant', () => {
+  it('agrees with the simulator about which roles a bot may grant (owner, Administrator, @everyone, ties included)', () => {
+    // Permissions a role may carry: none, Manage Roles, Administrator, or something unrelated.
+    const perms = fc.constantFrom('0', MANAGE_ROLES, Permission.ADMINISTRATOR.toString(), '1024')
     fc.assert(fc.property(
-      fc.array(fc.record({ position: fc.integer({ min: 1, max: 20 }), manage: fc.boolean(), managed: fc.boolean() }), { minLength: 1, maxLength: 6 }),
+      fc.array(fc.record({ position: fc.integer({ min: 1, max: 8 }), permissions: perms, managed: fc.boolean() }), { minLength: 1, maxLength: 6 }),
       fc.array(fc.nat({ max: 5 }), { maxLength: 3 }),
       fc.nat({ max: 5 }),
-      (rolesIn, picks, target) => {
-        const roles = [role(GUILD, 0, '0'), ...rolesIn.map((r, i) => role(`6000000000000000${10 + i}`, r.position, r.manage ? MANAGE_ROLES : '0', r.managed))]
+      perms,
+      fc.boolean(),
+      (rolesIn, picks, target, everyone, isOwner) => {
+        const roles = [role(GUILD, 0, everyone), ...rolesIn.map((r, i) => role(`6000000000000000${10 + i}`, r.position, r.permissions, r.managed))]
         const memberRoles = [...new Set(picks.filter((p) => p < rolesIn.length).map((p) => `6000000000000000${10 + p}`))]
         const targetId = `6000000000000000${10 + Math.min(target, rolesIn.length - 1)}`
-        const f = facts({ roles, member_role_ids: memberRoles })
+        const owner = isOwner ? BOT : OWNER
+        const f = facts({ roles, member_role_ids: memberRoles, owner_id: owner })
         const simRoles = new Map(roles.map((r) => [r.id, r]))
-        const simDenial = simulator.roleEditDenial({ id: GUILD, owner_id: OWNER }, BOT, memberRoles, simRoles.get(targetId) as GuildRoleFacts, simRoles)
+        const simDenial = simulator.roleEditDenial({ id: GUILD, owner_id: owner }, BOT, memberRoles, simRoles.get(targetId) as GuildRoleFacts, simRoles)
         const ours = checkRoleAssignable(f, targetId).denial
         // Same yes/no answer; the order of reasons differs (we report managed before a missing permission).
         expect(ours === null).toBe(simDenial === null)
