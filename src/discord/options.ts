@@ -31,7 +31,7 @@ export interface DiscordRestClientOptions {
   globalRequestsPerSecond?: number
   /** Length of the global window; only change it against a time-scaled simulator. Default 1 000 ms. */
   globalWindowMs?: number
-  /** Safety margin added to every bucket reset and to the global window. Default 50 ms. */
+  /** Safety margin added to every bucket reset and to the global window (clock skew, transit jitter; see `DEFAULT_REST_OPTIONS`). Default 150 ms. */
   offsetMs?: number
   /** Invalid responses (401, 403, non-shared 429) per token in the sliding window before that token's requests are refused. Default 1 000 (Discord bans at 10 000 per IP). */
   invalidRequestThreshold?: number

@@ -157,6 +157,28 @@ describe('defaults', () => {
     expect(Object.isFrozen(DEFAULT_REST_OPTIONS)).toBe(true)
   })
 
+  it('every option\'s TSDoc states the default DEFAULT_REST_OPTIONS really has', () => {
+    // The TSDoc is what a host reads; a default changed in one place only (offsetMs went from 50 to 150) must fail here.
+    const source = readFileSync(new URL('../../src/discord/options.ts', import.meta.url), 'utf8')
+    const documented = new Map<string, string>()
+    for (const m of source.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*(\w+)\?:/g)) {
+      const comment = (m[1] as string).replace(/\s*\n\s*\*\s*/g, ' ')
+      const at = comment.lastIndexOf('Default ')
+      if (at !== -1) documented.set(m[2] as string, comment.slice(at + 'Default '.length).trim())
+    }
+    const expected = (value: unknown): string => typeof value === 'number' ? `${value}` : `\`${String(value)}\``
+    for (const [key, value] of Object.entries(DEFAULT_REST_OPTIONS)) {
+      if (key === 'userAgent') continue // documented as a pattern, checked against package.json above
+      const text = documented.get(key)
+      expect(text, `options.ts documents no default for ${key}`).toBeDefined()
+      // "15 000 ms", "50 ms", "`https://...`", "1 000 (Discord bans ...)": the leading value is what counts.
+      const leading = typeof value === 'number'
+        ? (/^[\d ]+/.exec(text as string)?.[0] ?? '').replace(/ /g, '')
+        : /^`[^`]*`/.exec(text as string)?.[0]
+      expect(leading, `options.ts: default of ${key}`).toBe(expected(value))
+    }
+  })
+
   it('rejects nonsensical options', () => {
     expect(() => new DiscordRestClient({ timeoutMs: 0 })).toThrow(/timeoutMs/)
     expect(() => new DiscordRestClient({ retries: -1 })).toThrow(/retries/)
