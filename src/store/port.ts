@@ -39,6 +39,26 @@ export function normalisePage (q: PageQuery = {}): { page: number, page_size: nu
   return { page, page_size, offset: (page - 1) * page_size }
 }
 
+/**
+ * The defined values of `value` for the keys `defaults` has: how every adapter reads a partial
+ * settings or conditions object, so an unknown key never reaches the database and an
+ * `undefined` (a field the caller did not give) never overwrites anything. Arrays are copied.
+ */
+export function pickKnown<T extends object> (defaults: Readonly<T>, value: Partial<T> | null | undefined): Partial<T> {
+  const out: Partial<T> = {}
+  if (value === null || value === undefined) return out
+  for (const key of Object.keys(defaults) as Array<keyof T>) {
+    const v = value[key]
+    if (v !== undefined) out[key] = (Array.isArray(v) ? [...v] : v) as T[keyof T]
+  }
+  return out
+}
+
+/** `defaults`, then each layer's known, defined values over it (stored value, then patch). */
+export function mergeKnown<T extends object> (defaults: Readonly<T>, ...layers: Array<Partial<T> | null | undefined>): T {
+  return Object.assign(pickKnown(defaults, defaults as Partial<T>), ...layers.map((l) => pickKnown(defaults, l))) as T
+}
+
 // ---------------------------------------------------------------- discord_users
 
 export interface DiscordGuildSummary {
@@ -425,6 +445,26 @@ export interface AuditEntryRecord {
 }
 
 export type CreateAuditEntryInput = Omit<AuditEntryRecord, 'id' | 'created_at'> & { created_at?: Date }
+
+/**
+ * An audit entry's fields, each optional one defaulted to null, built field by field: what
+ * every adapter writes, and what the MongoDB adapter reads back (nothing else on a document
+ * can reach a record).
+ */
+export function auditEntryFields (e: Omit<CreateAuditEntryInput, 'created_at'>): Omit<AuditEntryRecord, 'id' | 'created_at'> {
+  return {
+    run_id: e.run_id ?? null,
+    guild_id: e.guild_id,
+    discord_user_id: e.discord_user_id,
+    user_id: e.user_id ?? null,
+    role_id: e.role_id,
+    role_name: e.role_name ?? null,
+    action: e.action,
+    mapping_id: e.mapping_id ?? null,
+    outcome: e.outcome,
+    error_code: e.error_code ?? null
+  }
+}
 
 export interface ListAuditQuery extends PageQuery {
   guild_id?: string

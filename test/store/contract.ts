@@ -536,6 +536,17 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
         expect(await store.updateGuild('does-not-exist', { guild_name: 'x' })).toBeNull()
       })
 
+      it('keeps a stored setting a patch leaves undefined, and stores no key it does not know', async () => {
+        // Callers build patches from optional fields: an undefined value means "not given", never "reset".
+        const g = await store.createGuild({ guild_id: snowflake(), guild_name: 'Merge', settings: { auto_sync: false, colour: 'red' } as Partial<typeof DEFAULT_GUILD_SETTINGS> })
+        expect(g.settings).toEqual({ ...DEFAULT_GUILD_SETTINGS, auto_sync: false })
+        const u = await store.updateGuild(g.guild_id, { settings: { auto_sync: undefined, sync_interval: '5m', shape: 'round' } as Partial<typeof DEFAULT_GUILD_SETTINGS> })
+        expect(u?.settings).toEqual({ ...DEFAULT_GUILD_SETTINGS, auto_sync: false, sync_interval: '5m' })
+        expect(await store.getGuild(g.guild_id)).toEqual(u)
+        const dump = JSON.stringify(await store.listGuilds())
+        for (const unknown of ['colour', 'shape']) expect(dump).not.toContain(unknown)
+      })
+
       it('lists guilds by name then guild_id, optionally by enabled', async () => {
         const ids = [snowflake(), snowflake(), snowflake(), snowflake()]
         await store.createGuild({ guild_id: ids[3] as string, guild_name: 'Bravo' })
@@ -685,6 +696,17 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
         expect(u?.updated_at.getTime()).toBeGreaterThan(m.updated_at.getTime())
         expect(await store.getMapping(m.id)).toEqual(u)
         expect(await store.updateMapping('does-not-exist', { priority: 2 })).toBeNull()
+      })
+
+      it('keeps stored conditions a patch leaves undefined, and stores no key it does not know', async () => {
+        const gid = await guild()
+        const m = await store.createMapping(mappingInput(gid, { conditions: { require_all: true, weight: 3 } as Partial<typeof DEFAULT_MAPPING_CONDITIONS> }))
+        expect(m.conditions).toEqual({ ...DEFAULT_MAPPING_CONDITIONS, require_all: true })
+        const u = await store.updateMapping(m.id, { conditions: { require_all: undefined, character_count_min: 2, note: 'x' } as Partial<typeof DEFAULT_MAPPING_CONDITIONS> })
+        expect(u?.conditions).toEqual({ ...DEFAULT_MAPPING_CONDITIONS, require_all: true, character_count_min: 2 })
+        expect(await store.getMapping(m.id)).toEqual(u)
+        const dump = JSON.stringify(await store.listMappings())
+        for (const unknown of ['weight', 'note']) expect(dump).not.toContain(`"${unknown}"`)
       })
 
       it('deletes a mapping', async () => {

@@ -2,12 +2,12 @@ import {
   DEFAULT_GUILD_SETTINGS,
   DEFAULT_MAPPING_CONDITIONS,
   EMPTY_SYNC_RESULTS,
+  auditEntryFields,
+  mergeKnown,
   type AuditEntryRecord,
   type DiscordGuildSummary,
   type DiscordUserRecord,
   type GuildConfigRecord,
-  type GuildSettings,
-  type MappingConditions,
   type OAuthStateRecord,
   type RoleMappingRecord,
   type SyncGuildResult,
@@ -23,118 +23,27 @@ import {
  * reach a caller by accident.
  */
 
-export interface GuildSummaryDoc {
-  id: string
-  name: string
-  permissions: string
-  owner?: boolean
-  joined_at?: Date | null
-}
+/** A record as stored: the port's `id` is the document's `_id`; every other field keeps its name and type. */
+type Stored<R extends { id: string }> = Omit<R, 'id'> & { _id: string }
 
-export interface UserDoc {
-  _id: string
-  user_id: string
-  discord_user_id: string
-  username: string
-  discriminator: string | null
-  global_name: string | null
-  avatar: string | null
-  scopes: string[]
-  guilds: GuildSummaryDoc[]
-  token_expires_at: Date | null
+export type GuildSummaryDoc = DiscordGuildSummary
+
+export type UserDoc = Stored<DiscordUserRecord> & {
   /** SecretBox envelope or null. */
   access_token: string | null
-  /** SecretBox envelope or null. */
+  /** SecretBox envelope or null. (`has_tokens` is denormalised so a record can say whether tokens exist without reading them.) */
   refresh_token: string | null
-  /** Denormalised so a record can say whether tokens exist without reading them. */
-  has_tokens: boolean
-  needs_reauth: boolean
-  last_sync: Date | null
-  is_active: boolean
-  created_at: Date
-  updated_at: Date
 }
 
-export interface GuildDoc {
-  _id: string
-  guild_id: string
-  guild_name: string
-  enabled: boolean
-  settings: GuildSettings
+export type GuildDoc = Stored<GuildConfigRecord> & {
   /** SecretBox envelope or null. */
   bot_token: string | null
-  has_bot_token: boolean
-  bot_permissions: string | null
-  bot_user_id: string | null
-  owner_id: string | null
-  health_status: GuildConfigRecord['health_status']
-  last_health_check: Date | null
-  last_error: string | null
-  created_at: Date
-  updated_at: Date
 }
 
-export interface MappingDoc {
-  _id: string
-  guild_id: string
-  group_id: string
-  group_name: string | null
-  discord_role_id: string
-  discord_role_name: string | null
-  conditions: MappingConditions
-  priority: number
-  exclusive_set: string | null
-  enabled: boolean
-  created_by: string | null
-  last_sync: Date | null
-  sync_count: number
-  created_at: Date
-  updated_at: Date
-}
-
-export interface SyncRunDoc {
-  _id: string
-  sync_type: SyncRunRecord['sync_type']
-  target_id: string | null
-  status: SyncRunRecord['status']
-  dry_run: boolean
-  force: boolean
-  started_at: Date | null
-  completed_at: Date | null
-  duration: number | null
-  heartbeat_at: Date | null
-  results: SyncRunResults
-  initiated_by: string
-  created_at: Date
-}
-
-export interface OAuthStateDoc {
-  _id: string
-  state: string
-  flow: OAuthStateRecord['flow']
-  user_id: string | null
-  redirect_url: string | null
-  scopes: string[]
-  code_verifier: string | null
-  created_at: Date
-  expires_at: Date
-  used: boolean
-}
-
-export interface AuditDoc {
-  _id: string
-  run_id: string | null
-  guild_id: string
-  discord_user_id: string
-  user_id: string | null
-  role_id: string
-  role_name: string | null
-  action: AuditEntryRecord['action']
-  mapping_id: string | null
-  outcome: AuditEntryRecord['outcome']
-  error_code: string | null
-  created_at: Date
-}
+export type MappingDoc = Stored<RoleMappingRecord>
+export type SyncRunDoc = Stored<SyncRunRecord>
+export type OAuthStateDoc = Stored<OAuthStateRecord>
+export type AuditDoc = Stored<AuditEntryRecord>
 
 /** Secret-bearing fields, excluded from every read that produces a record. */
 export const USER_SECRET_FIELDS = ['access_token', 'refresh_token'] as const
@@ -155,18 +64,12 @@ export function definedOnly<T extends object> (patch: T | undefined): Partial<T>
   return out
 }
 
+/** The known fields of a guild summary, in both directions (input to document, document to record). */
 export function toGuildSummaryDoc (g: DiscordGuildSummary): GuildSummaryDoc {
   const doc: GuildSummaryDoc = { id: g.id, name: g.name, permissions: g.permissions }
   if (g.owner !== undefined) doc.owner = g.owner
   if (g.joined_at !== undefined) doc.joined_at = g.joined_at
   return doc
-}
-
-function toGuildSummary (g: GuildSummaryDoc): DiscordGuildSummary {
-  const out: DiscordGuildSummary = { id: g.id, name: g.name, permissions: g.permissions }
-  if (g.owner !== undefined) out.owner = g.owner
-  if (g.joined_at !== undefined) out.joined_at = g.joined_at
-  return out
 }
 
 export function toUserRecord (d: PublicUserDoc): DiscordUserRecord {
@@ -179,7 +82,7 @@ export function toUserRecord (d: PublicUserDoc): DiscordUserRecord {
     global_name: d.global_name ?? null,
     avatar: d.avatar ?? null,
     scopes: [...(d.scopes ?? [])],
-    guilds: (d.guilds ?? []).map(toGuildSummary),
+    guilds: (d.guilds ?? []).map(toGuildSummaryDoc),
     token_expires_at: d.token_expires_at ?? null,
     has_tokens: d.has_tokens === true,
     needs_reauth: d.needs_reauth === true,
@@ -190,23 +93,13 @@ export function toUserRecord (d: PublicUserDoc): DiscordUserRecord {
   }
 }
 
-/** Only the known settings keys, so arbitrary input never lands in the document. */
-export function pickSettings (s: Partial<GuildSettings> | undefined): Partial<GuildSettings> {
-  const src = definedOnly(s)
-  const out: Partial<GuildSettings> = {}
-  for (const key of Object.keys(DEFAULT_GUILD_SETTINGS) as Array<keyof GuildSettings>) {
-    if (key in src) (out as Record<string, unknown>)[key] = src[key]
-  }
-  return out
-}
-
 export function toGuildRecord (d: PublicGuildDoc): GuildConfigRecord {
   return {
     id: d._id,
     guild_id: d.guild_id,
     guild_name: d.guild_name,
     enabled: d.enabled,
-    settings: { ...DEFAULT_GUILD_SETTINGS, ...pickSettings(d.settings) },
+    settings: mergeKnown(DEFAULT_GUILD_SETTINGS, d.settings),
     has_bot_token: d.has_bot_token === true,
     bot_permissions: d.bot_permissions ?? null,
     bot_user_id: d.bot_user_id ?? null,
@@ -219,17 +112,7 @@ export function toGuildRecord (d: PublicGuildDoc): GuildConfigRecord {
   }
 }
 
-export function pickConditions (c: Partial<MappingConditions> | undefined): Partial<MappingConditions> {
-  const src = definedOnly(c)
-  const out: Partial<MappingConditions> = {}
-  for (const key of Object.keys(DEFAULT_MAPPING_CONDITIONS) as Array<keyof MappingConditions>) {
-    if (key in src) (out as Record<string, unknown>)[key] = src[key]
-  }
-  return out
-}
-
 export function toMappingRecord (d: MappingDoc): RoleMappingRecord {
-  const conditions = { ...DEFAULT_MAPPING_CONDITIONS, ...pickConditions(d.conditions) }
   return {
     id: d._id,
     guild_id: d.guild_id,
@@ -237,11 +120,7 @@ export function toMappingRecord (d: MappingDoc): RoleMappingRecord {
     group_name: d.group_name ?? null,
     discord_role_id: d.discord_role_id,
     discord_role_name: d.discord_role_name ?? null,
-    conditions: {
-      ...conditions,
-      required_permissions: [...conditions.required_permissions],
-      excluded_groups: [...conditions.excluded_groups]
-    },
+    conditions: mergeKnown(DEFAULT_MAPPING_CONDITIONS, d.conditions),
     priority: d.priority,
     exclusive_set: d.exclusive_set ?? null,
     enabled: d.enabled,
@@ -325,18 +204,5 @@ export function toOAuthStateRecord (d: OAuthStateDoc): OAuthStateRecord {
 }
 
 export function toAuditRecord (d: AuditDoc): AuditEntryRecord {
-  return {
-    id: d._id,
-    run_id: d.run_id ?? null,
-    guild_id: d.guild_id,
-    discord_user_id: d.discord_user_id,
-    user_id: d.user_id ?? null,
-    role_id: d.role_id,
-    role_name: d.role_name ?? null,
-    action: d.action,
-    mapping_id: d.mapping_id ?? null,
-    outcome: d.outcome,
-    error_code: d.error_code ?? null,
-    created_at: d.created_at
-  }
+  return { id: d._id, ...auditEntryFields(d), created_at: d.created_at }
 }

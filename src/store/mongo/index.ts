@@ -6,7 +6,10 @@ import {
   DEFAULT_GUILD_SETTINGS,
   DEFAULT_MAPPING_CONDITIONS,
   MAX_PAGE_SIZE,
+  auditEntryFields,
+  mergeKnown,
   normalisePage,
+  pickKnown,
   type AuditEntryRecord,
   type ConsumeOAuthStateResult,
   type CreateAuditEntryInput,
@@ -38,8 +41,6 @@ import {
   GUILD_PUBLIC_PROJECTION,
   USER_PUBLIC_PROJECTION,
   definedOnly,
-  pickConditions,
-  pickSettings,
   toAuditRecord,
   toGuildRecord,
   toGuildSummaryDoc,
@@ -423,7 +424,7 @@ export class MongoStore implements DiscordStore {
         guild_id: input.guild_id,
         guild_name: input.guild_name,
         enabled: input.enabled ?? true,
-        settings: { ...DEFAULT_GUILD_SETTINGS, ...pickSettings(input.settings) },
+        settings: mergeKnown(DEFAULT_GUILD_SETTINGS, input.settings),
         ...this.#sealBotToken(input.guild_id, input.bot_token ?? null),
         bot_permissions: input.bot_permissions ?? null,
         bot_user_id: input.bot_user_id ?? null,
@@ -466,7 +467,7 @@ export class MongoStore implements DiscordStore {
       if (p.enabled !== undefined) set.enabled = p.enabled
       // Dotted paths merge into the stored settings on the server, so concurrent
       // updates of different settings do not overwrite each other.
-      for (const [k, v] of Object.entries(pickSettings(p.settings))) set[`settings.${k}`] = v
+      for (const [k, v] of Object.entries(pickKnown(DEFAULT_GUILD_SETTINGS, p.settings))) set[`settings.${k}`] = v
       if (p.bot_token !== undefined) Object.assign(set, this.#sealBotToken(guildId, p.bot_token))
       if (p.bot_permissions !== undefined) set.bot_permissions = p.bot_permissions
       if (p.bot_user_id !== undefined) set.bot_user_id = p.bot_user_id
@@ -525,7 +526,7 @@ export class MongoStore implements DiscordStore {
       group_name: input.group_name ?? null,
       discord_role_id: input.discord_role_id,
       discord_role_name: input.discord_role_name ?? null,
-      conditions: { ...DEFAULT_MAPPING_CONDITIONS, ...pickConditions(input.conditions) },
+      conditions: mergeKnown(DEFAULT_MAPPING_CONDITIONS, input.conditions),
       priority: input.priority ?? 1,
       exclusive_set: input.exclusive_set ?? null,
       enabled: input.enabled ?? true,
@@ -545,7 +546,7 @@ export class MongoStore implements DiscordStore {
     if (p.group_name !== undefined) set.group_name = p.group_name
     if (p.discord_role_id !== undefined) set.discord_role_id = p.discord_role_id
     if (p.discord_role_name !== undefined) set.discord_role_name = p.discord_role_name
-    for (const [k, v] of Object.entries(pickConditions(p.conditions))) set[`conditions.${k}`] = Array.isArray(v) ? [...v] : v
+    for (const [k, v] of Object.entries(pickKnown(DEFAULT_MAPPING_CONDITIONS, p.conditions))) set[`conditions.${k}`] = v
     if (p.priority !== undefined) set.priority = p.priority
     if (p.exclusive_set !== undefined) set.exclusive_set = p.exclusive_set
     if (p.enabled !== undefined) set.enabled = p.enabled
@@ -889,16 +890,7 @@ export class MongoStore implements DiscordStore {
       const now = new Date()
       const docs: AuditDoc[] = entries.map((e) => ({
         _id: randomUUID(),
-        run_id: e.run_id ?? null,
-        guild_id: e.guild_id,
-        discord_user_id: e.discord_user_id,
-        user_id: e.user_id ?? null,
-        role_id: e.role_id,
-        role_name: e.role_name ?? null,
-        action: e.action,
-        mapping_id: e.mapping_id ?? null,
-        outcome: e.outcome,
-        error_code: e.error_code ?? null,
+        ...auditEntryFields(e),
         created_at: e.created_at ?? now
       }))
       const res = await this.#c.audit.insertMany(docs, { ordered: true })

@@ -10,6 +10,8 @@ import {
   DEFAULT_MAPPING_CONDITIONS,
   EMPTY_SYNC_RESULTS,
   MAX_PAGE_SIZE,
+  auditEntryFields,
+  mergeKnown,
   normalisePage
 } from '../port.js'
 import type {
@@ -202,8 +204,8 @@ function reviveResults (json: string): SyncRunResults {
 
 // Stored settings/conditions are merged over today's defaults on read, so a field
 // added in a later release has a value on rows written before it existed.
-const reviveSettings = (json: string): GuildSettings => ({ ...DEFAULT_GUILD_SETTINGS, ...(JSON.parse(json) as Partial<GuildSettings>) })
-const reviveConditions = (json: string): MappingConditions => ({ ...DEFAULT_MAPPING_CONDITIONS, ...(JSON.parse(json) as Partial<MappingConditions>) })
+const reviveSettings = (json: string): GuildSettings => mergeKnown(DEFAULT_GUILD_SETTINGS, JSON.parse(json) as Partial<GuildSettings>)
+const reviveConditions = (json: string): MappingConditions => mergeKnown(DEFAULT_MAPPING_CONDITIONS, JSON.parse(json) as Partial<MappingConditions>)
 
 function toUser (r: UserRow): DiscordUserRecord {
   return {
@@ -679,7 +681,7 @@ export class SqliteStore implements DiscordStore {
         guild_id: input.guild_id,
         guild_name: input.guild_name,
         enabled: bit(input.enabled ?? true),
-        settings: JSON.stringify({ ...DEFAULT_GUILD_SETTINGS, ...input.settings }),
+        settings: JSON.stringify(mergeKnown(DEFAULT_GUILD_SETTINGS, input.settings)),
         bot_token: this.#sealBotToken(input.guild_id, input.bot_token),
         bot_permissions: input.bot_permissions ?? null,
         bot_user_id: input.bot_user_id ?? null,
@@ -723,7 +725,7 @@ export class SqliteStore implements DiscordStore {
         guild_id: guildId,
         guild_name: keep('guild_name'),
         enabled: bit(patch.enabled ?? cur.enabled),
-        settings: JSON.stringify({ ...cur.settings, ...patch.settings }),
+        settings: JSON.stringify(mergeKnown(DEFAULT_GUILD_SETTINGS, cur.settings, patch.settings)),
         bot_permissions: keep('bot_permissions'),
         bot_user_id: keep('bot_user_id'),
         owner_id: keep('owner_id'),
@@ -784,7 +786,7 @@ export class SqliteStore implements DiscordStore {
       group_name: input.group_name ?? null,
       discord_role_id: input.discord_role_id,
       discord_role_name: input.discord_role_name ?? null,
-      conditions: JSON.stringify({ ...DEFAULT_MAPPING_CONDITIONS, ...input.conditions }),
+      conditions: JSON.stringify(mergeKnown(DEFAULT_MAPPING_CONDITIONS, input.conditions)),
       priority: input.priority ?? 1,
       exclusive_set: input.exclusive_set ?? null,
       enabled: bit(input.enabled ?? true),
@@ -807,7 +809,7 @@ export class SqliteStore implements DiscordStore {
       group_name: keep('group_name'),
       discord_role_id: keep('discord_role_id'),
       discord_role_name: keep('discord_role_name'),
-      conditions: JSON.stringify({ ...cur.conditions, ...patch.conditions }),
+      conditions: JSON.stringify(mergeKnown(DEFAULT_MAPPING_CONDITIONS, cur.conditions, patch.conditions)),
       priority: keep('priority'),
       exclusive_set: keep('exclusive_set'),
       enabled: bit(patch.enabled ?? cur.enabled),
@@ -1040,16 +1042,7 @@ export class SqliteStore implements DiscordStore {
           VALUES (@id, @run_id, @guild_id, @discord_user_id, @user_id, @role_id, @role_name, @action,
             @mapping_id, @outcome, @error_code, @created_at)`, {
           id: randomUUID(),
-          run_id: e.run_id ?? null,
-          guild_id: e.guild_id,
-          discord_user_id: e.discord_user_id,
-          user_id: e.user_id ?? null,
-          role_id: e.role_id,
-          role_name: e.role_name ?? null,
-          action: e.action,
-          mapping_id: e.mapping_id ?? null,
-          outcome: e.outcome,
-          error_code: e.error_code ?? null,
+          ...auditEntryFields(e),
           created_at: e.created_at === undefined ? now : ms(e.created_at)
         })
       }
