@@ -11,7 +11,7 @@ import userRoutes from './users/index.js'
 import syncRoutes from './sync/index.js'
 import adminRoutes from './admin/index.js'
 import { adminUi } from '../admin-ui/index.js'
-import { normaliseFastifyError } from './strict-json.js'
+import { normaliseFastifyError, useStrictJson } from './strict-json.js'
 import { RateLimitedError } from '../errors.js'
 import { PACKAGE_VERSION } from '../discord/defaults.js'
 import type { ResolvedRateLimitOptions } from '../options.js'
@@ -28,6 +28,8 @@ export interface RoutesOptions {
 /** Every route group of the plugin, mounted in one encapsulated context under the prefix. */
 const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   fastify.setErrorHandler((err: FastifyError, request, reply) => discordErrorHandler(normaliseFastifyError(err), request, reply))
+  // One validator for every route group, set before any is registered so each inherits it.
+  useStrictJson(fastify)
   // Session cookies are read and set by our routes; a host that registered @fastify/cookie keeps its own.
   if (!fastify.hasRequestDecorator('cookies')) await fastify.register(fastifyCookie)
 

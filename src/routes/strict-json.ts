@@ -3,12 +3,14 @@ import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js'
 
 /*
- * Settings shared by the admin API route groups (guilds, role mappings, users):
+ * Settings shared by every route group of the plugin (set once on its context, routes/index.ts):
  *
  * - Validation by TypeBox's compiler instead of the host's Ajv. Fastify's default Ajv
- *   runs with `removeAdditional: true`, which silently drops unknown body fields; an admin
- *   who misspells `is_enabled` must hear about it, not see the default applied. TypeBox
- *   rejects them, never coerces a JSON body, and converts querystring/params strings.
+ *   runs with `removeAdditional: true`, which silently drops unknown body and query fields;
+ *   an admin who misspells `is_enabled` must hear about it, not see the default applied, and
+ *   a client sending `prompt=none` to /auth/login must not believe it was honoured. TypeBox
+ *   rejects them, never coerces a JSON body, and converts querystring/params strings. It
+ *   applies no schema `default`: services apply their own, which the schemas document.
  * - Fastify's own body errors (too large, not JSON, malformed JSON) are answered with this
  *   plugin's codes, so a client only ever branches on FST_DISCORD_ codes. That mapping is
  *   applied by the one error handler of the plugin's context (routes/index.ts): a child

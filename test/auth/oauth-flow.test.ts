@@ -76,12 +76,13 @@ describe('GET /auth/login', () => {
     expect(new URL(body.auth_url).searchParams.get('scope')).toBe('identify guilds')
   })
 
-  it('never forwards unknown query parameters to Discord (Fastify strips them before the handler)', async () => {
-    const body = await login({ prompt: 'none', client_id: '1', redirect_uri: 'https://evil.test/' })
-    const params = new URL(body.auth_url).searchParams
-    expect(params.get('prompt')).toBeNull()
-    expect(params.get('client_id')).toBe(CLIENT_ID)
-    expect(params.get('redirect_uri')).toBe(REDIRECT_URI)
+  it('refuses unknown query parameters with 400 FST_DISCORD_VALIDATION, so none can be smuggled toward Discord', async () => {
+    for (const [name, value] of [['prompt', 'none'], ['client_id', '1'], ['redirect_uri', 'https://evil.test/']]) {
+      const res = await t.inject({ method: 'GET', url: `/discord/auth/login?${name}=${encodeURIComponent(value as string)}` })
+      expect(res.statusCode).toBe(400)
+      expect(res.json()).toMatchObject({ code: 'FST_DISCORD_VALIDATION', message: expect.stringContaining(name as string) })
+    }
+    expect(t.db.prepare('SELECT COUNT(*) AS n FROM discord_oauth_states').get()).toEqual({ n: 0 })
   })
 
   it('treats an expired or invalid session as none: logging in is how it gets replaced', async () => {
@@ -351,10 +352,13 @@ describe('linking', () => {
     expect(res.json().code).toBe(code)
   })
 
-  it('POST /auth/link ignores a user_id in the body: the flow is always for the caller', async () => {
+  it('POST /auth/link refuses a user_id in the body (400, no state): the flow is always for the caller', async () => {
     const res = await t.inject({ method: 'POST', url: '/discord/auth/link', headers: bearer(sessionFor(t.app, 'caller')), payload: { user_id: 'someone-else' } })
-    expect(res.statusCode).toBe(200)
-    expect(t.db.prepare('SELECT user_id FROM discord_oauth_states WHERE state = ?').get(res.json().state)).toEqual({ user_id: 'caller' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toMatchObject({ code: 'FST_DISCORD_VALIDATION', message: expect.stringContaining('user_id') })
+    expect(t.db.prepare('SELECT COUNT(*) AS n FROM discord_oauth_states').get()).toEqual({ n: 0 })
+    const ok = await t.inject({ method: 'POST', url: '/discord/auth/link', headers: bearer(sessionFor(t.app, 'caller')), payload: {} })
+    expect(t.db.prepare('SELECT user_id FROM discord_oauth_states WHERE state = ?').get(ok.json().state)).toEqual({ user_id: 'caller' })
   })
 
   it('linking a Discord account already linked to another user: 409, the first link untouched', async () => {

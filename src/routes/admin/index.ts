@@ -9,7 +9,6 @@ import { ErrorResponse } from '../../schemas/common.js'
 import { AuthNotConfiguredError, AuthTokenExpiredError, AuthTokenInvalidError, CsrfHeaderRequiredError } from '../../errors.js'
 import { CSRF_HEADER } from '../../auth/session.js'
 import { GuildHealthTask } from '../../tasks/health.js'
-import { useStrictJson } from '../strict-json.js'
 
 /*
  * What the admin web UI needs beyond the resource routes, built on the same services:
@@ -58,7 +57,6 @@ const DiscordRoleList = Type.Object({
 const SignedOut = Type.Object({ signed_out: Type.Literal(true) })
 
 const adminRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  useStrictJson(fastify)
   const { auth } = fastify.discord
   const { guilds } = guildServices(fastify.discord)
   const tags = ['discord admin']

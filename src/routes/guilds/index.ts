@@ -11,7 +11,7 @@ import {
   UpdateGuildBody
 } from '../../schemas/guilds.js'
 import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
-import { ADMIN_BODY_LIMIT, useStrictJson } from '../strict-json.js'
+import { ADMIN_BODY_LIMIT } from '../strict-json.js'
 
 /*
  * Guild configurations: admin only. Writes that carry a bot token are checked against
@@ -20,7 +20,6 @@ import { ADMIN_BODY_LIMIT, useStrictJson } from '../strict-json.js'
  * floods are counted, and before schema validation, so a non-admin learns nothing about the schema.
  */
 const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  useStrictJson(fastify)
   const { guilds } = guildServices(fastify.discord)
   const admin = fastify.discord.auth.requireAdmin
   const tags = ['discord guilds']

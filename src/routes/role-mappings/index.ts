@@ -19,7 +19,7 @@ import {
   RoleMappingList,
   UpdateMappingBody
 } from '../../schemas/role-mappings.js'
-import { ADMIN_BODY_LIMIT, useStrictJson } from '../strict-json.js'
+import { ADMIN_BODY_LIMIT } from '../strict-json.js'
 
 /** An import of MAX_IMPORT_ENTRIES full entries fits well under 1 MiB. */
 const IMPORT_BODY_LIMIT = 1024 * 1024
@@ -35,7 +35,6 @@ function isImportRejection (err: unknown): err is ImportRejection {
  * floods are counted, and before schema validation, so a non-admin learns nothing about the schema.
  */
 const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  useStrictJson(fastify)
   const { mappings } = guildServices(fastify.discord)
   const admin = fastify.discord.auth.requireAdmin
   const tags = ['discord role mappings']

@@ -6,7 +6,6 @@ import { ErrorResponse } from '../../schemas/common.js'
 import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
 import { ForbiddenError } from '../../errors.js'
 import type { AuthUser } from '../../auth/types.js'
-import { useStrictJson } from '../strict-json.js'
 import {
   AuditPage, AuditQuery, ManualSyncBody, ManualSyncResponse, presentAudit, presentRun, presentStatus, RunDto, RunList, RunListQuery, RunParams,
   SyncStatusResponse, UserSyncParams, UserSyncResponse
@@ -36,8 +35,7 @@ const InProgressResponse = Type.Object({
 }, { description: 'A sync of this guild (or a full sync) is already running' })
 
 const syncRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  useStrictJson(fastify)
-  // A child scope, so the 409 handler wraps the strict-JSON one instead of overriding it in place.
+  // A child scope, so the 409 handler wraps the inherited one instead of overriding it in place.
   await fastify.register(routes)
 }
 

@@ -3,7 +3,6 @@ import { guildServices } from '../../guilds/index.js'
 import { presentUser } from '../../services/users.js'
 import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
 import { UserAccounts, UserListQuery, UserPage, UserParams } from '../../schemas/users.js'
-import { useStrictJson } from '../strict-json.js'
 
 /*
  * Linked Discord accounts. The list is admin only; one user's accounts are readable by that
@@ -12,7 +11,6 @@ import { useStrictJson } from '../strict-json.js'
  * floods are counted, and before schema validation, so a non-admin learns nothing about the schema.
  */
 const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  useStrictJson(fastify)
   const { users } = guildServices(fastify.discord)
   const { auth } = fastify.discord
   const tags = ['discord users']
