@@ -133,6 +133,16 @@ describe('closing', () => {
     await expect(host.ping()).resolves.toBeUndefined()
     await host.close()
   })
+
+  it('initialises a host store it was given before use (init is idempotent), and still leaves it open', async () => {
+    const host = new SqliteStore({ path: ':memory:', secrets: new SecretBox(TEST_KEY) })
+    const app = await buildApp({ store: host })
+    expect((await app.inject({ url: '/discord/status' })).json()).toMatchObject({ status: 'healthy', checks: { store: 'ok' } })
+    await expect(host.countUsers()).resolves.toBe(0)
+    await app.close()
+    await expect(host.ping()).resolves.toBeUndefined()
+    await host.close()
+  })
 })
 
 describe('GET /discord/status', () => {
@@ -151,9 +161,15 @@ describe('GET /discord/status', () => {
   it('is unhealthy (503) when the store is unreachable, without leaking the driver error', async () => {
     const inner = new SqliteStore({ path: ':memory:', secrets: new SecretBox(TEST_KEY) })
     await inner.init()
-    const broken: DiscordStore = Object.assign(Object.create(inner) as DiscordStore, {
-      ping: async () => { throw new Error('connect ECONNREFUSED mongodb://admin:hunter2@db:27017') }
-    })
+    // The real store with only ping() failing (the plugin also calls init() on a host store).
+    const failingPing = async (): Promise<void> => { throw new Error('connect ECONNREFUSED mongodb://admin:hunter2@db:27017') }
+    const broken = new Proxy(inner, {
+      get: (target, key) => {
+        if (key === 'ping') return failingPing
+        const value: unknown = Reflect.get(target, key)
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    }) as DiscordStore
     const app = await track(buildApp({ store: broken }))
     const res = await app.inject({ url: '/discord/status' })
     expect(res.statusCode).toBe(503)

@@ -12,7 +12,12 @@ export { SecretBox, generateKey, keyId, secretContext } from './crypto.js'
  */
 export async function createStore (opts: Pick<ResolvedOptions, 'store' | 'encryptionKeys'>): Promise<DiscordStore> {
   const option = opts.store
-  if (!('type' in option)) return option
+  if (!('type' in option)) {
+    // A host's store: init() is idempotent by contract, so one the host already initialised is
+    // unaffected and one it did not is migrated/indexed instead of failing every request. Never closed here.
+    await option.init()
+    return option
+  }
   // resolveOptions guarantees keys whenever the plugin builds the store.
   const secrets = new SecretBox(opts.encryptionKeys as string[])
   let store: DiscordStore
