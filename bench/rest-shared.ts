@@ -1,6 +1,7 @@
 /*
  * Shared by bench/rest.bench.ts (the parent) and bench/rest-worker.ts (the child processes):
- * the messages they exchange and the window measures the parent judges arrivals with.
+ * the messages they exchange. The window measures come from the simulator's package
+ * (src/testing/windows.ts), the same ones the client tests judge with.
  */
 
 /** What the parent sends a worker once it has said it is ready. */
@@ -41,38 +42,3 @@ export interface WorkerResult {
 
 export type ToWorker = { type: 'job', job: WorkerJob } | { type: 'go' }
 export type FromWorker = { type: 'ready' } | { type: 'done', result: WorkerResult } | { type: 'error', message: string }
-
-/**
- * Largest number of timestamps inside any half-open interval [t, t + windowMs): a sliding
- * window, the strictest reading of "N per second".
- */
-export function maxInSlidingWindow (times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b)
-  let best = 0
-  let j = 0
-  for (let i = 0; i < sorted.length; i++) {
-    while (j < sorted.length && (sorted[j] as number) < (sorted[i] as number) + windowMs) j++
-    best = Math.max(best, j - i)
-  }
-  return best
-}
-
-/**
- * Largest count in one window as the simulator defines its windows: a window opens at the
- * first request after the previous one ended and lasts windowMs.
- */
-export function maxInSimWindow (times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b)
-  let best = 0
-  let start = Number.NEGATIVE_INFINITY
-  let count = 0
-  for (const t of sorted) {
-    if (t >= start + windowMs) {
-      start = t
-      count = 0
-    }
-    count++
-    best = Math.max(best, count)
-  }
-  return best
-}

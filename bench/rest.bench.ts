@@ -38,8 +38,8 @@ import { REST } from '@discordjs/rest'
 import { Routes, type APIGuild, type APIGuildMember, type APIRole } from 'discord-api-types/v10'
 import { Redis } from 'ioredis'
 import { DEFAULT_REST_OPTIONS, DiscordRestClient } from '../src/discord/index.js'
-import { createDiscordSimulator, PermissionFlags, type DiscordSimulator, type RecordedRequest } from '../src/testing/index.js'
-import { maxInSimWindow, maxInSlidingWindow, type FromWorker, type WorkerResult } from './rest-shared.js'
+import { createDiscordSimulator, maxInSimulatorWindows, maxInSlidingWindow, PermissionFlags, type DiscordSimulator, type RecordedRequest } from '../src/testing/index.js'
+import type { FromWorker, WorkerResult } from './rest-shared.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -419,8 +419,6 @@ const WORKER_PATH = fileURLToPath(new URL('./rest-worker.ts', import.meta.url))
 
 /** One round on a fresh simulator (no window left open by an earlier round), shared by every worker. */
 async function runRound (redisUrl: string | null, prefix: string, admin: Redis | null): Promise<RoundResult> {
-  // SimClock takes its origin first thing in createDiscordSimulator: this is its epoch to well under 1 ms.
-  const simOrigin = performance.timeOrigin + performance.now()
   const sim = await createDiscordSimulator({ timeScale: PROC_SCALE })
   const guilds = seed(sim, PROC_GUILDS, 20).map((g) => ({ id: g.id, members: g.members }))
   const children = Array.from({ length: PROCS }, (_, i) => fork(WORKER_PATH, [String(i)], {
@@ -468,7 +466,7 @@ async function runRound (redisUrl: string | null, prefix: string, admin: Redis |
     }
     return {
       requests: [...sim.requests],
-      simOrigin,
+      simOrigin: sim.clockOrigin,
       workers,
       invalid: sim.invalidRequestCount(),
       internalErrors: sim.internalErrors.length,
@@ -512,7 +510,7 @@ function printRound (title: string, r: RoundResult): void {
   console.log(`requests at sim   ${r.requests.length} over ${fmt(span * PROC_SCALE)} simulated s (${fmt(span, 3)} wall s); 2xx ${r.requests.filter((q) => q.status >= 200 && q.status < 300).length}`)
   console.log('max in any sliding 1 simulated s window, at the simulator (arrival time):')
   console.log(`                  ${maxInSlidingWindow(all, windowMs)} arrivals; ${maxInSlidingWindow(counted, windowMs)} counted toward the global limit (all but global 429s); ${maxInSlidingWindow(admitted, windowMs)} answered non-429`)
-  console.log(`max in one of the simulator's own fixed global windows: ${maxInSimWindow(counted, windowMs)} (limit 50; rebuilt from arrival times, can be off by one at a window edge)`)
+  console.log(`max in one of the simulator's own fixed global windows: ${maxInSimulatorWindows(counted, windowMs)} (limit 50; rebuilt from arrival times, can be off by one at a window edge)`)
   console.log(`max in any sliding 1 simulated s window at send time ('request' events, workers' clocks, all processes): ${maxInSlidingWindow(sent, windowMs)}`)
   if (sent.length === all.length && sent.length > 0) {
     // k-th send vs k-th arrival (both sorted): an estimate of the delay from the client's grant to the simulator.

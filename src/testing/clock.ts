@@ -22,6 +22,14 @@ export class SimClock {
     return performance.now() - this.#origin
   }
 
+  /**
+   * Epoch milliseconds of `now() === 0`, to put arrival times next to timestamps taken in other
+   * processes (`performance.timeOrigin + performance.now()` there). Fractional: both operands are.
+   */
+  get originEpochMs (): number {
+    return performance.timeOrigin + this.#origin
+  }
+
   /** Wall-clock epoch milliseconds (for X-RateLimit-Reset and timestamps in payloads). */
   epochMs (): number {
     return Date.now()

@@ -45,6 +45,8 @@ export interface RecordedRequest {
   status: number
   /** Set on 429s answered by the rate limiter. */
   scope?: RateLimitScope
+  /** Set on 429s answered by the rate limiter: the body's `retry_after` in real ms (as sent, millisecond precision). */
+  retryAfterMs?: number
   auth: AuthKind
   /** Hash id of the credential used (bot or bearer token); null without a valid credential. Never the token. */
   tokenId: string | null
@@ -53,8 +55,8 @@ export interface RecordedRequest {
   ip: string
   /** The User-Agent header (docs/reference.mdx asks for `DiscordBot ($url, $versionNumber)`); null when absent. */
   userAgent: string | null
-  /** 'ban' when the Cloudflare-style ban answered; 'error' / 'reset' when a fault was injected. */
-  fault?: 'ban' | 'error' | 'reset'
+  /** 'ban' when the Cloudflare-style ban answered; 'error' / 'reset' / 'malformed' when a fault was injected. */
+  fault?: 'ban' | 'error' | 'reset' | 'malformed'
 }
 
 export interface RequestCtx {
@@ -69,8 +71,11 @@ export interface RequestCtx {
   majorId: string
   bucket: string | null
   scope?: RateLimitScope
+  retryAfterMs?: number
   reason?: string
-  fault?: 'ban' | 'error' | 'reset'
+  fault?: 'ban' | 'error' | 'reset' | 'malformed'
+  /** A scripted 'malformed' fault: the 2xx body is replaced by this text (or cut in half when null). */
+  malformedBody?: string | null
   recorded: boolean
 }
 

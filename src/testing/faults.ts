@@ -24,11 +24,20 @@ export interface FaultOptions {
   routes?: string[]
 }
 
-/** A fault scripted for the next matching request(s), independent of the rates. */
+/**
+ * A fault scripted for the next matching request(s), independent of the rates.
+ * - `error`: a 5xx in front of the API (no rate-limit headers, no budget used);
+ * - `reset`: the connection is reset without an answer;
+ * - `malformed`: the API handles the request as usual (state changes, budget, headers), then its
+ *   2xx body is replaced: cut in half (invalid JSON, as a truncated answer), or `body` when given
+ *   (for a wrong shape). A 204 keeps its empty body.
+ */
 export interface ScriptedFault {
-  kind: 'error' | 'reset'
+  kind: 'error' | 'reset' | 'malformed'
   /** For kind 'error' (default 500). */
   status?: number
+  /** For kind 'malformed': the body to send instead of the real one (default: the real one cut in half). */
+  body?: string
   route?: string
   /** How many matching requests get it (default 1). */
   times?: number
@@ -38,6 +47,8 @@ export interface FaultDecision {
   latencyMs: number
   reset: boolean
   errorStatus: number | null
+  /** Replace the 2xx body: with this text, or with the real body cut in half when null; undefined: no change. */
+  malformedBody?: string | null
 }
 
 /** mulberry32: small, fast, good enough for test scheduling, and reproducible. */
@@ -56,7 +67,7 @@ function checkRate (name: string, v: number | undefined): void {
   if (v !== undefined && !(v >= 0 && v <= 1)) throw new RangeError(`${name} must be between 0 and 1, got ${v}`)
 }
 
-type PendingFault = Required<Omit<ScriptedFault, 'route' | 'status'>> & { route?: string, status: number }
+type PendingFault = Required<Omit<ScriptedFault, 'route' | 'status' | 'body'>> & { route?: string, status: number, body?: string }
 
 export class FaultInjector {
   #options: FaultOptions = {}
@@ -87,7 +98,14 @@ export class FaultInjector {
   }
 
   script (fault: ScriptedFault): void {
-    this.#scripted.push({ kind: fault.kind, status: fault.status ?? 500, times: fault.times ?? 1, ...(fault.route !== undefined ? { route: fault.route } : {}) })
+    if (!['error', 'reset', 'malformed'].includes(fault.kind)) throw new RangeError(`fault kind must be error, reset or malformed, got ${String(fault.kind)}`)
+    this.#scripted.push({
+      kind: fault.kind,
+      status: fault.status ?? 500,
+      times: fault.times ?? 1,
+      ...(fault.route !== undefined ? { route: fault.route } : {}),
+      ...(fault.body !== undefined ? { body: fault.body } : {})
+    })
   }
 
   clear (): void {
@@ -100,7 +118,12 @@ export class FaultInjector {
     if (scripted !== -1) {
       const f = this.#scripted[scripted] as PendingFault
       if (--f.times <= 0) this.#scripted.splice(scripted, 1)
-      return { latencyMs: 0, reset: f.kind === 'reset', errorStatus: f.kind === 'error' ? f.status : null }
+      return {
+        latencyMs: 0,
+        reset: f.kind === 'reset',
+        errorStatus: f.kind === 'error' ? f.status : null,
+        ...(f.kind === 'malformed' ? { malformedBody: f.body ?? null } : {})
+      }
     }
     const o = this.#options
     if (o.routes !== undefined && !o.routes.includes(route)) return { latencyMs: 0, reset: false, errorStatus: null }

@@ -10,7 +10,8 @@ import { tokenId } from './tokens.js'
  * The request pipeline every /api route goes through, in the order Discord's edge and
  * API apply it:
  *   1. Cloudflare-style ban for the client IP (no API involvement, no JSON);
- *   2. injected faults (latency, connection reset, 5xx) in front of the API;
+ *   2. injected faults (latency, connection reset, 5xx) in front of the API; a scripted
+ *      'malformed' fault instead lets the request through and replaces its 2xx body in onSend;
  *   3. authentication (identifies whose limits apply; a bad credential falls back to the IP);
  *   4. rate limits: global, forced shared, route bucket; X-RateLimit-* headers on every answer;
  *   5. the route handler (404 / 403 / 400 / success).
@@ -140,6 +141,7 @@ function record (sim: SimContext, request: FastifyRequest, ctx: RequestCtx, stat
     bucket: ctx.bucket,
     status,
     ...(ctx.scope !== undefined ? { scope: ctx.scope } : {}),
+    ...(ctx.retryAfterMs !== undefined ? { retryAfterMs: ctx.retryAfterMs } : {}),
     auth: ctx.auth,
     tokenId: ctx.tokenId,
     ...(ctx.reason !== undefined ? { reason: ctx.reason } : {}),
@@ -217,6 +219,8 @@ export function apiPlugin (sim: SimContext, registerRoutes: (router: ApiRouter) 
         reply.code(fault.errorStatus).send({ message: `${fault.errorStatus}: ${STATUS_TEXT[fault.errorStatus] ?? 'Server Error'}`, code: 0 })
         return reply
       }
+      // A malformed answer comes from the API itself: the request goes on as usual, onSend replaces the body.
+      if (fault.malformedBody !== undefined) ctx.malformedBody = fault.malformedBody
 
       // 3. Authentication.
       authenticate(sim, request, ctx, spec)
@@ -233,6 +237,7 @@ export function apiPlugin (sim: SimContext, registerRoutes: (router: ApiRouter) 
       if (!outcome.ok) {
         ctx.scope = outcome.scope
         const retryAfter = Math.max(0.001, seconds(outcome.retryAfterMs))
+        ctx.retryAfterMs = Math.round(retryAfter * 1000)
         reply.code(429)
           .header('retry-after', String(Math.ceil(retryAfter)))
           .header('x-ratelimit-scope', outcome.scope)
@@ -258,6 +263,10 @@ export function apiPlugin (sim: SimContext, registerRoutes: (router: ApiRouter) 
       const status = reply.statusCode
       if (ctx !== undefined && ctx.fault !== 'ban' && (status === 401 || status === 403 || (status === 429 && ctx.scope !== 'shared'))) {
         sim.limiter.recordInvalid(request.ip)
+      }
+      if (ctx?.malformedBody !== undefined && status >= 200 && status < 300 && typeof payload === 'string' && payload.length > 0) {
+        ctx.fault = 'malformed'
+        return ctx.malformedBody ?? payload.slice(0, Math.floor(payload.length / 2))
       }
       return payload
     })

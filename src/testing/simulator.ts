@@ -44,6 +44,16 @@ export interface DiscordSimulator {
   readonly timeScale: number
   /** Every API request so far, in order of completion (`at` is the arrival time). */
   readonly requests: ReadonlyArray<RecordedRequest>
+  /**
+   * The clock of `RecordedRequest.at`: real ms since the simulator started. A test in the same
+   * process timestamps its own events with it to compare them with arrivals at the simulator.
+   */
+  now: () => number
+  /**
+   * Epoch ms (fractional) of `at === 0`: `clockOrigin + at` is comparable with
+   * `performance.timeOrigin + performance.now()` taken in any process on the same machine.
+   */
+  readonly clockOrigin: number
   /** Unexpected handler exceptions (each was answered 500). Should stay empty. */
   readonly internalErrors: ReadonlyArray<Error>
   /** The rate-limit configuration in force. */
@@ -142,6 +152,8 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     get requests () {
       return sim.records
     },
+    now: () => clock.now(),
+    clockOrigin: clock.originEpochMs,
     get internalErrors () {
       return sim.internalErrors
     },

@@ -2,9 +2,9 @@ import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { DiscordRestClient, type DiscordRestClientOptions, type StoreEvent } from '../../src/discord/index.js'
-import type { DiscordSimulator } from '../../src/testing/index.js'
+import { maxInSimulatorWindows, maxInSlidingWindow, type DiscordSimulator } from '../../src/testing/index.js'
 import { REDIS_URL, redisAvailable, uniquePrefix } from '../helpers/redis.js'
-import { IDS, maxInWindow, maxPerSimWindow, seededWorld, type World } from './helpers/sim.js'
+import { IDS, seededWorld, type World } from './helpers/sim.js'
 import { withLowLag } from './helpers/lag.js'
 
 /*
@@ -101,7 +101,7 @@ describe.skipIf(!available)('client limits shared through Redis', () => {
       const note = `worst event-loop lag ${lagMs.toFixed(0)} ms`
       expect(sim.requests.filter((r) => r.status === 429), note).toEqual([])
       expect(sim.requests).toHaveLength(6 * PER_CLIENT)
-      expect(maxPerSimWindow(arrivals, WINDOW), note).toBeLessThanOrEqual(GLOBAL)
+      expect(maxInSimulatorWindows(arrivals, WINDOW), note).toBeLessThanOrEqual(GLOBAL)
       expect(backend).toBe('redis')
       // Limiter keys are under the prefix, expiring, and carry a hash of the token, never the token.
       const keys = await connect().keys(`${keyPrefix}*`)
@@ -119,8 +119,8 @@ describe.skipIf(!available)('client limits shared through Redis', () => {
     const b = client(sim)
     await Promise.all([...reads(a, token, members), ...reads(b, token, members)])
     const arrivals = sim.requests.map((r) => r.at)
-    expect(maxPerSimWindow(arrivals, WINDOW)).toBeGreaterThan(GLOBAL)
-    expect(maxInWindow(arrivals, WINDOW)).toBeGreaterThan(GLOBAL)
+    expect(maxInSimulatorWindows(arrivals, WINDOW)).toBeGreaterThan(GLOBAL)
+    expect(maxInSlidingWindow(arrivals, WINDOW)).toBeGreaterThan(GLOBAL)
     expect(sim.requests.filter((r) => r.status === 429 && r.scope === 'global').length).toBeGreaterThan(0)
     // Each instance still honoured the 429s, so every call completed.
     expect(sim.requests.filter((r) => r.status === 200)).toHaveLength(6 * PER_CLIENT)
@@ -139,7 +139,7 @@ describe.skipIf(!available)('client limits shared through Redis', () => {
       const writes = sim.requests.filter((r) => r.route === 'PUT /guilds/:guild_id/members/:user_id/roles/:role_id')
       expect(writes.filter((r) => r.status === 429), note).toEqual([])
       expect(writes).toHaveLength(12)
-      expect(maxPerSimWindow(writes.map((r) => r.at), WINDOW), note).toBeLessThanOrEqual(3)
+      expect(maxInSimulatorWindows(writes.map((r) => r.at), WINDOW), note).toBeLessThanOrEqual(3)
 
       // Without Redis the two instances each believe they own the bucket: user-scope 429s follow.
       sim.clearRequests()
@@ -204,7 +204,7 @@ describe.skipIf(!available)('client limits shared through Redis', () => {
       const note = `worst event-loop lag ${lagMs.toFixed(0)} ms`
       expect(during.requests.filter((r) => r.status === 429), note).toEqual([])
       expect(during.requests).toHaveLength(3 * PER_CLIENT)
-      expect(maxPerSimWindow(during.requests.map((r) => r.at), WINDOW), note).toBeLessThanOrEqual(GLOBAL)
+      expect(maxInSimulatorWindows(during.requests.map((r) => r.at), WINDOW), note).toBeLessThanOrEqual(GLOBAL)
 
       expect(recoveredBackend).toBe('redis')
       expect(events.map((e) => e.state)).toEqual(['fallback', 'recovered'])

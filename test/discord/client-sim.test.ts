@@ -15,8 +15,8 @@ import {
   type RequestEvent,
   type WaitEvent
 } from '../../src/discord/index.js'
-import type { DiscordSimulator } from '../../src/testing/index.js'
-import { APP_SECRET, IDS, maxPerSimWindow, REDIRECT_URI, seededWorld, type World } from './helpers/sim.js'
+import { maxInSimulatorWindows, type DiscordSimulator } from '../../src/testing/index.js'
+import { APP_SECRET, IDS, REDIRECT_URI, seededWorld, type World } from './helpers/sim.js'
 
 /*
  * The client against the project's Discord simulator over real HTTP on 127.0.0.1.
@@ -166,7 +166,7 @@ describe('per-route buckets', () => {
     const writes = sim.requests.filter((r) => r.bucket === sim.bucketHashOf('guild-member-write'))
     expect(writes).toHaveLength(10)
     expect(writes.filter((r) => r.status === 429)).toEqual([])
-    expect(maxPerSimWindow(writes.map((r) => r.at), 300)).toBeLessThanOrEqual(3)
+    expect(maxInSimulatorWindows(writes.map((r) => r.at), 300)).toBeLessThanOrEqual(3)
     // 10 requests at 3 per 300 ms need at least three full windows.
     expect(elapsed).toBeGreaterThanOrEqual(900)
     expect(waits.some((w) => w.reason === 'bucket' && w.bucket === sim.bucketHashOf('guild-member-write'))).toBe(true)

@@ -89,8 +89,39 @@ describe('faults', () => {
     expect((await botFetch(sim, 'GET', memberPath)).status).toBe(200)
   })
 
+  it('a scripted malformed answer: the API acts as usual, then the 2xx body is cut in half or replaced', async () => {
+    const sim = await start()
+    sim.scriptFault({ kind: 'malformed', route: 'PATCH /guilds/:guild_id/members/:user_id' })
+    const res = await botFetch(sim, 'PATCH', memberPath, { roles: [IDS.roleA] })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+    // Rate-limit headers as on any API answer: the request was handled and counted.
+    expect(res.headers.get('x-ratelimit-remaining')).toBe('9')
+    const text = await res.text()
+    expect(() => JSON.parse(text) as unknown).toThrow(SyntaxError)
+    expect(text.length).toBeGreaterThan(10)
+    expect(sim.state.memberRoles(IDS.guild, IDS.bob)).toEqual([IDS.roleA])
+    expect(sim.requests.at(-1)).toMatchObject({ status: 200, fault: 'malformed' })
+    // Only the next matching request.
+    expect(await json(botFetch(sim, 'GET', memberPath))).toMatchObject({ roles: [IDS.roleA] })
+    expect(sim.requests.at(-1)?.fault).toBeUndefined()
+
+    // A wrong shape instead of broken JSON; a 204 keeps its empty body.
+    sim.scriptFault({ kind: 'malformed', route: 'GET /guilds/:guild_id', body: '{"name":"no id"}' })
+    expect(await json(botFetch(sim, 'GET', `/guilds/${IDS.guild}`))).toEqual({ name: 'no id' })
+    sim.scriptFault({ kind: 'malformed', body: 'x' })
+    const put = await botFetch(sim, 'PUT', `${memberPath}/roles/${IDS.roleB}`)
+    expect(put.status).toBe(204)
+    expect(await put.text()).toBe('')
+    expect(sim.requests.at(-1)?.fault).toBeUndefined()
+    // Error answers are left alone too.
+    sim.scriptFault({ kind: 'malformed', body: 'x' })
+    expect(await json(botFetch(sim, 'GET', `/guilds/${IDS.guild}/members/1100000000000000099`))).toMatchObject({ code: 10007 })
+  })
+
   it('rejects invalid fault settings', async () => {
     const sim = await start()
+    expect(() => sim.scriptFault({ kind: 'timeout' as 'reset' })).toThrow(RangeError)
     expect(() => sim.setFaults({ errorRate: 2 })).toThrow(RangeError)
     expect(() => sim.setFaults({ latencyMs: [10, 5] })).toThrow(RangeError)
     expect(() => sim.setFaults({ errorStatuses: [404] })).toThrow(RangeError)
@@ -148,6 +179,20 @@ describe('lifecycle', () => {
     await sim.close() // idempotent
     const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
     expect(after).toBeLessThanOrEqual(before)
+  })
+
+  it('exposes the clock of `at`: now() in this process, clockOrigin to compare with other processes', async () => {
+    const sim = await start()
+    const before = sim.now()
+    const epochBefore = performance.timeOrigin + performance.now()
+    await botFetch(sim, 'GET', memberPath)
+    const after = sim.now()
+    const epochAfter = performance.timeOrigin + performance.now()
+    const { at } = sim.requests.at(-1)!
+    expect(at).toBeGreaterThanOrEqual(before)
+    expect(at).toBeLessThanOrEqual(after)
+    expect(sim.clockOrigin + at).toBeGreaterThanOrEqual(epochBefore - 1)
+    expect(sim.clockOrigin + at).toBeLessThanOrEqual(epochAfter + 1)
   })
 
   it('serves on an ephemeral loopback port, with apiBaseUrl under /api/v10', async () => {

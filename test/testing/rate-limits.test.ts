@@ -99,6 +99,9 @@ describe('per-route 429 (scope user)', () => {
     expect(Number(res.headers.get('x-ratelimit-reset-after'))).toBeCloseTo(body.retry_after, 2)
     const rec = s.requests.at(-1)!
     expect(rec).toMatchObject({ status: 429, scope: 'user', route: 'PUT /guilds/:guild_id/members/:user_id/roles/:role_id', majorId: IDS.guild })
+    // The record carries the retry_after that was sent, in ms, so tests can judge a client's wait by the simulator's word.
+    expect(rec.retryAfterMs).toBe(Math.round(body.retry_after * 1000))
+    expect(s.requests.filter((r) => r.status !== 429).every((r) => r.retryAfterMs === undefined)).toBe(true)
   })
 
   it('buckets are per top-level resource: another guild is unaffected and reports the same hash', async () => {
@@ -146,6 +149,7 @@ describe('global limit', () => {
     expect(res.headers.get('x-ratelimit-global')).toBe('true')
     expect(res.headers.get('x-ratelimit-scope')).toBe('global')
     expect(res.headers.get('retry-after')).toBe('1')
+    expect(s.requests.at(-1)).toMatchObject({ status: 429, scope: 'global', retryAfterMs: Math.round(body.retry_after * 1000) })
     // The route bucket was not consumed by the globally limited request.
     expect(res.headers.get('x-ratelimit-remaining')).toBe(res.headers.get('x-ratelimit-limit'))
     // Another bot token has its own global budget.
@@ -183,6 +187,7 @@ describe('shared scope', () => {
     expect(res.headers.get('retry-after')).toBe('2')
     expect(res.headers.get('x-ratelimit-remaining')).toBe('10')
     expect(await json(res)).toEqual({ message: 'The resource is being rate limited.', retry_after: 1.5, global: false, code: 0 })
+    expect(s.requests.at(-1)).toMatchObject({ scope: 'shared', retryAfterMs: 1500 })
     expect(s.invalidRequestCount()).toBe(0)
     expect(s.state.memberRoles(IDS.guild, IDS.bob)).toEqual([])
     // Only once, and only for that guild.

@@ -58,39 +58,3 @@ export async function seededWorld (options: SimulatorOptions & { members?: numbe
   s.addOAuthApp({ client_id: IDS.app, client_secret: APP_SECRET, redirect_uris: [REDIRECT_URI] })
   return { sim, token, members }
 }
-
-/**
- * Largest count in one window as the simulator (and Discord's headers) define windows:
- * a window opens at the first request after the previous window ended and lasts windowMs.
- * This is the judge for "never more than the limit per window at the simulator".
- */
-export function maxPerSimWindow (times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b)
-  let best = 0
-  let start = Number.NEGATIVE_INFINITY
-  let count = 0
-  for (const t of sorted) {
-    if (t >= start + windowMs) {
-      start = t
-      count = 0
-    }
-    count++
-    best = Math.max(best, count)
-  }
-  return best
-}
-
-/**
- * Largest number of timestamps inside any half-open interval [t, t + windowMs): a
- * stricter, sliding measure (the client's global limiter guarantees it at send time).
- */
-export function maxInWindow (times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b)
-  let best = 0
-  let j = 0
-  for (let i = 0; i < sorted.length; i++) {
-    while (j < sorted.length && (sorted[j] as number) < (sorted[i] as number) + windowMs) j++
-    best = Math.max(best, j - i)
-  }
-  return best
-}
