@@ -502,6 +502,10 @@ function resolveStore (store: unknown): { store: StoreOption, hostOwned: boolean
     if (sources.length !== 1) fail('store', 'mongodb needs exactly one of uri, db or client')
     if (s.uri !== undefined && (typeof s.uri !== 'string' || !/^mongodb(\+srv)?:\/\//.test(s.uri))) fail('store.uri', 'must be a mongodb:// or mongodb+srv:// URI')
     if ((s.uri !== undefined || s.client !== undefined) && (typeof s.dbName !== 'string' || s.dbName.length === 0)) fail('store.dbName', 'is required with uri or client')
+    // MongoDB's naming rules (any platform): the driver accepts such a name and the server refuses it at the first write.
+    if (typeof s.dbName === 'string' && (Buffer.byteLength(s.dbName) > 63 || /[/\\. "$*<>:|?\0]/.test(s.dbName))) {
+      fail('store.dbName', 'must be a MongoDB database name: at most 63 bytes, none of / \\ . " $ * < > : | ? space or NUL')
+    }
     if (s.db !== undefined && s.dbName !== undefined) fail('store.dbName', 'must not be set with db (the Db already names its database)')
     if (s.db !== undefined && (typeof s.db !== 'object' || s.db === null || typeof (s.db as { collection?: unknown }).collection !== 'function')) fail('store.db', 'must be a mongodb Db')
     if (s.client !== undefined && (typeof s.client !== 'object' || s.client === null || typeof (s.client as { db?: unknown }).db !== 'function')) fail('store.client', 'must be a MongoClient')

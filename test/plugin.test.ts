@@ -109,6 +109,20 @@ describe('option validation names the option', () => {
     expect(err.message).not.toContain(TEST_KEY)
   })
 
+  it('names store.uri for a connection string the driver cannot parse, without echoing it', async () => {
+    // A replica set's host list with a bad port: a WHATWG URL check would not even see the hosts.
+    const err = await registerError({ ...base, store: { type: 'mongodb', uri: 'mongodb://admin:hunter2@h1:27017,h2:badport/app', dbName: 'app' } })
+    expect(err.code).toBe('FST_DISCORD_INVALID_OPTIONS')
+    expect(err.message).toMatch(/"store.uri": is not a valid MongoDB connection string/)
+    expect(err.message).not.toContain('hunter2')
+  })
+
+  it.each(['a.b', 'with space', 'x/y', 'd'.repeat(64)])('refuses the MongoDB database name %j, which the server would refuse at the first write', async (dbName) => {
+    const err = await registerError({ ...base, store: { type: 'mongodb', uri: 'mongodb://127.0.0.1:1', dbName } })
+    expect(err.code).toBe('FST_DISCORD_INVALID_OPTIONS')
+    expect(err.message).toMatch(/"store.dbName": must be a MongoDB database name/)
+  })
+
   it('accepts Go-style durations and milliseconds', async () => {
     const app = await track(buildApp({ stateExpiry: '5m', tokenRefreshThreshold: '1h30m', syncInterval: 120_000 }))
     expect(app.discord.options).toMatchObject({ stateExpiryMs: 300_000, tokenRefreshThresholdMs: 5_400_000, syncIntervalMs: 120_000 })

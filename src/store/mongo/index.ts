@@ -138,8 +138,13 @@ export class MongoStore implements DiscordStore {
       if (typeof dbName !== 'string' || dbName.length === 0) throw invalid('dbName is required with client or uri')
       if (uri !== undefined && uri !== null) {
         if (typeof uri !== 'string' || uri.length === 0) throw invalid('uri must be a non-empty string')
-        // The driver connects lazily on first use, so constructing here cannot fail on reachability.
-        this.#ownedClient = new MongoClient(uri)
+        // The driver connects lazily on first use, so constructing here cannot fail on reachability,
+        // only on a malformed string: an option error, reported without the string (it may hold a password).
+        try {
+          this.#ownedClient = new MongoClient(uri)
+        } catch {
+          throw new InvalidOptionsError('"store.uri": is not a valid MongoDB connection string (check the host list, ports and options)')
+        }
         this.#client = this.#ownedClient
       } else {
         this.#client = client as MongoClient
