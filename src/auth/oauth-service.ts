@@ -72,6 +72,18 @@ export interface CompletedFlow {
   session: { token: string, expiresAt: Date } | null
 }
 
+/**
+ * What GET /auth/callback does: the completed flow, or, when the flow failed after its state
+ * named a redirect URL, that URL with `error=<stable FST_DISCORD_ code>` (never a message, a
+ * Discord text or a secret). Failures before a redirect is known stay JSON errors.
+ */
+export type CallbackOutcome =
+  | { ok: true, result: CompletedFlow }
+  | { ok: false, code: string, redirect_url: string }
+
+/** Told the redirect URL stored with the state, once the state is found (consumed, expired or used). */
+export type StateObserver = (redirectUrl: string | null) => void
+
 export type RevocationOutcome = 'revoked' | 'failed' | 'no_tokens'
 
 export interface UnlinkResult {
@@ -105,6 +117,14 @@ export function toLinkedAccount (r: DiscordUserRecord): LinkedAccount {
 
 function toGuildSummary (g: RESTAPIPartialCurrentUserGuild): DiscordGuildSummary {
   return { id: g.id, name: g.name, permissions: String(g.permissions), owner: g.owner === true }
+}
+
+/** The redirect URL with the failure's code as `error` (replacing one the app may have put there). */
+function withErrorCode (redirectUrl: string, code: string): string {
+  const url = new URL(redirectUrl)
+  url.searchParams.delete('error')
+  url.searchParams.append('error', code)
+  return url.toString()
 }
 
 /** Discord's `error` parameter is echoed in our message, so only a short token-like value is kept. */
@@ -177,22 +197,25 @@ export class OAuthService {
   }
 
   /** Consumes the state atomically; forged, expired and reused states fail with distinct codes and write nothing. */
-  async #consume (state: string): Promise<OAuthStateRecord> {
+  async #consume (state: string, onState: StateObserver | undefined): Promise<OAuthStateRecord> {
     const result = await this.#d.store.consumeOAuthState(state, this.#now())
-    if (result.ok) return result.record
-    if (result.reason === 'expired') throw new OAuthStateExpiredError()
-    if (result.reason === 'used') throw new OAuthStateUsedError()
-    throw new OAuthStateUnknownError()
+    if (result.ok) {
+      onState?.(result.record.redirect_url)
+      return result.record
+    }
+    if (result.reason === 'not_found') throw new OAuthStateUnknownError()
+    onState?.(result.redirect_url)
+    throw result.reason === 'expired' ? new OAuthStateExpiredError() : new OAuthStateUsedError()
   }
 
   /**
    * Completes a flow from Discord's redirect (`code` + `state`, or `error` + `state`).
    * `expectLinkFor` restricts completion to a link flow started by that user (POST /auth/link).
    */
-  async complete (input: CallbackInput, expectLinkFor: string | null = null): Promise<CompletedFlow> {
+  async complete (input: CallbackInput, expectLinkFor: string | null = null, onState?: StateObserver): Promise<CompletedFlow> {
     this.#app()
     if ((input.code === undefined || input.code === '') && input.error === undefined) throw new OAuthCodeMissingError()
-    const record = await this.#consume(input.state)
+    const record = await this.#consume(input.state, onState)
     if (expectLinkFor !== null && (record.flow !== 'link' || record.user_id !== expectLinkFor)) {
       throw new OAuthStateMismatchError('it was not issued to start a link flow for the current user')
     }
@@ -222,6 +245,35 @@ export class OAuthService {
     const session = record.flow === 'login' ? this.#d.session.issue({ id: userId, permissions }, this.#now().getTime()) : null
     this.#d.log.info({ flow: record.flow, user_id: userId, discord_user_id: profile.id }, 'discord account linked')
     return { flow: record.flow, user_id: userId, account: toLinkedAccount(saved), redirect_url: record.redirect_url, session }
+  }
+
+  /**
+   * GET /auth/callback, where a browser lands: a failure after the state named a redirect URL
+   * sends the browser back to that app with the error code rather than leaving it on a JSON
+   * page. Goes through `this.complete`, so wrappers installed on it (metrics, sync on link)
+   * see callbacks too.
+   */
+  async callback (input: CallbackInput): Promise<CallbackOutcome> {
+    let returnTo: string | null = null
+    try {
+      return { ok: true, result: await this.complete(input, null, (url) => { returnTo = url }) }
+    } catch (err) {
+      if (returnTo === null) throw err
+      const code = this.#callbackFailureCode(err)
+      return { ok: false, code, redirect_url: withErrorCode(returnTo, code) }
+    }
+  }
+
+  /** The stable code of a callback failure, logged as the routes' error handler would log it. */
+  #callbackFailureCode (err: unknown): string {
+    const { code, statusCode, message } = err as { code?: unknown, statusCode?: unknown, message?: unknown }
+    if (typeof code === 'string' && code.startsWith('FST_DISCORD_')) {
+      const level = typeof statusCode === 'number' && statusCode >= 500 ? 'warn' : 'info'
+      this.#d.log[level]({ code, message }, 'discord oauth callback failed; redirecting with the error code')
+      return code
+    }
+    this.#d.log.error({ err }, 'unexpected error in the discord oauth callback; redirecting with FST_DISCORD_INTERNAL')
+    return 'FST_DISCORD_INTERNAL'
   }
 
   async #exchange (code: string): Promise<OAuthTokens> {

@@ -418,11 +418,14 @@ export interface CreateOAuthStateInput {
 
 /**
  * Why a state could not be consumed. `not_found` covers forged states and states
- * already purged after expiry; `expired` and `used` are reported while the record exists.
+ * already purged after expiry; `expired` and `used` are reported while the record exists,
+ * with the redirect URL it was issued with, so a browser can be sent back to the app
+ * that started the flow (the URL passed the allow-list when the state was created).
  */
 export type ConsumeOAuthStateResult =
   | { ok: true, record: OAuthStateRecord }
-  | { ok: false, reason: 'not_found' | 'expired' | 'used' }
+  | { ok: false, reason: 'not_found' }
+  | { ok: false, reason: 'expired' | 'used', redirect_url: string | null }
 
 // ---------------------------------------------------------------- audit log
 

@@ -309,6 +309,102 @@ describe('GET /auth/callback: refused input, nothing written', () => {
   })
 })
 
+describe('GET /auth/callback: a failure returns the browser to the redirect URL with ?error=<code>', () => {
+  const back = (code: string, query = ''): string => `${FRONTEND}?${query}${query === '' ? '' : '&'}error=${code}`
+
+  async function cancelAt (authUrl: string): Promise<string> {
+    const page = await fetch(authUrl)
+    const requestId = /name="request_id" value="([^"]+)"/.exec(await page.text())?.[1] as string
+    const cancel = await fetch(`${sim.url}/oauth2/authorize`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ request_id: requestId, decision: 'cancel' }) })
+    return new URL(cancel.headers.get('location') as string).search
+  }
+
+  it('the user cancelling at Discord: 302 to the app with FST_DISCORD_OAUTH_DENIED, its own query kept, no session', async () => {
+    const { auth_url } = await login({ redirect_url: `${FRONTEND}?next=%2Fhome` })
+    const res = await t.inject({ method: 'GET', url: `/discord/auth/callback${await cancelAt(auth_url)}` })
+    expect(res.statusCode).toBe(302)
+    expect(res.headers.location).toBe(back('FST_DISCORD_OAUTH_DENIED', 'next=%2Fhome'))
+    expect(sessionCookie(res)).toBeNull()
+    expect(t.db.prepare('SELECT COUNT(*) AS n FROM discord_users').get()).toEqual({ n: 0 })
+  })
+
+  it('a code Discord refuses: FST_DISCORD_OAUTH_INVALID_GRANT; the code is not in the URL', async () => {
+    const first = await login()
+    const { code } = await authorizeAs(sim, first.auth_url, ALICE)
+    expect((await t.inject({ method: 'GET', url: callbackUrl({ code, state: first.state }) })).statusCode).toBe(200)
+    const second = await login({ redirect_url: FRONTEND })
+    const res = await t.inject({ method: 'GET', url: callbackUrl({ code, state: second.state }) })
+    expect(res.statusCode).toBe(302)
+    expect(res.headers.location).toBe(back('FST_DISCORD_OAUTH_INVALID_GRANT'))
+  })
+
+  it('Discord failing: FST_DISCORD_UPSTREAM, without Discord\'s status or message in the URL', async () => {
+    const { auth_url, state } = await login({ redirect_url: FRONTEND })
+    const { code } = await authorizeAs(sim, auth_url, ALICE)
+    sim.scriptFault({ kind: 'error', status: 503, route: 'GET /users/@me', times: 10 })
+    try {
+      const res = await t.inject({ method: 'GET', url: callbackUrl({ code, state }) })
+      expect(res.statusCode).toBe(302)
+      expect(res.headers.location).toBe(back('FST_DISCORD_UPSTREAM'))
+      expect(t.db.prepare('SELECT COUNT(*) AS n FROM discord_users').get()).toEqual({ n: 0 })
+    } finally {
+      sim.clearFaults()
+    }
+  })
+
+  it('an expired or an already used state still knows its redirect URL: FST_DISCORD_OAUTH_STATE_EXPIRED / _USED', async () => {
+    const expired = generateState()
+    await t.app.discord.store.createOAuthState({ state: expired, flow: 'login', redirect_url: FRONTEND, scopes: ['identify'], expires_at: new Date(Date.now() - 1000) })
+    const late = await t.inject({ method: 'GET', url: callbackUrl({ code: 'whatever', state: expired }) })
+    expect(late.statusCode).toBe(302)
+    expect(late.headers.location).toBe(back('FST_DISCORD_OAUTH_STATE_EXPIRED'))
+
+    const { auth_url, state } = await login({ redirect_url: FRONTEND })
+    const { code } = await authorizeAs(sim, auth_url, ALICE)
+    expect((await t.inject({ method: 'GET', url: callbackUrl({ code, state }) })).headers.location).toBe(FRONTEND)
+    const replay = await t.inject({ method: 'GET', url: callbackUrl({ code, state }) })
+    expect(replay.statusCode).toBe(302)
+    expect(replay.headers.location).toBe(back('FST_DISCORD_OAUTH_STATE_USED'))
+    expect(sessionCookie(replay)).toBeNull()
+  })
+
+  it('a link to an account linked elsewhere: FST_DISCORD_ACCOUNT_LINKED_ELSEWHERE, the first link untouched', async () => {
+    expect((await linkAs(sessionFor(t.app, 'first-owner'), ALICE)).statusCode).toBe(200)
+    const started = await t.inject({ method: 'POST', url: '/discord/auth/link', headers: bearer(sessionFor(t.app, 'second-owner')), payload: { redirect_url: FRONTEND } })
+    const { code, state } = await authorizeAs(sim, started.json().auth_url, ALICE)
+    const res = await t.inject({ method: 'GET', url: callbackUrl({ code, state }) })
+    expect(res.statusCode).toBe(302)
+    expect(res.headers.location).toBe(back('FST_DISCORD_ACCOUNT_LINKED_ELSEWHERE'))
+    expect((await t.app.discord.store.getUserByDiscordId(ALICE))?.user_id).toBe('first-owner')
+  })
+
+  it('an unexpected failure (a host resolveUser throwing): FST_DISCORD_INTERNAL, its message neither in the URL nor the body', async () => {
+    await t.close()
+    t = await buildAuthApp(sim, { auth: { resolveUser: async () => { throw new Error('host directory down: secret-dsn') } } })
+    const { auth_url, state } = await login({ redirect_url: FRONTEND })
+    const { code } = await authorizeAs(sim, auth_url, BOB)
+    const res = await t.inject({ method: 'GET', url: callbackUrl({ code, state }) })
+    expect(res.statusCode).toBe(302)
+    expect(res.headers.location).toBe(back('FST_DISCORD_INTERNAL'))
+    expect(`${res.headers.location as string} ${res.body}`).not.toContain('secret-dsn')
+    expect(sessionCookie(res)).toBeNull()
+  })
+
+  it('stays a JSON error when no redirect URL is known: forged state, missing code, or a flow started without one', async () => {
+    const forged = await t.inject({ method: 'GET', url: callbackUrl({ code: 'c', state: generateState() }) })
+    expect(forged.statusCode).toBe(400)
+    expect(forged.json().code).toBe('FST_DISCORD_OAUTH_STATE_UNKNOWN')
+    const { state } = await login({ redirect_url: FRONTEND })
+    const noCode = await t.inject({ method: 'GET', url: callbackUrl({ state }) })
+    expect(noCode.statusCode).toBe(400)
+    expect(noCode.json().code).toBe('FST_DISCORD_OAUTH_CODE_MISSING')
+    const bare = await login()
+    const denied = await t.inject({ method: 'GET', url: `/discord/auth/callback${await cancelAt(bare.auth_url)}` })
+    expect(denied.statusCode).toBe(400)
+    expect(denied.json().code).toBe('FST_DISCORD_OAUTH_DENIED')
+  })
+})
+
 describe('linking', () => {
   it('POST /auth/link starts a link flow; the callback links to the caller and issues no new session', async () => {
     const res = await linkAs(sessionFor(t.app, 'host-7'), ALICE)

@@ -964,7 +964,8 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
         const res = await store.consumeOAuthState(s.state)
         expect(res.ok).toBe(true)
         if (res.ok) expect(res.record).toEqual({ ...s, used: true })
-        expect(await store.consumeOAuthState(s.state)).toEqual({ ok: false, reason: 'used' })
+        // The loser learns where the flow was to return, so a browser can be sent back there.
+        expect(await store.consumeOAuthState(s.state)).toEqual({ ok: false, reason: 'used', redirect_url: 'https://app.example/after' })
       })
 
       it('defaults optional fields to null', async () => {
@@ -992,7 +993,7 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
         expect(results.filter((r) => r.ok).length).toBe(1)
         const losers = results.filter((r) => !r.ok)
         expect(losers.length).toBe(49)
-        for (const r of losers) expect(r).toEqual({ ok: false, reason: 'used' })
+        for (const r of losers) expect(r).toEqual({ ok: false, reason: 'used', redirect_url: null })
       })
 
       it('lets exactly one consumer win across two store instances over the same data', async () => {
@@ -1016,10 +1017,10 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
         // Judged against the caller's clock when one is given.
         const later = `st-${randomUUID()}`
         const expires = new Date(Date.now() + 60_000)
-        await store.createOAuthState({ state: later, flow: 'login', scopes: [], expires_at: expires })
+        await store.createOAuthState({ state: later, flow: 'login', redirect_url: 'https://app.example/late', scopes: [], expires_at: expires })
         const atExpiry = await store.consumeOAuthState(later, new Date(expires.getTime() + 1))
-        expect(atExpiry.ok).toBe(false)
-        if (!atExpiry.ok) expect(['expired', 'not_found']).toContain(atExpiry.reason)
+        // Still stored (not purged): reported as expired, with the URL the flow was to return to.
+        expect(atExpiry).toEqual({ ok: false, reason: 'expired', redirect_url: 'https://app.example/late' })
         const res2 = await store.consumeOAuthState(later, new Date(expires.getTime() - 1_000))
         expect(res2.ok).toBe(true)
       })

@@ -293,7 +293,7 @@ describe('MongoStore: OAuth states and the TTL monitor', () => {
     // Like a real server between monitor passes: the document is still there...
     expect(db.collection('discord_oauth_states').rawDocuments().map((d) => d.state).sort()).toEqual([expired, live].sort())
     // ...and the adapter still refuses it, reporting why.
-    expect(await store.consumeOAuthState(expired)).toEqual({ ok: false, reason: 'expired' })
+    expect(await store.consumeOAuthState(expired)).toEqual({ ok: false, reason: 'expired', redirect_url: null })
 
     expect(db.runTtlMonitor(new Date(now))).toBe(1)
     expect(db.collection('discord_oauth_states').rawDocuments().map((d) => d.state)).toEqual([live])

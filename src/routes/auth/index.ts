@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ErrorResponse, Snowflake } from '../../schemas/common.js'
 import { STATE_PATTERN } from '../../auth/flow.js'
-import type { CompletedFlow } from '../../auth/oauth-service.js'
+import type { CallbackOutcome, CompletedFlow } from '../../auth/oauth-service.js'
 import type { AuthUser } from '../../auth/types.js'
 
 /*
@@ -68,7 +68,7 @@ const UnlinkBody = Type.Object({
   })
 })
 
-const Redirect = Type.Null({ description: 'Redirect (Location header) to the redirect_url stored with the state' })
+const Redirect = Type.Null({ description: 'Redirect (Location header) to the redirect_url stored with the state; on failure with ?error=<FST_DISCORD_ code>' })
 
 /** The callback URL carries the authorisation code and state: log the path and parameter names only. */
 function redactedRequest (req: FastifyRequest): Record<string, unknown> {
@@ -92,6 +92,10 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     return reply.send(completedBody(result))
   }
 
+  /** A completed flow as above; a failed one with a known redirect URL goes there with `?error=<code>`. */
+  const finishCallback = (reply: FastifyReply, outcome: CallbackOutcome): FastifyReply =>
+    outcome.ok ? finish(reply, outcome.result) : reply.redirect(outcome.redirect_url, 302)
+
   fastify.get('/auth/login', {
     preHandler: [requireDiscord, auth.sessionIfValid],
     schema: {
@@ -108,6 +112,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['discord'],
       summary: 'Discord OAuth2 redirect target: consumes the state, exchanges the code, links the account',
+      // Not additionalProperties: false, unlike every other route: Discord's redirect may carry
+      // parameters this flow does not use (guild_id, permissions), and a browser must not land on a 400 for them.
       querystring: Type.Object({
         state: State,
         code: Type.Optional(Code),
@@ -116,7 +122,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }),
       response: { 200: CompletedFlowBody, 302: Redirect, 400: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse }
     }
-  }, async (request, reply) => finish(reply, await oauth.complete(request.query)))
+  }, async (request, reply) => finishCallback(reply, await oauth.callback(request.query)))
 
   fastify.post('/auth/link', {
     preHandler: [auth.authenticate, requireDiscord],

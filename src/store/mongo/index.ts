@@ -869,10 +869,11 @@ export class MongoStore implements DiscordStore {
         { returnDocument: 'after' }
       )
       if (doc) return { ok: true, record: toOAuthStateRecord(doc) }
-      const seen = await this.#c.oauthStates.findOne({ state }, { projection: { used: 1, expires_at: 1 } })
+      const seen = await this.#c.oauthStates.findOne({ state }, { projection: { used: 1, expires_at: 1, redirect_url: 1 } })
       if (!seen) return { ok: false, reason: 'not_found' }
-      if (seen.used === true) return { ok: false, reason: 'used' }
-      if (seen.expires_at.getTime() <= now.getTime()) return { ok: false, reason: 'expired' }
+      const redirect_url = seen.redirect_url ?? null
+      if (seen.used === true) return { ok: false, reason: 'used', redirect_url }
+      if (seen.expires_at.getTime() <= now.getTime()) return { ok: false, reason: 'expired', redirect_url }
       // Created between our two reads: it was not there when we tried to consume it.
       return { ok: false, reason: 'not_found' }
     })

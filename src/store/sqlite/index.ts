@@ -1020,9 +1020,9 @@ export class SqliteStore implements DiscordStore {
         'UPDATE discord_oauth_states SET used = 1 WHERE state = ? AND used = 0 AND expires_at > ? RETURNING *', [state, t]
       )
       if (row !== undefined) return { ok: true, record: toOAuthState(row) }
-      const seen = this.#get<{ used: Bit }>('SELECT used FROM discord_oauth_states WHERE state = ?', [state])
+      const seen = this.#get<{ used: Bit, redirect_url: string | null }>('SELECT used, redirect_url FROM discord_oauth_states WHERE state = ?', [state])
       if (seen === undefined) return { ok: false, reason: 'not_found' }
-      return { ok: false, reason: seen.used === 1 ? 'used' : 'expired' }
+      return { ok: false, reason: seen.used === 1 ? 'used' : 'expired', redirect_url: seen.redirect_url }
     })
   }
 
