@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import {
   DiscordAuthenticationError,
   DiscordInvalidRequestLimitError,
+  DiscordMalformedResponseError,
   DiscordNotFoundError,
   DiscordOAuthError,
   DiscordPermissionError,
@@ -199,8 +200,9 @@ describe('429 handling', () => {
     const c = client(sim, { globalRequestsPerSecond: 100 })
     const sent: Array<{ at: number, e: RequestEvent }> = []
     const limited: Array<{ at: number, e: RateLimitedEvent }> = []
-    c.on('request', (e) => sent.push({ at: performance.now(), e }))
-    c.on('rateLimited', (e) => limited.push({ at: performance.now(), e }))
+    // On the simulator's clock, the one its records use.
+    c.on('request', (e) => sent.push({ at: sim.now(), e }))
+    c.on('rateLimited', (e) => limited.push({ at: sim.now(), e }))
     const bot = c.bot(token)
     const calls: Array<Promise<unknown>> = []
     for (const guildId of [IDS.guild, IDS.guild2]) {
@@ -213,6 +215,13 @@ describe('429 handling', () => {
     expect(globals.length).toBeGreaterThan(0)
     expect(globals.every((g) => g.e.global && g.e.countsAsInvalid)).toBe(true)
     const first = globals[0] as { at: number, e: RateLimitedEvent }
+    // The wait the client honours is the one the simulator sent (not a misread of retry_after, which
+    // would make the checks below vacuous): every global 429 the client saw is one the simulator recorded.
+    const answered = sim.requests.filter((r) => r.status === 429 && r.scope === 'global')
+    expect(answered).toHaveLength(globals.length)
+    for (const g of globals) {
+      expect(answered.some((r) => Math.abs((r.retryAfterMs as number) - g.e.retryAfterMs) <= 1 && r.at <= g.at), `client wait ${g.e.retryAfterMs} ms`).toBe(true)
+    }
     // Nothing of this token was sent between the first global 429 and the end of its retry_after.
     const during = sent.filter((s) => s.at > first.at + 1 && s.at < first.at + first.e.retryAfterMs - 5)
     expect(during).toEqual([])
@@ -306,6 +315,30 @@ describe('faults', () => {
     expect(performance.now() - started).toBeLessThan(700)
     sim.clearFaults()
     await expect(c.bot(token).getGuild(IDS.guild)).resolves.toMatchObject({ id: IDS.guild })
+  })
+
+  it('a malformed 200 is a typed error and is never retried, even after a write Discord applied', async () => {
+    const { sim, token, members } = await world()
+    const c = client(sim)
+    const bot = c.bot(token)
+    const [a] = members as [string]
+    // Truncated JSON in answer to a PATCH that did change the member: retrying could only repeat the write.
+    sim.scriptFault({ kind: 'malformed', route: 'PATCH /guilds/:guild_id/members/:user_id' })
+    const err = await bot.setMemberRoles(IDS.guild, a, [IDS.low], { reason: 'sync' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(DiscordMalformedResponseError)
+    expect(err).toMatchObject({ code: 'FST_DISCORD_API_MALFORMED_RESPONSE', status: 200, method: 'PATCH', route: '/guilds/:guild_id/members/:user_id' })
+    expect(routeRequests(sim, 'PATCH /guilds/:guild_id/members/:user_id')).toMatchObject([{ status: 200, fault: 'malformed' }])
+    expect(sim.state.memberRoles(IDS.guild, a)).toEqual([IDS.low])
+    expect(String(err)).not.toContain(token)
+
+    // Valid JSON of the wrong shape where the client relies on it: a member page without user ids.
+    sim.scriptFault({ kind: 'malformed', route: 'GET /guilds/:guild_id/members', body: '[{"roles":[]}]' })
+    await expect(bot.listGuildMembers(IDS.guild).next()).rejects.toBeInstanceOf(DiscordMalformedResponseError)
+    expect(routeRequests(sim, 'GET /guilds/:guild_id/members')).toHaveLength(1)
+
+    // The headers of the malformed answers were still taken in: the bucket state is intact and calls go on.
+    await expect(bot.getGuildMember(IDS.guild, a)).resolves.toMatchObject({ roles: [IDS.low] })
+    expect(sim.requests.filter((r) => r.status === 429)).toEqual([])
   })
 })
 
