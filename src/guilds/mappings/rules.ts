@@ -1,5 +1,6 @@
 import { DEFAULT_MAPPING_CONDITIONS, type MappingConditions } from '../../store/port.js'
 import type { ConditionsInputBody } from '../../schemas/role-mappings.js'
+import { ValidationError } from '../../errors.js'
 
 /*
  * Input rules for mappings that a JSON schema cannot express: how the seed's alias
@@ -17,6 +18,13 @@ export function resolveAlias (primary: boolean | undefined, alias: boolean | und
     return { value: undefined, error: `"${names[0]}" and "${names[1]}" are the same field and disagree (${String(primary)} vs ${String(alias)}); send one of them` }
   }
   return { value: primary ?? alias, error: null }
+}
+
+/** `resolveAlias` for a single write: a disagreement is the request's fault (400). */
+export function aliasValue (primary: boolean | undefined, alias: boolean | undefined, names: [string, string]): boolean | undefined {
+  const { value, error } = resolveAlias(primary, alias, names)
+  if (error !== null) throw new ValidationError(error)
+  return value
 }
 
 /** Full conditions from a partial input laid over a base (defaults, or the stored conditions on update). */

@@ -19,7 +19,7 @@ import type {
 } from '../../schemas/role-mappings.js'
 import { checkRoleAssignable, type RoleVerdict } from '../permissions.js'
 import type { GuildService } from '../service.js'
-import { conditionsFromInput, conditionsProblem, mergeConditions, resolveAlias } from './rules.js'
+import { aliasValue, conditionsFromInput, conditionsProblem, mergeConditions } from './rules.js'
 import { buildExport, planImport } from './transfer.js'
 
 /*
@@ -41,9 +41,7 @@ export interface ImportRejection extends Error {
 }
 
 function enabledFrom (body: { enabled?: boolean, is_active?: boolean }): boolean | undefined {
-  const { value, error } = resolveAlias(body.enabled, body.is_active, ['enabled', 'is_active'])
-  if (error !== null) throw new ValidationError(error)
-  return value
+  return aliasValue(body.enabled, body.is_active, ['enabled', 'is_active'])
 }
 
 /** One error per reason, so a client can branch on the code and an admin reads what to fix. */
