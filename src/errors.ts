@@ -120,6 +120,13 @@ export const RoleManagedError = createError('FST_DISCORD_ROLE_MANAGED', '%s', 42
 /** The role is not below the bot's highest role, so Discord would refuse every assignment (50013). */
 export const RoleAboveBotError = createError('FST_DISCORD_ROLE_ABOVE_BOT', '%s', 422)
 
+/**
+ * A guild setting names a channel the bot cannot post in (not a channel of the guild, not a text
+ * channel, no View Channels / Send Messages there), or cannot be checked without a bot token.
+ * The message names the setting and what to fix.
+ */
+export const ChannelInvalidError = createError('FST_DISCORD_CHANNEL_INVALID', '%s', 422)
+
 /** A bulk import had invalid entries; nothing was written. The response carries the full report. */
 export const ImportInvalidError = createError('FST_DISCORD_IMPORT_INVALID', '%s', 422)
 

@@ -1,5 +1,6 @@
 import type {
   APIGuild,
+  APIGuildChannel,
   APIGuildMember,
   APIMessage,
   APIRole,
@@ -65,6 +66,14 @@ export class DiscordBotClient {
     const path = Routes.guildRoles(guildId)
     const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
     return expectEntities<APIRole>(value, ctx('GET', path), 'roles')
+  }
+
+  /** GET /guilds/{guild.id}/channels: the guild's channels, without threads (e.g. to check an audit channel). */
+  async getGuildChannels (guildId: string, options: CallOptions = {}): Promise<APIGuildChannel[]> {
+    assertSnowflake('guildId', guildId)
+    const path = Routes.guildChannels(guildId)
+    const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
+    return expectEntities<APIGuildChannel>(value, ctx('GET', path), 'channels')
   }
 
   /**

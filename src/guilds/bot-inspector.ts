@@ -13,6 +13,7 @@ import {
   DiscordUpstreamError,
   GuildUnknownError
 } from '../errors.js'
+import type { ChannelFacts } from './channels.js'
 import {
   computeBasePermissions,
   hasPermission,
@@ -30,7 +31,7 @@ import {
  */
 
 /** The calls the inspector needs, so tests and hosts can pass any implementation. */
-export type BotApi = Pick<DiscordBotClient, 'getCurrentUser' | 'getGuild' | 'getGuildRoles' | 'getGuildMember' | 'createMessage'>
+export type BotApi = Pick<DiscordBotClient, 'getCurrentUser' | 'getGuild' | 'getGuildRoles' | 'getGuildMember' | 'getGuildChannels' | 'createMessage'>
 
 /** Gives the bot API bound to one token (`client.bot(token)` in production). */
 export type BotApiFactory = (token: string) => BotApi
@@ -93,6 +94,15 @@ export async function inspectBot (api: BotApi, guildId: string): Promise<BotInsp
       permissions: computeBasePermissions(facts),
       highest_position: highestRolePosition(facts)
     }
+  } catch (err) {
+    throw translateDiscordError(err, guildId)
+  }
+}
+
+/** The guild's channels as the bot lists them. Throws this module's errors (see `translateDiscordError`). */
+export async function listChannels (api: BotApi, guildId: string): Promise<ChannelFacts[]> {
+  try {
+    return await api.getGuildChannels(guildId)
   } catch (err) {
     throw translateDiscordError(err, guildId)
   }

@@ -149,3 +149,43 @@ export function checkRoleAssignable (facts: BotGuildFacts, roleId: string, permi
   }
   return { denial: null, role, message: 'assignable' }
 }
+
+/** A channel permission overwrite as Discord sends it (`allow` / `deny` are decimal bit sets). */
+export interface OverwriteFacts {
+  id: string
+  allow: string
+  deny: string
+}
+
+/**
+ * compute_overwrites from the docs: ADMINISTRATOR bypasses every overwrite; otherwise the
+ * @everyone overwrite (id = guild id), then the member's role overwrites together (deny, then
+ * allow), then the member's own overwrite.
+ */
+export function computeChannelPermissions (facts: BotGuildFacts, overwrites: readonly OverwriteFacts[], base = computeBasePermissions(facts)): bigint {
+  if (hasPermission(base, Permission.ADMINISTRATOR)) return ALL_PERMISSIONS
+  const byId = new Map(overwrites.map((o) => [o.id, o]))
+  let permissions = base
+  const everyone = byId.get(facts.guild_id)
+  if (everyone !== undefined) {
+    permissions &= ~parsePermissions(everyone.deny)
+    permissions |= parsePermissions(everyone.allow)
+  }
+  let allow = 0n
+  let deny = 0n
+  for (const roleId of facts.member_role_ids) {
+    const overwrite = byId.get(roleId)
+    if (overwrite !== undefined) {
+      allow |= parsePermissions(overwrite.allow)
+      deny |= parsePermissions(overwrite.deny)
+    }
+  }
+  permissions &= ~deny
+  permissions |= allow
+  const own = byId.get(facts.bot_user_id)
+  if (own !== undefined) {
+    permissions &= ~parsePermissions(own.deny)
+    permissions |= parsePermissions(own.allow)
+  }
+  return permissions
+}

@@ -1,17 +1,19 @@
-import type { DiscordStore, GuildConfigRecord, GuildSettings, UpdateGuildConfigInput } from '../store/port.js'
-import { GuildNoBotTokenError, NotFoundError, StoreConflictError, ValidationError } from '../errors.js'
+import type { DiscordStore, GuildConfigRecord, GuildSettings, RoleMappingRecord, UpdateGuildConfigInput } from '../store/port.js'
+import { ChannelInvalidError, GuildNoBotTokenError, NotFoundError, StoreConflictError, ValidationError } from '../errors.js'
 import type { CreateGuildBodyType, GuildSettingsInputBody, UpdateGuildBodyType } from '../schemas/guilds.js'
 import { parseDuration } from '../util/duration.js'
-import { inspectBot, requireManageRoles, type BotApiFactory, type BotInspection } from './bot-inspector.js'
+import { inspectBot, listChannels, requireManageRoles, type BotApiFactory, type BotInspection } from './bot-inspector.js'
+import { checkPostableChannel } from './channels.js'
 import { assessGuild } from './health.js'
-import { resolveAlias } from './mappings/rules.js'
+import { aliasValue } from './mappings/rules.js'
 
 /*
  * Guild configurations. Every write that sets a bot token first proves the token against
  * Discord (who is the bot, is it in the guild, can it manage roles) and stores what it
  * learnt (permissions, bot user, health) in the same write, so a stored token is always
- * one that worked when it was given. Discord is asked before the store is touched: a
- * refused token changes nothing.
+ * one that worked when it was given. Likewise a write that sets a channel setting to a new
+ * id proves, with the bot, that the bot can post there. Discord is asked before the store
+ * is touched: a refused token or channel changes nothing.
  */
 
 /** sync_interval bounds: under a minute would burn Discord's rate limits; over a week is a misconfiguration. */
@@ -40,9 +42,37 @@ function checkSettings (settings: GuildSettingsInputBody | undefined): void {
 }
 
 function enabledFrom (body: { enabled?: boolean, is_enabled?: boolean }): boolean | undefined {
-  const { value, error } = resolveAlias(body.enabled, body.is_enabled, ['enabled', 'is_enabled'])
-  if (error !== null) throw new ValidationError(error)
-  return value
+  return aliasValue(body.enabled, body.is_enabled, ['enabled', 'is_enabled'])
+}
+
+/** The settings that name a channel the bot posts in. */
+const CHANNEL_SETTINGS = ['audit_channel_id', 'notification_channel_id'] as const
+
+interface ChannelChange { setting: string, channel_id: string }
+
+/**
+ * Channel settings this write sets to a new id. Only those are checked: an id saved again
+ * unchanged (a form sends every field) must not block an unrelated edit if the channel has
+ * changed in Discord since.
+ */
+function changedChannels (settings: GuildSettingsInputBody | undefined, stored: GuildSettings | null): ChannelChange[] {
+  const changes: ChannelChange[] = []
+  for (const name of CHANNEL_SETTINGS) {
+    const value = settings?.[name]
+    if (typeof value === 'string' && value !== stored?.[name]) changes.push({ setting: `settings.${name}`, channel_id: value })
+  }
+  return changes
+}
+
+function channelsNeedToken (changes: readonly ChannelChange[]): Error {
+  const names = changes.map((c) => c.setting).join(' and ')
+  return new ChannelInvalidError(`${names} can only be set with a bot token: the bot posts there, so the channel is checked with it. Send bot_token in the same request, or set the token first`)
+}
+
+/** What a proven bot token lets the service store, in the store's field names. */
+interface VerifiedBot {
+  fields: Required<Pick<UpdateGuildConfigInput, 'bot_token' | 'bot_permissions' | 'bot_user_id' | 'health_status' | 'last_health_check' | 'last_error'>>
+  guild_name: string
 }
 
 export class GuildService {
@@ -74,8 +104,10 @@ export class GuildService {
     }
     // Checked before asking Discord so a duplicate costs no API call; the store's unique index still decides races.
     if (await this.#store.getGuild(body.guild_id) !== null) throw new StoreConflictError(`Guild ${body.guild_id} is already configured`)
+    const channels = changedChannels(body.settings, null)
 
     if (body.bot_token === undefined) {
+      if (channels.length > 0) throw channelsNeedToken(channels)
       return await this.#store.createGuild({
         guild_id: body.guild_id,
         guild_name: body.guild_name as string,
@@ -85,48 +117,38 @@ export class GuildService {
         health_status: 'unknown'
       })
     }
-    const inspection = await inspectBot(this.#bots(body.bot_token), body.guild_id)
-    requireManageRoles(inspection)
-    const assessment = assessGuild(inspection, [])
+    const bot = await this.#verifyBot(body.guild_id, body.bot_token, [], channels)
     return await this.#store.createGuild({
       guild_id: body.guild_id,
-      guild_name: body.guild_name ?? inspection.guild_name,
+      guild_name: body.guild_name ?? bot.guild_name,
       enabled: enabled ?? true,
       settings: body.settings ?? {},
       owner_id: actorId,
-      bot_token: body.bot_token,
-      bot_permissions: assessment.bot_permissions,
-      bot_user_id: inspection.facts.bot_user_id,
-      health_status: assessment.status,
-      last_health_check: this.#now(),
-      last_error: assessment.last_error
+      ...bot.fields
     })
   }
 
   async update (guildId: string, body: UpdateGuildBodyType): Promise<GuildConfigRecord> {
     const enabled = enabledFrom(body)
     checkSettings(body.settings)
-    await this.get(guildId)
+    const current = await this.get(guildId)
+    const channels = changedChannels(body.settings, current.settings)
     const patch: UpdateGuildConfigInput = {}
     if (body.guild_name !== undefined) patch.guild_name = body.guild_name
     if (enabled !== undefined) patch.enabled = enabled
     if (body.settings !== undefined) patch.settings = body.settings as Partial<GuildSettings>
 
     if (body.bot_token === null) {
+      if (channels.length > 0) throw channelsNeedToken(channels)
       Object.assign(patch, { bot_token: null, bot_permissions: null, bot_user_id: null, health_status: 'unknown', last_error: null })
     } else if (body.bot_token !== undefined) {
-      const inspection = await inspectBot(this.#bots(body.bot_token), guildId)
-      requireManageRoles(inspection)
       // The new bot may rank differently: judge the existing mappings against it right away.
-      const assessment = assessGuild(inspection, await this.#store.listMappings({ guild_id: guildId }))
-      Object.assign(patch, {
-        bot_token: body.bot_token,
-        bot_permissions: assessment.bot_permissions,
-        bot_user_id: inspection.facts.bot_user_id,
-        health_status: assessment.status,
-        last_health_check: this.#now(),
-        last_error: assessment.last_error
-      })
+      const bot = await this.#verifyBot(guildId, body.bot_token, await this.#store.listMappings({ guild_id: guildId }), channels)
+      Object.assign(patch, bot.fields)
+    } else if (channels.length > 0) {
+      const token = await this.#store.getBotToken(guildId)
+      if (token === null) throw channelsNeedToken(channels)
+      await this.#checkChannels(token, await inspectBot(this.#bots(token), guildId), channels)
     }
     const updated = await this.#store.updateGuild(guildId, patch)
     if (updated === null) throw new NotFoundError(`Guild ${guildId} is not configured`)
@@ -138,6 +160,38 @@ export class GuildService {
     const result = await this.#store.deleteGuild(guildId)
     if (!result.deleted) throw new NotFoundError(`Guild ${guildId} is not configured`)
     return { guild_id: guildId, mappings_deleted: result.mappings_deleted }
+  }
+
+  /**
+   * Proves a bot token for a write: the bot is in the guild with Manage Roles, and can post in
+   * each newly set channel. Returns what to store; throws (before anything is stored) otherwise.
+   */
+  async #verifyBot (guildId: string, token: string, mappings: readonly RoleMappingRecord[], channels: readonly ChannelChange[]): Promise<VerifiedBot> {
+    const inspection = await inspectBot(this.#bots(token), guildId)
+    requireManageRoles(inspection)
+    await this.#checkChannels(token, inspection, channels)
+    const assessment = assessGuild(inspection, mappings)
+    return {
+      guild_name: inspection.guild_name,
+      fields: {
+        bot_token: token,
+        bot_permissions: assessment.bot_permissions,
+        bot_user_id: inspection.facts.bot_user_id,
+        health_status: assessment.status,
+        last_health_check: this.#now(),
+        last_error: assessment.last_error
+      }
+    }
+  }
+
+  /** Refuses the first channel the bot cannot post in (one Discord call for all of them). */
+  async #checkChannels (token: string, inspection: BotInspection, changes: readonly ChannelChange[]): Promise<void> {
+    if (changes.length === 0) return
+    const list = await listChannels(this.#bots(token), inspection.facts.guild_id)
+    for (const change of changes) {
+      const verdict = checkPostableChannel(inspection.facts, list, change.channel_id, change.setting)
+      if (verdict.denial !== null) throw new ChannelInvalidError(verdict.message)
+    }
   }
 
   /** The guild with its bot's current view, for operations that must check roles against Discord. */

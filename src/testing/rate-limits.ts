@@ -73,6 +73,7 @@ export const DEFAULT_BUCKETS: Record<string, BucketLimit> = {
   'guild-members-list': { limit: 10, windowMs: 10_000 }, // assumed
   'guild-get': { limit: 5, windowMs: 1_000 }, // assumed
   'guild-roles-list': { limit: 5, windowMs: 1_000 }, // assumed
+  'guild-channels-list': { limit: 5, windowMs: 1_000 }, // assumed
   'channel-message-create': { limit: 5, windowMs: 5_000 }, // assumed
   'users-me': { limit: 5, windowMs: 1_000 }, // assumed
   'users-me-guilds': { limit: 1, windowMs: 1_000 }, // assumed
@@ -85,6 +86,7 @@ export const DEFAULT_BUCKETS: Record<string, BucketLimit> = {
 export const DEFAULT_ROUTE_GROUPS: Record<string, string> = {
   'GET /guilds/:guild_id': 'guild-get',
   'GET /guilds/:guild_id/roles': 'guild-roles-list',
+  'GET /guilds/:guild_id/channels': 'guild-channels-list',
   'GET /guilds/:guild_id/members': 'guild-members-list',
   'GET /guilds/:guild_id/members/:user_id': 'guild-member-get',
   'PATCH /guilds/:guild_id/members/:user_id': 'guild-member-write',

@@ -61,6 +61,16 @@ describe('operations against the simulator', () => {
     expect(sim.internalErrors).toEqual([])
   })
 
+  it('lists the guild\'s channels; a guild without the bot is a DiscordPermissionError', async () => {
+    const { sim, token } = await world()
+    const bot = client(sim).bot(token)
+    const channels = await bot.getGuildChannels(IDS.guild)
+    expect(channels).toEqual([expect.objectContaining({ id: IDS.channel, guild_id: IDS.guild, name: 'audit', type: 0, permission_overwrites: [] })])
+    sim.state.addGuild({ id: '450000000000000001', name: 'Elsewhere', owner_id: IDS.owner })
+    await expect(bot.getGuildChannels('450000000000000001')).rejects.toBeInstanceOf(DiscordPermissionError)
+    await expect(bot.getGuildChannels('not-a-snowflake')).rejects.toThrow(/guildId/)
+  })
+
   it('streams the member list page by page with after = highest id of the previous page', async () => {
     const { sim, token, members } = await world({ members: 23 })
     const bot = client(sim).bot(token)

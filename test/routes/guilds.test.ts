@@ -259,3 +259,99 @@ describe('DELETE /discord/guilds/{guild_id}', () => {
     expect(await t.app.discord.store.listGuilds({ enabled: true })).toEqual([])
   })
 })
+
+describe('channel settings (audit_channel_id, notification_channel_id) are checked with the bot', () => {
+  const put = (settings: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { settings, ...extra } })
+
+  it('accepts text and announcement channels the bot can post in, including a private one its role is let into', async () => {
+    const created = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN, settings: { audit_channel_id: IDS.channel, notification_channel_id: IDS.staffChannel } } })
+    expect(created.statusCode).toBe(201)
+    expect(created.json().settings).toMatchObject({ audit_channel_id: IDS.channel, notification_channel_id: IDS.staffChannel })
+    const news = await put({ notification_channel_id: IDS.announcementChannel })
+    expect(news.statusCode).toBe(200)
+    expect(news.json().settings.notification_channel_id).toBe(IDS.announcementChannel)
+  })
+
+  it.each([
+    ['a voice channel', IDS.voiceChannel, /settings.audit_channel_id: channel "#Lobby" \(333333333333333332\) is a voice channel/],
+    ['a channel of another guild', IDS.foreignChannel, /settings.audit_channel_id: channel 333333333333333337 is not a channel of guild 123456789012345678/],
+    ['an id no channel has', '333333333333333399', /is not a channel of guild/],
+    ['a channel the bot cannot see', IDS.privateChannel, /cannot see channel "#officers".*View Channels/],
+    ['a channel the bot cannot post in', IDS.readOnlyChannel, /cannot post in channel "#rules".*Send Messages/]
+  ])('refuses %s with 422 FST_DISCORD_CHANNEL_INVALID, on create and on update, storing nothing', async (_what, channelId, message) => {
+    const create = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN, settings: { audit_channel_id: channelId } } })
+    expect(create.statusCode).toBe(422)
+    expect(create.json()).toMatchObject({ statusCode: 422, code: 'FST_DISCORD_CHANNEL_INVALID', error: 'Unprocessable Entity' })
+    expect(create.json().message).toMatch(message)
+    expect(await t.app.discord.store.listGuilds()).toEqual([])
+
+    await configureGuild(t)
+    const update = await put({ audit_channel_id: channelId }, { guild_name: 'Should not stick' })
+    expect(update.statusCode).toBe(422)
+    expect(update.json().code).toBe('FST_DISCORD_CHANNEL_INVALID')
+    expect(update.json().message).toMatch(message)
+    expect(await t.app.discord.store.getGuild(IDS.guild)).toMatchObject({ guild_name: 'My Discord Server', settings: { audit_channel_id: null } })
+  })
+
+  it('the notification channel is checked the same way', async () => {
+    await configureGuild(t)
+    const res = await put({ notification_channel_id: IDS.voiceChannel })
+    expect(res.statusCode).toBe(422)
+    expect(res.json().message).toMatch(/^settings.notification_channel_id: .*voice channel/)
+  })
+
+  it('a channel cannot be set without a bot token to check it with', async () => {
+    const create = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, guild_name: 'x', settings: { notification_channel_id: IDS.channel } } })
+    expect(create.statusCode).toBe(422)
+    expect(create.json().code).toBe('FST_DISCORD_CHANNEL_INVALID')
+    expect(create.json().message).toMatch(/settings.notification_channel_id can only be set with a bot token.*send bot_token in the same request/i)
+    expect(await t.app.discord.store.listGuilds()).toEqual([])
+
+    await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, guild_name: 'x' } })
+    const update = await put({ audit_channel_id: IDS.channel })
+    expect(update.statusCode).toBe(422)
+    expect(update.json().code).toBe('FST_DISCORD_CHANNEL_INVALID')
+    // Removing the token in the same request is no way around it.
+    await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: BOT_TOKEN } })
+    const dropping = await put({ audit_channel_id: IDS.channel }, { bot_token: null })
+    expect(dropping.statusCode).toBe(422)
+    expect(await t.app.discord.store.getBotToken(IDS.guild)).toBe(BOT_TOKEN)
+    // With the token in the same request it works, and clearing a channel never needs one.
+    const withToken = await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: BOT_TOKEN, settings: { audit_channel_id: IDS.channel } } })
+    expect(withToken.statusCode).toBe(200)
+    const cleared = await put({ audit_channel_id: null }, { bot_token: null })
+    expect(cleared.statusCode).toBe(200)
+    expect(cleared.json().settings.audit_channel_id).toBeNull()
+  })
+
+  it('an id saved again unchanged is not re-checked (a form sends every field), so other edits keep working', async () => {
+    await configureGuild(t, { settings: { audit_channel_id: IDS.staffChannel } })
+    // The channel is deleted in Discord afterwards.
+    const channel = sim.state.channels.get(IDS.staffChannel)
+    sim.state.channels.delete(IDS.staffChannel)
+    try {
+      sim.clearRequests()
+      const res = await put({ audit_channel_id: IDS.staffChannel, sync_interval: '30m' })
+      expect(res.statusCode).toBe(200)
+      expect(sim.requests).toHaveLength(0)
+      // Setting it to another id is checked again.
+      expect((await put({ audit_channel_id: IDS.voiceChannel })).statusCode).toBe(422)
+    } finally {
+      if (channel !== undefined) sim.state.channels.set(IDS.staffChannel, channel)
+    }
+  })
+
+  it('Discord failing while listing channels is a 502 and changes nothing', async () => {
+    await configureGuild(t)
+    sim.scriptFault({ kind: 'error', status: 500, route: 'GET /guilds/:guild_id/channels', times: 10 })
+    try {
+      const res = await put({ audit_channel_id: IDS.channel })
+      expect(res.statusCode).toBe(502)
+      expect(res.json().code).toBe('FST_DISCORD_UPSTREAM')
+      expect((await t.app.discord.store.getGuild(IDS.guild))?.settings.audit_channel_id).toBeNull()
+    } finally {
+      sim.clearFaults()
+    }
+  }, 20_000)
+})

@@ -38,7 +38,13 @@ export const IDS = {
   bob: '222222222222222223',
   noBotGuild: '123456789012345679', // exists, our bot is not in it
   unknownGuild: '123456789012345670', // does not exist at all
-  channel: '333333333333333331'
+  channel: '333333333333333331', // text, the bot may post
+  voiceChannel: '333333333333333332',
+  privateChannel: '333333333333333333', // @everyone may not view it, the bot has no exception
+  staffChannel: '333333333333333334', // @everyone may not view it, the bot's role may
+  readOnlyChannel: '333333333333333335', // the bot's role may not send
+  announcementChannel: '333333333333333336',
+  foreignChannel: '333333333333333337' // a text channel of noBotGuild
 } as const
 
 export const USERS = {
@@ -68,6 +74,18 @@ export async function startSimulator (): Promise<DiscordSimulator> {
   s.addMember(IDS.guild, IDS.alice)
   s.addGuild({ id: IDS.noBotGuild, name: 'No Bot Here', owner_id: IDS.owner })
   s.addChannel({ id: IDS.channel, guild_id: IDS.guild, name: 'sync-alerts' })
+  const VIEW = PermissionFlags.VIEW_CHANNEL.toString()
+  s.addChannel({ id: IDS.voiceChannel, guild_id: IDS.guild, name: 'Lobby', type: 2 })
+  s.addChannel({ id: IDS.privateChannel, guild_id: IDS.guild, name: 'officers', permission_overwrites: [{ id: IDS.guild, type: 0, allow: '0', deny: VIEW }] })
+  s.addChannel({
+    id: IDS.staffChannel,
+    guild_id: IDS.guild,
+    name: 'bot-log',
+    permission_overwrites: [{ id: IDS.guild, type: 0, allow: '0', deny: VIEW }, { id: IDS.botRole, type: 0, allow: VIEW, deny: '0' }]
+  })
+  s.addChannel({ id: IDS.readOnlyChannel, guild_id: IDS.guild, name: 'rules', permission_overwrites: [{ id: IDS.botRole, type: 0, allow: '0', deny: PermissionFlags.SEND_MESSAGES.toString() }] })
+  s.addChannel({ id: IDS.announcementChannel, guild_id: IDS.guild, name: 'news', type: 5 })
+  s.addChannel({ id: IDS.foreignChannel, guild_id: IDS.noBotGuild, name: 'general' })
   return sim
 }
 

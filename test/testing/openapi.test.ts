@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDiscordSimulator, type DiscordSimulator } from '../../src/testing/index.js'
+import { createDiscordSimulator, PermissionFlags, type DiscordSimulator } from '../../src/testing/index.js'
 import { compileLocal, expectMatchesSpec, expectValid, responseSpec, spec, validateDocsErrorTree, validatorAt } from './openapi.js'
 import { BOT_TOKEN, botFetch, IDS, OAUTH, seedWorld } from './seed.js'
 
@@ -42,7 +42,7 @@ async function bearer (path: string, scopes: string[]): Promise<Response> {
 describe('the spec is loaded whole, with its own $refs', () => {
   it('has the operations the product uses', () => {
     const paths = spec.paths as Record<string, Record<string, unknown>>
-    for (const [p, m] of [[G, 'get'], ['/guilds/{guild_id}/roles', 'get'], [MEMBERS, 'get'], [MEMBER, 'get'], [MEMBER, 'patch'], [MEMBER_ROLE, 'put'], [MEMBER_ROLE, 'delete'], [MESSAGES, 'post'], ['/users/@me', 'get'], ['/users/@me/guilds', 'get'], ['/users/@me/guilds/{guild_id}/member', 'get'], ['/oauth2/@me', 'get']] as const) {
+    for (const [p, m] of [[G, 'get'], ['/guilds/{guild_id}/roles', 'get'], ['/guilds/{guild_id}/channels', 'get'], [MEMBERS, 'get'], [MEMBER, 'get'], [MEMBER, 'patch'], [MEMBER_ROLE, 'put'], [MEMBER_ROLE, 'delete'], [MESSAGES, 'post'], ['/users/@me', 'get'], ['/users/@me/guilds', 'get'], ['/users/@me/guilds/{guild_id}/member', 'get'], ['/oauth2/@me', 'get']] as const) {
       expect(paths[p]?.[m], `${m} ${p}`).toBeDefined()
     }
     expect(responseSpec(MEMBER_ROLE, 'put', 204).hasJsonBody).toBe(false)
@@ -91,6 +91,19 @@ describe('guild routes', () => {
   it('GET roles', async () => {
     const roles = await expectMatchesSpec(await bot('GET', `/guilds/${IDS.guild}/roles`), '/guilds/{guild_id}/roles', 'GET') as unknown[]
     expect(roles.length).toBe(7)
+  })
+
+  it('GET channels, with their permission overwrites; 404 10004 for an unknown guild, 403 50001 for a guild without the bot', async () => {
+    const CHANNELS = '/guilds/{guild_id}/channels'
+    const channels = await expectMatchesSpec(await bot('GET', `/guilds/${IDS.guild}/channels`), CHANNELS, 'GET') as Array<Record<string, unknown>>
+    expect(channels.map((c) => c.id)).toEqual([IDS.channel, IDS.hiddenChannel, IDS.readOnlyChannel])
+    expect(channels[1]).toMatchObject({ type: 0, guild_id: IDS.guild, permission_overwrites: [{ id: IDS.guild, type: 0, allow: '0', deny: PermissionFlags.VIEW_CHANNEL.toString() }] })
+    const unknown = await bot('GET', '/guilds/1999999999999999999/channels')
+    expect(unknown.status).toBe(404)
+    expect(await expectMatchesSpec(unknown, CHANNELS, 'GET')).toMatchObject({ code: 10004 })
+    const foreign = await bot('GET', `/guilds/${IDS.foreignGuild}/channels`)
+    expect(foreign.status).toBe(403)
+    expect(await expectMatchesSpec(foreign, CHANNELS, 'GET')).toMatchObject({ code: 50001 })
   })
 
   it('GET members: a full page of 1000, and the 50035 for a bad limit', async () => {

@@ -96,6 +96,23 @@ export function registerBotRoutes (sim: SimContext, router: ApiRouter): void {
     return state.listRoles(guild.id).map((r) => state.apiRole(r))
   })
 
+  // docs/guild.mdx "Get Guild Channels": the guild's channels, no threads. Fields as openapi.json's GuildChannelResponse.
+  router.route({ route: 'GET /guilds/:guild_id/channels', auth: 'bot', major: 'guild_id' }, async (request, _reply, ctx) => {
+    const { guild } = guildForBot(sim, request.params as Params, botOf(ctx))
+    return [...state.channels.values()]
+      .filter((c) => c.guild_id === guild.id)
+      .map((c, position) => ({
+        id: c.id,
+        type: c.type,
+        flags: 0,
+        guild_id: c.guild_id,
+        name: c.name,
+        position,
+        parent_id: null,
+        permission_overwrites: c.permission_overwrites.map((o) => ({ id: o.id, type: o.type, allow: o.allow, deny: o.deny }))
+      }))
+  })
+
   // docs/guild.mdx "List Guild Members": limit 1-1000 (default 1), after = highest user id of the previous page (default 0).
   router.route({ route: 'GET /guilds/:guild_id/members', auth: 'bot', major: 'guild_id' }, async (request, _reply, ctx) => {
     const bot = botOf(ctx)
