@@ -10,6 +10,26 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
+/*
+ * The invalid-request guard, shared by GLOBAL_ACQUIRE and INVALID_CHECK (after NOW): trims the
+ * token's log, then the log of all tokens, to the sliding window and returns
+ * {status, waitMs, count} for the first one at its threshold (2 token, 3 total), else nil.
+ * waitMs is how long until the oldest entry that keeps the log at the threshold leaves the window.
+ */
+const INVALID_GUARD = `
+local function invalidGuard (tokenKey, totalKey, tokenThreshold, totalThreshold, window)
+  for _, g in ipairs({{tokenKey, tokenThreshold, 2}, {totalKey, totalThreshold, 3}}) do
+    redis.call('ZREMRANGEBYSCORE', g[1], '-inf', now - window)
+    local n = redis.call('ZCARD', g[1])
+    if n >= g[2] then
+      local e = redis.call('ZRANGE', g[1], n - g[2], n - g[2], 'WITHSCORES')
+      return {g[3], tonumber(e[2]) + window - now, n}
+    end
+  end
+  return nil
+end
+`
+
 /**
  * KEYS: global log (zset), global pause, invalid log of the token (zset), invalid log of all tokens (zset)
  * ARGV: limit, windowMs, member, invalidThreshold, invalidTotalThreshold, invalidWindowMs
@@ -17,21 +37,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
  * Guarantee: at most `limit` grants carry a score in any `windowMs` interval, whatever the
  * number of callers, because the count and the insert happen in one atomic step.
  */
-export const GLOBAL_ACQUIRE = `${NOW}
-local invWindow = tonumber(ARGV[6])
-local function guard (key, threshold)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - invWindow)
-  local n = redis.call('ZCARD', key)
-  if n >= threshold then
-    local e = redis.call('ZRANGE', key, n - threshold, n - threshold, 'WITHSCORES')
-    return n, tonumber(e[2]) + invWindow - now
-  end
-  return -1, 0
-end
-local n, w = guard(KEYS[3], tonumber(ARGV[4]))
-if n >= 0 then return {2, w, n} end
-n, w = guard(KEYS[4], tonumber(ARGV[5]))
-if n >= 0 then return {3, w, n} end
+export const GLOBAL_ACQUIRE = `${NOW}${INVALID_GUARD}
+local tripped = invalidGuard(KEYS[3], KEYS[4], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
+if tripped then return tripped end
 local p = redis.call('PTTL', KEYS[2])
 if p > 0 then return {1, p, 0} end
 local limit = tonumber(ARGV[1])
@@ -52,21 +60,9 @@ return {4, tonumber(e[2]) + window - now, 0}
  * ARGV: invalidThreshold, invalidTotalThreshold, invalidWindowMs.
  * Returns {status, waitMs, count}: 0 fine, 2 token guard tripped, 3 total guard tripped.
  */
-export const INVALID_CHECK = `${NOW}
-local invWindow = tonumber(ARGV[3])
-local function guard (key, threshold)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - invWindow)
-  local n = redis.call('ZCARD', key)
-  if n >= threshold then
-    local e = redis.call('ZRANGE', key, n - threshold, n - threshold, 'WITHSCORES')
-    return n, tonumber(e[2]) + invWindow - now
-  end
-  return -1, 0
-end
-local n, w = guard(KEYS[1], tonumber(ARGV[1]))
-if n >= 0 then return {2, w, n} end
-n, w = guard(KEYS[2], tonumber(ARGV[2]))
-if n >= 0 then return {3, w, n} end
+export const INVALID_CHECK = `${NOW}${INVALID_GUARD}
+local tripped = invalidGuard(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+if tripped then return tripped end
 return {0, 0, 0}
 `
 
