@@ -1,10 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, loadConfig } from '../examples/standalone/config.js'
-import { buildStandalone } from '../examples/standalone/app.js'
+import { ConfigError, loadConfig, type StandaloneConfig } from '../examples/standalone/config.js'
+import { buildStandalone, listenStandalone } from '../examples/standalone/app.js'
 
 const dirs: string[] = []
 function tempDir (): string {
@@ -37,6 +38,13 @@ describe('standalone configuration', () => {
     expect(loadConfig(env).plugin.encryptionKey).toEqual(a.plugin.encryptionKey)
   })
 
+  it('names DISCORD_DB_PATH when demo mode cannot keep its generated secrets beside the database', () => {
+    let err: unknown
+    try { loadConfig({ DISCORD_DB_PATH: '/dev/null/demo.sqlite' }) } catch (e) { err = e }
+    expect(err).toBeInstanceOf(ConfigError)
+    expect((err as ConfigError).variable).toBe('DISCORD_DB_PATH')
+  })
+
   it('maps the seed variables onto plugin options', () => {
     const c = loadConfig({
       ...REAL,
@@ -67,6 +75,67 @@ describe('standalone configuration', () => {
     expect(c.plugin.store).toEqual({ type: 'mongodb', uri: 'mongodb://127.0.0.1:27017/falcon', dbName: 'falcon' })
   })
 
+  it('accepts a replica set connection string (several hosts), which is not a WHATWG URL', () => {
+    const uri = 'mongodb://app:s3cret@db1:27017,db2:27017,db3:27017/falcon?replicaSet=rs0'
+    expect(loadConfig({ ...REAL, MONGODB_URI: uri }).plugin.store).toEqual({ type: 'mongodb', uri, dbName: 'falcon' })
+    expect(loadConfig({ ...REAL, MONGODB_URI: 'mongodb+srv://cluster0.example.net/?retryWrites=true' }).plugin.store).toMatchObject({ dbName: 'fastify_discord_sync' })
+    expect(loadConfig({ ...REAL, MONGODB_URI: uri, MONGODB_DB: 'other' }).plugin.store).toMatchObject({ dbName: 'other' })
+  })
+
+  async function buildError (config: StandaloneConfig): Promise<ConfigError> {
+    const err = await buildStandalone({ ...config, logLevel: 'silent' }).then(async (app) => { await app.close(); return null }, (e: unknown) => e)
+    expect(err).toBeInstanceOf(ConfigError)
+    return err as ConfigError
+  }
+
+  it('names MONGODB_URI when the driver cannot parse it at start-up, without echoing its password', async () => {
+    const err = await buildError(loadConfig({ ...REAL, MONGODB_URI: 'mongodb://app:hunter2@db1:27017,db2:nope/falcon' }))
+    expect(err.variable).toBe('MONGODB_URI')
+    expect(err.message).toMatch(/^MONGODB_URI is not a valid MongoDB connection string/)
+    expect(err.message).not.toContain('hunter2')
+  })
+
+  it('names DISCORD_DB_PATH when the SQLite file cannot be opened there', async () => {
+    const err = await buildError(loadConfig({ ...REAL, DISCORD_DB_PATH: '/dev/null/discord.sqlite' }))
+    expect(err.variable).toBe('DISCORD_DB_PATH')
+    expect(err.message).toMatch(/^DISCORD_DB_PATH names a SQLite file that could not be opened/)
+  })
+
+  it('names MEMBERSHIP_FILE when it cannot be read', async () => {
+    vi.stubEnv('MEMBERSHIP_FILE', join(tempDir(), 'missing.json'))
+    try {
+      const err = await buildError(loadConfig({ ...REAL, DISCORD_DB_PATH: join(tempDir(), 'db.sqlite') }))
+      expect(err.variable).toBe('MEMBERSHIP_FILE')
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  })
+
+  it('names PORT when the port is taken and HOST when the address is not this machine\'s, closing the app', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      const config = loadConfig({ ...REAL, DISCORD_DB_PATH: join(tempDir(), 'db.sqlite'), PORT: String(port) })
+      const app = await buildStandalone({ ...config, logLevel: 'silent' })
+      const err = await listenStandalone(app, config).then(() => null, (e: unknown) => e as ConfigError)
+      expect(err).toBeInstanceOf(ConfigError)
+      expect(err?.variable).toBe('PORT')
+      expect(err?.message).toContain(`PORT ${port} cannot be listened on (EADDRINUSE)`)
+      // Closed on the way out: the store it opened is closed too.
+      await expect(app.discord.store.ping()).rejects.toThrow()
+    } finally {
+      taken.close()
+    }
+    // 203.0.113.0/24 is TEST-NET-3 (RFC 5737): never an address of this machine.
+    const config = loadConfig({ ...REAL, DISCORD_DB_PATH: join(tempDir(), 'db.sqlite'), HOST: '203.0.113.7', PORT: '0' })
+    const app = await buildStandalone({ ...config, logLevel: 'silent' })
+    const err = await listenStandalone(app, config).then(() => null, (e: unknown) => e as ConfigError)
+    expect(err).toBeInstanceOf(ConfigError)
+    expect(err?.variable).toBe('HOST')
+    expect(err?.message).toMatch(/^HOST "203\.0\.113\.7" is not an address of this machine \(EADDRNOTAVAIL\)/)
+  })
+
   const bad: Array<[string, Record<string, string>]> = [
     ['PORT', { PORT: 'eighty' }],
     ['PORT', { PORT: '70000' }],
@@ -86,7 +155,24 @@ describe('standalone configuration', () => {
     ['DISCORD_TOKEN_REFRESH_THRESHOLD', { DISCORD_TOKEN_REFRESH_THRESHOLD: 'a day' }],
     ['MONGODB_URI', { MONGODB_URI: 'postgres://x' }],
     ['REDIS_URL', { REDIS_URL: 'http://127.0.0.1:6379' }],
-    ['DISCORD_API_BASE_URL', { DISCORD_API_BASE_URL: 'discord.com/api' }]
+    ['DISCORD_API_BASE_URL', { DISCORD_API_BASE_URL: 'discord.com/api' }],
+    ['HOST', { HOST: 'not a host!' }],
+    ['MONGODB_URI', { MONGODB_URI: 'mongodb://' }],
+    ['MONGODB_DB', { MONGODB_URI: 'mongodb://127.0.0.1:27017', MONGODB_DB: 'my.db' }],
+    // Without MONGODB_DB the database is the URI's path, so the URI is what to fix.
+    ['MONGODB_URI', { MONGODB_URI: 'mongodb://127.0.0.1:27017/bad$name' }],
+    ['DISCORD_REDIRECT_URLS', { DISCORD_REDIRECT_URLS: 'https://app.example/done,/relative' }],
+    ['DISCORD_AUTHORIZE_URL', { DISCORD_AUTHORIZE_URL: 'authorize' }],
+    ['AUTH_COOKIE_SECURE', { AUTH_COOKIE_SECURE: 'maybe' }],
+    ['AUTH_SESSION_EXPIRY', { AUTH_SESSION_EXPIRY: 'forever' }],
+    ['DISCORD_TOKEN_REFRESH_INTERVAL', { DISCORD_TOKEN_REFRESH_INTERVAL: 'soon' }],
+    ['DISCORD_ADMIN_UI', { DISCORD_ADMIN_UI: 'yes' }],
+    // Well-formed but below what the plugin accepts: its option error comes back naming the variable.
+    ['DISCORD_STATE_EXPIRY', { DISCORD_STATE_EXPIRY: '1s' }],
+    ['DISCORD_SYNC_INTERVAL', { DISCORD_SYNC_INTERVAL: '30s' }],
+    ['DISCORD_TOKEN_REFRESH_THRESHOLD', { DISCORD_TOKEN_REFRESH_THRESHOLD: '10s' }],
+    ['AUTH_SESSION_EXPIRY', { AUTH_SESSION_EXPIRY: '10s' }],
+    ['DISCORD_TOKEN_REFRESH_INTERVAL', { DISCORD_TOKEN_REFRESH_INTERVAL: '0' }]
   ]
   it.each(bad)('names %s when it is wrong', (variable, override) => {
     const env = { ...REAL, DISCORD_DB_PATH: join(tempDir(), 'db.sqlite'), ...override }
@@ -172,13 +258,21 @@ describe('npm start', () => {
     }
   }, 60_000)
 
-  it('stops at start-up naming the bad variable', async () => {
-    const child = spawn('npm', ['start', '--silent'], { env: { ...baseEnv, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (c: Buffer) => { out += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { out += c.toString() })
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
-    expect(code).not.toBe(0)
-    expect(out).toMatch(/configuration error: PORT must be an integer/)
-  }, 45_000)
+  it('stops at start-up naming the bad variable, with exit code 78, whether found reading the environment or opening the store', async () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ PORT: 'eighty' }, /configuration error: PORT must be an integer/],
+      // Found only when the plugin opens its store, after the environment was read.
+      [{ ...REAL, PORT: '0', DISCORD_DB_PATH: '/dev/null/discord.sqlite' }, /configuration error: DISCORD_DB_PATH names a SQLite file that could not be opened/]
+    ]
+    for (const [env, expected] of cases) {
+      const child = spawn('npm', ['start', '--silent'], { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+      child.stderr.on('data', (c: Buffer) => { out += c.toString() })
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
+      expect(out).toMatch(expected)
+      expect(code).toBe(78)
+      expect(out).not.toContain(REAL.DISCORD_CLIENT_SECRET)
+    }
+  }, 60_000)
 })

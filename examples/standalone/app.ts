@@ -1,10 +1,14 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import discordSync from '../../src/index.js'
-import type { StandaloneConfig } from './config.js'
+import { configErrorOf, type StandaloneConfig } from './config.js'
 import { startDemo } from './demo.js'
 import { membershipFromEnv } from './membership.js'
 
-/** Builds (does not start) the standalone server: the plugin mounted at /api/discord, as in the seed. */
+/**
+ * Builds (does not start) the standalone server: the plugin mounted at /api/discord, as in the seed.
+ * A failure caused by configuration (a plugin option, the store's location, MEMBERSHIP_FILE)
+ * is thrown as the ConfigError naming the variable, after closing what was already opened.
+ */
 export async function buildStandalone (config: StandaloneConfig): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
@@ -16,13 +20,28 @@ export async function buildStandalone (config: StandaloneConfig): Promise<Fastif
     ...(config.demo ? { logController: new LogController({ disableRequestLogging: true }) } : {}),
     trustProxy: false
   })
-  for (const w of config.warnings) app.log.warn(w)
-  // Demo mode (no DISCORD_CLIENT_ID, or DISCORD_DEMO=1): a simulated Discord in this process; see demo.ts.
-  const demo = config.demo ? await startDemo(config) : null
-  demo?.attach(app)
-  // Outside the demo, role sync learns each user's groups from MEMBERSHIP_FILE (see membership.ts).
-  const membership = demo === null && config.plugin.membership === undefined ? membershipFromEnv() : null
-  const plugin = demo?.plugin ?? (membership === null ? config.plugin : { ...config.plugin, membership })
-  await app.register(discordSync, { ...plugin, prefix: '/api' })
+  try {
+    for (const w of config.warnings) app.log.warn(w)
+    // Demo mode (no DISCORD_CLIENT_ID, or DISCORD_DEMO=1): a simulated Discord in this process; see demo.ts.
+    const demo = config.demo ? await startDemo(config) : null
+    demo?.attach(app)
+    // Outside the demo, role sync learns each user's groups from MEMBERSHIP_FILE (see membership.ts).
+    const membership = demo === null && config.plugin.membership === undefined ? membershipFromEnv() : null
+    const plugin = demo?.plugin ?? (membership === null ? config.plugin : { ...config.plugin, membership })
+    await app.register(discordSync, { ...plugin, prefix: '/api' })
+  } catch (err) {
+    await app.close().catch(() => {})
+    throw configErrorOf(err, config) ?? err
+  }
   return app
+}
+
+/** Starts listening; an address this machine cannot listen on closes the app and is a ConfigError naming HOST or PORT. */
+export async function listenStandalone (app: FastifyInstance, config: Pick<StandaloneConfig, 'host' | 'port' | 'plugin'>, port = config.port): Promise<void> {
+  try {
+    await app.listen({ host: config.host, port })
+  } catch (err) {
+    await app.close().catch(() => {})
+    throw configErrorOf(err, { ...config, port }) ?? err
+  }
 }

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
-import { ALLOWED_SCOPES, generateKey, parseDuration, type FastifyDiscordSyncOptions } from '../../src/index.js'
+import { ALLOWED_SCOPES, generateKey, parseDuration, resolveOptions, type FastifyDiscordSyncOptions } from '../../src/index.js'
 import { parseKey } from '../../src/store/crypto.js'
 
 /*
@@ -28,6 +29,69 @@ export interface StandaloneConfig {
 
 type Env = Record<string, string | undefined>
 
+/*
+ * Which variable sets each plugin option. The plugin validates its options itself (minimum
+ * durations, MongoDB names and connection strings...); its error names the option, and this
+ * turns it into the variable the operator actually wrote, so no check is written twice.
+ */
+const OPTION_VARIABLES: Readonly<Record<string, string>> = Object.freeze({
+  encryptionKey: 'DISCORD_ENCRYPTION_KEY',
+  apiBaseUrl: 'DISCORD_API_BASE_URL',
+  stateExpiry: 'DISCORD_STATE_EXPIRY',
+  tokenRefreshThreshold: 'DISCORD_TOKEN_REFRESH_THRESHOLD',
+  syncInterval: 'DISCORD_SYNC_INTERVAL',
+  store: 'MONGODB_URI',
+  'store.path': 'DISCORD_DB_PATH',
+  'store.uri': 'MONGODB_URI',
+  'store.dbName': 'MONGODB_DB',
+  redis: 'REDIS_URL',
+  'auth.jwtSecret': 'JWT_SECRET',
+  'auth.redirectUrls': 'DISCORD_REDIRECT_URLS',
+  'auth.cookieSecure': 'AUTH_COOKIE_SECURE',
+  'auth.sessionExpiry': 'AUTH_SESSION_EXPIRY',
+  'tokenRefresh.interval': 'DISCORD_TOKEN_REFRESH_INTERVAL',
+  adminUi: 'DISCORD_ADMIN_UI',
+  'discord.clientId': 'DISCORD_CLIENT_ID',
+  'discord.clientSecret': 'DISCORD_CLIENT_SECRET',
+  'discord.redirectUri': 'DISCORD_REDIRECT_URI',
+  'discord.scopes': 'DISCORD_SCOPES',
+  'discord.apiBaseUrl': 'DISCORD_API_BASE_URL',
+  'discord.authorizeUrl': 'DISCORD_AUTHORIZE_URL'
+})
+
+/**
+ * A start-up failure caused by configuration, as the ConfigError naming its variable; null for
+ * anything else. Covers the plugin's option errors (`Invalid fastify-discord-sync option "x": why`),
+ * a store that cannot be opened at the configured place, and an address the server cannot listen on.
+ */
+export function configErrorOf (err: unknown, config: Pick<StandaloneConfig, 'host' | 'port' | 'plugin'>): ConfigError | null {
+  if (err instanceof ConfigError) return err
+  const e = err as { code?: unknown, message?: unknown } | null
+  const code = typeof e?.code === 'string' ? e.code : ''
+  const message = typeof e?.message === 'string' ? e.message : ''
+  if (code === 'FST_DISCORD_INVALID_OPTIONS') {
+    const m = /option "([^"]+)": (.*)$/s.exec(message)
+    const variable = m === null ? undefined : OPTION_VARIABLES[(m[1] as string).replace(/\[\d+\]$/, '')]
+    return variable === undefined ? null : new ConfigError(variable, m?.[2] as string)
+  }
+  const mongo = config.plugin.store !== undefined && 'type' in config.plugin.store && config.plugin.store.type === 'mongodb'
+  if (code === 'FST_DISCORD_STORE_UNAVAILABLE') {
+    return mongo
+      ? new ConfigError('MONGODB_URI', `names a MongoDB that could not be used at start-up (${message})`)
+      : new ConfigError('DISCORD_DB_PATH', `names a SQLite file that could not be opened (${message})`)
+  }
+  if (code === 'EADDRINUSE' || code === 'EACCES') return new ConfigError('PORT', `${config.port} cannot be listened on (${code})`)
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ConfigError('HOST', `"${config.host}" is not an address of this machine (${code})`)
+  return null
+}
+
+/** The database named in a MongoDB connection string's path, if any (the host list never holds a "/"). */
+function mongoPathDb (uri: string): string | undefined {
+  const path = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri)?.[1]
+  if (path === undefined || path === '') return undefined
+  try { return decodeURIComponent(path) } catch { throw new ConfigError('MONGODB_URI', 'has a malformed database name in its path') }
+}
+
 function get (env: Env, name: string): string | undefined {
   const v = env[name]
   return v === undefined || v.trim() === '' ? undefined : v.trim()
@@ -51,12 +115,17 @@ function url (env: Env, name: string, fallback?: string, schemes = ['http:', 'ht
 /** In demo mode a missing secret is generated once and kept beside the database so restarts keep working. */
 function demoSecret (file: string | null, make: () => string): string {
   if (file === null) return make()
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  mkdirSync(dirname(file), { recursive: true })
-  const value = make()
-  writeFileSync(file, value + '\n', { mode: 0o600 })
-  chmodSync(file, 0o600)
-  return value
+  try {
+    if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+    mkdirSync(dirname(file), { recursive: true })
+    const value = make()
+    writeFileSync(file, value + '\n', { mode: 0o600 })
+    chmodSync(file, 0o600)
+    return value
+  } catch (err) {
+    // The file sits beside the database, so the directory to fix is the one DISCORD_DB_PATH names.
+    throw new ConfigError('DISCORD_DB_PATH', `names a directory where demo mode cannot keep its generated secrets (${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
 }
 
 export function loadConfig (env: Env = process.env): StandaloneConfig {
@@ -65,6 +134,10 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
   const portRaw = get(env, 'PORT') ?? '3000'
   if (!/^\d+$/.test(portRaw) || Number(portRaw) > 65535) throw new ConfigError('PORT', `must be an integer from 0 to 65535 (got "${portRaw}")`)
   const host = get(env, 'HOST') ?? '127.0.0.1'
+  // An IP address or a host name; whether this machine has it is known only at listen time.
+  if (isIP(host) === 0 && !/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(host)) {
+    throw new ConfigError('HOST', `must be an IP address or a host name (got "${host}")`)
+  }
   const logLevel = get(env, 'LOG_LEVEL') ?? 'info'
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new ConfigError('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent')
 
@@ -73,7 +146,10 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
   if (demoFlag !== undefined && !['0', '1', 'true', 'false'].includes(demoFlag)) throw new ConfigError('DISCORD_DEMO', 'must be 1 or 0')
   const demo = clientId === undefined || demoFlag === '1' || demoFlag === 'true'
 
-  const mongoUri = url(env, 'MONGODB_URI', undefined, ['mongodb:', 'mongodb+srv:'])
+  // Not a WHATWG URL: a replica set's host list ("h1:27017,h2:27017") does not parse as one.
+  // The driver parses it when the store is built; its error is mapped back to this variable.
+  const mongoUri = get(env, 'MONGODB_URI')
+  if (mongoUri !== undefined && !/^mongodb(\+srv)?:\/\/[^/?]/.test(mongoUri)) throw new ConfigError('MONGODB_URI', 'must be a mongodb:// or mongodb+srv:// connection string')
   // The demo keeps its own file, so switching to a real application starts from a clean database.
   const dbPath = resolve(get(env, 'DISCORD_DB_PATH') ?? (demo ? './data/demo.sqlite' : './data/discord.sqlite'))
   const secretsDir = mongoUri ? null : dirname(dbPath)
@@ -109,7 +185,7 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
     tokenRefreshThreshold: duration(env, 'DISCORD_TOKEN_REFRESH_THRESHOLD', '24h'),
     syncInterval: duration(env, 'DISCORD_SYNC_INTERVAL', '15m'),
     store: mongoUri
-      ? { type: 'mongodb', uri: mongoUri, dbName: get(env, 'MONGODB_DB') ?? (new URL(mongoUri).pathname.replace(/^\//, '') || 'fastify_discord_sync') }
+      ? { type: 'mongodb', uri: mongoUri, dbName: get(env, 'MONGODB_DB') ?? mongoPathDb(mongoUri) ?? 'fastify_discord_sync' }
       : { type: 'sqlite', path: dbPath }
   }
   const redisUrl = url(env, 'REDIS_URL', undefined, ['redis:', 'rediss:'])
@@ -151,5 +227,15 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
     plugin.discord = { clientId: clientId as string, clientSecret, redirectUri, scopes, apiBaseUrl: plugin.apiBaseUrl, authorizeUrl }
   }
 
-  return { host, port: Number(portRaw), logLevel, demo, jwtSecret, warnings, plugin }
+  const config = { host, port: Number(portRaw), logLevel, demo, jwtSecret, warnings, plugin }
+  // The plugin's own checks (minimum durations, names...) run now, before anything starts.
+  try {
+    resolveOptions(plugin)
+  } catch (err) {
+    const named = configErrorOf(err, config)
+    // Without MONGODB_DB the database name came from the URI's path: that is what to fix.
+    if (named?.variable === 'MONGODB_DB' && get(env, 'MONGODB_DB') === undefined) throw new ConfigError('MONGODB_URI', `names a database in its path that ${named.message.slice('MONGODB_DB '.length)}`)
+    throw named ?? err
+  }
+  return config
 }

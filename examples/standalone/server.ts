@@ -1,4 +1,4 @@
-import { buildStandalone } from './app.js'
+import { buildStandalone, listenStandalone } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { demoBanner, demoOf } from './demo.js'
 
@@ -8,16 +8,7 @@ import { demoBanner, demoOf } from './demo.js'
  * and timers close through Fastify's onClose hooks).
  */
 async function main (): Promise<void> {
-  let config
-  try {
-    config = loadConfig()
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`fastify-discord-sync: configuration error: ${err.message}`)
-      process.exit(78) // EX_CONFIG
-    }
-    throw err
-  }
+  const config = loadConfig()
 
   const app = await buildStandalone(config)
   let closing = false
@@ -43,14 +34,20 @@ async function main (): Promise<void> {
 
   // The demo picked its port before start-up: its OAuth redirect URI names it.
   const demo = demoOf(app)
-  await app.listen({ host: config.host, port: demo?.port ?? config.port })
+  await listenStandalone(app, config, demo?.port ?? config.port)
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   app.log.info(`fastify-discord-sync standalone server: http://${config.host}:${port}/api/discord/status`)
   if (demo !== undefined) console.log(demoBanner(demo))
 }
 
+// Configuration problems surface while loading the environment, registering the plugin or
+// listening; each names its variable and exits with EX_CONFIG.
 main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`fastify-discord-sync: configuration error: ${err.message}`)
+    process.exit(78) // EX_CONFIG
+  }
   console.error('fastify-discord-sync: failed to start:', err instanceof Error ? err.message : err)
   process.exit(1)
 })
