@@ -103,28 +103,16 @@ export const DeletedMapping = Type.Object({
 /** Version of the export document; an import refuses any other. */
 export const MAPPING_DOCUMENT_VERSION = 1
 
-/** One mapping in an export document: what defines it, not its ids or counters. */
-export const MappingDocumentEntry = Type.Object({
-  group_id: GroupId,
-  discord_role_id: Snowflake,
-  ...mappingFields
-}, { additionalProperties: false })
-export type MappingDocumentEntryType = Static<typeof MappingDocumentEntry>
+/** One mapping in an import document: exactly what a create takes (no ids, no counters). */
+export const MappingDocumentEntry = CreateMappingBody
+export type MappingDocumentEntryType = CreateMappingBodyType
 
 export const MappingExport = Type.Object({
   version: Type.Literal(MAPPING_DOCUMENT_VERSION),
   guild_id: Type.String(),
   exported_at: IsoDateTime,
-  mappings: Type.Array(Type.Object({
-    group_id: Type.String(),
-    group_name: Nullable(Type.String()),
-    discord_role_id: Type.String(),
-    discord_role_name: Nullable(Type.String()),
-    conditions: Conditions,
-    priority: Type.Integer(),
-    exclusive_set: Nullable(Type.String()),
-    enabled: Type.Boolean()
-  }))
+  // The mapping as the API shows it, minus what belongs to this installation (ids, creator, counters, dates).
+  mappings: Type.Array(Type.Pick(RoleMapping, ['group_id', 'group_name', 'discord_role_id', 'discord_role_name', 'conditions', 'priority', 'exclusive_set', 'enabled']))
 })
 export type MappingExportType = Static<typeof MappingExport>
 
