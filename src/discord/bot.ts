@@ -11,9 +11,9 @@ import type {
 import { Routes } from 'discord-api-types/v10'
 import type { CallOptions, Send, WriteOptions } from './client.js'
 import { MAX_MEMBERS_PAGE_SIZE } from './defaults.js'
-import { parseRoute } from './route.js'
+import { fetchCurrentUser } from './current-user.js'
 import { assertSnowflake, compareSnowflakes } from './util.js'
-import { expectEntities, expectEntity, expectMember, malformed } from './validate.js'
+import { expectEntities, expectEntity, expectMember, malformed, shapeContext } from './validate.js'
 
 /** Options of `listGuildMembers`. */
 export interface ListMembersOptions extends CallOptions {
@@ -27,10 +27,6 @@ export interface ListMembersOptions extends CallOptions {
 export interface GetGuildOptions extends CallOptions {
   /** Ask for `approximate_member_count` / `approximate_presence_count`. Default true. */
   withCounts?: boolean
-}
-
-function ctx (method: string, path: string): { method: string, route: string } {
-  return { method, route: parseRoute(path).template }
 }
 
 /**
@@ -47,9 +43,7 @@ export class DiscordBotClient {
 
   /** GET /users/@me: the bot's own user. */
   async getCurrentUser (options: CallOptions = {}): Promise<APIUser> {
-    const path = Routes.user()
-    const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
-    return expectEntity<APIUser>(value, ctx('GET', path), 'a user')
+    return await fetchCurrentUser(this.#send, options)
   }
 
   /** GET /guilds/{guild.id}?with_counts=true: the guild, with approximate counts by default. */
@@ -57,7 +51,7 @@ export class DiscordBotClient {
     assertSnowflake('guildId', guildId)
     const path = Routes.guild(guildId)
     const value = await this.#send<unknown>({ method: 'GET', path, query: { with_counts: options.withCounts ?? true }, signal: options.signal })
-    return expectEntity<APIGuild>(value, ctx('GET', path), 'a guild')
+    return expectEntity<APIGuild>(value, shapeContext('GET', path), 'a guild')
   }
 
   /** GET /guilds/{guild.id}/roles: every role of the guild. */
@@ -65,7 +59,7 @@ export class DiscordBotClient {
     assertSnowflake('guildId', guildId)
     const path = Routes.guildRoles(guildId)
     const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
-    return expectEntities<APIRole>(value, ctx('GET', path), 'roles')
+    return expectEntities<APIRole>(value, shapeContext('GET', path), 'roles')
   }
 
   /** GET /guilds/{guild.id}/channels: the guild's channels, without threads (e.g. to check an audit channel). */
@@ -73,7 +67,7 @@ export class DiscordBotClient {
     assertSnowflake('guildId', guildId)
     const path = Routes.guildChannels(guildId)
     const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
-    return expectEntities<APIGuildChannel>(value, ctx('GET', path), 'channels')
+    return expectEntities<APIGuildChannel>(value, shapeContext('GET', path), 'channels')
   }
 
   /**
@@ -90,7 +84,7 @@ export class DiscordBotClient {
     let after = options.after ?? '0'
     assertSnowflake('after', after)
     const path = Routes.guildMembers(guildId)
-    const where = ctx('GET', path)
+    const where = shapeContext('GET', path)
     for (;;) {
       const value = await this.#send<unknown>({ method: 'GET', path, query: { limit, after }, signal: options.signal })
       if (!Array.isArray(value)) throw malformed(where, 'expected an array of guild members')
@@ -115,7 +109,7 @@ export class DiscordBotClient {
     assertSnowflake('userId', userId)
     const path = Routes.guildMember(guildId, userId)
     const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
-    return expectMember<APIGuildMember>(value, ctx('GET', path))
+    return expectMember<APIGuildMember>(value, shapeContext('GET', path))
   }
 
   /** PATCH /guilds/{guild.id}/members/{user.id} with `roles`: replaces the member's whole role list. */
@@ -125,7 +119,7 @@ export class DiscordBotClient {
     for (const roleId of roleIds) assertSnowflake('roleIds[]', roleId)
     const path = Routes.guildMember(guildId, userId)
     const value = await this.#send<unknown>({ method: 'PATCH', path, body: { roles: [...new Set(roleIds)] }, reason: options.reason, signal: options.signal })
-    return expectMember<APIGuildMember>(value, ctx('PATCH', path))
+    return expectMember<APIGuildMember>(value, shapeContext('PATCH', path))
   }
 
   /** PUT /guilds/{guild.id}/members/{user.id}/roles/{role.id} (204). */
@@ -149,6 +143,6 @@ export class DiscordBotClient {
     assertSnowflake('channelId', channelId)
     const path = Routes.channelMessages(channelId)
     const value = await this.#send<unknown>({ method: 'POST', path, body: message, signal: options.signal })
-    return expectEntity<APIMessage>(value, ctx('POST', path), 'a message')
+    return expectEntity<APIMessage>(value, shapeContext('POST', path), 'a message')
   }
 }

@@ -1,9 +1,9 @@
 import type { APIUser, RESTAPIPartialCurrentUserGuild } from 'discord-api-types/v10'
 import { Routes } from 'discord-api-types/v10'
 import type { CallOptions, Send } from './client.js'
-import { parseRoute } from './route.js'
+import { fetchCurrentUser } from './current-user.js'
 import { assertSnowflake } from './util.js'
-import { expectEntities, expectEntity } from './validate.js'
+import { expectEntities, shapeContext } from './validate.js'
 
 /** Options of `getCurrentUserGuilds`. */
 export interface CurrentUserGuildsOptions extends CallOptions {
@@ -29,9 +29,7 @@ export class DiscordUserClient {
 
   /** GET /users/@me (scope `identify`; `email` adds the e-mail). */
   async getCurrentUser (options: CallOptions = {}): Promise<APIUser> {
-    const path = Routes.user()
-    const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
-    return expectEntity<APIUser>(value, { method: 'GET', route: parseRoute(path).template }, 'a user')
+    return await fetchCurrentUser(this.#send, options)
   }
 
   /** GET /users/@me/guilds (scope `guilds`): the user's guilds (partial objects). */
@@ -48,6 +46,6 @@ export class DiscordUserClient {
       query: { with_counts: options.withCounts, limit: options.limit, before: options.before, after: options.after },
       signal: options.signal
     })
-    return expectEntities<RESTAPIPartialCurrentUserGuild>(value, { method: 'GET', route: parseRoute(path).template }, 'guilds')
+    return expectEntities<RESTAPIPartialCurrentUserGuild>(value, shapeContext('GET', path), 'guilds')
   }
 }

@@ -1,5 +1,6 @@
 import { DiscordMalformedResponseError } from './errors/malformed-response-error.js'
 import { describeFailure } from './errors/discord-api-error.js'
+import { parseRoute } from './route.js'
 
 /** Where a response came from, for the error if its shape is wrong. */
 export interface ShapeContext {
@@ -9,6 +10,11 @@ export interface ShapeContext {
 }
 
 const SNOWFLAKE = /^\d{1,20}$/
+
+/** Where a response to `method path` came from, with the path reduced to its template (no ids). */
+export function shapeContext (method: string, path: string): ShapeContext {
+  return { method, route: parseRoute(path).template }
+}
 
 export function isRecord (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
