@@ -1,11 +1,14 @@
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { createHmac } from 'node:crypto'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, loadConfig, type StandaloneConfig } from '../examples/standalone/config.js'
 import { buildStandalone, listenStandalone } from '../examples/standalone/app.js'
+import { BOT_TOKEN, IDS, startSimulator } from './routes/helpers.js'
 
 const dirs: string[] = []
 function tempDir (): string {
@@ -22,6 +25,14 @@ const REAL = {
   DISCORD_REDIRECT_URI: 'http://localhost:3000/api/discord/auth/callback',
   DISCORD_ENCRYPTION_KEY: KEY,
   JWT_SECRET: 'x'.repeat(40)
+}
+
+/** An admin session JWT (HS256), as the plugin signs them with JWT_SECRET. */
+function adminJwt (secret: string): string {
+  const part = (v: object): string => Buffer.from(JSON.stringify(v)).toString('base64url')
+  const now = Math.floor(Date.now() / 1000)
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub: 'admin-1', permissions: ['discord:admin'], iat: now, exp: now + 600 })}`
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`
 }
 
 describe('standalone configuration', () => {
@@ -255,6 +266,72 @@ describe('npm start', () => {
       const handle = new Database(db, { readonly: true })
       expect(handle.pragma('integrity_check', { simple: true })).toBe('ok')
       handle.close()
+    }
+  }, 60_000)
+
+  it('loses no write on SIGTERM: a request in flight when the signal arrives completes, is answered and is in the database', async () => {
+    // A guild created with a bot token waits for Discord (the token is checked first), then writes.
+    // A gate in front of the simulator holds that check until SIGTERM has been delivered.
+    const sim = await startSimulator()
+    let reached!: () => void
+    const atDiscord = new Promise<void>((resolve) => { reached = resolve })
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    let held = false
+    const proxy = createHttpServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        const hold = !held && req.url?.endsWith('/users/@me') === true
+        if (hold) { held = true; reached() }
+        ;(hold ? gate : Promise.resolve()).then(async () => {
+          const upstream = await fetch(`${sim.url}${req.url as string}`, {
+            method: req.method,
+            headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)) as Array<[string, string]>),
+            body: chunks.length > 0 ? Buffer.concat(chunks) : undefined
+          })
+          res.writeHead(upstream.status, Object.fromEntries([...upstream.headers].filter(([k]) => !['content-encoding', 'content-length', 'transfer-encoding', 'connection'].includes(k))))
+          res.end(Buffer.from(await upstream.arrayBuffer()))
+        }).catch(() => res.destroy())
+      })
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const proxyPort = (proxy.address() as AddressInfo).port
+    const db = join(tempDir(), 'discord.sqlite')
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/standalone/server.ts'], {
+      env: { ...baseEnv, ...REAL, PORT: '0', DISCORD_DB_PATH: db, LOG_LEVEL: 'info', DISCORD_API_BASE_URL: `http://127.0.0.1:${proxyPort}/api/v10` },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    try {
+      const m = await waitForOutput(child, /http:\/\/127\.0\.0\.1:(\d+)\/api\/discord\/status/, 30_000)
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+      const write = fetch(`http://127.0.0.1:${m[1]}/api/discord/guilds`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminJwt(REAL.JWT_SECRET)}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ guild_id: IDS.guild, bot_token: BOT_TOKEN })
+      })
+      await atDiscord
+      const closing = waitForOutput(child, /"msg":"shutting down"/, 10_000)
+      child.kill('SIGTERM')
+      await closing
+      release()
+      const res = await write
+      expect(res.status).toBe(201)
+      expect(await res.json()).toMatchObject({ guild_id: IDS.guild, has_bot_token: true })
+      // 0, not the forced exit after 10 s: the answered request's keep-alive connection did not hold shutdown open.
+      expect(await exited).toBe(0)
+      const { default: Database } = await import('better-sqlite3')
+      const handle = new Database(db, { readonly: true })
+      const row = handle.prepare('SELECT guild_id, bot_token FROM discord_guild_configs WHERE guild_id = ?').get(IDS.guild) as { guild_id: string, bot_token: string } | undefined
+      expect(handle.pragma('integrity_check', { simple: true })).toBe('ok')
+      handle.close()
+      expect(row?.guild_id).toBe(IDS.guild)
+      expect(row?.bot_token.startsWith('dsenc:v1:')).toBe(true)
+    } finally {
+      release()
+      if (child.exitCode === null) child.kill('SIGKILL')
+      proxy.close()
+      await sim.close()
     }
   }, 60_000)
 

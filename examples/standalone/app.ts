@@ -20,6 +20,12 @@ export async function buildStandalone (config: StandaloneConfig): Promise<Fastif
     ...(config.demo ? { logController: new LogController({ disableRequestLogging: true }) } : {}),
     trustProxy: false
   })
+  // close() ends the keep-alive connections that are idle at that moment; one busy with a request
+  // would stay open after its response until the client dropped it (Fastify's keep-alive is 72 s),
+  // holding shutdown past its deadline. Responses sent once closing has begun close theirs instead.
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onSend', async (_request, reply) => { if (closing) reply.header('connection', 'close') })
   try {
     for (const w of config.warnings) app.log.warn(w)
     // Demo mode (no DISCORD_CLIENT_ID, or DISCORD_DEMO=1): a simulated Discord in this process; see demo.ts.
