@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { resolveOptions } from '../../src/options.js'
 import { resolveContexts, toUserContext, MembershipInvalidError, MembershipUnavailableError, type MembershipInfo } from '../../src/sync/membership.js'
-import { auditReason, restrictPlan } from '../../src/sync/guild-sync.js'
+import { auditReason, drain, restrictPlan } from '../../src/sync/guild-sync.js'
 import { classifyFailure } from '../../src/sync/discord-errors.js'
 import { planMemberRoles } from '../../src/sync/planner.js'
 import { DiscordNotFoundError, DiscordPermissionError, DiscordRateLimitError, DiscordServerError, DiscordTokenInvalidError } from '../../src/discord/errors/index.js'
@@ -124,6 +124,35 @@ describe('plan restriction (mapping runs) and audit reasons', () => {
     const none = restrictPlan(plan, ['11', '77'], new Set(['99']))
     expect(none).toMatchObject({ changed: false, add: [], remove: [], desired_roles: ['11', '77'] })
     expect(auditReason('run-1', plan)).toBe('fastify-discord-sync role sync run-1: +A (mapping m1), -B (mapping m2)')
+  })
+})
+
+describe('apply phase: drain', () => {
+  it('works through every item once, in order, at most `workers` at a time, holding no finished item', async () => {
+    const items = Array.from({ length: 50 }, (_, i) => ({ i }))
+    const refs = items.slice()
+    const started: number[] = []
+    let inFlight = 0
+    let maxInFlight = 0
+    await drain(items, 3, async (item) => {
+      started.push(item.i)
+      inFlight++
+      maxInFlight = Math.max(maxInFlight, inFlight)
+      // The item being worked on, and every one before it, is no longer held by the list.
+      expect(items.slice(0, item.i + 1).every((x) => x === undefined)).toBe(true)
+      await new Promise((resolve) => setTimeout(resolve, item.i % 4))
+      inFlight--
+    })
+    expect(started).toEqual(refs.map((r) => r.i))
+    expect(maxInFlight).toBe(3)
+    expect(items).toEqual([])
+  })
+
+  it('an empty list and more workers than items are fine', async () => {
+    const seen: string[] = []
+    await drain([], 5, async () => { seen.push('never') })
+    await drain(['a', 'b'], 8, async (x) => { seen.push(x) })
+    expect(seen).toEqual(['a', 'b'])
   })
 })
 
