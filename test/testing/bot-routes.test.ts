@@ -1,18 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createDiscordSimulator, type DiscordSimulator } from '../../src/testing/index.js'
-import { BOT_TOKEN, botFetch, IDS, json, OTHER_BOT_TOKEN, seedWorld } from './seed.js'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { DiscordSimulator } from '../../src/testing/index.js'
+import { BOT_TOKEN, botFetch, IDS, json, OTHER_BOT_TOKEN, seededSimulators } from './seed.js'
 
+const start = seededSimulators()
 let sim: DiscordSimulator
 
 beforeEach(async () => {
   // Generous limits: these tests are about route semantics, rate limits have their own suite.
-  sim = await createDiscordSimulator({ rateLimits: { enabled: false } })
-  seedWorld(sim)
-})
-
-afterEach(async () => {
-  expect(sim.internalErrors).toEqual([])
-  await sim.close()
+  sim = await start({ rateLimits: { enabled: false } })
 })
 
 const member = (userId: string): string => `/guilds/${IDS.guild}/members/${userId}`

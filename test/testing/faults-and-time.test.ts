@@ -1,22 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createDiscordSimulator, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
-import { botFetch, IDS, json, seedWorld } from './seed.js'
+import { describe, expect, it } from 'vitest'
+import { createDiscordSimulator } from '../../src/testing/index.js'
+import { botFetch, IDS, json, seededSimulators, seedWorld } from './seed.js'
 
-const open: DiscordSimulator[] = []
-
-async function start (options: SimulatorOptions = {}): Promise<DiscordSimulator> {
-  const sim = await createDiscordSimulator(options)
-  seedWorld(sim)
-  open.push(sim)
-  return sim
-}
-
-afterEach(async () => {
-  for (const sim of open.splice(0)) {
-    expect(sim.internalErrors).toEqual([])
-    await sim.close()
-  }
-})
+const start = seededSimulators()
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const memberPath = `/guilds/${IDS.guild}/members/${IDS.bob}`

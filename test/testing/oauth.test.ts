@@ -1,17 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createDiscordSimulator, type DiscordSimulator } from '../../src/testing/index.js'
-import { IDS, json, OAUTH, seedWorld } from './seed.js'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { DiscordSimulator } from '../../src/testing/index.js'
+import { IDS, json, OAUTH, seededSimulators } from './seed.js'
 
+const start = seededSimulators()
 let sim: DiscordSimulator
 
 beforeEach(async () => {
-  sim = await createDiscordSimulator({ rateLimits: { enabled: false } })
-  seedWorld(sim)
-})
-
-afterEach(async () => {
-  expect(sim.internalErrors).toEqual([])
-  await sim.close()
+  sim = await start({ rateLimits: { enabled: false } })
 })
 
 function authorizeUrl (params: Record<string, string>, base = sim.url): string {
@@ -319,9 +314,7 @@ describe('Bearer routes and scopes', () => {
   })
 
   it('tokens expire after expires_in (time-scaled)', async () => {
-    await sim.close()
-    sim = await createDiscordSimulator({ accessTokenTtlSeconds: 100, timeScale: 100 })
-    seedWorld(sim)
+    sim = await start({ accessTokenTtlSeconds: 100, timeScale: 100 })
     const issued = sim.state.issueUserToken({ clientId: OAUTH.clientId, userId: IDS.alice, scopes: ['identify'] })
     expect(issued.expires_in).toBe(1) // 100 Discord seconds at 100x: one real second, reported in real seconds
     expect((await get('/users/@me', issued.access_token)).status).toBe(200)

@@ -1,22 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createDiscordSimulator, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
-import { BOT_TOKEN, botFetch, IDS, json, OAUTH, OTHER_BOT_TOKEN, seedWorld } from './seed.js'
+import { describe, expect, it } from 'vitest'
+import { BOT_TOKEN, botFetch, IDS, json, OAUTH, OTHER_BOT_TOKEN, seededSimulators } from './seed.js'
 
-let sim: DiscordSimulator | undefined
-
-async function start (options: SimulatorOptions = {}): Promise<DiscordSimulator> {
-  sim = await createDiscordSimulator(options)
-  seedWorld(sim)
-  return sim
-}
-
-afterEach(async () => {
-  if (sim !== undefined) {
-    expect(sim.internalErrors).toEqual([])
-    await sim.close()
-    sim = undefined
-  }
-})
+const start = seededSimulators()
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const roleWrite = (guildId: string, userId: string, roleId: string): string => `/guilds/${guildId}/members/${userId}/roles/${roleId}`

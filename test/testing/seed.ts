@@ -1,4 +1,5 @@
-import { PermissionFlags, type DiscordSimulator } from '../../src/testing/index.js'
+import { afterEach, expect } from 'vitest'
+import { createDiscordSimulator, PermissionFlags, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
 
 /* A small, realistic world shared by the simulator's own tests. Ids are 19-digit snowflakes. */
 
@@ -68,6 +69,26 @@ export function seedWorld (sim: DiscordSimulator): void {
     permission_overwrites: [{ id: IDS.botRole, type: 0, allow: '0', deny: PermissionFlags.SEND_MESSAGES.toString() }]
   })
   s.addOAuthApp({ client_id: OAUTH.clientId, client_secret: OAUTH.clientSecret, redirect_uris: [OAUTH.redirectUri], name: 'Sync App', owner_id: IDS.owner })
+}
+
+/**
+ * Per-test simulators for a suite: the returned `start(options)` creates and seeds one; after each
+ * test, every simulator it started is checked for handler exceptions (each was answered 500) and closed.
+ */
+export function seededSimulators (): (options?: SimulatorOptions) => Promise<DiscordSimulator> {
+  const open: DiscordSimulator[] = []
+  afterEach(async () => {
+    for (const sim of open.splice(0)) {
+      expect(sim.internalErrors).toEqual([])
+      await sim.close()
+    }
+  })
+  return async (options = {}) => {
+    const sim = await createDiscordSimulator(options)
+    open.push(sim)
+    seedWorld(sim)
+    return sim
+  }
 }
 
 /** fetch against the simulator's API with a bot token. */
