@@ -98,7 +98,8 @@ const MetricsSchema = Type.Object({
   access: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('public')]))
 }, { additionalProperties: false })
 
-const OptionsSchema = Type.Object({
+/** Every option the plugin accepts (exported for the README check in test/plugin.test.ts; not part of the package API). */
+export const OptionsSchema = Type.Object({
   routePrefix: Type.Optional(Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*$' })),
   store: Type.Optional(Type.Unknown()),
   encryptionKey: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })])),

@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import discordSync, { fastifyDiscordSync, SecretBox, type DiscordStore } from '../src/index.js'
+import { readFileSync } from 'node:fs'
+import type { TSchema } from '@sinclair/typebox'
+import discordSync, { fastifyDiscordSync, resolveOptions, SecretBox, type DiscordStore } from '../src/index.js'
+import { OptionsSchema } from '../src/options.js'
 import { SqliteStore } from '../src/store/sqlite/index.js'
 import { buildApp, TEST_KEY } from './helpers/build-app.js'
 import { REDIS_URL, redisAvailable } from './helpers/redis.js'
@@ -235,5 +238,44 @@ describe('Discord-dependent routes without credentials', () => {
     const res = await app.inject({ url: '/needs-discord' })
     expect(res.statusCode).toBe(503)
     expect(res.json()).toMatchObject({ code: 'FST_DISCORD_NOT_CONFIGURED' })
+  })
+})
+
+describe('README: the plugin example', () => {
+  // The object literal passed to register in "Install in a host", evaluated as written.
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const start = readme.indexOf('await app.register(discordSync, {')
+  const literal = readme.slice(start + 'await app.register(discordSync, '.length, readme.indexOf('\n})\n', start) + 2)
+  const env = { DISCORD_ENCRYPTION_KEY: TEST_KEY, DISCORD_CLIENT_ID: '123456789012345678', DISCORD_CLIENT_SECRET: 'readme-client-secret', JWT_SECRET: 'j'.repeat(40) }
+  // eslint-disable-next-line no-new-func -- the README's own text is the thing under test
+  const example = new Function('process', `return (${literal})`)({ env }) as Record<string, unknown>
+
+  /** Every option path the schema accepts (objects inside unions too, e.g. rateLimit). */
+  function optionPaths (schema: TSchema, prefix = ''): string[] {
+    const objects = [schema, ...((schema.anyOf ?? []) as TSchema[])].filter((s) => s.type === 'object' && s.properties !== undefined)
+    return objects.flatMap((o) => Object.entries(o.properties as Record<string, TSchema>).flatMap(([k, v]) => [`${prefix}${k}`, ...optionPaths(v, `${prefix}${k}.`)]))
+  }
+
+  it('lists every public option', () => {
+    const listed = (path: string): boolean => {
+      let node: unknown = example
+      for (const part of path.split('.')) {
+        if (typeof node !== 'object' || node === null || !(part in node)) return false
+        node = (node as Record<string, unknown>)[part]
+      }
+      return true
+    }
+    const missing = optionPaths(OptionsSchema).filter((p) => !listed(p))
+    expect(missing, 'options missing from the README plugin example').toEqual([])
+  })
+
+  it('is a valid registration whose every value is the default (apart from the credentials and host prefix it must give)', () => {
+    const { prefix: _prefix, ...options } = example
+    const required = {
+      encryptionKey: env.DISCORD_ENCRYPTION_KEY,
+      discord: { clientId: env.DISCORD_CLIENT_ID, clientSecret: env.DISCORD_CLIENT_SECRET, redirectUri: (example.discord as { redirectUri: string }).redirectUri },
+      auth: { jwtSecret: env.JWT_SECRET, redirectUrls: [] }
+    }
+    expect(resolveOptions(options)).toEqual(resolveOptions(required))
   })
 })
