@@ -8,6 +8,7 @@ import pLimit from 'p-limit'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { DiscordRestClient } from '../discord/client.js'
+import type { ResolvedSyncOptions } from '../options.js'
 import {
   GuildDisabledError,
   MappingDisabledError,
@@ -31,17 +32,11 @@ import { RoleCache } from './role-cache.js'
 import { RunContext, type RunProgress } from './run.js'
 import { buildUserSyncResult, type UserSyncResult } from './user-sync.js'
 
-export interface SyncEngineSettings {
-  /** Members applied at once per guild. */
-  workers: number
-  /** Guilds synced at once within one run. */
-  guildConcurrency: number
-  lockTtlMs: number
-  heartbeatMs: number
-  /** A running run whose heartbeat is older than this is considered dead. */
-  staleAfterMs: number
-  roleCacheTtlMs: number
-  auditChannel: boolean
+/**
+ * The resolved `sync` options the engine runs with (see `sync.*` in the plugin options for what
+ * each means and its default), plus the plugin's Redis key prefix.
+ */
+export type SyncEngineSettings = Pick<ResolvedSyncOptions, 'workers' | 'guildConcurrency' | 'lockTtlMs' | 'heartbeatMs' | 'staleAfterMs' | 'roleCacheTtlMs' | 'auditChannel'> & {
   redisKeyPrefix: string
 }
 

@@ -65,16 +65,7 @@ export async function setupSync (fastify: FastifyInstance, opts: ResolvedOptions
     membership: opts.membership,
     metrics: metrics ?? new SyncMetrics({ registry: null, prefix: opts.metrics.prefix }),
     log,
-    settings: {
-      workers: s.workers,
-      guildConcurrency: s.guildConcurrency,
-      lockTtlMs: s.lockTtlMs,
-      heartbeatMs: s.heartbeatMs,
-      staleAfterMs: s.staleAfterMs,
-      roleCacheTtlMs: s.roleCacheTtlMs,
-      auditChannel: s.auditChannel,
-      redisKeyPrefix: opts.redisKeyPrefix
-    }
+    settings: { ...s, redisKeyPrefix: opts.redisKeyPrefix }
   })
   if (metrics !== null) {
     const stop = metrics.observeClient(deps.client)

@@ -244,3 +244,27 @@ export const WRITE_ROUTES = new Set([
 export function isWrite (r: { route: string | null }): boolean {
   return r.route !== null && WRITE_ROUTES.has(r.route)
 }
+
+/**
+ * The smallest world with something to do: guild 1 configured with a Pilot mapping, and Alice,
+ * linked and in the pilots group, a member without the role.
+ */
+export async function aliceNeedsPilot (w: SyncWorld): Promise<SyncWorld> {
+  await w.guild(IDS.g1, 'Alpha Guild')
+  await w.mapping({ group_id: 'pilots', discord_role_id: IDS.pilot })
+  w.sim.state.addMember(IDS.g1, IDS.alice)
+  await w.link(HOST.alice, IDS.alice)
+  w.membership.set(HOST.alice, ['pilots'])
+  return w
+}
+
+/** Polls `what` every 20 ms until it gives a value (not null or undefined); throws after `timeoutMs`. */
+export async function until<T> (what: () => Promise<T | null | undefined>, timeoutMs = 5_000): Promise<T> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const v = await what()
+    if (v !== null && v !== undefined) return v
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

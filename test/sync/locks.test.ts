@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import { FallbackSyncLocks, MemorySyncLocks, RedisSyncLocks } from '../../src/sync/locks.js'
 import { REDIS_URL, redisAvailable, uniquePrefix } from '../helpers/redis.js'
-import { buildSyncWorld, HOST, IDS, type SyncWorld } from './helpers.js'
+import { aliceNeedsPilot, buildSyncWorld, HOST, IDS, type SyncWorld } from './helpers.js'
 
 /*
  * One sync per guild at a time: in-process without Redis, across instances with it, and a
@@ -21,34 +21,39 @@ afterEach(async () => {
 async function world (plugin: Parameters<typeof buildSyncWorld>[0] = {}): Promise<SyncWorld> {
   const w = await buildSyncWorld(plugin)
   worlds.push(w)
-  await w.guild(IDS.g1, 'Alpha Guild')
-  await w.mapping({ group_id: 'pilots', discord_role_id: IDS.pilot })
-  w.sim.state.addMember(IDS.g1, IDS.alice)
-  await w.link(HOST.alice, IDS.alice)
-  w.membership.set(HOST.alice, ['pilots'])
-  return w
+  return await aliceNeedsPilot(w)
+}
+
+/**
+ * Starts a guild sync on `a`, held inside the membership provider, then asks `b` (the same
+ * instance or another one) for the same guild: refused with 409 naming the running run.
+ */
+async function heldThenRefused (a: SyncWorld, b: SyncWorld = a): Promise<{ runId: string, refused: Awaited<ReturnType<SyncWorld['call']>>, release: () => void }> {
+  const release = a.membership.hold()
+  const first = await a.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
+  expect(first.status).toBe(202)
+  const refused = await b.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
+  expect(refused.status).toBe(409)
+  expect(refused.body.run_id).toBe(first.body.run_id)
+  return { runId: first.body.run_id, refused, release }
 }
 
 describe('in-process locks', () => {
   it('a second manual sync of a guild being synced answers 409 with the running run\'s id', async () => {
     const w = await world()
-    const release = w.membership.hold()
-    const first = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
-    expect(first.status).toBe(202)
-    const second = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
-    expect(second.status).toBe(409)
-    expect(second.body).toMatchObject({ statusCode: 409, code: 'FST_DISCORD_SYNC_IN_PROGRESS', error: 'Conflict', run_id: first.body.run_id })
-    expect(second.body.message).toContain(first.body.run_id)
+    const { runId, refused: second, release } = await heldThenRefused(w)
+    expect(second.body).toMatchObject({ statusCode: 409, code: 'FST_DISCORD_SYNC_IN_PROGRESS', error: 'Conflict', run_id: runId })
+    expect(second.body.message).toContain(runId)
     // A mapping sync of the same guild is refused the same way.
     const mapping = (await w.store.listMappings({ guild_id: IDS.g1 }))[0]
     const third = await w.call('POST', '/sync/manual', { body: { mapping_id: mapping?.id } })
     expect(third.status).toBe(409)
-    expect(third.body.run_id).toBe(first.body.run_id)
+    expect(third.body.run_id).toBe(runId)
     // No run record is created for a refused request.
-    expect((await w.store.listSyncRuns({ limit: 100 })).map((r) => r.id)).toEqual([first.body.run_id])
+    expect((await w.store.listSyncRuns({ limit: 100 })).map((r) => r.id)).toEqual([runId])
 
     release()
-    const done = await w.app.discord.sync.engine.waitFor(first.body.run_id, 10_000)
+    const done = await w.app.discord.sync.engine.waitFor(runId, 10_000)
     expect(done?.status).toBe('completed')
     const again = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1, wait: true } })
     expect(again.status).toBe(200)
@@ -140,14 +145,9 @@ describe('Redis outage: in-process fallback', () => {
     const redis = deadRedis()
     try {
       const w = await world({ plugin: { redis } })
-      const release = w.membership.hold()
-      const first = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
-      expect(first.status).toBe(202)
-      const second = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
-      expect(second.status).toBe(409)
-      expect(second.body.run_id).toBe(first.body.run_id)
+      const { runId, release } = await heldThenRefused(w)
       release()
-      expect((await w.app.discord.sync.engine.waitFor(first.body.run_id, 10_000))?.status).toBe('completed')
+      expect((await w.app.discord.sync.engine.waitFor(runId, 10_000))?.status).toBe('completed')
       expect(w.roles(IDS.g1, IDS.alice)).toEqual([IDS.pilot])
     } finally {
       redis.disconnect()
@@ -187,17 +187,12 @@ describe.skipIf(!redisOk)('Redis locks', () => {
     const prefix = uniquePrefix('sync-lock-2')
     const a = await world({ plugin: { redis: REDIS_URL, redisKeyPrefix: prefix } })
     const b = await world({ plugin: { redis: REDIS_URL, redisKeyPrefix: prefix } })
-    const release = a.membership.hold()
-    const first = await a.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
-    expect(first.status).toBe(202)
-    const second = await b.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
-    expect(second.status).toBe(409)
-    expect(second.body.run_id).toBe(first.body.run_id)
+    const { runId, release } = await heldThenRefused(a, b)
     // The scheduler of instance B treats the guild as locked, not as an error.
     const started = await b.app.discord.sync.engine.startGuild(IDS.g1)
     expect(started).toBeNull()
     release()
-    await a.app.discord.sync.engine.waitFor(first.body.run_id, 10_000)
+    await a.app.discord.sync.engine.waitFor(runId, 10_000)
     expect((await b.call('POST', '/sync/manual', { body: { guild_id: IDS.g1, wait: true } })).status).toBe(200)
   })
 

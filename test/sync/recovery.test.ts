@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import Database from 'better-sqlite3'
-import { buildSyncWorld, HOST, IDS, type SyncWorld } from './helpers.js'
+import { aliceNeedsPilot, buildSyncWorld, HOST, IDS, type SyncWorld } from './helpers.js'
 
 /*
  * No run stays "running" forever: at start-up, runs whose heartbeat stopped (their instance
@@ -56,11 +56,7 @@ describe('heartbeat', () => {
   it('a running run rewrites its heartbeat and progress in the store, so other instances and restarts see it alive', async () => {
     const w = await buildSyncWorld()
     worlds.push(w)
-    await w.guild(IDS.g1, 'Alpha Guild')
-    await w.mapping({ group_id: 'pilots', discord_role_id: IDS.pilot })
-    w.sim.state.addMember(IDS.g1, IDS.alice)
-    await w.link(HOST.alice, IDS.alice)
-    w.membership.set(HOST.alice, ['pilots'])
+    await aliceNeedsPilot(w)
     const release = w.membership.hold()
     const started = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
     const first = await w.store.getSyncRun(started.body.run_id)
@@ -83,11 +79,7 @@ describe('shutdown', () => {
   it('cancels runs in progress and records them as interrupted, even while the host provider hangs', async () => {
     const db = new Database(':memory:')
     const w = await buildSyncWorld({ plugin: { store: { type: 'sqlite', database: db } } })
-    await w.guild(IDS.g1, 'Alpha Guild')
-    await w.mapping({ group_id: 'pilots', discord_role_id: IDS.pilot })
-    w.sim.state.addMember(IDS.g1, IDS.alice)
-    await w.link(HOST.alice, IDS.alice)
-    w.membership.set(HOST.alice, ['pilots'])
+    await aliceNeedsPilot(w)
     w.membership.hold()
     const started = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
     expect(started.status).toBe(202)

@@ -3,7 +3,7 @@ import { RoleSyncTask } from '../../src/tasks/role-sync.js'
 import { SyncCleanupTask } from '../../src/tasks/cleanup.js'
 import { resolveOptions } from '../../src/options.js'
 import { TEST_KEY } from '../helpers/build-app.js'
-import { buildSyncWorld, HOST, IDS, type SyncWorld } from './helpers.js'
+import { buildSyncWorld, HOST, IDS, until, type SyncWorld } from './helpers.js'
 
 /*
  * Scheduling: the role sync job is registered on ready (@fastify/schedule, fake interval
@@ -17,16 +17,6 @@ afterEach(async () => {
   if (w !== null) await w.close()
   w = null
 })
-
-async function until<T> (what: () => Promise<T | null | undefined>, timeoutMs = 5_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await what()
-    if (v !== null && v !== undefined) return v
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 async function seed (world: SyncWorld): Promise<void> {
   await world.guild(IDS.g1, 'Alpha Guild', { sync_interval: '15m' })

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { authorizeAs } from '../auth/helpers.js'
-import { BOT_TOKEN, buildSyncWorld, HOST, IDS, isWrite, OAUTH_APP, type SyncWorld } from './helpers.js'
+import { BOT_TOKEN, buildSyncWorld, HOST, IDS, isWrite, OAUTH_APP, until, type SyncWorld } from './helpers.js'
 
 /*
  * POST /sync/user/{user_id}: the seed's "Sync User Roles" response, compared field by field
@@ -155,7 +155,7 @@ describe('sync on link and removal on unlink', () => {
     const { code, state } = await authorizeAs(v.sim, started.body.auth_url, IDS.alice)
     const linked = await v.call('POST', '/auth/link', { as: { id: HOST.alice, permissions: [] }, body: { code, state } })
     expect(linked.status).toBe(200)
-    const link = await waitFor(async () => (await v.store.listSyncRuns({ sync_type: 'user', status: 'completed' }))[0])
+    const link = await until(async () => (await v.store.listSyncRuns({ sync_type: 'user', status: 'completed' }))[0])
     expect(link).toMatchObject({ target_id: HOST.alice, initiated_by: `link:${HOST.alice}` })
     expect(v.roles(IDS.g1, IDS.alice)).toEqual([IDS.pilot, IDS.hand].sort())
     expect(v.roles(IDS.g2, IDS.alice)).toEqual([IDS.pilot2])
@@ -165,7 +165,7 @@ describe('sync on link and removal on unlink', () => {
 
     const unlinked = await v.call('DELETE', `/auth/unlink/${IDS.alice}`, { as: { id: HOST.alice, permissions: [] } })
     expect(unlinked.status).toBe(200)
-    await waitFor(async () => {
+    await until(async () => {
       const runs = await v.store.listSyncRuns({ sync_type: 'user', target_id: IDS.alice })
       return runs.length > 0 && runs.every((r) => r.status === 'completed') ? runs : null
     })
@@ -231,13 +231,3 @@ describe('sync on link and removal on unlink', () => {
     expect(w.discordCalls((r) => r.majorId === IDS.g2)).toEqual([])
   })
 })
-
-async function waitFor<T> (what: () => Promise<T | null | undefined>, timeoutMs = 5_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await what()
-    if (v !== null && v !== undefined) return v
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
