@@ -1,4 +1,4 @@
-import { DEFAULT_MAPPING_CONDITIONS, type MappingConditions } from '../../store/port.js'
+import { DEFAULT_MAPPING_CONDITIONS, mergeKnown, type MappingConditions } from '../../store/port.js'
 import type { ConditionsInputBody } from '../../schemas/role-mappings.js'
 import { ValidationError } from '../../errors.js'
 
@@ -29,20 +29,8 @@ export function aliasValue (primary: boolean | undefined, alias: boolean | undef
 
 /** Full conditions from a partial input laid over a base (defaults, or the stored conditions on update). */
 export function mergeConditions (base: Readonly<MappingConditions>, input: ConditionsInputBody | undefined): MappingConditions {
-  const merged: MappingConditions = {
-    require_all: base.require_all,
-    character_count_min: base.character_count_min,
-    character_count_max: base.character_count_max,
-    required_permissions: [...base.required_permissions],
-    excluded_groups: [...base.excluded_groups]
-  }
-  if (input === undefined) return merged
-  if (input.require_all !== undefined) merged.require_all = input.require_all
-  if (input.character_count_min !== undefined) merged.character_count_min = input.character_count_min
-  if (input.character_count_max !== undefined) merged.character_count_max = input.character_count_max
-  if (input.required_permissions !== undefined) merged.required_permissions = [...input.required_permissions]
-  if (input.excluded_groups !== undefined) merged.excluded_groups = [...input.excluded_groups]
-  return merged
+  // The stores merge stored conditions the same way (one helper, so a route and a store cannot disagree).
+  return mergeKnown(DEFAULT_MAPPING_CONDITIONS, base, input)
 }
 
 /** Conditions of a new mapping: the given ones over the documented defaults. */

@@ -41,17 +41,8 @@ export function buildExport (guildId: string, mappings: readonly RoleMappingReco
   }
 }
 
-/** The desired state of one mapping, as an entry describes it. */
-interface DesiredMapping {
-  group_id: string
-  group_name: string | null
-  discord_role_id: string
-  discord_role_name: string | null
-  conditions: MappingConditions
-  priority: number
-  exclusive_set: string | null
-  enabled: boolean
-}
+/** The desired state of one mapping, as an entry describes it: the record's fields an export carries. */
+type DesiredMapping = Pick<RoleMappingRecord, 'group_id' | 'group_name' | 'discord_role_id' | 'discord_role_name' | 'conditions' | 'priority' | 'exclusive_set' | 'enabled'>
 
 const keyOf = (groupId: string, roleId: string): string => `${groupId}\u0000${roleId}`
 
