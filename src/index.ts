@@ -68,6 +68,9 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
   if (fastify.hasDecorator('discord')) throw new AlreadyRegisteredError()
   const opts = resolveOptions(rawOptions)
   const log = fastify.log.child({ component: 'discord' })
+  // One child logger per component, so operators can filter OAuth, bot and sync lines apart.
+  const oauthLog = fastify.log.child({ component: 'discord_oauth' })
+  const botLog = fastify.log.child({ component: 'discord_bot' })
 
   const store = await createStore(opts)
   const ownsStore = !opts.storeIsHostOwned
@@ -85,10 +88,10 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
   }
 
   const discordConfigured = opts.discord !== null
-  const client = new DiscordRestClient({ baseUrl: opts.apiBaseUrl, redis: redis ?? undefined, redisKeyPrefix: `${opts.redisKeyPrefix}rest:`, logger: log })
+  const client = new DiscordRestClient({ baseUrl: opts.apiBaseUrl, redis: redis ?? undefined, redisKeyPrefix: `${opts.redisKeyPrefix}rest:`, logger: botLog })
   const { jwt, source: jwtSource } = await resolveSessionJwt(fastify, opts.auth)
   const auth = new SessionAuth(jwt, jwtSource, opts.auth)
-  const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, stateExpiryMs: opts.stateExpiryMs, log })
+  const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, stateExpiryMs: opts.stateExpiryMs, log: oauthLog })
   let tokenRefresh: TokenRefreshTask | null = null
   if (opts.discord !== null && opts.tokenRefresh.enabled) {
     tokenRefresh = new TokenRefreshTask({
@@ -98,12 +101,12 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
       batchSize: opts.tokenRefresh.batchSize,
       concurrency: opts.tokenRefresh.concurrency,
       lock: redis === null ? null : new RedisTaskLock(redis, `${opts.redisKeyPrefix}lock:token-refresh`, opts.tokenRefresh.lockTtlMs),
-      log: log.child({ task: 'token-refresh' })
+      log: oauthLog.child({ task: 'token-refresh' })
     })
     const task = tokenRefresh
     const { scheduler } = await resolveScheduler(fastify)
     scheduleOnReady(fastify, scheduler, TOKEN_REFRESH_JOB_ID, opts.tokenRefresh.intervalMs, () => task.run(),
-      (err) => log.error({ err: { message: err.message } }, 'token refresh job failed'))
+      (err) => oauthLog.error({ err: { message: err.message } }, 'token refresh job failed'))
     // A host-owned scheduler outlives us: remove our job; our own scheduler is stopped by @fastify/schedule.
     fastify.addHook('preClose', async () => { if (scheduler.existsById(TOKEN_REFRESH_JOB_ID)) scheduler.removeById(TOKEN_REFRESH_JOB_ID) })
   }
@@ -114,12 +117,12 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
       store,
       bots: (token) => client.bot(token),
       lock: redis === null ? null : new RedisTaskLock(redis, `${opts.redisKeyPrefix}lock:guild-health`, opts.healthCheck.lockTtlMs),
-      log: log.child({ task: 'guild-health' })
+      log: botLog.child({ task: 'guild-health' })
     })
     const task = guildHealth
     const { scheduler } = await resolveScheduler(fastify)
     scheduleOnReady(fastify, scheduler, HEALTH_CHECK_JOB_ID, opts.healthCheck.intervalMs, () => task.run(),
-      (err) => log.error({ err: { message: err.message } }, 'guild health job failed'))
+      (err) => botLog.error({ err: { message: err.message } }, 'guild health job failed'))
     fastify.addHook('preClose', async () => { if (scheduler.existsById(HEALTH_CHECK_JOB_ID)) scheduler.removeById(HEALTH_CHECK_JOB_ID) })
   }
   const sync = await setupSync(fastify, opts, { store, client, redis, oauth, tokenRefresh })

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { PermissionFlags } from '../../src/testing/index.js'
-import { BOT2_TOKEN, BOT_TOKEN, buildSyncWorld, HOST, IDS, type SyncWorld } from './helpers.js'
+import { authorizeAs } from '../auth/helpers.js'
+import { BOT2_TOKEN, BOT_TOKEN, buildSyncWorld, HOST, IDS, OAUTH_APP, until, type SyncWorld } from './helpers.js'
 
 /*
  * Bot tokens never leave the store's sealed column: not in a sync response, a run record, an
@@ -53,5 +54,39 @@ describe('secrets stay secret through syncs', () => {
     for (const secret of [BOT_TOKEN, BOT2_TOKEN, 'postgres://']) expect(haystack).not.toContain(secret)
     // The engine's own log lines carry the component name operators filter on.
     expect(lines.some((l) => l.includes('"component":"discord_sync"'))).toBe(true)
+  })
+
+  it('OAuth, bot and sync lines each carry their component, and none carries a token', async () => {
+    const lines: string[] = []
+    w = await buildSyncWorld({ oauth: true, logLines: lines })
+    await w.guild(IDS.g1, 'Alpha Guild')
+    await w.guild(IDS.g2, 'Beta Guild', {}, BOT2_TOKEN)
+    await w.mapping({ group_id: 'pilots', discord_role_id: IDS.pilot })
+    await w.mapping({ guild_id: IDS.g2, group_id: 'pilots', discord_role_id: IDS.pilot2 })
+    w.sim.state.addMember(IDS.g1, IDS.alice)
+    w.sim.state.addMember(IDS.g2, IDS.alice)
+    w.membership.set(HOST.alice, ['pilots'])
+    w.sim.state.revokeBotToken(BOT2_TOKEN)
+
+    const alice = { id: HOST.alice, permissions: [] }
+    const started = await w.call('POST', '/auth/link', { as: alice, body: {} })
+    const { code, state } = await authorizeAs(w.sim, started.body.auth_url, IDS.alice)
+    expect((await w.call('POST', '/auth/link', { as: alice, body: { code, state } })).status).toBe(200)
+    // The sync on link runs in the background; guild 2's revoked token is refused there.
+    await until(async () => (await w.store.listSyncRuns({ sync_type: 'user', status: 'completed' }))[0])
+    const tokens = await w.store.getUserTokens(IDS.alice)
+
+    const componentOf = (message: string): unknown => {
+      const line = lines.find((l) => l.includes(message))
+      return line === undefined ? undefined : JSON.parse(line).component
+    }
+    expect(componentOf('discord account linked')).toBe('discord_oauth')
+    expect(componentOf('Discord rejected a bot token (401)')).toBe('discord_bot')
+    expect(componentOf('guild sync halted')).toBe('discord_sync')
+    const all = lines.join('\n')
+    for (const secret of [BOT_TOKEN, BOT2_TOKEN, OAUTH_APP.clientSecret, tokens?.access_token, tokens?.refresh_token, code]) {
+      expect(typeof secret === 'string' && secret.length > 0).toBe(true)
+      expect(all).not.toContain(secret)
+    }
   })
 })
