@@ -7,7 +7,15 @@ import { encodeAuditLogReason, fullJitterDelay, compareSnowflakes, assertSnowfla
 import { parseRateLimitHeaders } from '../../src/discord/ratelimit/headers.js'
 import { Credential } from '../../src/discord/credential.js'
 import { DEFAULT_REST_OPTIONS, PACKAGE_URL, PACKAGE_VERSION } from '../../src/discord/defaults.js'
-import { DiscordRestClient } from '../../src/discord/index.js'
+import {
+  DiscordAPIError,
+  DiscordInvalidRequestLimitError,
+  DiscordNetworkError,
+  DiscordOAuthError,
+  DiscordRateLimitError,
+  DiscordRestClient,
+  DiscordTimeoutError
+} from '../../src/discord/index.js'
 
 describe('parseRoute', () => {
   it('keys buckets by the top-level resource and replaces other ids by placeholders', () => {
@@ -142,6 +150,25 @@ describe('credentials', () => {
     expect(inspect(view, { showHidden: true, depth: 5 })).not.toContain(token)
     expect(JSON.stringify(view)).not.toContain(token)
     await client.close()
+  })
+})
+
+describe('typed errors', () => {
+  it('toJSON carries every class\'s own details for the logs, never a token', () => {
+    const base = { method: 'GET', route: '/guilds/:guild_id', message: 'm' }
+    const cases: Array<[DiscordAPIError, Record<string, unknown>]> = [
+      [new DiscordTimeoutError({ ...base, timeoutMs: 15_000 }), { code: 'FST_DISCORD_API_TIMEOUT', timeoutMs: 15_000 }],
+      [new DiscordNetworkError({ ...base, networkCode: 'ECONNRESET' }), { code: 'FST_DISCORD_API_NETWORK', networkCode: 'ECONNRESET' }],
+      [new DiscordInvalidRequestLimitError({ ...base, count: 1000, threshold: 1000, scope: 'token', retryAfterMs: 5 }), { count: 1000, threshold: 1000, scope: 'token', retryAfterMs: 5 }],
+      [new DiscordRateLimitError({ ...base, status: 429, retryAfterMs: 1500, scope: 'user', bucket: 'abc', global: false }), { status: 429, retryAfterMs: 1500, scope: 'user', bucket: 'abc', global: false }],
+      [new DiscordOAuthError({ ...base, status: 400, oauthError: 'invalid_grant', description: 'd' }), { oauthError: 'invalid_grant', description: 'd' }],
+      [new DiscordAPIError({ ...base, status: 400, discordCode: 50035, errors: { roles: {} } }), { code: 'FST_DISCORD_API_ERROR', discordCode: 50035, errors: { roles: {} } }]
+    ]
+    for (const [err, details] of cases) {
+      const json = JSON.parse(JSON.stringify(err)) as Record<string, unknown>
+      expect(json).toMatchObject({ name: err.name, message: 'm', method: 'GET', route: '/guilds/:guild_id', ...details })
+      expect(json).not.toHaveProperty('stack')
+    }
   })
 })
 

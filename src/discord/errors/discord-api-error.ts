@@ -50,18 +50,13 @@ export class DiscordAPIError extends Error {
     this.errors = options.errors
   }
 
-  /** A plain, log-safe representation (no stack, no token by construction). */
+  /**
+   * A plain, log-safe representation (no stack, no token by construction): the message and every
+   * own field, so a subclass's details (`retryAfterMs`, `timeoutMs`, `networkCode`, `count`, ...)
+   * reach the logs without each subclass repeating this method.
+   */
   toJSON (): Record<string, unknown> {
-    return {
-      name: this.name,
-      code: this.code,
-      message: this.message,
-      status: this.status,
-      discordCode: this.discordCode,
-      method: this.method,
-      route: this.route,
-      errors: this.errors
-    }
+    return { name: this.name, code: this.code, message: this.message, ...Object.fromEntries(Object.entries(this)) }
   }
 }
 

@@ -24,8 +24,4 @@ export class DiscordOAuthError extends DiscordAPIError {
     this.oauthError = options.oauthError
     this.description = options.description
   }
-
-  override toJSON (): Record<string, unknown> {
-    return { ...super.toJSON(), oauthError: this.oauthError, description: this.description }
-  }
 }

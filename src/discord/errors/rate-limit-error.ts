@@ -38,8 +38,4 @@ export class DiscordRateLimitError extends DiscordAPIError {
     this.bucket = options.bucket
     this.global = options.global
   }
-
-  override toJSON (): Record<string, unknown> {
-    return { ...super.toJSON(), retryAfterMs: this.retryAfterMs, scope: this.scope, bucket: this.bucket, global: this.global }
-  }
 }
