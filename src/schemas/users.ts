@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../store/port.js'
 import { Snowflake } from './common.js'
 import { IsoDateTime, Nullable } from './http.js'
 
@@ -9,7 +10,7 @@ import { IsoDateTime, Nullable } from './http.js'
 
 export const UserListQuery = Type.Object({
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default 1' })),
-  page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Default 20, at most 100' })),
+  page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, description: `Default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE}` })),
   is_active: Type.Optional(Type.Boolean()),
   guild_id: Type.Optional(Snowflake)
 }, { additionalProperties: false })

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Snowflake } from '../../schemas/common.js'
 import { IsoDateTime, iso, Nullable } from '../../schemas/http.js'
-import type { AuditEntryRecord, SyncRunError, SyncRunRecord } from '../../store/port.js'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type AuditEntryRecord, type SyncRunError, type SyncRunRecord } from '../../store/port.js'
 import type { RunProgress } from '../../sync/run.js'
 import type { SyncStatus, SyncStatusRecentError } from '../../sync/engine.js'
 
@@ -116,7 +116,7 @@ export const RunListQuery = Type.Object({
   sync_type: Type.Optional(SyncTypeSchema),
   status: Type.Optional(RunStatusSchema),
   target_id: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 }))
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }))
 }, { additionalProperties: false })
 
 export const AuditQuery = Type.Object({
@@ -125,7 +125,7 @@ export const AuditQuery = Type.Object({
   user_id: Type.Optional(HostUserId),
   run_id: Type.Optional(RunId),
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
-  page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 }))
+  page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }))
 }, { additionalProperties: false })
 export const AuditPage = Type.Object({
   entries: Type.Array(AuditEntryDto),
