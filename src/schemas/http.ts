@@ -40,3 +40,20 @@ export function iso (date: Date | null | undefined): string | null {
 
 /** OpenAPI security of the session routes: a Bearer JWT or the session cookie (schemes declared in routes/index.ts). */
 export const SESSION_SECURITY: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { cookieAuth: [] }]
+
+/**
+ * The schema of a route behind a session: its own parts, plus the session security and every
+ * common error status (so no route can forget one; the OpenAPI document and the error
+ * serialisation depend on them). `errors` lists the route's own error statuses; an entry in
+ * `response` wins over them (e.g. a richer 422 body).
+ *
+ * The declared type keeps only `response` as given: error bodies come from the error handler,
+ * never from a handler's return, so handlers stay type-checked against their success schemas.
+ */
+export function sessionRoute<S extends { tags: string[], summary: string, response: Record<number, TSchema>, errors?: readonly number[] }> (
+  schema: S
+): Omit<S, 'errors'> & { security: typeof SESSION_SECURITY } {
+  const { errors = [], response, ...rest } = schema
+  const full = { ...rest, security: SESSION_SECURITY, response: { ...errorResponses(...COMMON_ERROR_STATUSES, ...errors), ...response } }
+  return full as unknown as Omit<S, 'errors'> & { security: typeof SESSION_SECURITY }
+}

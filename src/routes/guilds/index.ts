@@ -10,12 +10,12 @@ import {
   GuildParams,
   UpdateGuildBody
 } from '../../schemas/guilds.js'
-import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
+import { sessionRoute } from '../../schemas/http.js'
 import { ADMIN_BODY_LIMIT } from '../strict-json.js'
 
 /*
- * Guild configurations: admin only. Writes that carry a bot token are checked against
- * Discord first (see GuildService); the token itself never appears in a response.
+ * Guild configurations: admin only. Writes that carry a bot token or a new channel are checked
+ * against Discord first (see GuildService); the token itself never appears in a response.
  * Authorisation runs as a preValidation hook: after the rate limiter (onRequest), so anonymous
  * floods are counted, and before schema validation, so a non-admin learns nothing about the schema.
  */
@@ -23,17 +23,10 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { guilds } = guildServices(fastify.discord)
   const admin = fastify.discord.auth.requireAdmin
   const tags = ['discord guilds']
-  const security = SESSION_SECURITY
 
   fastify.get('/guilds', {
     preValidation: admin,
-    schema: {
-      tags,
-      security,
-      summary: 'List configured Discord guilds',
-      querystring: GuildListQuery,
-      response: { 200: GuildList, ...errorResponses(...COMMON_ERROR_STATUSES) }
-    }
+    schema: sessionRoute({ tags, summary: 'List configured Discord guilds', querystring: GuildListQuery, response: { 200: GuildList } })
   }, async (request) => {
     const list = await guilds.list(request.query)
     return { guilds: list.map(presentGuild), total: list.length }
@@ -42,13 +35,13 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/guilds', {
     preValidation: admin,
     bodyLimit: ADMIN_BODY_LIMIT,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
-      summary: 'Configure a Discord guild (a bot token is checked against Discord)',
+      summary: 'Configure a Discord guild (a bot token and channel settings are checked against Discord)',
       body: CreateGuildBody,
-      response: { 201: GuildConfig, ...errorResponses(...COMMON_ERROR_STATUSES, 409, 413, 415, 422, 502) }
-    }
+      response: { 201: GuildConfig },
+      errors: [409, 413, 415, 422, 502]
+    })
   }, async (request, reply) => {
     const created = await guilds.create(request.body, request.discordAuth?.id ?? null)
     return reply.code(201).send(presentGuild(created))
@@ -56,37 +49,37 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/guilds/:guild_id', {
     preValidation: admin,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
       summary: 'Get a guild configuration, with the bot\'s permissions and health',
       params: GuildParams,
-      response: { 200: GuildConfig, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
-    }
+      response: { 200: GuildConfig },
+      errors: [404]
+    })
   }, async (request) => presentGuild(await guilds.get(request.params.guild_id)))
 
   fastify.put('/guilds/:guild_id', {
     preValidation: admin,
     bodyLimit: ADMIN_BODY_LIMIT,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
-      summary: 'Update a guild configuration (a new bot token is checked against Discord)',
+      summary: 'Update a guild configuration (a new bot token or channel setting is checked against Discord)',
       params: GuildParams,
       body: UpdateGuildBody,
-      response: { 200: GuildConfig, ...errorResponses(...COMMON_ERROR_STATUSES, 404, 413, 415, 422, 502) }
-    }
+      response: { 200: GuildConfig },
+      errors: [404, 413, 415, 422, 502]
+    })
   }, async (request) => presentGuild(await guilds.update(request.params.guild_id, request.body)))
 
   fastify.delete('/guilds/:guild_id', {
     preValidation: admin,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
       summary: 'Remove a guild configuration and its role mappings (roles in Discord are left as they are)',
       params: GuildParams,
-      response: { 200: DeletedGuild, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
-    }
+      response: { 200: DeletedGuild },
+      errors: [404]
+    })
   }, async (request) => {
     const { guild_id, mappings_deleted } = await guilds.remove(request.params.guild_id)
     return {

@@ -4,7 +4,7 @@ import { guildServices } from '../../guilds/index.js'
 import { presentMapping } from '../../guilds/present.js'
 import type { ImportRejection } from '../../guilds/mappings/service.js'
 import { GuildParams } from '../../schemas/guilds.js'
-import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
+import { sessionRoute } from '../../schemas/http.js'
 import {
   CreateMappingBody,
   DeletedMapping,
@@ -38,18 +38,17 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { mappings } = guildServices(fastify.discord)
   const admin = fastify.discord.auth.requireAdmin
   const tags = ['discord role mappings']
-  const security = SESSION_SECURITY
 
   fastify.get('/guilds/:guild_id/role-mappings', {
     preValidation: admin,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
       summary: 'List the role mappings of a guild',
       params: GuildParams,
       querystring: GuildMappingListQuery,
-      response: { 200: RoleMappingList, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
-    }
+      response: { 200: RoleMappingList },
+      errors: [404]
+    })
   }, async (request) => {
     const list = await mappings.listForGuild(request.params.guild_id, request.query)
     return { mappings: list.map(presentMapping), total: list.length }
@@ -58,14 +57,14 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/guilds/:guild_id/role-mappings', {
     preValidation: admin,
     bodyLimit: ADMIN_BODY_LIMIT,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
       summary: 'Map a group to a Discord role (the role is checked against Discord)',
       params: GuildParams,
       body: CreateMappingBody,
-      response: { 201: RoleMapping, ...errorResponses(...COMMON_ERROR_STATUSES, 404, 409, 413, 415, 422, 502) }
-    }
+      response: { 201: RoleMapping },
+      errors: [404, 409, 413, 415, 422, 502]
+    })
   }, async (request, reply) => {
     const created = await mappings.create(request.params.guild_id, request.body, request.discordAuth?.id ?? null)
     return reply.code(201).send(presentMapping(created))
@@ -73,26 +72,26 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/guilds/:guild_id/role-mappings/export', {
     preValidation: admin,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
       summary: 'Export the guild\'s role mappings as a versioned JSON document',
       params: GuildParams,
-      response: { 200: MappingExport, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
-    }
+      response: { 200: MappingExport },
+      errors: [404]
+    })
   }, async (request) => mappings.exportGuild(request.params.guild_id))
 
   fastify.post('/guilds/:guild_id/role-mappings/import', {
     preValidation: admin,
     bodyLimit: IMPORT_BODY_LIMIT,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
       summary: 'Import role mappings (merge or replace, optional dry run); validated whole, applied all or nothing',
       params: GuildParams,
       body: MappingImportBody,
-      response: { 200: ImportReport, ...errorResponses(...COMMON_ERROR_STATUSES, 404, 409, 413, 415, 502), 422: ImportRejected }
-    }
+      response: { 200: ImportReport, 422: ImportRejected },
+      errors: [404, 409, 413, 415, 502]
+    })
   }, async (request, reply) => {
     try {
       return await mappings.importGuild(request.params.guild_id, request.body, request.discordAuth?.id ?? null)
@@ -105,13 +104,12 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/role-mappings', {
     preValidation: admin,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
       summary: 'List role mappings, optionally of one guild',
       querystring: MappingListQuery,
-      response: { 200: RoleMappingList, ...errorResponses(...COMMON_ERROR_STATUSES) }
-    }
+      response: { 200: RoleMappingList }
+    })
   }, async (request) => {
     const list = await mappings.list(request.query)
     return { mappings: list.map(presentMapping), total: list.length }
@@ -119,37 +117,37 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/role-mappings/:mapping_id', {
     preValidation: admin,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
       summary: 'Get a role mapping',
       params: MappingParams,
-      response: { 200: RoleMapping, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
-    }
+      response: { 200: RoleMapping },
+      errors: [404]
+    })
   }, async (request) => presentMapping(await mappings.get(request.params.mapping_id)))
 
   fastify.put('/role-mappings/:mapping_id', {
     preValidation: admin,
     bodyLimit: ADMIN_BODY_LIMIT,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
       summary: 'Update a role mapping (a new role, or re-enabling, is checked against Discord)',
       params: MappingParams,
       body: UpdateMappingBody,
-      response: { 200: RoleMapping, ...errorResponses(...COMMON_ERROR_STATUSES, 404, 409, 413, 415, 422, 502) }
-    }
+      response: { 200: RoleMapping },
+      errors: [404, 409, 413, 415, 422, 502]
+    })
   }, async (request) => presentMapping(await mappings.update(request.params.mapping_id, request.body)))
 
   fastify.delete('/role-mappings/:mapping_id', {
     preValidation: admin,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
       summary: 'Delete a role mapping (roles already given in Discord are left as they are)',
       params: MappingParams,
-      response: { 200: DeletedMapping, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
-    }
+      response: { 200: DeletedMapping },
+      errors: [404]
+    })
   }, async (request) => {
     await mappings.remove(request.params.mapping_id)
     return { id: request.params.mapping_id, deleted: true as const }

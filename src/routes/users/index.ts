@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { guildServices } from '../../guilds/index.js'
 import { presentUser } from '../../services/users.js'
-import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
+import { sessionRoute } from '../../schemas/http.js'
 import { UserAccounts, UserListQuery, UserPage, UserParams } from '../../schemas/users.js'
 
 /*
@@ -14,17 +14,15 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { users } = guildServices(fastify.discord)
   const { auth } = fastify.discord
   const tags = ['discord users']
-  const security = SESSION_SECURITY
 
   fastify.get('/users', {
     preValidation: auth.requireAdmin,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
       summary: 'List linked Discord accounts (paginated)',
       querystring: UserListQuery,
-      response: { 200: UserPage, ...errorResponses(...COMMON_ERROR_STATUSES) }
-    }
+      response: { 200: UserPage }
+    })
   }, async (request) => {
     const page = await users.list(request.query)
     return { users: page.items.map(presentUser), total: page.total, page: page.page, page_size: page.page_size }
@@ -32,13 +30,13 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/users/:user_id', {
     preValidation: auth.authenticate,
-    schema: {
+    schema: sessionRoute({
       tags,
-      security,
       summary: 'Discord accounts linked to a user (the user themself or an admin)',
       params: UserParams,
-      response: { 200: UserAccounts, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
-    }
+      response: { 200: UserAccounts },
+      errors: [404]
+    })
   }, async (request) => {
     // Authorised before the lookup, so a non-admin cannot probe which users have links.
     await auth.assertSelfOrAdmin(request, request.params.user_id)
