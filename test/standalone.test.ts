@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createHmac } from 'node:crypto'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { ConfigError, loadConfig, type StandaloneConfig } from '../examples/standalone/config.js'
 import { buildStandalone, listenStandalone } from '../examples/standalone/app.js'
 import { BOT_TOKEN, IDS, startSimulator } from './routes/helpers.js'
+import { REDIS_URL, redisAvailable } from './helpers/redis.js'
 
 const dirs: string[] = []
 function tempDir (): string {
@@ -267,6 +268,39 @@ describe('npm start', () => {
       expect(handle.pragma('integrity_check', { simple: true })).toBe('ok')
       handle.close()
     }
+  }, 60_000)
+
+  it('leaves nothing running after close: no timer, socket or connection keeps the process alive (SQLite, and Redis when it answers)', async () => {
+    // No process.exit here: the process ends only if close() released everything the server started.
+    const dir = tempDir()
+    const script = join(dir, 'close-probe.mts')
+    const repo = new URL('..', import.meta.url)
+    writeFileSync(script, [
+      `import { buildStandalone, listenStandalone } from ${JSON.stringify(new URL('examples/standalone/app.ts', repo).href)}`,
+      `import { loadConfig } from ${JSON.stringify(new URL('examples/standalone/config.ts', repo).href)}`,
+      'const config = loadConfig(process.env)',
+      "const app = await buildStandalone({ ...config, logLevel: 'silent' })",
+      'await listenStandalone(app, config)',
+      "const res = await fetch('http://127.0.0.1:' + app.server.address().port + '/api/discord/status')",
+      "console.log('status', res.status, (await res.json()).checks.redis)",
+      'await app.close()',
+      "console.log('closed')"
+    ].join('\n'))
+    const redis = await redisAvailable()
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { ...baseEnv, ...REAL, PORT: '0', DISCORD_DB_PATH: join(dir, 'discord.sqlite'), ...(redis ? { REDIS_URL } : {}) },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const m = await waitForOutput(child, /status (\d+) (\w+)/, 30_000)
+    expect(m[1]).toBe('200')
+    expect(m[2]).toBe(redis ? 'ok' : 'not_configured')
+    await waitForOutput(child, /closed/, 10_000)
+    const closedAt = Date.now()
+    const code = await Promise.race([exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 5_000))])
+    if (code === 'still running') child.kill('SIGKILL')
+    expect(code).toBe(0)
+    expect(Date.now() - closedAt).toBeLessThan(5_000)
   }, 60_000)
 
   it('loses no write on SIGTERM: a request in flight when the signal arrives completes, is answered and is in the database', async () => {
