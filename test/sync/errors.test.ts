@@ -132,6 +132,14 @@ describe('guild-level errors stop writes to that guild at once', () => {
     expect(guild?.last_error).toMatch(/50013|Missing Permissions/i)
     const audit = await w.call('GET', `/sync/audit?run_id=${body.run_id}&guild_id=${IDS.g1}&page_size=100`)
     expect(audit.body.entries.map((e: any) => `${e.outcome}:${e.error_code}`).sort()).toEqual(['failed:50013', 'skipped:guild_halted', 'skipped:guild_halted'])
+
+    // The 50013 dropped the cached roles: the next run reads them again, sees the missing
+    // permission and sends no write to guild 1 at all.
+    w.sim.clearRequests()
+    const next = await full()
+    expect(w.discordCalls((r) => r.route === 'GET /guilds/:guild_id' && r.majorId === IDS.g1)).toHaveLength(1)
+    expect(w.discordCalls((r) => r.majorId === IDS.g1 && (isWrite(r) || r.status === 403))).toEqual([])
+    expect(next.run.results.guilds.find((g: any) => g.guild_id === IDS.g1).reason).toMatch(/Manage Roles/)
   })
 
   it('50013 with several workers: no write starts after the first refusal is known', async () => {
