@@ -47,7 +47,7 @@ export interface DiscordSyncNamespace {
   readonly auth: SessionAuth
   /** The OAuth2 login/link flow, unlinking and the auth status. */
   readonly oauth: OAuthService
-  /** The scheduled token refresh (null when disabled or Discord is not configured): `run()`, `history()`. */
+  /** The scheduled token refresh (null when disabled or Discord is not configured): `run()`, `history()` (runs recorded in the store). */
   readonly tokenRefresh: TokenRefreshTask | null
   /** The scheduled bot health check of enabled guilds (null when disabled): `run()`, `checkGuild()`. */
   readonly guildHealth: GuildHealthTask | null
@@ -101,7 +101,8 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
       batchSize: opts.tokenRefresh.batchSize,
       concurrency: opts.tokenRefresh.concurrency,
       lock: redis === null ? null : new RedisTaskLock(redis, `${opts.redisKeyPrefix}lock:token-refresh`, opts.tokenRefresh.lockTtlMs),
-      log: oauthLog.child({ task: 'token-refresh' })
+      log: oauthLog.child({ task: 'token-refresh' }),
+      retentionMs: opts.tokenRefresh.retentionMs
     })
     const task = tokenRefresh
     const { scheduler } = await resolveScheduler(fastify)

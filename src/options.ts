@@ -57,7 +57,8 @@ const TokenRefreshSchema = Type.Object({
   interval: Type.Optional(Duration),
   batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
-  lockTtl: Type.Optional(Duration)
+  lockTtl: Type.Optional(Duration),
+  retention: Type.Optional(Duration)
 }, { additionalProperties: false })
 
 const HealthCheckSchema = Type.Object({
@@ -195,6 +196,8 @@ export interface TokenRefreshOptions {
   concurrency?: number
   /** With Redis: lifetime of the lock that lets one instance run at a time (renewed while running). @default '10m' */
   lockTtl?: string | number
+  /** Each run is recorded in the store (`discord_task_runs`); records older than this are deleted. @default '90d' */
+  retention?: string | number
 }
 
 /** The scheduled check of every enabled guild's bot (token, Manage Roles, mapped roles' hierarchy). */
@@ -341,6 +344,7 @@ export interface ResolvedTokenRefreshOptions {
   batchSize: number
   concurrency: number
   lockTtlMs: number
+  retentionMs: number
 }
 
 export interface ResolvedHealthCheckOptions {
@@ -434,7 +438,8 @@ export const DEFAULT_OPTIONS = Object.freeze({
     interval: '30m',
     batchSize: 50,
     concurrency: 5,
-    lockTtl: '10m'
+    lockTtl: '10m',
+    retention: '90d'
   }),
   healthCheck: Object.freeze({
     enabled: true,
@@ -594,7 +599,8 @@ function resolveTokenRefresh (t: Static<typeof TokenRefreshSchema> | undefined):
     intervalMs: duration(o.interval, d.interval, 'tokenRefresh.interval', 1_000),
     batchSize: o.batchSize ?? d.batchSize,
     concurrency: o.concurrency ?? d.concurrency,
-    lockTtlMs: duration(o.lockTtl, d.lockTtl, 'tokenRefresh.lockTtl', 5_000)
+    lockTtlMs: duration(o.lockTtl, d.lockTtl, 'tokenRefresh.lockTtl', 5_000),
+    retentionMs: duration(o.retention, d.retention, 'tokenRefresh.retention', 3_600_000)
   }
 }
 

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit'
 import type { FastifyBaseLogger } from 'fastify'
 import { DiscordAPIError, DiscordOAuthError, type DiscordOAuth2Client } from '../discord/index.js'
-import type { DiscordStore, DiscordUserRecord, OAuthTokens } from '../store/port.js'
+import type { CreateTaskRunInput, DiscordStore, DiscordUserRecord, OAuthTokens, TaskRunRecord } from '../store/port.js'
 import type { TaskLock } from './lock.js'
 
 export interface TokenRefreshDeps {
@@ -16,8 +16,8 @@ export interface TokenRefreshDeps {
   lock: TaskLock | null
   log: FastifyBaseLogger
   now?: () => Date
-  /** How many past runs `history()` keeps. */
-  historySize?: number
+  /** Recorded runs older than this are deleted after each run; null keeps them all. */
+  retentionMs: number | null
 }
 
 export interface TokenRefreshError {
@@ -43,6 +43,43 @@ export interface TokenRefreshRun {
 }
 
 const MAX_ERRORS_PER_RUN = 50
+const TASK = 'token_refresh'
+
+function toTaskRun (run: TokenRefreshRun): CreateTaskRunInput {
+  const { status, reason, duration_ms, candidates, refreshed, reauth_required, failed, skipped, errors } = run
+  return {
+    task: TASK,
+    status,
+    reason,
+    started_at: new Date(run.started_at),
+    finished_at: new Date(run.finished_at),
+    duration_ms,
+    counts: { candidates, refreshed, reauth_required, failed, skipped },
+    errors: errors.map(({ discord_user_id, code, message }) => ({ discord_user_id, code, message }))
+  }
+}
+
+function fromTaskRun (r: TaskRunRecord): TokenRefreshRun {
+  const n = (name: string): number => r.counts[name] ?? 0
+  return {
+    status: r.status,
+    reason: r.reason,
+    started_at: r.started_at.toISOString(),
+    finished_at: r.finished_at.toISOString(),
+    duration_ms: r.duration_ms,
+    candidates: n('candidates'),
+    refreshed: n('refreshed'),
+    reauth_required: n('reauth_required'),
+    failed: n('failed'),
+    skipped: n('skipped'),
+    errors: r.errors.map((e) => ({ discord_user_id: e.discord_user_id ?? '', code: e.code, message: e.message }))
+  }
+}
+
+/** Recorded token refresh runs, newest first; readable with the task disabled (runs of an earlier configuration). */
+export async function tokenRefreshHistory (store: DiscordStore, limit?: number): Promise<TokenRefreshRun[]> {
+  return (await store.listTaskRuns({ task: TASK, limit })).map(fromTaskRun)
+}
 
 /**
  * Refreshes users' Discord access tokens before they expire (the seed's
@@ -54,7 +91,6 @@ const MAX_ERRORS_PER_RUN = 50
 export class TokenRefreshTask {
   readonly #d: TokenRefreshDeps
   readonly #now: () => Date
-  readonly #history: TokenRefreshRun[] = []
   #running: Promise<TokenRefreshRun> | null = null
   #stopping = false
 
@@ -63,9 +99,9 @@ export class TokenRefreshTask {
     this.#now = deps.now ?? (() => new Date())
   }
 
-  /** Past runs, newest first. */
-  history (): TokenRefreshRun[] {
-    return [...this.#history]
+  /** Recorded runs of every instance sharing the store, newest first (default 20, at most 100). */
+  async history (limit?: number): Promise<TokenRefreshRun[]> {
+    return await tokenRefreshHistory(this.#d.store, limit)
   }
 
   get running (): boolean {
@@ -74,7 +110,8 @@ export class TokenRefreshTask {
 
   /** Runs now; a call while a run is in progress joins that run instead of starting a second one. */
   run (): Promise<TokenRefreshRun> {
-    if (this.#stopping) return Promise.resolve(this.#record(this.#empty('skipped', 'stopping', Date.now())))
+    // Not recorded: the store may already be closing.
+    if (this.#stopping) return Promise.resolve(this.#log(this.#empty('skipped', 'stopping', Date.now())))
     this.#running ??= this.#runLocked().finally(() => { this.#running = null })
     return this.#running
   }
@@ -102,12 +139,22 @@ export class TokenRefreshTask {
     }
   }
 
-  #record (run: TokenRefreshRun): TokenRefreshRun {
-    this.#history.unshift(run)
-    this.#history.length = Math.min(this.#history.length, this.#d.historySize ?? 20)
+  #log (run: TokenRefreshRun): TokenRefreshRun {
     const { errors, ...counts } = run
     const level = run.status === 'failed' || run.failed > 0 ? 'warn' : 'info'
     this.#d.log[level]({ task: 'discord-token-refresh', ...counts, error_count: errors.length }, 'discord token refresh run')
+    return run
+  }
+
+  /** Logs the run, stores it, and drops stored runs past the retention. A store failure here only costs the record. */
+  async #record (run: TokenRefreshRun): Promise<TokenRefreshRun> {
+    this.#log(run)
+    try {
+      await this.#d.store.recordTaskRun(toTaskRun(run))
+      if (this.#d.retentionMs !== null) await this.#d.store.pruneTaskRuns(TASK, new Date(this.#now().getTime() - this.#d.retentionMs))
+    } catch (err) {
+      this.#d.log.warn({ code: (err as { code?: unknown }).code }, 'recording the discord token refresh run failed')
+    }
     return run
   }
 

@@ -85,7 +85,7 @@ describe('buildAuthorizeUrl', () => {
 describe('auth and tokenRefresh options', () => {
   const base = { store: { type: 'sqlite' as const, path: ':memory:' }, encryptionKey: TEST_KEY }
 
-  it('defaults: falcon_auth_token cookie, Secure, sub/permissions claims, discord:admin, 24 h sessions, no redirects, refresh every 30 min by 50 with 5 in flight', () => {
+  it('defaults: falcon_auth_token cookie, Secure, sub/permissions claims, discord:admin, 24 h sessions, no redirects, refresh every 30 min by 50 with 5 in flight, runs kept 90 days', () => {
     const o = resolveOptions(base)
     expect(o.auth).toMatchObject({
       jwtSecret: null,
@@ -101,7 +101,9 @@ describe('auth and tokenRefresh options', () => {
       resolveUser: null,
       redirectUrls: []
     })
-    expect(o.tokenRefresh).toEqual({ enabled: true, intervalMs: 1_800_000, batchSize: 50, concurrency: 5, lockTtlMs: 600_000 })
+    expect(o.tokenRefresh).toEqual({ enabled: true, intervalMs: 1_800_000, batchSize: 50, concurrency: 5, lockTtlMs: 600_000, retentionMs: 90 * 86_400_000 })
+    expect(resolveOptions({ ...base, tokenRefresh: { retention: '7d' } }).tokenRefresh.retentionMs).toBe(7 * 86_400_000)
+    expect(() => resolveOptions({ ...base, tokenRefresh: { retention: '1m' } })).toThrow(/tokenRefresh\.retention/)
   })
 
   it('normalises allowed redirects to origin + path', () => {

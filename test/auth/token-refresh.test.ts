@@ -8,7 +8,7 @@ import { DiscordRestClient, type DiscordOAuth2Client } from '../../src/discord/i
 import { RedisTaskLock, resolveScheduler, scheduleOnReady, TOKEN_REFRESH_JOB_ID, TokenRefreshTask, type TaskLock } from '../../src/tasks/index.js'
 import type { DiscordStore } from '../../src/store/port.js'
 import { redisAvailable, REDIS_URL, uniquePrefix } from '../helpers/redis.js'
-import { bearer, buildAuthApp, CLIENT_ID, CLIENT_SECRET, sessionFor, startSimulator, type AuthTestApp } from './helpers.js'
+import { bearer, buildAuthApp, CLIENT_ID, CLIENT_SECRET, dumpDatabase, sessionFor, startSimulator, type AuthTestApp } from './helpers.js'
 
 /*
  * The token refresh task: rotation and invalid_grant against the simulator, batching and bounded
@@ -52,6 +52,7 @@ function taskFor (app: AuthTestApp, over: Partial<ConstructorParameters<typeof T
     concurrency: 5,
     lock: null,
     log: silentLog,
+    retentionMs: null,
     ...over
   })
 }
@@ -154,11 +155,134 @@ describe('refreshing against the simulator', () => {
     const [a, b] = await Promise.all([task.run(), task.run()])
     expect(a).toBe(b)
     await task.run()
-    const history = task.history()
+    const history = await task.history()
     expect(history).toHaveLength(2)
     expect(history[0]).toMatchObject({ refreshed: 0, candidates: 0 })
     expect(history[1]).toMatchObject({ refreshed: 1, candidates: 1 })
     expect(Date.parse(history[1]?.finished_at as string)).toBeGreaterThanOrEqual(Date.parse(history[1]?.started_at as string))
+  })
+})
+
+describe('run records in the store', () => {
+  it('each run is stored with its counts and errors, visible to any instance sharing the store, with no token in it', async () => {
+    t = await buildAuthApp(sim)
+    const store = t.app.discord.store
+    const ok = await seedLink(store)
+    await taskFor(t).run()
+    const bad = await seedLink(store)
+    sim.scriptFault({ kind: 'error', status: 500, route: 'POST /oauth2/token', times: 20 })
+    await taskFor(t).run()
+
+    // A fresh task object stands in for another instance: it reads what the first one recorded.
+    const runs = await taskFor(t).history()
+    expect(runs).toHaveLength(2)
+    expect(runs[0]).toMatchObject({ status: 'completed', candidates: 1, refreshed: 0, failed: 1, reason: null })
+    expect(runs[0]?.errors).toEqual([{ discord_user_id: bad.id, code: 'FST_DISCORD_API_SERVER_ERROR', message: expect.stringContaining('500') }])
+    expect(runs[1]).toMatchObject({ status: 'completed', candidates: 1, refreshed: 1, failed: 0, errors: [] })
+    expect(t.db.prepare("SELECT COUNT(*) AS n FROM discord_task_runs WHERE task = 'token_refresh'").get()).toEqual({ n: 2 })
+    const dump = dumpDatabase(t.db)
+    const stored = await store.getUserTokens(ok.id)
+    for (const secret of [ok.access, ok.refresh, bad.access, bad.refresh, stored?.access_token, stored?.refresh_token, CLIENT_SECRET]) {
+      expect(dump).not.toContain(secret as string)
+    }
+  })
+
+  it('a skipped run is recorded with its reason (lock held elsewhere, Redis unreachable)', async () => {
+    t = await buildAuthApp(sim)
+    const held: TaskLock = { acquire: async () => null, renew: async () => true, release: async () => {} }
+    await taskFor(t, { lock: held }).run()
+    // Runs are ordered by start time (to the millisecond): keep the two apart.
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const down: TaskLock = { acquire: async () => { throw new Error('connect ECONNREFUSED') }, renew: async () => false, release: async () => {} }
+    await taskFor(t, { lock: down }).run()
+    expect((await taskFor(t).history()).map((r) => [r.status, r.reason])).toEqual([
+      ['skipped', expect.stringContaining('lock unavailable')],
+      ['skipped', 'another instance holds the lock']
+    ])
+  })
+
+  it('deletes recorded runs older than the retention after each run', async () => {
+    t = await buildAuthApp(sim)
+    const store = t.app.discord.store
+    const day = 86_400_000
+    const old = new Date(Date.now() - 91 * day)
+    const kept = new Date(Date.now() - 89 * day)
+    for (const started of [old, kept]) {
+      await store.recordTaskRun({ task: 'token_refresh', status: 'completed', reason: null, started_at: started, finished_at: started, duration_ms: 0, counts: { refreshed: 7 }, errors: [] })
+    }
+    await taskFor(t, { retentionMs: 90 * day }).run()
+    const runs = await taskFor(t).history()
+    expect(runs.map((r) => r.started_at)).toEqual([expect.any(String), kept.toISOString()])
+    expect(Date.parse(runs[0]?.started_at as string)).toBeGreaterThan(kept.getTime())
+  })
+
+  it('a store that cannot record the run costs the record only: the run still resolves, and a warning is logged', async () => {
+    t = await buildAuthApp(sim)
+    await seedLink(t.app.discord.store)
+    const store = t.app.discord.store
+    const failing = new Proxy(store, {
+      get (target, prop) {
+        if (prop === 'recordTaskRun') return async () => { throw Object.assign(new Error('disk full'), { code: 'FST_DISCORD_STORE_UNAVAILABLE' }) }
+        const value = Reflect.get(target, prop, target) as unknown
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
+    const warnings: unknown[] = []
+    const log = { info () {}, error () {}, debug () {}, trace () {}, fatal () {}, child () { return log }, level: 'silent', warn (obj: unknown, msg: string) { warnings.push([obj, msg]) } }
+    const run = await taskFor(t, { store: failing, log: log as never }).run()
+    expect(run).toMatchObject({ status: 'completed', refreshed: 1 })
+    expect(warnings).toEqual([[{ code: 'FST_DISCORD_STORE_UNAVAILABLE' }, 'recording the discord token refresh run failed']])
+    expect(await taskFor(t).history()).toEqual([])
+  })
+})
+
+describe('GET /auth/token-refresh/runs', () => {
+  const url = '/discord/auth/token-refresh/runs'
+
+  it.each([
+    ['anonymous', {}, 401, 'FST_DISCORD_AUTH_REQUIRED'],
+    ['a user', { sub: 'host-1', permissions: [] }, 403, 'FST_DISCORD_FORBIDDEN'],
+    ['another user', { sub: 'host-2', permissions: ['discord:read'] }, 403, 'FST_DISCORD_FORBIDDEN']
+  ] as const)('refuses %s: %i %s', async (_who, claims, statusCode, code) => {
+    t = await buildAuthApp(sim)
+    const headers = 'sub' in claims ? bearer(sessionFor(t.app, claims.sub, [...claims.permissions])) : {}
+    const res = await t.inject({ method: 'GET', url, headers })
+    expect(res.statusCode).toBe(statusCode)
+    expect(res.json().code).toBe(code)
+  })
+
+  it('shows an admin the recorded runs, newest first, limited, with no token', async () => {
+    t = await buildAuthApp(sim, { tokenRefresh: { enabled: true } })
+    const task = t.app.discord.tokenRefresh as TokenRefreshTask
+    const link = await seedLink(t.app.discord.store)
+    await task.run()
+    await task.run()
+    const admin = bearer(sessionFor(t.app, 'admin-1', ['discord:admin']))
+    const res = await t.inject({ method: 'GET', url, headers: admin })
+    expect(res.statusCode).toBe(200)
+    const body = res.json()
+    expect(body).toMatchObject({ enabled: true, running: false })
+    expect(body.runs).toHaveLength(2)
+    expect(body.runs[0]).toMatchObject({ status: 'completed', candidates: 0, refreshed: 0 })
+    expect(body.runs[1]).toMatchObject({ status: 'completed', candidates: 1, refreshed: 1, reauth_required: 0, failed: 0, skipped: 0, errors: [] })
+    expect(res.body).not.toContain(link.refresh)
+    const one = await t.inject({ method: 'GET', url: `${url}?limit=1`, headers: admin })
+    expect(one.json().runs).toEqual([body.runs[0]])
+    const bad = await t.inject({ method: 'GET', url: `${url}?limit=0`, headers: admin })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().code).toBe('FST_DISCORD_VALIDATION')
+  })
+
+  it('with the task disabled: enabled false, and runs an earlier configuration recorded are still listed', async () => {
+    t = await buildAuthApp(sim, { tokenRefresh: { enabled: false } })
+    const at = new Date(Date.now() - 3_600_000)
+    await t.app.discord.store.recordTaskRun({ task: 'token_refresh', status: 'completed', reason: null, started_at: at, finished_at: at, duration_ms: 12, counts: { candidates: 1, refreshed: 1 }, errors: [] })
+    const res = await t.inject({ method: 'GET', url, headers: bearer(sessionFor(t.app, 'admin-1', ['discord:admin'])) })
+    expect(res.json()).toEqual({
+      enabled: false,
+      running: false,
+      runs: [{ status: 'completed', reason: null, started_at: at.toISOString(), finished_at: at.toISOString(), duration_ms: 12, candidates: 1, refreshed: 1, reauth_required: 0, failed: 0, skipped: 0, errors: [] }]
+    })
   })
 })
 
@@ -222,8 +346,8 @@ describe('schedule', () => {
     expect(run).not.toHaveBeenCalled()
     await vi.advanceTimersByTimeAsync(1)
     expect(run).toHaveBeenCalledTimes(1)
-    await vi.waitFor(() => expect(task.history()).toHaveLength(1), { timeout: 5000 })
-    expect(task.history()[0]).toMatchObject({ status: 'completed', refreshed: 1 })
+    await vi.waitFor(async () => expect(await task.history()).toHaveLength(1), { timeout: 5000 })
+    expect((await task.history())[0]).toMatchObject({ status: 'completed', refreshed: 1 })
     await vi.advanceTimersByTimeAsync(30 * 60_000)
     expect(run).toHaveBeenCalledTimes(2)
     await vi.waitFor(() => expect(task.running).toBe(false), { timeout: 5000 })

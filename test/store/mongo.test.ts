@@ -136,6 +136,9 @@ const EXPECTED_INDEXES: Record<string, Array<{ name: string, key: Record<string,
     { name: 'type_target_created', key: { sync_type: 1, target_id: 1, created_at: 1 } },
     { name: 'created_at', key: { created_at: 1 } }
   ],
+  discord_task_runs: [
+    { name: 'task_started_id', key: { task: 1, started_at: 1, _id: 1 } }
+  ],
   discord_oauth_states: [
     { name: 'uniq_state', key: { state: 1 }, unique: true },
     { name: 'ttl_expires_at', key: { expires_at: 1 }, expireAfterSeconds: 0 }

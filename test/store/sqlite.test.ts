@@ -102,6 +102,28 @@ describe('SqliteStore specifics', () => {
     expect(migrate(raw)).toEqual({ from: MIGRATIONS.length, to: MIGRATIONS.length, applied: [] })
   })
 
+  it('upgrades a version 1 database to version 2 (task runs) keeping its data', async () => {
+    const path = freshPath()
+    const box = secrets()
+    const v1 = await openAt(path, box)
+    await v1.createGuild({ guild_id: '43', guild_name: 'Before v2', bot_token: 'bot-v1' })
+    await v1.close()
+    // Take the file back to what a v1 release left: no task runs table, user_version 1.
+    const raw = new Database(path)
+    raw.exec('DROP TABLE discord_task_runs')
+    raw.pragma('user_version = 1')
+    raw.close()
+
+    const upgraded = track(await openAt(path, box))
+    expect((await upgraded.getGuild('43'))?.guild_name).toBe('Before v2')
+    expect(await upgraded.getBotToken('43')).toBe('bot-v1')
+    const run = await upgraded.recordTaskRun({ task: 'token_refresh', status: 'skipped', reason: 'another instance holds the lock', started_at: new Date(), finished_at: new Date(), duration_ms: 0, counts: {}, errors: [] })
+    expect(await upgraded.listTaskRuns({ task: 'token_refresh' })).toEqual([run])
+    const probe = track(new Database(path, { readonly: true }))
+    expect(schemaVersion(probe)).toBe(MIGRATIONS.length)
+    expect(MIGRATIONS[1]?.name).toBe('scheduled task runs')
+  })
+
   it('applies only the migrations a database has not seen, in order, and records the version', () => {
     const db = track(new Database(':memory:'))
     const calls: string[] = []

@@ -2,7 +2,9 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ErrorResponse, Snowflake } from '../../schemas/common.js'
+import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
 import { STATE_PATTERN } from '../../auth/flow.js'
+import { tokenRefreshHistory } from '../../tasks/token-refresh.js'
 import type { CallbackOutcome, CompletedFlow } from '../../auth/oauth-service.js'
 import type { AuthUser } from '../../auth/types.js'
 
@@ -66,6 +68,26 @@ const UnlinkBody = Type.Object({
     sync_run_id: Type.Union([Type.String(), Type.Null()]),
     guild_ids: Type.Array(Type.String())
   })
+})
+
+const TokenRefreshRun = Type.Object({
+  status: Type.Union([Type.Literal('completed'), Type.Literal('skipped'), Type.Literal('failed')]),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'Why the run was skipped or failed (another instance holds the lock, lock unavailable, lock lost...)' }),
+  started_at: Type.String({ format: 'date-time' }),
+  finished_at: Type.String({ format: 'date-time' }),
+  duration_ms: Type.Integer(),
+  candidates: Type.Integer({ description: 'Links whose access token expired within the threshold' }),
+  refreshed: Type.Integer(),
+  reauth_required: Type.Integer({ description: 'Discord answered invalid_grant: the link is now needs_reauth' }),
+  failed: Type.Integer({ description: 'Other failures (Discord 5xx, timeouts...): retried next run' }),
+  skipped: Type.Integer({ description: 'No refresh token, or relinked while the run refreshed it' }),
+  errors: Type.Array(Type.Object({ discord_user_id: Type.String(), code: Type.String(), message: Type.String() }), { description: 'Per-link failures (at most 50 per run), never a token' })
+})
+
+const TokenRefreshRuns = Type.Object({
+  enabled: Type.Boolean({ description: 'The scheduled refresh runs on this instance (tokenRefresh.enabled and a Discord application)' }),
+  running: Type.Boolean({ description: 'A run is in progress on this instance' }),
+  runs: Type.Array(TokenRefreshRun, { description: 'Recorded runs of every instance, newest first' })
 })
 
 const Redirect = Type.Null({ description: 'Redirect (Location header) to the redirect_url stored with the state; on failure with ?error=<FST_DISCORD_ code>' })
@@ -153,6 +175,20 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: UnlinkBody, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse }
     }
   }, async (request) => oauth.unlink(request, request.params.discord_id))
+
+  fastify.get('/auth/token-refresh/runs', {
+    preValidation: auth.requireAdmin,
+    schema: {
+      tags: ['discord'],
+      summary: 'Recorded runs of the scheduled token refresh: counts and per-link errors (admin)',
+      security: SESSION_SECURITY,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Default 20' })) }, { additionalProperties: false }),
+      response: { 200: TokenRefreshRuns, ...errorResponses(...COMMON_ERROR_STATUSES) }
+    }
+  }, async (request) => {
+    const task = fastify.discord.tokenRefresh
+    return { enabled: task !== null, running: task?.running ?? false, runs: await tokenRefreshHistory(fastify.discord.store, request.query.limit) }
+  })
 
   fastify.get('/auth/status', {
     preHandler: [auth.optionalAuth],

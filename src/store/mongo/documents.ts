@@ -4,6 +4,8 @@ import {
   EMPTY_SYNC_RESULTS,
   auditEntryFields,
   mergeKnown,
+  taskRunCounts,
+  taskRunErrorFields,
   type AuditEntryRecord,
   type DiscordGuildSummary,
   type DiscordUserRecord,
@@ -13,7 +15,8 @@ import {
   type SyncGuildResult,
   type SyncRunError,
   type SyncRunRecord,
-  type SyncRunResults
+  type SyncRunResults,
+  type TaskRunRecord
 } from '../port.js'
 
 /*
@@ -42,6 +45,7 @@ export type GuildDoc = Stored<GuildConfigRecord> & {
 
 export type MappingDoc = Stored<RoleMappingRecord>
 export type SyncRunDoc = Stored<SyncRunRecord>
+export type TaskRunDoc = Stored<TaskRunRecord>
 export type OAuthStateDoc = Stored<OAuthStateRecord>
 export type AuditDoc = Stored<AuditEntryRecord>
 
@@ -185,6 +189,20 @@ export function toSyncRunRecord (d: SyncRunDoc): SyncRunRecord {
     results: toSyncResultsDoc(d.results),
     initiated_by: d.initiated_by,
     created_at: d.created_at
+  }
+}
+
+export function toTaskRunRecord (d: TaskRunDoc): TaskRunRecord {
+  return {
+    id: d._id,
+    task: d.task,
+    status: d.status,
+    reason: d.reason ?? null,
+    started_at: d.started_at,
+    finished_at: d.finished_at,
+    duration_ms: d.duration_ms,
+    counts: taskRunCounts(d.counts ?? {}),
+    errors: (d.errors ?? []).map(taskRunErrorFields)
   }
 }
 

@@ -10,6 +10,9 @@ import {
   mergeKnown,
   normalisePage,
   pickKnown,
+  runListLimit,
+  taskRunCounts,
+  taskRunErrorFields,
   type AuditEntryRecord,
   type ConsumeOAuthStateResult,
   type CreateAuditEntryInput,
@@ -18,6 +21,7 @@ import {
   type CreateOAuthStateInput,
   type CreateRoleMappingInput,
   type CreateSyncRunInput,
+  type CreateTaskRunInput,
   type DiscordStore,
   type DiscordUserRecord,
   type GuildConfigRecord,
@@ -25,6 +29,7 @@ import {
   type ListDiscordUsersQuery,
   type ListRoleMappingsQuery,
   type ListSyncRunsQuery,
+  type ListTaskRunsQuery,
   type OAuthStateRecord,
   type OAuthTokens,
   type Page,
@@ -32,6 +37,8 @@ import {
   type RoleMappingBatchResult,
   type RoleMappingRecord,
   type SyncRunRecord,
+  type TaskName,
+  type TaskRunRecord,
   type UpdateDiscordUserInput,
   type UpdateGuildConfigInput,
   type UpdateRoleMappingInput,
@@ -48,6 +55,7 @@ import {
   toOAuthStateRecord,
   toSyncResultsDoc,
   toSyncRunRecord,
+  toTaskRunRecord,
   toUserRecord,
   type AuditDoc,
   type GuildDoc,
@@ -56,6 +64,7 @@ import {
   type PublicGuildDoc,
   type PublicUserDoc,
   type SyncRunDoc,
+  type TaskRunDoc,
   type UserDoc
 } from './documents.js'
 import { conflictError, toStoreError } from './errors.js'
@@ -83,6 +92,7 @@ interface Collections {
   guilds: Collection<GuildDoc>
   mappings: Collection<MappingDoc>
   syncRuns: Collection<SyncRunDoc>
+  taskRuns: Collection<TaskRunDoc>
   oauthStates: Collection<OAuthStateDoc>
   audit: Collection<AuditDoc>
 }
@@ -160,6 +170,7 @@ export class MongoStore implements DiscordStore {
       guilds: this.#db.collection<GuildDoc>(name('guilds')),
       mappings: this.#db.collection<MappingDoc>(name('mappings')),
       syncRuns: this.#db.collection<SyncRunDoc>(name('syncRuns')),
+      taskRuns: this.#db.collection<TaskRunDoc>(name('taskRuns')),
       oauthStates: this.#db.collection<OAuthStateDoc>(name('oauthStates')),
       audit: this.#db.collection<AuditDoc>(name('audit'))
     }
@@ -833,6 +844,43 @@ export class MongoStore implements DiscordStore {
   async pruneSyncRuns (before: Date): Promise<number> {
     return this.#run('pruneSyncRuns', 'sync run', async () => {
       const res = await this.#c.syncRuns.deleteMany({ status: { $in: FINISHED_RUN_STATUSES }, created_at: { $lt: before } })
+      return res.deletedCount
+    })
+  }
+
+  // ------------------------------------------------------------ discord_task_runs
+
+  async recordTaskRun (input: CreateTaskRunInput): Promise<TaskRunRecord> {
+    return this.#run('recordTaskRun', 'task run', async () => {
+      const doc: TaskRunDoc = {
+        _id: randomUUID(),
+        task: input.task,
+        status: input.status,
+        reason: input.reason ?? null,
+        started_at: input.started_at,
+        finished_at: input.finished_at,
+        duration_ms: Math.max(0, Math.round(input.duration_ms)),
+        counts: taskRunCounts(input.counts),
+        errors: input.errors.map(taskRunErrorFields)
+      }
+      await this.#c.taskRuns.insertOne(doc)
+      return toTaskRunRecord(doc)
+    })
+  }
+
+  async listTaskRuns (query: ListTaskRunsQuery): Promise<TaskRunRecord[]> {
+    return this.#run('listTaskRuns', 'task run', async () => {
+      const docs = await this.#c.taskRuns.find({ task: query.task })
+        .sort({ started_at: -1, _id: -1 })
+        .limit(runListLimit(query.limit))
+        .toArray()
+      return docs.map(toTaskRunRecord)
+    })
+  }
+
+  async pruneTaskRuns (task: TaskName, before: Date): Promise<number> {
+    return this.#run('pruneTaskRuns', 'task run', async () => {
+      const res = await this.#c.taskRuns.deleteMany({ task, started_at: { $lt: before } })
       return res.deletedCount
     })
   }

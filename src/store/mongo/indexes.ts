@@ -4,7 +4,7 @@
  * server's message names the index) and so operators can recognise them.
  */
 
-export type CollectionKey = 'users' | 'guilds' | 'mappings' | 'syncRuns' | 'oauthStates' | 'audit'
+export type CollectionKey = 'users' | 'guilds' | 'mappings' | 'syncRuns' | 'taskRuns' | 'oauthStates' | 'audit'
 
 export interface IndexSpec {
   name: string
@@ -18,6 +18,7 @@ export const COLLECTION_SUFFIXES: Readonly<Record<CollectionKey, string>> = Obje
   guilds: 'guild_configs',
   mappings: 'role_mappings',
   syncRuns: 'sync_status',
+  taskRuns: 'task_runs',
   oauthStates: 'oauth_states',
   audit: 'audit_log'
 })
@@ -44,6 +45,10 @@ const SPECS: Record<CollectionKey, readonly IndexSpec[]> = {
     { name: 'status_heartbeat', key: { status: 1, heartbeat_at: 1 } },
     { name: 'type_target_created', key: { sync_type: 1, target_id: 1, created_at: 1 } },
     { name: 'created_at', key: { created_at: 1 } }
+  ],
+  // A task's runs newest first, and pruning its old ones.
+  taskRuns: [
+    { name: 'task_started_id', key: { task: 1, started_at: 1, _id: 1 } }
   ],
   oauthStates: [
     { name: 'uniq_state', key: { state: 1 }, unique: true },

@@ -12,6 +12,9 @@ import {
   MAX_PAGE_SIZE,
   auditEntryFields,
   mergeKnown,
+  runListLimit,
+  taskRunCounts,
+  taskRunErrorFields,
   normalisePage
 } from '../port.js'
 import type {
@@ -23,6 +26,7 @@ import type {
   CreateOAuthStateInput,
   CreateRoleMappingInput,
   CreateSyncRunInput,
+  CreateTaskRunInput,
   DiscordGuildSummary,
   DiscordStore,
   DiscordUserRecord,
@@ -33,6 +37,7 @@ import type {
   ListDiscordUsersQuery,
   ListRoleMappingsQuery,
   ListSyncRunsQuery,
+  ListTaskRunsQuery,
   MappingConditions,
   OAuthFlow,
   OAuthStateRecord,
@@ -45,6 +50,10 @@ import type {
   SyncRunResults,
   SyncRunStatus,
   SyncType,
+  TaskName,
+  TaskRunError,
+  TaskRunRecord,
+  TaskRunStatus,
   UpdateDiscordUserInput,
   UpdateGuildConfigInput,
   UpdateRoleMappingInput,
@@ -142,6 +151,18 @@ interface SyncRunRow {
   results: string
   initiated_by: string
   created_at: number
+}
+
+interface TaskRunRow {
+  id: string
+  task: TaskName
+  status: TaskRunStatus
+  reason: string | null
+  started_at: number
+  finished_at: number
+  duration_ms: number
+  counts: string
+  errors: string
 }
 
 interface OAuthStateRow {
@@ -282,6 +303,20 @@ function toSyncRun (r: SyncRunRow): SyncRunRecord {
     results: reviveResults(r.results),
     initiated_by: r.initiated_by,
     created_at: new Date(r.created_at)
+  }
+}
+
+function toTaskRun (r: TaskRunRow): TaskRunRecord {
+  return {
+    id: r.id,
+    task: r.task,
+    status: r.status,
+    reason: r.reason,
+    started_at: new Date(r.started_at),
+    finished_at: new Date(r.finished_at),
+    duration_ms: r.duration_ms,
+    counts: taskRunCounts(JSON.parse(r.counts) as Record<string, number>),
+    errors: (JSON.parse(r.errors) as TaskRunError[]).map(taskRunErrorFields)
   }
 }
 
@@ -1028,6 +1063,37 @@ export class SqliteStore implements DiscordStore {
 
   async purgeExpiredOAuthStates (now: Date = new Date()): Promise<number> {
     return this.#run(() => this.#exec('DELETE FROM discord_oauth_states WHERE expires_at <= ?', [ms(now)]))
+  }
+
+  // -------------------------------------------------------------- discord_task_runs
+
+  async recordTaskRun (input: CreateTaskRunInput): Promise<TaskRunRecord> {
+    const row: TaskRunRow = {
+      id: randomUUID(),
+      task: input.task,
+      status: input.status,
+      reason: input.reason ?? null,
+      started_at: ms(input.started_at),
+      finished_at: ms(input.finished_at),
+      duration_ms: Math.max(0, Math.round(input.duration_ms)),
+      counts: JSON.stringify(taskRunCounts(input.counts)),
+      errors: JSON.stringify(input.errors.map(taskRunErrorFields))
+    }
+    return this.#run(() => {
+      this.#exec(`INSERT INTO discord_task_runs (id, task, status, reason, started_at, finished_at, duration_ms, counts, errors)
+        VALUES (@id, @task, @status, @reason, @started_at, @finished_at, @duration_ms, @counts, @errors)`, { ...row })
+      return toTaskRun(row)
+    })
+  }
+
+  async listTaskRuns (query: ListTaskRunsQuery): Promise<TaskRunRecord[]> {
+    return this.#run(() => this.#all<TaskRunRow>(
+      'SELECT * FROM discord_task_runs WHERE task = ? ORDER BY started_at DESC, id DESC LIMIT ?', [query.task, runListLimit(query.limit)]
+    ).map(toTaskRun))
+  }
+
+  async pruneTaskRuns (task: TaskName, before: Date): Promise<number> {
+    return this.#run(() => this.#exec('DELETE FROM discord_task_runs WHERE task = ? AND started_at < ?', [task, ms(before)]))
   }
 
   // -------------------------------------------------------------- audit log

@@ -165,7 +165,34 @@ const v1: Migration = {
   }
 }
 
-export const MIGRATIONS: readonly Migration[] = Object.freeze([v1])
+/*
+ * v2: runs of the scheduled token refresh were only logged and kept in one process's memory;
+ * the issue asks for each run to be recorded, and any instance (or an admin) must see what the
+ * last runs did. `task` is free text so a later task needs no migration; counts and errors are
+ * JSON, read and written whole.
+ */
+const v2: Migration = {
+  version: 2,
+  name: 'scheduled task runs',
+  up (db) {
+    db.exec(`
+      CREATE TABLE discord_task_runs (
+        id          TEXT PRIMARY KEY,
+        task        TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('completed', 'skipped', 'failed')),
+        reason      TEXT,
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        counts      TEXT NOT NULL,
+        errors      TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX discord_task_runs_task_started ON discord_task_runs (task, started_at, id);
+    `)
+  }
+}
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([v1, v2])
 
 /** Throws unless versions run 1..n in order, so a bad merge fails at load, not in production. */
 export function assertMigrationOrder (migrations: readonly Migration[]): void {
