@@ -10,6 +10,7 @@ import {
   buildRouteApp,
   configureGuild,
   createMapping,
+  expectNoSecrets,
   IDS,
   SECRET_VALUES,
   startSimulator,
@@ -61,7 +62,7 @@ afterEach(async () => {
   sim.state.setRolePosition(IDS.guild, IDS.pilotRole, 5)
   sim.clearFaults()
   for (const line of logs) for (const secret of SECRET_VALUES) expect(line).not.toContain(secret)
-  for (const r of t.responses) for (const secret of SECRET_VALUES) expect(r.body).not.toContain(secret)
+  expectNoSecrets(t)
   await t.close()
 })
 

@@ -8,7 +8,7 @@ import {
   createMapping,
   dumpDatabase,
   IDS,
-  SECRET_VALUES,
+  expectNoSecrets,
   startSimulator,
   UNKNOWN_TOKEN,
   WEAK_TOKEN,
@@ -23,7 +23,7 @@ afterAll(async () => { await sim.close() })
 beforeEach(async () => { t = await buildRouteApp(sim) })
 afterEach(async () => {
   // No response of any test in this file may carry a bot token value.
-  for (const r of t.responses) for (const secret of SECRET_VALUES) expect(r.body + r.headers).not.toContain(secret)
+  expectNoSecrets(t)
   await t.close()
 })
 

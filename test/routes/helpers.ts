@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
+import { expect } from 'vitest'
 import Database from 'better-sqlite3'
 import discordSync, { type FastifyDiscordSyncOptions } from '../../src/index.js'
 import { createDiscordSimulator, PermissionFlags, type DiscordSimulator } from '../../src/testing/index.js'
@@ -148,6 +149,13 @@ export async function buildRouteApp (sim: DiscordSimulator, overrides: Partial<F
       await app.close()
       db.close()
     }
+  }
+}
+
+/** Fails when any response `t` recorded carries one of `secrets` in its body or headers. */
+export function expectNoSecrets (t: RouteTestApp, secrets: readonly string[] = SECRET_VALUES): void {
+  for (const r of t.responses) {
+    for (const secret of secrets) expect(`${r.method} ${r.url}: ${r.headers} ${r.body}`).not.toContain(secret)
   }
 }
 

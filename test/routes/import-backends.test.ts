@@ -5,7 +5,7 @@ import type { FastifyDiscordSyncOptions } from '../../src/index.js'
 import type { DiscordStore, RoleMappingRecord } from '../../src/store/port.js'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { MongoDouble } from '../store/mongo-double.js'
-import { buildRouteApp, configureGuild, createMapping, IDS, SECRET_VALUES, startSimulator, type RouteTestApp } from './helpers.js'
+import { buildRouteApp, configureGuild, createMapping, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
 
 /*
  * Bulk import through the HTTP API on both store backends: the SQLite store (one
@@ -45,7 +45,7 @@ describe.each(BACKENDS)('import on the %s store', (_name, storeOptions) => {
     await createMapping(t, { group_id: 'old', discord_role_id: IDS.staffRole })
   })
   afterEach(async () => {
-    for (const r of t.responses) for (const secret of SECRET_VALUES) expect(r.body + r.headers).not.toContain(secret)
+    expectNoSecrets(t)
     await t.close()
   })
 

@@ -5,7 +5,7 @@ import {
   configureGuild,
   createMapping,
   IDS,
-  SECRET_VALUES,
+  expectNoSecrets,
   startSimulator,
   type RouteTestApp
 } from './helpers.js'
@@ -20,7 +20,7 @@ beforeEach(async () => {
   await configureGuild(t)
 })
 afterEach(async () => {
-  for (const r of t.responses) for (const secret of SECRET_VALUES) expect(r.body + r.headers).not.toContain(secret)
+  expectNoSecrets(t)
   await t.close()
 })
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { BOT_TOKEN, buildRouteApp, IDS, SECRET_VALUES, startSimulator, type RouteTestApp } from './helpers.js'
+import { BOT_TOKEN, buildRouteApp, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
 
 /*
  * The seed's curl examples (spec "API Examples" and "Troubleshooting"), replayed with their
@@ -42,7 +42,7 @@ beforeAll(async () => {
   cookie = `falcon_auth_token=${t.tokenFor('admin')}`
 })
 afterAll(async () => {
-  for (const r of t.responses) for (const secret of SECRET_VALUES) expect(r.body + r.headers).not.toContain(secret)
+  expectNoSecrets(t)
   await t.close()
   await sim.close()
 })

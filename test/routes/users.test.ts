@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { buildRouteApp, IDS, startSimulator, type RouteTestApp } from './helpers.js'
+import { buildRouteApp, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
 
 let sim: DiscordSimulator
 let t: RouteTestApp
@@ -36,7 +36,7 @@ beforeEach(async () => {
   })
 })
 afterEach(async () => {
-  for (const r of t.responses) for (const secret of OAUTH_SECRETS) expect(r.body + r.headers).not.toContain(secret)
+  expectNoSecrets(t, OAUTH_SECRETS)
   await t.close()
 })
 
