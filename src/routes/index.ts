@@ -12,7 +12,7 @@ import syncRoutes from './sync/index.js'
 import adminRoutes from './admin/index.js'
 import { adminUi } from '../admin-ui/index.js'
 import { normaliseFastifyError, useStrictJson } from './strict-json.js'
-import { RateLimitedError } from '../errors.js'
+import { NotFoundError, RateLimitedError } from '../errors.js'
 import { PACKAGE_VERSION } from '../discord/defaults.js'
 import type { ResolvedRateLimitOptions } from '../options.js'
 
@@ -23,6 +23,8 @@ export interface RoutesOptions {
   openapi: boolean
   /** Serve the admin web UI at /admin/. */
   adminUi?: boolean
+  /** The path prefix this context is registered with ('' when the routes sit at the host's own level). */
+  prefix?: string
 }
 
 /** Every route group of the plugin, mounted in one encapsulated context under the prefix. */
@@ -81,6 +83,17 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
 
   if (opts.openapi) {
     fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
+  }
+
+  // A path under the prefix that no route matches (a typo, a method the route lacks, a client
+  // that normalised "/guilds/.." away) answers in the plugin's error shape too. Without a prefix
+  // every unmatched URL of the host (or of the host's prefixed context we would share) would
+  // land here, so the host's 404 stays the host's.
+  if (opts.prefix !== undefined && opts.prefix !== '') {
+    fastify.setNotFoundHandler(async (request) => {
+      // The path only: a query string may carry an OAuth code or state.
+      throw new NotFoundError(`Route ${request.method} ${request.url.split('?', 1)[0] as string} not found`)
+    })
   }
 }
 

@@ -1,4 +1,5 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifySchema, FastifySchemaCompiler } from 'fastify'
+import type { TSchema } from '@sinclair/typebox'
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js'
 
@@ -30,6 +31,44 @@ export function normaliseFastifyError (err: FastifyError): FastifyError {
   return err
 }
 
+/*
+ * Query strings and path parameters arrive as text, and TypeBox's conversion reads numbers with
+ * parseInt: "1.5", "1e2" and "true" all become the integer 1, "0x10" becomes 16, "0", "1" and
+ * "TRUE" become booleans. A mistyped value would then silently mean something else (page=1e2 is
+ * page 1). Only the canonical decimal and true/false spellings are converted; anything else is a
+ * 400 naming the parameter, before TypeBox sees it.
+ */
+const CANONICAL: Record<string, { text: RegExp, expected: string }> = {
+  // 15 digits always fit a double exactly, so the number read is the number written.
+  integer: { text: /^-?\d{1,15}$/, expected: 'an integer written in decimal digits' },
+  number: { text: /^-?\d{1,15}(\.\d{1,15})?$/, expected: 'a decimal number' },
+  boolean: { text: /^(true|false)$/, expected: 'true or false' }
+}
+
+/** The top-level properties of a query or params schema that are converted from text, by type. */
+function scalarProperties (schema: unknown): Array<[string, { text: RegExp, expected: string }]> {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> } | null)?.properties ?? {}
+  const out: Array<[string, { text: RegExp, expected: string }]> = []
+  for (const [name, prop] of Object.entries(properties)) {
+    const rule = typeof prop.type === 'string' ? CANONICAL[prop.type] : undefined
+    if (rule !== undefined) out.push([name, rule])
+  }
+  return out
+}
+
+const strictValidatorCompiler: FastifySchemaCompiler<FastifySchema> = (route) => {
+  const check = TypeBoxValidatorCompiler({ ...route, schema: route.schema as TSchema })
+  const scalars = route.httpPart === 'body' ? [] : scalarProperties(route.schema)
+  if (scalars.length === 0) return check
+  return (value: unknown) => {
+    const input = (value ?? {}) as Record<string, unknown>
+    const errors = scalars
+      .filter(([name, rule]) => typeof input[name] === 'string' && !rule.text.test(input[name] as string))
+      .map(([name, rule]) => ({ keyword: 'type', schemaPath: `#/properties/${name}`, params: {}, message: `Expected ${rule.expected}`, instancePath: `/${name}` }))
+    return errors.length > 0 ? { error: errors } : check(value)
+  }
+}
+
 export function useStrictJson (fastify: FastifyInstance): void {
-  fastify.setValidatorCompiler(TypeBoxValidatorCompiler)
+  fastify.setValidatorCompiler(strictValidatorCompiler)
 }
