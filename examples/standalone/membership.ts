@@ -39,15 +39,22 @@ export class JsonFileMembership implements MembershipProvider {
     const now = Date.now()
     if (this.#loaded !== null && now - this.#checkedAt < 1000) return this.#loaded.users
     this.#checkedAt = now
-    const { mtimeMs } = statSync(this.path)
-    if (this.#loaded?.mtimeMs === mtimeMs) return this.#loaded.users
-    const parsed: unknown = JSON.parse(readFileSync(this.path, 'utf8'))
-    const users = (parsed as { users?: unknown } | null)?.users
-    if (typeof users !== 'object' || users === null || Array.isArray(users)) {
-      throw new Error(`${this.path}: expected { "users": { "<user id>": { groups, character_count, permissions } } }`)
+    try {
+      const { mtimeMs } = statSync(this.path)
+      if (this.#loaded?.mtimeMs === mtimeMs) return this.#loaded.users
+      const parsed: unknown = JSON.parse(readFileSync(this.path, 'utf8'))
+      const users = (parsed as { users?: unknown } | null)?.users
+      if (typeof users !== 'object' || users === null || Array.isArray(users)) {
+        throw new Error(`${this.path}: expected { "users": { "<user id>": { groups, character_count, permissions } } }`)
+      }
+      this.#loaded = { mtimeMs, users: new Map(Object.entries(users)) }
+      return this.#loaded.users
+    } catch (err) {
+      // Forget the old content: until the file is fixed every call throws, so no page of a sync
+      // is planned on what the file said before the edit while others are refused.
+      this.#loaded = null
+      throw err
     }
-    this.#loaded = { mtimeMs, users: new Map(Object.entries(users)) }
-    return this.#loaded.users
   }
 
   getMembership (userId: string): MembershipInfo | null {

@@ -43,6 +43,16 @@ describe('JsonFileMembership', () => {
     utimesSync(path, later, later)
     await new Promise((resolve) => setTimeout(resolve, 1_050))
     expect(() => p.getMembership('alice')).toThrow()
+    // Still broken a moment later: every page of a sync is refused alike, none is planned on
+    // the content from before the edit.
+    expect(() => p.getMemberships(['alice'])).toThrow()
+    expect(() => p.getMembership('alice')).toThrow()
+    // Fixed: answered again at once.
+    writeFileSync(path, JSON.stringify({ users: { bob: ALICE } }))
+    const fixed = new Date(Date.now() + 20_000)
+    utimesSync(path, fixed, fixed)
+    expect(p.getMembership('alice')).toBeNull()
+    expect(p.getMembership('bob')).toEqual(ALICE)
   })
 
   it('MEMBERSHIP_FILE: unset means none; a missing or malformed file is a ConfigError naming the variable', () => {
