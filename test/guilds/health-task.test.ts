@@ -122,6 +122,42 @@ describe('GuildHealthTask against the simulator', () => {
     expect((await task.run()).results[0]).toMatchObject({ status: 'healthy', previous: 'degraded' })
   })
 
+  it('healthy → degraded → unhealthy → degraded → healthy: one message per turn into a bad state, none on recovery', async () => {
+    const before = messages().length
+    sim.state.setRolePosition(IDS.guild, IDS.pilotRole, 25)
+    expect((await task.run()).results[0]).toMatchObject({ previous: 'healthy', status: 'degraded', notified: true })
+    sim.state.setRolePermissions(IDS.guild, IDS.botRole, (1n << 10n) | (1n << 11n))
+    expect((await task.run()).results[0]).toMatchObject({ previous: 'degraded', status: 'unhealthy', notified: true })
+    expect((await task.run()).results[0]).toMatchObject({ previous: 'unhealthy', status: 'unhealthy', notified: false })
+    sim.state.setRolePermissions(IDS.guild, IDS.botRole, BOT_PERMISSIONS)
+    expect((await task.run()).results[0]).toMatchObject({ previous: 'unhealthy', status: 'degraded', notified: true })
+    sim.state.setRolePosition(IDS.guild, IDS.pilotRole, 5)
+    expect((await task.run()).results[0]).toMatchObject({ previous: 'degraded', status: 'healthy', notified: false })
+    expect(messages().slice(before).map((m) => /\*\*(degraded|unhealthy)\*\*/.exec(m)?.[1])).toEqual(['degraded', 'unhealthy', 'degraded'])
+  })
+
+  it('a notification the bot can no longer post is logged, never thrown; the status is stored and the post not retried', async () => {
+    const channel = sim.state.channels.get(IDS.channel)
+    if (channel === undefined) throw new Error('the suite\'s channel is missing')
+    const overwrites = channel.permission_overwrites
+    // Someone took Send Messages from the bot's role in the notification channel after it was set.
+    channel.permission_overwrites = [{ id: IDS.botRole, type: 0, allow: '0', deny: (1n << 11n).toString() }]
+    try {
+      const before = messages().length
+      sim.state.setRolePermissions(IDS.guild, IDS.botRole, (1n << 10n) | (1n << 11n))
+      const first = (await task.run()).results[0]
+      expect(first).toMatchObject({ previous: 'healthy', status: 'unhealthy', notified: false })
+      expect((await stored())?.health_status).toBe('unhealthy')
+      expect(logs.some((l) => l.startsWith('warn') && l.includes('could not post the health notification') && l.includes(IDS.channel))).toBe(true)
+      sim.clearRequests()
+      expect((await task.run()).results[0]).toMatchObject({ status: 'unhealthy', notified: false })
+      expect(sim.requests.filter((r) => r.method === 'POST')).toEqual([])
+      expect(messages()).toHaveLength(before)
+    } finally {
+      channel.permission_overwrites = overwrites
+    }
+  })
+
   it('a disabled mapping above the bot does not degrade the guild', async () => {
     const [mapping] = await t.app.discord.store.listMappings({ guild_id: IDS.guild })
     await t.app.discord.store.updateMapping(mapping?.id as string, { enabled: false })
