@@ -296,6 +296,19 @@ describe('one instance at a time', () => {
     expect(await taskFor(t, { lock: down }).run()).toMatchObject({ status: 'skipped', reason: expect.stringContaining('lock unavailable') })
   })
 
+  it('stops after the batch in which it lost the lock (it expired and another instance may run): failed, "lock lost", recorded', async () => {
+    t = await buildAuthApp(sim)
+    const links = [await seedLink(t.app.discord.store, { expiresInMs: 10_000 }), await seedLink(t.app.discord.store, { expiresInMs: 20_000 })]
+    const released: string[] = []
+    const lost: TaskLock = { acquire: async () => 'tok-1', renew: async () => false, release: async (tok) => { released.push(tok) } }
+    const run = await taskFor(t, { lock: lost, batchSize: 1 }).run()
+    expect(run).toMatchObject({ status: 'failed', reason: 'lock lost', candidates: 1, refreshed: 1 })
+    // The second link (next batch) was left for whoever holds the lock now.
+    expect((await t.app.discord.store.getUserTokens(links[1]?.id as string))?.refresh_token).toBe(links[1]?.refresh)
+    expect(released).toEqual(['tok-1'])
+    expect((await taskFor(t).history())[0]).toMatchObject({ status: 'failed', reason: 'lock lost' })
+  })
+
   it('with Redis: two instances racing, one refreshes, the other skips; the lock is released and expires by TTL', async (ctx) => {
     if (!(await redisAvailable())) ctx.skip()
     const redis = new Redis(REDIS_URL, { lazyConnect: true })

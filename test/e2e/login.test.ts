@@ -81,10 +81,10 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true })
 })
 
-async function saveScreenshots (shots: Array<[string, Buffer | null]>, page: Page): Promise<void> {
+async function saveScreenshots (shots: Array<[string, Buffer | null]>, page: Page, finalName = 'e2e-login-final.png'): Promise<void> {
   mkdirSync(RESULTS, { recursive: true })
   for (const [name, shot] of shots) if (shot !== null) writeFileSync(join(RESULTS, name), shot)
-  await page.screenshot({ path: join(RESULTS, 'e2e-login-final.png'), fullPage: true }).catch(() => {})
+  await page.screenshot({ path: join(RESULTS, finalName), fullPage: true }).catch(() => {})
 }
 
 describe('login in a real browser', () => {
@@ -133,6 +133,34 @@ describe('login in a real browser', () => {
       expect(await page.content()).not.toContain(tokens?.access_token)
     } catch (err) {
       await saveScreenshots([['e2e-login-consent.png', consentShot]], page)
+      throw err
+    } finally {
+      await context.close()
+    }
+  }, 60_000)
+
+  it('Cancel at Discord → back on the redirect URL with ?error=FST_DISCORD_OAUTH_DENIED, no session cookie', async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    let consentShot: Buffer | null = null
+    const finalUrl = `${base}/api/discord/status`
+    try {
+      const login = await page.goto(`${base}/api/discord/auth/login?redirect_url=${encodeURIComponent(finalUrl)}`)
+      const { auth_url: authUrl } = await login?.json() as { auth_url: string }
+      await page.goto(authUrl)
+      await expect.poll(() => page.locator('h1').textContent()).toContain('Falcon E2E wants to access your account')
+      consentShot = await page.screenshot({ fullPage: true })
+
+      // A browser must not be left on a JSON error page: it goes back to the app, which reads the code.
+      const back = `${finalUrl}?error=FST_DISCORD_OAUTH_DENIED`
+      await Promise.all([
+        page.waitForURL(back, { timeout: 20_000 }),
+        page.click('button[value="cancel"]')
+      ])
+      expect(page.url()).toBe(back)
+      expect((await context.cookies(base)).find((c) => c.name === 'falcon_auth_token')).toBeUndefined()
+    } catch (err) {
+      await saveScreenshots([['e2e-cancel-consent.png', consentShot]], page, 'e2e-cancel-final.png')
       throw err
     } finally {
       await context.close()
