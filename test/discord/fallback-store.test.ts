@@ -1,0 +1,103 @@
+import { createServer, type Server, type Socket } from 'node:net'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { FallbackRateLimitStore } from '../../src/discord/ratelimit/fallback.js'
+import type { GlobalAcquireParams } from '../../src/discord/ratelimit/store.js'
+import { REDIS_URL, redisAvailable, uniquePrefix } from '../helpers/redis.js'
+
+/*
+ * When a Redis call counts as a Redis failure. A slow Redis must send the limiter to its
+ * in-process fallback; a slow *process* must not: while this process is stalled (GC, a long
+ * synchronous task, CPU starvation) Redis's answer waits in the socket, and declaring Redis
+ * down then would let every process fall back to its own limits at once and overrun the
+ * shared global limit (the 3-process benchmark saw 100 requests in a second that way).
+ */
+
+const available = await redisAvailable()
+const TIMEOUT = 100
+
+function params (member: string): GlobalAcquireParams {
+  return { limit: 5, windowMs: 10_000, invalidThreshold: 100, invalidTotalThreshold: 100, invalidWindowMs: 60_000, member }
+}
+
+function stall (ms: number): void {
+  const until = performance.now() + ms
+  while (performance.now() < until) { /* this process is busy; Redis is not */ }
+}
+
+describe('fallback store: what counts as a Redis failure', () => {
+  const clients: Redis[] = []
+  const prefixes: string[] = []
+  const servers: Server[] = []
+  const sockets: Socket[] = []
+
+  afterAll(async () => {
+    if (available) {
+      const admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+      for (const prefix of prefixes) {
+        const keys = await admin.keys(`${prefix}*`)
+        if (keys.length > 0) await admin.del(...keys)
+      }
+      admin.disconnect()
+    }
+    for (const c of clients) c.disconnect()
+    for (const s of sockets) s.destroy()
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  })
+
+  it.skipIf(!available)('a stall of this process longer than redisTimeoutMs is not a Redis failure', async () => {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+    clients.push(redis)
+    await redis.ping()
+    const prefix = uniquePrefix('fallback-stall')
+    prefixes.push(prefix)
+    const changes: string[] = []
+    const warnings: unknown[] = []
+    const store = new FallbackRateLimitStore({
+      redis,
+      prefix,
+      timeoutMs: TIMEOUT,
+      retryIntervalMs: 1_000,
+      logger: { warn: (obj) => warnings.push(obj), info: () => {} },
+      onChange: (state) => changes.push(state)
+    })
+    for (let i = 0; i < 3; i++) {
+      const pending = store.acquireGlobal('tok', params(`m${i}`))
+      stall(3 * TIMEOUT)
+      expect(await pending).toEqual({ granted: true })
+    }
+    expect(changes).toEqual([])
+    expect(warnings).toEqual([])
+    expect(store.kind).toBe('redis')
+    // The grants are in Redis, where the other processes see them.
+    expect(await redis.zcard(`${prefix}gl:tok`)).toBe(3)
+  })
+
+  it('a Redis that accepts the connection but never answers is a failure after the timeout', async () => {
+    // Reads commands, answers nothing: a hung Redis (or one behind a black-holing network).
+    const server = createServer((socket) => {
+      sockets.push(socket)
+      socket.on('data', () => {})
+    })
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as { port: number }).port
+    const redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    clients.push(redis)
+    redis.on('error', () => {})
+    // Connected, but its handshake is never answered: every command waits forever.
+    await new Promise<void>((resolve) => redis.once('connect', () => resolve()))
+    const changes: string[] = []
+    const store = new FallbackRateLimitStore({ redis, prefix: 'hung:', timeoutMs: TIMEOUT, retryIntervalMs: 60_000, onChange: (state) => changes.push(state) })
+    const started = performance.now()
+    expect(await store.acquireGlobal('tok', params('h1'))).toEqual({ granted: true })
+    const elapsed = performance.now() - started
+    expect(changes).toEqual(['fallback'])
+    expect(store.kind).toBe('memory')
+    expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT - 1)
+    // In-process limits from then on: no further wait on the hung connection.
+    const next = performance.now()
+    expect(await store.acquireGlobal('tok', params('h2'))).toEqual({ granted: true })
+    expect(performance.now() - next).toBeLessThan(TIMEOUT)
+  })
+})
