@@ -86,7 +86,6 @@ export async function buildSecurityWorld (options: SecurityWorldOptions = {}): P
     encryptionKey: options.encryptionKey ?? TEST_KEY,
     apiBaseUrl: sim.apiBaseUrl,
     discord: { ...OAUTH_APP, apiBaseUrl: sim.apiBaseUrl, authorizeUrl: `${sim.url}/oauth2/authorize` },
-    auth: { jwtSecret: options.jwtSecret ?? JWT_SECRET, redirectUrls: [FRONTEND] },
     tokenRefresh: { enabled: false },
     healthCheck: { enabled: false },
     // On, so its hook runs on every request; far above what a suite sends.
@@ -96,6 +95,7 @@ export async function buildSecurityWorld (options: SecurityWorldOptions = {}): P
     openapi: true,
     adminUi: true,
     ...options.plugin,
+    auth: { jwtSecret: options.jwtSecret ?? JWT_SECRET, redirectUrls: [FRONTEND], ...options.plugin?.auth },
     sync: { enabled: false, ...options.plugin?.sync }
   })
   await app.ready()
