@@ -1,3 +1,4 @@
+import type { APIRole } from 'discord-api-types/v10'
 import type { DiscordBotClient } from '../discord/bot.js'
 import {
   DiscordAPIError,
@@ -20,7 +21,8 @@ import {
   highestRolePosition,
   Permission,
   PERMISSION_NAMES,
-  type BotGuildFacts
+  type BotGuildFacts,
+  type GuildRoleFacts
 } from './permissions.js'
 
 /*
@@ -74,18 +76,36 @@ export function translateDiscordError (err: unknown, guildId: string): Error {
   return err instanceof Error ? err : new Error(String(err))
 }
 
+function malformedFacts (guildId: string, what: string): Error {
+  return new DiscordUpstreamError(`could not check the bot in guild ${guildId} (Discord sent ${what}); nothing was changed, try again`)
+}
+
+/**
+ * A role as the checks read it. The client only vouches for the id; a position, flag or bit set
+ * of the wrong type would make the hierarchy comparison meaningless (a string position compares
+ * as false and would pass a role above the bot), so such an answer is refused as a whole.
+ */
+function roleFacts (role: APIRole, guildId: string): GuildRoleFacts {
+  const { id, name, position, permissions, managed } = role as unknown as Record<string, unknown>
+  if (typeof name !== 'string' || !Number.isSafeInteger(position) || typeof permissions !== 'string' || typeof managed !== 'boolean') {
+    throw malformedFacts(guildId, `a malformed role ${String(id)}`)
+  }
+  return { id: id as string, name, position: position as number, permissions, managed }
+}
+
 /** Fetches the bot's view of the guild. Throws this module's errors (see `translateDiscordError`). */
 export async function inspectBot (api: BotApi, guildId: string): Promise<BotInspection> {
   try {
     const me = await api.getCurrentUser()
     const guild = await api.getGuild(guildId, { withCounts: false })
+    if (typeof guild.owner_id !== 'string') throw malformedFacts(guildId, 'a guild without owner_id')
     const [roles, member] = await Promise.all([api.getGuildRoles(guildId), api.getGuildMember(guildId, me.id)])
     const facts: BotGuildFacts = {
       guild_id: guildId,
       owner_id: guild.owner_id,
       bot_user_id: me.id,
       member_role_ids: [...member.roles],
-      roles: roles.map((r) => ({ id: r.id, name: r.name, position: r.position, permissions: r.permissions, managed: r.managed }))
+      roles: roles.map((r) => roleFacts(r, guildId))
     }
     return {
       facts,

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import {
+  BOT_TOKEN,
   buildRouteApp,
   configureGuild,
   createMapping,
@@ -96,6 +97,21 @@ describe('POST /discord/guilds/{guild_id}/role-mappings', () => {
       expect(res.json().message).toMatch(/Manage Roles/)
     } finally {
       sim.state.setRolePermissions(IDS.guild, IDS.botRole, (1n << 28n) | (1n << 10n) | (1n << 11n))
+    }
+  })
+
+  it('a malformed role list from Discord is a 502, never a mapping waved through', async () => {
+    // A role above the bot, with its position sent as a word: compared as is, it would pass the hierarchy check.
+    const roles = (await t.app.discord.client.bot(BOT_TOKEN).getGuildRoles(IDS.guild)).map((r) => r.id === IDS.adminsRole ? { ...r, position: 'top' } : r)
+    sim.scriptFault({ kind: 'malformed', route: 'GET /guilds/:guild_id/roles', body: JSON.stringify(roles) })
+    try {
+      const res = await t.call({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'g', discord_role_id: IDS.adminsRole } })
+      expect(res.statusCode).toBe(502)
+      expect(res.json()).toMatchObject({ statusCode: 502, code: 'FST_DISCORD_UPSTREAM' })
+      expect(res.json().message).toMatch(/malformed role 987654321098765434.*nothing was changed/)
+      expect(await t.app.discord.store.countMappings()).toBe(0)
+    } finally {
+      sim.clearFaults()
     }
   })
 
