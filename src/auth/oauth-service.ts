@@ -3,7 +3,6 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { APIUser, RESTAPIPartialCurrentUserGuild } from 'discord-api-types/v10'
 import {
   AccountLinkedElsewhereError,
-  AuthRequiredError,
   DiscordNotConfiguredError,
   DiscordUpstreamError,
   NotFoundError,
@@ -427,11 +426,5 @@ export class OAuthService {
     if (user === null) return { authenticated: false }
     const accounts = (await this.#d.store.listUsersByUserId(user.id)).map(toLinkedAccount)
     return { authenticated: true, user_id: user.id, linked: accounts.length > 0, needs_reauth: accounts.some((a) => a.needs_reauth), accounts }
-  }
-
-  /** For routes: the verified caller or a 401. */
-  static requireUser (request: FastifyRequest, cookieName: string): AuthUser {
-    if (request.discordAuth === null || request.discordAuth === undefined) throw new AuthRequiredError(cookieName)
-    return request.discordAuth
   }
 }

@@ -183,27 +183,28 @@ export class SessionAuth {
     return { token, expiresAt: new Date(now + expiresInSec * 1000) }
   }
 
-  /** The session cookie: HttpOnly (no script access), SameSite=Lax (sent on the top-level redirect back from Discord). */
-  setSessionCookie (reply: FastifyReply, token: string): void {
-    reply.setCookie(this.#opts.cookieName, token, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.#opts.cookieSecure,
-      path: this.#opts.cookiePath,
-      ...(this.#opts.cookieDomain === null ? {} : { domain: this.#opts.cookieDomain }),
-      maxAge: Math.floor(this.#opts.sessionExpiryMs / 1000)
-    })
-  }
-
-  /** Ends a browser session: expires the session cookie with the attributes it was set with. */
-  clearSessionCookie (reply: FastifyReply): void {
-    reply.clearCookie(this.#opts.cookieName, {
+  /**
+   * The session cookie's attributes, one set for setting and clearing it (a browser only drops a
+   * cookie cleared with the same path and domain): HttpOnly (no script access), SameSite=Lax
+   * (sent on the top-level redirect back from Discord).
+   */
+  #cookieAttributes (): { httpOnly: true, sameSite: 'lax', secure: boolean, path: string, domain?: string } {
+    return {
       httpOnly: true,
       sameSite: 'lax',
       secure: this.#opts.cookieSecure,
       path: this.#opts.cookiePath,
       ...(this.#opts.cookieDomain === null ? {} : { domain: this.#opts.cookieDomain })
-    })
+    }
+  }
+
+  setSessionCookie (reply: FastifyReply, token: string): void {
+    reply.setCookie(this.#opts.cookieName, token, { ...this.#cookieAttributes(), maxAge: Math.floor(this.#opts.sessionExpiryMs / 1000) })
+  }
+
+  /** Ends a browser session: expires the session cookie with the attributes it was set with. */
+  clearSessionCookie (reply: FastifyReply): void {
+    reply.clearCookie(this.#opts.cookieName, this.#cookieAttributes())
   }
 
   // ------------------------------------------------------------ preHandlers
