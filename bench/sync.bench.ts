@@ -1,7 +1,7 @@
 /*
  * Role sync benchmark (issue 6). Not a test: it prints figures. Run it with
  *
- *   npx tsx bench/sync.bench.ts [--sizes 1000,10000,100000] [--scale 100] [--baseline-scale 1000]
+ *   npx tsx bench/sync.bench.ts [--sizes 1000,10000,100000] [--scale 100] [--baseline-scale 1000] [--strategies ours,seed,alliance]
  *
  * A Discord simulator with Discord's default limits (global 50/s per bot, member writes 10 per
  * 10 s per guild, member reads 5/s, member list pages 10 per 10 s), time-scaled, runs in a
@@ -22,10 +22,13 @@
  * larger time scale to finish in minutes; their simulated time does not depend on it.
  */
 import { fork, type ChildProcess } from 'node:child_process'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import pLimit from 'p-limit'
-import { DiscordRestClient } from '../src/discord/index.js'
+import { DEFAULT_REST_OPTIONS, DiscordRestClient } from '../src/discord/index.js'
 import { createStore } from '../src/store/index.js'
 import { resolveOptions } from '../src/options.js'
 import type { DiscordStore, RoleMappingRecord } from '../src/store/port.js'
@@ -41,8 +44,13 @@ function arg (name: string, fallback: string): string {
 }
 const SIZES = arg('sizes', '1000,10000,100000').split(',').map(Number)
 const SCALE = Number(arg('scale', '100'))
+const STRATEGIES = arg('strategies', 'ours,seed,alliance').split(',')
 const BASELINE_SCALE = Number(arg('baseline-scale', '1000'))
 const KEY = Buffer.alloc(32, 9).toString('base64')
+
+// A full collection before each measurement, without asking for a node flag on the command line.
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
 
 // ------------------------------------------------------------------ the simulator process
 
@@ -71,18 +79,39 @@ class Sim {
 // ------------------------------------------------------------------ measurement helpers
 
 function client (apiBaseUrl: string, scale: number): DiscordRestClient {
-  // Windows, offsets and waits shrink with the time scale, exactly as the simulator's do.
-  return new DiscordRestClient({ baseUrl: apiBaseUrl, globalWindowMs: 1000 / scale, offsetMs: 50 / scale, maxRateLimitWaitMs: 600_000 / scale, connections: 16 })
+  // Windows, offsets and waits shrink with the time scale, exactly as the simulator's do; the
+  // client's own defaults otherwise (offsetMs 150 since the three-process Redis benchmark).
+  return new DiscordRestClient({
+    baseUrl: apiBaseUrl,
+    globalWindowMs: DEFAULT_REST_OPTIONS.globalWindowMs / scale,
+    offsetMs: DEFAULT_REST_OPTIONS.offsetMs / scale,
+    maxRateLimitWaitMs: 600_000 / scale,
+    connections: 16
+  })
 }
 
-/** Peak RSS of this process while `fn` runs (sampled every 20 ms). */
-async function measured<T> (fn: () => Promise<T>): Promise<{ value: T, realMs: number, peakRss: number }> {
-  let peak = process.memoryUsage().rss
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 20)
+/**
+ * Peak RSS and heap of this process while `fn` runs (sampled every 20 ms), and the RSS right
+ * before it (after a full collection): the difference is what the run itself added on top of
+ * node, tsx, the loaded modules and the benchmark's own store of linked accounts.
+ */
+async function measured<T> (fn: () => Promise<T>): Promise<{ value: T, realMs: number, rssBefore: number, peakRss: number, peakHeap: number }> {
+  gc()
+  const rssBefore = process.memoryUsage().rss
+  let peak = rssBefore
+  let peakHeap = process.memoryUsage().heapUsed
+  const sample = (): void => {
+    const m = process.memoryUsage()
+    peak = Math.max(peak, m.rss)
+    peakHeap = Math.max(peakHeap, m.heapUsed)
+  }
+  const timer = setInterval(sample, 20)
   const started = performance.now()
   try {
     const value = await fn()
-    return { value, realMs: performance.now() - started, peakRss: Math.max(peak, process.memoryUsage().rss) }
+    const realMs = performance.now() - started
+    sample()
+    return { value, realMs, rssBefore, peakRss: peak, peakHeap }
   } finally {
     clearInterval(timer)
   }
@@ -118,6 +147,9 @@ interface Outcome {
   floorS: number
   realS: number
   peakRssMb: number
+  /** Peak RSS minus the RSS right before the run. */
+  runRssMb: number
+  peakHeapMb: number
   needingChange: number
 }
 
@@ -200,23 +232,35 @@ function row (o: Outcome): string {
     o.strategy.padEnd(9), String(o.members).padStart(6), kinds.padEnd(62),
     `writes=${o.stats.writes}`.padEnd(13), `429=${r429}`.padEnd(12), `ns429>1st=${o.stats.non_shared_429_after_first_response}`.padEnd(12),
     `sim=${o.simulatedS.toFixed(0)}s`.padEnd(12), `floor=${o.floorS}s`.padEnd(13), `ratio=${(o.simulatedS / o.floorS).toFixed(3)}`.padEnd(12),
-    `real=${o.realS.toFixed(1)}s`.padEnd(11), `rss=${o.peakRssMb.toFixed(0)}MB`.padEnd(10), o.stats.mismatches === 0 ? 'final=exact' : `final=${o.stats.mismatches} wrong`
+    `real=${o.realS.toFixed(1)}s`.padEnd(11), `rss=${o.peakRssMb.toFixed(0)}MB`.padEnd(10), `run+${o.runRssMb.toFixed(0)}MB`.padEnd(10),
+    `heap=${o.peakHeapMb.toFixed(0)}MB`.padEnd(10), o.stats.mismatches === 0 ? 'final=exact' : `final=${o.stats.mismatches} wrong`
   ].join(' ')
 }
 
 async function main (): Promise<void> {
   const sim = new Sim()
   const outcomes: Outcome[] = []
-  console.log(`sync benchmark: sizes ${SIZES.join(', ')}; ours at time scale ${SCALE}, baselines at ${BASELINE_SCALE}; node ${process.version}; ` +
-    `RSS at start ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MB (node + tsx + modules)`)
+  const mb = (n: number): string => (n / 1024 / 1024).toFixed(0)
+  console.log(`sync benchmark: sizes ${SIZES.join(', ')}; ours at time scale ${SCALE}, baselines at ${BASELINE_SCALE}; client offsetMs ${DEFAULT_REST_OPTIONS.offsetMs} (scaled); ` +
+    `node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; RSS at start ${mb(process.memoryUsage().rss)} MB (node + tsx + modules)`)
   for (const n of SIZES) {
-    const needingChange = Array.from({ length: n }, (_, i) => world(i)).filter((m) => m.before.join() !== m.after.join()).length
+    // Counted member by member: materialising 100k worlds would grow this process's heap (and
+    // its RSS, which V8 keeps) before the engine's run is even measured.
+    let needingChange = 0
+    for (let i = 0; i < n; i++) {
+      const m = world(i)
+      if (m.before.join() !== m.after.join()) needingChange++
+    }
+    gc()
+    const rssEmpty = process.memoryUsage().rss
     const { store, mappings } = await seedStore(n)
-    const strategies: Array<{ name: string, scale: number, run: (url: string) => Promise<void> }> = [
-      { name: 'ours', scale: SCALE, run: (url) => ours(store, url) },
-      { name: 'seed', scale: BASELINE_SCALE, run: (url) => baseline('seed', n, mappings, url) },
-      { name: 'alliance', scale: BASELINE_SCALE, run: (url) => baseline('alliance', n, mappings, url) }
-    ]
+    gc()
+    console.log(`  ${n} linked accounts in the benchmark's in-memory SQLite store: RSS ${mb(rssEmpty)} -> ${mb(process.memoryUsage().rss)} MB`)
+    const strategies = ([
+      { name: 'ours', scale: SCALE, run: (url: string) => ours(store, url) },
+      { name: 'seed', scale: BASELINE_SCALE, run: (url: string) => baseline('seed', n, mappings, url) },
+      { name: 'alliance', scale: BASELINE_SCALE, run: (url: string) => baseline('alliance', n, mappings, url) }
+    ]).filter((s) => STRATEGIES.includes(s.name))
     let current = null as { scale: number, url: string } | null
     for (const s of strategies) {
       if (current?.scale !== s.scale) {
@@ -224,7 +268,6 @@ async function main (): Promise<void> {
       } else {
         await sim.call({ op: 'reset' })
       }
-      global.gc?.()
       const m = await measured(() => s.run((current as { url: string }).url))
       const stats = await sim.call<SimStats>({ op: 'stats' })
       const o: Outcome = {
@@ -235,6 +278,8 @@ async function main (): Promise<void> {
         floorS: floorSeconds(n, needingChange),
         realS: m.realMs / 1000,
         peakRssMb: m.peakRss / 1024 / 1024,
+        runRssMb: (m.peakRss - m.rssBefore) / 1024 / 1024,
+        peakHeapMb: m.peakHeap / 1024 / 1024,
         needingChange
       }
       outcomes.push(o)
@@ -244,14 +289,18 @@ async function main (): Promise<void> {
   }
   console.log('\nsummary (members needing a change = 10%):')
   for (const n of SIZES) {
-    const by = (name: string): Outcome => outcomes.find((o) => o.members === n && o.strategy === name) as Outcome
+    const by = (name: string): Outcome | undefined => outcomes.find((o) => o.members === n && o.strategy === name)
     const o = by('ours')
-    const speedSeed = by('seed').simulatedS / o.simulatedS
-    const speedAlliance = by('alliance').simulatedS / o.simulatedS
+    if (o === undefined) continue
+    const speed = (name: string): string => {
+      const b = by(name)
+      return b === undefined ? 'not run' : `${(b.simulatedS / o.simulatedS).toFixed(1)}x`
+    }
     console.log(`  ${String(n).padStart(6)}: writes ${o.stats.writes} for ${o.needingChange} members needing a change (${o.stats.writes === o.needingChange ? 'exact' : 'NOT exact'}); ` +
-      `time ${o.simulatedS.toFixed(0)} s = ${((o.simulatedS / o.floorS - 1) * 100).toFixed(1)}% over the floor; ${speedSeed.toFixed(1)}x faster than seed, ${speedAlliance.toFixed(1)}x faster than Alliance Auth; ` +
-      `non-shared 429s ${o.stats.non_shared_429} (after first response ${o.stats.non_shared_429_after_first_response}); peak RSS ${o.peakRssMb.toFixed(0)} MB`)
+      `time ${o.simulatedS.toFixed(0)} s = ${((o.simulatedS / o.floorS - 1) * 100).toFixed(1)}% over the floor; faster than seed ${speed('seed')}, than Alliance Auth ${speed('alliance')}; ` +
+      `non-shared 429s ${o.stats.non_shared_429} (after first response ${o.stats.non_shared_429_after_first_response}); peak RSS ${o.peakRssMb.toFixed(0)} MB, of which the run added ${o.runRssMb.toFixed(0)} MB (peak heap ${o.peakHeapMb.toFixed(0)} MB)`)
   }
+  console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
   await sim.call({ op: 'close' }).catch(() => {})
 }
 
