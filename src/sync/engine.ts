@@ -20,6 +20,7 @@ import {
   UserNotLinkedError,
   ValidationError
 } from '../errors.js'
+import { MAX_PAGE_SIZE } from '../store/port.js'
 import type {
   AuditEntryRecord, DiscordStore, DiscordUserRecord, GuildConfigRecord, ListAuditQuery, ListSyncRunsQuery, Page,
   SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunStatus, SyncType
@@ -430,12 +431,18 @@ export class SyncEngine {
 
   /** Claims and starts every pending unlink removal (start-up and scheduler ticks); returns how many started. */
   async processPending (): Promise<number> {
-    const pending = await this.#d.store.listSyncRuns({ status: 'pending', limit: 100 })
     let started = 0
-    for (const r of pending) {
-      if (await this.#claimUnlink(r) !== null) started++
+    // Page after page: a claimed run is no longer pending, so each listing brings the next ones.
+    // Stopping at one page would leave the rest to the start-up stale sweep, which fails them.
+    for (;;) {
+      const pending = await this.#d.store.listSyncRuns({ status: 'pending', limit: MAX_PAGE_SIZE })
+      let claimed = 0
+      for (const r of pending) {
+        if (await this.#claimUnlink(r) !== null) claimed++
+      }
+      started += claimed
+      if (pending.length < MAX_PAGE_SIZE || claimed === 0) return started
     }
-    return started
   }
 
   /** Marks a pending unlink run running (fresh heartbeat, so a stale sweep spares it) and launches it. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import Database from 'better-sqlite3'
-import { aliceNeedsPilot, buildSyncWorld, HOST, IDS, type SyncWorld } from './helpers.js'
+import { aliceNeedsPilot, buildSyncWorld, HOST, IDS, until, type SyncWorld } from './helpers.js'
 
 /*
  * No run stays "running" forever: at start-up, runs whose heartbeat stopped (their instance
@@ -49,6 +49,35 @@ describe('start-up recovery', () => {
     // Visible through the API too.
     const res = await second.call('GET', `/sync/runs/${crashed.id}`)
     expect(res.body).toMatchObject({ id: crashed.id, status: 'failed' })
+  })
+
+  it('resumes every pending unlink removal, not only the newest page of them, before the stale sweep', async () => {
+    const db = new Database(':memory:')
+    const first = await buildSyncWorld({ plugin: { store: { type: 'sqlite', database: db } } })
+    await first.guild(IDS.g1, 'Alpha Guild')
+    await first.mapping({ group_id: 'pilots', discord_role_id: IDS.pilot })
+    const longAgo = new Date(Date.now() - 3_600_000)
+    // 130 accounts unlinked while the instance was down (more than one page of 100).
+    const ids = Array.from({ length: 130 }, (_, i) => String(1500000000000000000n + BigInt(i)))
+    for (const id of ids) {
+      first.sim.state.addUser({ id })
+      first.sim.state.addMember(IDS.g1, id, [IDS.pilot, IDS.hand])
+      const run = await first.store.createSyncRun({ sync_type: 'user', target_id: id, status: 'pending', initiated_by: `unlink:host-${id}` })
+      await first.store.updateSyncRun(run.id, { heartbeat_at: longAgo })
+    }
+    await first.app.close()
+
+    const second = await buildSyncWorld({ sim: first.sim, plugin: { store: { type: 'sqlite', database: db } } })
+    worlds.push(second)
+    // Straight from the host's database: the store's run listing stops at 100.
+    const byStatus = (): Record<string, number> => Object.fromEntries(
+      (db.prepare('SELECT status, count(*) AS n FROM discord_sync_status GROUP BY status').all() as Array<{ status: string, n: number }>).map((r) => [r.status, r.n]))
+    const final = await until(async () => {
+      const counts = byStatus()
+      return (counts.pending ?? 0) + (counts.running ?? 0) === 0 ? counts : null
+    }, 20_000)
+    expect(final).toEqual({ completed: 130 })
+    for (const id of ids) expect(second.roles(IDS.g1, id)).toEqual([IDS.hand])
   })
 })
 
