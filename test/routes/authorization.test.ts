@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { BOT_TOKEN, buildRouteApp, configureGuild, createMapping, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
+import { BOT_TOKEN, buildRouteApp, configureGuild, createMapping, expectDocumentedStatuses, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
 
 /*
  * The authorization matrix of every guild, role-mapping and user endpoint: anonymous,
@@ -107,6 +107,11 @@ describe('secrets', () => {
   it('no response of the whole tour carries a bot token value', () => {
     expect(t.responses.length).toBeGreaterThan(80)
     expectNoSecrets(t)
+  })
+
+  it('every status the tour got is declared for its operation in the OpenAPI document', async () => {
+    expect(t.served.length).toBeGreaterThan(80)
+    await expectDocumentedStatuses(t)
     // The scan is meaningful: the token was really used (stored and sent to Discord).
     expect(sim.requests.length).toBeGreaterThan(0)
     expect(BOT_TOKEN.length).toBeGreaterThan(20)

@@ -8,6 +8,7 @@ import {
   createMapping,
   dumpDatabase,
   IDS,
+  expectDocumentedStatuses,
   expectNoSecrets,
   startSimulator,
   UNKNOWN_TOKEN,
@@ -24,6 +25,7 @@ beforeEach(async () => { t = await buildRouteApp(sim) })
 afterEach(async () => {
   // No response of any test in this file may carry a bot token value.
   expectNoSecrets(t)
+  await expectDocumentedStatuses(t)
   await t.close()
 })
 

@@ -98,10 +98,21 @@ export interface RecordedResponse {
   body: string
 }
 
+/** A response as the route that answered it saw it (the route pattern, not the URL). */
+export interface ServedResponse {
+  method: string
+  /** Fastify's route pattern (`/discord/guilds/:guild_id`); undefined when no route matched. */
+  route: string | undefined
+  statusCode: number
+}
+
 export interface RouteTestApp {
   app: FastifyInstance
   db: Database.Database
   responses: RecordedResponse[]
+  served: ServedResponse[]
+  /** Where this app serves its OpenAPI document. */
+  openapiUrl: string
   /** `as`: which user's session to send (Bearer); omitted for anonymous. */
   call: (opts: InjectOptions & { as?: keyof typeof USERS | { id: string, permissions: string[] }, cookie?: boolean }) => Promise<LightMyRequestResponse>
   tokenFor: (who: keyof typeof USERS | { id: string, permissions: string[] }) => string
@@ -120,6 +131,10 @@ export async function buildRouteApp (sim: DiscordSimulator, overrides: Partial<F
     rateLimit: false,
     ...overrides
   })
+  const served: ServedResponse[] = []
+  app.addHook('onResponse', async (request, reply) => {
+    served.push({ method: request.method, route: request.routeOptions.url, statusCode: reply.statusCode })
+  })
   await app.ready()
   const responses: RecordedResponse[] = []
   const tokenFor = (who: keyof typeof USERS | { id: string, permissions: string[] }): string =>
@@ -128,6 +143,8 @@ export async function buildRouteApp (sim: DiscordSimulator, overrides: Partial<F
     app,
     db,
     responses,
+    served,
+    openapiUrl: `${(overrides as { prefix?: string }).prefix ?? ''}${overrides.routePrefix ?? '/discord'}/openapi.json`,
     tokenFor,
     async call ({ as, cookie, ...opts }) {
       const headers: Record<string, string> = { ...(opts.headers as Record<string, string> | undefined) }
@@ -156,6 +173,24 @@ export async function buildRouteApp (sim: DiscordSimulator, overrides: Partial<F
 export function expectNoSecrets (t: RouteTestApp, secrets: readonly string[] = SECRET_VALUES): void {
   for (const r of t.responses) {
     for (const secret of secrets) expect(`${r.method} ${r.url}: ${r.headers} ${r.body}`).not.toContain(secret)
+  }
+}
+
+/**
+ * Fails when a route answered a status its OpenAPI operation does not declare: the document
+ * would mislead clients, and Fastify serialises an undeclared status without its schema.
+ */
+export async function expectDocumentedStatuses (t: RouteTestApp): Promise<void> {
+  const res = await t.app.inject({ url: t.openapiUrl })
+  expect(res.statusCode).toBe(200)
+  const doc = res.json() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }
+  for (const s of t.served) {
+    if (s.route === undefined || s.route.endsWith('/openapi.json')) continue
+    const path = s.route.replace(/:(\w+)/g, '{$1}')
+    const op = doc.paths[path]?.[s.method.toLowerCase()]
+    if (op === undefined) continue // a route hidden from the document (none of this area's)
+    expect({ operation: `${s.method} ${path}`, status: s.statusCode, documented: String(s.statusCode) in op.responses })
+      .toEqual({ operation: `${s.method} ${path}`, status: s.statusCode, documented: true })
   }
 }
 

@@ -5,7 +5,7 @@ import type { FastifyDiscordSyncOptions } from '../../src/index.js'
 import type { DiscordStore, RoleMappingRecord } from '../../src/store/port.js'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { MongoDouble } from '../store/mongo-double.js'
-import { buildRouteApp, configureGuild, createMapping, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
+import { buildRouteApp, configureGuild, createMapping, expectDocumentedStatuses, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
 
 /*
  * Bulk import through the HTTP API on both store backends: the SQLite store (one
@@ -46,6 +46,7 @@ describe.each(BACKENDS)('import on the %s store', (_name, storeOptions) => {
   })
   afterEach(async () => {
     expectNoSecrets(t)
+    await expectDocumentedStatuses(t)
     await t.close()
   })
 

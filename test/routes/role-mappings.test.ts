@@ -6,6 +6,7 @@ import {
   configureGuild,
   createMapping,
   IDS,
+  expectDocumentedStatuses,
   expectNoSecrets,
   startSimulator,
   type RouteTestApp
@@ -22,6 +23,7 @@ beforeEach(async () => {
 })
 afterEach(async () => {
   expectNoSecrets(t)
+  await expectDocumentedStatuses(t)
   await t.close()
 })
 

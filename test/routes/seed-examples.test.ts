@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { BOT_TOKEN, buildRouteApp, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
+import { BOT_TOKEN, buildRouteApp, expectDocumentedStatuses, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
 
 /*
  * The seed's curl examples (spec "API Examples" and "Troubleshooting"), replayed with their
@@ -43,6 +43,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   expectNoSecrets(t)
+  await expectDocumentedStatuses(t)
   await t.close()
   await sim.close()
 })

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { buildRouteApp, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
+import { buildRouteApp, expectDocumentedStatuses, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
 
 let sim: DiscordSimulator
 let t: RouteTestApp
@@ -37,6 +37,7 @@ beforeEach(async () => {
 })
 afterEach(async () => {
   expectNoSecrets(t, OAUTH_SECRETS)
+  await expectDocumentedStatuses(t)
   await t.close()
 })
 
