@@ -108,8 +108,6 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
     const { scheduler } = await resolveScheduler(fastify)
     scheduleOnReady(fastify, scheduler, TOKEN_REFRESH_JOB_ID, opts.tokenRefresh.intervalMs, () => task.run(),
       (err) => oauthLog.error({ err: { message: err.message } }, 'token refresh job failed'))
-    // A host-owned scheduler outlives us: remove our job; our own scheduler is stopped by @fastify/schedule.
-    fastify.addHook('preClose', async () => { if (scheduler.existsById(TOKEN_REFRESH_JOB_ID)) scheduler.removeById(TOKEN_REFRESH_JOB_ID) })
   }
   let guildHealth: GuildHealthTask | null = null
   if (opts.healthCheck.enabled) {
@@ -124,7 +122,6 @@ async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: Fastify
     const { scheduler } = await resolveScheduler(fastify)
     scheduleOnReady(fastify, scheduler, HEALTH_CHECK_JOB_ID, opts.healthCheck.intervalMs, () => task.run(),
       (err) => botLog.error({ err: { message: err.message } }, 'guild health job failed'))
-    fastify.addHook('preClose', async () => { if (scheduler.existsById(HEALTH_CHECK_JOB_ID)) scheduler.removeById(HEALTH_CHECK_JOB_ID) })
   }
   const sync = await setupSync(fastify, opts, { store, client, redis, oauth, tokenRefresh })
   const publicOptions: DiscordSyncPublicOptions = Object.freeze({

@@ -86,10 +86,6 @@ export async function setupSync (fastify: FastifyInstance, opts: ResolvedOptions
       (err) => log.error({ err: { message: err.message } }, 'role sync job failed'))
     scheduleOnReady(fastify, toad, SYNC_CLEANUP_JOB_ID, s.cleanupIntervalMs, () => prune.run(),
       (err) => log.error({ err: { message: err.message } }, 'sync cleanup job failed'))
-    // A host-owned scheduler outlives us: remove our jobs (our own scheduler is stopped by @fastify/schedule).
-    fastify.addHook('preClose', async () => {
-      for (const id of [ROLE_SYNC_JOB_ID, SYNC_CLEANUP_JOB_ID]) if (toad.existsById(id)) toad.removeById(id)
-    })
   }
   // Runs a crashed instance left "running" are failed; unlink removals left pending are resumed.
   fastify.addHook('onReady', async () => {

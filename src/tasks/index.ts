@@ -31,8 +31,9 @@ export async function resolveScheduler (fastify: FastifyInstance): Promise<{ sch
 
 /**
  * Adds an interval job once the server is ready (not during registration: a run must not start
- * before the store is initialised or while plugins still load). The timer is unref'd so it never
- * keeps a process alive, and overlapping runs are prevented.
+ * before the store is initialised or while plugins still load), and removes it before the server
+ * closes: a host-owned scheduler outlives us (our own is stopped by @fastify/schedule). The timer
+ * is unref'd so it never keeps a process alive, and overlapping runs are prevented.
  */
 export function scheduleOnReady (fastify: FastifyInstance, scheduler: ToadScheduler, id: string, intervalMs: number, run: () => Promise<unknown>, onError: (err: Error) => void): void {
   fastify.addHook('onReady', async () => {
@@ -43,4 +44,5 @@ export function scheduleOnReady (fastify: FastifyInstance, scheduler: ToadSchedu
       { id, preventOverrun: true, unref: true }
     ))
   })
+  fastify.addHook('preClose', async () => { if (scheduler.existsById(id)) scheduler.removeById(id) })
 }

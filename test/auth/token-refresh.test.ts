@@ -2,7 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import Fastify from 'fastify'
 import fastifySchedule from '@fastify/schedule'
 import { Redis } from 'ioredis'
-import type { ToadScheduler } from 'toad-scheduler'
+import { AsyncTask, SimpleIntervalJob, type ToadScheduler } from 'toad-scheduler'
+import { HEALTH_CHECK_JOB_ID } from '../../src/tasks/health.js'
+import { ROLE_SYNC_JOB_ID } from '../../src/tasks/role-sync.js'
+import { SYNC_CLEANUP_JOB_ID } from '../../src/tasks/cleanup.js'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { DiscordRestClient, type DiscordOAuth2Client } from '../../src/discord/index.js'
 import { RedisTaskLock, resolveScheduler, scheduleOnReady, TOKEN_REFRESH_JOB_ID, TokenRefreshTask, type TaskLock } from '../../src/tasks/index.js'
@@ -379,15 +382,22 @@ describe('schedule', () => {
     expect(t.app.discord.tokenRefresh).toBeNull()
   })
 
-  it('uses a host @fastify/schedule when present, and removes only its own job on close', async () => {
+  it('uses a host @fastify/schedule when present, and removes only its own jobs on close (every task of the plugin)', async () => {
     t = await buildAuthApp(sim, { tokenRefresh: { enabled: true } }, {
-      before: async (app) => { await app.register(fastifySchedule) }
+      before: async (app) => {
+        await app.register(fastifySchedule)
+        const host = (app as unknown as { scheduler: ToadScheduler }).scheduler
+        host.addSimpleIntervalJob(new SimpleIntervalJob({ hours: 1 }, new AsyncTask('host-job', async () => {}), { id: 'host-job', unref: true }))
+      }
     })
     const hostScheduler = (t.app as unknown as { scheduler: ToadScheduler }).scheduler
-    expect(hostScheduler.existsById(TOKEN_REFRESH_JOB_ID)).toBe(true)
+    const ours = [TOKEN_REFRESH_JOB_ID, HEALTH_CHECK_JOB_ID, ROLE_SYNC_JOB_ID, SYNC_CLEANUP_JOB_ID]
+    expect(ours.map((id) => hostScheduler.existsById(id))).toEqual([true, true, true, true])
     await t.close()
     t = null
-    expect(hostScheduler.existsById(TOKEN_REFRESH_JOB_ID)).toBe(false)
+    expect(ours.map((id) => hostScheduler.existsById(id))).toEqual([false, false, false, false])
+    expect(hostScheduler.existsById('host-job')).toBe(true)
+    hostScheduler.stop()
   })
 
   it('leaves the host without a scheduler decorator, and its interval timer does not keep the process alive', async () => {
