@@ -13,7 +13,8 @@ import { DEMO, DEMO_PEOPLE, DEMO_ROLES, demoOf, type DemoInfo } from '../../exam
  * The admin UI in a real browser: headless Debian Chromium (playwright-core) against the
  * standalone server in demo mode, exactly what `npm start` runs. The steps follow one admin
  * session (sign in through the simulator's consent page, add a mapping, dry run, apply, audit,
- * trip the brake) and then a non-admin member. Each step checks the simulator's state, not
+ * trip the brake), a non-admin member (sync, unlink), a member re-linking an account Discord
+ * stopped accepting, and an import in replace mode. Each step checks the simulator's state, not
  * only the page. On failure the page is saved to test-results/; with UPDATE_SCREENSHOTS=1 the
  * main pages are also written to docs/ (the README shows them).
  */
@@ -51,6 +52,8 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
   })
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+  // A step that cannot happen fails in 20 s with its locator named, instead of hanging to the test's timeout.
+  context.setDefaultTimeout(20_000)
   page = await context.newPage()
 }, 60_000)
 
@@ -297,6 +300,7 @@ describe('admin UI in a real browser (demo server)', () => {
 
   it('gives a member without the admin permission their own page: link status, sync, unlink', async () => {
     const member = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    member.setDefaultTimeout(20_000)
     const p = await member.newPage()
     try {
       await signIn(p, who('oscar'))
@@ -336,4 +340,95 @@ describe('admin UI in a real browser (demo server)', () => {
       await member.close()
     }
   }, 90_000)
+
+  it('lets a member re-link an account Discord stopped accepting: through the consent page, back on their page, new tokens', async () => {
+    const member = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    member.setDefaultTimeout(20_000)
+    const p = await member.newPage()
+    const peggy = who('peggy')
+    try {
+      await signIn(p, peggy)
+      await expect.poll(() => p.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe('My account')
+      const link = p.getByRole('region', { name: 'Discord link' })
+      await expect.poll(() => link.textContent(), SLOW).toContain(peggy)
+      // Discord refused the refresh token (what the refresh task records): the page says so.
+      const before = await server.discord.store.getUserTokens(peggy)
+      await server.discord.store.updateUser(peggy, { needs_reauth: true })
+      await p.reload()
+      await expect.poll(() => link.textContent(), SLOW).toContain('Discord no longer accepts this link: re-link to keep your roles in sync.')
+
+      await link.getByRole('button', { name: 'Re-link' }).click()
+      await p.waitForURL((u) => u.origin === sim.url && u.pathname === '/oauth2/authorize')
+      await expect.poll(() => p.locator('h1').textContent(), SLOW).toContain('Falcon Sync Demo wants to access your account')
+      await p.selectOption('select#user_id', peggy)
+      await Promise.all([
+        p.waitForURL(`${demo.adminUiUrl}**`, { timeout: 20_000 }),
+        p.getByRole('button', { name: 'Authorize' }).click()
+      ])
+      // Back where the re-link started, with the warning gone: the link has fresh tokens.
+      await expect.poll(() => p.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe('My account')
+      expect(p.url()).toBe(`${demo.adminUiUrl}#/account`)
+      await expect.poll(() => link.textContent(), SLOW).toContain(peggy)
+      expect(await link.textContent()).not.toContain('Discord no longer accepts this link')
+      const record = await server.discord.store.getUserByDiscordId(peggy)
+      expect(record).toMatchObject({ user_id: 'peggy', needs_reauth: false })
+      const after = await server.discord.store.getUserTokens(peggy)
+      expect(after?.access_token).toBeDefined()
+      expect(after?.access_token).not.toBe(before?.access_token)
+      // Still one account, still this host user: a re-link replaces the authorisation, not the link.
+      expect((await server.discord.store.listUsersByUserId('peggy')).map((u) => u.discord_user_id)).toEqual([peggy])
+    } finally {
+      await member.close()
+    }
+  }, 90_000)
+
+  it('imports in replace mode: refuses a document with an invalid entry whole, previews, asks before deleting, then replaces', async () => {
+    await page.goto(`${demo.adminUiUrl}#/guilds/${G}`)
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe(DEMO.guildName)
+    const stored = async (): Promise<string[]> => (await server.discord.store.listMappings({ guild_id: G })).map((m) => m.group_id).sort()
+    expect(await stored()).toEqual(['members', 'officers', 'pilots', 'recruits'])
+    const transfer = page.getByRole('region', { name: 'Import / export' })
+    const mappings = page.getByRole('region', { name: 'Role mappings' })
+    await transfer.getByRole('button', { name: 'Export mappings' }).click()
+    await expect.poll(() => transfer.textContent(), SLOW).toContain('4 mapping(s) exported.')
+    const exported = JSON.parse(await transfer.getByLabel('Mapping document (JSON)').inputValue()) as { mappings: Array<{ group_id: string, discord_role_id: string }> }
+    const kept = { ...exported, mappings: exported.mappings.filter((m) => m.group_id !== 'recruits') }
+    await transfer.getByLabel('Mode').selectOption('replace')
+
+    // A document with a role above the bot, loaded from a file: refused whole, every problem listed, nothing written.
+    const invalid = { ...kept, mappings: [...kept.mappings, { group_id: 'mods', discord_role_id: R.moderator.id }] }
+    await transfer.getByLabel('Or load a file').setInputFiles({ name: 'mappings.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(invalid)) })
+    await expect.poll(() => transfer.getByLabel('Mapping document (JSON)').inputValue(), SLOW).toContain('"mods"')
+    await transfer.getByRole('button', { name: 'Import', exact: true }).click()
+    await expect.poll(() => transfer.getByRole('alert').textContent(), SLOW).toContain('FST_DISCORD_IMPORT_INVALID')
+    const invalidRow = transfer.locator('tr', { hasText: 'mods' })
+    expect(await invalidRow.textContent()).toContain('invalid')
+    expect(await invalidRow.textContent()).toContain(R.moderator.id)
+    expect(await page.getByRole('dialog').count()).toBe(0)
+    expect(await stored()).toEqual(['members', 'officers', 'pilots', 'recruits'])
+
+    // The document without "recruits": the dry run says what replace would delete.
+    await transfer.getByLabel('Mapping document (JSON)').fill(JSON.stringify(kept))
+    await transfer.getByRole('button', { name: 'Validate (dry run)' }).click()
+    await expect.poll(() => transfer.textContent(), SLOW).toContain('Dry run (replace): 0 to create, 0 to update, 1 to delete, 3 unchanged, 0 invalid.')
+    expect(await transfer.locator('tr', { hasText: 'recruits' }).textContent()).toContain('delete')
+
+    // Import asks before deleting; Cancel writes nothing.
+    await transfer.getByRole('button', { name: 'Import', exact: true }).click()
+    const dialog = page.getByRole('dialog', { name: 'Delete 1 mapping(s)?' })
+    await expect.poll(() => dialog.isVisible(), SLOW).toBe(true)
+    expect(await dialog.textContent()).toContain('recruits')
+    await dialog.getByRole('button', { name: 'Cancel' }).click()
+    await expect.poll(() => dialog.count(), SLOW).toBe(0)
+    expect(await stored()).toEqual(['members', 'officers', 'pilots', 'recruits'])
+
+    // Confirmed: applied, and the mappings table follows without a reload.
+    await transfer.getByRole('button', { name: 'Import', exact: true }).click()
+    await dialog.getByRole('button', { name: 'Import and delete 1' }).click()
+    await expect.poll(() => transfer.textContent(), SLOW).toContain('Applied (replace): 0 to create, 0 to update, 1 to delete, 3 unchanged, 0 invalid.')
+    await expect.poll(() => page.locator('#notice').textContent(), SLOW).toContain('Mappings imported.')
+    expect(await stored()).toEqual(['members', 'officers', 'pilots'])
+    await expect.poll(() => mappings.locator('tbody tr').count(), SLOW).toBe(3)
+    expect(await mappings.textContent()).not.toContain('recruits')
+  }, 60_000)
 })

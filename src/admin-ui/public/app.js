@@ -473,7 +473,7 @@ async function guildPage (main, _params, guildId) {
   await renderMappings(mappingsSection, guildId, roles)
 
   // Import / export
-  main.append(transferSection(guildId))
+  main.append(transferSection(guildId, () => renderMappings(mappingsSection, guildId, roles)))
 
   // Settings
   main.append(settingsSection(guild))
@@ -608,7 +608,8 @@ function shortReason (reason) {
   }[reason] ?? reason
 }
 
-function transferSection (guildId) {
+/** onImported: re-reads the mappings table after an import changed it. */
+function transferSection (guildId, onImported) {
   const out = h('div')
   const exportOut = h('div')
   const exportButton = h('button', { type: 'button', class: 'secondary' }, 'Export mappings')
@@ -635,10 +636,31 @@ function transferSection (guildId) {
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ApiError(400, 'FST_DISCORD_VALIDATION', 'The document must be a JSON object as produced by Export.')
     const body = { version: doc.version, mappings: doc.mappings, mode: mode.value, dry_run: dryRun }
     if (doc.guild_id !== undefined) body.guild_id = doc.guild_id
+    const url = `guilds/${guildId}/role-mappings/import`
     try {
-      const report = await api('POST', `guilds/${guildId}/role-mappings/import`, body)
+      if (!dryRun && body.mode === 'replace') {
+        // Replace deletes every mapping the document leaves out: name them and ask first, as deleting one mapping does.
+        // (A document with an invalid entry is refused whole by the import itself: no question then.)
+        const preview = await api('POST', url, { ...body, dry_run: true })
+        if (preview.invalid.length === 0 && preview.deleted.length > 0) {
+          const ok = await confirmDialog({
+            title: `Delete ${preview.deleted.length} mapping(s)?`,
+            body: `Replace deletes the mappings the document does not list: ${preview.deleted.map((e) => e.group_id).join(', ')}. Roles already given in Discord stay as they are.`,
+            confirmLabel: `Import and delete ${preview.deleted.length}`,
+            danger: true
+          })
+          if (!ok) {
+            out.append(importReport(preview))
+            return
+          }
+        }
+      }
+      const report = await api('POST', url, body)
       out.append(importReport(report))
-      if (!dryRun) notify('Mappings imported.')
+      if (!dryRun) {
+        notify('Mappings imported.')
+        await onImported()
+      }
     } catch (err) {
       if (err instanceof ApiError && err.body?.report) out.append(errorBox(err), importReport(err.body.report))
       else throw err
