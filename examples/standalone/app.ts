@@ -1,8 +1,13 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import discordSync from '../../src/index.js'
 import { configErrorOf, type StandaloneConfig } from './config.js'
 import { startDemo } from './demo.js'
 import { membershipFromEnv } from './membership.js'
+
+const URL_ERRORS: Record<string, string> = {
+  FST_ERR_BAD_URL: 'a path segment is not valid percent-encoding',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path segment is longer than 100 characters'
+}
 
 /**
  * Builds (does not start) the standalone server: the plugin mounted at /api/discord, as in the seed.
@@ -18,7 +23,15 @@ export async function buildStandalone (config: StandaloneConfig): Promise<Fastif
     },
     // The demo's UI polls while a sync runs: a line per request would bury the demo's own output.
     ...(config.demo ? { logController: new LogController({ disableRequestLogging: true }) } : {}),
-    trustProxy: false
+    trustProxy: false,
+    // The router raises these before any plugin sees the request (a path segment with broken
+    // percent-encoding, or one longer than maxParamLength): answered in the plugin's error shape,
+    // without echoing the URL (its query may hold an OAuth code).
+    frameworkErrors: (err: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const why = URL_ERRORS[err.code]
+      if (why === undefined) return reply.send(err)
+      return reply.code(400).send({ statusCode: 400, code: 'FST_DISCORD_VALIDATION', error: 'Bad Request', message: `Invalid params: ${why}` })
+    }
   })
   // close() ends the keep-alive connections that are idle at that moment; one busy with a request
   // would stay open after its response until the client dropped it (Fastify's keep-alive is 72 s),

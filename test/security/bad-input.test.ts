@@ -1,9 +1,14 @@
 import { createHmac } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+import { buildStandalone } from '../../examples/standalone/app.js'
+import { loadConfig } from '../../examples/standalone/config.js'
 import { buildApp } from '../helpers/build-app.js'
 import { ADMIN, BOT_TOKEN, HOST, IDS, JWT_SECRET } from '../sync/helpers.js'
 import { buildSecurityWorld, FRONTEND, PREFIX, type SecurityWorld } from './world.js'
@@ -580,6 +585,29 @@ describe('paths under the prefix that no route matches', () => {
     } finally {
       await host.close()
       await bare.close()
+    }
+  })
+})
+
+describe('the router\'s own URL errors', () => {
+  it('reach a bare host as documented Fastify codes; the standalone server answers them in the plugin\'s shape', async () => {
+    const bad = { url: `${PREFIX}/guilds/%E0%A4%A?code=secret-code`, long: `${PREFIX}/guilds/${'1'.repeat(200)}` }
+    expect((await w.inject({ url: bad.url })).json()).toMatchObject({ statusCode: 400, code: 'FST_ERR_BAD_URL' })
+    expect((await w.inject({ url: bad.long })).json()).toMatchObject({ statusCode: 414, code: 'FST_ERR_MAX_PARAM_LENGTH' })
+
+    const dir = mkdtempSync(join(tmpdir(), 'discord-standalone-urls-'))
+    const standalone = await buildStandalone(loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DISCORD_DB_PATH: join(dir, 'demo.sqlite') }))
+    try {
+      await standalone.ready()
+      const answers = await Promise.all([bad.url, bad.long].map(async (url) => (await standalone.inject({ url: `/api${url}` })).json()))
+      expect(answers).toEqual([
+        { statusCode: 400, code: 'FST_DISCORD_VALIDATION', error: 'Bad Request', message: 'Invalid params: a path segment is not valid percent-encoding' },
+        { statusCode: 400, code: 'FST_DISCORD_VALIDATION', error: 'Bad Request', message: 'Invalid params: a path segment is longer than 100 characters' }
+      ])
+      expect((await standalone.inject({ url: '/api/discord/status' })).statusCode).toBe(200)
+    } finally {
+      await standalone.close()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })
