@@ -22,6 +22,8 @@ export interface WorkerJob {
   guilds: Array<{ id: string, members: string[] }>
   /** Rotates the worker's starting point over the guilds and routes. */
   offset: number
+  /** Worker 0 only: block the event loop this long every 1.5 s during the run (0: never). */
+  stallMs: number
 }
 
 export interface WorkerResult {
@@ -33,6 +35,8 @@ export interface WorkerResult {
   failed: number
   firstError: string | null
   rateLimited: { user: number, global: number, shared: number }
+  /** Redis fallbacks during the run ('store' events with state 'fallback'): in-process limits only meanwhile. */
+  fallbacks: number
   elapsedMs: number
   /** Epoch ms (performance.timeOrigin + now) of every attempt as the client put it on the wire. */
   sentAt: number[]

@@ -52,6 +52,7 @@ async function run (job: WorkerJob): Promise<void> {
     failed: 0,
     firstError: null,
     rateLimited: { user: 0, global: 0, shared: 0 },
+    fallbacks: 0,
     elapsedMs: 0,
     sentAt: [],
     lagMaxMs: 0
@@ -61,6 +62,7 @@ async function run (job: WorkerJob): Promise<void> {
     result.sentAt.push(performance.timeOrigin + performance.now())
   })
   client.on('rateLimited', (e) => { result.rateLimited[e.scope]++ })
+  client.on('store', (e) => { if (e.state === 'fallback') result.fallbacks++ })
 
   await send({ type: 'ready' })
   const go = await nextMessage()
@@ -87,7 +89,15 @@ async function run (job: WorkerJob): Promise<void> {
   const lag = monitorEventLoopDelay({ resolution: 10 })
   lag.enable()
   const t0 = performance.now()
+  // --proc-stall-ms: a stalled process (a GC pause, a long synchronous task). Run from setImmediate,
+  // as work in an I/O callback would: the next turn of the loop then starts with its timers.
+  const stall = (): void => {
+    const until = performance.now() + job.stallMs
+    while (performance.now() < until) { /* busy */ }
+  }
+  const staller = job.stallMs > 0 && WORKER === 0 ? setInterval(() => setImmediate(stall), 1500) : undefined
   await Promise.all(calls)
+  clearInterval(staller)
   result.elapsedMs = Math.round(performance.now() - t0)
   lag.disable()
   result.lagMaxMs = Math.round(lag.max / 1e6)

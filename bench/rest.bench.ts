@@ -26,7 +26,9 @@
  * simulator's own arrival times: the most requests in any sliding window of one simulated
  * second, and 429s by scope. The second round repeats it without Redis. Each round has a
  * fresh simulator, so no window of an earlier round is still open. --proc-offset-ms sets the
- * workers' offsetMs (default: the client's DEFAULT_REST_OPTIONS.offsetMs).
+ * workers' offsetMs (default: the client's DEFAULT_REST_OPTIONS.offsetMs). --proc-stall-ms N makes
+ * worker 0 block its event loop for N ms every 1.5 s (a GC pause or long synchronous task), to
+ * see the shared limiter with a stalled process; each worker prints its Redis fallbacks.
  */
 import { fork } from 'node:child_process'
 import { setMaxListeners } from 'node:events'
@@ -56,6 +58,7 @@ const { values: args } = parseArgs({
     'proc-guilds': { type: 'string', default: '10' },
     'proc-scale': { type: 'string', default: '1' },
     'proc-offset-ms': { type: 'string' },
+    'proc-stall-ms': { type: 'string', default: '0' },
     redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }
   }
 })
@@ -81,6 +84,9 @@ const PROC_SCALE = num('proc-scale')
 /** Client offsetMs in the workers; undefined keeps the client's default. */
 const PROC_OFFSET_MS = args['proc-offset-ms'] === undefined ? undefined : Number(args['proc-offset-ms'])
 if (PROC_OFFSET_MS !== undefined && !(PROC_OFFSET_MS >= 0)) throw new RangeError('--proc-offset-ms must be a non-negative number')
+/** Worker 0 blocks its event loop this long every 1.5 s (a stalled process); 0: never. */
+const PROC_STALL_MS = Number(args['proc-stall-ms'])
+if (!(PROC_STALL_MS >= 0)) throw new RangeError('--proc-stall-ms must be a non-negative number')
 const REDIS_URL = args.redis as string
 if (!['compare', 'procs', 'all'].includes(PART)) throw new RangeError('--part must be compare, procs or all')
 if (!REDIS_URL.startsWith('redis://127.0.0.1') && !REDIS_URL.startsWith('redis://localhost')) throw new RangeError('--redis must be on loopback')
@@ -440,7 +446,7 @@ async function runRound (redisUrl: string | null, prefix: string, admin: Redis |
   try {
     children.forEach((c, i) => c.send({
       type: 'job',
-      job: { baseUrl: sim.apiBaseUrl, token: TOKEN, redisUrl, redisKeyPrefix: prefix, globalWindowMs: 1000 / PROC_SCALE, count: PER_PROC, maxMs: roundMs, guilds, offset: i * 7, ...(PROC_OFFSET_MS !== undefined ? { offsetMs: PROC_OFFSET_MS } : {}) }
+      job: { baseUrl: sim.apiBaseUrl, token: TOKEN, redisUrl, redisKeyPrefix: prefix, globalWindowMs: 1000 / PROC_SCALE, count: PER_PROC, maxMs: roundMs, guilds, offset: i * 7, stallMs: PROC_STALL_MS, ...(PROC_OFFSET_MS !== undefined ? { offsetMs: PROC_OFFSET_MS } : {}) }
     }))
     const ready = await Promise.all(children.map(next))
     for (const m of ready) if (m.type !== 'ready') throw new Error(`worker not ready: ${JSON.stringify(m)}`)
@@ -522,13 +528,13 @@ function printRound (title: string, r: RoundResult): void {
   }
   console.log(`429s              user ${scopes.user}, global ${scopes.global}, shared ${scopes.shared}; invalid (sim) ${r.invalid}${r.internalErrors > 0 ? `; simulator internal errors ${r.internalErrors}` : ''}`)
   for (const w of r.workers) {
-    console.log(`  worker ${w.worker} [${w.backend}]: ${w.attempts} attempts, ${w.ok} ok, ${w.failed} failed${w.firstError === null ? '' : ` (${w.firstError})`}, 429 user ${w.rateLimited.user} / global ${w.rateLimited.global}, ${fmt(w.elapsedMs / 1000, 3)} wall s, max event-loop lag ${w.lagMaxMs} ms`)
+    console.log(`  worker ${w.worker} [${w.backend}]: ${w.attempts} attempts, ${w.ok} ok, ${w.failed} failed${w.firstError === null ? '' : ` (${w.firstError})`}, 429 user ${w.rateLimited.user} / global ${w.rateLimited.global}, Redis fallbacks ${w.fallbacks}, ${fmt(w.elapsedMs / 1000, 3)} wall s, max event-loop lag ${w.lagMaxMs} ms`)
   }
   console.log(`load average      ${r.loadBefore} -> ${r.loadAfter}${r.redisKeys > 0 ? `; ${r.redisKeys} Redis keys under the run's prefix deleted` : ''}`)
 }
 
 async function partProcs (): Promise<void> {
-  console.log(`\n== Part 2: ${PROCS} processes, one bot token, one simulator per round (timeScale ${PROC_SCALE}), ${PER_PROC} reads each issued at once over ${PROC_GUILDS} guilds x 3 routes; client defaults (global 50 per ${fmt(1000 / PROC_SCALE, 0)} ms window, offset ${PROC_OFFSET_MS === undefined ? `${DEFAULT_REST_OPTIONS.offsetMs} ms, the default` : `${PROC_OFFSET_MS} ms (--proc-offset-ms)`})`)
+  console.log(`\n== Part 2: ${PROCS} processes, one bot token, one simulator per round (timeScale ${PROC_SCALE}), ${PER_PROC} reads each issued at once over ${PROC_GUILDS} guilds x 3 routes; client defaults (global 50 per ${fmt(1000 / PROC_SCALE, 0)} ms window, offset ${PROC_OFFSET_MS === undefined ? `${DEFAULT_REST_OPTIONS.offsetMs} ms, the default` : `${PROC_OFFSET_MS} ms (--proc-offset-ms)`})${PROC_STALL_MS > 0 ? `; worker 0 stalls ${PROC_STALL_MS} ms every 1.5 s (--proc-stall-ms)` : ''}`)
   const prefix = `bench:rest:${process.pid}:${Date.now().toString(36)}:`
   const admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000 })
   try {
