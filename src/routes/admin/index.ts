@@ -1,6 +1,7 @@
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { guildServices } from '../../guilds/index.js'
+import type { InspectedGuild } from '../../guilds/service.js'
 import { presentGuild } from '../../guilds/present.js'
 import { checkRoleAssignable, hasPermission, Permission } from '../../guilds/permissions.js'
 import { GuildConfig, GuildParams } from '../../schemas/guilds.js'
@@ -55,6 +56,35 @@ const DiscordRoleList = Type.Object({
 })
 
 const SignedOut = Type.Object({ signed_out: Type.Literal(true) })
+
+/** The role picker's view of an inspected guild: every role, highest first, with the bot's verdict on it. */
+function presentDiscordRoles ({ guild, inspection }: InspectedGuild): Static<typeof DiscordRoleList> {
+  const held = new Set(inspection.facts.member_role_ids)
+  const roles = [...inspection.facts.roles]
+    .sort((a, b) => b.position - a.position || a.id.localeCompare(b.id))
+    .map((role) => {
+      const verdict = checkRoleAssignable(inspection.facts, role.id, inspection.permissions)
+      return {
+        id: role.id,
+        name: role.name,
+        position: role.position,
+        managed: role.managed,
+        held_by_bot: held.has(role.id),
+        assignable: verdict.denial === null,
+        reason: verdict.denial,
+        message: verdict.denial === null ? 'The bot can assign this role' : verdict.message
+      }
+    })
+  return {
+    guild_id: guild.guild_id,
+    guild_name: inspection.guild_name,
+    bot_user_id: inspection.facts.bot_user_id,
+    bot_username: inspection.bot_username,
+    bot_highest_position: inspection.highest_position,
+    can_manage_roles: hasPermission(inspection.permissions, Permission.MANAGE_ROLES),
+    roles
+  }
+}
 
 const adminRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { auth } = fastify.discord
@@ -112,34 +142,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       params: GuildParams,
       response: { 200: DiscordRoleList, ...errorResponses(...COMMON_ERROR_STATUSES, 404, 422, 502) }
     }
-  }, async (request) => {
-    const { guild, inspection } = await guilds.inspect(request.params.guild_id)
-    const held = new Set(inspection.facts.member_role_ids)
-    const roles = [...inspection.facts.roles]
-      .sort((a, b) => b.position - a.position || a.id.localeCompare(b.id))
-      .map((role) => {
-        const verdict = checkRoleAssignable(inspection.facts, role.id, inspection.permissions)
-        return {
-          id: role.id,
-          name: role.name,
-          position: role.position,
-          managed: role.managed,
-          held_by_bot: held.has(role.id),
-          assignable: verdict.denial === null,
-          reason: verdict.denial,
-          message: verdict.denial === null ? 'The bot can assign this role' : verdict.message
-        }
-      })
-    return {
-      guild_id: guild.guild_id,
-      guild_name: inspection.guild_name,
-      bot_user_id: inspection.facts.bot_user_id,
-      bot_username: inspection.bot_username,
-      bot_highest_position: inspection.highest_position,
-      can_manage_roles: hasPermission(inspection.permissions, Permission.MANAGE_ROLES),
-      roles
-    }
-  })
+  }, async (request) => presentDiscordRoles(await guilds.inspect(request.params.guild_id)))
 
   // Built on demand when the scheduled task is disabled: the check itself is the same code either way.
   const healthTask = (): GuildHealthTask => fastify.discord.guildHealth ?? new GuildHealthTask({
