@@ -341,7 +341,7 @@ describe('admin UI in a real browser (demo server)', () => {
     }
   }, 90_000)
 
-  it('lets a member re-link an account Discord stopped accepting: through the consent page, back on their page, new tokens', async () => {
+  it('lets a member re-link an account Discord stopped accepting: a cancel at Discord is reported, then through the consent page, back on their page, new tokens', async () => {
     const member = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     member.setDefaultTimeout(20_000)
     const p = await member.newPage()
@@ -356,6 +356,24 @@ describe('admin UI in a real browser (demo server)', () => {
       await server.discord.store.updateUser(peggy, { needs_reauth: true })
       await p.reload()
       await expect.poll(() => link.textContent(), SLOW).toContain('Discord no longer accepts this link: re-link to keep your roles in sync.')
+
+      // Cancel at Discord first: back on the page, told so, nothing changed.
+      await link.getByRole('button', { name: 'Re-link' }).click()
+      await p.waitForURL((u) => u.origin === sim.url && u.pathname === '/oauth2/authorize')
+      await Promise.all([
+        p.waitForURL(`${demo.adminUiUrl}**`, { timeout: 20_000 }),
+        p.click('button[value="cancel"]')
+      ])
+      await expect.poll(() => p.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe('My account')
+      const alert = p.getByRole('alert').first()
+      await expect.poll(() => alert.textContent(), SLOW).toContain('Discord authorisation was cancelled or refused: nothing changed.')
+      expect(await alert.textContent()).toContain('FST_DISCORD_OAUTH_DENIED')
+      // The code is taken off the address: a reload does not show it again.
+      expect(p.url()).toBe(`${demo.adminUiUrl}#/account`)
+      expect((await server.discord.store.getUserByDiscordId(peggy))?.needs_reauth).toBe(true)
+      await p.reload()
+      await expect.poll(() => link.textContent(), SLOW).toContain('Discord no longer accepts this link')
+      expect(await p.getByRole('alert').count()).toBe(0)
 
       await link.getByRole('button', { name: 'Re-link' }).click()
       await p.waitForURL((u) => u.origin === sim.url && u.pathname === '/oauth2/authorize')
@@ -377,6 +395,13 @@ describe('admin UI in a real browser (demo server)', () => {
       expect(after?.access_token).not.toBe(before?.access_token)
       // Still one account, still this host user: a re-link replaces the authorisation, not the link.
       expect((await server.discord.store.listUsersByUserId('peggy')).map((u) => u.discord_user_id)).toEqual([peggy])
+
+      // Only a code is read from the address: a crafted link cannot put its own words on the page.
+      await p.goto(`${demo.adminUiUrl}?error=${encodeURIComponent('Your account is suspended: call +1 555 0100')}#/account`)
+      await expect.poll(() => link.textContent(), SLOW).toContain(peggy)
+      expect(await p.getByRole('alert').count()).toBe(0)
+      await p.goto(`${demo.adminUiUrl}?error=FST_DISCORD_SOMETHING_NEW#/account`)
+      await expect.poll(() => p.getByRole('alert').first().textContent(), SLOW).toContain('Signing in with Discord did not complete.')
     } finally {
       await member.close()
     }

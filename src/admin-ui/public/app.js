@@ -1,4 +1,4 @@
-/* global document, location, fetch, sessionStorage, Blob, URL, URLSearchParams, Node, setTimeout, clearTimeout, window */
+/* global document, location, history, fetch, sessionStorage, Blob, URL, URLSearchParams, Node, setTimeout, clearTimeout, window */
 /*
  * fastify-discord-sync admin UI: one ES module, no framework, no build step.
  *
@@ -232,7 +232,33 @@ function download (filename, text) {
 
 // ------------------------------------------------------------------ state and routing
 
-const state = { session: null, guilds: null }
+const state = { session: null, guilds: null, flash: null }
+
+/**
+ * When a sign-in or re-link fails at Discord (cancelled, code refused, Discord down), the callback
+ * sends the browser back here with ?error=<FST_DISCORD_ code>. Only a code is accepted from the
+ * URL (a crafted link cannot put its own words on the page); the text shown is ours.
+ */
+const CALLBACK_ERRORS = {
+  FST_DISCORD_OAUTH_DENIED: 'Discord authorisation was cancelled or refused: nothing changed.',
+  FST_DISCORD_OAUTH_INVALID_GRANT: 'Discord did not accept the authorisation (it may have been used already): try again.',
+  FST_DISCORD_OAUTH_STATE_EXPIRED: 'The authorisation took too long and expired: try again.',
+  FST_DISCORD_OAUTH_STATE_USED: 'This authorisation was already used: start again.',
+  FST_DISCORD_ACCOUNT_LINKED_ELSEWHERE: 'This Discord account is already linked to another user.',
+  FST_DISCORD_UPSTREAM: 'Discord could not be reached: try again in a moment.'
+}
+
+/** Takes ?error= off the address (so a reload does not show it again) and keeps it for the next page. */
+function takeCallbackError () {
+  const params = new URLSearchParams(location.search)
+  const code = params.get('error')
+  if (code === null) return
+  params.delete('error')
+  const rest = params.toString()
+  history.replaceState(null, '', `${location.pathname}${rest === '' ? '' : `?${rest}`}${location.hash}`)
+  if (!/^FST_DISCORD_[A-Z0-9_]{1,64}$/.test(code)) return
+  state.flash = new ApiError(0, code, CALLBACK_ERRORS[code] ?? 'Signing in with Discord did not complete.')
+}
 let view = 0
 
 function currentRoute () {
@@ -293,8 +319,12 @@ async function render () {
   const main = document.getElementById('main')
   main.textContent = ''
   renderChrome()
+  // Shown once, above whatever page the browser came back to.
+  const flash = state.flash
+  state.flash = null
   if (!state.session?.authenticated) {
     signInPage(main)
+    if (flash !== null) main.querySelector('h1')?.after(errorBox(flash))
     return
   }
   const { path, params } = currentRoute()
@@ -308,7 +338,9 @@ async function render () {
   } catch (err) {
     if (myView === view) main.append(errorBox(err))
   }
-  if (myView === view) main.querySelector('h1')?.focus()
+  if (myView !== view) return
+  if (flash !== null) main.querySelector('h1')?.after(errorBox(flash))
+  main.querySelector('h1')?.focus()
 }
 
 /** True while the page that started a poll is still on screen. */
@@ -1156,4 +1188,5 @@ document.getElementById('skip').addEventListener('click', (ev) => {
 })
 // Remember where a signed-out visitor wanted to go, so sign-in returns there.
 if (location.hash.startsWith('#/') && location.hash !== '#/') sessionStorage.setItem(RETURN_KEY, location.hash)
+takeCallbackError()
 boot()
