@@ -343,6 +343,11 @@ function inputVariants (route: RouteUnderTest): Variant[] {
       if (accepts(schema, value, true)) continue
       out.push({ name: `query ${name}=${value.slice(0, 40)}`, opts: { method: route.method as never, url: urlOf(route, safeTarget, qs({ ...t.query, [name]: value })) }, mustReject: true })
     }
+    // The extremes the schema allows (page 1,000,000 is an offset of 10^8 rows): answered, never a 5xx.
+    for (const bound of [schema.minimum, schema.maximum]) {
+      if (typeof bound !== 'number') continue
+      out.push({ name: `query ${name}=${bound} (a bound)`, opts: { method: route.method as never, url: urlOf(route, safeTarget, qs({ ...t.query, [name]: String(bound) })) }, mustReject: false })
+    }
     const dup = new URLSearchParams(t.query)
     dup.append(name, t.query?.[name] ?? 'x')
     dup.append(name, 'other')
