@@ -103,6 +103,11 @@ function resolveOptions (options: DiscordRestClientOptions): ResolvedRestOptions
     const v = merged[key]
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`DiscordRestClient option ${key} must be a non-negative number`)
   }
+  // Header values: a line break would only surface later, as a "connection failed" retried three times.
+  for (const key of ['userAgent', 'redisKeyPrefix'] as const) {
+    const v = merged[key]
+    if (typeof v !== 'string' || v.length === 0 || /[\r\n]/.test(v)) throw new TypeError(`DiscordRestClient option ${key} must be a non-empty string without line breaks`)
+  }
   try {
     const url = new URL(merged.baseUrl)
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('protocol')

@@ -210,5 +210,8 @@ describe('defaults', () => {
     expect(() => new DiscordRestClient({ timeoutMs: 0 })).toThrow(/timeoutMs/)
     expect(() => new DiscordRestClient({ retries: -1 })).toThrow(/retries/)
     expect(() => new DiscordRestClient({ baseUrl: 'ftp://x' })).toThrow(/baseUrl/)
+    expect(() => new DiscordRestClient({ userAgent: 'DiscordBot (x, 1)\r\nX-Injected: 1' })).toThrow(/userAgent/)
+    expect(() => new DiscordRestClient({ userAgent: '' })).toThrow(/userAgent/)
+    expect(() => new DiscordRestClient({ redisKeyPrefix: 42 as unknown as string })).toThrow(/redisKeyPrefix/)
   })
 })
