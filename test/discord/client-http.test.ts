@@ -124,6 +124,18 @@ describe('client lifecycle and low-level requests', () => {
     expect(server.seen[1]?.headers.authorization).toBeUndefined()
   })
 
+  it('keeps connections alive: ten sequential calls reuse the pool\'s connections', async () => {
+    const { server, client } = await setup(async () => guild())
+    let connections = 0
+    server.app.server.on('connection', () => { connections++ })
+    for (let i = 0; i < 10; i++) await client.bot(TOKEN).getGuild(GUILD)
+    expect(server.seen).toHaveLength(10)
+    // undici frees a socket a moment after the body ends, so the next call may open a second one; never more.
+    expect(connections).toBeGreaterThanOrEqual(1)
+    expect(connections).toBeLessThanOrEqual(2)
+    expect(server.seen.every((s) => s.headers.connection !== 'close')).toBe(true)
+  })
+
   it('uses a caller-supplied dispatcher and leaves it open on close()', async () => {
     const agent = new Agent({ connections: 2 })
     open.push(agent)
