@@ -70,6 +70,14 @@ export const OAuthStateUsedError = createError('FST_DISCORD_OAUTH_STATE_USED', '
 /** The OAuth state was issued for another flow or another user than the one completing it. */
 export const OAuthStateMismatchError = createError('FST_DISCORD_OAUTH_STATE_MISMATCH', 'The OAuth state does not belong to this flow: %s', 400)
 
+/**
+ * The callback came from a browser other than the one that started the flow: the state's binding
+ * cookie is missing or does not match (`auth.bindStateToBrowser`). Refused so an attacker's flow
+ * cannot be completed in a victim's browser (login CSRF, or the victim's account linked to the
+ * attacker's user). The state is consumed; nothing was written.
+ */
+export const OAuthBrowserMismatchError = createError('FST_DISCORD_OAUTH_BROWSER_MISMATCH', 'The Discord login was started in another browser, or this browser did not keep its cookie: start it again here', 400)
+
 /** The callback carried neither `code` nor Discord's `error`. */
 export const OAuthCodeMissingError = createError('FST_DISCORD_OAUTH_CODE_MISSING', 'The Discord callback is missing the "code" parameter', 400)
 

@@ -49,7 +49,8 @@ const AuthSchema = Type.Object({
   adminPermission: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   isAdmin: Type.Optional(Type.Unknown()),
   resolveUser: Type.Optional(Type.Unknown()),
-  redirectUrls: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { maxItems: 100 }))
+  redirectUrls: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { maxItems: 100 })),
+  bindStateToBrowser: Type.Optional(Type.Boolean())
 }, { additionalProperties: false })
 
 const TokenRefreshSchema = Type.Object({
@@ -182,6 +183,17 @@ export interface AuthOptions {
    * @default [] (no redirect_url accepted: the callback answers JSON)
    */
   redirectUrls?: string[]
+  /**
+   * Bind each OAuth flow to the browser that started it: `GET /auth/login` and `POST /auth/link`
+   * (starting a flow) set a short-lived HttpOnly cookie, and `GET /auth/callback` refuses a state
+   * without it (400 FST_DISCORD_OAUTH_BROWSER_MISMATCH). Without it, anyone who starts a flow can
+   * make another person's browser complete it: a login as the attacker, or the victim's Discord
+   * account linked to the attacker's user. Turn it off only for clients that send the user to
+   * `auth_url` from somewhere other than where they called the API and complete the flow at
+   * `GET /auth/callback` (completing with `POST /auth/link` needs no cookie: the session binds it).
+   * @default true
+   */
+  bindStateToBrowser?: boolean
 }
 
 /** The scheduled refresh of users' Discord access tokens. */
@@ -336,6 +348,7 @@ export interface ResolvedAuthOptions {
   resolveUser: ResolveUserHook | null
   /** Normalised `origin + pathname` of each allowed redirect. */
   redirectUrls: string[]
+  bindStateToBrowser: boolean
 }
 
 export interface ResolvedTokenRefreshOptions {
@@ -431,7 +444,8 @@ export const DEFAULT_OPTIONS = Object.freeze({
     sessionExpiry: '24h',
     userIdClaim: 'sub',
     permissionsClaim: 'permissions',
-    adminPermission: 'discord:admin'
+    adminPermission: 'discord:admin',
+    bindStateToBrowser: true
   }),
   tokenRefresh: Object.freeze({
     enabled: true,
@@ -587,7 +601,8 @@ function resolveAuth (a: Static<typeof AuthSchema> | undefined): ResolvedAuthOpt
     adminPermission: o.adminPermission ?? d.adminPermission,
     isAdmin: (o.isAdmin as IsAdminHook | undefined) ?? null,
     resolveUser: (o.resolveUser as ResolveUserHook | undefined) ?? null,
-    redirectUrls: [...new Set(redirectUrls)]
+    redirectUrls: [...new Set(redirectUrls)],
+    bindStateToBrowser: o.bindStateToBrowser ?? d.bindStateToBrowser
   }
 }
 

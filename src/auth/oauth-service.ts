@@ -6,6 +6,7 @@ import {
   DiscordNotConfiguredError,
   DiscordUpstreamError,
   NotFoundError,
+  OAuthBrowserMismatchError,
   OAuthCodeMissingError,
   OAuthDeniedError,
   OAuthInvalidGrantError,
@@ -21,6 +22,7 @@ import type { ResolvedAuthOptions, ResolvedDiscordApp } from '../options.js'
 import type { DiscordGuildSummary, DiscordStore, DiscordUserRecord, OAuthFlow, OAuthStateRecord, OAuthTokens } from '../store/port.js'
 import { buildAuthorizeUrl, checkRedirectUrl, generateState, resolveRequestedScopes } from './flow.js'
 import type { SessionAuth } from './session.js'
+import { StateBinding } from './state-binding.js'
 import type { AuthUser, DiscordProfile } from './types.js'
 
 export interface OAuthServiceDeps {
@@ -83,6 +85,15 @@ export type CallbackOutcome =
 /** Told the redirect URL stored with the state, once the state is found (consumed, expired or used). */
 export type StateObserver = (redirectUrl: string | null) => void
 
+/**
+ * What the browser at GET /auth/callback presented: its state binding cookie, if any. Passed only
+ * by the callback; POST /auth/link completes a flow for the session that started it, which binds
+ * it already (a browser-bound cookie would add nothing, and an API client has none).
+ */
+export interface BrowserProof {
+  bindingCookie: string | undefined
+}
+
 export type RevocationOutcome = 'revoked' | 'failed' | 'no_tokens'
 
 export interface UnlinkResult {
@@ -136,8 +147,8 @@ function safeOAuthErrorName (value: string): string {
  * generateStateFunction/checkStateFunction, pkce and tokenHost options were checked, v8.3.0):
  * - its authorize URL always carries the scope fixed at registration; ours is per request;
  * - it always sets its own state cookie and keeps a PKCE verifier in another cookie, while our
- *   state lives in the store (single use, atomic, and usable when an API client follows auth_url
- *   outside the browser that asked for it);
+ *   state lives in the store (single use, atomic), and its browser binding (StateBinding) can be
+ *   turned off for API clients that follow auth_url outside the browser that asked for it;
  * - checkStateFunction only passes or fails, so the consumed record (flow, user, redirect) would
  *   need a side channel to reach the handler;
  * - exchange, refresh and revoke would run on simple-oauth2's HTTP stack, outside the client's
@@ -154,10 +165,13 @@ function safeOAuthErrorName (value: string): string {
 export class OAuthService {
   readonly #d: OAuthServiceDeps
   readonly #now: () => Date
+  /** The cookie binding each flow to the browser that started it (set and cleared by the routes). */
+  readonly binding: StateBinding
 
   constructor (deps: OAuthServiceDeps) {
     this.#d = deps
     this.#now = deps.now ?? (() => new Date())
+    this.binding = new StateBinding(deps.app, deps.auth, deps.stateExpiryMs)
   }
 
   #app (): ResolvedDiscordApp {
@@ -210,11 +224,16 @@ export class OAuthService {
   /**
    * Completes a flow from Discord's redirect (`code` + `state`, or `error` + `state`).
    * `expectLinkFor` restricts completion to a link flow started by that user (POST /auth/link).
+   * `browser` (GET /auth/callback) must carry the state's binding cookie when
+   * `auth.bindStateToBrowser` is on; it is checked after consuming, so a refused state is spent.
    */
-  async complete (input: CallbackInput, expectLinkFor: string | null = null, onState?: StateObserver): Promise<CompletedFlow> {
+  async complete (input: CallbackInput, expectLinkFor: string | null = null, onState?: StateObserver, browser?: BrowserProof): Promise<CompletedFlow> {
     this.#app()
     if ((input.code === undefined || input.code === '') && input.error === undefined) throw new OAuthCodeMissingError()
     const record = await this.#consume(input.state, onState)
+    if (browser !== undefined && this.binding.enabled && !this.binding.matches(record.state, browser.bindingCookie)) {
+      throw new OAuthBrowserMismatchError()
+    }
     if (expectLinkFor !== null && (record.flow !== 'link' || record.user_id !== expectLinkFor)) {
       throw new OAuthStateMismatchError('it was not issued to start a link flow for the current user')
     }
@@ -252,10 +271,10 @@ export class OAuthService {
    * page. Goes through `this.complete`, so wrappers installed on it (metrics, sync on link)
    * see callbacks too.
    */
-  async callback (input: CallbackInput): Promise<CallbackOutcome> {
+  async callback (input: CallbackInput, browser: BrowserProof): Promise<CallbackOutcome> {
     let returnTo: string | null = null
     try {
-      return { ok: true, result: await this.complete(input, null, (url) => { returnTo = url }) }
+      return { ok: true, result: await this.complete(input, null, (url) => { returnTo = url }, browser) }
     } catch (err) {
       if (returnTo === null) throw err
       const code = this.#callbackFailureCode(err)

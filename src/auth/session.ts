@@ -51,6 +51,17 @@ export async function resolveSessionJwt (fastify: FastifyInstance, opts: Resolve
 
 interface FastJwtError { code?: unknown }
 
+/**
+ * A cookie the request carries (non-empty), or null. Our routes have @fastify/cookie; a host route
+ * using the plugin's preHandlers may not, so the header is parsed then.
+ */
+export function requestCookie (request: FastifyRequest, name: string): string | null {
+  const cookies = (request as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies ??
+    (typeof request.headers.cookie === 'string' ? fastifyCookie.parse(request.headers.cookie) : {})
+  const value = cookies[name]
+  return typeof value === 'string' && value !== '' ? value : null
+}
+
 /** Header a same-origin script sends with cookie-authenticated writes (see CsrfHeaderRequiredError). */
 export const CSRF_HEADER = 'x-requested-with'
 
@@ -115,11 +126,7 @@ export class SessionAuth {
       if (match === null) throw new AuthTokenInvalidError('the Authorization header must be "Bearer <jwt>"')
       return match[1] as string
     }
-    // Our routes have @fastify/cookie; a host route using these preHandlers may not, so parse the header then.
-    const cookies = (request as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies ??
-      (typeof request.headers.cookie === 'string' ? fastifyCookie.parse(request.headers.cookie) : {})
-    const value = cookies[this.#opts.cookieName]
-    return typeof value === 'string' && value !== '' ? value : null
+    return requestCookie(request, this.#opts.cookieName)
   }
 
   /** Verifies a token and maps its claims; throws 401 with a stable code when it does not verify. */

@@ -85,7 +85,7 @@ describe('buildAuthorizeUrl', () => {
 describe('auth and tokenRefresh options', () => {
   const base = { store: { type: 'sqlite' as const, path: ':memory:' }, encryptionKey: TEST_KEY }
 
-  it('defaults: falcon_auth_token cookie, Secure, sub/permissions claims, discord:admin, 24 h sessions, no redirects, refresh every 30 min by 50 with 5 in flight, runs kept 90 days', () => {
+  it('defaults: falcon_auth_token cookie, Secure, sub/permissions claims, discord:admin, 24 h sessions, no redirects, states bound to the browser, refresh every 30 min by 50 with 5 in flight, runs kept 90 days', () => {
     const o = resolveOptions(base)
     expect(o.auth).toMatchObject({
       jwtSecret: null,
@@ -99,7 +99,8 @@ describe('auth and tokenRefresh options', () => {
       adminPermission: 'discord:admin',
       isAdmin: null,
       resolveUser: null,
-      redirectUrls: []
+      redirectUrls: [],
+      bindStateToBrowser: true
     })
     expect(o.tokenRefresh).toEqual({ enabled: true, intervalMs: 1_800_000, batchSize: 50, concurrency: 5, lockTtlMs: 600_000, retentionMs: 90 * 86_400_000 })
     expect(resolveOptions({ ...base, tokenRefresh: { retention: '7d' } }).tokenRefresh.retentionMs).toBe(7 * 86_400_000)
@@ -122,6 +123,7 @@ describe('auth and tokenRefresh options', () => {
     [{ auth: { cookieName: 'bad name;' } }, 'auth.cookieName'],
     [{ auth: { sessionExpiry: '10s' } }, 'auth.sessionExpiry'],
     [{ auth: { unknown: true } }, 'auth'],
+    [{ auth: { bindStateToBrowser: 'yes' } }, 'auth.bindStateToBrowser'],
     [{ tokenRefresh: { batchSize: 0 } }, 'tokenRefresh.batchSize'],
     [{ tokenRefresh: { concurrency: 51 } }, 'tokenRefresh.concurrency'],
     [{ tokenRefresh: { interval: 'soon' } }, 'tokenRefresh.interval']

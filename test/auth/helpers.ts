@@ -3,11 +3,13 @@ import Database from 'better-sqlite3'
 import discordSync, { type FastifyDiscordSyncOptions } from '../../src/index.js'
 import { createDiscordSimulator, type DiscordSimulator } from '../../src/testing/index.js'
 import { TEST_KEY } from '../helpers/build-app.js'
+import { STATE_BINDING_COOKIE } from '../../src/auth/state-binding.js'
 
 /*
  * Shared fixtures of the auth suites: a simulator with one OAuth app and a few users, and a host
  * app whose plugin points at it. Every response the app sends through `inject` is recorded so the
- * suites can prove no Discord token ever appears in one.
+ * suites can prove no Discord token ever appears in one, and every flow it starts is remembered
+ * with its browser binding cookie, so `callback` can play the browser that started the flow.
  */
 
 export const CLIENT_ID = '900000000000000001'
@@ -43,6 +45,14 @@ export interface AuthTestApp {
   db: Database.Database
   responses: RecordedResponse[]
   inject: (opts: InjectOptions) => Promise<LightMyRequestResponse>
+  /** The binding cookie value set when each flow started, by state. */
+  bindings: Map<string, string>
+  /**
+   * GET /discord/auth/callback with these parameters (an object, or a query string such as
+   * Discord's redirect `?code=..&state=..`) from the browser that started the flow: with the
+   * binding cookie of its state when one was set.
+   */
+  callback: (params: Record<string, string> | string, headers?: Record<string, string>) => Promise<LightMyRequestResponse>
   close: () => Promise<void>
 }
 
@@ -75,14 +85,25 @@ export async function buildAuthApp (sim: DiscordSimulator | null, overrides: Par
   if (hooks.after) await hooks.after(app)
   await app.ready()
   const responses: RecordedResponse[] = []
+  const bindings = new Map<string, string>()
+  const inject = async (opts: InjectOptions): Promise<LightMyRequestResponse> => {
+    const res = await app.inject(opts)
+    responses.push({ url: String(opts.url), statusCode: res.statusCode, headers: JSON.stringify(res.headers), body: res.body })
+    const binding = sessionCookie(res, STATE_BINDING_COOKIE)
+    if (binding !== null && binding.value !== '') bindings.set((res.json() as { state: string }).state, binding.value)
+    return res
+  }
   return {
     app,
     db,
     responses,
-    async inject (opts) {
-      const res = await app.inject(opts)
-      responses.push({ url: String(opts.url), statusCode: res.statusCode, headers: JSON.stringify(res.headers), body: res.body })
-      return res
+    inject,
+    bindings,
+    async callback (params, headers = {}) {
+      const query = new URLSearchParams(params)
+      const binding = bindings.get(query.get('state') ?? '')
+      const cookie = binding === undefined ? {} : { cookie: `${STATE_BINDING_COOKIE}=${binding}` }
+      return await inject({ method: 'GET', url: `/discord/auth/callback?${query.toString()}`, headers: { ...cookie, ...headers } })
     },
     async close () {
       await app.close()
@@ -122,7 +143,7 @@ export function callbackUrl (params: Record<string, string>): string {
   return `/discord/auth/callback?${new URLSearchParams(params).toString()}`
 }
 
-/** The session cookie value from a response's Set-Cookie headers, or null. */
+/** A cookie (by default the session cookie) from a response's Set-Cookie headers, or null. */
 export function sessionCookie (res: LightMyRequestResponse, name = 'falcon_auth_token'): { value: string, raw: string } | null {
   const header = res.headers['set-cookie']
   const all = header === undefined ? [] : Array.isArray(header) ? header : [header]

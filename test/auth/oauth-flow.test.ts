@@ -44,14 +44,14 @@ async function login (query: Record<string, string> = {}, headers: Record<string
 async function loginAs (discordUserId: string, query: Record<string, string> = {}): Promise<ReturnType<AuthTestApp['inject']>> {
   const { auth_url } = await login(query)
   const { code, state } = await authorizeAs(sim, auth_url, discordUserId)
-  return t.inject({ method: 'GET', url: callbackUrl({ code, state }) })
+  return t.callback({ code, state })
 }
 
 async function linkAs (userSession: string, discordUserId: string): Promise<Awaited<ReturnType<AuthTestApp['inject']>>> {
   const started = await t.inject({ method: 'POST', url: '/discord/auth/link', headers: bearer(userSession), payload: {} })
   expect(started.statusCode, started.body).toBe(200)
   const { code, state } = await authorizeAs(sim, started.json().auth_url, discordUserId)
-  return t.inject({ method: 'GET', url: callbackUrl({ code, state }) })
+  return t.callback({ code, state })
 }
 
 describe('GET /auth/login', () => {
@@ -211,7 +211,7 @@ describe('GET /auth/callback: refused input, nothing written', () => {
 
   it('a malformed state: 400 FST_DISCORD_VALIDATION', async () => {
     for (const state of ['short', 'x'.repeat(43) + '!', 'a'.repeat(44)]) {
-      const res = await t.inject({ method: 'GET', url: callbackUrl({ code: 'abc', state }) })
+      const res = await t.callback({ code: 'abc', state })
       expect(res.statusCode).toBe(400)
       expect(res.json().code).toBe('FST_DISCORD_VALIDATION')
     }
@@ -233,7 +233,7 @@ describe('GET /auth/callback: refused input, nothing written', () => {
   it('an expired state: 400 FST_DISCORD_OAUTH_STATE_EXPIRED', async () => {
     const state = generateState()
     await t.app.discord.store.createOAuthState({ state, flow: 'login', scopes: ['identify'], expires_at: new Date(Date.now() - 1000) })
-    const res = await t.inject({ method: 'GET', url: callbackUrl({ code: 'whatever', state }) })
+    const res = await t.callback({ code: 'whatever', state })
     expect(res.statusCode).toBe(400)
     expect(res.json().code).toBe('FST_DISCORD_OAUTH_STATE_EXPIRED')
     await expectNothingLinked()
@@ -242,9 +242,9 @@ describe('GET /auth/callback: refused input, nothing written', () => {
   it('a reused state: 400 FST_DISCORD_OAUTH_STATE_USED, even with a fresh code', async () => {
     const { auth_url, state } = await login()
     const first = await authorizeAs(sim, auth_url, ALICE)
-    expect((await t.inject({ method: 'GET', url: callbackUrl({ code: first.code, state }) })).statusCode).toBe(200)
+    expect((await t.callback({ code: first.code, state })).statusCode).toBe(200)
     const again = await authorizeAs(sim, auth_url, BOB)
-    const res = await t.inject({ method: 'GET', url: callbackUrl({ code: again.code, state }) })
+    const res = await t.callback({ code: again.code, state })
     expect(res.statusCode).toBe(400)
     expect(res.json().code).toBe('FST_DISCORD_OAUTH_STATE_USED')
     expect(await t.app.discord.store.getUserByDiscordId(BOB)).toBeNull()
@@ -253,17 +253,17 @@ describe('GET /auth/callback: refused input, nothing written', () => {
   it('concurrent callbacks with one state: exactly one succeeds', async () => {
     const { auth_url, state } = await login()
     const codes = await Promise.all([authorizeAs(sim, auth_url, ALICE), authorizeAs(sim, auth_url, ALICE)].map(async (p) => (await p).code))
-    const results = await Promise.all(codes.map((code) => t.inject({ method: 'GET', url: callbackUrl({ code, state }) })))
+    const results = await Promise.all(codes.map((code) => t.callback({ code, state })))
     expect(results.map((r) => r.statusCode).sort()).toEqual([200, 400])
   })
 
   it('a missing code: 400 FST_DISCORD_OAUTH_CODE_MISSING, and the state stays usable', async () => {
     const { auth_url, state } = await login()
-    const res = await t.inject({ method: 'GET', url: callbackUrl({ state }) })
+    const res = await t.callback({ state })
     expect(res.statusCode).toBe(400)
     expect(res.json().code).toBe('FST_DISCORD_OAUTH_CODE_MISSING')
     const { code } = await authorizeAs(sim, auth_url, ALICE)
-    expect((await t.inject({ method: 'GET', url: callbackUrl({ code, state }) })).statusCode).toBe(200)
+    expect((await t.callback({ code, state })).statusCode).toBe(200)
   })
 
   it('the user cancelling at Discord: 400 FST_DISCORD_OAUTH_DENIED, and the state is burnt', async () => {
@@ -274,19 +274,19 @@ describe('GET /auth/callback: refused input, nothing written', () => {
     const cancel = await fetch(`${sim.url}/oauth2/authorize`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ request_id: requestId, decision: 'cancel' }) })
     const back = new URL(cancel.headers.get('location') as string)
     expect(back.searchParams.get('error')).toBe('access_denied')
-    const res = await t.inject({ method: 'GET', url: `/discord/auth/callback${back.search}` })
+    const res = await t.callback(back.search)
     expect(res.statusCode).toBe(400)
     expect(res.json()).toMatchObject({ code: 'FST_DISCORD_OAUTH_DENIED', message: expect.stringContaining('access_denied') })
-    expect((await t.inject({ method: 'GET', url: callbackUrl({ code: 'x', state }) })).json().code).toBe('FST_DISCORD_OAUTH_STATE_USED')
+    expect((await t.callback({ code: 'x', state })).json().code).toBe('FST_DISCORD_OAUTH_STATE_USED')
     await expectNothingLinked()
   })
 
   it('a code Discord refuses (already used): 400 FST_DISCORD_OAUTH_INVALID_GRANT', async () => {
     const first = await login()
     const { code } = await authorizeAs(sim, first.auth_url, ALICE)
-    expect((await t.inject({ method: 'GET', url: callbackUrl({ code, state: first.state }) })).statusCode).toBe(200)
+    expect((await t.callback({ code, state: first.state })).statusCode).toBe(200)
     const second = await login()
-    const res = await t.inject({ method: 'GET', url: callbackUrl({ code, state: second.state }) })
+    const res = await t.callback({ code, state: second.state })
     expect(res.statusCode).toBe(400)
     expect(res.json().code).toBe('FST_DISCORD_OAUTH_INVALID_GRANT')
     expect(res.body).not.toContain(code)
@@ -297,7 +297,7 @@ describe('GET /auth/callback: refused input, nothing written', () => {
     const { code } = await authorizeAs(sim, auth_url, ALICE)
     sim.scriptFault({ kind: 'error', status: 503, route: 'GET /users/@me', times: 10 })
     try {
-      const res = await t.inject({ method: 'GET', url: callbackUrl({ code, state }) })
+      const res = await t.callback({ code, state })
       expect(res.statusCode).toBe(502)
       expect(res.json()).toMatchObject({ code: 'FST_DISCORD_UPSTREAM', message: expect.stringContaining('HTTP 503') })
       expect(res.body).not.toContain(CLIENT_SECRET)
@@ -321,7 +321,7 @@ describe('GET /auth/callback: a failure returns the browser to the redirect URL 
 
   it('the user cancelling at Discord: 302 to the app with FST_DISCORD_OAUTH_DENIED, its own query kept, no session', async () => {
     const { auth_url } = await login({ redirect_url: `${FRONTEND}?next=%2Fhome` })
-    const res = await t.inject({ method: 'GET', url: `/discord/auth/callback${await cancelAt(auth_url)}` })
+    const res = await t.callback(await cancelAt(auth_url))
     expect(res.statusCode).toBe(302)
     expect(res.headers.location).toBe(back('FST_DISCORD_OAUTH_DENIED', 'next=%2Fhome'))
     expect(sessionCookie(res)).toBeNull()
@@ -331,9 +331,9 @@ describe('GET /auth/callback: a failure returns the browser to the redirect URL 
   it('a code Discord refuses: FST_DISCORD_OAUTH_INVALID_GRANT; the code is not in the URL', async () => {
     const first = await login()
     const { code } = await authorizeAs(sim, first.auth_url, ALICE)
-    expect((await t.inject({ method: 'GET', url: callbackUrl({ code, state: first.state }) })).statusCode).toBe(200)
+    expect((await t.callback({ code, state: first.state })).statusCode).toBe(200)
     const second = await login({ redirect_url: FRONTEND })
-    const res = await t.inject({ method: 'GET', url: callbackUrl({ code, state: second.state }) })
+    const res = await t.callback({ code, state: second.state })
     expect(res.statusCode).toBe(302)
     expect(res.headers.location).toBe(back('FST_DISCORD_OAUTH_INVALID_GRANT'))
   })
@@ -343,7 +343,7 @@ describe('GET /auth/callback: a failure returns the browser to the redirect URL 
     const { code } = await authorizeAs(sim, auth_url, ALICE)
     sim.scriptFault({ kind: 'error', status: 503, route: 'GET /users/@me', times: 10 })
     try {
-      const res = await t.inject({ method: 'GET', url: callbackUrl({ code, state }) })
+      const res = await t.callback({ code, state })
       expect(res.statusCode).toBe(302)
       expect(res.headers.location).toBe(back('FST_DISCORD_UPSTREAM'))
       expect(t.db.prepare('SELECT COUNT(*) AS n FROM discord_users').get()).toEqual({ n: 0 })
@@ -355,14 +355,14 @@ describe('GET /auth/callback: a failure returns the browser to the redirect URL 
   it('an expired or an already used state still knows its redirect URL: FST_DISCORD_OAUTH_STATE_EXPIRED / _USED', async () => {
     const expired = generateState()
     await t.app.discord.store.createOAuthState({ state: expired, flow: 'login', redirect_url: FRONTEND, scopes: ['identify'], expires_at: new Date(Date.now() - 1000) })
-    const late = await t.inject({ method: 'GET', url: callbackUrl({ code: 'whatever', state: expired }) })
+    const late = await t.callback({ code: 'whatever', state: expired })
     expect(late.statusCode).toBe(302)
     expect(late.headers.location).toBe(back('FST_DISCORD_OAUTH_STATE_EXPIRED'))
 
     const { auth_url, state } = await login({ redirect_url: FRONTEND })
     const { code } = await authorizeAs(sim, auth_url, ALICE)
-    expect((await t.inject({ method: 'GET', url: callbackUrl({ code, state }) })).headers.location).toBe(FRONTEND)
-    const replay = await t.inject({ method: 'GET', url: callbackUrl({ code, state }) })
+    expect((await t.callback({ code, state })).headers.location).toBe(FRONTEND)
+    const replay = await t.callback({ code, state })
     expect(replay.statusCode).toBe(302)
     expect(replay.headers.location).toBe(back('FST_DISCORD_OAUTH_STATE_USED'))
     expect(sessionCookie(replay)).toBeNull()
@@ -372,7 +372,7 @@ describe('GET /auth/callback: a failure returns the browser to the redirect URL 
     expect((await linkAs(sessionFor(t.app, 'first-owner'), ALICE)).statusCode).toBe(200)
     const started = await t.inject({ method: 'POST', url: '/discord/auth/link', headers: bearer(sessionFor(t.app, 'second-owner')), payload: { redirect_url: FRONTEND } })
     const { code, state } = await authorizeAs(sim, started.json().auth_url, ALICE)
-    const res = await t.inject({ method: 'GET', url: callbackUrl({ code, state }) })
+    const res = await t.callback({ code, state })
     expect(res.statusCode).toBe(302)
     expect(res.headers.location).toBe(back('FST_DISCORD_ACCOUNT_LINKED_ELSEWHERE'))
     expect((await t.app.discord.store.getUserByDiscordId(ALICE))?.user_id).toBe('first-owner')
@@ -383,7 +383,7 @@ describe('GET /auth/callback: a failure returns the browser to the redirect URL 
     t = await buildAuthApp(sim, { auth: { resolveUser: async () => { throw new Error('host directory down: secret-dsn') } } })
     const { auth_url, state } = await login({ redirect_url: FRONTEND })
     const { code } = await authorizeAs(sim, auth_url, BOB)
-    const res = await t.inject({ method: 'GET', url: callbackUrl({ code, state }) })
+    const res = await t.callback({ code, state })
     expect(res.statusCode).toBe(302)
     expect(res.headers.location).toBe(back('FST_DISCORD_INTERNAL'))
     expect(`${res.headers.location as string} ${res.body}`).not.toContain('secret-dsn')
@@ -395,11 +395,11 @@ describe('GET /auth/callback: a failure returns the browser to the redirect URL 
     expect(forged.statusCode).toBe(400)
     expect(forged.json().code).toBe('FST_DISCORD_OAUTH_STATE_UNKNOWN')
     const { state } = await login({ redirect_url: FRONTEND })
-    const noCode = await t.inject({ method: 'GET', url: callbackUrl({ state }) })
+    const noCode = await t.callback({ state })
     expect(noCode.statusCode).toBe(400)
     expect(noCode.json().code).toBe('FST_DISCORD_OAUTH_CODE_MISSING')
     const bare = await login()
-    const denied = await t.inject({ method: 'GET', url: `/discord/auth/callback${await cancelAt(bare.auth_url)}` })
+    const denied = await t.callback(await cancelAt(bare.auth_url))
     expect(denied.statusCode).toBe(400)
     expect(denied.json().code).toBe('FST_DISCORD_OAUTH_DENIED')
   })

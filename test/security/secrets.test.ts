@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LightMyRequestResponse } from 'fastify'
 import { PermissionFlags } from '../../src/testing/index.js'
 import { authorizeAs, sessionCookie } from '../auth/helpers.js'
+import { STATE_BINDING_COOKIE } from '../../src/auth/state-binding.js'
 import { BOT2_TOKEN, BOT_TOKEN, HOST, IDS, OAUTH_APP } from '../sync/helpers.js'
 import { buildSecurityWorld, FRONTEND, PREFIX, type SecurityWorld } from './world.js'
 
@@ -99,15 +100,20 @@ describe('secrets never leak, through a whole deployment\'s life', () => {
     const expectStatus = (res: LightMyRequestResponse, status: number, code?: string): void => {
       expect({ url: res.raw.req.url, status: res.statusCode, code: code === undefined ? undefined : res.json().code }).toEqual({ url: res.raw.req.url, status, code })
     }
-    const callback = async (authUrl: string, discordId: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> => {
-      const { code, state } = await authorizeAs(sim, authUrl, discordId)
-      return await w.inject({ url: `${PREFIX}/auth/callback?code=${encodeURIComponent(code)}&state=${state}`, headers })
+    /** The cookie header of the browser that started a flow: its binding cookie, after any others it holds. */
+    const startedBy = (started: LightMyRequestResponse, headers: Record<string, string> = {}): Record<string, string> => {
+      const binding = `${STATE_BINDING_COOKIE}=${sessionCookie(started, STATE_BINDING_COOKIE)?.value as string}`
+      return { ...headers, cookie: headers.cookie === undefined ? binding : `${headers.cookie}; ${binding}` }
+    }
+    const callback = async (started: LightMyRequestResponse, discordId: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> => {
+      const { code, state } = await authorizeAs(sim, started.json().auth_url, discordId)
+      return await w.inject({ url: `${PREFIX}/auth/callback?code=${encodeURIComponent(code)}&state=${state}`, headers: startedBy(started, headers) })
     }
 
     // Sign in as Alice through the consent page: a session cookie, tokens sealed in the store.
     const login = await w.inject({ url: `${PREFIX}/auth/login?redirect_url=${encodeURIComponent(FRONTEND)}` })
     expectStatus(login, 200)
-    const signedIn = await callback(login.json().auth_url, IDS.alice)
+    const signedIn = await callback(login, IDS.alice)
     expectStatus(signedIn, 302)
     const session = sessionCookie(signedIn)?.value as string
     expect(session.length).toBeGreaterThan(20)
@@ -117,17 +123,17 @@ describe('secrets never leak, through a whole deployment\'s life', () => {
     // Alice links a second Discord account (Carol's) with her session.
     const link = await w.inject({ method: 'POST', url: `${PREFIX}/auth/link`, headers: { ...cookie, 'content-type': 'application/json' }, payload: {} })
     expectStatus(link, 200)
-    expectStatus(await callback(link.json().auth_url, IDS.carol, cookie), 200)
+    expectStatus(await callback(link, IDS.carol, cookie), 200)
 
     // A 5xx on the token exchange, then invalid_grant for a code used twice: both refused, nothing linked.
     const bobLogin = await w.inject({ url: `${PREFIX}/auth/login` })
     sim.scriptFault({ kind: 'error', status: 500, route: 'POST /oauth2/token', times: 4 })
-    expectStatus(await callback(bobLogin.json().auth_url, IDS.bob), 502, 'FST_DISCORD_UPSTREAM')
+    expectStatus(await callback(bobLogin, IDS.bob), 502, 'FST_DISCORD_UPSTREAM')
     const first = await w.inject({ url: `${PREFIX}/auth/login` })
     const { code, state } = await authorizeAs(sim, first.json().auth_url, IDS.bob)
-    expectStatus(await w.inject({ url: `${PREFIX}/auth/callback?code=${code}&state=${state}` }), 200)
+    expectStatus(await w.inject({ url: `${PREFIX}/auth/callback?code=${code}&state=${state}`, headers: startedBy(first) }), 200)
     const replay = await w.inject({ url: `${PREFIX}/auth/login` })
-    expectStatus(await w.inject({ url: `${PREFIX}/auth/callback?code=${code}&state=${replay.json().state}` }), 400, 'FST_DISCORD_OAUTH_INVALID_GRANT')
+    expectStatus(await w.inject({ url: `${PREFIX}/auth/callback?code=${code}&state=${replay.json().state}`, headers: startedBy(replay) }), 400, 'FST_DISCORD_OAUTH_INVALID_GRANT')
 
     // Two guilds configured with their bot tokens; a token Discord never issued, and a mistyped one, refused.
     expectStatus(await w.inject({ method: 'POST', url: `${PREFIX}/guilds`, headers: json(admin), payload: JSON.stringify({ guild_id: IDS.g1, bot_token: BOT_TOKEN, settings: { audit_channel_id: IDS.channel } }) }), 201)

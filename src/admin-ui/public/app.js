@@ -244,6 +244,7 @@ const CALLBACK_ERRORS = {
   FST_DISCORD_OAUTH_INVALID_GRANT: 'Discord did not accept the authorisation (it may have been used already): try again.',
   FST_DISCORD_OAUTH_STATE_EXPIRED: 'The authorisation took too long and expired: try again.',
   FST_DISCORD_OAUTH_STATE_USED: 'This authorisation was already used: start again.',
+  FST_DISCORD_OAUTH_BROWSER_MISMATCH: 'This authorisation was started in another browser or tab, or this browser did not keep its cookie: start again here.',
   FST_DISCORD_ACCOUNT_LINKED_ELSEWHERE: 'This Discord account is already linked to another user.',
   FST_DISCORD_UPSTREAM: 'Discord could not be reached: try again in a moment.'
 }

@@ -106,6 +106,7 @@ function completedBody (result: CompletedFlow): Static<typeof CompletedFlowBody>
 const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { auth, oauth } = fastify.discord
   const requireDiscord = fastify.discord.requireDiscord
+  const binding = oauth.binding
 
   /** Sets the session cookie (login flow), then redirects or answers JSON. */
   const finish = (reply: FastifyReply, result: CompletedFlow): FastifyReply => {
@@ -126,10 +127,19 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       querystring: Type.Object({ redirect_url: Type.Optional(RedirectUrl), scopes: Type.Optional(Scopes) }, { additionalProperties: false }),
       response: { 200: StartedFlow, 400: ErrorResponse, 503: ErrorResponse }
     }
-  }, async (request) => oauth.start(request.query, request.discordAuth))
+  }, async (request, reply) => {
+    const started = await oauth.start(request.query, request.discordAuth)
+    binding.set(reply, started.state)
+    return started
+  })
 
   fastify.get('/auth/callback', {
     preHandler: [requireDiscord],
+    // Every answer expires the binding cookie: a state is single use, whatever happened to it.
+    onSend: async (_request, reply, payload) => {
+      binding.clear(reply)
+      return payload
+    },
     logSerializers: { req: redactedRequest },
     schema: {
       tags: ['discord'],
@@ -144,7 +154,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }),
       response: { 200: CompletedFlowBody, 302: Redirect, 400: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse }
     }
-  }, async (request, reply) => finishCallback(reply, await oauth.callback(request.query)))
+  }, async (request, reply) => finishCallback(reply, await oauth.callback(request.query, { bindingCookie: binding.read(request) })))
 
   fastify.post('/auth/link', {
     preHandler: [auth.authenticate, requireDiscord],
@@ -160,10 +170,11 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }, { additionalProperties: false }),
       response: { 200: Type.Union([StartedFlow, CompletedFlowBody]), 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const outcome = await oauth.link(request.body ?? {}, request.discordAuth as AuthUser)
-    if (outcome.kind === 'started') return { auth_url: outcome.auth_url, state: outcome.state, expires_at: outcome.expires_at }
-    return completedBody(outcome.result)
+    if (outcome.kind === 'linked') return completedBody(outcome.result)
+    binding.set(reply, outcome.state)
+    return { auth_url: outcome.auth_url, state: outcome.state, expires_at: outcome.expires_at }
   })
 
   fastify.delete('/auth/unlink/:discord_id', {
