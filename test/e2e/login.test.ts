@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { createDiscordSimulator, type DiscordSimulator } from '../../src/testing/index.js'
 import { buildStandalone } from '../../examples/standalone/app.js'
 import { loadConfig } from '../../examples/standalone/config.js'
+import { authorizeAs } from '../auth/helpers.js'
 
 /*
  * The login flow in a real browser: headless Debian Chromium (driven by playwright-core) against
@@ -19,6 +20,11 @@ const CHROMIUM = '/usr/bin/chromium'
 const CLIENT_ID = '900000000000000077'
 const CLIENT_SECRET = 'e2e-client-secret-0123456789abcdef'
 const ALICE = '100000000000000077'
+/** A Discord user whose browser an attacker tries to make complete the attacker's flow. */
+const VICTIM = '100000000000000078'
+/** The attacker's own Discord account. */
+const MALLORY = '100000000000000079'
+const BINDING_COOKIE = 'falcon_oauth_binding'
 const GUILD = '200000000000000077'
 const RESULTS = resolve('test-results')
 
@@ -48,6 +54,8 @@ beforeAll(async () => {
   const redirectUri = `${base}/api/discord/auth/callback`
   sim.state.addOAuthApp({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [redirectUri], name: 'Falcon E2E' })
   sim.state.addUser({ id: ALICE, username: 'alice', global_name: 'Alice' })
+  sim.state.addUser({ id: VICTIM, username: 'victim', global_name: 'Victim' })
+  sim.state.addUser({ id: MALLORY, username: 'mallory', global_name: 'Mallory' })
   sim.state.addGuild({ id: GUILD, name: 'E2E Guild', owner_id: ALICE })
   sim.state.addMember(GUILD, ALICE)
 
@@ -99,6 +107,9 @@ describe('login in a real browser', () => {
       expect(login?.status()).toBe(200)
       const { auth_url: authUrl } = await login?.json() as { auth_url: string }
       expect(authUrl.startsWith(`${sim.url}/oauth2/authorize?`)).toBe(true)
+      // The flow is bound to this browser, by a cookie only the callback receives.
+      const binding = (await context.cookies()).find((c) => c.name === BINDING_COOKIE)
+      expect(binding).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/api/discord/auth/callback' })
 
       // 2. Discord's consent page.
       await page.goto(authUrl)
@@ -117,6 +128,8 @@ describe('login in a real browser', () => {
       expect(cookie).toBeDefined()
       expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' })
       expect(cookie?.value.split('.')).toHaveLength(3)
+      // SameSite=Lax kept the binding on Discord's redirect back (the callback accepted it); it is spent now.
+      expect((await context.cookies()).find((c) => c.name === BINDING_COOKIE)).toBeUndefined()
       // HttpOnly: page scripts cannot read the session.
       expect(await page.evaluate('document.cookie')).not.toContain('falcon_auth_token')
 
@@ -161,6 +174,65 @@ describe('login in a real browser', () => {
       expect((await context.cookies(base)).find((c) => c.name === 'falcon_auth_token')).toBeUndefined()
     } catch (err) {
       await saveScreenshots([['e2e-cancel-consent.png', consentShot]], page, 'e2e-cancel-final.png')
+      throw err
+    } finally {
+      await context.close()
+    }
+  }, 60_000)
+
+  it('login CSRF: the attacker\'s approved callback URL opened in the victim\'s browser → ?error=FST_DISCORD_OAUTH_BROWSER_MISMATCH, not signed in', async () => {
+    const finalUrl = `${base}/api/discord/status`
+    // The attacker starts a login outside the victim's browser and approves it at Discord as themselves...
+    const started = await fetch(`${base}/api/discord/auth/login?redirect_url=${encodeURIComponent(finalUrl)}`)
+    const { auth_url: authUrl } = await started.json() as { auth_url: string }
+    const { location } = await authorizeAs(sim, authUrl, MALLORY)
+    expect(location.pathname).toBe('/api/discord/auth/callback')
+    // ...and gets the victim's browser to open the callback URL.
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    try {
+      const back = `${finalUrl}?error=FST_DISCORD_OAUTH_BROWSER_MISMATCH`
+      await page.goto(location.toString())
+      expect(page.url()).toBe(back)
+      expect((await context.cookies()).map((c) => c.name)).toEqual([])
+      expect(await server.discord.store.getUserByDiscordId(MALLORY)).toBeNull()
+    } catch (err) {
+      await saveScreenshots([], page, 'e2e-login-csrf-final.png')
+      throw err
+    } finally {
+      await context.close()
+    }
+  }, 60_000)
+
+  it('link confusion: the victim approving the attacker\'s link flow in their own browser links nothing to the attacker', async () => {
+    const finalUrl = `${base}/api/discord/status`
+    // The attacker, signed in to the host, starts a link flow and sends its auth_url to the victim.
+    const attackerSession = server.discord.auth.issue({ id: 'attacker-host-user', permissions: [] }).token
+    const started = await fetch(`${base}/api/discord/auth/link`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${attackerSession}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_url: finalUrl })
+    })
+    expect(started.status).toBe(200)
+    const { auth_url: authUrl } = await started.json() as { auth_url: string }
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    let consentShot: Buffer | null = null
+    try {
+      await page.goto(authUrl)
+      await expect.poll(() => page.locator('h1').textContent()).toContain('Falcon E2E wants to access your account')
+      consentShot = await page.screenshot({ fullPage: true })
+      await page.selectOption('select#user_id', VICTIM)
+      const back = `${finalUrl}?error=FST_DISCORD_OAUTH_BROWSER_MISMATCH`
+      await Promise.all([
+        page.waitForURL(back, { timeout: 20_000 }),
+        page.click('button[value="authorize"]')
+      ])
+      expect(page.url()).toBe(back)
+      expect(await server.discord.store.getUserByDiscordId(VICTIM)).toBeNull()
+      expect(await server.discord.store.listUsersByUserId('attacker-host-user')).toEqual([])
+    } catch (err) {
+      await saveScreenshots([['e2e-link-confusion-consent.png', consentShot]], page, 'e2e-link-confusion-final.png')
       throw err
     } finally {
       await context.close()
