@@ -190,20 +190,8 @@ export interface CreateGuildConfigInput {
   last_error?: string | null
 }
 
-export interface UpdateGuildConfigInput {
-  guild_name?: string
-  enabled?: boolean
-  /** Merged over the stored settings. */
-  settings?: Partial<GuildSettings>
-  /** Plaintext; sealed before storage. `null` removes the token. */
-  bot_token?: string | null
-  bot_permissions?: string | null
-  bot_user_id?: string | null
-  owner_id?: string | null
-  health_status?: HealthStatus
-  last_health_check?: Date | null
-  last_error?: string | null
-}
+/** The create fields but the id, all optional; `settings` is merged over the stored settings and `bot_token: null` removes the token. */
+export type UpdateGuildConfigInput = Partial<Omit<CreateGuildConfigInput, 'guild_id'>>
 
 // ---------------------------------------------------------------- discord_role_mappings
 
