@@ -1,3 +1,4 @@
+import { withTimeout } from '../util/timeout.js'
 import type { Redis } from 'ioredis'
 import type { DiscordStore } from '../store/port.js'
 
@@ -22,18 +23,10 @@ interface HealthDeps {
   onError?: (component: string, err: unknown) => void
 }
 
-function withTimeout<T> (p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)
-    timer.unref()
-  })
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
-}
-
 async function probe (name: string, fn: () => Promise<unknown>, deps: HealthDeps): Promise<boolean> {
   try {
-    await withTimeout(fn(), deps.timeoutMs ?? 2000)
+    const ms = deps.timeoutMs ?? 2000
+    await withTimeout(fn(), ms, () => new Error(`timed out after ${ms} ms`))
     return true
   } catch (err) {
     deps.onError?.(name, err)

@@ -5,6 +5,7 @@
  * in-process map does the same for one instance, with the same expiry rules so both behave
  * alike in tests.
  */
+import { withTimeout } from '../util/timeout.js'
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 
@@ -143,17 +144,8 @@ export class FallbackSyncLocks implements SyncLocks {
   }
 
   /** A Redis call that does not answer in time counts as failed (ioredis may queue commands while reconnecting). */
-  async #timed<T> (p: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('Redis did not answer in time')), this.#timeoutMs)
-      timer.unref()
-    })
-    try {
-      return await Promise.race([p, timeout])
-    } finally {
-      clearTimeout(timer)
-    }
+  #timed<T> (p: Promise<T>): Promise<T> {
+    return withTimeout(p, this.#timeoutMs, () => new Error('Redis did not answer in time'))
   }
 
   async acquire (key: string, runId: string): Promise<AcquireResult> {

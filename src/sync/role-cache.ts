@@ -8,6 +8,7 @@
  * With Redis the snapshot is shared by every instance (and an invalidation by one is seen by
  * all); without it, an in-process map.
  */
+import { withTimeout } from '../util/timeout.js'
 import type { Redis } from 'ioredis'
 import type { DiscordBotClient } from '../discord/bot.js'
 import { computeBasePermissions, hasPermission, highestRolePosition, Permission } from '../guilds/permissions.js'
@@ -65,17 +66,8 @@ export async function fetchRoleSnapshot (api: RoleSnapshotApi, guildId: string, 
 /** Redis answers slower than this count as a miss: the cache must never stall a sync. */
 const REDIS_TIMEOUT_MS = 1_000
 
-async function timed<T> (p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error('Redis did not answer in time')), REDIS_TIMEOUT_MS)
-    timer.unref()
-  })
-  try {
-    return await Promise.race([p, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
+function timed<T> (p: Promise<T>): Promise<T> {
+  return withTimeout(p, REDIS_TIMEOUT_MS, () => new Error('Redis did not answer in time'))
 }
 
 export class RoleCache {

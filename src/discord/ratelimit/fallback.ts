@@ -1,3 +1,4 @@
+import { withTimeout } from '../../util/timeout.js'
 import type { Redis } from 'ioredis'
 import type { DiscordRestLogger } from '../options.js'
 import { MemoryRateLimitStore } from './memory.js'
@@ -112,38 +113,10 @@ export class FallbackRateLimitStore implements RateLimitStore {
     return result
   }
 
-  /**
-   * Rejects when Redis has not answered within `timeoutMs` of time this process could have read
-   * the answer in. A stall of this process (GC, a long synchronous task, CPU starvation) is not a
-   * Redis failure: falling back then would let every stalled process apply only its own limits at
-   * once. So when the timer fires, the rejection waits one turn of the event loop (`setImmediate`,
-   * after the I/O poll), so an answer already in the socket wins; and if the timer fired late by
-   * half the budget or more, Redis gets one more full budget.
-   */
-  async #withTimeout<T> (promise: Promise<T>): Promise<T> {
+  /** Redis answers within `timeoutMs` of time this process could have read them in (see withTimeout). */
+  #withTimeout<T> (promise: Promise<T>): Promise<T> {
     const budget = this.#opts.timeoutMs
-    let timer: NodeJS.Timeout | undefined
-    let immediate: NodeJS.Immediate | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      const arm = (extended: boolean): void => {
-        const due = performance.now() + budget
-        timer = setTimeout(() => {
-          immediate = setImmediate(() => {
-            if (!extended && performance.now() - due >= budget / 2) arm(true)
-            else reject(new RedisTimeoutError(budget))
-          })
-        }, budget)
-      }
-      arm(false)
-    })
-    try {
-      return await Promise.race([promise, timeout])
-    } finally {
-      clearTimeout(timer)
-      clearImmediate(immediate)
-      // A command that lost the race may still settle later; never let it be unhandled.
-      promise.catch(() => {})
-    }
+    return withTimeout(promise, budget, () => new RedisTimeoutError(budget))
   }
 
   #degrade (err: Error): void {
