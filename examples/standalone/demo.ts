@@ -4,7 +4,6 @@ import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { FastifyDiscordSyncOptions, ResolveUserHook } from '../../src/index.js'
-import { guildServices } from '../../src/guilds/index.js'
 import type { MembershipInfo } from '../../src/sync/membership.js'
 import { createDiscordSimulator, PermissionFlags, type DiscordSimulator } from '../../src/testing/index.js'
 import type { StandaloneConfig } from './config.js'
@@ -264,7 +263,7 @@ export async function startDemo (config: StandaloneConfig): Promise<Demo> {
 /** Guild configuration, mappings and the crew's links. Idempotent: a restart keeps what an admin changed. */
 async function seedStore (app: FastifyInstance, botToken: string): Promise<void> {
   const { store } = app.discord
-  const { guilds, mappings } = guildServices(app.discord)
+  const { guilds, mappings } = app.discord
   // Both go through the services, so the bot token is proven against the simulator like a real one.
   if (await store.getGuild(DEMO.guildId) === null) {
     // Automatic syncs are off so the first thing an admin sees is a dry run, not changes already made.

@@ -19,7 +19,13 @@ import {
 } from '../errors.js'
 import { DiscordAPIError, DiscordOAuthError, DiscordRateLimitError, type DiscordRestClient } from '../discord/index.js'
 import type { ResolvedAuthOptions, ResolvedDiscordApp } from '../options.js'
-import type { DiscordGuildSummary, DiscordStore, DiscordUserRecord, OAuthFlow, OAuthStateRecord, OAuthTokens } from '../store/port.js'
+import type { DiscordGuildSummary, DiscordStore, DiscordUserRecord, OAuthStateRecord, OAuthTokens } from '../store/port.js'
+import type { DiscordSyncEvents } from '../events.js'
+import {
+  toLinkedAccount,
+  type AuthStatus, type BrowserProof, type CallbackInput, type CallbackOutcome, type CompletedFlow,
+  type RevocationOutcome, type StartFlowInput, type StateObserver, type UnlinkResult
+} from './oauth-types.js'
 import { buildAuthorizeUrl, checkRedirectUrl, generateState, resolveRequestedScopes } from './flow.js'
 import type { SessionAuth } from './session.js'
 import { StateBinding } from './state-binding.js'
@@ -34,95 +40,9 @@ export interface OAuthServiceDeps {
   session: SessionAuth
   stateExpiryMs: number
   log: FastifyBaseLogger
+  /** Where linking, unlinking and failed flows are announced (sync on link, removal on unlink, metrics). */
+  events: DiscordSyncEvents
   now?: () => Date
-}
-
-export interface StartFlowInput {
-  redirect_url?: string | undefined
-  scopes?: string | undefined
-}
-
-export interface CallbackInput {
-  code?: string | undefined
-  state: string
-  error?: string | undefined
-}
-
-/** A linked Discord account as the API shows it: profile and token metadata, never a token. */
-export interface LinkedAccount {
-  discord_user_id: string
-  username: string
-  global_name: string | null
-  avatar: string | null
-  scopes: string[]
-  guild_count: number
-  token_expires_at: string | null
-  has_tokens: boolean
-  needs_reauth: boolean
-  linked_at: string
-  last_sync: string | null
-}
-
-export interface CompletedFlow {
-  flow: OAuthFlow
-  user_id: string
-  account: LinkedAccount
-  /** Where the browser goes next (from the state), or null for a JSON answer. */
-  redirect_url: string | null
-  /** Login flow only: the session to set as a cookie. Never serialised into a response body. */
-  session: { token: string, expiresAt: Date } | null
-}
-
-/**
- * What GET /auth/callback does: the completed flow, or, when the flow failed after its state
- * named a redirect URL, that URL with `error=<stable FST_DISCORD_ code>` (never a message, a
- * Discord text or a secret). Failures before a redirect is known stay JSON errors.
- */
-export type CallbackOutcome =
-  | { ok: true, result: CompletedFlow }
-  | { ok: false, code: string, redirect_url: string }
-
-/** Told the redirect URL stored with the state, once the state is found (consumed, expired or used). */
-export type StateObserver = (redirectUrl: string | null) => void
-
-/**
- * What the browser at GET /auth/callback presented: its state binding cookie, if any. Passed only
- * by the callback; POST /auth/link completes a flow for the session that started it, which binds
- * it already (a browser-bound cookie would add nothing, and an API client has none).
- */
-export interface BrowserProof {
-  bindingCookie: string | undefined
-}
-
-export type RevocationOutcome = 'revoked' | 'failed' | 'no_tokens'
-
-export interface UnlinkResult {
-  discord_user_id: string
-  user_id: string
-  unlinked: true
-  token_revocation: RevocationOutcome
-  tokens_deleted: boolean
-  role_removal: { queued: boolean, sync_run_id: string | null, guild_ids: string[] }
-}
-
-export type AuthStatus =
-  | { authenticated: false }
-  | { authenticated: true, user_id: string, linked: boolean, needs_reauth: boolean, accounts: LinkedAccount[] }
-
-export function toLinkedAccount (r: DiscordUserRecord): LinkedAccount {
-  return {
-    discord_user_id: r.discord_user_id,
-    username: r.username,
-    global_name: r.global_name,
-    avatar: r.avatar,
-    scopes: [...r.scopes],
-    guild_count: r.guilds.length,
-    token_expires_at: r.token_expires_at?.toISOString() ?? null,
-    has_tokens: r.has_tokens,
-    needs_reauth: r.needs_reauth,
-    linked_at: r.created_at.toISOString(),
-    last_sync: r.last_sync?.toISOString() ?? null
-  }
 }
 
 function toGuildSummary (g: RESTAPIPartialCurrentUserGuild): DiscordGuildSummary {
@@ -228,6 +148,19 @@ export class OAuthService {
    * `auth.bindStateToBrowser` is on; it is checked after consuming, so a refused state is spent.
    */
   async complete (input: CallbackInput, expectLinkFor: string | null = null, onState?: StateObserver, browser?: BrowserProof): Promise<CompletedFlow> {
+    let result: CompletedFlow
+    try {
+      result = await this.#complete(input, expectLinkFor, onState, browser)
+    } catch (err) {
+      const code = (err as { code?: unknown })?.code
+      this.#d.events.emit('oauth.failed', { flow: expectLinkFor === null ? 'callback' : 'link', code: typeof code === 'string' ? code : 'error' })
+      throw err
+    }
+    this.#d.events.emit('account.linked', { flow: result.flow, user_id: result.user_id, discord_user_id: result.account.discord_user_id })
+    return result
+  }
+
+  async #complete (input: CallbackInput, expectLinkFor: string | null, onState: StateObserver | undefined, browser: BrowserProof | undefined): Promise<CompletedFlow> {
     this.#app()
     if ((input.code === undefined || input.code === '') && input.error === undefined) throw new OAuthCodeMissingError()
     const record = await this.#consume(input.state, onState)
@@ -268,8 +201,7 @@ export class OAuthService {
   /**
    * GET /auth/callback, where a browser lands: a failure after the state named a redirect URL
    * sends the browser back to that app with the error code rather than leaving it on a JSON
-   * page. Goes through `this.complete`, so wrappers installed on it (metrics, sync on link)
-   * see callbacks too.
+   * page. Goes through `complete`, so a callback announces its outcome like any other flow.
    */
   async callback (input: CallbackInput, browser: BrowserProof): Promise<CallbackOutcome> {
     let returnTo: string | null = null
@@ -399,6 +331,7 @@ export class OAuthService {
     await store.deleteUser(discordUserId)
     const role_removal = await this.#queueRoleRemoval(link, actor)
     this.#d.log.info({ discord_user_id: discordUserId, user_id: link.user_id, by: actor.id, token_revocation }, 'discord account unlinked')
+    this.#d.events.emit('account.unlinked', { user_id: link.user_id, discord_user_id: discordUserId, initiated_by: `unlink:${link.user_id}`, role_removal })
     return { discord_user_id: discordUserId, user_id: link.user_id, unlinked: true, token_revocation, tokens_deleted, role_removal }
   }
 

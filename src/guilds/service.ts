@@ -4,7 +4,7 @@ import type { CreateGuildBodyType, GuildSettingsInputBody, UpdateGuildBodyType }
 import { parseDuration } from '../util/duration.js'
 import { inspectBot, listChannels, requireManageRoles, type BotApiFactory, type BotInspection } from './bot-inspector.js'
 import { checkPostableChannel } from './channels.js'
-import { assessGuild } from './health.js'
+import { assessGuild } from '../health/assess.js'
 import { aliasValue } from './mappings/rules.js'
 
 /*

@@ -15,6 +15,7 @@ import { normaliseFastifyError, useStrictJson } from './strict-json.js'
 import { NotFoundError, RateLimitedError } from '../errors.js'
 import { PACKAGE_VERSION } from '../discord/defaults.js'
 import type { ResolvedRateLimitOptions } from '../options.js'
+import type { GuildHealthTask } from '../health/guild-health.js'
 
 export interface RoutesOptions {
   /** null: no rate limit (the host handles it). */
@@ -25,6 +26,8 @@ export interface RoutesOptions {
   adminUi?: boolean
   /** The path prefix this context is registered with ('' when the routes sit at the host's own level). */
   prefix?: string
+  /** Checks one guild's bot on demand (POST /guilds/{id}/health-check), scheduled or not. */
+  healthChecker: GuildHealthTask
 }
 
 /** Every route group of the plugin, mounted in one encapsulated context under the prefix. */
@@ -78,7 +81,7 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   await fastify.register(roleMappingRoutes)
   await fastify.register(userRoutes)
   await fastify.register(syncRoutes)
-  await fastify.register(adminRoutes)
+  await fastify.register(adminRoutes, { healthChecker: opts.healthChecker })
   if (opts.adminUi === true) await fastify.register(adminUi)
 
   if (opts.openapi) {

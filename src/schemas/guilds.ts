@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Snowflake } from './common.js'
-import { IsoDateTime, Label, Nullable } from './http.js'
+import { IsoDateTime, iso, Label, Nullable } from './http.js'
+import type { GuildConfigRecord } from '../store/port.js'
 
 /*
  * Guild configuration (the seed's `discord_guild_configs`). Requests accept the seed's
@@ -98,3 +99,36 @@ export const DeletedGuild = Type.Object({
   sync_stopped: Type.Literal(true),
   message: Type.String()
 })
+
+/*
+ * Record → API shape, field by field on purpose: a field added to a record later does not reach
+ * a response until someone lists it here (and in the response schema), so a secret can never
+ * leak by accident. The seed's alias names are filled from one value.
+ */
+export function presentGuild (g: GuildConfigRecord): GuildConfigDto {
+  return {
+    id: g.id,
+    guild_id: g.guild_id,
+    guild_name: g.guild_name,
+    enabled: g.enabled,
+    is_enabled: g.enabled,
+    settings: {
+      auto_sync: g.settings.auto_sync,
+      sync_interval: g.settings.sync_interval,
+      sync_on_join: g.settings.sync_on_join,
+      remove_roles_on_leave: g.settings.remove_roles_on_leave,
+      audit_channel_id: g.settings.audit_channel_id,
+      notification_channel_id: g.settings.notification_channel_id,
+      max_role_changes_per_sync: g.settings.max_role_changes_per_sync
+    },
+    has_bot_token: g.has_bot_token,
+    bot_permissions: g.bot_permissions,
+    bot_user_id: g.bot_user_id,
+    owner_id: g.owner_id,
+    health_status: g.health_status,
+    last_health_check: iso(g.last_health_check),
+    last_error: g.last_error,
+    created_at: g.created_at.toISOString(),
+    updated_at: g.updated_at.toISOString()
+  }
+}

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { ErrorResponse, Snowflake } from './common.js'
-import { IsoDateTime, Label, Nullable } from './http.js'
+import { IsoDateTime, iso, Label, Nullable } from './http.js'
+import type { RoleMappingRecord } from '../store/port.js'
 
 /*
  * Group → Discord role mappings (the seed's `discord_role_mappings`). Requests accept the
@@ -163,3 +164,31 @@ export const ImportRejected = Type.Object({
   ...ErrorResponse.properties,
   report: Type.Optional(ImportReport)
 })
+
+/** Record → API shape, field by field (see presentGuild). */
+export function presentMapping (m: RoleMappingRecord): RoleMappingDto {
+  return {
+    id: m.id,
+    guild_id: m.guild_id,
+    group_id: m.group_id,
+    group_name: m.group_name,
+    discord_role_id: m.discord_role_id,
+    discord_role_name: m.discord_role_name,
+    conditions: {
+      require_all: m.conditions.require_all,
+      character_count_min: m.conditions.character_count_min,
+      character_count_max: m.conditions.character_count_max,
+      required_permissions: [...m.conditions.required_permissions],
+      excluded_groups: [...m.conditions.excluded_groups]
+    },
+    priority: m.priority,
+    exclusive_set: m.exclusive_set,
+    enabled: m.enabled,
+    is_active: m.enabled,
+    created_by: m.created_by,
+    last_sync: iso(m.last_sync),
+    sync_count: m.sync_count,
+    created_at: m.created_at.toISOString(),
+    updated_at: m.updated_at.toISOString()
+  }
+}

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../store/port.js'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type DiscordUserRecord } from '../store/port.js'
 import { Snowflake } from './common.js'
-import { IsoDateTime, Nullable } from './http.js'
+import { IsoDateTime, iso, Nullable } from './http.js'
 
 /*
  * Linked Discord accounts (the seed's `discord_users`), minus every token: responses say
@@ -59,3 +59,31 @@ export const UserAccounts = Type.Object({
   user_id: Type.String(),
   accounts: Type.Array(DiscordUser)
 })
+
+/** Record → API shape, field by field so a later record field cannot reach a response unreviewed. */
+export function presentUser (u: DiscordUserRecord): DiscordUserDto {
+  return {
+    id: u.id,
+    user_id: u.user_id,
+    discord_user_id: u.discord_user_id,
+    username: u.username,
+    discriminator: u.discriminator,
+    global_name: u.global_name,
+    avatar: u.avatar,
+    scopes: [...u.scopes],
+    guilds: u.guilds.map((g) => ({
+      id: g.id,
+      name: g.name,
+      permissions: g.permissions,
+      ...(g.owner === undefined ? {} : { owner: g.owner }),
+      ...(g.joined_at === undefined ? {} : { joined_at: iso(g.joined_at) })
+    })),
+    token_expires_at: iso(u.token_expires_at),
+    has_tokens: u.has_tokens,
+    needs_reauth: u.needs_reauth,
+    last_sync: iso(u.last_sync),
+    is_active: u.is_active,
+    created_at: u.created_at.toISOString(),
+    updated_at: u.updated_at.toISOString()
+  }
+}

@@ -2,6 +2,7 @@ import pLimit from 'p-limit'
 import type { FastifyBaseLogger } from 'fastify'
 import { DiscordAPIError, DiscordOAuthError, type DiscordOAuth2Client } from '../discord/index.js'
 import type { CreateTaskRunInput, DiscordStore, DiscordUserRecord, OAuthTokens, TaskRunRecord } from '../store/port.js'
+import type { DiscordSyncEvents } from '../events.js'
 import type { TaskLock } from './lock.js'
 
 export interface TokenRefreshDeps {
@@ -18,6 +19,8 @@ export interface TokenRefreshDeps {
   now?: () => Date
   /** Recorded runs older than this are deleted after each run; null keeps them all. */
   retentionMs: number | null
+  /** Each run's outcome is announced as `tokens.refreshed` (metrics subscribe to it). */
+  events: DiscordSyncEvents
 }
 
 export interface TokenRefreshError {
@@ -41,6 +44,8 @@ export interface TokenRefreshRun {
   skipped: number
   errors: TokenRefreshError[]
 }
+
+export const TOKEN_REFRESH_JOB_ID = 'fastify-discord-sync:token-refresh'
 
 const MAX_ERRORS_PER_RUN = 50
 const TASK = 'token_refresh'
@@ -111,7 +116,7 @@ export class TokenRefreshTask {
   /** Runs now; a call while a run is in progress joins that run instead of starting a second one. */
   run (): Promise<TokenRefreshRun> {
     // Not recorded: the store may already be closing.
-    if (this.#stopping) return Promise.resolve(this.#log(this.#empty('skipped', 'stopping', Date.now())))
+    if (this.#stopping) return Promise.resolve(this.#announce(this.#empty('skipped', 'stopping', Date.now())))
     this.#running ??= this.#runLocked().finally(() => { this.#running = null })
     return this.#running
   }
@@ -139,16 +144,19 @@ export class TokenRefreshTask {
     }
   }
 
-  #log (run: TokenRefreshRun): TokenRefreshRun {
+  /** Logs the run and announces it once per run (callers that joined a run in progress share it). */
+  #announce (run: TokenRefreshRun): TokenRefreshRun {
     const { errors, ...counts } = run
     const level = run.status === 'failed' || run.failed > 0 ? 'warn' : 'info'
     this.#d.log[level]({ task: 'discord-token-refresh', ...counts, error_count: errors.length }, 'discord token refresh run')
+    const { status, reason, candidates, refreshed, reauth_required, failed, skipped } = run
+    this.#d.events.emit('tokens.refreshed', { status, reason, candidates, refreshed, reauth_required, failed, skipped })
     return run
   }
 
   /** Logs the run, stores it, and drops stored runs past the retention. A store failure here only costs the record. */
   async #record (run: TokenRefreshRun): Promise<TokenRefreshRun> {
-    this.#log(run)
+    this.#announce(run)
     try {
       await this.#d.store.recordTaskRun(toTaskRun(run))
       if (this.#d.retentionMs !== null) await this.#d.store.pruneTaskRuns(TASK, new Date(this.#now().getTime() - this.#d.retentionMs))

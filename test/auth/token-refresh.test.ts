@@ -3,12 +3,15 @@ import Fastify from 'fastify'
 import fastifySchedule from '@fastify/schedule'
 import { Redis } from 'ioredis'
 import { AsyncTask, SimpleIntervalJob, type ToadScheduler } from 'toad-scheduler'
-import { HEALTH_CHECK_JOB_ID } from '../../src/tasks/health.js'
+import { HEALTH_CHECK_JOB_ID } from '../../src/health/guild-health.js'
 import { ROLE_SYNC_JOB_ID } from '../../src/tasks/role-sync.js'
 import { SYNC_CLEANUP_JOB_ID } from '../../src/tasks/cleanup.js'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { DiscordRestClient, type DiscordOAuth2Client } from '../../src/discord/index.js'
-import { RedisTaskLock, resolveScheduler, scheduleOnReady, TOKEN_REFRESH_JOB_ID, TokenRefreshTask, type TaskLock } from '../../src/tasks/index.js'
+import { resolveScheduler, scheduleOnReady } from '../../src/tasks/scheduler.js'
+import { TOKEN_REFRESH_JOB_ID, TokenRefreshTask } from '../../src/tasks/token-refresh.js'
+import { RedisTaskLock, type TaskLock } from '../../src/tasks/lock.js'
+import { DiscordSyncEvents } from '../../src/events.js'
 import type { DiscordStore } from '../../src/store/port.js'
 import { redisAvailable, REDIS_URL, uniquePrefix } from '../helpers/redis.js'
 import { bearer, buildAuthApp, CLIENT_ID, CLIENT_SECRET, dumpDatabase, sessionFor, startSimulator, type AuthTestApp } from './helpers.js'
@@ -55,6 +58,7 @@ function taskFor (app: AuthTestApp, over: Partial<ConstructorParameters<typeof T
     concurrency: 5,
     lock: null,
     log: silentLog,
+    events: new DiscordSyncEvents(silentLog),
     retentionMs: null,
     ...over
   })

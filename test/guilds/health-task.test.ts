@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { FastifyBaseLogger } from 'fastify'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { GuildHealthTask } from '../../src/tasks/health.js'
+import { GuildHealthTask } from '../../src/health/guild-health.js'
 import { RedisTaskLock, type TaskLock } from '../../src/tasks/lock.js'
 import { Redis } from 'ioredis'
 import { REDIS_URL, redisAvailable, uniquePrefix } from '../helpers/redis.js'

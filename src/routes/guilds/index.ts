@@ -1,6 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { guildServices } from '../../guilds/index.js'
-import { presentGuild } from '../../guilds/present.js'
 import {
   CreateGuildBody,
   DeletedGuild,
@@ -8,6 +6,7 @@ import {
   GuildList,
   GuildListQuery,
   GuildParams,
+  presentGuild,
   UpdateGuildBody
 } from '../../schemas/guilds.js'
 import { sessionRoute } from '../../schemas/http.js'
@@ -20,7 +19,7 @@ import { ADMIN_BODY_LIMIT } from '../strict-json.js'
  * floods are counted, and before schema validation, so a non-admin learns nothing about the schema.
  */
 const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { guilds } = guildServices(fastify.discord)
+  const { guilds } = fastify.discord
   const admin = fastify.discord.auth.requireAdmin
   const tags = ['discord guilds']
 

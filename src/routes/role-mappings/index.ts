@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { STATUS_CODES } from 'node:http'
-import { guildServices } from '../../guilds/index.js'
-import { presentMapping } from '../../guilds/present.js'
 import type { ImportRejection } from '../../guilds/mappings/service.js'
 import { GuildParams } from '../../schemas/guilds.js'
 import { sessionRoute } from '../../schemas/http.js'
@@ -17,6 +15,7 @@ import {
   MappingParams,
   RoleMapping,
   RoleMappingList,
+  presentMapping,
   UpdateMappingBody
 } from '../../schemas/role-mappings.js'
 import { ADMIN_BODY_LIMIT } from '../strict-json.js'
@@ -35,7 +34,7 @@ function isImportRejection (err: unknown): err is ImportRejection {
  * floods are counted, and before schema validation, so a non-admin learns nothing about the schema.
  */
 const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { mappings } = guildServices(fastify.discord)
+  const { mappings } = fastify.discord
   const admin = fastify.discord.auth.requireAdmin
   const tags = ['discord role mappings']
 

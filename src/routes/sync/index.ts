@@ -9,7 +9,7 @@ import type { AuthUser } from '../../auth/types.js'
 import {
   AuditPage, AuditQuery, ManualSyncBody, ManualSyncResponse, presentAudit, presentRun, presentStatus, RunDto, RunList, RunListQuery, RunParams,
   SyncStatusResponse, UserSyncParams, UserSyncResponse
-} from './schemas.js'
+} from '../../schemas/sync.js'
 
 /*
  * Role synchronisation routes. Handlers validate (schemas), call the sync engine and shape the

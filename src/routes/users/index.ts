@@ -1,8 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { guildServices } from '../../guilds/index.js'
-import { presentUser } from '../../services/users.js'
 import { sessionRoute } from '../../schemas/http.js'
-import { UserAccounts, UserListQuery, UserPage, UserParams } from '../../schemas/users.js'
+import { presentUser, UserAccounts, UserListQuery, UserPage, UserParams } from '../../schemas/users.js'
 
 /*
  * Linked Discord accounts. The list is admin only; one user's accounts are readable by that
@@ -11,7 +9,7 @@ import { UserAccounts, UserListQuery, UserPage, UserParams } from '../../schemas
  * floods are counted, and before schema validation, so a non-admin learns nothing about the schema.
  */
 const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { users } = guildServices(fastify.discord)
+  const { users } = fastify.discord
   const { auth } = fastify.discord
   const tags = ['discord users']
 

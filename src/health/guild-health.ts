@@ -2,9 +2,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { DiscordStore, GuildConfigRecord, HealthStatus } from '../store/port.js'
 import { BotNotInGuildError, BotTokenInvalidError, GuildUnknownError } from '../errors.js'
 import { inspectBot, type BotApiFactory } from '../guilds/bot-inspector.js'
-import { assessGuild } from '../guilds/health.js'
-import type { HealthReport } from '../services/health.js'
-import type { TaskLock } from './lock.js'
+import { assessGuild } from './assess.js'
+import type { TaskLock } from '../tasks/lock.js'
 
 /*
  * The bot health check (seed: "Monitoring & Health Checks", every 5 minutes): for each
@@ -160,26 +159,5 @@ export class GuildHealthTask {
       this.#deps.log.warn({ guild_id: guild.guild_id, channel_id: channelId, err: { message: (err as Error).message } }, 'could not post the health notification')
       return false
     }
-  }
-}
-
-/**
- * Folds guild health into the module status (GET /status): any unhealthy guild makes a
- * healthy module "degraded"; a module already degraded or unhealthy keeps its status.
- */
-export async function withGuildHealth (report: HealthReport, store: DiscordStore): Promise<HealthReport> {
-  if (report.checks.store !== 'ok') return report
-  let unhealthy: GuildConfigRecord[]
-  try {
-    unhealthy = (await store.listGuilds({ enabled: true })).filter((g) => g.health_status === 'unhealthy')
-  } catch {
-    return report
-  }
-  if (unhealthy.length === 0) return report
-  const note = `${unhealthy.length} guild(s) unhealthy: ${unhealthy.slice(0, 5).map((g) => g.guild_id).join(', ')}`
-  return {
-    ...report,
-    status: report.status === 'healthy' ? 'degraded' : report.status,
-    message: report.message === '' ? note : `${report.message}; ${note}`
   }
 }

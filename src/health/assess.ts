@@ -1,6 +1,6 @@
 import type { HealthStatus, RoleMappingRecord } from '../store/port.js'
-import { MISSING_MANAGE_ROLES, type BotInspection } from './bot-inspector.js'
-import { checkRoleAssignable, hasPermission, Permission, type RoleDenial } from './permissions.js'
+import { MISSING_MANAGE_ROLES, type BotInspection } from '../guilds/bot-inspector.js'
+import { checkRoleAssignable, hasPermission, Permission, type RoleDenial } from '../guilds/permissions.js'
 
 /*
  * A guild's health from the bot's current view of it (pure):

@@ -1,6 +1,6 @@
 import { withTimeout } from '../util/timeout.js'
 import type { Redis } from 'ioredis'
-import type { DiscordStore } from '../store/port.js'
+import type { DiscordStore, GuildConfigRecord } from '../store/port.js'
 
 export type ModuleHealth = 'healthy' | 'degraded' | 'unhealthy'
 
@@ -61,5 +61,26 @@ export async function checkHealth (deps: HealthDeps): Promise<HealthReport> {
       redis: redisOk === null ? 'not_configured' : redisOk ? 'ok' : 'unreachable',
       discord: deps.discordConfigured ? 'configured' : 'not_configured'
     }
+  }
+}
+
+/**
+ * Folds guild health into the module status (GET /status): any unhealthy guild makes a
+ * healthy module "degraded"; a module already degraded or unhealthy keeps its status.
+ */
+export async function withGuildHealth (report: HealthReport, store: DiscordStore): Promise<HealthReport> {
+  if (report.checks.store !== 'ok') return report
+  let unhealthy: GuildConfigRecord[]
+  try {
+    unhealthy = (await store.listGuilds({ enabled: true })).filter((g) => g.health_status === 'unhealthy')
+  } catch {
+    return report
+  }
+  if (unhealthy.length === 0) return report
+  const note = `${unhealthy.length} guild(s) unhealthy: ${unhealthy.slice(0, 5).map((g) => g.guild_id).join(', ')}`
+  return {
+    ...report,
+    status: report.status === 'healthy' ? 'degraded' : report.status,
+    message: report.message === '' ? note : `${report.message}; ${note}`
   }
 }

@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Snowflake } from '../../schemas/common.js'
-import { IsoDateTime, iso, Nullable } from '../../schemas/http.js'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type AuditEntryRecord, type SyncRunError, type SyncRunRecord } from '../../store/port.js'
-import type { RunProgress } from '../../sync/run.js'
-import type { SyncStatus, SyncStatusRecentError } from '../../sync/engine.js'
+import { Snowflake } from './common.js'
+import { IsoDateTime, iso, Nullable } from './http.js'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type AuditEntryRecord, type SyncRunError, type SyncRunRecord } from '../store/port.js'
+import type { RunProgress } from '../sync/run.js'
+import type { SyncStatus, SyncStatusRecentError } from '../sync/engine.js'
 
 /*
  * Request and response schemas of the sync routes, and the functions that turn engine

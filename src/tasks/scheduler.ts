@@ -2,11 +2,6 @@ import type { FastifyInstance } from 'fastify'
 import fastifySchedule from '@fastify/schedule'
 import { AsyncTask, SimpleIntervalJob, type ToadScheduler } from 'toad-scheduler'
 
-export { TokenRefreshTask, tokenRefreshHistory, type TokenRefreshRun, type TokenRefreshError, type TokenRefreshDeps } from './token-refresh.js'
-export { RedisTaskLock, type TaskLock } from './lock.js'
-
-export const TOKEN_REFRESH_JOB_ID = 'fastify-discord-sync:token-refresh'
-
 const ownSchedulers = new WeakMap<FastifyInstance, ToadScheduler>()
 
 /**

@@ -1,0 +1,254 @@
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { ToadScheduler } from 'toad-scheduler'
+import { AlreadyRegisteredError, DiscordNotConfiguredError } from './errors.js'
+import { resolveOptions, type FastifyDiscordSyncOptions, type ResolvedOptions } from './options.js'
+import { createStore } from './store/index.js'
+import { DiscordRestClient } from './discord/index.js'
+import { DiscordSyncEvents } from './events.js'
+import { resolveSessionJwt, SessionAuth } from './auth/session.js'
+import { OAuthService } from './auth/oauth-service.js'
+import { GuildService } from './guilds/service.js'
+import { MappingService } from './guilds/mappings/service.js'
+import { UserService } from './users/service.js'
+import { checkHealth, withGuildHealth } from './health/module.js'
+import { GuildHealthTask, HEALTH_CHECK_JOB_ID } from './health/guild-health.js'
+import { SyncEngine } from './sync/engine.js'
+import { SyncMetrics } from './sync/metrics.js'
+import { RedisTaskLock } from './tasks/lock.js'
+import { resolveScheduler, scheduleOnReady } from './tasks/scheduler.js'
+import { TOKEN_REFRESH_JOB_ID, TokenRefreshTask } from './tasks/token-refresh.js'
+import { ROLE_SYNC_JOB_ID, RoleSyncTask } from './tasks/role-sync.js'
+import { SYNC_CLEANUP_JOB_ID, SyncCleanupTask } from './tasks/cleanup.js'
+import routes from './routes/index.js'
+import type { DiscordSyncNamespace, DiscordSyncPublicOptions, SyncModule } from './namespace.js'
+
+/*
+ * The one wiring place: options are resolved once, the store, Redis and the Discord client are
+ * opened or adopted, every service is built once and handed what it needs, modules are connected
+ * through the event bus, and the result is decorated, routed and scheduled. Only what was opened
+ * here is closed here; a host's store, Mongo client or Redis stays open.
+ */
+
+/** The plugin body (wrapped with fastify-plugin in src/index.ts). */
+export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: FastifyDiscordSyncOptions): Promise<void> {
+  if (fastify.hasDecorator('discord')) throw new AlreadyRegisteredError()
+  const opts = resolveOptions(rawOptions)
+  // One child logger per component, so operators can filter OAuth, bot and sync lines apart.
+  const log = fastify.log.child({ component: 'discord' })
+  const oauthLog = fastify.log.child({ component: 'discord_oauth' })
+  const botLog = fastify.log.child({ component: 'discord_bot' })
+  const syncLog = fastify.log.child({ component: 'discord_sync' })
+
+  const store = await createStore(opts)
+  const { redis, ownsRedis } = await openRedis(opts, log)
+  const lockFor = (name: string, ttlMs: number): RedisTaskLock | null =>
+    redis === null ? null : new RedisTaskLock(redis, `${opts.redisKeyPrefix}lock:${name}`, ttlMs)
+
+  const events = new DiscordSyncEvents(log)
+  const client = new DiscordRestClient({ baseUrl: opts.apiBaseUrl, redis: redis ?? undefined, redisKeyPrefix: `${opts.redisKeyPrefix}rest:`, logger: botLog })
+  const bots = (token: string): ReturnType<DiscordRestClient['bot']> => client.bot(token)
+  const { jwt, source: jwtSource } = await resolveSessionJwt(fastify, opts.auth)
+  const auth = new SessionAuth(jwt, jwtSource, opts.auth)
+  const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, stateExpiryMs: opts.stateExpiryMs, log: oauthLog, events })
+  const guilds = new GuildService({ store, bots })
+  const mappings = new MappingService({ store, guilds })
+  const users = new UserService(store)
+
+  // Bot tokens are per guild, so health checks work whether or not an OAuth application is configured.
+  // The checker exists even with the schedule off: POST /guilds/{id}/health-check runs the same code.
+  const healthChecker = new GuildHealthTask({ store, bots, lock: lockFor('guild-health', opts.healthCheck.lockTtlMs), log: botLog.child({ task: 'guild-health' }) })
+  const tokenRefresh = opts.discord === null || !opts.tokenRefresh.enabled
+    ? null
+    : new TokenRefreshTask({
+      store,
+      oauth: client.oauth2({ clientId: opts.discord.clientId, clientSecret: opts.discord.clientSecret }),
+      thresholdMs: opts.tokenRefreshThresholdMs,
+      batchSize: opts.tokenRefresh.batchSize,
+      concurrency: opts.tokenRefresh.concurrency,
+      lock: lockFor('token-refresh', opts.tokenRefresh.lockTtlMs),
+      log: oauthLog.child({ task: 'token-refresh' }),
+      retentionMs: opts.tokenRefresh.retentionMs,
+      events
+    })
+
+  const metrics = opts.metrics.enabled ? new SyncMetrics({ registry: opts.metrics.registry, prefix: opts.metrics.prefix }) : null
+  // Without metrics the engine still counts through a private registry nobody reads: one code path.
+  const engine = new SyncEngine({
+    store,
+    client,
+    redis,
+    membership: opts.membership,
+    metrics: metrics ?? new SyncMetrics({ registry: null, prefix: opts.metrics.prefix }),
+    log: syncLog,
+    settings: { ...opts.sync, redisKeyPrefix: opts.redisKeyPrefix }
+  })
+  connectSync(events, engine, opts.sync.syncOnLink, syncLog)
+  if (metrics !== null) {
+    connectMetrics(events, metrics)
+    const stop = metrics.observeClient(client)
+    fastify.addHook('onClose', async () => stop())
+  }
+  const roleSync = opts.sync.enabled ? new RoleSyncTask({ engine, store, defaultIntervalMs: opts.syncIntervalMs, log: syncLog }) : null
+  const cleanup = opts.sync.enabled ? new SyncCleanupTask({ store, retentionMs: opts.sync.retentionMs, log: syncLog }) : null
+
+  const sync: SyncModule = {
+    engine,
+    metrics,
+    scheduler: roleSync,
+    cleanup,
+    waitTimeoutMs: opts.sync.waitTimeoutMs,
+    metricsRoute: { enabled: metrics !== null && opts.metrics.route, access: opts.metrics.access },
+    removeManagedRoles: (discordUserId, initiatedBy) => engine.removeManagedRoles(discordUserId, initiatedBy)
+  }
+  const guildHealth = opts.healthCheck.enabled ? healthChecker : null
+  const discordConfigured = opts.discord !== null
+  const namespace: DiscordSyncNamespace = {
+    store,
+    redis,
+    options: publicOptions(opts),
+    discordConfigured,
+    async requireDiscord () {
+      if (!discordConfigured) throw new DiscordNotConfiguredError('set the Discord application client id, secret and redirect URI')
+    },
+    // An unhealthy guild (bad token, no Manage Roles) degrades the module: syncs for it cannot work.
+    health: async () => withGuildHealth(await checkHealth({
+      store,
+      redis,
+      discordConfigured,
+      onError: (component, err) => log.warn({ component, err: { message: (err as Error)?.message } }, 'health check failed')
+    }), store),
+    events,
+    client,
+    auth,
+    oauth,
+    guilds,
+    mappings,
+    users,
+    tokenRefresh,
+    guildHealth,
+    sync
+  }
+  fastify.decorate('discord', namespace)
+  fastify.decorateRequest('discordAuth', null)
+
+  await schedule(fastify, opts, { tokenRefresh, guildHealth, roleSync, cleanup }, { oauthLog, botLog, syncLog })
+  // Runs a crashed instance left "running" are failed; unlink removals left pending are resumed.
+  fastify.addHook('onReady', async () => {
+    try {
+      await engine.recoverStale()
+    } catch (err) {
+      syncLog.error({ code: (err as { code?: unknown })?.code }, 'recovering interrupted sync runs failed')
+    }
+  })
+  // Before the client and store close: cancel runs in progress and record them as interrupted.
+  fastify.addHook('preClose', async () => { await engine.close() })
+  fastify.addHook('onClose', async () => {
+    // A refresh run in progress finishes its batch before the store and client go away.
+    await tokenRefresh?.stop()
+    await healthChecker.stop()
+    await client.close()
+    if (!opts.storeIsHostOwned) await store.close()
+    if (ownsRedis && redis !== null) await closeOwnRedis(redis)
+  })
+
+  // fastify-plugin shares the parent's context, so Fastify does not apply the register
+  // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
+  const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, openapi: opts.openapi, adminUi: opts.adminUi, healthChecker })
+}
+
+/** Sync reacts to the OAuth flow: a new link is synced soon, an unlink removes the managed roles. */
+function connectSync (events: DiscordSyncEvents, engine: SyncEngine, syncOnLink: boolean, log: FastifyBaseLogger): void {
+  if (syncOnLink) events.on('account.linked', (e) => engine.syncUserSoon(e.user_id, `link:${e.user_id}`))
+  events.on('account.unlinked', (e) => {
+    // Without a provider the plugin manages no roles: a queued removal waits until one is configured.
+    if (!engine.configured) return
+    const runId = e.role_removal.sync_run_id
+    const failed = (err: unknown): void => {
+      log.warn({ run_id: runId, code: (err as { code?: unknown })?.code }, 'the unlink role removal failed to start')
+    }
+    if (e.role_removal.queued && runId !== null) {
+      // The scheduler tick retries pending removals that could not start here.
+      engine.runUnlinkRemoval(runId).catch(failed)
+    } else {
+      // Nothing queued (the link's guild list did not name a configured guild, e.g. no guilds
+      // scope): the account may still hold managed roles, so every configured guild is checked.
+      engine.removeManagedRoles(e.discord_user_id, e.initiated_by).then((r) => r.done).catch(failed)
+    }
+  })
+}
+
+function connectMetrics (events: DiscordSyncEvents, metrics: SyncMetrics): void {
+  events.on('account.linked', (e) => metrics.oauth(e.flow, 'success'))
+  events.on('oauth.failed', (e) => metrics.oauth(e.flow, e.code))
+  events.on('tokens.refreshed', (r) => {
+    if (r.status === 'skipped') metrics.tokenRefresh('run_skipped')
+    metrics.tokenRefresh('refreshed', r.refreshed)
+    metrics.tokenRefresh('reauth_required', r.reauth_required)
+    metrics.tokenRefresh('failed', r.failed)
+    metrics.tokenRefresh('skipped', r.skipped)
+  })
+}
+
+interface Tasks {
+  tokenRefresh: TokenRefreshTask | null
+  guildHealth: GuildHealthTask | null
+  roleSync: RoleSyncTask | null
+  cleanup: SyncCleanupTask | null
+}
+
+/** Interval jobs on the host's @fastify/schedule, or our own; each starts on ready and is removed before close. */
+async function schedule (fastify: FastifyInstance, opts: ResolvedOptions, tasks: Tasks, logs: { oauthLog: FastifyBaseLogger, botLog: FastifyBaseLogger, syncLog: FastifyBaseLogger }): Promise<void> {
+  const { tokenRefresh, guildHealth, roleSync, cleanup } = tasks
+  if (tokenRefresh === null && guildHealth === null && roleSync === null && cleanup === null) return
+  const { scheduler } = await resolveScheduler(fastify)
+  const job = (id: string, everyMs: number, run: () => Promise<unknown>, log: FastifyBaseLogger, what: string): void =>
+    scheduleOnReady(fastify, scheduler as ToadScheduler, id, everyMs, run, (err) => log.error({ err: { message: err.message } }, `${what} job failed`))
+  if (tokenRefresh !== null) job(TOKEN_REFRESH_JOB_ID, opts.tokenRefresh.intervalMs, () => tokenRefresh.run(), logs.oauthLog, 'token refresh')
+  if (guildHealth !== null) job(HEALTH_CHECK_JOB_ID, opts.healthCheck.intervalMs, () => guildHealth.run(), logs.botLog, 'guild health')
+  if (roleSync !== null) job(ROLE_SYNC_JOB_ID, opts.sync.schedulerTickMs, () => roleSync.tick(), logs.syncLog, 'role sync')
+  if (cleanup !== null) job(SYNC_CLEANUP_JOB_ID, opts.sync.cleanupIntervalMs, () => cleanup.run(), logs.syncLog, 'sync cleanup')
+}
+
+function publicOptions (opts: ResolvedOptions): DiscordSyncPublicOptions {
+  return Object.freeze({
+    routePrefix: opts.routePrefix,
+    apiBaseUrl: opts.apiBaseUrl,
+    redisKeyPrefix: opts.redisKeyPrefix,
+    stateExpiryMs: opts.stateExpiryMs,
+    tokenRefreshThresholdMs: opts.tokenRefreshThresholdMs,
+    syncIntervalMs: opts.syncIntervalMs,
+    discord: opts.discord ? { clientId: opts.discord.clientId, redirectUri: opts.discord.redirectUri, scopes: [...opts.discord.scopes], authorizeUrl: opts.discord.authorizeUrl } : null
+  })
+}
+
+/**
+ * A host's connection is adopted as it is. A URL gets our own connection, created lazily so a
+ * Redis outage at boot degrades instead of failing start-up; ioredis is loaded only then, so a
+ * host without Redis never loads it.
+ */
+async function openRedis (opts: ResolvedOptions, log: FastifyBaseLogger): Promise<{ redis: Redis | null, ownsRedis: boolean }> {
+  if (opts.redis === null || opts.redis === undefined) return { redis: null, ownsRedis: false }
+  if (typeof opts.redis !== 'string') return { redis: opts.redis, ownsRedis: false }
+  const { Redis: RedisClient } = await import('ioredis')
+  const redis = new RedisClient(opts.redis, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true })
+  redis.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis connection error'))
+  redis.connect().catch(() => { /* reported by the 'error' listener and by /status */ })
+  return { redis, ownsRedis: true }
+}
+
+/** Ends a connection we opened, whatever state it is in, and waits for it to be gone. */
+async function closeOwnRedis (redis: Redis): Promise<void> {
+  if (redis.status === 'end') return
+  const ended = new Promise<void>((resolve) => redis.once('end', () => resolve()))
+  if (redis.status === 'ready') {
+    await redis.quit().catch(() => redis.disconnect())
+  } else {
+    // Not connected (Redis down or still connecting): QUIT would queue forever.
+    redis.disconnect()
+  }
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([ended, new Promise<void>((resolve) => { timer = setTimeout(resolve, 1000); timer.unref() })])
+  clearTimeout(timer)
+}
