@@ -1,15 +1,11 @@
-import Fastify from 'fastify'
 import { SimClock } from './clock.js'
-import type { RecordedRequest, SimContext } from './context.js'
+import type { SimContext } from './context.js'
 import { FaultInjector, type FaultOptions, type ScriptedFault } from './faults.js'
-import { apiPlugin, installBodyParsers } from './pipeline.js'
-import { defaultRateLimitConfig, mergeRateLimitConfig, RateLimiter, type ForcedSharedLimit, type RateLimitConfig, type RateLimitOptions } from './rate-limits.js'
-import { authorizePlugin } from './routes/authorize.js'
-import { registerBotRoutes } from './routes/bot.js'
-import { registerOAuthRoutes } from './routes/oauth.js'
-import { registerUserRoutes } from './routes/users.js'
-import { SimulatorState } from './state.js'
-import { bucketHash } from './tokens.js'
+import { defaultRateLimitConfig, mergeRateLimitConfig, type RateLimitConfig, type RateLimitOptions } from './ratelimit/config.js'
+import { RateLimiter, type ForcedSharedLimit } from './ratelimit/limiter.js'
+import type { RecordedRequest } from './rest/request.js'
+import { createServer } from './server.js'
+import { SimulatorState } from './state/simulator-state.js'
 
 /*
  * createDiscordSimulator: a real HTTP server on loopback that answers like Discord's API v10
@@ -23,7 +19,7 @@ export interface SimulatorOptions {
   port?: number
   /** Discord time runs this many times faster than real time (default 1). Headers report real seconds. */
   timeScale?: number
-  /** Overrides of the default rate limits (see rate-limits.ts for the defaults and their sources). */
+  /** Overrides of the default rate limits (see ratelimit/config.ts for the defaults and their sources). */
   rateLimits?: RateLimitOptions
   /** Faults active from the start. */
   faults?: FaultOptions
@@ -104,38 +100,7 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     internalErrors: []
   }
 
-  const app = Fastify({
-    logger: false,
-    trustProxy: options.trustProxy ?? false,
-    // No implicit HEAD routes: Discord's route table is explicit, and a HEAD would bypass the bucket table.
-    exposeHeadRoutes: false,
-    // close() must not wait for keep-alive sockets of clients that forgot to close their pools.
-    forceCloseConnections: true,
-    return503OnClosing: false,
-    // Discord decodes percent-escapes in paths: discord-api-types builds '/users/%40me' and the real API
-    // serves it as '/users/@me'. The router matches literal segments, so '@' is decoded before routing.
-    rewriteUrl: (req) => {
-      const url = req.url ?? '/'
-      const q = url.indexOf('?')
-      const path = q === -1 ? url : url.slice(0, q)
-      return path.replace(/%40/gi, '@') + (q === -1 ? '' : url.slice(q))
-    }
-  })
-  installBodyParsers(app)
-
-  const routes = (router: Parameters<Parameters<typeof apiPlugin>[1]>[0]): void => {
-    registerBotRoutes(sim, router)
-    registerUserRoutes(sim, router)
-    registerOAuthRoutes(sim, router)
-  }
-  // Versioned and unversioned API (docs/reference.mdx: omitting the version routes to the default one;
-  // the simulator only speaks v10, so /api is an alias).
-  await app.register(apiPlugin(sim, routes), { prefix: '/api/v10' })
-  await app.register(apiPlugin(sim, routes), { prefix: '/api' })
-  // discord.com/oauth2/authorize, and the API-based spellings some clients use.
-  await app.register(authorizePlugin(sim))
-  await app.register(authorizePlugin(sim), { prefix: '/api/v10' })
-  await app.register(authorizePlugin(sim), { prefix: '/api' })
+  const app = await createServer(sim, { trustProxy: options.trustProxy ?? false })
 
   const sweeper = setInterval(() => limiter.sweep(), 30_000)
   sweeper.unref()
@@ -179,16 +144,16 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
       limiter.forceShared(forced)
     },
     bucketHashOf (routeOrGroup) {
-      return bucketHash(limiter.config.routeGroups[routeOrGroup] ?? (routeOrGroup.includes(' ') ? limiter.groupOf(routeOrGroup) : routeOrGroup))
+      return limiter.hashOf(limiter.config.routeGroups[routeOrGroup] ?? (routeOrGroup.includes(' ') ? limiter.groupOf(routeOrGroup) : routeOrGroup))
     },
     invalidRequestCount (ip = '127.0.0.1') {
-      return limiter.invalidCount(ip)
+      return limiter.invalidRequests.count(ip)
     },
     banRemainingMs (ip = '127.0.0.1') {
-      return limiter.banRemainingMs(ip)
+      return limiter.invalidRequests.banRemainingMs(ip)
     },
     liftBans () {
-      limiter.liftBans()
+      limiter.invalidRequests.liftBans()
     },
     setAutoApprove (userId) {
       sim.autoApproveUserId = userId

@@ -29,8 +29,3 @@ export function randomToken (length = 30): string {
   }
   return out.length === length ? out : out + randomToken(length - out.length)
 }
-
-/** Opaque bucket hash for a rate-limit group: the same group gives the same hash, nothing about routes leaks. */
-export function bucketHash (group: string): string {
-  return createHash('sha256').update('bucket:').update(group).digest('hex').slice(0, 32)
-}

@@ -1,10 +1,23 @@
-import { describe, expect, it } from 'vitest'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createDiscordSimulator } from '../../src/testing/index.js'
-import { botFetch, IDS, json, seededSimulators, seedWorld } from './seed.js'
+import { botFetch, IDS, json, seededSimulators, seedWorld, useSimulatorTime } from './seed.js'
 
 const start = seededSimulators()
+afterEach(() => {
+  vi.useRealTimers()
+})
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+/** Resolves once an HTTP server in this process has received the next request (Node's own diagnostics channel). */
+function nextServerRequest (): Promise<void> {
+  return new Promise((resolve) => {
+    const onStart = (): void => {
+      unsubscribe('http.server.request.start', onStart)
+      resolve()
+    }
+    subscribe('http.server.request.start', onStart)
+  })
+}
 const memberPath = `/guilds/${IDS.guild}/members/${IDS.bob}`
 
 describe('faults', () => {
@@ -31,6 +44,7 @@ describe('faults', () => {
     expect(sim.state.memberRoles(IDS.guild, IDS.bob)).toEqual([])
   })
 
+  // Real time is the point here: injected latency is a real delay the client has to sit through.
   it('latency delays answers by a fixed value or a value drawn from a range', async () => {
     const sim = await start({ faults: { latencyMs: 120 } })
     let t = performance.now()
@@ -116,6 +130,7 @@ describe('faults', () => {
 
 describe('time scale', () => {
   it('runs Discord windows faster while keeping limits, and reports real seconds', async () => {
+    useSimulatorTime()
     const sim = await start({ timeScale: 5 })
     for (let i = 0; i < 10; i++) expect((await botFetch(sim, 'PUT', `${memberPath}/roles/${IDS.roleA}`)).status).toBe(204)
     const limited = await botFetch(sim, 'PUT', `${memberPath}/roles/${IDS.roleA}`)
@@ -126,10 +141,12 @@ describe('time scale', () => {
     expect(retryAfter).toBeGreaterThan(1)
     expect(retryAfter).toBeLessThanOrEqual(2)
     expect(limited.headers.get('retry-after')).toBe('2')
-    await sleep(retryAfter * 1000 + 30)
+    vi.advanceTimersByTime(retryAfter * 1000 - 1)
+    expect((await botFetch(sim, 'PUT', `${memberPath}/roles/${IDS.roleA}`)).status).toBe(429)
+    vi.advanceTimersByTime(1)
     const again = await botFetch(sim, 'PUT', `${memberPath}/roles/${IDS.roleA}`)
     expect(again.status).toBe(204)
-    expect(Number(again.headers.get('x-ratelimit-reset-after'))).toBeCloseTo(2, 1)
+    expect(Number(again.headers.get('x-ratelimit-reset-after'))).toBe(2)
   })
 
   it('scales the global window and the ban too', async () => {
@@ -156,8 +173,10 @@ describe('lifecycle', () => {
     const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
     const sim = await createDiscordSimulator({ faults: { latencyMs: 10_000 } })
     seedWorld(sim)
+    const arrived = nextServerRequest()
     const inFlight = botFetch(sim, 'GET', memberPath).then((r) => r.status, () => 'failed')
-    await sleep(50)
+    // The server has the request (and its 10 s latency has started) before close() is called.
+    await arrived
     const t = performance.now()
     await sim.close()
     expect(performance.now() - t).toBeLessThan(2000)

@@ -1,12 +1,15 @@
-import { beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { IDS, json, OAUTH, seededSimulators } from './seed.js'
+import { IDS, json, OAUTH, seededSimulators, useSimulatorTime } from './seed.js'
 
 const start = seededSimulators()
 let sim: DiscordSimulator
 
 beforeEach(async () => {
   sim = await start({ rateLimits: { enabled: false } })
+})
+afterEach(() => {
+  vi.useRealTimers()
 })
 
 function authorizeUrl (params: Record<string, string>, base = sim.url): string {
@@ -314,11 +317,14 @@ describe('Bearer routes and scopes', () => {
   })
 
   it('tokens expire after expires_in (time-scaled)', async () => {
+    useSimulatorTime()
     sim = await start({ accessTokenTtlSeconds: 100, timeScale: 100 })
     const issued = sim.state.issueUserToken({ clientId: OAUTH.clientId, userId: IDS.alice, scopes: ['identify'] })
     expect(issued.expires_in).toBe(1) // 100 Discord seconds at 100x: one real second, reported in real seconds
     expect((await get('/users/@me', issued.access_token)).status).toBe(200)
-    await new Promise((resolve) => setTimeout(resolve, 1050))
+    vi.advanceTimersByTime(999)
+    expect((await get('/users/@me', issued.access_token)).status).toBe(200)
+    vi.advanceTimersByTime(1)
     expect((await get('/users/@me', issued.access_token)).status).toBe(401)
   })
 })

@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest'
-import { BOT_TOKEN, botFetch, IDS, json, OAUTH, OTHER_BOT_TOKEN, seededSimulators } from './seed.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { BOT_TOKEN, botFetch, IDS, json, OAUTH, OTHER_BOT_TOKEN, seededSimulators, useSimulatorTime } from './seed.js'
 
 const start = seededSimulators()
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+afterEach(() => {
+  vi.useRealTimers()
+})
 const roleWrite = (guildId: string, userId: string, roleId: string): string => `/guilds/${guildId}/members/${userId}/roles/${roleId}`
 
 describe('rate-limit headers', () => {
@@ -29,14 +30,16 @@ describe('rate-limit headers', () => {
   })
 
   it('Remaining counts down within a window and Reset-After shrinks', async () => {
+    useSimulatorTime()
     const s = await start()
     const a = await botFetch(s, 'GET', `/guilds/${IDS.guild}/members/${IDS.alice}`)
-    await sleep(20)
+    vi.advanceTimersByTime(20)
     const b = await botFetch(s, 'GET', `/guilds/${IDS.guild}/members/${IDS.alice}`)
     expect(a.headers.get('x-ratelimit-limit')).toBe('5')
     expect(a.headers.get('x-ratelimit-remaining')).toBe('4')
     expect(b.headers.get('x-ratelimit-remaining')).toBe('3')
-    expect(Number(b.headers.get('x-ratelimit-reset-after'))).toBeLessThan(Number(a.headers.get('x-ratelimit-reset-after')))
+    expect(Number(a.headers.get('x-ratelimit-reset-after'))).toBe(1)
+    expect(Number(b.headers.get('x-ratelimit-reset-after'))).toBe(0.98)
   })
 
   it('PATCH member, PUT role and DELETE role share one bucket hash; other routes have their own', async () => {
@@ -108,12 +111,16 @@ describe('per-route 429 (scope user)', () => {
   })
 
   it('a 429 does not consume the bucket and the window reopens after Reset-After', async () => {
+    useSimulatorTime()
     const s = await start({ rateLimits: { buckets: { 'guild-member-get': { limit: 2, windowMs: 1000 } } } })
     await botFetch(s, 'GET', `/guilds/${IDS.guild}/members/${IDS.bob}`)
     await botFetch(s, 'GET', `/guilds/${IDS.guild}/members/${IDS.bob}`)
     const limited = await botFetch(s, 'GET', `/guilds/${IDS.guild}/members/${IDS.bob}`)
     expect(limited.status).toBe(429)
-    await sleep(Number(limited.headers.get('x-ratelimit-reset-after')) * 1000 + 20)
+    const resetAfterMs = Number(limited.headers.get('x-ratelimit-reset-after')) * 1000
+    vi.advanceTimersByTime(resetAfterMs - 1)
+    expect((await botFetch(s, 'GET', `/guilds/${IDS.guild}/members/${IDS.bob}`)).status).toBe(429)
+    vi.advanceTimersByTime(1)
     const again = await botFetch(s, 'GET', `/guilds/${IDS.guild}/members/${IDS.bob}`)
     expect(again.status).toBe(200)
     expect(again.headers.get('x-ratelimit-remaining')).toBe('1')
@@ -192,6 +199,7 @@ describe('shared scope', () => {
 
 describe('invalid requests and the Cloudflare-style ban', () => {
   it('401, 403 and non-shared 429 count per IP; past the threshold every request gets a 429 without JSON until the ban ends', async () => {
+    useSimulatorTime()
     const s = await start({ rateLimits: { invalidRequests: { threshold: 5, windowMs: 60_000, banMs: 400 }, buckets: { 'guild-get': { limit: 1, windowMs: 60_000 } } } })
     await fetch(`${s.apiBaseUrl}/users/@me`, { headers: { authorization: 'Bot wrong' } }) // 401
     await botFetch(s, 'PUT', roleWrite(IDS.guild, IDS.bob, IDS.roleHigh)) // 403
@@ -218,7 +226,10 @@ describe('invalid requests and the Cloudflare-style ban', () => {
     expect(text).toContain('40333')
     expect(s.requests.at(-1)).toMatchObject({ status: 429, fault: 'ban' })
 
-    await sleep(s.banRemainingMs() + 20)
+    expect(s.banRemainingMs()).toBe(400)
+    vi.advanceTimersByTime(399)
+    expect((await botFetch(s, 'GET', '/users/@me')).headers.get('content-type')).toMatch(/^text\/html/)
+    vi.advanceTimersByTime(1)
     expect((await botFetch(s, 'GET', '/users/@me')).status).toBe(200)
   })
 
@@ -233,11 +244,15 @@ describe('invalid requests and the Cloudflare-style ban', () => {
   })
 
   it('the invalid-request window slides: old invalid responses stop counting', async () => {
+    useSimulatorTime()
     const s = await start({ rateLimits: { invalidRequests: { threshold: 100, windowMs: 1000, banMs: 1000 } } })
     await fetch(`${s.apiBaseUrl}/users/@me`)
+    vi.advanceTimersByTime(500)
     await fetch(`${s.apiBaseUrl}/users/@me`)
     expect(s.invalidRequestCount()).toBe(2)
-    await sleep(1050)
+    vi.advanceTimersByTime(500)
+    expect(s.invalidRequestCount()).toBe(1)
+    vi.advanceTimersByTime(500)
     expect(s.invalidRequestCount()).toBe(0)
   })
 })

@@ -1,4 +1,4 @@
-import { afterEach, expect } from 'vitest'
+import { afterEach, expect, vi } from 'vitest'
 import { createDiscordSimulator, PermissionFlags, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
 
 /* A small, realistic world shared by the simulator's own tests. Ids are 19-digit snowflakes. */
@@ -103,4 +103,15 @@ export async function botFetch (sim: DiscordSimulator, method: string, path: str
 /** Parses a JSON response body (typed loosely: the tests assert on the shape). */
 export async function json (res: Response | Promise<Response>): Promise<any> {
   return (await res).json()
+}
+
+/**
+ * Puts the simulator's clock (performance.now, which windows, bans and `at` read) and Date (token
+ * expiry, X-RateLimit-Reset) under vitest's control, so a test moves time with
+ * `vi.advanceTimersByTime` instead of sleeping. Timers stay real: sockets and the server keep working.
+ * Call it before creating the simulator (its clock starts at creation); the caller restores real
+ * timers after the test (`vi.useRealTimers()`).
+ */
+export function useSimulatorTime (): void {
+  vi.useFakeTimers({ toFake: ['performance', 'Date'] })
 }

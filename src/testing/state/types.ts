@@ -1,8 +1,8 @@
-import type { Overwrite } from './permissions.js'
+import type { Overwrite } from '../permissions.js'
 
 /*
- * Data types of the simulator's world: what tests pass in to seed it (seeds), what it
- * stores (records), and the Discord API shapes it answers with.
+ * Data types of the simulator's guild world: what tests pass in to seed it (seeds) and what
+ * it stores (records). OAuth2 records: oauth-types.ts; the API's answer shapes: api-shapes.ts.
  */
 
 // ---------------------------------------------------------------- seeds (public input types)
@@ -63,17 +63,6 @@ export interface ChannelSeed {
   /** Channel type; 0 = GUILD_TEXT (default). */
   type?: number
   permission_overwrites?: Overwrite[]
-}
-
-export interface OAuthAppSeed {
-  client_id: string
-  client_secret: string
-  redirect_uris: string[]
-  name?: string
-  /** Owner user: the subject of client_credentials tokens. */
-  owner_id?: string
-  /** Per-app override of the simulator-wide `autoApproveUserId`. */
-  autoApproveUserId?: string
 }
 
 // ---------------------------------------------------------------- stored records
@@ -161,110 +150,4 @@ export interface SimBot {
   applicationId: string
   tokenId: string
   guildMembersIntent: boolean
-}
-
-export interface OAuthApp {
-  client_id: string
-  client_secret: string
-  redirect_uris: string[]
-  name: string
-  owner_id?: string
-  autoApproveUserId?: string
-}
-
-/** One authorization (a user's consent to an app), shared by the access and refresh tokens it issued. */
-export interface OAuthAuthorization {
-  id: number
-  clientId: string
-  userId: string
-  scopes: string[]
-  revoked: boolean
-  /** Hash keys of live access tokens (a rotation adds one; revoke clears all). */
-  accessKeys: Set<string>
-  refreshKey: string | null
-}
-
-export interface AccessTokenRecord {
-  authorization: OAuthAuthorization
-  /** Real epoch ms after which the token is rejected. */
-  expiresAt: number
-  tokenId: string
-}
-
-export interface AuthorizationCodeRecord {
-  clientId: string
-  userId: string
-  scopes: string[]
-  redirectUri: string
-  /** Whether redirect_uri was in the authorize request (then the token request must repeat it). */
-  redirectUriGiven: boolean
-  expiresAt: number
-  used: boolean
-}
-
-/** What tests may read about an authorization: never the tokens themselves. */
-export interface AuthorizationSummary {
-  clientId: string
-  userId: string
-  scopes: string[]
-  revoked: boolean
-  accessTokenIds: string[]
-  hasRefreshToken: boolean
-}
-
-export interface IssuedTokens {
-  access_token: string
-  token_type: 'Bearer'
-  expires_in: number
-  refresh_token?: string
-  scope: string
-}
-
-// ---------------------------------------------------------------- API shapes
-
-export interface ApiUser {
-  id: string
-  username: string
-  avatar: string | null
-  discriminator: string
-  public_flags: number
-  flags: number
-  bot?: boolean
-  banner: string | null
-  accent_color: number | null
-  global_name: string | null
-  avatar_decoration_data: null
-  collectibles: null
-  primary_guild: null
-}
-
-export interface ApiMember {
-  user: ApiUser
-  nick: string | null
-  avatar: string | null
-  banner: string | null
-  roles: string[]
-  joined_at: string
-  premium_since: string | null
-  deaf: boolean
-  mute: boolean
-  flags: number
-  pending: boolean
-  communication_disabled_until: string | null
-}
-
-export interface ApiRole {
-  id: string
-  name: string
-  color: number
-  colors: { primary_color: number, secondary_color: null, tertiary_color: null }
-  hoist: boolean
-  icon: null
-  unicode_emoji: null
-  position: number
-  permissions: string
-  managed: boolean
-  mentionable: boolean
-  flags: number
-  tags?: { bot_id?: string, integration_id?: string }
 }

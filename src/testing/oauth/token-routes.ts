@@ -1,17 +1,15 @@
-import { timingSafeEqual } from 'node:crypto'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
 import type { SimContext } from '../context.js'
-import { OAuthHttpError } from '../oauth-errors.js'
-import type { ApiRouter } from '../pipeline.js'
-import { FormBody } from '../pipeline.js'
-import type { OAuthApp } from '../types.js'
+import type { ApiRouter } from '../rest/request.js'
+import { authenticateClient, formOf } from './client-auth.js'
+import { OAuthHttpError } from './errors.js'
+import { KNOWN_SCOPES, parseScopes } from './scopes.js'
 
 /*
  * OAuth2 token endpoints (docs/oauth2.mdx):
  * - POST /oauth2/token and /oauth2/token/revoke accept ONLY application/x-www-form-urlencoded
- *   ("JSON content is not permitted and will return an error");
- * - client authentication by HTTP Basic or client_id/client_secret form fields ("All calls to
- *   the OAuth2 endpoints require either HTTP Basic authentication or client_id and client_secret");
+ *   ("JSON content is not permitted and will return an error"), with client authentication
+ *   (both in client-auth.ts);
  * - authorization_code: single use, bound to the app and to the redirect_uri of the authorization;
  * - refresh_token: rotation, the old refresh token stops working;
  * - client_credentials: a token for the app owner, without refresh token;
@@ -20,77 +18,12 @@ import type { OAuthApp } from '../types.js'
  * those parameters are ignored.
  */
 
-/** Every scope docs/oauth2.mdx lists, plus `openid` from openapi.json's OAuth2 security scheme. */
-export const KNOWN_SCOPES = new Set([
-  'activities.read', 'activities.write', 'applications.builds.read', 'applications.builds.upload', 'applications.commands',
-  'applications.commands.update', 'applications.commands.permissions.update', 'applications.entitlements', 'applications.store.update',
-  'bot', 'connections', 'dm_channels.read', 'email', 'gdm.join', 'guilds', 'guilds.join', 'guilds.members.read', 'identify',
-  'identify.premium', 'messages.read', 'openid', 'relationships.read', 'role_connections.write', 'rpc', 'rpc.activities.write',
-  'rpc.notifications.read', 'rpc.voice.read', 'rpc.voice.write', 'voice', 'webhook.incoming'
-])
-
-/** Scopes split on spaces (docs: "a list of OAuth2 scopes separated by url encoded spaces"), order kept, duplicates dropped. */
-export function parseScopes (raw: string | undefined): string[] {
-  return [...new Set((raw ?? '').split(' ').filter((s) => s.length > 0))]
-}
-
-function isForm (request: FastifyRequest): boolean {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
-  return type === 'application/x-www-form-urlencoded' && request.body instanceof FormBody
-}
-
-function formOf (request: FastifyRequest): Record<string, string> {
-  if (!isForm(request)) throw new OAuthHttpError('invalid_request', 'Content-Type must be application/x-www-form-urlencoded')
-  const form = request.body as FormBody
-  if (form.duplicates.length > 0) throw new OAuthHttpError('invalid_request', `Parameter "${form.duplicates[0]}" was sent more than once`)
-  return form.fields
-}
-
-function sameSecret (a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
-}
-
-/** RFC 6749 2.3.1: Basic credentials are form-urlencoded before base64. */
-function formDecode (s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, ' '))
-  } catch {
-    return s
-  }
-}
-
-function authenticateClient (sim: SimContext, request: FastifyRequest, form: Record<string, string>): OAuthApp {
-  let id: string | undefined
-  let secret: string | undefined
-  const header = request.headers.authorization
-  if (header !== undefined && /^basic /i.test(header)) {
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
-    const colon = decoded.indexOf(':')
-    if (colon === -1) throw new OAuthHttpError('invalid_client', 'Malformed Basic credentials')
-    id = formDecode(decoded.slice(0, colon))
-    secret = formDecode(decoded.slice(colon + 1))
-    // Both methods at once are accepted only when they agree (RFC 6749 forbids two methods; be strict on conflicts).
-    if ((form.client_id !== undefined && form.client_id !== id) || (form.client_secret !== undefined && form.client_secret !== secret)) {
-      throw new OAuthHttpError('invalid_request', 'Conflicting client credentials')
-    }
-  } else {
-    id = form.client_id
-    secret = form.client_secret
-  }
-  if (id === undefined || secret === undefined) throw new OAuthHttpError('invalid_client', 'Client authentication is required')
-  const app = sim.state.getOAuthApp(id)
-  if (app === undefined || !sameSecret(app.client_secret, secret)) throw new OAuthHttpError('invalid_client', 'Invalid client')
-  return app
-}
-
 function noStore (reply: FastifyReply): FastifyReply {
   // RFC 6749 5.1: token responses must not be cached.
   return reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
 }
 
-export function registerOAuthRoutes (sim: SimContext, router: ApiRouter): void {
+export function registerTokenRoutes (sim: SimContext, router: ApiRouter): void {
   const { state } = sim
 
   router.route({ route: 'POST /oauth2/token', auth: 'none', oauth: true }, async (request, reply) => {

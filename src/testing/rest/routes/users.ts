@@ -1,8 +1,8 @@
-import type { RequestCtx, SimContext } from '../context.js'
+import type { SimContext } from '../../context.js'
+import { compareSnowflakes, isSnowflake } from '../../snowflake.js'
+import type { SimUser } from '../../state/types.js'
 import { Errors, formErrors } from '../errors.js'
-import type { ApiRouter } from '../pipeline.js'
-import { compareSnowflakes, isSnowflake } from '../snowflake.js'
-import type { SimUser } from '../types.js'
+import type { ApiRouter, RequestCtx } from '../request.js'
 
 /*
  * Current-user routes (docs/user.mdx) for both credential kinds. With a Bearer token the
@@ -83,31 +83,5 @@ export function registerUserRoutes (sim: SimContext, router: ApiRouter): void {
     const member = isSnowflake(guildId) ? state.getGuild(guildId)?.members.get(user.id) : undefined
     if (member === undefined) throw Errors.unknownGuild()
     return state.apiMember(member)
-  })
-
-  // oauth2.mdx "Get Current Authorization Information" (Bearer only in the simulator).
-  router.route({ route: 'GET /oauth2/@me', auth: 'bearer' }, async (_request, _reply, ctx) => {
-    const record = ctx.bearer
-    if (record === undefined) throw Errors.unauthorized()
-    const app = state.getOAuthApp(record.authorization.clientId)
-    const user = state.getUser(record.authorization.userId)
-    const out: Record<string, unknown> = {
-      application: {
-        id: record.authorization.clientId,
-        name: app?.name ?? '',
-        icon: null,
-        description: '',
-        type: null,
-        bot_public: true,
-        bot_require_code_grant: false,
-        verify_key: '0'.repeat(64),
-        flags: 0,
-        flags_new: '0'
-      },
-      scopes: [...record.authorization.scopes],
-      expires: new Date(record.expiresAt).toISOString()
-    }
-    if (user !== undefined && record.authorization.scopes.includes('identify')) out.user = state.apiUser(user)
-    return out
   })
 }

@@ -16,14 +16,26 @@ export interface ErrorTree {
   [key: string]: ErrorTree | Array<{ code: string, message: string }> | undefined
 }
 
-export class DiscordHttpError extends Error {
+/**
+ * An error answer a handler throws: the API pipeline sends `body` with `status` and `headers`.
+ * Each error shape (Discord's here, OAuth2's in oauth/errors.ts) is a subclass.
+ */
+export class HttpError<Body extends object = object> extends Error {
   readonly status: number
-  readonly body: DiscordErrorBody
+  readonly body: Body
+  readonly headers: Readonly<Record<string, string>>
 
-  constructor (status: number, body: DiscordErrorBody) {
-    super(body.message)
+  constructor (status: number, body: Body, message: string, headers: Record<string, string> = {}) {
+    super(message)
     this.status = status
     this.body = body
+    this.headers = headers
+  }
+}
+
+export class DiscordHttpError extends HttpError<DiscordErrorBody> {
+  constructor (status: number, body: DiscordErrorBody) {
+    super(status, body, body.message)
   }
 }
 

@@ -1,3 +1,5 @@
+import { HttpError } from '../rest/errors.js'
+
 /*
  * OAuth2 errors use RFC 6749's shape (section 5.2), which Discord's token endpoint follows
  * (docs/oauth2.mdx points implementers to RFC 6749): `{ error, error_description }`.
@@ -7,13 +9,9 @@
 
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope'
 
-export class OAuthHttpError extends Error {
-  readonly status: number
-  readonly body: { error: OAuthErrorCode, error_description: string }
-
+export class OAuthHttpError extends HttpError<{ error: OAuthErrorCode, error_description: string }> {
   constructor (error: OAuthErrorCode, description: string) {
-    super(description)
-    this.status = error === 'invalid_client' ? 401 : 400
-    this.body = { error, error_description: description }
+    // RFC 6749 5.1/5.2: OAuth answers, errors included, must not be cached.
+    super(error === 'invalid_client' ? 401 : 400, { error, error_description: description }, description, { 'cache-control': 'no-store' })
   }
 }

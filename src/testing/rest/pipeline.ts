@@ -1,10 +1,12 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { seconds } from './clock.js'
-import { ctxOf, type Handler, type RequestCtx, type RouteSpec, type SimContext } from './context.js'
-import { DiscordHttpError, Errors } from './errors.js'
-import { OAuthHttpError } from './oauth-errors.js'
-import type { BucketSnapshot } from './rate-limits.js'
-import { tokenId } from './tokens.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { seconds } from '../clock.js'
+import type { SimContext } from '../context.js'
+import type { BucketSnapshot } from '../ratelimit/limiter.js'
+import { authenticate } from './authenticate.js'
+import { installErrorHandlers } from './error-handler.js'
+import { Errors } from './errors.js'
+import { record } from './recorder.js'
+import type { ApiRouter, RequestCtx } from './request.js'
 
 /*
  * The request pipeline every /api route goes through, in the order Discord's edge and
@@ -16,47 +18,9 @@ import { tokenId } from './tokens.js'
  *   4. rate limits: global, forced shared, route bucket; X-RateLimit-* headers on every answer;
  *   5. the route handler (404 / 403 / 400 / success).
  * After the response is produced, 401/403/non-shared 429 answers are counted toward the
- * IP's invalid-request budget, and the request is recorded for tests.
+ * IP's invalid-request budget, and the request is recorded for tests (recorder.ts).
+ * What no handler answers (unknown routes, thrown errors) goes to error-handler.ts.
  */
-
-/** Parsed application/x-www-form-urlencoded body; kept distinct so JSON-only and form-only routes can tell them apart. */
-export class FormBody {
-  readonly fields: Record<string, string> = {}
-  /** Parameters sent more than once (RFC 6749 3.1/3.2: must not be repeated). */
-  readonly duplicates: string[] = []
-
-  constructor (raw: string) {
-    for (const [key, value] of new URLSearchParams(raw)) {
-      if (Object.hasOwn(this.fields, key)) this.duplicates.push(key)
-      else this.fields[key] = value
-    }
-  }
-}
-
-/**
- * Root-level body parsers. JSON: an empty body is "no body" (PUT role with a JSON content type and
- * nothing in it is legal), invalid JSON is Discord's 50109. Forms: parsed for the OAuth2 endpoints.
- * text/plain is removed: docs/reference.mdx "Content Type" allows only JSON, form and multipart,
- * and anything else is a 50035.
- */
-export function installBodyParsers (app: FastifyInstance): void {
-  app.removeContentTypeParser(['application/json', 'text/plain'])
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = body as string
-    if (text.trim() === '') {
-      done(null, undefined)
-      return
-    }
-    try {
-      done(null, JSON.parse(text))
-    } catch {
-      done(Errors.invalidJson(), undefined)
-    }
-  })
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    done(null, new FormBody(body as string))
-  })
-}
 
 const STATUS_TEXT: Record<number, string> = { 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' }
 
@@ -94,61 +58,10 @@ function setBucketHeaders (reply: FastifyReply, bucket: BucketSnapshot): void {
   reply.header('x-ratelimit-bucket', bucket.hash)
 }
 
-function authenticate (sim: SimContext, request: FastifyRequest, ctx: RequestCtx, spec: RouteSpec): void {
-  const header = request.headers.authorization
-  if (header === undefined || header.trim() === '') {
-    if (spec.auth !== 'none') ctx.unauthorized = true
-    return
-  }
-  const space = header.indexOf(' ')
-  const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase()
-  const token = space === -1 ? '' : header.slice(space + 1).trim()
-  if (scheme === 'bot') {
-    ctx.auth = 'bot'
-    ctx.tokenId = token === '' ? null : tokenId(token)
-    const bot = token === '' ? undefined : sim.state.findBot(token)
-    if (bot !== undefined && (spec.auth === 'bot' || spec.auth === 'bot-or-bearer')) {
-      ctx.bot = bot
-      return
-    }
-  } else if (scheme === 'bearer') {
-    ctx.auth = 'bearer'
-    ctx.tokenId = token === '' ? null : tokenId(token)
-    const record = token === '' ? undefined : sim.state.findAccessToken(token)
-    if (record !== undefined && (spec.auth === 'bearer' || spec.auth === 'bot-or-bearer')) {
-      ctx.bearer = record
-      return
-    }
-  } else if (spec.auth === 'none') {
-    // Basic client authentication on the OAuth2 endpoints: the handler checks it.
-    return
-  }
-  if (spec.auth !== 'none') ctx.unauthorized = true
-}
-
-function record (sim: SimContext, request: FastifyRequest, ctx: RequestCtx, status: number): void {
-  if (ctx.recorded) return
-  ctx.recorded = true
-  const url = request.raw.url ?? request.url
-  const q = url.indexOf('?')
-  sim.records.push({
-    at: Math.round(ctx.at * 1000) / 1000,
-    method: request.method,
-    path: q === -1 ? url : url.slice(0, q),
-    query: q === -1 ? '' : url.slice(q + 1),
-    route: ctx.spec?.route ?? null,
-    majorId: ctx.majorId,
-    bucket: ctx.bucket,
-    status,
-    ...(ctx.scope !== undefined ? { scope: ctx.scope } : {}),
-    ...(ctx.retryAfterMs !== undefined ? { retryAfterMs: ctx.retryAfterMs } : {}),
-    auth: ctx.auth,
-    tokenId: ctx.tokenId,
-    ...(ctx.reason !== undefined ? { reason: ctx.reason } : {}),
-    ip: request.ip,
-    userAgent: request.headers['user-agent'] ?? null,
-    ...(ctx.fault !== undefined ? { fault: ctx.fault } : {})
-  })
+function ctxOf (sim: SimContext, request: FastifyRequest): RequestCtx {
+  const ctx = sim.requestCtx.get(request)
+  if (ctx === undefined) throw new Error('discord simulator: request context missing')
+  return ctx
 }
 
 function decodeReason (raw: string | string[] | undefined): string | undefined {
@@ -159,23 +72,6 @@ function decodeReason (raw: string | string[] | undefined): string | undefined {
   } catch {
     return value
   }
-}
-
-const patterns = new Map<string, RegExp>()
-
-/** '/guilds/:guild_id/members' -> /^\/guilds\/[^/]+\/members$/ */
-function templatePattern (template: string): RegExp {
-  let re = patterns.get(template)
-  if (re === undefined) {
-    const body = template.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('\\/')
-    re = new RegExp(`^${body}$`)
-    patterns.set(template, re)
-  }
-  return re
-}
-
-export interface ApiRouter {
-  route: (spec: RouteSpec, handler: Handler) => void
 }
 
 /**
@@ -195,7 +91,7 @@ export function apiPlugin (sim: SimContext, registerRoutes: (router: ApiRouter) 
       sim.requestCtx.set(request, ctx)
 
       // 1. Ban: the answer comes from "Cloudflare", so no JSON and no rate-limit headers.
-      if (sim.limiter.banRemainingMs(request.ip) > 0) {
+      if (sim.limiter.invalidRequests.banRemainingMs(request.ip) > 0) {
         ctx.fault = 'ban'
         reply.code(429).header('content-type', 'text/html; charset=utf-8').send(BAN_PAGE)
         return reply
@@ -262,7 +158,7 @@ export function apiPlugin (sim: SimContext, registerRoutes: (router: ApiRouter) 
       const ctx = sim.requestCtx.get(request)
       const status = reply.statusCode
       if (ctx !== undefined && ctx.fault !== 'ban' && (status === 401 || status === 403 || (status === 429 && ctx.scope !== 'shared'))) {
-        sim.limiter.recordInvalid(request.ip)
+        sim.limiter.invalidRequests.record(request.ip)
       }
       if (ctx?.malformedBody !== undefined && status >= 200 && status < 300 && typeof payload === 'string' && payload.length > 0) {
         ctx.fault = 'malformed'
@@ -276,41 +172,7 @@ export function apiPlugin (sim: SimContext, registerRoutes: (router: ApiRouter) 
       if (ctx !== undefined) record(sim, request, ctx, reply.statusCode)
     })
 
-    // A known path with another method is a 405 (opcodes-and-status-codes.mdx "405 (METHOD NOT ALLOWED)"),
-    // anything else a 404; both in Discord's `{ message, code: 0 }` shape.
-    app.setNotFoundHandler(async (request, reply) => {
-      const url = request.raw.url ?? request.url
-      const path = (url.split('?')[0] ?? '').slice(prefix.length)
-      const known = [...sim.routes.keys()].some((key) => templatePattern(key.slice(key.indexOf(' ') + 1)).test(path))
-      if (known) reply.code(405).send(Errors.methodNotAllowed().body)
-      else reply.code(404).send(Errors.notFound().body)
-    })
-
-    app.setErrorHandler(async (error: FastifyError | DiscordHttpError | OAuthHttpError, request, reply) => {
-      const spec = sim.requestCtx.get(request)?.spec ?? null
-      if (error instanceof DiscordHttpError) {
-        return reply.code(error.status).send(error.body)
-      }
-      if (error instanceof OAuthHttpError) {
-        return reply.code(error.status).header('cache-control', 'no-store').send(error.body)
-      }
-      const code = (error as FastifyError).code
-      if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || code === 'FST_ERR_CTP_INVALID_TYPE') {
-        if (spec?.oauth === true) {
-          return reply.code(400).header('cache-control', 'no-store').send({ error: 'invalid_request', error_description: 'Content-Type must be application/x-www-form-urlencoded' })
-        }
-        return reply.code(400).send({
-          message: 'Invalid Form Body',
-          code: 50035,
-          errors: { _errors: [{ code: 'CONTENT_TYPE_INVALID', message: 'Expected "Content-Type" header to be one of {\'application/json\', \'application/x-www-form-urlencoded\', \'multipart/form-data\'}.' }] }
-        })
-      }
-      if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        return reply.code(413).send({ message: 'Request entity too large', code: 40005 })
-      }
-      sim.internalErrors.push(error as Error)
-      return reply.code(500).send({ message: '500: Internal Server Error', code: 0 })
-    })
+    installErrorHandlers(sim, app)
 
     registerRoutes({
       route (spec, handler) {

@@ -1,0 +1,76 @@
+import type { SimClock } from '../clock.js'
+import type { InvalidRequestLimit } from './config.js'
+
+/*
+ * Invalid requests (401, 403, 429 not of scope shared) counted per client IP in a sliding
+ * window, as docs/rate-limits.mdx "Invalid Request Limit" describes; past the threshold the
+ * IP is banned (Cloudflare answers instead of the API) until the ban period ends.
+ */
+export class InvalidRequests {
+  readonly #clock: SimClock
+  /** Read on every use: the configuration can be replaced while the simulator runs. */
+  readonly #limit: () => InvalidRequestLimit
+  /** ip -> timestamps (real ms) of invalid responses, oldest first */
+  readonly #invalid = new Map<string, number[]>()
+  /** ip -> real ms when the ban ends */
+  readonly #bans = new Map<string, number>()
+
+  constructor (clock: SimClock, limit: () => InvalidRequestLimit) {
+    this.#clock = clock
+    this.#limit = limit
+  }
+
+  /** Counts one invalid response from `ip`; returns true when this one starts a ban. */
+  record (ip: string): boolean {
+    const now = this.#clock.now()
+    const { threshold, windowMs, banMs } = this.#limit()
+    const list = this.#invalid.get(ip) ?? []
+    const horizon = now - this.#clock.real(windowMs)
+    let drop = 0
+    while (drop < list.length && (list[drop] as number) <= horizon) drop++
+    if (drop > 0) list.splice(0, drop)
+    list.push(now)
+    this.#invalid.set(ip, list)
+    // "Past" the limit: the threshold-th invalid response is still answered normally, the next one bans.
+    if (list.length > threshold) {
+      this.#bans.set(ip, now + this.#clock.real(banMs))
+      this.#invalid.delete(ip)
+      return true
+    }
+    return false
+  }
+
+  /** Invalid responses from `ip` still inside the sliding window. */
+  count (ip: string): number {
+    const horizon = this.#clock.now() - this.#clock.real(this.#limit().windowMs)
+    return (this.#invalid.get(ip) ?? []).filter((t) => t > horizon).length
+  }
+
+  /** Real ms left on `ip`'s ban, or 0. */
+  banRemainingMs (ip: string): number {
+    const until = this.#bans.get(ip)
+    if (until === undefined) return 0
+    const left = until - this.#clock.now()
+    if (left <= 0) {
+      this.#bans.delete(ip)
+      return 0
+    }
+    return left
+  }
+
+  liftBans (): void {
+    this.#bans.clear()
+    this.#invalid.clear()
+  }
+
+  /** Drops ended bans and invalid responses that left the window. */
+  sweep (now: number): void {
+    for (const [ip, until] of this.#bans) if (now >= until) this.#bans.delete(ip)
+    const horizon = now - this.#clock.real(this.#limit().windowMs)
+    for (const [ip, list] of this.#invalid) {
+      const kept = list.filter((t) => t > horizon)
+      if (kept.length === 0) this.#invalid.delete(ip)
+      else this.#invalid.set(ip, kept)
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import { compareSnowflakes } from '../snowflake.js'
+import { DEFAULT_EVERYONE_PERMISSIONS, parsePermissions } from '../permissions.js'
+import { fail, requireSnowflake } from './guards.js'
+import type { UserStore } from './users.js'
+import type { GuildSeed, RoleSeed, SimGuild, SimRole } from './types.js'
+
+/* Guilds and their roles. Members live inside each guild too: see members.ts. */
+export class GuildStore {
+  readonly guilds = new Map<string, SimGuild>()
+  readonly #users: UserStore
+
+  constructor (users: UserStore) {
+    this.#users = users
+  }
+
+  addGuild (seed: GuildSeed): SimGuild {
+    requireSnowflake('guild id', seed.id)
+    requireSnowflake('owner_id', seed.owner_id)
+    const guild: SimGuild = {
+      id: seed.id,
+      name: seed.name,
+      owner_id: seed.owner_id,
+      features: seed.features ?? [],
+      icon: seed.icon ?? null,
+      description: seed.description ?? null,
+      presenceCount: seed.presenceCount ?? 0,
+      roles: new Map(),
+      members: new Map(),
+      sortedIds: null
+    }
+    this.guilds.set(guild.id, guild)
+    // docs/permissions.mdx: "The @everyone role has the same ID as the guild it belongs to", position 0.
+    this.addRole(guild.id, {
+      id: guild.id,
+      name: '@everyone',
+      position: 0,
+      permissions: seed.everyonePermissions ?? DEFAULT_EVERYONE_PERMISSIONS
+    })
+    this.#users.ensureUser(seed.owner_id)
+    return guild
+  }
+
+  /** The guild, or a seeding error naming the unknown id. */
+  require (guildId: string): SimGuild {
+    return this.guilds.get(guildId) ?? fail(`unknown guild ${guildId}`)
+  }
+
+  addRole (guildId: string, seed: RoleSeed): SimRole {
+    const guild = this.require(guildId)
+    requireSnowflake('role id', seed.id)
+    if (!Number.isInteger(seed.position) || seed.position < 0) fail(`role position must be a non-negative integer, got ${seed.position}`)
+    const role: SimRole = {
+      id: seed.id,
+      name: seed.name ?? `role-${seed.id.slice(-4)}`,
+      position: seed.position,
+      permissions: parsePermissions(seed.permissions ?? '0').toString(),
+      managed: seed.managed ?? false,
+      color: seed.color ?? 0,
+      hoist: seed.hoist ?? false,
+      mentionable: seed.mentionable ?? false,
+      ...(seed.tags !== undefined ? { tags: seed.tags } : {})
+    }
+    guild.roles.set(role.id, role)
+    return role
+  }
+
+  /** Roles in the order the API lists them: by position, then by id. */
+  listRoles (guildId: string): SimRole[] {
+    return [...this.require(guildId).roles.values()].sort((a, b) => a.position - b.position || compareSnowflakes(a.id, b.id))
+  }
+
+  setRolePosition (guildId: string, roleId: string, position: number): void {
+    this.#role(guildId, roleId).position = position
+  }
+
+  setRolePermissions (guildId: string, roleId: string, permissions: string | bigint): void {
+    this.#role(guildId, roleId).permissions = parsePermissions(permissions).toString()
+  }
+
+  setRoleManaged (guildId: string, roleId: string, managed: boolean): void {
+    this.#role(guildId, roleId).managed = managed
+  }
+
+  #role (guildId: string, roleId: string): SimRole {
+    return this.require(guildId).roles.get(roleId) ?? fail(`unknown role ${roleId}`)
+  }
+
+  removeRole (guildId: string, roleId: string): void {
+    const guild = this.require(guildId)
+    guild.roles.delete(roleId)
+    for (const member of guild.members.values()) {
+      const i = member.roles.indexOf(roleId)
+      if (i !== -1) member.roles.splice(i, 1)
+    }
+  }
+}

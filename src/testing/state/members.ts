@@ -1,0 +1,70 @@
+import { compareSnowflakes } from '../snowflake.js'
+import { computeBasePermissions } from '../permissions.js'
+import { fail, requireSnowflake } from './guards.js'
+import type { GuildStore } from './guilds.js'
+import type { UserStore } from './users.js'
+import type { SimGuild, SimMember } from './types.js'
+
+/*
+ * Guild members. They are stored in their guild (SimGuild.members), so this store works on the
+ * guilds it is given; it keeps each guild's sorted id list (member pagination) in step.
+ */
+export class MemberStore {
+  readonly #guilds: GuildStore
+  readonly #users: UserStore
+
+  constructor (guilds: GuildStore, users: UserStore) {
+    this.#guilds = guilds
+    this.#users = users
+  }
+
+  addMember (guildId: string, userId: string, roleIds: readonly string[] = [], extra: { nick?: string | null, joined_at?: string } = {}): SimMember {
+    const guild = this.#guilds.require(guildId)
+    requireSnowflake('user id', userId)
+    for (const roleId of roleIds) {
+      if (!guild.roles.has(roleId)) fail(`role ${roleId} does not exist in guild ${guildId}`)
+    }
+    this.#users.ensureUser(userId)
+    const member: SimMember = {
+      userId,
+      roles: [...new Set(roleIds)].filter((id) => id !== guildId),
+      nick: extra.nick ?? null,
+      joined_at: extra.joined_at ?? new Date().toISOString()
+    }
+    if (!guild.members.has(userId)) guild.sortedIds = null
+    guild.members.set(userId, member)
+    return member
+  }
+
+  /** The member record, or undefined when the guild or the member is unknown. */
+  find (guildId: string, userId: string): SimMember | undefined {
+    return this.#guilds.guilds.get(guildId)?.members.get(userId)
+  }
+
+  setMemberRoles (guildId: string, userId: string, roleIds: readonly string[]): void {
+    const member = this.#guilds.require(guildId).members.get(userId) ?? fail(`user ${userId} is not a member of ${guildId}`)
+    member.roles = [...new Set(roleIds)].filter((id) => id !== guildId)
+  }
+
+  removeMember (guildId: string, userId: string): boolean {
+    const guild = this.#guilds.require(guildId)
+    const removed = guild.members.delete(userId)
+    if (removed) guild.sortedIds = null
+    return removed
+  }
+
+  memberCount (guildId: string): number {
+    return this.#guilds.require(guildId).members.size
+  }
+
+  sortedMemberIds (guild: SimGuild): string[] {
+    guild.sortedIds ??= [...guild.members.keys()].sort(compareSnowflakes)
+    return guild.sortedIds
+  }
+
+  basePermissions (guildId: string, userId: string): bigint {
+    const guild = this.#guilds.require(guildId)
+    const member = guild.members.get(userId)
+    return computeBasePermissions(guild, userId, member?.roles ?? [], guild.roles)
+  }
+}

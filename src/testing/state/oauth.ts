@@ -1,0 +1,156 @@
+import { randomToken, tokenId, tokenKey } from '../tokens.js'
+import { fail, requireSnowflake } from './guards.js'
+import type { AccessTokenRecord, AuthorizationCodeRecord, AuthorizationSummary, IssuedTokens, OAuthApp, OAuthAppSeed, OAuthAuthorization } from './oauth-types.js'
+import type { SimUser } from './types.js'
+
+export interface OAuthLifetimes {
+  /** Access-token lifetime in real milliseconds (already divided by the time scale). */
+  accessTokenTtlMs: number
+  /** Authorization-code lifetime in real milliseconds. */
+  codeTtlMs: number
+  /** Lifetime reported as expires_in, in real seconds. */
+  accessTokenTtlSeconds: number
+}
+
+/*
+ * OAuth2 applications and what users granted them: authorizations, single-use codes, access
+ * and refresh tokens. Tokens are kept only under their SHA-256 key (see tokens.ts).
+ */
+export class OAuthStore {
+  readonly apps = new Map<string, OAuthApp>()
+  /** access-token hash key -> record */
+  readonly accessTokens = new Map<string, AccessTokenRecord>()
+  /** refresh-token hash key -> authorization */
+  readonly refreshTokens = new Map<string, OAuthAuthorization>()
+  /** authorization code (hash key) -> record */
+  readonly codes = new Map<string, AuthorizationCodeRecord>()
+  readonly authorizations: OAuthAuthorization[] = []
+
+  readonly #users: ReadonlyMap<string, SimUser>
+  readonly #lifetimes: OAuthLifetimes
+  #authorizationSeq = 0
+
+  constructor (users: ReadonlyMap<string, SimUser>, lifetimes: OAuthLifetimes) {
+    this.#users = users
+    this.#lifetimes = lifetimes
+  }
+
+  addOAuthApp (seed: OAuthAppSeed): OAuthApp {
+    requireSnowflake('client_id', seed.client_id)
+    if (seed.redirect_uris.length === 0) fail('an OAuth app needs at least one redirect URI')
+    for (const uri of seed.redirect_uris) {
+      try {
+        // eslint-disable-next-line no-new
+        new URL(uri)
+      } catch {
+        fail(`redirect URI ${uri} is not an absolute URL`)
+      }
+    }
+    const app: OAuthApp = {
+      client_id: seed.client_id,
+      client_secret: seed.client_secret,
+      redirect_uris: [...seed.redirect_uris],
+      name: seed.name ?? `App ${seed.client_id.slice(-4)}`,
+      ...(seed.owner_id !== undefined ? { owner_id: seed.owner_id } : {}),
+      ...(seed.autoApproveUserId !== undefined ? { autoApproveUserId: seed.autoApproveUserId } : {})
+    }
+    this.apps.set(app.client_id, app)
+    return app
+  }
+
+  createAuthorizationCode (input: { clientId: string, userId: string, scopes: string[], redirectUri: string, redirectUriGiven: boolean }): string {
+    const code = randomToken(30)
+    this.codes.set(tokenKey(code), { ...input, expiresAt: Date.now() + this.#lifetimes.codeTtlMs, used: false })
+    return code
+  }
+
+  findCode (code: string): AuthorizationCodeRecord | undefined {
+    return this.codes.get(tokenKey(code))
+  }
+
+  issueUserToken (input: { clientId: string, userId: string, scopes: string[], withRefreshToken?: boolean }): IssuedTokens {
+    if (!this.apps.has(input.clientId)) fail(`unknown OAuth app ${input.clientId}`)
+    if (!this.#users.has(input.userId)) fail(`unknown user ${input.userId}`)
+    const authorization: OAuthAuthorization = {
+      id: ++this.#authorizationSeq,
+      clientId: input.clientId,
+      userId: input.userId,
+      scopes: [...input.scopes],
+      revoked: false,
+      accessKeys: new Set(),
+      refreshKey: null
+    }
+    this.authorizations.push(authorization)
+    return this.#mint(authorization, input.withRefreshToken ?? true)
+  }
+
+  rotate (authorization: OAuthAuthorization): IssuedTokens {
+    if (authorization.refreshKey !== null) this.refreshTokens.delete(authorization.refreshKey)
+    authorization.refreshKey = null
+    return this.#mint(authorization, true)
+  }
+
+  #mint (authorization: OAuthAuthorization, withRefresh: boolean): IssuedTokens {
+    const access = randomToken(30)
+    const accessKey = tokenKey(access)
+    authorization.accessKeys.add(accessKey)
+    this.accessTokens.set(accessKey, { authorization, expiresAt: Date.now() + this.#lifetimes.accessTokenTtlMs, tokenId: tokenId(access) })
+    const out: IssuedTokens = {
+      access_token: access,
+      token_type: 'Bearer',
+      expires_in: this.#lifetimes.accessTokenTtlSeconds,
+      scope: authorization.scopes.join(' ')
+    }
+    if (withRefresh) {
+      const refresh = randomToken(30)
+      authorization.refreshKey = tokenKey(refresh)
+      this.refreshTokens.set(authorization.refreshKey, authorization)
+      // Key order as in the docs' "Access Token Response".
+      return { access_token: out.access_token, token_type: out.token_type, expires_in: out.expires_in, refresh_token: refresh, scope: out.scope }
+    }
+    return out
+  }
+
+  findAccessToken (token: string): AccessTokenRecord | undefined {
+    const record = this.accessTokens.get(tokenKey(token))
+    if (record === undefined || record.authorization.revoked || Date.now() >= record.expiresAt) return undefined
+    return record
+  }
+
+  findRefreshToken (token: string): OAuthAuthorization | undefined {
+    const authorization = this.refreshTokens.get(tokenKey(token))
+    return authorization === undefined || authorization.revoked ? undefined : authorization
+  }
+
+  findAuthorizationByToken (token: string): OAuthAuthorization | undefined {
+    const key = tokenKey(token)
+    const authorization = this.accessTokens.get(key)?.authorization ?? this.refreshTokens.get(key)
+    return authorization === undefined || authorization.revoked ? undefined : authorization
+  }
+
+  revokeAuthorization (authorization: OAuthAuthorization): void {
+    authorization.revoked = true
+    for (const key of authorization.accessKeys) this.accessTokens.delete(key)
+    authorization.accessKeys.clear()
+    if (authorization.refreshKey !== null) this.refreshTokens.delete(authorization.refreshKey)
+    authorization.refreshKey = null
+  }
+
+  expireAccessToken (token: string): boolean {
+    const record = this.accessTokens.get(tokenKey(token))
+    if (record === undefined) return false
+    record.expiresAt = 0
+    return true
+  }
+
+  listAuthorizations (): AuthorizationSummary[] {
+    return this.authorizations.map((a) => ({
+      clientId: a.clientId,
+      userId: a.userId,
+      scopes: [...a.scopes],
+      revoked: a.revoked,
+      accessTokenIds: [...a.accessKeys].map((k) => this.accessTokens.get(k)?.tokenId).filter((id): id is string => id !== undefined),
+      hasRefreshToken: a.refreshKey !== null
+    }))
+  }
+}
