@@ -1,7 +1,7 @@
 /*
  * Shared by bench/rest.bench.ts (the parent) and bench/rest-worker.ts (the child processes):
  * the messages they exchange. The window measures come from the simulator's package
- * (src/testing/windows.ts), the same ones the client tests judge with.
+ * (src/testing/ratelimit/windows.ts), the same ones the client tests judge with.
  */
 
 /** What the parent sends a worker once it has said it is ready. */
