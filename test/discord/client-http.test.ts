@@ -288,12 +288,18 @@ describe('retries', () => {
     const { client } = await setup(async (_req, reply) => reply.code(429).header('x-ratelimit-scope', 'user').send({ message: 'slow', retry_after: 5, global: false }))
     const controller = new AbortController()
     // Abort once the client is waiting out the 429's 5 s pause on the bucket.
+    let abortedAt = 0
     client.once('wait', (e) => {
       expect(e.reason).toBe('bucket')
-      setImmediate(() => controller.abort(new Error('caller gave up')))
+      setImmediate(() => {
+        abortedAt = performance.now()
+        controller.abort(new Error('caller gave up'))
+      })
     })
     const pending = client.bot(TOKEN).getGuild(GUILD, { signal: controller.signal }).catch((e: unknown) => e)
     expect(await pending).toMatchObject({ message: 'caller gave up' })
+    // At once, not when the pause would have ended.
+    expect(performance.now() - abortedAt).toBeLessThan(1_000)
   })
 })
 
