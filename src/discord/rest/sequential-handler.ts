@@ -30,6 +30,15 @@ export interface SequentialHandlerDeps {
   instanceId: string
 }
 
+/** What releasing the held bucket must write, as the answer revealed it. */
+interface BucketRelease {
+  /** The bucket the state goes under: the one held, or the one the answer named. */
+  stateKey: string
+  update: BucketUpdate | null
+  /** Pause after a per-route 429. */
+  pauseMs: number
+}
+
 /**
  * One attempt of a request, in line behind the other requests of its bucket (as discord.js's
  * SequentialHandler): wait in the bucket's queue, take the bucket and a global slot, send,
@@ -72,7 +81,7 @@ export class SequentialHandler {
         await buckets.release(tokenId, bucketKey, owner, bucketKey, null)
         hash = discovered
       }
-      const held = { stateKey: bucketKey, update: null as BucketUpdate | null, pauseMs: 0 }
+      const held: BucketRelease = { stateKey: bucketKey, update: null, pauseMs: 0 }
       try {
         return await this.#sendHeld(request, route, routeKey, attempt, ctx, hash, onWait, held)
       } finally {
@@ -90,7 +99,7 @@ export class SequentialHandler {
     ctx: LimiterContext,
     hash: string | undefined,
     onWait: (notice: WaitNotice) => void,
-    held: { stateKey: string, update: BucketUpdate | null, pauseMs: number }
+    held: BucketRelease
   ): Promise<Outcome> {
     const { buckets, global, locks, notify } = this.#deps
     const credential = request.credential
