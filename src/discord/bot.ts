@@ -9,7 +9,7 @@ import type {
   RESTPostAPIChannelMessageJSONBody
 } from 'discord-api-types/v10'
 import { Routes } from 'discord-api-types/v10'
-import type { CallOptions, Send, WriteOptions } from './client.js'
+import type { CallOptions, Send, WriteOptions } from './types.js'
 import { MAX_MEMBERS_PAGE_SIZE } from './defaults.js'
 import { fetchCurrentUser } from './current-user.js'
 import { assertSnowflake, compareSnowflakes } from './util.js'

@@ -1,6 +1,6 @@
 import type { APIUser } from 'discord-api-types/v10'
 import { Routes } from 'discord-api-types/v10'
-import type { CallOptions, Send } from './client.js'
+import type { CallOptions, Send } from './types.js'
 import { expectEntity, shapeContext } from './validate.js'
 
 /** GET /users/@me as whichever credential `send` is bound to: the bot view and the user view share it. */

@@ -1,4 +1,5 @@
-export { DiscordRestClient, type CallOptions, type HttpMethod, type RequestAuth, type RestRequest, type WriteOptions } from './client.js'
+export { DiscordRestClient } from './client.js'
+export type { CallOptions, HttpMethod, RequestAuth, RestRequest, WriteOptions } from './types.js'
 export { DiscordBotClient, type GetGuildOptions, type ListMembersOptions } from './bot.js'
 export { DiscordUserClient, type CurrentUserGuildsOptions } from './user.js'
 export { DiscordOAuth2Client, type OAuth2ClientCredentials } from './oauth2.js'

@@ -1,6 +1,6 @@
 import type { RESTPostOAuth2AccessTokenResult, RESTPostOAuth2RefreshTokenResult } from 'discord-api-types/v10'
 import { Routes } from 'discord-api-types/v10'
-import type { CallOptions, Send } from './client.js'
+import type { CallOptions, Send } from './types.js'
 import { expectTokenResponse } from './validate.js'
 
 /** An OAuth2 application's credentials. */

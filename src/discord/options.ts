@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici'
 import type { Redis } from 'ioredis'
+import { DEFAULT_REST_OPTIONS } from './defaults.js'
 
 type LogFn = (obj: Record<string, unknown>, msg?: string) => void
 
@@ -62,3 +63,34 @@ export interface DiscordRestClientOptions {
 /** Options after defaults are applied. */
 export type ResolvedRestOptions = Required<Omit<DiscordRestClientOptions, 'redis' | 'logger' | 'dispatcher'>> &
   Pick<DiscordRestClientOptions, 'redis' | 'logger' | 'dispatcher'>
+
+/** Applies `DEFAULT_REST_OPTIONS` to what the caller left undefined and rejects values the client cannot work with. */
+export function resolveOptions (options: DiscordRestClientOptions): ResolvedRestOptions {
+  const merged = { ...DEFAULT_REST_OPTIONS } as ResolvedRestOptions
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined) (merged as unknown as Record<string, unknown>)[key] = value
+  }
+  const positive = ['timeoutMs', 'globalRequestsPerSecond', 'globalWindowMs', 'invalidRequestThreshold', 'invalidRequestTotalThreshold',
+    'invalidRequestWindowMs', 'redisTimeoutMs', 'redisRetryIntervalMs', 'connections', 'keepAliveTimeoutMs', 'maxRateLimitWaitMs'] as const
+  for (const key of positive) {
+    const v = merged[key]
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new TypeError(`DiscordRestClient option ${key} must be a positive number`)
+  }
+  const nonNegative = ['retries', 'retryBaseDelayMs', 'retryMaxDelayMs', 'rateLimitRetries', 'offsetMs'] as const
+  for (const key of nonNegative) {
+    const v = merged[key]
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`DiscordRestClient option ${key} must be a non-negative number`)
+  }
+  // Header values: a line break would only surface later, as a "connection failed" retried three times.
+  for (const key of ['userAgent', 'redisKeyPrefix'] as const) {
+    const v = merged[key]
+    if (typeof v !== 'string' || v.length === 0 || /[\r\n]/.test(v)) throw new TypeError(`DiscordRestClient option ${key} must be a non-empty string without line breaks`)
+  }
+  try {
+    const url = new URL(merged.baseUrl)
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('protocol')
+  } catch {
+    throw new TypeError('DiscordRestClient option baseUrl must be an http(s) URL')
+  }
+  return merged
+}

@@ -1,6 +1,6 @@
 import type { APIUser, RESTAPIPartialCurrentUserGuild } from 'discord-api-types/v10'
 import { Routes } from 'discord-api-types/v10'
-import type { CallOptions, Send } from './client.js'
+import type { CallOptions, Send } from './types.js'
 import { fetchCurrentUser } from './current-user.js'
 import { assertSnowflake } from './util.js'
 import { expectEntities, shapeContext } from './validate.js'

@@ -250,16 +250,21 @@ describe('retries', () => {
   })
 
   it('times out each attempt, retries, then throws DiscordTimeoutError', async () => {
+    // The server holds every answer until the test is over: only the client's timeout can end the call.
+    let release = (): void => {}
+    const held = new Promise<void>((resolve) => { release = resolve })
     const { server, client } = await setup(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 400))
+      await held
       return guild()
     }, { timeoutMs: 60, retries: 1 })
-    const started = performance.now()
-    const err = await client.bot(TOKEN).getGuild(GUILD).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(DiscordTimeoutError)
-    expect(err).toMatchObject({ code: 'FST_DISCORD_API_TIMEOUT', timeoutMs: 60, status: undefined })
-    expect(server.seen).toHaveLength(2)
-    expect(performance.now() - started).toBeLessThan(390)
+    try {
+      const err = await client.bot(TOKEN).getGuild(GUILD).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(DiscordTimeoutError)
+      expect(err).toMatchObject({ code: 'FST_DISCORD_API_TIMEOUT', timeoutMs: 60, status: undefined })
+      expect(server.seen).toHaveLength(2)
+    } finally {
+      release()
+    }
   })
 
   it('retries a connection reset and reports a network error when resets persist', async () => {
@@ -282,9 +287,19 @@ describe('retries', () => {
   it('aborting the caller signal stops a rate-limit wait', async () => {
     const { client } = await setup(async (_req, reply) => reply.code(429).header('x-ratelimit-scope', 'user').send({ message: 'slow', retry_after: 5, global: false }))
     const controller = new AbortController()
+    // Abort once the client is waiting out the 429's 5 s pause on the bucket.
+    let abortedAt = 0
+    client.once('wait', (e) => {
+      expect(e.reason).toBe('bucket')
+      setImmediate(() => {
+        abortedAt = performance.now()
+        controller.abort(new Error('caller gave up'))
+      })
+    })
     const pending = client.bot(TOKEN).getGuild(GUILD, { signal: controller.signal }).catch((e: unknown) => e)
-    setTimeout(() => controller.abort(new Error('caller gave up')), 50)
     expect(await pending).toMatchObject({ message: 'caller gave up' })
+    // At once, not when the pause would have ended.
+    expect(performance.now() - abortedAt).toBeLessThan(1_000)
   })
 })
 

@@ -24,6 +24,8 @@ const WINDOW = 1000 / SCALE
 const GLOBAL = 10
 const OFFSET = 150
 const PER_CLIENT = 8
+/** How often a client fallen back to in-process limits probes Redis. */
+const RETRY_INTERVAL = 100
 /** Runs whose event loop stalled longer than this are repeated (see helpers/lag.ts). */
 const MAX_LAG = OFFSET - 50
 
@@ -164,7 +166,7 @@ describe.skipIf(!available)('client limits shared through Redis', () => {
         redis,
         redisKeyPrefix: keyPrefix,
         redisTimeoutMs: 200,
-        redisRetryIntervalMs: 100,
+        redisRetryIntervalMs: RETRY_INTERVAL,
         logger: { warn: (obj, msg) => warnings.push({ obj, msg }), info: (obj, msg) => infos.push({ obj, msg }) }
       })
       c.on('store', (e) => events.push(e))
@@ -186,10 +188,14 @@ describe.skipIf(!available)('client limits shared through Redis', () => {
       }
 
       // 3. Redis comes back.
+      const recovered = new Promise<void>((resolve) => c.on('store', (e) => { if (e.state === 'recovered') resolve() }))
       await redis.connect()
-      await new Promise((resolve) => setTimeout(resolve, 150))
+      // A real wait on purpose: the fallback store probes Redis at most every redisRetryIntervalMs of
+      // wall-clock time, and the last failed probe may be that recent. Faking Date here would also
+      // move the in-process limiter's windows, which this scenario runs against a real-time simulator.
+      await new Promise((resolve) => setTimeout(resolve, RETRY_INTERVAL + 50))
       await bot.getGuild(IDS.guild) // due for a probe: this call goes in-process while the PING runs
-      for (let i = 0; i < 50 && c.limiterBackend !== 'redis'; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      await recovered
       const recoveredBackend = c.limiterBackend
       await bot.getGuild(IDS.guild2)
       const after = { keys: (await redis.keys(`${keyPrefix}gl:*`)).length }
@@ -232,9 +238,13 @@ describe.skipIf(!available)('client limits shared through Redis', () => {
     // An application would log connection errors itself; here they are the expected condition.
     dead.on('error', () => {})
     const warnings: unknown[] = []
-    const c = client(sim, { redis: dead, redisTimeoutMs: 200, redisRetryIntervalMs: 50, logger: { warn: (obj, msg) => warnings.push({ obj, msg }), info: () => {} } })
+    const probeIntervalMs = 50
+    const c = client(sim, { redis: dead, redisTimeoutMs: 200, redisRetryIntervalMs: probeIntervalMs, logger: { warn: (obj, msg) => warnings.push({ obj, msg }), info: () => {} } })
+    const started = performance.now()
     await Promise.all(reads(c, token, members))
-    await new Promise((resolve) => setTimeout(resolve, 60))
+    // The global limit paces the reads over several windows, so Redis was probed (and found down) again
+    // and again meanwhile: none of those probes may warn a second time.
+    expect(performance.now() - started).toBeGreaterThan(3 * probeIntervalMs)
     await c.bot(token).getGuild(IDS.guild)
     expect(c.limiterBackend).toBe('memory')
     expect(warnings).toHaveLength(1)

@@ -28,7 +28,12 @@ describe.skipIf(!available)('redis store', () => {
   storeContract('redis', () => {
     const prefix = uniquePrefix('store')
     prefixes.push(prefix)
-    return new RedisRateLimitStore(connect(), prefix)
+    return {
+      store: new RedisRateLimitStore(connect(), prefix),
+      // A real sleep on purpose: the windows, pauses and lock TTLs run on the Redis server's
+      // clock (TIME, PEXPIRE), which only real time moves.
+      elapse: async (ms) => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+    }
   }, () => `t${Math.random().toString(36).slice(2, 8)}`)
 
   it('shares the global window between two connections (two processes)', async () => {

@@ -3,8 +3,9 @@ import type { GlobalAcquireParams, RateLimitStore } from '../../../src/discord/r
 
 /*
  * One behavioural contract for every rate-limit store backend (memory, Redis):
- * the same sliding windows, locks, pauses and guards, measured in real time with
- * short windows so the suite stays fast.
+ * the same sliding windows, locks, pauses and guards. Time passes through the
+ * backend's own clock (`elapse`): a manual clock for the memory store, real time
+ * for Redis, whose windows and TTLs are measured by the Redis server itself.
  */
 
 let seq = 0
@@ -20,12 +21,17 @@ function params (over: Partial<GlobalAcquireParams> = {}): GlobalAcquireParams {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+/** A store under test and the clock its windows, pauses and lock TTLs are measured by. */
+export interface ContractStore {
+  store: RateLimitStore
+  /** Lets `ms` milliseconds of the store's time pass. */
+  elapse: (ms: number) => Promise<void>
+}
 
-export function storeContract (name: string, make: () => RateLimitStore | Promise<RateLimitStore>, tokenPrefix: () => string): void {
+export function storeContract (name: string, make: () => ContractStore | Promise<ContractStore>, tokenPrefix: () => string): void {
   describe(`${name} store contract`, () => {
     it('grants at most `limit` global slots per sliding window, then says how long to wait', async () => {
-      const store = await make()
+      const { store, elapse } = await make()
       const token = `${tokenPrefix()}g`
       const results = []
       for (let i = 0; i < 5; i++) results.push(await store.acquireGlobal(token, params()))
@@ -35,13 +41,13 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
       if (refused?.granted === false) {
         expect(refused.waitMs).toBeGreaterThan(0)
         expect(refused.waitMs).toBeLessThanOrEqual(300)
-        await sleep(refused.waitMs + 5)
+        await elapse(refused.waitMs + 5)
       }
       expect((await store.acquireGlobal(token, params())).granted).toBe(true)
     })
 
     it('keeps tokens independent', async () => {
-      const store = await make()
+      const { store } = await make()
       const a = `${tokenPrefix()}a`
       const b = `${tokenPrefix()}b`
       for (let i = 0; i < 3; i++) expect((await store.acquireGlobal(a, params())).granted).toBe(true)
@@ -50,7 +56,7 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
     })
 
     it('pauses a token globally and never shortens a longer pause', async () => {
-      const store = await make()
+      const { store } = await make()
       const token = `${tokenPrefix()}p`
       await store.pauseGlobal(token, 400)
       await store.pauseGlobal(token, 50)
@@ -60,7 +66,7 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
     })
 
     it('trips the invalid-request guard per token, then over all tokens', async () => {
-      const store = await make()
+      const { store } = await make()
       const prefix = tokenPrefix()
       const token = `${prefix}i`
       for (let i = 0; i < 3; i++) await store.recordInvalid(token, `inv${++seq}`, 60_000)
@@ -74,16 +80,16 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
     })
 
     it('forgets invalid responses once they leave the sliding window', async () => {
-      const store = await make()
+      const { store, elapse } = await make()
       const token = `${tokenPrefix()}w`
       await store.recordInvalid(token, `inv${++seq}`, 150)
       expect((await store.acquireGlobal(token, params({ invalidThreshold: 1, invalidWindowMs: 150 }))).granted).toBe(false)
-      await sleep(170)
+      await elapse(170)
       expect((await store.acquireGlobal(token, params({ invalidThreshold: 1, invalidWindowMs: 150 }))).granted).toBe(true)
     })
 
     it('serialises a bucket: a second owner waits for the lock, the first owner re-enters', async () => {
-      const store = await make()
+      const { store } = await make()
       const token = `${tokenPrefix()}l`
       expect(await store.acquireBucket(token, 'h1:1', 'o1', 1000)).toEqual({ granted: true })
       const second = await store.acquireBucket(token, 'h1:1', 'o2', 1000)
@@ -97,16 +103,16 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
     })
 
     it('frees the lock of a holder that never released, after its TTL', async () => {
-      const store = await make()
+      const { store, elapse } = await make()
       const token = `${tokenPrefix()}t`
       expect((await store.acquireBucket(token, 'h:1', 'crashed', 80)).granted).toBe(true)
       expect((await store.acquireBucket(token, 'h:1', 'next', 80)).granted).toBe(false)
-      await sleep(100)
+      await elapse(100)
       expect((await store.acquireBucket(token, 'h:1', 'next', 80)).granted).toBe(true)
     })
 
     it('refuses an exhausted bucket until its reset and consumes remaining on acquisition', async () => {
-      const store = await make()
+      const { store, elapse } = await make()
       const token = `${tokenPrefix()}e`
       expect((await store.acquireBucket(token, 'h:9', 'a', 1000)).granted).toBe(true)
       await store.releaseBucket(token, 'h:9', 'a', 'h:9', { limit: 2, remaining: 1, resetAfterMs: 250 })
@@ -118,13 +124,13 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
       if (!refused.granted) {
         expect(refused.waitMs).toBeGreaterThan(150)
         expect(refused.waitMs).toBeLessThanOrEqual(250)
-        await sleep(refused.waitMs + 5)
+        await elapse(refused.waitMs + 5)
       }
       expect((await store.acquireBucket(token, 'h:9', 'c', 1000)).granted).toBe(true)
     })
 
     it('writes state under the discovered bucket while releasing the provisional lock', async () => {
-      const store = await make()
+      const { store } = await make()
       const token = `${tokenPrefix()}d`
       expect((await store.acquireBucket(token, 'route:GET:/x:1', 'a', 1000)).granted).toBe(true)
       await store.releaseBucket(token, 'route:GET:/x:1', 'a', 'HASH:1', { limit: 1, remaining: 0, resetAfterMs: 300 })
@@ -133,7 +139,7 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
     })
 
     it('keys buckets by top-level resource', async () => {
-      const store = await make()
+      const { store } = await make()
       const token = `${tokenPrefix()}k`
       await store.acquireBucket(token, 'h:1', 'a', 1000)
       await store.releaseBucket(token, 'h:1', 'a', 'h:1', { limit: 1, remaining: 0, resetAfterMs: 1000 })
@@ -142,7 +148,7 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
     })
 
     it('checks the invalid-request guard on its own, without taking a global slot', async () => {
-      const store = await make()
+      const { store } = await make()
       const token = `${tokenPrefix()}c`
       const guard = { invalidThreshold: 2, invalidTotalThreshold: 1000, invalidWindowMs: 60_000 }
       expect(await store.checkInvalid(token, guard)).toEqual({ tripped: false })
@@ -155,7 +161,7 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
     })
 
     it('never lets a late answer of the same window raise remaining or shorten the reset', async () => {
-      const store = await make()
+      const { store } = await make()
       const token = `${tokenPrefix()}m`
       await store.acquireBucket(token, 'h:1', 'a', 1000)
       await store.releaseBucket(token, 'h:1', 'a', 'h:1', { limit: 5, remaining: 1, resetAfterMs: 400 })
@@ -169,7 +175,7 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
     })
 
     it('pauses a bucket after a 429 for exactly the pause, independent of its remaining and reset', async () => {
-      const store = await make()
+      const { store, elapse } = await make()
       const token = `${tokenPrefix()}q`
       await store.acquireBucket(token, 'h:1', 'a', 1000)
       // A shared 429: the bucket itself still has 4 left and resets in 2 s, but the resource waits 150 ms.
@@ -183,23 +189,23 @@ export function storeContract (name: string, make: () => RateLimitStore | Promis
       // A shorter pause never shortens the running one.
       await store.releaseBucket(token, 'h:1', 'x', 'h:1', null, 10)
       expect((await store.acquireBucket(token, 'h:1', 'b', 1000)).granted).toBe(false)
-      await sleep(160)
+      await elapse(160)
       expect((await store.acquireBucket(token, 'h:1', 'b', 1000)).granted).toBe(true)
     })
 
     it('takes a new window as it comes once the stored one has reset', async () => {
-      const store = await make()
+      const { store, elapse } = await make()
       const token = `${tokenPrefix()}n`
       await store.acquireBucket(token, 'h:1', 'a', 1000)
       await store.releaseBucket(token, 'h:1', 'a', 'h:1', { limit: 2, remaining: 0, resetAfterMs: 60 })
-      await sleep(80)
+      await elapse(80)
       await store.acquireBucket(token, 'h:1', 'b', 1000)
       await store.releaseBucket(token, 'h:1', 'b', 'h:1', { limit: 2, remaining: 1, resetAfterMs: 500 })
       expect((await store.acquireBucket(token, 'h:1', 'c', 1000)).granted).toBe(true)
     })
 
     it('remembers discovered bucket hashes per token and route', async () => {
-      const store = await make()
+      const { store } = await make()
       const token = `${tokenPrefix()}h`
       expect(await store.getBucketHash(token, 'GET:/guilds/:guild_id')).toBeUndefined()
       await store.setBucketHash(token, 'GET:/guilds/:guild_id', 'abc123')
