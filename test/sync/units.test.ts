@@ -50,7 +50,8 @@ describe('membership provider answers are validated', () => {
       async getMembership (id) {
         inFlight++
         peak = Math.max(peak, inFlight)
-        await new Promise((resolve) => setTimeout(resolve, 5))
+        // A turn of the event loop keeps the call in flight while the others start.
+        await new Promise((resolve) => setImmediate(resolve))
         inFlight--
         if (id === 'bad') throw new Error('db down at postgres://user:pw@host')
         return info
@@ -141,7 +142,8 @@ describe('apply phase: drain', () => {
       maxInFlight = Math.max(maxInFlight, inFlight)
       // The item being worked on, and every one before it, is no longer held by the list.
       expect(items.slice(0, item.i + 1).every((x) => x === undefined)).toBe(true)
-      await new Promise((resolve) => setTimeout(resolve, item.i % 4))
+      // Uneven work (1 to 4 event-loop turns), so items finish out of order.
+      for (let turn = 0; turn <= item.i % 4; turn++) await new Promise((resolve) => setImmediate(resolve))
       inFlight--
     })
     expect(started).toEqual(refs.map((r) => r.i))
