@@ -1,10 +1,11 @@
 /*
  * The sync engine: turns a request (a manual scope, a scheduled guild, a user, an unlinked
- * account) into a run record, takes the locks that keep one sync per guild, executes the
- * guilds with bounded concurrency and records the outcome. Everything Discord-facing happens
- * in guild-sync.ts; everything about entitlements in the planner and the membership provider.
+ * account) into a run, refusing what may not run (not configured, shutting down, a guild
+ * already being synced), and answers the queries about runs. How a run is executed and
+ * recorded is runner.ts; unlink removals are unlink-removals.ts; the status figures are
+ * status.ts. Everything Discord-facing happens in guild-sync.ts; everything about
+ * entitlements in the planner and the membership provider.
  */
-import pLimit from 'p-limit'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { DiscordRestClient } from '../discord/client.js'
@@ -20,18 +21,21 @@ import {
   UserNotLinkedError,
   ValidationError
 } from '../errors.js'
-import { MAX_PAGE_SIZE } from '../store/port.js'
 import type {
-  AuditEntryRecord, DiscordStore, DiscordUserRecord, GuildConfigRecord, ListAuditQuery, ListSyncRunsQuery, Page,
-  SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunStatus, SyncType
+  AuditEntryRecord, DiscordStore, DiscordUserRecord, GuildConfigRecord, ListAuditQuery, ListSyncRunsQuery, Page, SyncRunRecord
 } from '../store/port.js'
-import { emptyGuildResult, syncGuild, type GuildOutcome, type GuildSyncDeps } from './guild-sync.js'
-import { FallbackSyncLocks, lockKeys, MemorySyncLocks, RedisSyncLocks, type LockHandle, type SyncLocks } from './locks.js'
+import { FallbackSyncLocks, lockKeys, MemorySyncLocks, RedisSyncLocks, type SyncLocks } from './locks.js'
 import type { MembershipProvider } from './membership.js'
 import type { SyncMetrics } from './metrics.js'
 import { RoleCache } from './role-cache.js'
-import { RunContext, type RunProgress } from './run.js'
+import type { RunProgress } from './run.js'
+import { SyncRunner, type GuildOutcomes, type Scope } from './runner.js'
+import { FINISHED, readSyncStatus, type SyncStatus } from './status.js'
+import { UnlinkRemovals } from './unlink-removals.js'
 import { buildUserSyncResult, type UserSyncResult } from './user-sync.js'
+
+export type { SyncStatus, SyncStatusRecentError } from './status.js'
+export { UNLINK_INITIATOR_PREFIX } from './unlink-removals.js'
 
 /**
  * The resolved `sync` options the engine runs with (see `sync.*` in the plugin options for what
@@ -73,66 +77,14 @@ export interface RunView {
   progress: RunProgress | null
 }
 
-export interface SyncStatusRecentError {
-  run_id: string
-  user_id: string | null
-  discord_user_id: string | null
-  guild_id: string | null
-  error: string
-  code: string | null
-  occurred_at: Date
-}
-
-export interface SyncStatus {
-  last_full_sync: Date | null
-  sync_in_progress: boolean
-  total_users: number
-  synced_users: number
-  failed_users: number
-  total_guilds: number
-  active_role_mappings: number
-  recent_errors: SyncStatusRecentError[]
-  current_runs: Array<{ run: SyncRunRecord, progress: RunProgress | null }>
-}
-
-interface Scope {
-  syncType: SyncType
-  targetId: string | null
-  guilds: GuildConfigRecord[]
-  discordIds: string[] | null
-  onlyRoleIds: Set<string> | null
-  /** Lock taken before the run starts (409 when held). */
-  lockKey: string | null
-  /** Full runs lock each guild as they reach it, skipping guilds another run holds. */
-  lockEachGuild: boolean
-  collect: boolean
-}
-
-interface ActiveRun {
-  ctx: RunContext
-  done: Promise<SyncRunRecord>
-}
-
-const FINISHED: ReadonlySet<SyncRunStatus> = new Set(['completed', 'failed', 'blocked'])
-const RECENT_ERRORS = 20
-export const UNLINK_INITIATOR_PREFIX = 'unlink:'
-
-function runStatus (guilds: readonly SyncGuildResult[], aborted: boolean): SyncRunStatus {
-  if (aborted) return 'failed'
-  if (guilds.some((g) => g.status === 'blocked')) return 'blocked'
-  if (guilds.length > 0 && guilds.every((g) => g.status === 'failed' || g.status === 'skipped') && guilds.some((g) => g.status === 'failed')) return 'failed'
-  return 'completed'
-}
-
 export class SyncEngine {
   readonly locks: SyncLocks
   readonly roleCache: RoleCache
   readonly #d: SyncEngineDeps
   readonly #s: SyncEngineSettings
   readonly #now: () => Date
-  readonly #active = new Map<string, ActiveRun>()
-  /** Pending runs claimed by this instance (unlink removals), so a tick never starts one twice. */
-  readonly #claimed = new Set<string>()
+  readonly #runner: SyncRunner
+  readonly #removals: UnlinkRemovals
   #closing = false
 
   constructor (deps: SyncEngineDeps) {
@@ -146,6 +98,23 @@ export class SyncEngine {
         deps.log.warn({ op, err: { name: (err as Error)?.name, code: (err as { code?: unknown })?.code } }, 'Redis unreachable for the sync lock: using this instance\'s lock')
       })
     this.roleCache = new RoleCache({ ttlMs: this.#s.roleCacheTtlMs, redis: deps.redis, prefix: `${this.#s.redisKeyPrefix}roles:` })
+    this.#runner = new SyncRunner({
+      store: deps.store,
+      client: deps.client,
+      roleCache: this.roleCache,
+      locks: this.locks,
+      membership: deps.membership,
+      metrics: deps.metrics,
+      log: deps.log,
+      settings: this.#s,
+      now: this.#now
+    })
+    this.#removals = new UnlinkRemovals({
+      store: deps.store,
+      runner: this.#runner,
+      now: this.#now,
+      accepting: () => !this.#closing && this.#d.membership !== null
+    })
   }
 
   /** True when a membership provider is configured: without one no sync runs and no role is written. */
@@ -155,24 +124,12 @@ export class SyncEngine {
 
   /** Ids of the runs executing in this instance. */
   get activeRunIds (): string[] {
-    return [...this.#active.keys()]
+    return this.#runner.ids
   }
 
   #requireConfigured (): void {
     if (this.#d.membership === null) throw new SyncNotConfiguredError('pass a membership provider in the plugin options (`membership`)')
     if (this.#closing) throw new SyncShuttingDownError()
-  }
-
-  #guildDeps (): GuildSyncDeps {
-    return {
-      store: this.#d.store,
-      client: this.#d.client,
-      roleCache: this.roleCache,
-      membership: this.#d.membership,
-      log: this.#d.log,
-      workers: this.#s.workers,
-      auditChannel: this.#s.auditChannel
-    }
   }
 
   async #enabledGuild (guildId: string): Promise<GuildConfigRecord> {
@@ -219,14 +176,6 @@ export class SyncEngine {
     return scope.lockKey === lockKeys.full ? 'every guild (full sync)' : `guild ${scope.guilds[0]?.guild_id ?? ''}`
   }
 
-  async #acquire (key: string, runId: string): Promise<{ ok: true, handle: LockHandle } | { ok: false, heldBy: string | null }> {
-    try {
-      return await this.locks.acquire(key, runId)
-    } catch (err) {
-      throw new SyncLockUnavailableError((err as Error).name ?? 'error')
-    }
-  }
-
   /** A manual run (admin): validates the scope, refuses a guild already being synced (409), starts in the background. */
   async startManual (input: ManualSyncInput, initiatedBy: string): Promise<StartedRun> {
     this.#requireConfigured()
@@ -240,9 +189,9 @@ export class SyncEngine {
       }
       if (holder !== null) throw this.#inProgress(this.#lockTarget(scope), holder)
     }
-    const started = await this.#start(scope, { dry_run: input.dry_run === true, force: input.force === true, initiated_by: initiatedBy })
+    const started = await this.#runner.start(scope, { dry_run: input.dry_run === true, force: input.force === true, initiated_by: initiatedBy })
     if (!started.ok) throw this.#inProgress(this.#lockTarget(scope), started.heldBy ?? 'unknown')
-    return started.run
+    return { run: started.run, done: started.done }
   }
 
   #inProgress (target: string, runId: string): Error {
@@ -257,119 +206,8 @@ export class SyncEngine {
     const guild = await this.#enabledGuild(guildId)
     const scope: Scope = { syncType: 'guild', targetId: guildId, guilds: [guild], discordIds: null, onlyRoleIds: null, lockKey: lockKeys.guild(guildId), lockEachGuild: false, collect: false }
     if (await this.locks.holder(scope.lockKey as string) !== null) return null
-    const started = await this.#start(scope, { dry_run: false, force: false, initiated_by: initiatedBy })
-    return started.ok ? started.run : null
-  }
-
-  async #start (scope: Scope, run: { dry_run: boolean, force: boolean, initiated_by: string }): Promise<{ ok: true, run: StartedRun } | { ok: false, heldBy: string | null }> {
-    const now = this.#now()
-    const record = await this.#d.store.createSyncRun({
-      sync_type: scope.syncType, target_id: scope.targetId, status: 'running', dry_run: run.dry_run, force: run.force, started_at: now, initiated_by: run.initiated_by
-    })
-    const handles: LockHandle[] = []
-    if (scope.lockKey !== null) {
-      let got
-      try {
-        got = await this.#acquire(scope.lockKey, record.id)
-      } catch (err) {
-        await this.#abandon(record, 'the sync lock was unavailable', 'lock_unavailable')
-        throw err
-      }
-      if (!got.ok) {
-        // Lost a race between the holder check and the acquire: the record says why it never ran.
-        await this.#abandon(record, `another run (${got.heldBy ?? 'unknown'}) took the lock first`, 'in_progress')
-        return { ok: false, heldBy: got.heldBy }
-      }
-      handles.push(got.handle)
-    }
-    return { ok: true, run: { run: record, done: this.#launch(record, scope, handles) } }
-  }
-
-  async #abandon (record: SyncRunRecord, why: string, code: string): Promise<void> {
-    const at = this.#now()
-    await this.#d.store.updateSyncRun(record.id, {
-      status: 'failed', completed_at: at, duration: 0, results: { ...record.results, errors: [{ error: why, code, occurred_at: at }] }
-    }).catch(() => {})
-  }
-
-  #context (record: SyncRunRecord, handles: LockHandle[]): RunContext {
-    return new RunContext(record, {
-      store: this.#d.store,
-      metrics: this.#d.metrics,
-      log: this.#d.log,
-      now: this.#now,
-      heartbeatMs: this.#s.heartbeatMs,
-      renewLocks: async () => {
-        const renewed = await Promise.all(handles.map((h) => this.locks.renew(h)))
-        return renewed.every(Boolean)
-      }
-    })
-  }
-
-  /** Runs a scope in the background; the returned promise settles with the final record and never rejects. */
-  #launch (record: SyncRunRecord, scope: Scope, handles: LockHandle[], onGuilds?: (outcomes: Array<{ guild: GuildConfigRecord, outcome: GuildOutcome }>) => void): Promise<SyncRunRecord> {
-    const ctx = this.#context(record, handles)
-    this.#d.metrics.runStarted()
-    ctx.startHeartbeat()
-    const done = (async () => {
-      let status: SyncRunStatus = 'failed'
-      try {
-        const outcomes = await this.#execute(ctx, scope, handles)
-        onGuilds?.(outcomes)
-        status = runStatus(ctx.results.guilds, ctx.signal.aborted)
-        if (ctx.signal.aborted) ctx.error({ error: `interrupted: ${String((ctx.signal.reason as Error)?.message ?? 'cancelled')}`, code: 'interrupted' })
-      } catch (err) {
-        this.#d.log.error({ run_id: record.id, err: { name: (err as Error)?.name, code: (err as { code?: unknown })?.code } }, 'sync run failed')
-        ctx.error({ error: `the run failed: ${(err as { code?: unknown })?.code === undefined ? 'internal error' : String((err as { code: unknown }).code)}`, code: 'internal' })
-      }
-      await Promise.all(handles.map((h) => this.locks.release(h).catch(() => {})))
-      try {
-        return await ctx.finish(status)
-      } catch (err) {
-        this.#d.log.error({ run_id: record.id, code: (err as { code?: unknown })?.code }, 'recording the end of a sync run failed')
-        return { ...record, status }
-      } finally {
-        this.#active.delete(record.id)
-      }
-    })()
-    this.#active.set(record.id, { ctx, done })
-    return done
-  }
-
-  async #execute (ctx: RunContext, scope: Scope, handles: LockHandle[]): Promise<Array<{ guild: GuildConfigRecord, outcome: GuildOutcome }>> {
-    ctx.progress.guilds_total = scope.guilds.length
-    const deps = this.#guildDeps()
-    const outcomes: Array<{ guild: GuildConfigRecord, outcome: GuildOutcome }> = []
-    const limit = pLimit(this.#s.guildConcurrency)
-    await Promise.all(scope.guilds.map((guild) => limit(async () => {
-      if (ctx.signal.aborted) return this.#skipGuild(ctx, guild, 'the run was cancelled before reaching this guild')
-      let handle: LockHandle | null = null
-      if (scope.lockEachGuild) {
-        const got = await this.#acquire(lockKeys.guild(guild.guild_id), ctx.id).catch(() => ({ ok: false as const, heldBy: null }))
-        if (!got.ok) return this.#skipGuild(ctx, guild, got.heldBy === null ? 'the guild lock was unavailable' : `run ${got.heldBy} is syncing this guild`)
-        handle = got.handle
-        handles.push(handle)
-      }
-      try {
-        const mappings = await this.#d.store.listMappings({ guild_id: guild.guild_id })
-        const outcome = await syncGuild(deps, ctx, { guild, mappings, discordIds: scope.discordIds, onlyRoleIds: scope.onlyRoleIds, collect: scope.collect })
-        outcomes.push({ guild, outcome })
-      } finally {
-        if (handle !== null) {
-          handles.splice(handles.indexOf(handle), 1)
-          await this.locks.release(handle).catch(() => {})
-        }
-      }
-    })))
-    // Same order as the guild list, whatever order they finished in.
-    const order = new Map(scope.guilds.map((g, i) => [g.guild_id, i]))
-    outcomes.sort((a, b) => (order.get(a.guild.guild_id) ?? 0) - (order.get(b.guild.guild_id) ?? 0))
-    return outcomes
-  }
-
-  #skipGuild (ctx: RunContext, guild: GuildConfigRecord, reason: string): void {
-    ctx.results.guilds.push({ ...emptyGuildResult(guild.guild_id), status: 'skipped', reason })
-    ctx.progress.guilds_done++
+    const started = await this.#runner.start(scope, { dry_run: false, force: false, initiated_by: initiatedBy })
+    return started.ok ? { run: started.run, done: started.done } : null
   }
 
   /**
@@ -384,8 +222,8 @@ export class SyncEngine {
     const guilds = await this.#d.store.listGuilds({ enabled: true })
     const scope: Scope = { syncType: 'user', targetId: userId, guilds, discordIds: links.map((l) => l.discord_user_id), onlyRoleIds: null, lockKey: null, lockEachGuild: false, collect: true }
     const record = await this.#d.store.createSyncRun({ sync_type: 'user', target_id: userId, status: 'running', started_at: this.#now(), initiated_by: initiatedBy })
-    let outcomes: Array<{ guild: GuildConfigRecord, outcome: GuildOutcome }> = []
-    const final = await this.#launch(record, scope, [], (o) => { outcomes = o })
+    let outcomes: GuildOutcomes = []
+    const final = await this.#runner.launch(record, scope, [], (o) => { outcomes = o })
     const syncedAt = final.completed_at ?? this.#now()
     await Promise.all(links.map((l) => this.#d.store.updateUser(l.discord_user_id, { last_sync: syncedAt }).catch(() => null)))
     return buildUserSyncResult(userId, links, outcomes, syncedAt)
@@ -407,10 +245,7 @@ export class SyncEngine {
    * with the final record, or null when the run is not a pending unlink removal (any more).
    */
   async runUnlinkRemoval (runId: string): Promise<SyncRunRecord | null> {
-    const pending = await this.#d.store.getSyncRun(runId)
-    if (pending === null) return null
-    const claimed = await this.#claimUnlink(pending)
-    return claimed === null ? null : await claimed.done
+    return await this.#removals.run(runId)
   }
 
   /**
@@ -423,46 +258,12 @@ export class SyncEngine {
   async removeManagedRoles (discordUserId: string, initiatedBy: string): Promise<StartedRun> {
     this.#requireConfigured()
     if (!/^\d{17,20}$/.test(discordUserId)) throw new ValidationError('discord_user_id must be a Discord snowflake')
-    const record = await this.#d.store.createSyncRun({ sync_type: 'user', target_id: discordUserId, status: 'running', started_at: this.#now(), initiated_by: initiatedBy })
-    const guilds = (await this.#d.store.listGuilds({ enabled: true })).filter((g) => g.settings.remove_roles_on_leave)
-    const scope: Scope = { syncType: 'user', targetId: discordUserId, guilds, discordIds: [discordUserId], onlyRoleIds: null, lockKey: null, lockEachGuild: false, collect: false }
-    return { run: record, done: this.#launch(record, scope, []) }
+    return await this.#removals.removeNow(discordUserId, initiatedBy)
   }
 
   /** Claims and starts every pending unlink removal (start-up and scheduler ticks); returns how many started. */
   async processPending (): Promise<number> {
-    let started = 0
-    // Page after page: a claimed run is no longer pending, so each listing brings the next ones.
-    // Stopping at one page would leave the rest to the start-up stale sweep, which fails them.
-    for (;;) {
-      const pending = await this.#d.store.listSyncRuns({ status: 'pending', limit: MAX_PAGE_SIZE })
-      let claimed = 0
-      for (const r of pending) {
-        if (await this.#claimUnlink(r) !== null) claimed++
-      }
-      started += claimed
-      if (pending.length < MAX_PAGE_SIZE || claimed === 0) return started
-    }
-  }
-
-  /** Marks a pending unlink run running (fresh heartbeat, so a stale sweep spares it) and launches it. */
-  async #claimUnlink (r: SyncRunRecord): Promise<{ done: Promise<SyncRunRecord> } | null> {
-    // Without a provider the plugin manages no roles at all: the removal waits until one is configured.
-    if (this.#closing || this.#d.membership === null) return null
-    if (r.status !== 'pending' || r.target_id === null || !r.initiated_by.startsWith(UNLINK_INITIATOR_PREFIX)) return null
-    if (this.#claimed.has(r.id) || this.#active.has(r.id)) return null
-    this.#claimed.add(r.id)
-    try {
-      const now = this.#now()
-      const claimed = await this.#d.store.updateSyncRun(r.id, { status: 'running', started_at: now, heartbeat_at: now })
-      if (claimed === null) return null
-      const guilds = (await this.#d.store.listGuilds({ enabled: true })).filter((g) => g.settings.remove_roles_on_leave)
-      const scope: Scope = { syncType: 'user', targetId: claimed.target_id, guilds, discordIds: [r.target_id], onlyRoleIds: null, lockKey: null, lockEachGuild: false, collect: false }
-      // Wrapped: an async function returning the promise itself would wait for the whole run.
-      return { done: this.#launch(claimed, scope, []) }
-    } finally {
-      this.#claimed.delete(r.id)
-    }
+    return await this.#removals.processPending()
   }
 
   /**
@@ -480,20 +281,17 @@ export class SyncEngine {
   async getRun (id: string): Promise<RunView> {
     const run = await this.#d.store.getSyncRun(id)
     if (run === null) throw new NotFoundError(`sync run ${id} does not exist`)
-    const active = this.#active.get(id)
-    if (active === undefined) return { run, progress: null }
-    // The stored record lags by up to one heartbeat: show this instance's live counters.
-    return { run: { ...run, results: active.ctx.snapshot() }, progress: { ...active.ctx.progress } }
+    return this.#runner.view(run)
   }
 
   /** Waits for a run of this instance to finish, at most `timeoutMs`; null when it is still running. */
   async waitFor (id: string, timeoutMs: number): Promise<SyncRunRecord | null> {
-    const active = this.#active.get(id)
-    if (active === undefined) return await this.#d.store.getSyncRun(id)
+    const done = this.#runner.done(id)
+    if (done === undefined) return await this.#d.store.getSyncRun(id)
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), timeoutMs); timer.unref() })
     try {
-      return await Promise.race([active.done, timeout])
+      return await Promise.race([done, timeout])
     } finally {
       clearTimeout(timer)
     }
@@ -522,94 +320,12 @@ export class SyncEngine {
 
   /** GET /sync/status: the seed's figures plus the runs in progress. */
   async status (): Promise<SyncStatus> {
-    const store = this.#d.store
-    const [runs, totalUsers, guilds, activeMappings] = await Promise.all([
-      store.listSyncRuns({ limit: 100 }),
-      store.countUsers({ is_active: true }),
-      store.listGuilds({ enabled: true }),
-      store.countMappings({ enabled: true })
-    ])
-    const finished = runs.filter((r) => FINISHED.has(r.status))
-
-    // Each guild's latest finished coverage: its own guild run or a full run.
-    const latest = new Map<string, { at: Date, result: SyncGuildResult }>()
-    for (const r of finished) {
-      if (r.sync_type !== 'guild' && r.sync_type !== 'full') continue
-      for (const g of r.results.guilds ?? []) {
-        if (g.status === 'skipped' || latest.has(g.guild_id)) continue
-        latest.set(g.guild_id, { at: r.completed_at ?? r.created_at, result: g })
-      }
-    }
-    const enabledIds = guilds.map((g) => g.guild_id)
-    for (const id of enabledIds) {
-      if (latest.has(id)) continue
-      // Older than the newest 100 runs: ask for this guild's latest guild run.
-      const [r] = (await store.listSyncRuns({ sync_type: 'guild', target_id: id, limit: 5 })).filter((x) => FINISHED.has(x.status))
-      const g = r?.results.guilds?.find((x) => x.guild_id === id)
-      if (r !== undefined && g !== undefined) latest.set(id, { at: r.completed_at ?? r.created_at, result: g })
-    }
-    let synced = 0
-    let failed = 0
-    for (const id of enabledIds) {
-      const l = latest.get(id)
-      if (l === undefined) continue
-      failed += l.result.members_failed
-      synced += Math.max(0, l.result.members_scanned - l.result.members_failed)
-    }
-    const lastFull = finished.find((r) => r.sync_type === 'full' && r.status === 'completed')?.completed_at ?? null
-    // Every enabled guild completed since some moment: that moment counts as a full sync too.
-    let coveredAt: Date | null = null
-    if (enabledIds.length > 0 && enabledIds.every((id) => latest.get(id)?.result.status === 'completed')) {
-      coveredAt = new Date(Math.min(...enabledIds.map((id) => (latest.get(id) as { at: Date }).at.getTime())))
-    }
-    const last = lastFull !== null && coveredAt !== null ? (lastFull > coveredAt ? lastFull : coveredAt) : (lastFull ?? coveredAt)
-
-    const recent: SyncStatusRecentError[] = []
-    for (const r of runs) {
-      for (const e of [...r.results.errors].reverse()) {
-        if (recent.length >= RECENT_ERRORS) break
-        recent.push(toRecentError(r.id, e))
-      }
-      if (recent.length >= RECENT_ERRORS) break
-    }
-    recent.sort((a, b) => b.occurred_at.getTime() - a.occurred_at.getTime())
-
-    const running = runs.filter((r) => r.status === 'running')
-    for (const id of this.#active.keys()) if (!running.some((r) => r.id === id)) running.push(this.#active.get(id)?.ctx.record as SyncRunRecord)
-    const current = running.map((run) => {
-      const active = this.#active.get(run.id)
-      return { run: active === undefined ? run : { ...run, results: active.ctx.snapshot() }, progress: active === undefined ? null : { ...active.ctx.progress } }
-    })
-    return {
-      last_full_sync: last,
-      sync_in_progress: current.length > 0,
-      total_users: totalUsers,
-      synced_users: synced,
-      failed_users: failed,
-      total_guilds: guilds.length,
-      active_role_mappings: activeMappings,
-      recent_errors: recent,
-      current_runs: current
-    }
+    return await readSyncStatus(this.#d.store, this.#runner)
   }
 
   /** Stops accepting runs, cancels those in progress (recorded as failed: interrupted) and waits for them to record it. */
   async close (): Promise<void> {
     this.#closing = true
-    const runs = [...this.#active.values()]
-    for (const r of runs) r.ctx.abort('the server is shutting down')
-    await Promise.all(runs.map((r) => r.done))
-  }
-}
-
-function toRecentError (runId: string, e: SyncRunError): SyncStatusRecentError {
-  return {
-    run_id: runId,
-    user_id: e.user_id ?? null,
-    discord_user_id: e.discord_user_id ?? null,
-    guild_id: e.guild_id ?? null,
-    error: e.error,
-    code: e.code === undefined || e.code === null ? null : String(e.code),
-    occurred_at: e.occurred_at
+    await this.#runner.cancelAll('the server is shutting down')
   }
 }

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify'
+import { vi } from 'vitest'
 import discordSync, { type FastifyDiscordSyncOptions } from '../../src/index.js'
 import type { MembershipInfo, MembershipProvider } from '../../src/sync/membership.js'
 import type { CreateRoleMappingInput, DiscordStore, GuildSettings, RoleMappingRecord } from '../../src/store/port.js'
@@ -258,13 +259,17 @@ export async function aliceNeedsPilot (w: SyncWorld): Promise<SyncWorld> {
   return w
 }
 
-/** Polls `what` every 20 ms until it gives a value (not null or undefined); throws after `timeoutMs`. */
+/**
+ * Waits until `what` gives a value (not null or undefined) and returns it; throws after
+ * `timeoutMs`. For state that announces no event (a store row, a counter): vitest re-checks it.
+ */
 export async function until<T> (what: () => Promise<T | null | undefined>, timeoutMs = 5_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
+  let value: T | undefined
+  await vi.waitUntil(async () => {
     const v = await what()
-    if (v !== null && v !== undefined) return v
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+    if (v === null || v === undefined) return false
+    value = v
+    return true
+  }, { timeout: timeoutMs, interval: 20 })
+  return value as T
 }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Redis } from 'ioredis'
 import { FallbackSyncLocks, MemorySyncLocks, RedisSyncLocks } from '../../src/sync/locks.js'
 import { REDIS_URL, redisAvailable, uniquePrefix } from '../helpers/redis.js'
@@ -175,7 +175,8 @@ describe.skipIf(!redisOk)('Redis locks', () => {
     const refused = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1 } })
     expect(refused.status).toBe(409)
     expect(refused.body.run_id).toBe('crashed-run-1')
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    // Redis expires the key on its own clock (no fake timer reaches it): wait for the expiry.
+    await vi.waitUntil(async () => await dead.holder(`guild:${IDS.g1}`) === null, { timeout: 5_000, interval: 20 })
     const ok = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1, wait: true } })
     expect(ok.status).toBe(200)
     expect(ok.body.run.status).toBe('completed')
@@ -204,11 +205,14 @@ describe.skipIf(!redisOk)('Redis locks', () => {
     const a = await locks.acquire('guild:9', 'run-a')
     if (!a.ok) throw new Error('expected the lock')
     for (let i = 0; i < 3; i++) {
+      // Real time is the point: the TTL runs on Redis's clock, which no fake timer reaches, and
+      // the renewals must carry the lock past it (3 x 150 ms > 300 ms).
       await new Promise((resolve) => setTimeout(resolve, 150))
       expect(await locks.renew(a.handle)).toBe(true)
     }
     expect(await locks.holder('guild:9')).toBe('run-a')
-    await new Promise((resolve) => setTimeout(resolve, 400))
+    // Not renewed any more: wait for Redis to expire it.
+    await vi.waitUntil(async () => await locks.holder('guild:9') === null, { timeout: 5_000, interval: 20 })
     const b = await locks.acquire('guild:9', 'run-b')
     expect(b.ok).toBe(true)
     expect(await locks.renew(a.handle)).toBe(false)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { MappingConditions } from '../../src/store/port.js'
 import {
-  compareIds, compileGuildPlan, isMappingSatisfied, managedRoleIds, planMemberRoles, roleChangeStatus
+  compareIds, compileGuildPlan, managedRoleIds, planMemberRoles, roleChangeStatus
 } from '../../src/sync/planner.js'
 import type { GuildRole, PlannedChange, PlannerMapping, RolePlan, UserContext } from '../../src/sync/planner.js'
 
@@ -78,6 +78,27 @@ function change (role_id: string, action: 'add' | 'remove', mapping_id: string, 
 }
 
 const EMPTY = { add: [], remove: [], blocked: [], changed: false }
+
+/**
+ * The satisfaction rule written plainly (group and conditions; ignores `enabled` and sets):
+ * the oracle the compiled planner is checked against below.
+ */
+function isMappingSatisfied (mapping: PlannerMapping, user: UserContext): boolean {
+  const c = mapping.conditions
+  let inGroup = false
+  for (const g of user.groups) {
+    if (c.excluded_groups.includes(g.id)) return false
+    if (g.id === mapping.group_id) inGroup = true
+  }
+  if (!inGroup) return false
+  if (c.character_count_min !== null && user.character_count < c.character_count_min) return false
+  if (c.character_count_max !== null && user.character_count > c.character_count_max) return false
+  const required = c.required_permissions
+  if (required.length === 0) return true
+  return c.require_all
+    ? required.every((p) => user.permissions.includes(p))
+    : required.some((p) => user.permissions.includes(p))
+}
 
 // ------------------------------------------------------------------ conditions
 

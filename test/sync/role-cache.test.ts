@@ -16,15 +16,17 @@ const BOT_ROLE = '1210000000000000001'
 const MANAGE_ROLES = String(1n << 28n)
 
 /** A fake bot API answering for one guild; `calls` counts GET guild, `owner` and `botPosition` can change. */
-function fakeApi (): RoleSnapshotApi & { calls: number, botPosition: number, owner: string, gate: Promise<void> | null } {
+function fakeApi (): RoleSnapshotApi & { calls: number, botPosition: number, owner: string, gate: Promise<void> | null, onGetGuild: (() => void) | null } {
   const api = {
     calls: 0,
     botPosition: 10,
     owner: OWNER,
     gate: null as Promise<void> | null,
+    onGetGuild: null as (() => void) | null,
     async getCurrentUser () { return { id: BOT } },
     async getGuild () {
       api.calls++
+      api.onGetGuild?.()
       if (api.gate !== null) await api.gate
       return {
         id: GUILD,
@@ -64,8 +66,10 @@ describe('RoleCache (in-process)', () => {
     const api = fakeApi()
     let open: () => void = () => {}
     api.gate = new Promise((resolve) => { open = resolve })
+    const fetching = new Promise<void>((resolve) => { api.onGetGuild = resolve })
     const both = Promise.all([cache.get(GUILD, api, BOT), cache.get(GUILD, api, BOT)])
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    // Both misses are in while the fetch waits at Discord.
+    await fetching
     open()
     api.gate = null
     const [a, b] = await both

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { buildSyncWorld, HOST, IDS, type SyncWorld } from './helpers.js'
 
 /*
@@ -108,7 +108,7 @@ describe('status, runs and audit', () => {
     const release = w.membership.hold()
     const started = await w.call('POST', '/sync/manual', { body: {} })
     // Wait until the run is inside the (held) membership provider, i.e. planning.
-    for (let i = 0; i < 250 && w.membership.calls === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    await vi.waitUntil(() => w.membership.calls > 0, { timeout: 5_000, interval: 20 })
     const during = await w.call('GET', '/sync/status')
     expect(during.body.sync_in_progress).toBe(true)
     expect(during.body.current_runs).toHaveLength(1)

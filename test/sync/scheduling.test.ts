@@ -33,6 +33,8 @@ describe('scheduled role sync', () => {
   it('registers on ready, ticks on the interval, syncs due guilds and stops with the app', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
     w = await buildSyncWorld({ plugin: { sync: { enabled: true, schedulerTick: '30s' } } })
+    // The job calls tick() on the interval: each call's promise says when that tick is done.
+    const ticks = vi.spyOn(w.app.discord.sync.scheduler as RoleSyncTask, 'tick')
     await seed(w)
     await w.store.updateGuild(IDS.g2, { settings: { auto_sync: false } })
     const store = w.store
@@ -50,7 +52,11 @@ describe('scheduled role sync', () => {
 
     // The next tick finds guild 1 not due (15 minutes have not passed).
     vi.advanceTimersByTime(30_000)
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(ticks).toHaveBeenCalledTimes(2)
+    expect((await ticks.mock.results[1]?.value)?.started).toEqual([])
+    // The job's overrun guard clears in the microtasks after the tick: idle again, so a job that
+    // outlived the app would tick below.
+    await new Promise((resolve) => setImmediate(resolve))
     expect(await store.listSyncRuns({ sync_type: 'guild' })).toHaveLength(1)
 
     await w.app.close()
@@ -58,8 +64,8 @@ describe('scheduled role sync', () => {
     w = null
     const sent = closed.sim.requests.length
     vi.advanceTimersByTime(60 * 60_000)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    // Stopped with the app: an hour of ticks later, not one more call.
+    // Stopped with the app: an hour of ticks later, not one more tick and not one more call.
+    expect(ticks).toHaveBeenCalledTimes(2)
     expect(closed.sim.requests.length).toBe(sent)
     await closed.sim.close()
   })

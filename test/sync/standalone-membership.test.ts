@@ -1,4 +1,4 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,7 +20,11 @@ function file (name: string, content: unknown): string {
 const ALICE = { groups: [{ id: 'pilots', name: 'Pilots' }], character_count: 2, permissions: ['fleet.read'] }
 
 describe('JsonFileMembership', () => {
+  // The provider looks at the file at most once a second (Date.now): fake the clock, not the wait.
+  afterEach(() => { vi.useRealTimers() })
+
   it('answers from the file, null for unknown users, and picks up edits', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
     const path = file('m1.json', { users: { alice: ALICE } })
     const p = new JsonFileMembership(path)
     expect(p.getMembership('alice')).toEqual(ALICE)
@@ -29,19 +33,20 @@ describe('JsonFileMembership', () => {
     writeFileSync(path, JSON.stringify({ users: { bob: ALICE } }))
     const later = new Date(Date.now() + 5_000)
     utimesSync(path, later, later)
-    await new Promise((resolve) => setTimeout(resolve, 1_050))
+    vi.advanceTimersByTime(1_050)
     expect(p.getMembership('alice')).toBeNull()
     expect(p.getMembership('bob')).toEqual(ALICE)
   })
 
   it('a broken file makes the provider throw (members are then skipped, not stripped)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
     const path = file('m2.json', { users: { alice: ALICE } })
     const p = new JsonFileMembership(path)
     expect(p.getMembership('alice')).toEqual(ALICE)
     writeFileSync(path, '{ not json')
     const later = new Date(Date.now() + 10_000)
     utimesSync(path, later, later)
-    await new Promise((resolve) => setTimeout(resolve, 1_050))
+    vi.advanceTimersByTime(1_050)
     expect(() => p.getMembership('alice')).toThrow()
     // Still broken a moment later: every page of a sync is refused alike, none is planned on
     // the content from before the edit.

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { resolveOptions } from '../../src/options.js'
 import { resolveContexts, toUserContext, MembershipInvalidError, MembershipUnavailableError, type MembershipInfo } from '../../src/sync/membership.js'
-import { auditReason, drain, restrictPlan } from '../../src/sync/guild-sync.js'
+import { auditReason, drain } from '../../src/sync/guild-apply.js'
+import { restrictPlan } from '../../src/sync/guild-context.js'
 import { classifyFailure } from '../../src/sync/discord-errors.js'
 import { planMemberRoles } from '../../src/sync/planner.js'
 import { DiscordNotFoundError, DiscordPermissionError, DiscordRateLimitError, DiscordServerError, DiscordTokenInvalidError } from '../../src/discord/errors/index.js'
@@ -49,7 +50,8 @@ describe('membership provider answers are validated', () => {
       async getMembership (id) {
         inFlight++
         peak = Math.max(peak, inFlight)
-        await new Promise((resolve) => setTimeout(resolve, 5))
+        // A turn of the event loop keeps the call in flight while the others start.
+        await new Promise((resolve) => setImmediate(resolve))
         inFlight--
         if (id === 'bad') throw new Error('db down at postgres://user:pw@host')
         return info
@@ -140,7 +142,8 @@ describe('apply phase: drain', () => {
       maxInFlight = Math.max(maxInFlight, inFlight)
       // The item being worked on, and every one before it, is no longer held by the list.
       expect(items.slice(0, item.i + 1).every((x) => x === undefined)).toBe(true)
-      await new Promise((resolve) => setTimeout(resolve, item.i % 4))
+      // Uneven work (1 to 4 event-loop turns), so items finish out of order.
+      for (let turn = 0; turn <= item.i % 4; turn++) await new Promise((resolve) => setImmediate(resolve))
       inFlight--
     })
     expect(started).toEqual(refs.map((r) => r.i))

@@ -1,0 +1,129 @@
+/*
+ * The planning phase of a guild sync: read the members (the whole list in pages of 1000, one
+ * call per page, or each named user with GET member, a separate and faster bucket), resolve
+ * the linked ones' entitlements and plan every member with the pure planner. Only members
+ * whose managed roles must change are kept as candidates, so memory grows with the changes,
+ * not with the guild. Dry runs record the plan here and keep nothing.
+ */
+import pLimit from 'p-limit'
+import type { DiscordUserRecord } from '../store/port.js'
+import { classifyFailure, type Failure } from './discord-errors.js'
+import type { GuildContext } from './guild-context.js'
+import { resolveContexts } from './membership.js'
+import type { UserContext } from './types.js'
+
+interface ListedMember {
+  id: string
+  roles: readonly string[]
+}
+
+/** The host's provider takes no signal: a cancelled run stops waiting for it (shutdown must not hang on it). */
+async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  let onAbort: () => void = () => {}
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([p, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/** Plans every member in scope, keeping the ones to change in `g.candidates`. */
+export async function planGuild (g: GuildContext, botUserId: string): Promise<void> {
+  const discordIds = g.req.discordIds
+  if (discordIds === null) {
+    for await (const page of g.bot.listGuildMembers(g.guildId, { signal: g.signal })) {
+      const members: ListedMember[] = []
+      for (const m of page) {
+        // The bot's own roles are never synced: changing them could cost it its hierarchy.
+        if (m.user.id !== botUserId) members.push({ id: m.user.id, roles: m.roles })
+      }
+      await planMembers(g, members, false)
+    }
+  } else {
+    await planMembers(g, await readNamed(g, discordIds), true)
+  }
+}
+
+/** Named-user mode: GET each member. Not being in the guild is normal here (user syncs try every guild). */
+async function readNamed (g: GuildContext, ids: readonly string[]): Promise<ListedMember[]> {
+  const out: ListedMember[] = []
+  const bot = g.bot
+  const limit = pLimit(g.deps.workers)
+  await Promise.all(ids.map((id) => limit(async () => {
+    if (g.halted !== null) return
+    try {
+      const m = await bot.getGuildMember(g.guildId, id, { signal: g.signal })
+      out.push({ id, roles: m.roles })
+    } catch (err) {
+      const f = classifyFailure(err)
+      if (f.kind === 'unknown_member') {
+        g.collect(id, null, { in_guild: false })
+        await g.markNotInGuild(id)
+      } else if (f.kind === 'guild_fatal') {
+        await g.haltGuild(f)
+      } else if (f.kind !== 'aborted') {
+        g.memberFailed(id, null, f, [])
+      }
+    }
+  })))
+  return out
+}
+
+async function planMembers (g: GuildContext, members: ListedMember[], fresh: boolean): Promise<void> {
+  if (members.length === 0) return
+  const links = new Map<string, DiscordUserRecord>()
+  // An inactive link is treated as no link: the host switched it off.
+  for (const l of await g.deps.store.listUsersByDiscordIds(members.map((m) => m.id))) if (l.is_active) links.set(l.discord_user_id, l)
+  const provider = g.deps.membership
+  const contexts = links.size === 0 || provider === null
+    ? new Map()
+    : await abortable(resolveContexts(provider, [...links.values()].map((l) => l.user_id), g.deps.workers), g.signal)
+  const run = g.run
+  const results = run.results
+  for (const m of members) {
+    g.result.members_scanned++
+    results.users_processed++
+    run.progress.members_scanned++
+    const link = links.get(m.id) ?? null
+    let user: UserContext | null = null
+    if (link !== null) {
+      const c = contexts.get(link.user_id)
+      if (c === undefined || c instanceof Error) {
+        const failure: Failure = c === undefined
+          ? { kind: 'transient', code: 'membership_unavailable', message: 'no membership provider is configured' }
+          : { kind: 'transient', code: c.code, message: c.message }
+        // Unknown entitlements: the member keeps every role it has.
+        g.memberFailed(m.id, link.user_id, failure, [])
+        continue
+      }
+      user = c
+    }
+    const userId = link?.user_id ?? null
+    const plan = g.plan(m.id, m.roles, user)
+    const ref = g.ref(m.id, userId)
+    if (plan.blocked.length > 0) {
+      g.result.blocked_changes += plan.blocked.length
+      run.audit(ref, plan.blocked, 'blocked', (c) => c.status)
+    }
+    if (!plan.changed) {
+      results.users_synced++
+      g.collect(m.id, userId, { blocked: plan.blocked, roles_after: plan.desired_roles })
+      continue
+    }
+    const n = plan.add.length + plan.remove.length
+    g.result.members_to_change++
+    g.result.planned_changes += n
+    run.progress.members_to_change++
+    if (run.dryRun) {
+      run.audit(ref, [...plan.add, ...plan.remove], 'dry_run', null)
+      g.collect(m.id, userId, { blocked: plan.blocked, held: [...plan.add, ...plan.remove], roles_after: [...m.roles] })
+      continue
+    }
+    g.candidates.push({ id: m.id, userId, user, roles: m.roles, fresh })
+  }
+}
