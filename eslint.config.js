@@ -7,5 +7,23 @@ export default [
       // The JSON API and the stored documents use the seed's snake_case field names.
       camelcase: 'off'
     }
+  },
+  {
+    // The admin UI's modules run in the browser: its globals there, on top of the ones Node shares.
+    files: ['src/admin-ui/public/**/*.js'],
+    languageOptions: {
+      globals: {
+        location: 'readonly',
+        history: 'readonly',
+        window: 'readonly',
+        document: 'readonly',
+        sessionStorage: 'readonly',
+        Node: 'readonly',
+        RadioNodeList: 'readonly',
+        HTMLButtonElement: 'readonly',
+        HTMLInputElement: 'readonly',
+        HTMLSelectElement: 'readonly'
+      }
+    }
   }
 ]
