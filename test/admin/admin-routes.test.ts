@@ -216,6 +216,20 @@ describe('the admin UI (adminUi option)', () => {
     expect((await t.call({ url: '/discord/admin/../index.ts' })).statusCode).toBe(404)
   })
 
+  it('loads without spending the API\'s rate limit: the page and its modules are not counted, the API still is', async () => {
+    t = await buildRouteApp(sim, { adminUi: true, rateLimit: { max: 3, timeWindow: '1m' } })
+    const root = join(adminUiRoot(), 'js')
+    const modules = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(root, f)).isFile())
+    expect(modules.length).toBeGreaterThan(3)
+    // Anonymous, so every request counts against one IP's quota of 3, as a visitor's first load does.
+    for (const url of ['/discord/admin/', '/discord/admin/app.css', ...modules.map((f) => `/discord/admin/js/${f.split('\\').join('/')}`)]) {
+      expect((await t.call({ url })).statusCode, url).toBe(200)
+    }
+    const session = []
+    for (let i = 0; i < 4; i++) session.push((await t.call({ url: '/discord/session' })).statusCode)
+    expect(session).toEqual([200, 200, 200, 429])
+  })
+
   it('is not part of the OpenAPI document; its JSON helpers are', async () => {
     t = await buildRouteApp(sim, { adminUi: true })
     const doc = (await t.call({ url: '/discord/openapi.json' })).json()
