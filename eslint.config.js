@@ -9,15 +9,13 @@ export default [
     }
   },
   {
-    // The admin UI's modules run in the browser: its globals there, on top of the ones Node shares.
+    // The admin UI's modules run in the browser: the browser globals they use beyond neostandard's
+    // (which has document, window and navigator, plus Node's).
     files: ['src/admin-ui/public/**/*.js'],
     languageOptions: {
       globals: {
         location: 'readonly',
         history: 'readonly',
-        window: 'readonly',
-        document: 'readonly',
-        sessionStorage: 'readonly',
         Node: 'readonly',
         RadioNodeList: 'readonly',
         HTMLButtonElement: 'readonly',
