@@ -34,6 +34,7 @@ import { resolveOptions } from '../src/options.js'
 import type { DiscordStore, RoleMappingRecord } from '../src/store/port.js'
 import { SyncEngine } from '../src/sync/engine.js'
 import { SyncMetrics } from '../src/sync/metrics.js'
+import { DiscordSyncEvents } from '../src/events.js'
 import type { MembershipInfo, MembershipProvider } from '../src/sync/membership.js'
 import { compileGuildPlan } from '../src/sync/planner.js'
 import { BENCH, memberId, world, type SimStats } from './sync.sim.js'
@@ -173,6 +174,7 @@ async function ours (store: DiscordStore, apiBaseUrl: string): Promise<void> {
     membership: provider,
     metrics: new SyncMetrics({ prefix: 'bench_' }),
     log: silentLog,
+    events: new DiscordSyncEvents(silentLog),
     settings: { workers: 5, guildConcurrency: 1, lockTtlMs: 3_600_000, heartbeatMs: 15_000, staleAfterMs: 3_600_000, roleCacheTtlMs: 3_600_000, auditChannel: false, redisKeyPrefix: 'bench:' }
   })
   const started = await engine.startManual({ guild_id: BENCH.guild, force: true }, 'bench')

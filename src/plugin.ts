@@ -81,7 +81,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     membership: opts.membership,
     metrics: metrics ?? new SyncMetrics({ registry: null, prefix: opts.metrics.prefix }),
     log: syncLog,
-    settings: { ...opts.sync, redisKeyPrefix: opts.redisKeyPrefix }
+    settings: { ...opts.sync, redisKeyPrefix: opts.redisKeyPrefix },
+    events
   })
   connectSync(events, engine, opts.sync.syncOnLink, syncLog)
   if (metrics !== null) {

@@ -4,9 +4,11 @@ import type { FastifyPluginAsync } from 'fastify'
 import fastifyStatic from '@fastify/static'
 
 /*
- * The admin web UI: three static files (HTML, one ES module, CSS) served by @fastify/static.
- * No framework, no build step, no CDN: the page talks to the plugin's JSON API with the
- * session cookie like any other client, so everything it can do is an API call first.
+ * The admin web UI: static files (the HTML page, its stylesheet and the browser ES modules under
+ * public/js/, loaded from js/main.js) served by @fastify/static. No framework, no build step, no
+ * CDN: the modules are served as they are written (type-checked from their JSDoc by
+ * tsconfig.ui.json), and the page talks to the plugin's JSON API with the session cookie like any
+ * other client, so everything it can do is an API call first.
  */
 
 /**
@@ -44,7 +46,7 @@ export const adminUi: FastifyPluginAsync = async (fastify) => {
     index: ['index.html'],
     // A host may have registered @fastify/static itself: leave its reply decorators alone.
     decorateReply: false,
-    // The files are fixed at build time: one route each instead of a wildcard over the directory.
+    // The files are fixed at build time: one route each (subfolders included) instead of a wildcard over the directory.
     wildcard: false,
     schemaHide: true,
     dotfiles: 'deny',

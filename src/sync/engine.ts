@@ -7,6 +7,7 @@
  * entitlements in the planner and the membership provider.
  */
 import type { FastifyBaseLogger } from 'fastify'
+import type { DiscordSyncEvents } from '../events.js'
 import type { Redis } from 'ioredis'
 import type { DiscordRestClient } from '../discord/client.js'
 import type { ResolvedSyncOptions } from '../options.js'
@@ -53,6 +54,8 @@ export interface SyncEngineDeps {
   metrics: SyncMetrics
   log: FastifyBaseLogger
   settings: SyncEngineSettings
+  /** Where runs announce their end (`sync.finished`). */
+  events: DiscordSyncEvents
   now?: () => Date
 }
 
@@ -107,7 +110,8 @@ export class SyncEngine {
       metrics: deps.metrics,
       log: deps.log,
       settings: this.#s,
-      now: this.#now
+      now: this.#now,
+      events: deps.events
     })
     this.#removals = new UnlinkRemovals({
       store: deps.store,

@@ -6,6 +6,7 @@
  */
 import pLimit from 'p-limit'
 import type { FastifyBaseLogger } from 'fastify'
+import type { DiscordSyncEvents } from '../events.js'
 import type { DiscordRestClient } from '../discord/client.js'
 import type { ResolvedSyncOptions } from '../options.js'
 import { SyncLockUnavailableError } from '../errors.js'
@@ -43,6 +44,8 @@ export interface SyncRunnerDeps {
   log: FastifyBaseLogger
   settings: Pick<ResolvedSyncOptions, 'workers' | 'guildConcurrency' | 'heartbeatMs' | 'auditChannel'>
   now: () => Date
+  /** Each launched run's end is announced as `sync.finished`. */
+  events: DiscordSyncEvents
 }
 
 interface ActiveRun {
@@ -165,14 +168,19 @@ export class SyncRunner {
         ctx.error({ error: `the run failed: ${(err as { code?: unknown })?.code === undefined ? 'internal error' : String((err as { code: unknown }).code)}`, code: 'internal' })
       }
       await Promise.all(handles.map((h) => this.#d.locks.release(h).catch(() => {})))
+      let final: SyncRunRecord
       try {
-        return await ctx.finish(status)
+        final = await ctx.finish(status)
       } catch (err) {
         this.#d.log.error({ run_id: record.id, code: (err as { code?: unknown })?.code }, 'recording the end of a sync run failed')
-        return { ...record, status }
+        final = { ...record, status }
       } finally {
         this.#active.delete(record.id)
       }
+      this.#d.events.emit('sync.finished', {
+        run_id: final.id, sync_type: final.sync_type, target_id: final.target_id, status: final.status, dry_run: final.dry_run, initiated_by: final.initiated_by
+      })
+      return final
     })()
     this.#active.set(record.id, { ctx, done })
     return done

@@ -1,4 +1,7 @@
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { adminUiRoot } from '../../src/admin-ui/index.js'
 import { resolveOptions } from '../../src/options.js'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { buildRouteApp, configureGuild, IDS, JWT_SECRET, SECRET_VALUES, startSimulator, type RouteTestApp } from '../routes/helpers.js'
@@ -175,7 +178,7 @@ describe('the admin UI (adminUi option)', () => {
   it('is not served by default', async () => {
     t = await buildRouteApp(sim)
     expect((await t.call({ url: '/discord/admin/' })).statusCode).toBe(404)
-    expect((await t.call({ url: '/discord/admin/app.js' })).statusCode).toBe(404)
+    expect((await t.call({ url: '/discord/admin/js/main.js' })).statusCode).toBe(404)
   })
 
   it('serves the page, its script and stylesheet with a strict CSP; /admin redirects to /admin/', async () => {
@@ -187,7 +190,7 @@ describe('the admin UI (adminUi option)', () => {
     expect(page.statusCode).toBe(200)
     expect(page.headers['content-type']).toMatch(/^text\/html/)
     expect(page.headers['cache-control']).toBe('no-cache')
-    expect(page.body).toContain('<script type="module" src="app.js"></script>')
+    expect(page.body).toContain('<script type="module" src="js/main.js"></script>')
     // No CDN: every asset the page loads is relative to it.
     expect(page.body).not.toMatch(/(src|href)="(https?:)?\/\//)
     const csp = String(page.headers['content-security-policy'])
@@ -195,13 +198,36 @@ describe('the admin UI (adminUi option)', () => {
     expect(csp).toContain("frame-ancestors 'none'")
     expect(csp).not.toContain('unsafe-inline')
     expect(page.headers['x-content-type-options']).toBe('nosniff')
-    const script = await t.call({ url: '/discord/admin/app.js' })
-    expect(script.statusCode).toBe(200)
-    expect(script.headers['content-type']).toMatch(/javascript/)
-    // The script proves same-origin on every call, which the API requires for cookie writes.
-    expect(script.body).toContain("'x-requested-with'")
+    // Every module under js/, subfolders included, is served as JavaScript (a browser runs
+    // a module script only with a JavaScript content type) under the same headers.
+    const root = join(adminUiRoot(), 'js')
+    const modules = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(root, f)).isFile()).map((f) => f.split('\\').join('/'))
+    expect(modules).toEqual(expect.arrayContaining(['main.js', 'api.js', 'router.js', 'pages/overview.js', 'components/dialog.js']))
+    for (const file of modules) {
+      const script = await t.call({ url: `/discord/admin/js/${file}` })
+      expect(script.statusCode, file).toBe(200)
+      expect(script.headers['content-type'], file).toMatch(/^(text|application)\/javascript/)
+      expect(script.headers['content-security-policy'], file).toBe(csp)
+      expect(script.headers['x-content-type-options'], file).toBe('nosniff')
+    }
+    // The HTTP client proves same-origin on every call, which the API requires for cookie writes.
+    expect((await t.call({ url: '/discord/admin/js/api.js' })).body).toContain("'x-requested-with'")
     expect((await t.call({ url: '/discord/admin/app.css' })).headers['content-type']).toMatch(/^text\/css/)
     expect((await t.call({ url: '/discord/admin/../index.ts' })).statusCode).toBe(404)
+  })
+
+  it('loads without spending the API\'s rate limit: the page and its modules are not counted, the API still is', async () => {
+    t = await buildRouteApp(sim, { adminUi: true, rateLimit: { max: 3, timeWindow: '1m' } })
+    const root = join(adminUiRoot(), 'js')
+    const modules = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(root, f)).isFile())
+    expect(modules.length).toBeGreaterThan(3)
+    // Anonymous, so every request counts against one IP's quota of 3, as a visitor's first load does.
+    for (const url of ['/discord/admin/', '/discord/admin/app.css', ...modules.map((f) => `/discord/admin/js/${f.split('\\').join('/')}`)]) {
+      expect((await t.call({ url })).statusCode, url).toBe(200)
+    }
+    const session = []
+    for (let i = 0; i < 4; i++) session.push((await t.call({ url: '/discord/session' })).statusCode)
+    expect(session).toEqual([200, 200, 200, 429])
   })
 
   it('is not part of the OpenAPI document; its JSON helpers are', async () => {

@@ -36,6 +36,15 @@ let browser: Browser
 let dataDir: string
 let context: BrowserContext
 let page: Page
+/** Uncaught errors of the UI's modules in any watched browser context, checked after every step. */
+const scriptErrors: string[] = []
+
+/** A browser context whose pages' uncaught script errors fail the step they happen in. */
+async function watchedContext (): Promise<BrowserContext> {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+  ctx.on('weberror', (e) => { scriptErrors.push(`${e.page()?.url() ?? '?'}: ${e.error().stack ?? e.error().message}`) })
+  return ctx
+}
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get update -qq && apt-get install -y -qq chromium), as .ci/run does`)
@@ -51,7 +60,7 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
   })
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+  context = await watchedContext()
   // A step that cannot happen fails in 20 s with its locator named, instead of hanging to the test's timeout.
   context.setDefaultTimeout(20_000)
   page = await context.newPage()
@@ -61,6 +70,11 @@ afterAll(async () => {
   await browser?.close()
   await server?.close()
   if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+})
+
+// The page may look right while a module threw (a handler, a poll): that fails the step too.
+afterEach(() => {
+  expect(scriptErrors.splice(0)).toEqual([])
 })
 
 // A failed step leaves its page in test-results/ (the CI keeps it as an artifact).
@@ -299,7 +313,7 @@ describe('admin UI in a real browser (demo server)', () => {
   }, 90_000)
 
   it('gives a member without the admin permission their own page: link status, sync, unlink', async () => {
-    const member = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    const member = await watchedContext()
     member.setDefaultTimeout(20_000)
     const p = await member.newPage()
     try {
@@ -342,7 +356,7 @@ describe('admin UI in a real browser (demo server)', () => {
   }, 90_000)
 
   it('lets a member re-link an account Discord stopped accepting: a cancel at Discord is reported, then through the consent page, back on their page, new tokens', async () => {
-    const member = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    const member = await watchedContext()
     member.setDefaultTimeout(20_000)
     const p = await member.newPage()
     const peggy = who('peggy')

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +8,7 @@ import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildStandalone } from '../../examples/standalone/app.js'
+import { adminUiRoot } from '../../src/admin-ui/index.js'
 import { loadConfig } from '../../examples/standalone/config.js'
 import { buildApp } from '../helpers/build-app.js'
 import { ADMIN, BOT_TOKEN, HOST, IDS, JWT_SECRET } from '../sync/helpers.js'
@@ -81,6 +82,14 @@ interface Template {
   body?: Record<string, unknown>
 }
 
+/** The admin UI's static files, one GET route each (`GET /admin/js/main.js`...): the suite sends them hostile input too. */
+function adminUiFileRoutes (): string[] {
+  const root = adminUiRoot()
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((f) => statSync(join(root, f)).isFile())
+    .map((f) => `GET /admin/${f.split('\\').join('/')}`)
+}
+
 /** One entry per route (method + Fastify URL). The suite fails if the plugin registers a route not listed here. */
 function templates (): Record<string, Template> {
   const g = { guild_id: IDS.g1 }
@@ -122,9 +131,7 @@ function templates (): Record<string, Template> {
     'GET /openapi.json': {},
     'GET /admin': {},
     'GET /admin/': {},
-    'GET /admin/index.html': {},
-    'GET /admin/app.js': {},
-    'GET /admin/app.css': {}
+    ...Object.fromEntries(adminUiFileRoutes().map((key) => [key, {}]))
   }
 }
 
@@ -530,7 +537,9 @@ describe('every route the plugin registers', () => {
     }
     // The undocumented ones are the UI's static files, the document itself, and HEAD twins.
     const undocumented = routes.filter((r) => r.method !== 'HEAD' && r.op === undefined).map((r) => r.key).sort()
-    expect(undocumented).toEqual(['GET /admin', 'GET /admin/', 'GET /admin/app.css', 'GET /admin/app.js', 'GET /admin/index.html', 'GET /openapi.json'])
+    const uiFiles = adminUiFileRoutes()
+    expect(uiFiles).toEqual(expect.arrayContaining(['GET /admin/index.html', 'GET /admin/app.css', 'GET /admin/js/main.js', 'GET /admin/js/pages/overview.js']))
+    expect(undocumented).toEqual(['GET /admin', 'GET /admin/', ...uiFiles, 'GET /openapi.json'].sort())
   })
 })
 

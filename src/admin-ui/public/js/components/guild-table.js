@@ -1,0 +1,21 @@
+// @ts-check
+/* The configured guilds with their health, each linking to its page. */
+import { h } from '../dom.js'
+import { badge } from './badge.js'
+import { table } from './table.js'
+import { when } from './time.js'
+
+/**
+ * @param {import('../types.js').GuildConfig[]} guilds
+ */
+export function guildTable (guilds) {
+  return table([
+    { label: 'Guild', value: (g) => h('a', { href: `#/guilds/${g.guild_id}` }, g.guild_name) },
+    { label: 'Id', value: (g) => h('span', { class: 'mono' }, g.guild_id) },
+    { label: 'Enabled', value: (g) => g.enabled ? 'yes' : 'no' },
+    { label: 'Health', value: (g) => badge(g.health_status) },
+    { label: 'Last check', value: (g) => when(g.last_health_check) },
+    { label: 'Last error', value: (g) => g.last_error ?? '—' },
+    { label: 'Bot token', value: (g) => g.has_bot_token ? 'set' : 'missing' }
+  ], guilds, { empty: 'No guild is configured yet.' })
+}

@@ -1,0 +1,66 @@
+// @ts-check
+/* The admin's start page: sync status, runs in progress (polled), recent errors, guild health. */
+import { api } from '../api.js'
+import { errorBox } from '../components/errors.js'
+import { guildTable } from '../components/guild-table.js'
+import { progressView } from '../components/progress.js'
+import { table } from '../components/table.js'
+import { when } from '../components/time.js'
+import { append, h } from '../dom.js'
+import { alive, currentView, POLL_MS } from '../state.js'
+
+/**
+ * @typedef {import('../types.js').SyncStatus} SyncStatus
+ * @typedef {import('../types.js').GuildList} GuildList
+ */
+
+/**
+ * @param {HTMLElement} main
+ */
+export async function overviewPage (main) {
+  const myView = currentView()
+  main.append(h('h1', { tabindex: '-1' }, 'Overview'))
+  const statusBox = h('section', { class: 'panel', 'aria-labelledby': 'ov-sync' })
+  const healthBox = h('section', { class: 'panel', 'aria-labelledby': 'ov-health' })
+  main.append(statusBox, healthBox)
+
+  const refresh = async () => {
+    const [status, guilds] = /** @type {[SyncStatus, GuildList]} */ (await Promise.all([api('GET', 'sync/status'), api('GET', 'guilds')]))
+    if (!alive(myView)) return
+    statusBox.textContent = ''
+    append(statusBox, [
+      h('h2', { id: 'ov-sync' }, 'Sync status'),
+      h('dl', { class: 'stats' },
+        stat('Last full sync', status.last_full_sync ? when(status.last_full_sync) : 'never'),
+        stat('Sync in progress', status.sync_in_progress ? 'yes' : 'no'),
+        stat('Linked accounts', status.total_users),
+        stat('Members in sync', status.synced_users),
+        stat('Members failing', status.failed_users),
+        stat('Enabled guilds', status.total_guilds),
+        stat('Active role mappings', status.active_role_mappings)),
+      status.current_runs.length > 0 ? h('h3', {}, 'Running now') : null,
+      status.current_runs.map((r) => progressView(r)),
+      h('h3', {}, 'Recent errors'),
+      table([
+        { label: 'When', value: (e) => when(e.occurred_at) },
+        { label: 'Guild', value: (e) => e.guild_id ?? '—' },
+        { label: 'User', value: (e) => e.user_id ?? e.discord_user_id ?? '—' },
+        { label: 'Error', value: (e) => e.error },
+        { label: 'Code', value: (e) => e.code ?? '—' },
+        { label: 'Run', value: (e) => h('a', { href: `#/audit?run_id=${encodeURIComponent(e.run_id)}` }, e.run_id) }
+      ], status.recent_errors, { empty: 'No recent errors.' })])
+    healthBox.textContent = ''
+    healthBox.append(h('h2', { id: 'ov-health' }, 'Guild health'), guildTable(guilds.guilds))
+    // Two calls per refresh: every other poll interval keeps well inside the API's per-user rate limit.
+    if (status.sync_in_progress) setTimeout(() => { if (alive(myView)) refresh().catch((err) => { if (alive(myView)) statusBox.append(errorBox(err)) }) }, POLL_MS * 2)
+  }
+  await refresh()
+}
+
+/**
+ * @param {string} label
+ * @param {import('../dom.js').Child} value
+ */
+function stat (label, value) {
+  return h('div', {}, h('dt', {}, label), h('dd', {}, value))
+}
