@@ -19,7 +19,7 @@ import {
 } from '../errors.js'
 import { DiscordAPIError, DiscordOAuthError, DiscordRateLimitError, type DiscordRestClient } from '../discord/index.js'
 import type { ResolvedAuthOptions, ResolvedDiscordApp } from '../options.js'
-import type { DiscordGuildSummary, DiscordStore, DiscordUserRecord, OAuthFlow, OAuthStateRecord, OAuthTokens } from '../store/port.js'
+import type { DiscordGuildSummary, DiscordStore, DiscordUserRecord, OAuthFlow, OAuthStateRecord, OAuthTokens } from '../store/port/index.js'
 import { buildAuthorizeUrl, checkRedirectUrl, generateState, resolveRequestedScopes } from './flow.js'
 import type { SessionAuth } from './session.js'
 import { StateBinding } from './state-binding.js'

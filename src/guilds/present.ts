@@ -1,4 +1,4 @@
-import type { GuildConfigRecord, RoleMappingRecord } from '../store/port.js'
+import type { GuildConfigRecord, RoleMappingRecord } from '../store/port/index.js'
 import type { GuildConfigDto } from '../schemas/guilds.js'
 import type { RoleMappingDto } from '../schemas/role-mappings.js'
 import { iso } from '../schemas/http.js'

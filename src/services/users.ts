@@ -1,4 +1,4 @@
-import type { DiscordStore, DiscordUserRecord, ListDiscordUsersQuery, Page } from '../store/port.js'
+import type { DiscordStore, DiscordUserRecord, ListDiscordUsersQuery, Page } from '../store/port/index.js'
 import type { DiscordUserDto } from '../schemas/users.js'
 import { iso } from '../schemas/http.js'
 import { NotFoundError } from '../errors.js'

@@ -1,8 +1,8 @@
 import type { ResolvedOptions } from '../options.js'
 import { SecretBox } from './crypto.js'
-import type { DiscordStore } from './port.js'
+import type { DiscordStore } from './port/index.js'
 
-export * from './port.js'
+export * from './port/index.js'
 export { SecretBox, generateKey, keyId, secretContext } from './crypto.js'
 
 /**

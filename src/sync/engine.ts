@@ -20,11 +20,11 @@ import {
   UserNotLinkedError,
   ValidationError
 } from '../errors.js'
-import { MAX_PAGE_SIZE } from '../store/port.js'
+import { MAX_PAGE_SIZE } from '../store/port/index.js'
 import type {
   AuditEntryRecord, DiscordStore, DiscordUserRecord, GuildConfigRecord, ListAuditQuery, ListSyncRunsQuery, Page,
   SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunStatus, SyncType
-} from '../store/port.js'
+} from '../store/port/index.js'
 import { emptyGuildResult, syncGuild, type GuildOutcome, type GuildSyncDeps } from './guild-sync.js'
 import { FallbackSyncLocks, lockKeys, MemorySyncLocks, RedisSyncLocks, type LockHandle, type SyncLocks } from './locks.js'
 import type { MembershipProvider } from './membership.js'

@@ -9,7 +9,7 @@ import { SYNC_CLEANUP_JOB_ID } from '../../src/tasks/cleanup.js'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { DiscordRestClient, type DiscordOAuth2Client } from '../../src/discord/index.js'
 import { RedisTaskLock, resolveScheduler, scheduleOnReady, TOKEN_REFRESH_JOB_ID, TokenRefreshTask, type TaskLock } from '../../src/tasks/index.js'
-import type { DiscordStore } from '../../src/store/port.js'
+import type { DiscordStore } from '../../src/store/port/index.js'
 import { redisAvailable, REDIS_URL, uniquePrefix } from '../helpers/redis.js'
 import { bearer, buildAuthApp, CLIENT_ID, CLIENT_SECRET, dumpDatabase, sessionFor, startSimulator, type AuthTestApp } from './helpers.js'
 

@@ -7,7 +7,7 @@ import {
   DEFAULT_PAGE_SIZE,
   EMPTY_SYNC_RESULTS,
   MAX_PAGE_SIZE
-} from '../../src/store/port.js'
+} from '../../src/store/port/index.js'
 import type {
   CreateAuditEntryInput,
   CreateDiscordUserInput,
@@ -17,7 +17,7 @@ import type {
   DiscordUserRecord,
   OAuthTokens,
   RoleMappingRecord
-} from '../../src/store/port.js'
+} from '../../src/store/port/index.js'
 
 /*
  * The one behavioural contract of the store port. Every adapter runs it unchanged

@@ -4,7 +4,7 @@ import { MongoBulkWriteError, MongoClient, MongoNetworkError, MongoServerError, 
 import { SecretBox, generateKey } from '../../src/store/crypto.js'
 import { MongoStore, type MongoStoreOptions } from '../../src/store/mongo/index.js'
 import { toStoreError } from '../../src/store/mongo/errors.js'
-import type { DiscordStore } from '../../src/store/port.js'
+import type { DiscordStore } from '../../src/store/port/index.js'
 import { describeStoreContract, type StoreHarness } from './contract.js'
 import { MongoDouble, type Doc } from './mongo-double.js'
 

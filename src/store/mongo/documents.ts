@@ -17,7 +17,7 @@ import {
   type SyncRunRecord,
   type SyncRunResults,
   type TaskRunRecord
-} from '../port.js'
+} from '../port/index.js'
 
 /*
  * The persisted shape of each collection, and the explicit mapping from a document

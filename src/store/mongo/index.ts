@@ -43,7 +43,7 @@ import {
   type UpdateGuildConfigInput,
   type UpdateRoleMappingInput,
   type UpdateSyncRunInput
-} from '../port.js'
+} from '../port/index.js'
 import {
   GUILD_PUBLIC_PROJECTION,
   USER_PUBLIC_PROJECTION,

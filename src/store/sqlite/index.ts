@@ -16,7 +16,7 @@ import {
   taskRunCounts,
   taskRunErrorFields,
   normalisePage
-} from '../port.js'
+} from '../port/index.js'
 import type {
   AuditEntryRecord,
   ConsumeOAuthStateResult,
@@ -58,7 +58,7 @@ import type {
   UpdateGuildConfigInput,
   UpdateRoleMappingInput,
   UpdateSyncRunInput
-} from '../port.js'
+} from '../port/index.js'
 import { migrate } from './migrations.js'
 
 export { MIGRATIONS, migrate, schemaVersion } from './migrations.js'
