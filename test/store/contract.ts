@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { SecretBox, generateKey } from '../../src/store/crypto.js'
 import {
   DEFAULT_GUILD_SETTINGS,
@@ -67,8 +67,14 @@ async function expectNotFound (p: Promise<unknown>): Promise<void> {
   expect(err.statusCode).toBe(404)
 }
 
-function sleep (ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+/**
+ * Moves the clock 5 ms on, so the next write is stamped later than the last one, without
+ * waiting. Only Date is faked (the suite's afterEach restores it): timers stay real, because
+ * a real MongoDB driver needs them.
+ */
+function later (): void {
+  if (!vi.isFakeTimers()) vi.useFakeTimers({ toFake: ['Date'], now: Date.now() })
+  vi.setSystemTime(Date.now() + 5)
 }
 
 let seq = 0
@@ -113,6 +119,7 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
     })
 
     afterEach(async () => {
+      vi.useRealTimers()
       // Reopened stores close first: they may share what the original store opened.
       while (opened.length > 0) await (opened.pop() as DiscordStore).close()
     })
@@ -225,7 +232,7 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
 
       it('updates only the fields given and reports unknown users with null', async () => {
         const u = await store.createUser(userInput({ global_name: 'Keep Me', avatar: 'old' }))
-        await sleep(5)
+        later()
         const lastSync = new Date('2025-03-01T12:00:00.000Z')
         const updated = await store.updateUser(u.discord_user_id, {
           username: 'renamed',
@@ -519,7 +526,7 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
 
       it('updates fields and merges settings over the stored ones', async () => {
         const g = await store.createGuild({ guild_id: snowflake(), guild_name: 'Before', settings: { sync_interval: '5m' } })
-        await sleep(5)
+        later()
         const checked = new Date('2025-05-05T05:05:05.000Z')
         const u = await store.updateGuild(g.guild_id, {
           guild_name: 'After',
@@ -684,7 +691,7 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
       it('updates a mapping, merging conditions, and reports unknown ids with null', async () => {
         const gid = await guild()
         const m = await store.createMapping(mappingInput(gid, { conditions: { require_all: true } }))
-        await sleep(5)
+        later()
         const u = await store.updateMapping(m.id, {
           group_name: 'Renamed',
           conditions: { excluded_groups: ['banned'] },
@@ -882,11 +889,11 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
 
       it('lists newest first with filters and a clamped limit', async () => {
         const a = await store.createSyncRun({ sync_type: 'guild', target_id: 'g1', initiated_by: 'system' })
-        await sleep(5)
+        later()
         const b = await store.createSyncRun({ sync_type: 'user', target_id: 'u1', status: 'running', initiated_by: 'system' })
-        await sleep(5)
+        later()
         const c = await store.createSyncRun({ sync_type: 'guild', target_id: 'g2', status: 'completed', initiated_by: 'system' })
-        await sleep(5)
+        later()
         const d = await store.createSyncRun({ sync_type: 'guild', target_id: 'g1', status: 'completed', initiated_by: 'system' })
         expect((await store.listSyncRuns()).map((r) => r.id)).toEqual([d.id, c.id, b.id, a.id])
         expect((await store.listSyncRuns({ sync_type: 'guild' })).map((r) => r.id)).toEqual([d.id, c.id, a.id])
