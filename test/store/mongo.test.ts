@@ -488,6 +488,17 @@ describe('MongoStore: lifecycle and ownership', () => {
     expect(closeSpy).toHaveBeenCalledTimes(1)
   })
 
+  it('reports a uri the driver cannot parse from init() (the driver loads lazily), without echoing it, and still closes', async () => {
+    const store = new MongoStore({ uri: 'mongodb://admin:hunter2@h1:27017,h2:badport/app', dbName: 'own_db', secrets: box() })
+    const err = await rejectionOf(store.init())
+    expect(err.code).toBe('FST_DISCORD_INVALID_OPTIONS')
+    expect(err.message).toMatch(/"store.uri": is not a valid MongoDB connection string/)
+    expect(err.message).not.toContain('hunter2')
+    // Every call waits for the client, so each reports the same option error.
+    expect((await rejectionOf(store.countUsers())).code).toBe('FST_DISCORD_INVALID_OPTIONS')
+    await expect(store.close()).resolves.toBeUndefined()
+  })
+
   if (real) {
     const r = real
     it('leaves a real host client connected after close()', async () => {
