@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { OAuthFlow } from './store/port.js'
+import type { OAuthFlow } from './store/port/index.js'
 
 /*
  * The plugin's typed event bus. Modules announce what happened (an account was linked, tokens

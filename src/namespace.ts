@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { ResolvedDiscordApp } from './options.js'
-import type { DiscordStore } from './store/port.js'
+import type { DiscordStore } from './store/port/index.js'
 import type { HealthReport } from './health/module.js'
 import type { GuildHealthTask } from './health/guild-health.js'
 import type { DiscordRestClient } from './discord/index.js'

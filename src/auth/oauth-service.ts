@@ -19,7 +19,7 @@ import {
 } from '../errors.js'
 import { DiscordAPIError, DiscordOAuthError, DiscordRateLimitError, type DiscordRestClient } from '../discord/index.js'
 import type { ResolvedAuthOptions, ResolvedDiscordApp } from '../options.js'
-import type { DiscordGuildSummary, DiscordStore, DiscordUserRecord, OAuthStateRecord, OAuthTokens } from '../store/port.js'
+import type { DiscordGuildSummary, DiscordStore, DiscordUserRecord, OAuthStateRecord, OAuthTokens } from '../store/port/index.js'
 import type { DiscordSyncEvents } from '../events.js'
 import {
   toLinkedAccount,

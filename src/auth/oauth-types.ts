@@ -1,4 +1,4 @@
-import type { DiscordUserRecord, OAuthFlow } from '../store/port.js'
+import type { DiscordUserRecord, OAuthFlow } from '../store/port/index.js'
 
 /*
  * What the OAuth flow takes and answers: inputs, the linked-account view and the outcomes of

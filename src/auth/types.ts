@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import type { DiscordGuildSummary } from '../store/port.js'
+import type { DiscordGuildSummary } from '../store/port/index.js'
 
 /** The caller, as established from a verified session JWT. */
 export interface AuthUser {

@@ -1,4 +1,4 @@
-import type { DiscordStore, GuildConfigRecord, GuildSettings, RoleMappingRecord, UpdateGuildConfigInput } from '../store/port.js'
+import type { DiscordStore, GuildConfigRecord, GuildSettings, RoleMappingRecord, UpdateGuildConfigInput } from '../store/port/index.js'
 import { ChannelInvalidError, GuildNoBotTokenError, NotFoundError, StoreConflictError, ValidationError } from '../errors.js'
 import type { CreateGuildBodyType, GuildSettingsInputBody, UpdateGuildBodyType } from '../schemas/guilds.js'
 import { parseDuration } from '../util/duration.js'

@@ -1,4 +1,4 @@
-import type { HealthStatus, RoleMappingRecord } from '../store/port.js'
+import type { HealthStatus, RoleMappingRecord } from '../store/port/index.js'
 import { MISSING_MANAGE_ROLES, type BotInspection } from '../guilds/bot-inspector.js'
 import { checkRoleAssignable, hasPermission, Permission, type RoleDenial } from '../guilds/permissions.js'
 

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { DiscordStore, GuildConfigRecord, HealthStatus } from '../store/port.js'
+import type { DiscordStore, GuildConfigRecord, HealthStatus } from '../store/port/index.js'
 import { BotNotInGuildError, BotTokenInvalidError, GuildUnknownError } from '../errors.js'
 import { inspectBot, type BotApiFactory } from '../guilds/bot-inspector.js'
 import { assessGuild } from './assess.js'

@@ -1,6 +1,6 @@
 import { withTimeout } from '../util/timeout.js'
 import type { Redis } from 'ioredis'
-import type { DiscordStore, GuildConfigRecord } from '../store/port.js'
+import type { DiscordStore, GuildConfigRecord } from '../store/port/index.js'
 
 export type ModuleHealth = 'healthy' | 'degraded' | 'unhealthy'
 

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Snowflake } from './common.js'
 import { IsoDateTime, iso, Label, Nullable } from './http.js'
-import type { GuildConfigRecord } from '../store/port.js'
+import type { GuildConfigRecord } from '../store/port/index.js'
 
 /*
  * Guild configuration (the seed's `discord_guild_configs`). Requests accept the seed's

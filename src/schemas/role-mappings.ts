@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { ErrorResponse, Snowflake } from './common.js'
 import { IsoDateTime, iso, Label, Nullable } from './http.js'
-import type { RoleMappingRecord } from '../store/port.js'
+import type { RoleMappingRecord } from '../store/port/index.js'
 
 /*
  * Group → Discord role mappings (the seed's `discord_role_mappings`). Requests accept the

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Snowflake } from './common.js'
 import { IsoDateTime, iso, Nullable } from './http.js'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type AuditEntryRecord, type SyncRunError, type SyncRunRecord } from '../store/port.js'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type AuditEntryRecord, type SyncRunError, type SyncRunRecord } from '../store/port/index.js'
 import type { RunProgress } from '../sync/run.js'
 import type { SyncStatus, SyncStatusRecentError } from '../sync/engine.js'
 

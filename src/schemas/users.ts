@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type DiscordUserRecord } from '../store/port.js'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type DiscordUserRecord } from '../store/port/index.js'
 import { Snowflake } from './common.js'
 import { IsoDateTime, iso, Nullable } from './http.js'
 

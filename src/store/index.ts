@@ -1,13 +1,14 @@
 import type { ResolvedOptions } from '../options.js'
 import { SecretBox } from './crypto.js'
-import type { DiscordStore } from './port.js'
+import type { DiscordStore } from './port/index.js'
 
-export * from './port.js'
+export * from './port/index.js'
 export { SecretBox, generateKey, keyId, secretContext } from './crypto.js'
 
 /**
- * Builds the store the options describe. Adapters are imported lazily so a host on
- * MongoDB never loads the native SQLite module, and vice versa.
+ * Builds the store the options describe. Adapters are imported lazily, and each adapter
+ * imports its driver only when it needs it (a bundler hoists static imports to the top of
+ * the package), so a host on MongoDB never loads the native SQLite module, and vice versa.
  * Returns the store ready for use (init() done).
  */
 export async function createStore (opts: Pick<ResolvedOptions, 'store' | 'encryptionKeys'>): Promise<DiscordStore> {

@@ -24,7 +24,7 @@ import {
 } from '../errors.js'
 import type {
   AuditEntryRecord, DiscordStore, DiscordUserRecord, GuildConfigRecord, ListAuditQuery, ListSyncRunsQuery, Page, SyncRunRecord
-} from '../store/port.js'
+} from '../store/port/index.js'
 import { FallbackSyncLocks, lockKeys, MemorySyncLocks, RedisSyncLocks, type SyncLocks } from './locks.js'
 import type { MembershipProvider } from './membership.js'
 import type { SyncMetrics } from './metrics.js'

@@ -8,7 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { DiscordBotClient } from '../discord/bot.js'
 import type { DiscordRestClient } from '../discord/client.js'
-import type { DiscordStore, GuildConfigRecord, RoleMappingRecord, SyncGuildResult } from '../store/port.js'
+import type { DiscordStore, GuildConfigRecord, RoleMappingRecord, SyncGuildResult } from '../store/port/index.js'
 import type { Failure } from './discord-errors.js'
 import type { MembershipProvider } from './membership.js'
 import { compileGuildPlan } from './planner.js'

@@ -6,7 +6,7 @@
  * not with the guild. Dry runs record the plan here and keep nothing.
  */
 import pLimit from 'p-limit'
-import type { DiscordUserRecord } from '../store/port.js'
+import type { DiscordUserRecord } from '../store/port/index.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
 import type { GuildContext } from './guild-context.js'
 import { resolveContexts } from './membership.js'

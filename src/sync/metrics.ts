@@ -7,7 +7,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { DiscordRestClient } from '../discord/client.js'
-import type { AuditAction, AuditOutcome, SyncRunStatus, SyncType } from '../store/port.js'
+import type { AuditAction, AuditOutcome, SyncRunStatus, SyncType } from '../store/port/index.js'
 
 export interface SyncMetricsOptions {
   registry?: Registry | null

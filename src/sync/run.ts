@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type {
   AuditAction, AuditOutcome, CreateAuditEntryInput, DiscordStore, SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunResults, SyncRunStatus
-} from '../store/port.js'
+} from '../store/port/index.js'
 import type { SyncMetrics } from './metrics.js'
 import type { PlannedChange } from './types.js'
 

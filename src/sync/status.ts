@@ -3,7 +3,7 @@
  * mappings, recent errors) computed from the stored runs, plus the runs in progress with the
  * live counters of those executing in this instance.
  */
-import type { DiscordStore, SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunStatus } from '../store/port.js'
+import type { DiscordStore, SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunStatus } from '../store/port/index.js'
 import type { RunProgress } from './run.js'
 import type { SyncRunner } from './runner.js'
 

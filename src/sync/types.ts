@@ -3,7 +3,7 @@
  * guild and a member, and the plan it gets back. Kept apart from the planner so the
  * engine, the membership provider and the routes can share them without importing code.
  */
-import type { RoleMappingRecord } from '../store/port.js'
+import type { RoleMappingRecord } from '../store/port/index.js'
 
 /** The guild being planned: its id (also the id of its @everyone role) and the leave policy. */
 export interface PlannerGuild {

@@ -5,8 +5,8 @@
  * unlink queues a pending run (sync_type user, target = the Discord id) so the removal
  * survives a restart; it is claimed here, by exactly one instance, and executed.
  */
-import type { DiscordStore, SyncRunRecord } from '../store/port.js'
-import { MAX_PAGE_SIZE } from '../store/port.js'
+import type { DiscordStore, SyncRunRecord } from '../store/port/index.js'
+import { MAX_PAGE_SIZE } from '../store/port/index.js'
 import type { Scope, SyncRunner } from './runner.js'
 
 /** `initiated_by` of the pending runs an unlink queues. */

@@ -3,7 +3,7 @@
  * enabled guild the user's Discord account is in, role names rather than ids, and errors as
  * readable strings. A guild counts as successful when its entry has no error.
  */
-import type { DiscordUserRecord, GuildConfigRecord } from '../store/port.js'
+import type { DiscordUserRecord, GuildConfigRecord } from '../store/port/index.js'
 import type { GuildOutcome, MemberOutcome } from './guild-sync.js'
 import type { ChangeStatus, PlannedChange } from './types.js'
 

@@ -4,7 +4,7 @@
  * Runs still pending or running are never pruned (the store only deletes finished ones).
  */
 import type { FastifyBaseLogger } from 'fastify'
-import type { DiscordStore } from '../store/port.js'
+import type { DiscordStore } from '../store/port/index.js'
 
 export const SYNC_CLEANUP_JOB_ID = 'fastify-discord-sync:sync-cleanup'
 

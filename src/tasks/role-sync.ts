@@ -8,7 +8,7 @@
  * Each tick also resumes pending unlink removals.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import type { DiscordStore } from '../store/port.js'
+import type { DiscordStore } from '../store/port/index.js'
 import type { SyncEngine } from '../sync/engine.js'
 import { parseDuration } from '../util/duration.js'
 

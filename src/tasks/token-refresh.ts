@@ -1,7 +1,7 @@
 import pLimit from 'p-limit'
 import type { FastifyBaseLogger } from 'fastify'
 import { DiscordAPIError, DiscordOAuthError, type DiscordOAuth2Client } from '../discord/index.js'
-import type { CreateTaskRunInput, DiscordStore, DiscordUserRecord, OAuthTokens, TaskRunRecord } from '../store/port.js'
+import type { CreateTaskRunInput, DiscordStore, DiscordUserRecord, OAuthTokens, TaskRunRecord } from '../store/port/index.js'
 import type { DiscordSyncEvents } from '../events.js'
 import type { TaskLock } from './lock.js'
 

@@ -1,4 +1,4 @@
-import type { DiscordStore, DiscordUserRecord, ListDiscordUsersQuery, Page } from '../store/port.js'
+import type { DiscordStore, DiscordUserRecord, ListDiscordUsersQuery, Page } from '../store/port/index.js'
 import { NotFoundError } from '../errors.js'
 
 /** Read access to linked Discord accounts (records never hold tokens). */

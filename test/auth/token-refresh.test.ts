@@ -12,7 +12,7 @@ import { resolveScheduler, scheduleOnReady } from '../../src/tasks/scheduler.js'
 import { TOKEN_REFRESH_JOB_ID, TokenRefreshTask } from '../../src/tasks/token-refresh.js'
 import { RedisTaskLock, type TaskLock } from '../../src/tasks/lock.js'
 import { DiscordSyncEvents } from '../../src/events.js'
-import type { DiscordStore } from '../../src/store/port.js'
+import type { DiscordStore } from '../../src/store/port/index.js'
 import { redisAvailable, REDIS_URL, uniquePrefix } from '../helpers/redis.js'
 import { bearer, buildAuthApp, CLIENT_ID, CLIENT_SECRET, dumpDatabase, sessionFor, startSimulator, type AuthTestApp } from './helpers.js'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { conditionsFromInput, conditionsProblem, mergeConditions, resolveAlias } from '../../src/guilds/mappings/rules.js'
-import { DEFAULT_MAPPING_CONDITIONS } from '../../src/store/port.js'
+import { DEFAULT_MAPPING_CONDITIONS } from '../../src/store/port/index.js'
 
 describe('resolveAlias (seed field names spelled two ways)', () => {
   it('takes whichever is given, or undefined when neither is', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { buildExport, planImport, type ImportPlanInput } from '../../src/guilds/mappings/transfer.js'
 import type { BotGuildFacts } from '../../src/guilds/permissions.js'
-import { DEFAULT_MAPPING_CONDITIONS, type RoleMappingRecord } from '../../src/store/port.js'
+import { DEFAULT_MAPPING_CONDITIONS, type RoleMappingRecord } from '../../src/store/port/index.js'
 import type { MappingDocumentEntryType } from '../../src/schemas/role-mappings.js'
 
 const GUILD = '123456789012345678'

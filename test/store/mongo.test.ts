@@ -4,7 +4,7 @@ import { MongoBulkWriteError, MongoClient, MongoNetworkError, MongoServerError, 
 import { SecretBox, generateKey } from '../../src/store/crypto.js'
 import { MongoStore, type MongoStoreOptions } from '../../src/store/mongo/index.js'
 import { toStoreError } from '../../src/store/mongo/errors.js'
-import type { DiscordStore } from '../../src/store/port.js'
+import type { DiscordStore } from '../../src/store/port/index.js'
 import { describeStoreContract, type StoreHarness } from './contract.js'
 import { MongoDouble, type Doc } from './mongo-double.js'
 
@@ -486,6 +486,17 @@ describe('MongoStore: lifecycle and ownership', () => {
     const store = new MongoStore({ uri: 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=200', dbName: 'own_db', secrets: box() })
     await store.close()
     expect(closeSpy).toHaveBeenCalledTimes(1)
+  })
+
+  it('reports a uri the driver cannot parse from init() (the driver loads lazily), without echoing it, and still closes', async () => {
+    const store = new MongoStore({ uri: 'mongodb://admin:hunter2@h1:27017,h2:badport/app', dbName: 'own_db', secrets: box() })
+    const err = await rejectionOf(store.init())
+    expect(err.code).toBe('FST_DISCORD_INVALID_OPTIONS')
+    expect(err.message).toMatch(/"store.uri": is not a valid MongoDB connection string/)
+    expect(err.message).not.toContain('hunter2')
+    // Every call waits for the client, so each reports the same option error.
+    expect((await rejectionOf(store.countUsers())).code).toBe('FST_DISCORD_INVALID_OPTIONS')
+    await expect(store.close()).resolves.toBeUndefined()
   })
 
   if (real) {

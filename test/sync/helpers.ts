@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { vi } from 'vitest'
 import discordSync, { type FastifyDiscordSyncOptions } from '../../src/index.js'
 import type { MembershipInfo, MembershipProvider } from '../../src/sync/membership.js'
-import type { CreateRoleMappingInput, DiscordStore, GuildSettings, RoleMappingRecord } from '../../src/store/port.js'
+import type { CreateRoleMappingInput, DiscordStore, GuildSettings, RoleMappingRecord } from '../../src/store/port/index.js'
 import { createDiscordSimulator, DEFAULT_BUCKETS, PermissionFlags, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
 import { TEST_KEY } from '../helpers/build-app.js'
 

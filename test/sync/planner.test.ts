@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { MappingConditions } from '../../src/store/port.js'
+import type { MappingConditions } from '../../src/store/port/index.js'
 import {
   compareIds, compileGuildPlan, managedRoleIds, planMemberRoles, roleChangeStatus
 } from '../../src/sync/planner.js'

@@ -6,7 +6,7 @@ import { restrictPlan } from '../../src/sync/guild-context.js'
 import { classifyFailure } from '../../src/sync/discord-errors.js'
 import { planMemberRoles } from '../../src/sync/planner.js'
 import { DiscordNotFoundError, DiscordPermissionError, DiscordRateLimitError, DiscordServerError, DiscordTokenInvalidError } from '../../src/discord/errors/index.js'
-import { DEFAULT_MAPPING_CONDITIONS } from '../../src/store/port.js'
+import { DEFAULT_MAPPING_CONDITIONS } from '../../src/store/port/index.js'
 import { TEST_KEY } from '../helpers/build-app.js'
 
 /* Pure parts of the engine: provider validation, options, plan restriction, failure classes. */

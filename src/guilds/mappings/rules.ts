@@ -1,4 +1,4 @@
-import { DEFAULT_MAPPING_CONDITIONS, mergeKnown, type MappingConditions } from '../../store/port.js'
+import { DEFAULT_MAPPING_CONDITIONS, mergeKnown, type MappingConditions } from '../../store/port/index.js'
 import type { ConditionsInputBody } from '../../schemas/role-mappings.js'
 import { ValidationError } from '../../errors.js'
 

@@ -1,4 +1,4 @@
-import type { DiscordStore, RoleMappingRecord, UpdateRoleMappingInput } from '../../store/port.js'
+import type { DiscordStore, RoleMappingRecord, UpdateRoleMappingInput } from '../../store/port/index.js'
 import {
   BotMissingPermissionError,
   ImportInvalidError,

@@ -1,4 +1,4 @@
-import type { CreateRoleMappingInput, MappingConditions, RoleMappingBatch, RoleMappingRecord, UpdateRoleMappingInput } from '../../store/port.js'
+import type { CreateRoleMappingInput, MappingConditions, RoleMappingBatch, RoleMappingRecord, UpdateRoleMappingInput } from '../../store/port/index.js'
 import {
   MAPPING_DOCUMENT_VERSION,
   type ImportReportType,

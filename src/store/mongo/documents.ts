@@ -1,9 +1,6 @@
 import {
-  DEFAULT_GUILD_SETTINGS,
-  DEFAULT_MAPPING_CONDITIONS,
   EMPTY_SYNC_RESULTS,
   auditEntryFields,
-  mergeKnown,
   taskRunCounts,
   taskRunErrorFields,
   type AuditEntryRecord,
@@ -17,7 +14,8 @@ import {
   type SyncRunRecord,
   type SyncRunResults,
   type TaskRunRecord
-} from '../port.js'
+} from '../port/index.js'
+import { storedConditions, storedSettings } from '../records.js'
 
 /*
  * The persisted shape of each collection, and the explicit mapping from a document
@@ -103,7 +101,7 @@ export function toGuildRecord (d: PublicGuildDoc): GuildConfigRecord {
     guild_id: d.guild_id,
     guild_name: d.guild_name,
     enabled: d.enabled,
-    settings: mergeKnown(DEFAULT_GUILD_SETTINGS, d.settings),
+    settings: storedSettings(d.settings),
     has_bot_token: d.has_bot_token === true,
     bot_permissions: d.bot_permissions ?? null,
     bot_user_id: d.bot_user_id ?? null,
@@ -124,7 +122,7 @@ export function toMappingRecord (d: MappingDoc): RoleMappingRecord {
     group_name: d.group_name ?? null,
     discord_role_id: d.discord_role_id,
     discord_role_name: d.discord_role_name ?? null,
-    conditions: mergeKnown(DEFAULT_MAPPING_CONDITIONS, d.conditions),
+    conditions: storedConditions(d.conditions),
     priority: d.priority,
     exclusive_set: d.exclusive_set ?? null,
     enabled: d.enabled,

@@ -1,4 +1,3 @@
-import { MongoError } from 'mongodb'
 import { StoreConflictError, StoreUnavailableError } from '../../errors.js'
 import { INDEXES } from './indexes.js'
 
@@ -12,6 +11,20 @@ import { INDEXES } from './indexes.js'
  * contain the duplicated value, which may be an OAuth state or another value we must
  * not echo, so neither the message nor the original error (as `cause`) is kept.
  */
+
+/**
+ * Whether `err` is one of the driver's errors: every one of them derives from MongoError.
+ * Recognised by the class name in its prototype chain rather than by instanceof, so
+ * this module needs no `mongodb` import: a host that hands us its own Db or client
+ * (and a host on SQLite) does not make us load the driver.
+ */
+function isDriverError (err: unknown): err is Error {
+  if (!(err instanceof Error)) return false
+  for (let proto: unknown = Object.getPrototypeOf(err); proto !== null && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
+    if ((proto as { constructor?: { name?: unknown } }).constructor?.name === 'MongoError') return true
+  }
+  return false
+}
 
 const DUPLICATE_KEY_CODES = new Set([11000, 11001, 12582])
 
@@ -95,7 +108,7 @@ export function conflictError (entity: string, fields: string[] | null): Error {
  */
 export function toStoreError (err: unknown, op: string, entity: string): unknown {
   if (isDuplicateKeyError(err)) return conflictError(entity, duplicateKeyFields(err))
-  if (err instanceof MongoError) {
+  if (isDriverError(err)) {
     const codeName: unknown = (err as unknown as { codeName?: unknown }).codeName
     const label = typeof codeName === 'string' ? codeName : err.name
     return new StoreUnavailableError(`MongoDB ${op} failed (${label})`, { cause: err })

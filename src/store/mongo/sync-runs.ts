@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto'
+import type { Filter } from 'mongodb'
+import {
+  auditEntryFields,
+  normalisePage,
+  runListLimit,
+  type AuditEntryRecord,
+  type CreateAuditEntryInput,
+  type CreateSyncRunInput,
+  type ListAuditQuery,
+  type ListSyncRunsQuery,
+  type Page,
+  type SyncRunRecord,
+  type SyncRunStore,
+  type UpdateSyncRunInput
+} from '../port/index.js'
+import { newSyncRunFields } from '../records.js'
+import type { MongoContext } from './context.js'
+import { definedOnly, toAuditRecord, toSyncResultsDoc, toSyncRunRecord, type AuditDoc, type SyncRunDoc } from './documents.js'
+
+const FINISHED_RUN_STATUSES: Array<SyncRunRecord['status']> = ['completed', 'failed', 'blocked']
+const ACTIVE_RUN_STATUSES: Array<SyncRunRecord['status']> = ['pending', 'running']
+
+/** Sync runs (the sync_status collection) and the audit log of their role changes (audit_log). */
+export class MongoSyncRuns implements SyncRunStore {
+  readonly #ctx: MongoContext
+
+  constructor (ctx: MongoContext) {
+    this.#ctx = ctx
+  }
+
+  async createSyncRun (input: CreateSyncRunInput): Promise<SyncRunRecord> {
+    return this.#ctx.run('createSyncRun', 'sync run', async () => {
+      const doc: SyncRunDoc = {
+        _id: randomUUID(),
+        ...newSyncRunFields(input),
+        results: toSyncResultsDoc(undefined),
+        created_at: new Date()
+      }
+      await this.#ctx.c.syncRuns.insertOne(doc)
+      return toSyncRunRecord(doc)
+    })
+  }
+
+  async getSyncRun (id: string): Promise<SyncRunRecord | null> {
+    return this.#ctx.run('getSyncRun', 'sync run', async () => {
+      const doc = await this.#ctx.c.syncRuns.findOne({ _id: id })
+      return doc ? toSyncRunRecord(doc) : null
+    })
+  }
+
+  async updateSyncRun (id: string, patch: UpdateSyncRunInput): Promise<SyncRunRecord | null> {
+    return this.#ctx.run('updateSyncRun', 'sync run', async () => {
+      const p = definedOnly(patch)
+      const set: Partial<SyncRunDoc> = {}
+      if (p.status !== undefined) set.status = p.status
+      if (p.started_at !== undefined) set.started_at = p.started_at
+      if (p.completed_at !== undefined) set.completed_at = p.completed_at
+      if (p.duration !== undefined) set.duration = p.duration
+      if (p.heartbeat_at !== undefined) set.heartbeat_at = p.heartbeat_at
+      if (p.results !== undefined) set.results = toSyncResultsDoc(p.results)
+      // An empty $set is an error to the server; an empty patch is a read.
+      const doc = Object.keys(set).length === 0
+        ? await this.#ctx.c.syncRuns.findOne({ _id: id })
+        : await this.#ctx.c.syncRuns.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' })
+      return doc ? toSyncRunRecord(doc) : null
+    })
+  }
+
+  async listSyncRuns (query: ListSyncRunsQuery = {}): Promise<SyncRunRecord[]> {
+    return this.#ctx.run('listSyncRuns', 'sync run', async () => {
+      const filter: Filter<SyncRunDoc> = {}
+      if (query.sync_type !== undefined) filter.sync_type = query.sync_type
+      if (query.status !== undefined) filter.status = query.status
+      if (query.target_id !== undefined) filter.target_id = query.target_id
+      const docs = await this.#ctx.c.syncRuns.find(filter)
+        .sort({ created_at: -1, _id: -1 })
+        .limit(runListLimit(query.limit))
+        .toArray()
+      return docs.map(toSyncRunRecord)
+    })
+  }
+
+  async failStaleSyncRuns (before: Date, reason: string): Promise<number> {
+    return this.#ctx.run('failStaleSyncRuns', 'sync run', async () => {
+      const now = new Date()
+      // "Last sign of life" is the heartbeat, else the start, else (never started) creation.
+      const res = await this.#ctx.c.syncRuns.updateMany(
+        {
+          status: { $in: ACTIVE_RUN_STATUSES },
+          $or: [
+            { heartbeat_at: { $lt: before } },
+            { heartbeat_at: null, started_at: { $lt: before } },
+            { heartbeat_at: null, started_at: null, created_at: { $lt: before } }
+          ]
+        },
+        {
+          $set: { status: 'failed', completed_at: now },
+          $push: { 'results.errors': { error: reason, occurred_at: now } }
+        }
+      )
+      return res.modifiedCount
+    })
+  }
+
+  async pruneSyncRuns (before: Date): Promise<number> {
+    return this.#ctx.run('pruneSyncRuns', 'sync run', async () => {
+      const res = await this.#ctx.c.syncRuns.deleteMany({ status: { $in: FINISHED_RUN_STATUSES }, created_at: { $lt: before } })
+      return res.deletedCount
+    })
+  }
+
+  // ------------------------------------------------------------ audit log
+
+  async appendAudit (entries: CreateAuditEntryInput[]): Promise<number> {
+    return this.#ctx.run('appendAudit', 'audit entry', async () => {
+      // The driver rejects an empty insertMany.
+      if (entries.length === 0) return 0
+      const now = new Date()
+      const docs: AuditDoc[] = entries.map((e) => ({
+        _id: randomUUID(),
+        ...auditEntryFields(e),
+        created_at: e.created_at ?? now
+      }))
+      const res = await this.#ctx.c.audit.insertMany(docs, { ordered: true })
+      return res.insertedCount
+    })
+  }
+
+  async listAudit (query: ListAuditQuery = {}): Promise<Page<AuditEntryRecord>> {
+    return this.#ctx.run('listAudit', 'audit entry', async () => {
+      const { page, page_size, offset } = normalisePage(query)
+      const filter: Filter<AuditDoc> = {}
+      if (query.guild_id !== undefined) filter.guild_id = query.guild_id
+      if (query.discord_user_id !== undefined) filter.discord_user_id = query.discord_user_id
+      if (query.user_id !== undefined) filter.user_id = query.user_id
+      if (query.run_id !== undefined) filter.run_id = query.run_id
+      const [docs, total] = await Promise.all([
+        this.#ctx.c.audit.find(filter).sort({ created_at: -1, _id: -1 }).skip(offset).limit(page_size).toArray(),
+        this.#ctx.c.audit.countDocuments(filter)
+      ])
+      return { items: docs.map(toAuditRecord), total, page, page_size }
+    })
+  }
+
+  async pruneAudit (before: Date): Promise<number> {
+    return this.#ctx.run('pruneAudit', 'audit entry', async () => {
+      const res = await this.#ctx.c.audit.deleteMany({ created_at: { $lt: before } })
+      return res.deletedCount
+    })
+  }
+}

@@ -1,0 +1,12 @@
+// The store port, one file per aggregate; DiscordStore composes them.
+export * from './page.js'
+export * from './known.js'
+export * from './accounts.js'
+export * from './guilds.js'
+export * from './mappings.js'
+export * from './sync-runs.js'
+export * from './task-runs.js'
+export * from './oauth-states.js'
+export * from './audit.js'
+export * from './lifecycle.js'
+export * from './discord-store.js'

@@ -1,0 +1,117 @@
+import type { AuditEntryRecord, CreateAuditEntryInput, ListAuditQuery } from './audit.js'
+import type { Page } from './page.js'
+
+export type SyncType = 'user' | 'guild' | 'mapping' | 'full'
+export type SyncRunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'blocked'
+
+export interface SyncRunError {
+  user_id?: string | null
+  discord_user_id?: string | null
+  guild_id?: string | null
+  error: string
+  code?: string | number | null
+  occurred_at: Date
+}
+
+/** One guild's part of a run: what the sync engine found and did there. */
+export interface SyncGuildResult {
+  guild_id: string
+  /** completed: planned changes applied (or none needed); blocked: the safety brake held them back; failed: stopped by an error; skipped: not attempted. */
+  status: 'completed' | 'blocked' | 'failed' | 'skipped'
+  members_scanned: number
+  /** Members whose managed roles differ from the plan. */
+  members_to_change: number
+  /** Role changes the plan asked for (adds + removes), before the brake. */
+  planned_changes: number
+  /** Changes the bot may not make (hierarchy, managed, missing role): reported, never applied. */
+  blocked_changes: number
+  roles_added: number
+  roles_removed: number
+  members_failed: number
+  /** Why the guild was blocked, failed or skipped; null when completed. */
+  reason: string | null
+}
+
+export interface SyncRunResults {
+  users_processed: number
+  users_synced: number
+  users_failed: number
+  roles_added: number
+  roles_removed: number
+  guilds_processed: number
+  errors: SyncRunError[]
+  /** Per-guild breakdown (absent on runs that never reached a guild). */
+  guilds?: SyncGuildResult[]
+}
+
+export const EMPTY_SYNC_RESULTS: Readonly<SyncRunResults> = Object.freeze({
+  users_processed: 0,
+  users_synced: 0,
+  users_failed: 0,
+  roles_added: 0,
+  roles_removed: 0,
+  guilds_processed: 0,
+  errors: []
+})
+
+export interface SyncRunRecord {
+  id: string
+  sync_type: SyncType
+  target_id: string | null
+  status: SyncRunStatus
+  dry_run: boolean
+  force: boolean
+  started_at: Date | null
+  completed_at: Date | null
+  /** Milliseconds. */
+  duration: number | null
+  heartbeat_at: Date | null
+  results: SyncRunResults
+  initiated_by: string
+  created_at: Date
+}
+
+export interface CreateSyncRunInput {
+  sync_type: SyncType
+  target_id?: string | null
+  status?: SyncRunStatus
+  dry_run?: boolean
+  force?: boolean
+  started_at?: Date | null
+  initiated_by: string
+}
+
+export interface UpdateSyncRunInput {
+  status?: SyncRunStatus
+  started_at?: Date | null
+  completed_at?: Date | null
+  duration?: number | null
+  heartbeat_at?: Date | null
+  results?: SyncRunResults
+}
+
+export interface ListSyncRunsQuery {
+  sync_type?: SyncType
+  status?: SyncRunStatus
+  target_id?: string
+  /** Newest first; default 20, at most MAX_PAGE_SIZE. */
+  limit?: number
+}
+
+/** Sync runs and the audit log of the role changes they made (`discord_sync_status`, `discord_audit_log`). */
+export interface SyncRunStore {
+  createSyncRun (input: CreateSyncRunInput): Promise<SyncRunRecord>
+  getSyncRun (id: string): Promise<SyncRunRecord | null>
+  updateSyncRun (id: string, patch: UpdateSyncRunInput): Promise<SyncRunRecord | null>
+  listSyncRuns (query?: ListSyncRunsQuery): Promise<SyncRunRecord[]>
+  /** Marks running/pending runs whose heartbeat (or start) is older than `before` as failed; returns how many. */
+  failStaleSyncRuns (before: Date, reason: string): Promise<number>
+  /** Deletes finished runs created before `before`; returns how many. */
+  pruneSyncRuns (before: Date): Promise<number>
+
+  appendAudit (entries: CreateAuditEntryInput[]): Promise<number>
+  /** Newest first (created_at desc, id desc). */
+  listAudit (query?: ListAuditQuery): Promise<Page<AuditEntryRecord>>
+  /** Deletes entries created before `before`; returns how many. */
+  pruneAudit (before: Date): Promise<number>
+}

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto'
+import {
+  auditEntryFields,
+  normalisePage,
+  runListLimit,
+  type AuditEntryRecord,
+  type CreateAuditEntryInput,
+  type CreateSyncRunInput,
+  type ListAuditQuery,
+  type ListSyncRunsQuery,
+  type Page,
+  type SyncRunRecord,
+  type SyncRunStore,
+  type UpdateSyncRunInput
+} from '../port/index.js'
+import { newSyncRunFields } from '../records.js'
+import type { Params, SqliteContext } from './context.js'
+import { bit, ms, msOrNull, toAudit, toSyncRun, type AuditRow, type SyncRunRow } from './rows.js'
+
+const FINISHED_RUN_STATUSES = "('completed', 'failed', 'blocked')"
+
+/** Sync runs (discord_sync_status) and the audit log of their role changes (discord_audit_log). */
+export class SqliteSyncRuns implements SyncRunStore {
+  readonly #ctx: SqliteContext
+
+  constructor (ctx: SqliteContext) {
+    this.#ctx = ctx
+  }
+
+  #syncRow (id: string): SyncRunRow | undefined {
+    return this.#ctx.get<SyncRunRow>('SELECT * FROM discord_sync_status WHERE id = ?', [id])
+  }
+
+  async createSyncRun (input: CreateSyncRunInput): Promise<SyncRunRecord> {
+    return this.#ctx.tx(() => {
+      const id = randomUUID()
+      const run = newSyncRunFields(input)
+      this.#ctx.exec(`INSERT INTO discord_sync_status (id, sync_type, target_id, status, dry_run, force, started_at, completed_at,
+          duration, heartbeat_at, results, initiated_by, created_at)
+        VALUES (@id, @sync_type, @target_id, @status, @dry_run, @force, @started_at, @completed_at, @duration, @heartbeat_at, @results, @initiated_by, @now)`, {
+        id,
+        ...run,
+        dry_run: bit(run.dry_run),
+        force: bit(run.force),
+        started_at: msOrNull(run.started_at),
+        completed_at: msOrNull(run.completed_at),
+        heartbeat_at: msOrNull(run.heartbeat_at),
+        results: JSON.stringify(run.results),
+        now: Date.now()
+      })
+      return toSyncRun(this.#syncRow(id) as SyncRunRow)
+    })
+  }
+
+  async getSyncRun (id: string): Promise<SyncRunRecord | null> {
+    return this.#ctx.run(() => {
+      const row = this.#syncRow(id)
+      return row === undefined ? null : toSyncRun(row)
+    })
+  }
+
+  async updateSyncRun (id: string, patch: UpdateSyncRunInput): Promise<SyncRunRecord | null> {
+    return this.#ctx.tx(() => {
+      const row = this.#syncRow(id)
+      if (row === undefined) return null
+      const date = (k: 'started_at' | 'completed_at' | 'heartbeat_at'): number | null =>
+        patch[k] !== undefined ? msOrNull(patch[k]) : row[k]
+      this.#ctx.exec(`UPDATE discord_sync_status SET status = @status, started_at = @started_at, completed_at = @completed_at,
+          duration = @duration, heartbeat_at = @heartbeat_at, results = @results
+        WHERE id = @id`, {
+        id,
+        status: patch.status ?? row.status,
+        started_at: date('started_at'),
+        completed_at: date('completed_at'),
+        duration: patch.duration !== undefined ? patch.duration : row.duration,
+        heartbeat_at: date('heartbeat_at'),
+        results: patch.results !== undefined ? JSON.stringify(patch.results) : row.results
+      })
+      return toSyncRun(this.#syncRow(id) as SyncRunRow)
+    })
+  }
+
+  async listSyncRuns (query: ListSyncRunsQuery = {}): Promise<SyncRunRecord[]> {
+    const where: string[] = []
+    const params: Params = {}
+    if (query.sync_type !== undefined) { where.push('sync_type = @sync_type'); params.sync_type = query.sync_type }
+    if (query.target_id !== undefined) { where.push('target_id = @target_id'); params.target_id = query.target_id }
+    if (query.status !== undefined) { where.push('status = @status'); params.status = query.status }
+    params.limit = runListLimit(query.limit)
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+    return this.#ctx.run(() => this.#ctx.all<SyncRunRow>(
+      `SELECT * FROM discord_sync_status ${clause} ORDER BY created_at DESC, id DESC LIMIT @limit`, params
+    ).map(toSyncRun))
+  }
+
+  async failStaleSyncRuns (before: Date, reason: string): Promise<number> {
+    const now = Date.now()
+    // One statement: a run whose heartbeat lands between a read and a write here
+    // could otherwise be failed while alive. created_at is the last resort for
+    // runs that never started.
+    return this.#ctx.run(() => this.#ctx.exec(`UPDATE discord_sync_status
+        SET status = 'failed',
+            completed_at = @now,
+            duration = CASE WHEN started_at IS NULL THEN duration ELSE @now - started_at END,
+            results = json_insert(results, '$.errors[#]', json(@error))
+      WHERE status IN ('pending', 'running') AND COALESCE(heartbeat_at, started_at, created_at) < @before`, {
+      now,
+      before: ms(before),
+      error: JSON.stringify({ error: reason, code: 'stale', occurred_at: new Date(now) })
+    }))
+  }
+
+  async pruneSyncRuns (before: Date): Promise<number> {
+    return this.#ctx.run(() => this.#ctx.exec(
+      `DELETE FROM discord_sync_status WHERE status IN ${FINISHED_RUN_STATUSES} AND created_at < ?`, [ms(before)]
+    ))
+  }
+
+  // -------------------------------------------------------------- audit log
+
+  async appendAudit (entries: CreateAuditEntryInput[]): Promise<number> {
+    if (entries.length === 0) return 0
+    return this.#ctx.tx(() => {
+      const now = Date.now()
+      for (const e of entries) {
+        this.#ctx.exec(`INSERT INTO discord_audit_log (id, run_id, guild_id, discord_user_id, user_id, role_id, role_name, action,
+            mapping_id, outcome, error_code, created_at)
+          VALUES (@id, @run_id, @guild_id, @discord_user_id, @user_id, @role_id, @role_name, @action,
+            @mapping_id, @outcome, @error_code, @created_at)`, {
+          id: randomUUID(),
+          ...auditEntryFields(e),
+          created_at: e.created_at === undefined ? now : ms(e.created_at)
+        })
+      }
+      return entries.length
+    })
+  }
+
+  async listAudit (query: ListAuditQuery = {}): Promise<Page<AuditEntryRecord>> {
+    const { page, page_size, offset } = normalisePage(query)
+    const where: string[] = []
+    const params: Params = {}
+    for (const k of ['guild_id', 'discord_user_id', 'user_id', 'run_id'] as const) {
+      if (query[k] !== undefined) { where.push(`${k} = @${k}`); params[k] = query[k] }
+    }
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+    return this.#ctx.tx(() => {
+      const total = (this.#ctx.get<{ n: number }>(`SELECT COUNT(*) AS n FROM discord_audit_log ${clause}`, params) as { n: number }).n
+      const items = this.#ctx.all<AuditRow>(
+        `SELECT * FROM discord_audit_log ${clause} ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset`,
+        { ...params, limit: page_size, offset }
+      ).map(toAudit)
+      return { items, total, page, page_size }
+    })
+  }
+
+  async pruneAudit (before: Date): Promise<number> {
+    return this.#ctx.run(() => this.#ctx.exec('DELETE FROM discord_audit_log WHERE created_at < ?', [ms(before)]))
+  }
+}

@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process'
+import { mkdirSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
+import { build, type Options } from 'tsup'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import tsupConfig from '../../tsup.config.js'
+
+/*
+ * A host on one backend must never load the other backend's driver: a SQLite-only host
+ * may not even have `mongodb` installed, and a MongoDB host should not pay for the native
+ * SQLite module. Source-level laziness is not enough: the published bundle is what runs,
+ * and a bundler hoists a lazily imported module's static imports to the top of an ESM
+ * bundle. So this builds the package root with the project's own tsup settings, runs it
+ * in a fresh Node process per format, and asks Node's module cache what was loaded.
+ */
+
+const exec = promisify(execFile)
+const root = resolve(import.meta.dirname, '../..')
+// Inside the project (and git-ignored), so the bundle resolves node_modules as dist/ does.
+const outDir = join(root, 'test-results', `driver-loading-${process.pid}`)
+
+interface Loaded { mongodb: boolean, sqlite: boolean }
+interface Report { atImport: Loaded, afterStore: Loaded | null, storeError?: string }
+
+/** The script each child runs: import the bundle, report, optionally build a store, report again. */
+function script (format: 'esm' | 'cjs', backend: 'none' | 'sqlite' | 'mongodb'): string {
+  const file = join(outDir, format === 'esm' ? 'index.js' : 'index.cjs')
+  const load = format === 'esm'
+    ? `const { createRequire } = await import('node:module'); const req = createRequire(${JSON.stringify(pathToFileURL(file).href)}); const pkg = await import(${JSON.stringify(pathToFileURL(file).href)})`
+    : `const req = require; const pkg = require(${JSON.stringify(file)})`
+  const store = backend === 'sqlite'
+    ? "{ type: 'sqlite', path: ':memory:' }"
+    // Port 9 (discard) refuses quickly: the store is built, the driver loaded, init fails.
+    : "{ type: 'mongodb', uri: 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=200', dbName: 'driver_loading' }"
+  return `(async () => {
+    ${load}
+    // Driver modules are CommonJS, so Node's CommonJS cache lists them however they were reached.
+    const loaded = () => {
+      const files = Object.keys(req.cache)
+      return {
+        mongodb: files.some((f) => /[\\\\/]node_modules[\\\\/]mongodb[\\\\/]/.test(f)),
+        sqlite: files.some((f) => /[\\\\/]node_modules[\\\\/]better-sqlite3[\\\\/]/.test(f))
+      }
+    }
+    const report = { atImport: loaded(), afterStore: null }
+    if (${JSON.stringify(backend)} !== 'none') {
+      try {
+        const s = await pkg.createStore({ store: ${store}, encryptionKeys: [pkg.generateKey()] })
+        await s.createGuild({ guild_id: '1', guild_name: 'G' })
+        await s.close()
+      } catch (err) {
+        report.storeError = String(err && err.code)
+      }
+      report.afterStore = loaded()
+    }
+    process.stdout.write(JSON.stringify(report))
+  })().catch((err) => { console.error(err); process.exit(1) })`
+}
+
+async function run (format: 'esm' | 'cjs', backend: 'none' | 'sqlite' | 'mongodb'): Promise<Report> {
+  const args = format === 'esm' ? ['--input-type=module', '-e', script(format, backend)] : ['-e', script(format, backend)]
+  const { stdout } = await exec(process.execPath, args, { cwd: root })
+  return JSON.parse(stdout) as Report
+}
+
+describe('store drivers are loaded only by the backend that needs them (built package)', () => {
+  beforeAll(async () => {
+    mkdirSync(outDir, { recursive: true })
+    if (typeof tsupConfig !== 'object' || Array.isArray(tsupConfig)) throw new Error('tsup.config.ts is expected to export one options object')
+    const options: Options = {
+      ...tsupConfig,
+      entry: { index: 'src/index.ts' },
+      outDir,
+      dts: false,
+      sourcemap: false,
+      clean: false,
+      onSuccess: undefined,
+      silent: true,
+      config: false
+    }
+    await build(options)
+  }, 120_000)
+
+  afterAll(() => {
+    rmSync(outDir, { recursive: true, force: true })
+  })
+
+  for (const format of ['esm', 'cjs'] as const) {
+    it(`${format}: importing the package root loads neither driver`, async () => {
+      const report = await run(format, 'none')
+      expect(report.atImport).toEqual({ mongodb: false, sqlite: false })
+    })
+
+    it(`${format}: a SQLite-only host loads better-sqlite3 and never mongodb`, async () => {
+      const report = await run(format, 'sqlite')
+      expect(report.storeError).toBeUndefined()
+      expect(report.atImport).toEqual({ mongodb: false, sqlite: false })
+      // The probe sees a driver once it is loaded, so the mongodb: false above means something.
+      expect(report.afterStore).toEqual({ mongodb: false, sqlite: true })
+    })
+
+    it(`${format}: a MongoDB host loads mongodb and never better-sqlite3`, async () => {
+      const report = await run(format, 'mongodb')
+      // Nothing listens on port 9, so init fails; the store was still built from the uri.
+      expect(report.storeError).toBe('FST_DISCORD_STORE_UNAVAILABLE')
+      expect(report.afterStore).toEqual({ mongodb: true, sqlite: false })
+    })
+  }
+})
