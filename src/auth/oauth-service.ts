@@ -18,7 +18,7 @@ import {
   ValidationError
 } from '../errors.js'
 import { DiscordAPIError, DiscordOAuthError, DiscordRateLimitError, type DiscordRestClient } from '../discord/index.js'
-import type { ResolvedAuthOptions, ResolvedDiscordApp } from '../options.js'
+import type { ResolvedAuthOptions, ResolvedDiscordApp } from '../options/index.js'
 import type { DiscordGuildSummary, DiscordStore, DiscordUserRecord, OAuthFlow, OAuthStateRecord, OAuthTokens } from '../store/port.js'
 import { buildAuthorizeUrl, checkRedirectUrl, generateState, resolveRequestedScopes } from './flow.js'
 import type { SessionAuth } from './session.js'

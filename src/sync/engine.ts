@@ -8,7 +8,7 @@ import pLimit from 'p-limit'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { DiscordRestClient } from '../discord/client.js'
-import type { ResolvedSyncOptions } from '../options.js'
+import type { ResolvedSyncOptions } from '../options/index.js'
 import {
   GuildDisabledError,
   MappingDisabledError,

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { resolveOptions } from '../../src/options.js'
+import { resolveOptions } from '../../src/options/index.js'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { buildRouteApp, configureGuild, IDS, JWT_SECRET, SECRET_VALUES, startSimulator, type RouteTestApp } from '../routes/helpers.js'
 import { TEST_KEY } from '../helpers/build-app.js'
