@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
-import type { ResolvedDiscordApp } from './options.js'
+import type { ResolvedDiscordApp } from './options/index.js'
 import type { DiscordStore } from './store/port/index.js'
 import type { HealthReport } from './health/module.js'
 import type { GuildHealthTask } from './health/guild-health.js'

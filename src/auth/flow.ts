@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { RedirectNotAllowedError, ScopeNotAllowedError } from '../errors.js'
-import { ALLOWED_SCOPES, normaliseRedirectUrl, type ResolvedDiscordApp } from '../options.js'
+import { ALLOWED_SCOPES, normaliseRedirectUrl, type ResolvedDiscordApp } from '../options/index.js'
 
 /*
  * Pure pieces of the authorisation-code flow: state values, scope and redirect checks, and

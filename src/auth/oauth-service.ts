@@ -18,7 +18,7 @@ import {
   ValidationError
 } from '../errors.js'
 import { DiscordAPIError, DiscordOAuthError, DiscordRateLimitError, type DiscordRestClient } from '../discord/index.js'
-import type { ResolvedAuthOptions, ResolvedDiscordApp } from '../options.js'
+import type { ResolvedAuthOptions, ResolvedDiscordApp } from '../options/index.js'
 import type { DiscordGuildSummary, DiscordStore, DiscordUserRecord, OAuthStateRecord, OAuthTokens } from '../store/port/index.js'
 import type { DiscordSyncEvents } from '../events.js'
 import {

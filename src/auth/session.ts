@@ -10,7 +10,7 @@ import {
   ForbiddenError,
   InvalidOptionsError
 } from '../errors.js'
-import type { ResolvedAuthOptions } from '../options.js'
+import type { ResolvedAuthOptions } from '../options/index.js'
 import type { AuthUser } from './types.js'
 
 /** The part of @fastify/jwt's `fastify.jwt` the plugin uses, whoever registered it. */

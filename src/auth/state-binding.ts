@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { ResolvedAuthOptions, ResolvedDiscordApp } from '../options.js'
+import type { ResolvedAuthOptions, ResolvedDiscordApp } from '../options/index.js'
 import { requestCookie } from './session.js'
 
 /** Cookie tying an OAuth state to the browser that started the flow (`auth.bindStateToBrowser`). */

@@ -14,7 +14,7 @@ import { adminUi } from '../admin-ui/index.js'
 import { normaliseFastifyError, useStrictJson } from './strict-json.js'
 import { NotFoundError, RateLimitedError } from '../errors.js'
 import { PACKAGE_VERSION } from '../discord/defaults.js'
-import type { ResolvedRateLimitOptions } from '../options.js'
+import type { ResolvedRateLimitOptions } from '../options/index.js'
 import type { GuildHealthTask } from '../health/guild-health.js'
 
 export interface RoutesOptions {

@@ -1,4 +1,4 @@
-import type { ResolvedOptions } from '../options.js'
+import type { ResolvedOptions } from '../options/index.js'
 import { SecretBox } from './crypto.js'
 import type { DiscordStore } from './port/index.js'
 

@@ -10,7 +10,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { DiscordSyncEvents } from '../events.js'
 import type { Redis } from 'ioredis'
 import type { DiscordRestClient } from '../discord/client.js'
-import type { ResolvedSyncOptions } from '../options.js'
+import type { ResolvedSyncOptions } from '../options/index.js'
 import {
   GuildDisabledError,
   MappingDisabledError,

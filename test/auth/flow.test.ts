@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { buildAuthorizeUrl, checkRedirectUrl, generateState, resolveRequestedScopes, STATE_PATTERN } from '../../src/auth/flow.js'
-import { resolveOptions } from '../../src/options.js'
+import { resolveOptions } from '../../src/options/index.js'
 import { TEST_KEY } from '../helpers/build-app.js'
 
 describe('generateState', () => {

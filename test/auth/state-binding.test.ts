@@ -7,7 +7,7 @@ import discordSync from '../../src/index.js'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { generateState } from '../../src/auth/flow.js'
 import { STATE_BINDING_COOKIE, StateBinding } from '../../src/auth/state-binding.js'
-import { resolveOptions } from '../../src/options.js'
+import { resolveOptions } from '../../src/options/index.js'
 import {
   ALICE, authorizeAs, bearer, BOB, buildAuthApp, callbackUrl, CLIENT_SECRET, FRONTEND, JWT_SECRET, pluginOptions,
   sessionCookie, sessionFor, startSimulator, type AuthTestApp

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { resolveOptions } from '../../src/options.js'
+import { resolveOptions } from '../../src/options/index.js'
 import { resolveContexts, toUserContext, MembershipInvalidError, MembershipUnavailableError, type MembershipInfo } from '../../src/sync/membership.js'
 import { auditReason, drain } from '../../src/sync/guild-apply.js'
 import { restrictPlan } from '../../src/sync/guild-context.js'

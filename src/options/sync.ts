@@ -1,0 +1,86 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { defaultsOf, duration, opt } from './define.js'
+import { durationMs, fail } from './fail.js'
+
+export const SyncSchema = Type.Object({
+  enabled: opt(Type.Boolean(), {
+    default: true,
+    description: 'Run scheduled syncs (each enabled guild with auto_sync at its own sync_interval) and the retention cleanup.'
+  }),
+  workers: opt(Type.Integer({ minimum: 1, maximum: 100 }), {
+    default: 5,
+    description: "Members applied at once per guild (p-limit); Discord's shared rate limits set the real pace."
+  }),
+  guildConcurrency: opt(Type.Integer({ minimum: 1, maximum: 50 }), { default: 2, description: 'Guilds synced at once within one run.' }),
+  lockTtl: duration({
+    default: '2m',
+    minimumMs: 5_000,
+    description: "Lifetime of a guild's sync lock (Redis when configured, in-process otherwise); renewed on every heartbeat, " +
+      'so it only lapses when its holder dies. At least twice `sync.heartbeatInterval`.'
+  }),
+  heartbeatInterval: duration({ default: '15s', minimumMs: 1_000, description: 'How often a running run writes its heartbeat and progress to the store.' }),
+  staleAfter: duration({
+    default: '2m',
+    minimumMs: 5_000,
+    description: 'A running run without a heartbeat for this long is failed as interrupted at the next start-up. At least twice `sync.heartbeatInterval`.'
+  }),
+  roleCacheTtl: duration({
+    default: '5m',
+    minimumMs: 1_000,
+    description: "How long guild roles and the bot's position are cached (refreshed early on 10011/50013)."
+  }),
+  retention: duration({ default: '90d', minimumMs: 3_600_000, description: 'Run records and audit entries older than this are pruned.' }),
+  cleanupInterval: duration({ default: '6h', minimumMs: 60_000, description: 'How often the retention cleanup runs.' }),
+  schedulerTick: duration({ default: '1m', minimumMs: 1_000, description: 'How often the scheduler looks for guilds whose sync_interval has elapsed.' }),
+  waitTimeout: duration({ default: '30s', minimumMs: 0, description: 'POST /sync/manual with wait=true waits this long for the run before answering 202.' }),
+  syncOnLink: opt(Type.Boolean(), { default: true, description: "Sync a user's roles right after a successful OAuth link." }),
+  auditChannel: opt(Type.Boolean(), { default: true, description: "Post a summary to a guild's audit_channel_id after a run with changes." })
+}, { additionalProperties: false, description: 'The role synchronisation engine and its scheduled tasks (see "Role sync" in the README).' })
+
+/** The role synchronisation engine and its scheduled tasks. */
+export type SyncOptions = Static<typeof SyncSchema>
+
+export interface ResolvedSyncOptions {
+  enabled: boolean
+  workers: number
+  guildConcurrency: number
+  lockTtlMs: number
+  heartbeatMs: number
+  staleAfterMs: number
+  roleCacheTtlMs: number
+  retentionMs: number
+  cleanupIntervalMs: number
+  schedulerTickMs: number
+  waitTimeoutMs: number
+  syncOnLink: boolean
+  auditChannel: boolean
+}
+
+const DEFAULTS = defaultsOf(SyncSchema)
+
+export function resolveSync (s: SyncOptions | undefined): ResolvedSyncOptions {
+  const o = s ?? {}
+  const p = SyncSchema.properties
+  const heartbeatMs = durationMs(o.heartbeatInterval, p.heartbeatInterval, 'sync.heartbeatInterval')
+  const lockTtlMs = durationMs(o.lockTtl, p.lockTtl, 'sync.lockTtl')
+  const staleAfterMs = durationMs(o.staleAfter, p.staleAfter, 'sync.staleAfter')
+  // A live run renews its lock and heartbeat every heartbeat: both must outlast a few of them,
+  // or a healthy run would be taken for dead.
+  if (lockTtlMs < heartbeatMs * 2) fail('sync.lockTtl', 'must be at least twice sync.heartbeatInterval')
+  if (staleAfterMs < heartbeatMs * 2) fail('sync.staleAfter', 'must be at least twice sync.heartbeatInterval')
+  return {
+    enabled: o.enabled ?? DEFAULTS.enabled,
+    workers: o.workers ?? DEFAULTS.workers,
+    guildConcurrency: o.guildConcurrency ?? DEFAULTS.guildConcurrency,
+    lockTtlMs,
+    heartbeatMs,
+    staleAfterMs,
+    roleCacheTtlMs: durationMs(o.roleCacheTtl, p.roleCacheTtl, 'sync.roleCacheTtl'),
+    retentionMs: durationMs(o.retention, p.retention, 'sync.retention'),
+    cleanupIntervalMs: durationMs(o.cleanupInterval, p.cleanupInterval, 'sync.cleanupInterval'),
+    schedulerTickMs: durationMs(o.schedulerTick, p.schedulerTick, 'sync.schedulerTick'),
+    waitTimeoutMs: durationMs(o.waitTimeout, p.waitTimeout, 'sync.waitTimeout'),
+    syncOnLink: o.syncOnLink ?? DEFAULTS.syncOnLink,
+    auditChannel: o.auditChannel ?? DEFAULTS.auditChannel
+  }
+}
