@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../examples/standalone/config.js'
+import { startDemo } from '../../examples/standalone/demo.js'
 import { createDiscordSimulator, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
 import { RequestLog } from '../../src/testing/rest/request-log.js'
 import type { RecordedRequest } from '../../src/testing/rest/request.js'
@@ -106,5 +111,20 @@ describe('request log', () => {
     expect(sim.droppedRequests).toBe(1500)
     expect(sim.requestCounts()).toEqual([{ method: 'GET', route: ROUTE, status: 200, count: 2000 }])
     expect(new Set(indexes(sim)).size).toBe(500)
+  }, 60_000)
+
+  it('the standalone demo keeps a small log, since nobody clears it while the demo runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dsync-ring-'))
+    const { info } = await startDemo(loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DISCORD_DB_PATH: join(dir, 'demo.sqlite') }))
+    try {
+      expect(info.sim.requestLogLimit).toBe(500)
+      // Unmatched paths: cheap, unauthenticated, and not counted as invalid requests toward a ban.
+      for (let i = 0; i < 520; i++) await (await fetch(`${info.sim.apiBaseUrl}/nope?i=${i}`)).arrayBuffer()
+      expect(info.sim.requests).toHaveLength(500)
+      expect(info.sim.requestCounts()).toEqual([{ method: 'GET', route: null, status: 404, count: 520 }])
+    } finally {
+      await info.sim.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   }, 60_000)
 })
