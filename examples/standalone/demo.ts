@@ -39,6 +39,9 @@ export const DEMO = Object.freeze({
   strayMembers: 8
 })
 
+/** How much history the demo's simulator keeps (see src/testing/retention.ts for the defaults). */
+export const DEMO_RETENTION = Object.freeze({ requestLogLimit: 500, auditLogLimit: 500, messageLimit: 200 })
+
 /** The demo guild's roles, lowest first. Positions leave the bot's role above every role it manages. */
 export const DEMO_ROLES = Object.freeze({
   recruit: { id: '1300000000000000301', name: 'Recruit', position: 1 },
@@ -196,7 +199,9 @@ export async function startDemo (config: StandaloneConfig): Promise<Demo> {
   const redirectUri = `${baseUrl}/api/discord/auth/callback`
   const adminUiUrl = `${baseUrl}/api/discord/admin/`
 
-  const sim = await createDiscordSimulator({ timeScale: DEMO.timeScale })
+  // The demo runs unattended for as long as it is left open and nobody reads the simulator's logs
+  // in it: small bounds keep its memory flat (request counters still cover every call).
+  const sim = await createDiscordSimulator({ timeScale: DEMO.timeScale, ...DEMO_RETENTION })
   const s = sim.state
   const botToken = demoBotToken()
   const clientSecret = randomBytes(24).toString('base64url')

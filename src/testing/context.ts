@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify'
 import type { SimClock } from './clock.js'
 import type { FaultInjector } from './faults.js'
 import type { RateLimiter } from './ratelimit/limiter.js'
-import type { RecordedRequest, RequestCtx, RouteSpec } from './rest/request.js'
+import type { RequestLog } from './rest/request-log.js'
+import type { RequestCtx, RouteSpec } from './rest/request.js'
 import type { SimulatorState } from './state/simulator-state.js'
 
 /*
@@ -16,7 +17,8 @@ export interface SimContext {
   limiter: RateLimiter
   faults: FaultInjector
   clock: SimClock
-  records: RecordedRequest[]
+  /** What `sim.requests` and `sim.requestCounts()` read (bounded, see retention.ts). */
+  requestLog: RequestLog
   requestCtx: WeakMap<FastifyRequest, RequestCtx>
   /** method + ' ' + template -> spec */
   routes: Map<string, RouteSpec>
@@ -26,6 +28,6 @@ export interface SimContext {
   consentTtlMs: number
   /** Aborted on close so in-flight latency sleeps end immediately. */
   closing: AbortController
-  /** Unexpected exceptions in handlers (answered as 500); tests assert this stays empty. */
+  /** Unexpected exceptions in handlers (answered as 500); tests assert this stays empty. The first INTERNAL_ERRORS_KEPT are kept. */
   internalErrors: Error[]
 }

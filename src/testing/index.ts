@@ -6,6 +6,7 @@
 export { createDiscordSimulator } from './simulator.js'
 export type { DiscordSimulator, SimulatorOptions } from './simulator.js'
 export type { RecordedRequest, RateLimitScope, AuthKind } from './rest/request.js'
+export type { RequestCount } from './rest/request-log.js'
 export type { FaultOptions, ScriptedFault } from './faults.js'
 export type { BucketLimit, InvalidRequestLimit, RateLimitConfig, RateLimitOptions } from './ratelimit/config.js'
 export type { ForcedSharedLimit } from './ratelimit/limiter.js'

@@ -3,7 +3,9 @@ import type { SimContext } from './context.js'
 import { FaultInjector, type FaultOptions, type ScriptedFault } from './faults.js'
 import { defaultRateLimitConfig, mergeRateLimitConfig, type RateLimitConfig, type RateLimitOptions } from './ratelimit/config.js'
 import { RateLimiter, type ForcedSharedLimit } from './ratelimit/limiter.js'
+import { RequestLog, type RequestCount } from './rest/request-log.js'
 import type { RecordedRequest } from './rest/request.js'
+import { checkRetentionLimit, DEFAULT_AUDIT_LOG_LIMIT, DEFAULT_MESSAGE_LIMIT, DEFAULT_REQUEST_LOG_LIMIT } from './retention.js'
 import { createServer } from './server.js'
 import { SimulatorState } from './state/simulator-state.js'
 
@@ -29,6 +31,15 @@ export interface SimulatorOptions {
   accessTokenTtlSeconds?: number
   /** Use X-Forwarded-For for the client IP (lets tests act as several IPs for the invalid-request ban). */
   trustProxy?: boolean
+  /**
+   * Requests `requests` retains (default 10,000; Infinity keeps all, 0 none): a ring buffer, the
+   * oldest dropped first. `requestCounts()` and `droppedRequests` keep counting past it.
+   */
+  requestLogLimit?: number
+  /** Entries `state.auditLog` retains (default 10,000; Infinity keeps all), the oldest dropped first. */
+  auditLogLimit?: number
+  /** Messages `state.messages` retains over all channels (default 10,000; Infinity keeps all), the oldest dropped first. */
+  messageLimit?: number
 }
 
 export interface DiscordSimulator {
@@ -38,8 +49,17 @@ export interface DiscordSimulator {
   readonly apiBaseUrl: string
   readonly state: SimulatorState
   readonly timeScale: number
-  /** Every API request so far, in order of completion (`at` is the arrival time). */
+  /**
+   * The last `requestLogLimit` API requests (all of them until the log is full), in order of
+   * completion (`at` is the arrival time). A frozen snapshot: read it again to see later requests.
+   */
   readonly requests: ReadonlyArray<RecordedRequest>
+  /** The `requestLogLimit` in force. */
+  readonly requestLogLimit: number
+  /** Every API request answered since the start, per (method, route template, status); never dropped, not reset by clearRequests. */
+  requestCounts: () => RequestCount[]
+  /** Requests that left `requests` because the log was full (clearRequests does not count). */
+  readonly droppedRequests: number
   /**
    * The clock of `RecordedRequest.at`: real ms since the simulator started. A test in the same
    * process timestamps its own events with it to compare them with arrivals at the simulator.
@@ -54,6 +74,7 @@ export interface DiscordSimulator {
   readonly internalErrors: ReadonlyArray<Error>
   /** The rate-limit configuration in force. */
   readonly rateLimits: Readonly<RateLimitConfig>
+  /** Empties `requests` (the counters of `requestCounts()` keep their values). */
   clearRequests: () => void
   /** Replaces the probabilistic faults (and restarts their PRNG from the seed). */
   setFaults: (faults: FaultOptions) => void
@@ -78,12 +99,15 @@ export interface DiscordSimulator {
 
 export async function createDiscordSimulator (options: SimulatorOptions = {}): Promise<DiscordSimulator> {
   const clock = new SimClock(options.timeScale ?? 1)
+  const requestLog = new RequestLog(checkRetentionLimit('requestLogLimit', options.requestLogLimit, DEFAULT_REQUEST_LOG_LIMIT))
   const ttlSeconds = options.accessTokenTtlSeconds ?? 604800
   const state = new SimulatorState({
     accessTokenTtlMs: clock.real(ttlSeconds * 1000),
     accessTokenTtlSeconds: Math.max(1, Math.round(ttlSeconds / clock.timeScale)),
     // RFC 6749 4.1.2: codes should live at most 10 minutes.
-    codeTtlMs: clock.real(600_000)
+    codeTtlMs: clock.real(600_000),
+    auditLogLimit: checkRetentionLimit('auditLogLimit', options.auditLogLimit, DEFAULT_AUDIT_LOG_LIMIT),
+    messageLimit: checkRetentionLimit('messageLimit', options.messageLimit, DEFAULT_MESSAGE_LIMIT)
   })
   const limiter = new RateLimiter(mergeRateLimitConfig(defaultRateLimitConfig(), options.rateLimits), clock)
   const sim: SimContext = {
@@ -91,7 +115,7 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     limiter,
     faults: new FaultInjector(options.faults),
     clock,
-    records: [],
+    requestLog,
     requestCtx: new WeakMap(),
     routes: new Map(),
     autoApproveUserId: options.autoApproveUserId ?? null,
@@ -115,7 +139,12 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     state,
     timeScale: clock.timeScale,
     get requests () {
-      return sim.records
+      return requestLog.entries()
+    },
+    requestLogLimit: requestLog.limit,
+    requestCounts: () => requestLog.counts(),
+    get droppedRequests () {
+      return requestLog.dropped
     },
     now: () => clock.now(),
     clockOrigin: clock.originEpochMs,
@@ -126,7 +155,7 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
       return limiter.config
     },
     clearRequests () {
-      sim.records.length = 0
+      requestLog.clear()
     },
     setFaults (faults) {
       sim.faults.set(faults)

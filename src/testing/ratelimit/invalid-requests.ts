@@ -6,6 +6,9 @@ import type { InvalidRequestLimit } from './config.js'
  * window, as docs/rate-limits.mdx "Invalid Request Limit" describes; past the threshold the
  * IP is banned (Cloudflare answers instead of the API) until the ban period ends.
  */
+/** Below this many IPs with invalid requests, growth never triggers a sweep. */
+const MIN_SWEEP_SIZE = 1024
+
 export class InvalidRequests {
   readonly #clock: SimClock
   /** Read on every use: the configuration can be replaced while the simulator runs. */
@@ -14,6 +17,7 @@ export class InvalidRequests {
   readonly #invalid = new Map<string, number[]>()
   /** ip -> real ms when the ban ends */
   readonly #bans = new Map<string, number>()
+  #sweepAt = MIN_SWEEP_SIZE
 
   constructor (clock: SimClock, limit: () => InvalidRequestLimit) {
     this.#clock = clock
@@ -30,6 +34,7 @@ export class InvalidRequests {
     while (drop < list.length && (list[drop] as number) <= horizon) drop++
     if (drop > 0) list.splice(0, drop)
     list.push(now)
+    if (!this.#invalid.has(ip)) this.#sweepIfGrown(now)
     this.#invalid.set(ip, list)
     // "Past" the limit: the threshold-th invalid response is still answered normally, the next one bans.
     if (list.length > threshold) {
@@ -58,6 +63,11 @@ export class InvalidRequests {
     return left
   }
 
+  /** IPs with invalid requests or a ban on record (including ended ones not yet swept). */
+  get trackedIps (): number {
+    return this.#invalid.size + this.#bans.size
+  }
+
   liftBans (): void {
     this.#bans.clear()
     this.#invalid.clear()
@@ -72,5 +82,12 @@ export class InvalidRequests {
       if (kept.length === 0) this.#invalid.delete(ip)
       else this.#invalid.set(ip, kept)
     }
+  }
+
+  /** Many IPs between timed sweeps (X-Forwarded-For with trustProxy) would pile up: sweep when they doubled. */
+  #sweepIfGrown (now: number): void {
+    if (this.trackedIps < this.#sweepAt) return
+    this.sweep(now)
+    this.#sweepAt = Math.max(MIN_SWEEP_SIZE, 2 * this.trackedIps)
   }
 }

@@ -58,6 +58,9 @@ export interface ForcedSharedLimit {
   times?: number
 }
 
+/** Below this many open windows, growth never triggers a sweep. */
+const MIN_SWEEP_SIZE = 1024
+
 type PendingShared = Required<Omit<ForcedSharedLimit, 'majorId'>> & { majorId?: string }
 
 export class RateLimiter {
@@ -66,6 +69,7 @@ export class RateLimiter {
   readonly #windows = new Map<string, Window>()
   readonly #global = new Map<string, Window>()
   readonly #forced: PendingShared[] = []
+  #sweepAt = MIN_SWEEP_SIZE
   /** The per-IP invalid-request count and ban, under this limiter's configuration. */
   readonly invalidRequests: InvalidRequests
 
@@ -157,6 +161,12 @@ export class RateLimiter {
     }
     const fresh = { count: 1, resetAt: now + this.#clock.real(limit.windowMs) }
     map.set(key, fresh)
+    // Many identities or resources inside one sweep interval (a test minting tokens in a loop) would
+    // otherwise pile up windows until the next timed sweep: sweep when they doubled since the last one.
+    if (this.openWindows >= this.#sweepAt) {
+      this.sweep()
+      this.#sweepAt = Math.max(MIN_SWEEP_SIZE, 2 * this.openWindows)
+    }
     return fresh
   }
 
@@ -168,6 +178,11 @@ export class RateLimiter {
       remaining: Math.max(0, limit.limit - (window?.count ?? 0)),
       resetAfterMs: window === undefined ? this.#clock.real(limit.windowMs) : Math.max(0, window.resetAt - now)
     }
+  }
+
+  /** Route and global windows held (open or expired but not yet swept). */
+  get openWindows (): number {
+    return this.#windows.size + this.#global.size
   }
 
   /** Drops expired state; called from an unref'd interval so long runs do not grow without bound. */

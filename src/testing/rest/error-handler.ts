@@ -1,10 +1,12 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import type { SimContext } from '../context.js'
+import { INTERNAL_ERRORS_KEPT } from '../retention.js'
 import { Errors, HttpError } from './errors.js'
 
 /*
  * How the API answers what no handler answered: unknown paths and methods, thrown error answers,
- * body-parser failures, and unexpected exceptions (500, kept for tests in sim.internalErrors).
+ * body-parser failures, and unexpected exceptions (500, kept for tests in sim.internalErrors: the first
+ * INTERNAL_ERRORS_KEPT, enough to show the cause without growing while a broken route keeps failing).
  */
 
 const patterns = new Map<string, RegExp>()
@@ -53,7 +55,7 @@ export function installErrorHandlers (sim: SimContext, app: FastifyInstance): vo
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({ message: 'Request entity too large', code: 40005 })
     }
-    sim.internalErrors.push(error as Error)
+    if (sim.internalErrors.length < INTERNAL_ERRORS_KEPT) sim.internalErrors.push(error as Error)
     return reply.code(500).send({ message: '500: Internal Server Error', code: 0 })
   })
 }

@@ -8,7 +8,7 @@ export function record (sim: SimContext, request: FastifyRequest, ctx: RequestCt
   ctx.recorded = true
   const url = request.raw.url ?? request.url
   const q = url.indexOf('?')
-  sim.records.push({
+  sim.requestLog.add({
     at: Math.round(ctx.at * 1000) / 1000,
     method: request.method,
     path: q === -1 ? url : url.slice(0, q),

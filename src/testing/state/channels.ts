@@ -1,15 +1,18 @@
+import { appendBounded } from '../retention.js'
 import { requireSnowflake } from './guards.js'
 import type { GuildStore } from './guilds.js'
 import type { ChannelSeed, SimChannel, SimMessage } from './types.js'
 
-/* Guild channels and the messages bots post in them. */
+/* Guild channels and the messages bots post in them (the newest `messageLimit`, over all channels). */
 export class ChannelStore {
   readonly channels = new Map<string, SimChannel>()
   readonly messages: SimMessage[] = []
   readonly #guilds: GuildStore
+  readonly #messageLimit: number
 
-  constructor (guilds: GuildStore) {
+  constructor (guilds: GuildStore, messageLimit: number) {
     this.#guilds = guilds
+    this.#messageLimit = messageLimit
   }
 
   addChannel (seed: ChannelSeed): SimChannel {
@@ -24,6 +27,10 @@ export class ChannelStore {
     }
     this.channels.set(channel.id, channel)
     return channel
+  }
+
+  addMessage (message: SimMessage): void {
+    appendBounded(this.messages, message, this.#messageLimit)
   }
 
   channelMessages (channelId: string): SimMessage[] {

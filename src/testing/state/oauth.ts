@@ -12,9 +12,20 @@ export interface OAuthLifetimes {
   accessTokenTtlSeconds: number
 }
 
+/** Ended authorizations (revoked, or left with no token) kept for listAuthorizations(), the newest. */
+export const ENDED_AUTHORIZATIONS_KEPT = 1000
+/** Below this many records, growth never triggers a sweep. */
+const MIN_SWEEP_SIZE = 256
+
 /*
  * OAuth2 applications and what users granted them: authorizations, single-use codes, access
  * and refresh tokens. Tokens are kept only under their SHA-256 key (see tokens.ts).
+ *
+ * What can no longer be used is forgotten, so logins and refreshes in a long run do not grow the
+ * store: codes once expired (a used or expired code answers invalid_grant either way), access
+ * tokens one lifetime after they expired (until then revoking with one still revokes its
+ * authorization), and ended authorizations beyond the newest ENDED_AUTHORIZATIONS_KEPT. The
+ * sweep runs when the store has doubled since the last one, so its cost per token is constant.
  */
 export class OAuthStore {
   readonly apps = new Map<string, OAuthApp>()
@@ -29,6 +40,7 @@ export class OAuthStore {
   readonly #users: ReadonlyMap<string, SimUser>
   readonly #lifetimes: OAuthLifetimes
   #authorizationSeq = 0
+  #sweepAt = MIN_SWEEP_SIZE
 
   constructor (users: ReadonlyMap<string, SimUser>, lifetimes: OAuthLifetimes) {
     this.#users = users
@@ -59,6 +71,7 @@ export class OAuthStore {
   }
 
   createAuthorizationCode (input: { clientId: string, userId: string, scopes: string[], redirectUri: string, redirectUriGiven: boolean }): string {
+    this.#sweepIfGrown()
     const code = randomToken(30)
     this.codes.set(tokenKey(code), { ...input, expiresAt: Date.now() + this.#lifetimes.codeTtlMs, used: false })
     return code
@@ -80,11 +93,13 @@ export class OAuthStore {
       accessKeys: new Set(),
       refreshKey: null
     }
+    this.#sweepIfGrown()
     this.authorizations.push(authorization)
     return this.#mint(authorization, input.withRefreshToken ?? true)
   }
 
   rotate (authorization: OAuthAuthorization): IssuedTokens {
+    this.#sweepIfGrown()
     if (authorization.refreshKey !== null) this.refreshTokens.delete(authorization.refreshKey)
     authorization.refreshKey = null
     return this.#mint(authorization, true)
@@ -139,8 +154,37 @@ export class OAuthStore {
   expireAccessToken (token: string): boolean {
     const record = this.accessTokens.get(tokenKey(token))
     if (record === undefined) return false
-    record.expiresAt = 0
+    // Now rather than 0: the record stays findable for revocation for one lifetime, as for any expiry.
+    record.expiresAt = Date.now()
     return true
+  }
+
+  /** Forgets expired codes, access tokens expired for a lifetime, and the oldest ended authorizations. */
+  sweep (now = Date.now()): void {
+    for (const [key, code] of this.codes) if (now >= code.expiresAt) this.codes.delete(key)
+    const horizon = now - this.#lifetimes.accessTokenTtlMs
+    for (const [key, token] of this.accessTokens) {
+      if (token.expiresAt <= horizon) {
+        this.accessTokens.delete(key)
+        token.authorization.accessKeys.delete(key)
+      }
+    }
+    const ended = this.authorizations.filter((a) => a.revoked || (a.accessKeys.size === 0 && a.refreshKey === null))
+    if (ended.length > ENDED_AUTHORIZATIONS_KEPT) {
+      const forget = new Set(ended.slice(0, ended.length - ENDED_AUTHORIZATIONS_KEPT))
+      const kept = this.authorizations.filter((a) => !forget.has(a))
+      this.authorizations.splice(0, this.authorizations.length, ...kept)
+    }
+  }
+
+  #size (): number {
+    return this.codes.size + this.accessTokens.size + this.authorizations.length
+  }
+
+  #sweepIfGrown (): void {
+    if (this.#size() < this.#sweepAt) return
+    this.sweep()
+    this.#sweepAt = Math.max(MIN_SWEEP_SIZE, 2 * this.#size())
   }
 
   listAuthorizations (): AuthorizationSummary[] {

@@ -1,3 +1,4 @@
+import { appendBounded, DEFAULT_AUDIT_LOG_LIMIT, DEFAULT_MESSAGE_LIMIT } from '../retention.js'
 import { SnowflakeGenerator } from '../snowflake.js'
 import { apiGuild, apiMember, apiPartialGuild, apiRole, apiUser, type ApiMember, type ApiRole, type ApiUser } from './api-shapes.js'
 import { ChannelStore } from './channels.js'
@@ -21,7 +22,12 @@ import { UserStore } from './users.js'
  * dumping the state (or a failing assertion printing it) cannot leak a credential.
  */
 
-export type StateOptions = OAuthLifetimes
+export interface StateOptions extends OAuthLifetimes {
+  /** Audit-log entries kept, the newest (default DEFAULT_AUDIT_LOG_LIMIT; see retention.ts). */
+  auditLogLimit?: number
+  /** Channel messages kept over all channels, the newest (default DEFAULT_MESSAGE_LIMIT). */
+  messageLimit?: number
+}
 
 export class SimulatorState {
   readonly users: Map<string, SimUser>
@@ -47,12 +53,14 @@ export class SimulatorState {
   readonly #members: MemberStore
   readonly #channels: ChannelStore
   readonly #oauth: OAuthStore
+  readonly #auditLogLimit: number
 
   constructor (options: StateOptions) {
+    this.#auditLogLimit = options.auditLogLimit ?? DEFAULT_AUDIT_LOG_LIMIT
     this.#users = new UserStore(this.ids)
     this.#guilds = new GuildStore(this.#users)
     this.#members = new MemberStore(this.#guilds, this.#users)
-    this.#channels = new ChannelStore(this.#guilds)
+    this.#channels = new ChannelStore(this.#guilds, options.messageLimit ?? DEFAULT_MESSAGE_LIMIT)
     this.#oauth = new OAuthStore(this.#users.users, options)
     this.users = this.#users.users
     this.guilds = this.#guilds.guilds
@@ -191,6 +199,16 @@ export class SimulatorState {
 
   channelMessages (channelId: string): SimMessage[] {
     return this.#channels.channelMessages(channelId)
+  }
+
+  /** Stores a posted message; past `messageLimit` the oldest message (of any channel) is dropped. */
+  addMessage (message: SimMessage): void {
+    this.#channels.addMessage(message)
+  }
+
+  /** Appends to the audit log; past `auditLogLimit` the oldest entry is dropped. */
+  addAuditEntry (entry: AuditLogEntry): void {
+    appendBounded(this.auditLog, entry, this.#auditLogLimit)
   }
 
   // ------------------------------------------------------------ OAuth2

@@ -69,7 +69,7 @@ export function registerMemberRoutes (sim: SimContext, router: ApiRouter): void 
       auditRoles(sim, guild, bot.userId, member.userId, added, removed, reason)
     }
     if (nickChanges) {
-      state.auditLog.push({ id: state.ids.next(), guild_id: guild.id, action_type: 24, user_id: bot.userId, target_id: member.userId, changes: [{ key: 'nick', old_value: member.nick, new_value: nextNick }], reason, at: Date.now() })
+      state.addAuditEntry({ id: state.ids.next(), guild_id: guild.id, action_type: 24, user_id: bot.userId, target_id: member.userId, changes: [{ key: 'nick', old_value: member.nick, new_value: nextNick }], reason, at: Date.now() })
       member.nick = nextNick ?? null
     }
     return state.apiMember(member)
@@ -104,5 +104,5 @@ function auditRoles (sim: SimContext, guild: SimGuild, actorId: string, targetId
   const changes: Array<{ key: string, new_value: unknown }> = []
   if (added.length > 0) changes.push({ key: '$add', new_value: added.map(partial) })
   if (removed.length > 0) changes.push({ key: '$remove', new_value: removed.map(partial) })
-  sim.state.auditLog.push({ id: sim.state.ids.next(), guild_id: guild.id, action_type: 25, user_id: actorId, target_id: targetId, changes, reason, at: Date.now() })
+  sim.state.addAuditEntry({ id: sim.state.ids.next(), guild_id: guild.id, action_type: 25, user_id: actorId, target_id: targetId, changes, reason, at: Date.now() })
 }

@@ -45,7 +45,7 @@ export function registerMessageRoutes (sim: SimContext, router: ApiRouter): void
       timestamp: new Date().toISOString(),
       tokenId: bot.tokenId
     }
-    state.messages.push(message)
+    state.addMessage(message)
     return {
       type: 0,
       content,
