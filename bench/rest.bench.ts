@@ -217,7 +217,7 @@ interface CompareResult {
 
 /** Issues the whole mix at once and checks answers and the final state. */
 async function runMix (name: string, makeOps: (sim: DiscordSimulator, signal: AbortSignal) => Ops): Promise<CompareResult> {
-  const sim = await createDiscordSimulator({ timeScale: SCALE })
+  const sim = await createDiscordSimulator({ timeScale: SCALE, requestLogLimit: Infinity })
   const world = seed(sim, GUILDS, MEMBERS)
   const signal = AbortSignal.timeout(MAX_MS)
   // One signal bounds every call of the run; each pending call listens on it.
@@ -366,7 +366,7 @@ function countScopes (requests: readonly RecordedRequest[]): { user: number, glo
 
 async function partCompare (): Promise<void> {
   const logical = plannedLogical()
-  const probe = await createDiscordSimulator({ timeScale: SCALE })
+  const probe = await createDiscordSimulator({ timeScale: SCALE, requestLogLimit: Infinity })
   const floor = floorOf(probe, logical)
   const cfg = probe.rateLimits
   await probe.close()
@@ -425,7 +425,7 @@ const WORKER_PATH = fileURLToPath(new URL('./rest-worker.ts', import.meta.url))
 
 /** One round on a fresh simulator (no window left open by an earlier round), shared by every worker. */
 async function runRound (redisUrl: string | null, prefix: string, admin: Redis | null): Promise<RoundResult> {
-  const sim = await createDiscordSimulator({ timeScale: PROC_SCALE })
+  const sim = await createDiscordSimulator({ timeScale: PROC_SCALE, requestLogLimit: Infinity })
   const guilds = seed(sim, PROC_GUILDS, 20).map((g) => ({ id: g.id, members: g.members }))
   const children = Array.from({ length: PROCS }, (_, i) => fork(WORKER_PATH, [String(i)], {
     execArgv: ['--import', 'tsx'],

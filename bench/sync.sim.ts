@@ -64,7 +64,8 @@ let size = 0
 async function start (n: number, timeScale: number): Promise<{ apiBaseUrl: string }> {
   if (sim !== null) await sim.close()
   // Discord's default limits (global 50/s, member writes 10/10 s, member reads 5/s...), time-scaled.
-  sim = await createDiscordSimulator({ timeScale })
+  // The benchmark counts every request from the log, so it keeps them all (the default keeps the last 10,000).
+  sim = await createDiscordSimulator({ timeScale, requestLogLimit: Infinity })
   size = n
   const s = sim.state
   s.addBot({ token: BENCH.botToken, user: { id: BENCH.bot, username: 'benchbot' } })
