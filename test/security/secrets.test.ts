@@ -205,7 +205,10 @@ describe('secrets never leak, through a whole deployment\'s life', () => {
     // The life above really handled each kind of secret.
     expect(issued.length).toBeGreaterThanOrEqual(12)
     expect(w.logLines.length).toBeGreaterThan(100)
-    expect(w.logLines.some((l) => l.includes('"component":"discord"'))).toBe(true)
+    // Every component logged (the guild health check now logs as discord_bot, like the scheduled check).
+    for (const component of ['discord_oauth', 'discord_bot', 'discord_sync']) {
+      expect(w.logLines.some((l) => l.includes(`"component":"${component}"`)), component).toBe(true)
+    }
     expect(w.hookErrors.length).toBeGreaterThan(3)
     expect(sim.state.messages.length).toBeGreaterThan(0)
 
