@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { SimClock } from './clock.js'
 import type { FaultInjector } from './faults.js'
+import type { Gateway } from './gateway/gateway.js'
 import type { RateLimiter } from './ratelimit/limiter.js'
 import type { RecordedRequest, RequestCtx, RouteSpec } from './rest/request.js'
 import type { SimulatorState } from './state/simulator-state.js'
@@ -26,6 +27,8 @@ export interface SimContext {
   consentTtlMs: number
   /** Aborted on close so in-flight latency sleeps end immediately. */
   closing: AbortController
+  /** The Gateway (WebSockets at /gateway); GET /gateway/bot reads its URL and session start limit. */
+  gateway: Gateway
   /** Unexpected exceptions in handlers (answered as 500); tests assert this stays empty. */
   internalErrors: Error[]
 }

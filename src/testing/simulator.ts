@@ -1,11 +1,15 @@
 import { SimClock } from './clock.js'
 import type { SimContext } from './context.js'
 import { FaultInjector, type FaultOptions, type ScriptedFault } from './faults.js'
+import type { GatewayOptions, SimulatorGateway } from './gateway/controls.js'
+import { Gateway } from './gateway/gateway.js'
 import { defaultRateLimitConfig, mergeRateLimitConfig, type RateLimitConfig, type RateLimitOptions } from './ratelimit/config.js'
 import { RateLimiter, type ForcedSharedLimit } from './ratelimit/limiter.js'
 import type { RecordedRequest } from './rest/request.js'
 import { createServer } from './server.js'
 import { SimulatorState } from './state/simulator-state.js'
+import type { DeliverOptions } from './webhooks/deliver.js'
+import { WebhookEvents, type DeauthorizeResult, type SimulatorWebhooks } from './webhooks/webhook-events.js'
 
 /*
  * createDiscordSimulator: a real HTTP server on loopback that answers like Discord's API v10
@@ -29,6 +33,8 @@ export interface SimulatorOptions {
   accessTokenTtlSeconds?: number
   /** Use X-Forwarded-For for the client IP (lets tests act as several IPs for the invalid-request ban). */
   trustProxy?: boolean
+  /** The Gateway: heartbeat interval and timeout, resume backlog, GET /gateway/bot numbers. */
+  gateway?: GatewayOptions
 }
 
 export interface DiscordSimulator {
@@ -73,6 +79,15 @@ export interface DiscordSimulator {
   liftBans: () => void
   /** Consent page auto-approval for every app without its own setting; null shows the page. */
   setAutoApprove: (userId: string | null) => void
+  /** The Gateway (WebSockets at `gateway.url`) and its test controls: drop, hold, refuse resumes, RECONNECT. */
+  readonly gateway: SimulatorGateway
+  /** Webhook Events: signed POSTs to an app's `event_webhooks_url`, and what was delivered. */
+  readonly webhooks: SimulatorWebhooks
+  /**
+   * The user deauthorizes the app (`clientId`, default the only app): their tokens are revoked and
+   * a signed APPLICATION_DEAUTHORIZED goes to the app's events URL. Same as `webhooks.deauthorize`.
+   */
+  deauthorize: (userId: string, options?: DeliverOptions & { clientId?: string }) => Promise<DeauthorizeResult>
   close: () => Promise<void>
 }
 
@@ -85,6 +100,8 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     // RFC 6749 4.1.2: codes should live at most 10 minutes.
     codeTtlMs: clock.real(600_000)
   })
+  const gateway = new Gateway(state, clock, options.gateway)
+  const webhooks = new WebhookEvents(state)
   const limiter = new RateLimiter(mergeRateLimitConfig(defaultRateLimitConfig(), options.rateLimits), clock)
   const sim: SimContext = {
     state,
@@ -97,6 +114,7 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     autoApproveUserId: options.autoApproveUserId ?? null,
     consentTtlMs: clock.real(600_000),
     closing: new AbortController(),
+    gateway,
     internalErrors: []
   }
 
@@ -107,6 +125,7 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
 
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
   const url = address.replace('localhost', '127.0.0.1')
+  gateway.attach(app.server, url)
   let closed = false
 
   return {
@@ -158,11 +177,17 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     setAutoApprove (userId) {
       sim.autoApproveUserId = userId
     },
+    gateway,
+    webhooks,
+    async deauthorize (userId, deliverOptions) {
+      return webhooks.deauthorize(userId, deliverOptions)
+    },
     async close () {
       if (closed) return
       closed = true
       clearInterval(sweeper)
       sim.closing.abort()
+      await gateway.close()
       await app.close()
     }
   }
