@@ -145,6 +145,29 @@ describe('the handshake', () => {
     await identified(sim, ALL)
   })
 
+  it('closes with 4010 for an impossible shard and 4002 for a payload over 4096 bytes', async () => {
+    const sim = await start()
+    const shard = await connect(sim.gateway.url)
+    shard.send(2, { token: BOT_TOKEN, intents: ALL, properties: {}, shard: [2, 2] })
+    expect(await shard.closed).toBe(4010)
+    const big = await connect(sim.gateway.url)
+    big.send(2, { token: BOT_TOKEN, intents: ALL, properties: { os: 'x'.repeat(4100) } })
+    expect(await big.closed).toBe(4002)
+  })
+
+  it('GUILD_PRESENCES is privileged too (off for a new app); with it GUILD_CREATE lists every member', async () => {
+    const sim = await start()
+    const refused = await connect(sim.gateway.url)
+    refused.send(2, { token: BOT_TOKEN, intents: Intent.GUILDS | Intent.GUILD_PRESENCES, properties: {} })
+    expect(await refused.closed).toBe(4014)
+    sim.state.setPrivilegedIntents(BOT_TOKEN, { guildPresences: true })
+    const client = await connect(sim.gateway.url)
+    client.send(2, { token: BOT_TOKEN, intents: Intent.GUILDS | Intent.GUILD_PRESENCES, properties: {} })
+    const g = (await client.dispatch('GUILD_CREATE')).d as { id: string, members: Array<{ user: { id: string } }> }
+    expect(g.id).toBe(IDS.guild)
+    expect(g.members.map((m) => m.user.id).sort()).toEqual([IDS.bot, IDS.owner, IDS.alice, IDS.bob].sort())
+  })
+
   it('answers a payload before IDENTIFY with 4003, an unknown opcode with 4001, and non-JSON with 4002', async () => {
     const sim = await start()
     const early = await connect(sim.gateway.url)

@@ -4,6 +4,7 @@
  * docs/gateway-events.mdx ("Payload Structure").
  */
 
+/** Gateway opcodes (docs/opcodes-and-status-codes.mdx "Gateway Opcodes"). */
 export const Op = {
   DISPATCH: 0,
   HEARTBEAT: 1,
@@ -23,6 +24,7 @@ export const Op = {
 /** Opcodes a client may send (the "Send" column). */
 export const CLIENT_OPS: ReadonlySet<number> = new Set([Op.HEARTBEAT, Op.IDENTIFY, Op.PRESENCE_UPDATE, Op.VOICE_STATE_UPDATE, Op.RESUME, Op.REQUEST_GUILD_MEMBERS, Op.REQUEST_SOUNDBOARD_SOUNDS, Op.REQUEST_CHANNEL_INFO])
 
+/** Gateway close event codes the simulator sends (docs/opcodes-and-status-codes.mdx). */
 export const CloseCode = {
   UNKNOWN_ERROR: 4000,
   UNKNOWN_OPCODE: 4001,
@@ -40,6 +42,7 @@ export const CloseCode = {
   DISALLOWED_INTENTS: 4014
 } as const
 
+/** The intents the simulator acts on (docs/gateway.mdx "List of Intents"); the privileged ones are checked at IDENTIFY. */
 export const Intent = {
   GUILDS: 1 << 0,
   GUILD_MEMBERS: 1 << 1,
@@ -59,7 +62,7 @@ export const GATEWAY_VERSION = 10
 /** docs/gateway.mdx "Example Hello Event". */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 45_000
 
-/** docs/gateway-events.mdx "Payload Structure": `s` and `t` are null unless `op` is 0. */
+/** A Gateway payload (docs/gateway-events.mdx "Payload Structure"): `s` and `t` are null unless `op` is 0. */
 export interface GatewayPayload {
   op: number
   d: unknown
