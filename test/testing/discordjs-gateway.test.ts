@@ -39,7 +39,7 @@ const dispatch = async (manager: WebSocketManager, t: string): Promise<GatewayDi
 
 describe('@discordjs/ws against the simulator', () => {
   it('connects, receives member updates, resumes after a drop and a RECONNECT, re-identifies after a refused resume', async () => {
-    const sim = await createDiscordSimulator({ rateLimits: { enabled: false }, gateway: { heartbeatIntervalMs: 300 } })
+    const sim = await createDiscordSimulator({ rateLimits: { enabled: false }, gateway: { heartbeatIntervalMs: 1000 } })
     sims.push(sim)
     seedWorld(sim)
     const rest = new REST({ api: `${sim.url}/api`, version: '10' }).setToken(BOT_TOKEN)

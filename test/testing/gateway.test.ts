@@ -195,10 +195,10 @@ describe('heartbeats', () => {
   })
 
   it('closes a connection that stops heartbeating, and the session stays resumable', async () => {
-    // Real time is the point here: the server's deadline is a timer, kept short (300 ms after HELLO).
-    const sim = await start({ gateway: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 300 } })
+    // Real time is the point here: the server's deadline is a timer, kept short (600 ms after HELLO).
+    const sim = await start({ gateway: { heartbeatIntervalMs: 400, heartbeatTimeoutMs: 600 } })
     const client = await connect(sim.gateway.url)
-    expect((await client.op(10)).d).toEqual({ heartbeat_interval: 200 })
+    expect((await client.op(10)).d).toEqual({ heartbeat_interval: 400 })
     client.send(2, { token: BOT_TOKEN, intents: ALL, properties: {} })
     await client.dispatch('READY')
     expect(await client.closed).toBe(4000)
