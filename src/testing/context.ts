@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { SimClock } from './clock.js'
 import type { FaultInjector } from './faults.js'
+import type { Gateway } from './gateway/gateway.js'
 import type { RateLimiter } from './ratelimit/limiter.js'
 import type { RequestLog } from './rest/request-log.js'
 import type { RequestCtx, RouteSpec } from './rest/request.js'
@@ -28,6 +29,8 @@ export interface SimContext {
   consentTtlMs: number
   /** Aborted on close so in-flight latency sleeps end immediately. */
   closing: AbortController
+  /** The Gateway (WebSockets at /gateway); GET /gateway/bot reads its URL and session start limit. */
+  gateway: Gateway
   /** Unexpected exceptions in handlers (answered as 500); tests assert this stays empty. The first INTERNAL_ERRORS_KEPT are kept. */
   internalErrors: Error[]
 }

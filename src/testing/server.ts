@@ -6,6 +6,7 @@ import { registerTokenRoutes } from './oauth/token-routes.js'
 import { installBodyParsers } from './rest/body.js'
 import { apiPlugin } from './rest/pipeline.js'
 import type { ApiRouter } from './rest/request.js'
+import { registerGatewayRoutes } from './rest/routes/gateway.js'
 import { registerGuildRoutes } from './rest/routes/guilds.js'
 import { registerMemberRoutes } from './rest/routes/members.js'
 import { registerMessageRoutes } from './rest/routes/messages.js'
@@ -21,6 +22,7 @@ function registerApiRoutes (sim: SimContext, router: ApiRouter): void {
   registerMemberRoutes(sim, router)
   registerMessageRoutes(sim, router)
   registerUserRoutes(sim, router)
+  registerGatewayRoutes(sim, router)
   registerCurrentAuthorizationRoute(sim, router)
   registerTokenRoutes(sim, router)
 }

@@ -1,6 +1,8 @@
 import { SimClock } from './clock.js'
 import type { SimContext } from './context.js'
 import { FaultInjector, type FaultOptions, type ScriptedFault } from './faults.js'
+import type { GatewayOptions, SimulatorGateway } from './gateway/controls.js'
+import { Gateway } from './gateway/gateway.js'
 import { defaultRateLimitConfig, mergeRateLimitConfig, type RateLimitConfig, type RateLimitOptions } from './ratelimit/config.js'
 import { RateLimiter, type ForcedSharedLimit } from './ratelimit/limiter.js'
 import { RequestLog, type RequestCount } from './rest/request-log.js'
@@ -8,6 +10,8 @@ import type { RecordedRequest } from './rest/request.js'
 import { checkRetentionLimit, DEFAULT_AUDIT_LOG_LIMIT, DEFAULT_MESSAGE_LIMIT, DEFAULT_REQUEST_LOG_LIMIT } from './retention.js'
 import { createServer } from './server.js'
 import { SimulatorState } from './state/simulator-state.js'
+import type { DeliverOptions } from './webhooks/deliver.js'
+import { WebhookEvents, type DeauthorizeResult, type SimulatorWebhooks } from './webhooks/webhook-events.js'
 
 /*
  * createDiscordSimulator: a real HTTP server on loopback that answers like Discord's API v10
@@ -40,6 +44,8 @@ export interface SimulatorOptions {
   auditLogLimit?: number
   /** Messages `state.messages` retains over all channels (default 10,000; Infinity keeps all), the oldest dropped first. */
   messageLimit?: number
+  /** The Gateway: heartbeat interval and timeout, resume backlog, GET /gateway/bot numbers. */
+  gateway?: GatewayOptions
 }
 
 export interface DiscordSimulator {
@@ -94,6 +100,15 @@ export interface DiscordSimulator {
   liftBans: () => void
   /** Consent page auto-approval for every app without its own setting; null shows the page. */
   setAutoApprove: (userId: string | null) => void
+  /** The Gateway (WebSockets at `gateway.url`) and its test controls: drop, hold, refuse resumes, RECONNECT. */
+  readonly gateway: SimulatorGateway
+  /** Webhook Events: signed POSTs to an app's `event_webhooks_url`, and what was delivered. */
+  readonly webhooks: SimulatorWebhooks
+  /**
+   * The user deauthorizes the app (`clientId`, default the only app): their tokens are revoked and
+   * a signed APPLICATION_DEAUTHORIZED goes to the app's events URL. Same as `webhooks.deauthorize`.
+   */
+  deauthorize: (userId: string, options?: DeliverOptions & { clientId?: string }) => Promise<DeauthorizeResult>
   close: () => Promise<void>
 }
 
@@ -109,6 +124,8 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     auditLogLimit: checkRetentionLimit('auditLogLimit', options.auditLogLimit, DEFAULT_AUDIT_LOG_LIMIT),
     messageLimit: checkRetentionLimit('messageLimit', options.messageLimit, DEFAULT_MESSAGE_LIMIT)
   })
+  const gateway = new Gateway(state, clock, options.gateway)
+  const webhooks = new WebhookEvents(state)
   const limiter = new RateLimiter(mergeRateLimitConfig(defaultRateLimitConfig(), options.rateLimits), clock)
   const sim: SimContext = {
     state,
@@ -121,6 +138,7 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     autoApproveUserId: options.autoApproveUserId ?? null,
     consentTtlMs: clock.real(600_000),
     closing: new AbortController(),
+    gateway,
     internalErrors: []
   }
 
@@ -131,6 +149,7 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
 
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
   const url = address.replace('localhost', '127.0.0.1')
+  gateway.attach(app.server, url)
   let closed = false
 
   return {
@@ -187,11 +206,17 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     setAutoApprove (userId) {
       sim.autoApproveUserId = userId
     },
+    gateway,
+    webhooks,
+    async deauthorize (userId, deliverOptions) {
+      return webhooks.deauthorize(userId, deliverOptions)
+    },
     async close () {
       if (closed) return
       closed = true
       clearInterval(sweeper)
       sim.closing.abort()
+      await gateway.close()
       await app.close()
     }
   }

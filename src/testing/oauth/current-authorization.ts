@@ -22,7 +22,7 @@ export function registerCurrentAuthorizationRoute (sim: SimContext, router: ApiR
         type: null,
         bot_public: true,
         bot_require_code_grant: false,
-        verify_key: '0'.repeat(64),
+        verify_key: app?.verify_key ?? '0'.repeat(64),
         flags: 0,
         flags_new: '0'
       },

@@ -1,6 +1,7 @@
 import { compareSnowflakes } from '../snowflake.js'
 import { DEFAULT_EVERYONE_PERMISSIONS, parsePermissions } from '../permissions.js'
 import { fail, requireSnowflake } from './guards.js'
+import type { StateEvents } from './events.js'
 import type { UserStore } from './users.js'
 import type { GuildSeed, RoleSeed, SimGuild, SimRole } from './types.js'
 
@@ -8,9 +9,11 @@ import type { GuildSeed, RoleSeed, SimGuild, SimRole } from './types.js'
 export class GuildStore {
   readonly guilds = new Map<string, SimGuild>()
   readonly #users: UserStore
+  readonly #events: StateEvents
 
-  constructor (users: UserStore) {
+  constructor (users: UserStore, events: StateEvents) {
     this.#users = users
+    this.#events = events
   }
 
   addGuild (seed: GuildSeed): SimGuild {
@@ -60,7 +63,9 @@ export class GuildStore {
       mentionable: seed.mentionable ?? false,
       ...(seed.tags !== undefined ? { tags: seed.tags } : {})
     }
+    const existed = guild.roles.has(role.id)
     guild.roles.set(role.id, role)
+    this.#events.emit(existed ? 'roleUpdate' : 'roleCreate', { guildId, role })
     return role
   }
 
@@ -70,15 +75,21 @@ export class GuildStore {
   }
 
   setRolePosition (guildId: string, roleId: string, position: number): void {
-    this.#role(guildId, roleId).position = position
+    this.#updateRole(guildId, roleId, (role) => { role.position = position })
   }
 
   setRolePermissions (guildId: string, roleId: string, permissions: string | bigint): void {
-    this.#role(guildId, roleId).permissions = parsePermissions(permissions).toString()
+    this.#updateRole(guildId, roleId, (role) => { role.permissions = parsePermissions(permissions).toString() })
   }
 
   setRoleManaged (guildId: string, roleId: string, managed: boolean): void {
-    this.#role(guildId, roleId).managed = managed
+    this.#updateRole(guildId, roleId, (role) => { role.managed = managed })
+  }
+
+  #updateRole (guildId: string, roleId: string, change: (role: SimRole) => void): void {
+    const role = this.#role(guildId, roleId)
+    change(role)
+    this.#events.emit('roleUpdate', { guildId, role })
   }
 
   #role (guildId: string, roleId: string): SimRole {
@@ -87,10 +98,11 @@ export class GuildStore {
 
   removeRole (guildId: string, roleId: string): void {
     const guild = this.require(guildId)
-    guild.roles.delete(roleId)
+    const removed = guild.roles.delete(roleId)
     for (const member of guild.members.values()) {
       const i = member.roles.indexOf(roleId)
       if (i !== -1) member.roles.splice(i, 1)
     }
+    if (removed) this.#events.emit('roleDelete', { guildId, roleId })
   }
 }

@@ -1,6 +1,7 @@
 import { compareSnowflakes } from '../snowflake.js'
 import { computeBasePermissions } from '../permissions.js'
 import { fail, requireSnowflake } from './guards.js'
+import type { StateEvents } from './events.js'
 import type { GuildStore } from './guilds.js'
 import type { UserStore } from './users.js'
 import type { SimGuild, SimMember } from './types.js'
@@ -12,10 +13,12 @@ import type { SimGuild, SimMember } from './types.js'
 export class MemberStore {
   readonly #guilds: GuildStore
   readonly #users: UserStore
+  readonly #events: StateEvents
 
-  constructor (guilds: GuildStore, users: UserStore) {
+  constructor (guilds: GuildStore, users: UserStore, events: StateEvents) {
     this.#guilds = guilds
     this.#users = users
+    this.#events = events
   }
 
   addMember (guildId: string, userId: string, roleIds: readonly string[] = [], extra: { nick?: string | null, joined_at?: string } = {}): SimMember {
@@ -31,8 +34,10 @@ export class MemberStore {
       nick: extra.nick ?? null,
       joined_at: extra.joined_at ?? new Date().toISOString()
     }
-    if (!guild.members.has(userId)) guild.sortedIds = null
+    const replaced = guild.members.has(userId)
+    if (!replaced) guild.sortedIds = null
     guild.members.set(userId, member)
+    this.#events.emit('memberAdd', { guildId, member, replaced })
     return member
   }
 
@@ -42,14 +47,24 @@ export class MemberStore {
   }
 
   setMemberRoles (guildId: string, userId: string, roleIds: readonly string[]): void {
+    this.updateMember(guildId, userId, { roles: roleIds })
+  }
+
+  /** Changes roles and/or nickname as one update (one announcement, as one PATCH is one change). */
+  updateMember (guildId: string, userId: string, change: { roles?: readonly string[], nick?: string | null }): void {
     const member = this.#guilds.require(guildId).members.get(userId) ?? fail(`user ${userId} is not a member of ${guildId}`)
-    member.roles = [...new Set(roleIds)].filter((id) => id !== guildId)
+    if (change.roles !== undefined) member.roles = [...new Set(change.roles)].filter((id) => id !== guildId)
+    if (change.nick !== undefined) member.nick = change.nick
+    this.#events.emit('memberUpdate', { guildId, member })
   }
 
   removeMember (guildId: string, userId: string): boolean {
     const guild = this.#guilds.require(guildId)
     const removed = guild.members.delete(userId)
-    if (removed) guild.sortedIds = null
+    if (removed) {
+      guild.sortedIds = null
+      this.#events.emit('memberRemove', { guildId, userId })
+    }
     return removed
   }
 

@@ -12,6 +12,8 @@ export interface OAuthAppSeed {
   owner_id?: string
   /** Per-app override of the simulator-wide `autoApproveUserId`. */
   autoApproveUserId?: string
+  /** Webhook Events URL (docs/webhook-events.mdx): where signed events are POSTed. Default none. */
+  event_webhooks_url?: string | null
 }
 
 export interface OAuthApp {
@@ -21,6 +23,10 @@ export interface OAuthApp {
   name: string
   owner_id?: string
   autoApproveUserId?: string
+  /** The app's Ed25519 public key in hex (docs/application.mdx `verify_key`), generated per app. */
+  verify_key: string
+  /** Where webhook events go; null until configured. */
+  event_webhooks_url: string | null
 }
 
 /** One authorization (a user's consent to an app), shared by the access and refresh tokens it issued. */

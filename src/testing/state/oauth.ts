@@ -1,4 +1,6 @@
+import type { KeyObject } from 'node:crypto'
 import { randomToken, tokenId, tokenKey } from '../tokens.js'
+import { generateSigningKeyPair } from '../webhooks/keys.js'
 import { fail, requireSnowflake } from './guards.js'
 import type { AccessTokenRecord, AuthorizationCodeRecord, AuthorizationSummary, IssuedTokens, OAuthApp, OAuthAppSeed, OAuthAuthorization } from './oauth-types.js'
 import type { SimUser } from './types.js'
@@ -38,6 +40,8 @@ export class OAuthStore {
   readonly authorizations: OAuthAuthorization[] = []
 
   readonly #users: ReadonlyMap<string, SimUser>
+  /** client_id -> private signing key, kept off the app record so dumping the state cannot print it. */
+  readonly #signingKeys = new Map<string, KeyObject>()
   readonly #lifetimes: OAuthLifetimes
   #authorizationSeq = 0
   #sweepAt = MIN_SWEEP_SIZE
@@ -58,16 +62,25 @@ export class OAuthStore {
         fail(`redirect URI ${uri} is not an absolute URL`)
       }
     }
+    const keys = generateSigningKeyPair()
+    this.#signingKeys.set(seed.client_id, keys.privateKey)
     const app: OAuthApp = {
       client_id: seed.client_id,
       client_secret: seed.client_secret,
       redirect_uris: [...seed.redirect_uris],
       name: seed.name ?? `App ${seed.client_id.slice(-4)}`,
       ...(seed.owner_id !== undefined ? { owner_id: seed.owner_id } : {}),
-      ...(seed.autoApproveUserId !== undefined ? { autoApproveUserId: seed.autoApproveUserId } : {})
+      ...(seed.autoApproveUserId !== undefined ? { autoApproveUserId: seed.autoApproveUserId } : {}),
+      verify_key: keys.publicKeyHex,
+      event_webhooks_url: seed.event_webhooks_url ?? null
     }
     this.apps.set(app.client_id, app)
     return app
+  }
+
+  /** The app's private Ed25519 key (webhook events are signed with it). */
+  signingKey (clientId: string): KeyObject {
+    return this.#signingKeys.get(clientId) ?? fail(`unknown OAuth app ${clientId}`)
   }
 
   createAuthorizationCode (input: { clientId: string, userId: string, scopes: string[], redirectUri: string, redirectUriGiven: boolean }): string {
@@ -149,6 +162,13 @@ export class OAuthStore {
     authorization.accessKeys.clear()
     if (authorization.refreshKey !== null) this.refreshTokens.delete(authorization.refreshKey)
     authorization.refreshKey = null
+  }
+
+  /** Revokes every live authorization `userId` gave `clientId`; returns how many there were. */
+  revokeUserAuthorizations (clientId: string, userId: string): number {
+    const live = this.authorizations.filter((a) => a.clientId === clientId && a.userId === userId && !a.revoked)
+    for (const a of live) this.revokeAuthorization(a)
+    return live.length
   }
 
   expireAccessToken (token: string): boolean {

@@ -2,11 +2,13 @@ import { appendBounded, DEFAULT_AUDIT_LOG_LIMIT, DEFAULT_MESSAGE_LIMIT } from '.
 import { SnowflakeGenerator } from '../snowflake.js'
 import { apiGuild, apiMember, apiPartialGuild, apiRole, apiUser, type ApiMember, type ApiRole, type ApiUser } from './api-shapes.js'
 import { ChannelStore } from './channels.js'
+import { StateEvents } from './events.js'
 import { GuildStore } from './guilds.js'
 import { MemberStore } from './members.js'
 import { OAuthStore, type OAuthLifetimes } from './oauth.js'
+import type { KeyObject } from 'node:crypto'
 import type { AccessTokenRecord, AuthorizationCodeRecord, AuthorizationSummary, IssuedTokens, OAuthApp, OAuthAppSeed, OAuthAuthorization } from './oauth-types.js'
-import type { AuditLogEntry, BotSeed, ChannelSeed, GuildSeed, RoleSeed, SimBot, SimChannel, SimGuild, SimMember, SimMessage, SimRole, SimUser, UserSeed } from './types.js'
+import type { AuditLogEntry, BotSeed, PrivilegedIntentSettings, ChannelSeed, GuildSeed, RoleSeed, SimBot, SimChannel, SimGuild, SimMember, SimMessage, SimRole, SimUser, UserSeed } from './types.js'
 import { UserStore } from './users.js'
 
 /*
@@ -37,6 +39,11 @@ export class SimulatorState {
   readonly auditLog: AuditLogEntry[] = []
   readonly apps: Map<string, OAuthApp>
   readonly ids = new SnowflakeGenerator()
+  /**
+   * Every change to members and roles, from REST writes and from the helpers below alike
+   * (the Gateway dispatches from these). Subscribe with `events.on(name, listener)`.
+   */
+  readonly events = new StateEvents()
 
   /** token hash key -> bot */
   readonly botsByKey: Map<string, SimBot>
@@ -58,8 +65,8 @@ export class SimulatorState {
   constructor (options: StateOptions) {
     this.#auditLogLimit = options.auditLogLimit ?? DEFAULT_AUDIT_LOG_LIMIT
     this.#users = new UserStore(this.ids)
-    this.#guilds = new GuildStore(this.#users)
-    this.#members = new MemberStore(this.#guilds, this.#users)
+    this.#guilds = new GuildStore(this.#users, this.events)
+    this.#members = new MemberStore(this.#guilds, this.#users, this.events)
     this.#channels = new ChannelStore(this.#guilds, options.messageLimit ?? DEFAULT_MESSAGE_LIMIT)
     this.#oauth = new OAuthStore(this.#users.users, options)
     this.users = this.#users.users
@@ -100,6 +107,19 @@ export class SimulatorState {
 
   findBot (token: string): SimBot | undefined {
     return this.#users.findBot(token)
+  }
+
+  /**
+   * Turns the app's privileged intents on or off (the developer portal's "Privileged Gateway
+   * Intents" toggles). GUILD_MEMBERS also gates List Guild Members. Returns false for an unknown token.
+   */
+  setPrivilegedIntents (token: string, intents: PrivilegedIntentSettings): boolean {
+    const bot = this.#users.findBot(token)
+    if (bot === undefined) return false
+    if (intents.guildMembers !== undefined) bot.guildMembersIntent = intents.guildMembers
+    if (intents.guildPresences !== undefined) bot.guildPresencesIntent = intents.guildPresences
+    if (intents.messageContent !== undefined) bot.messageContentIntent = intents.messageContent
+    return true
   }
 
   // ------------------------------------------------------------ guilds and roles
@@ -170,8 +190,14 @@ export class SimulatorState {
     return roles === undefined ? undefined : [...roles]
   }
 
+  /** Replaces a member's roles (@everyone and duplicates dropped), as PATCH member's `roles` does. */
   setMemberRoles (guildId: string, userId: string, roleIds: readonly string[]): void {
     this.#members.setMemberRoles(guildId, userId, roleIds)
+  }
+
+  /** Changes roles (replacing the list) and/or the nickname as one update. */
+  updateMember (guildId: string, userId: string, change: { roles?: readonly string[], nick?: string | null }): void {
+    this.#members.updateMember(guildId, userId, change)
   }
 
   removeMember (guildId: string, userId: string): boolean {
@@ -221,6 +247,18 @@ export class SimulatorState {
     return this.apps.get(clientId)
   }
 
+  /** Sets (or clears) the app's Webhook Events URL. */
+  setEventWebhooksUrl (clientId: string, url: string | null): void {
+    const app = this.apps.get(clientId)
+    if (app === undefined) throw new Error(`discord simulator: unknown OAuth app ${clientId}`)
+    app.event_webhooks_url = url
+  }
+
+  /** The app's private Ed25519 key, which signs its webhook events. */
+  signingKey (clientId: string): KeyObject {
+    return this.#oauth.signingKey(clientId)
+  }
+
   /** Creates a single-use authorization code (what the consent page does on "Authorize"). */
   createAuthorizationCode (input: { clientId: string, userId: string, scopes: string[], redirectUri: string, redirectUriGiven: boolean }): string {
     return this.#oauth.createAuthorizationCode(input)
@@ -259,6 +297,11 @@ export class SimulatorState {
   /** docs/oauth2.mdx: revoking either token revokes every token of that authorization. */
   revokeAuthorization (authorization: OAuthAuthorization): void {
     this.#oauth.revokeAuthorization(authorization)
+  }
+
+  /** The user removes the app from Authorized Apps: every token they gave `clientId` stops working. Returns how many authorizations were revoked. */
+  revokeUserAuthorizations (clientId: string, userId: string): number {
+    return this.#oauth.revokeUserAuthorizations(clientId, userId)
   }
 
   /** Makes a user's access token expire now (tests of 401-then-refresh). */

@@ -26,8 +26,19 @@ export interface BotSeed {
   user: UserSeed
   /** The application the bot belongs to (defaults to the bot user id, as Discord does for new apps). */
   applicationId?: string
-  /** Whether the app has the GUILD_MEMBERS privileged intent (needed by List Guild Members). Default true. */
+  /** Whether the app has the GUILD_MEMBERS privileged intent (needed by List Guild Members and by Gateway IDENTIFY with it). Default true. */
   guildMembersIntent?: boolean
+  /** Whether the app has the GUILD_PRESENCES privileged intent (Gateway only). Default false, as for a new app. */
+  guildPresencesIntent?: boolean
+  /** Whether the app has the MESSAGE_CONTENT privileged intent (Gateway only). Default false, as for a new app. */
+  messageContentIntent?: boolean
+}
+
+/** The app's privileged-intent toggles (docs/gateway.mdx "Privileged Intents"); omitted ones stay as they are. */
+export interface PrivilegedIntentSettings {
+  guildMembers?: boolean
+  guildPresences?: boolean
+  messageContent?: boolean
 }
 
 export interface GuildSeed {
@@ -150,4 +161,6 @@ export interface SimBot {
   applicationId: string
   tokenId: string
   guildMembersIntent: boolean
+  guildPresencesIntent: boolean
+  messageContentIntent: boolean
 }

@@ -50,7 +50,7 @@ export class UserStore {
     const user = this.addUser({ ...seed.user, bot: true })
     const applicationId = seed.applicationId ?? user.id
     requireSnowflake('applicationId', applicationId)
-    this.botsByKey.set(tokenKey(seed.token), { userId: user.id, applicationId, tokenId: tokenId(seed.token), guildMembersIntent: seed.guildMembersIntent ?? true })
+    this.botsByKey.set(tokenKey(seed.token), { userId: user.id, applicationId, tokenId: tokenId(seed.token), guildMembersIntent: seed.guildMembersIntent ?? true, guildPresencesIntent: seed.guildPresencesIntent ?? false, messageContentIntent: seed.messageContentIntent ?? false })
     return user
   }
 

@@ -64,13 +64,17 @@ export function registerMemberRoutes (sim: SimContext, router: ApiRouter): void 
     }
 
     const reason = ctx.reason ?? null
-    if (added.length > 0 || removed.length > 0) {
-      member.roles = [...member.roles.filter((id) => !removed.includes(id)), ...added]
-      auditRoles(sim, guild, bot.userId, member.userId, added, removed, reason)
-    }
+    const rolesChange = added.length > 0 || removed.length > 0
+    if (rolesChange) auditRoles(sim, guild, bot.userId, member.userId, added, removed, reason)
     if (nickChanges) {
       state.addAuditEntry({ id: state.ids.next(), guild_id: guild.id, action_type: 24, user_id: bot.userId, target_id: member.userId, changes: [{ key: 'nick', old_value: member.nick, new_value: nextNick }], reason, at: Date.now() })
-      member.nick = nextNick ?? null
+    }
+    if (rolesChange || nickChanges) {
+      // Through the state, so the change is announced (Gateway GUILD_MEMBER_UPDATE) like any other.
+      state.updateMember(guild.id, member.userId, {
+        ...(rolesChange ? { roles: [...member.roles.filter((id) => !removed.includes(id)), ...added] } : {}),
+        ...(nickChanges ? { nick: nextNick ?? null } : {})
+      })
     }
     return state.apiMember(member)
   })
@@ -88,10 +92,10 @@ export function registerMemberRoutes (sim: SimContext, router: ApiRouter): void 
       if (roleEditDenial(guild, bot.userId, self.roles, role, guild.roles) !== null) throw Errors.missingPermissions()
       const hasRole = member.roles.includes(roleId)
       if (method === 'PUT' && !hasRole && roleId !== guild.id) {
-        member.roles.push(roleId)
+        state.setMemberRoles(guild.id, member.userId, [...member.roles, roleId])
         auditRoles(sim, guild, bot.userId, member.userId, [roleId], [], ctx.reason ?? null)
       } else if (method === 'DELETE' && hasRole) {
-        member.roles = member.roles.filter((id) => id !== roleId)
+        state.setMemberRoles(guild.id, member.userId, member.roles.filter((id) => id !== roleId))
         auditRoles(sim, guild, bot.userId, member.userId, [], [roleId], ctx.reason ?? null)
       }
       return reply.code(204).send()
