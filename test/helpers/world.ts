@@ -218,9 +218,7 @@ export async function buildWorld (options: WorldOptions = {}): Promise<World> {
     ...(db === undefined ? {} : { store: { type: 'sqlite', database: db } }),
     encryptionKey: TEST_KEY,
     ...(sim === undefined ? {} : { apiBaseUrl: sim.apiBaseUrl }),
-    ...(o === undefined || sim === undefined
-      ? {}
-      : { discord: { clientId: o.clientId, clientSecret: o.clientSecret, redirectUri: o.redirectUri, apiBaseUrl: sim.apiBaseUrl, authorizeUrl: `${sim.url}/oauth2/authorize` } }),
+    ...(o === undefined || sim === undefined ? {} : { discord: discordOptions(sim, o) }),
     ...(options.membership === true ? { membership } : {}),
     ...plugin,
     auth: { jwtSecret: JWT_SECRET, ...(options.frontend === undefined ? {} : { redirectUrls: [options.frontend] }), ...plugin.auth },
@@ -333,6 +331,11 @@ async function simulatorFor (options: WorldOptions): Promise<DiscordSimulator | 
   const sim = await createDiscordSimulator({ ...generousLimits(), ...options.sim })
   options.seed?.(sim)
   return sim
+}
+
+/** The plugin's `discord` option for an OAuth application on the simulator. */
+export function discordOptions (sim: DiscordSimulator, app: OAuthApp): NonNullable<FastifyDiscordSyncOptions['discord']> {
+  return { clientId: app.clientId, clientSecret: app.clientSecret, redirectUri: app.redirectUri, apiBaseUrl: sim.apiBaseUrl, authorizeUrl: `${sim.url}/oauth2/authorize` }
 }
 
 export function bearer (token: string): Record<string, string> {

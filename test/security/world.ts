@@ -8,7 +8,7 @@ import discordSync, { type FastifyDiscordSyncOptions } from '../../src/index.js'
 import { createDiscordSimulator, DEFAULT_BUCKETS, type DiscordSimulator } from '../../src/testing/index.js'
 import { dumpDatabase } from '../auth/helpers.js'
 import { JWT_SECRET, OAUTH_APP, seedSimulator, TestMembership } from '../sync/helpers.js'
-import { TEST_KEY } from '../helpers/build-app.js'
+import { TEST_KEY } from '../helpers/world.js'
 
 /*
  * The whole plugin, as a deployment runs it, for the cross-cutting security suites: every

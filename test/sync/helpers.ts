@@ -3,7 +3,7 @@ import discordSync, { type FastifyDiscordSyncOptions } from '../../src/index.js'
 import type { MembershipInfo, MembershipProvider } from '../../src/sync/index.js'
 import type { CreateRoleMappingInput, DiscordStore, GuildSettings, RoleMappingRecord } from '../../src/store/port.js'
 import { createDiscordSimulator, DEFAULT_BUCKETS, PermissionFlags, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
-import { TEST_KEY } from '../helpers/build-app.js'
+import { TEST_KEY } from '../helpers/world.js'
 
 /*
  * The sync suites' world: a Discord simulator on 127.0.0.1 seeded with two guilds, and a host
