@@ -84,8 +84,8 @@ export interface WorldOptions {
   membership?: boolean
   /** Where the SQLite store lives, unless `plugin.store` names one: in memory (default) or in a temp file. */
   store?: 'memory' | 'file'
-  /** Capture every log line (trace) into `logLines`. */
-  logs?: boolean
+  /** Capture every log line (trace) into `logLines` (or into this array). */
+  logs?: boolean | string[]
   /** A logger of the test's own (ignored with `logs`). */
   logger?: FastifyServerOptions['logger']
   /** Listen on 127.0.0.1 so `call` can use real HTTP. */
@@ -197,9 +197,9 @@ export async function buildWorld (options: WorldOptions = {}): Promise<World> {
   const dbPath = dir === undefined ? undefined : join(dir, 'discord.sqlite')
   const db = plugin.store === undefined ? new Database(dbPath ?? ':memory:') : undefined
 
-  const logLines: string[] = []
+  const logLines: string[] = Array.isArray(options.logs) ? options.logs : []
   const stream = new Writable({ write (chunk, _enc, done) { logLines.push(String(chunk)); done() } })
-  const app = Fastify({ logger: options.logs === true ? { level: 'trace', stream } : options.logger ?? false })
+  const app = Fastify({ logger: options.logs === undefined || options.logs === false ? options.logger ?? false : { level: 'trace', stream } })
   const routes: Array<{ method: string, url: string }> = []
   const hookErrors: string[] = []
   const served: ServedResponse[] = []

@@ -9,9 +9,9 @@ import addFormats from 'ajv-formats'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildStandalone } from '../../examples/standalone/app.js'
 import { loadConfig } from '../../examples/standalone/config.js'
-import { buildApp } from '../helpers/build-app.js'
-import { ADMIN, BOT_TOKEN, HOST, IDS, JWT_SECRET } from '../sync/helpers.js'
-import { buildSecurityWorld, FRONTEND, PREFIX, type SecurityWorld } from './world.js'
+import { buildWorld, JWT_SECRET, type World } from '../helpers/world.js'
+import { ADMIN, BOT_TOKEN, HOST, IDS } from '../sync/helpers.js'
+import { deployment, FRONTEND, PREFIX } from './helpers.js'
 
 /*
  * No bad input ever gets a 5xx. Every route the plugin registers (seen by an onRoute hook, and
@@ -29,7 +29,7 @@ import { buildSecurityWorld, FRONTEND, PREFIX, type SecurityWorld } from './worl
  * each group, so one run lists all of them.
  */
 
-let w: SecurityWorld
+let w: World
 let mappingId: string
 let runId: string
 const USER = { id: HOST.alice, permissions: [] as string[] }
@@ -43,7 +43,7 @@ type OpenApiOperation = {
 let openapi: { paths: Record<string, Record<string, OpenApiOperation>> }
 
 beforeAll(async () => {
-  w = await buildSecurityWorld()
+  w = await buildWorld(deployment())
   // A world where every id a route can name exists: a guild with its bot, a mapping, a linked
   // user with Discord tokens, a finished run and its audit entries.
   const admin = `Bearer ${w.tokenFor(ADMIN)}`
@@ -587,8 +587,8 @@ describe('hostile input, on every route, as anonymous, a user and an admin', () 
 
 describe('paths under the prefix that no route matches', () => {
   it('answer 404 FST_DISCORD_NOT_FOUND without echoing the query; the host\'s own 404s stay the host\'s', async () => {
-    const host = await buildApp({ auth: { jwtSecret: JWT_SECRET } })
-    const bare = await buildApp({ routePrefix: '' })
+    const host = await buildWorld({ sim: false })
+    const bare = await buildWorld({ sim: false, plugin: { routePrefix: '', auth: { jwtSecret: undefined } } })
     try {
       for (const url of [`${PREFIX}/nope`, `${PREFIX}/guilds/1/nope`, `${PREFIX}`, `${PREFIX}/admin/missing.js`]) {
         const res = await host.inject({ url: `${url}?code=secret-code&state=secret-state` })
