@@ -502,12 +502,16 @@ async function probe (route: RouteUnderTest, who: string, variant: Variant, base
   return `${res.statusCode} ${typeof code === 'string' ? code : ''}`.trim()
 }
 
-/** Waits until no sync run is in progress (at most 10 s). */
+/** Waits until no sync run is in progress (at most 10 s), on each run's own completion. */
 async function settle (): Promise<void> {
+  const engine = w.app.discord.sync.engine
   const deadline = Date.now() + 10_000
-  while ((await w.app.discord.sync.engine.status()).sync_in_progress) {
-    if (Date.now() > deadline) throw new Error('a sync started by an accepted request did not finish within 10 s')
-    await new Promise((resolve) => setTimeout(resolve, 20))
+  for (let status = await engine.status(); status.sync_in_progress; status = await engine.status()) {
+    for (const { run } of status.current_runs) {
+      const left = deadline - Date.now()
+      const done = left > 0 ? await engine.waitFor(run.id, left) : null
+      if (done === null || done.status === 'running') throw new Error(`sync run ${run.id}, started by an accepted request, did not finish within 10 s`)
+    }
   }
 }
 
