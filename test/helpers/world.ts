@@ -211,22 +211,36 @@ export async function buildWorld (options: WorldOptions = {}): Promise<World> {
   app.addHook('onResponse', async (request, reply) => {
     served.push({ method: request.method, route: request.routeOptions.url, statusCode: reply.statusCode })
   })
-  if (options.before !== undefined) await options.before(app)
+  /** What the world opened besides the app: the simulator only when it created it (or was told to close it). */
+  const release = async (): Promise<void> => {
+    db?.close()
+    if (sim !== undefined && (options.closeSim === true || !isSimulator(options.sim))) await sim.close()
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  }
   const membership = new TestMembership()
   const o = options.oauth
-  await app.register(discordSync, {
-    ...(db === undefined ? {} : { store: { type: 'sqlite', database: db } }),
-    encryptionKey: TEST_KEY,
-    ...(sim === undefined ? {} : { apiBaseUrl: sim.apiBaseUrl }),
-    ...(o === undefined || sim === undefined ? {} : { discord: discordOptions(sim, o) }),
-    ...(options.membership === true ? { membership } : {}),
-    ...plugin,
-    auth: { jwtSecret: JWT_SECRET, ...(options.frontend === undefined ? {} : { redirectUrls: [options.frontend] }), ...plugin.auth },
-    tokenRefresh: { enabled: false, ...plugin.tokenRefresh }
-  } as FastifyDiscordSyncOptions)
-  if (options.after !== undefined) await options.after(app)
-  await app.ready()
-  const baseUrl = options.listen === true ? await app.listen({ host: '127.0.0.1', port: 0 }) : ''
+  let baseUrl = ''
+  try {
+    if (options.before !== undefined) await options.before(app)
+    await app.register(discordSync, {
+      ...(db === undefined ? {} : { store: { type: 'sqlite', database: db } }),
+      encryptionKey: TEST_KEY,
+      ...(sim === undefined ? {} : { apiBaseUrl: sim.apiBaseUrl }),
+      ...(o === undefined || sim === undefined ? {} : { discord: discordOptions(sim, o) }),
+      ...(options.membership === true ? { membership } : {}),
+      ...plugin,
+      auth: { jwtSecret: JWT_SECRET, ...(options.frontend === undefined ? {} : { redirectUrls: [options.frontend] }), ...plugin.auth },
+      tokenRefresh: { enabled: false, ...plugin.tokenRefresh }
+    } as FastifyDiscordSyncOptions)
+    if (options.after !== undefined) await options.after(app)
+    await app.ready()
+    baseUrl = options.listen === true ? await app.listen({ host: '127.0.0.1', port: 0 }) : ''
+  } catch (err) {
+    // A world that failed to start must not leave its simulator, database or port behind.
+    await app.close().catch(() => {})
+    await release()
+    throw err
+  }
   const prefix = `${(plugin as { prefix?: string }).prefix ?? ''}${plugin.routePrefix ?? '/discord'}`
 
   const identity = (who: As): Identity => {
@@ -307,9 +321,7 @@ export async function buildWorld (options: WorldOptions = {}): Promise<World> {
     rawDatabase: () => dir === undefined ? Buffer.alloc(0) : Buffer.concat(readdirSync(dir).map((f) => readFileSync(join(dir, f)))),
     async close () {
       await app.close()
-      db?.close()
-      if (sim !== undefined && (options.closeSim === true || !isSimulator(options.sim))) await sim.close()
-      if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+      await release()
     }
   }
 }

@@ -81,7 +81,7 @@ export interface SyncWorld extends World {
   link: (hostUserId: string, discordUserId: string, guildIds?: string[]) => Promise<void>
 }
 
-export interface WorldOptions {
+export interface SyncWorldOptions {
   simulator?: SimulatorOptions
   plugin?: Partial<FastifyDiscordSyncOptions>
   /** Register the plugin without a membership provider. */
@@ -101,7 +101,7 @@ export const OAUTH_APP = {
 }
 
 /** The world the sync suites run in: listening, seeded, sessions as ADMIN unless told, the engine's schedule off. */
-export async function buildSyncWorld (options: WorldOptions = {}): Promise<SyncWorld> {
+export async function buildSyncWorld (options: SyncWorldOptions = {}): Promise<SyncWorld> {
   const w = await buildWorld({
     sim: options.sim ?? options.simulator ?? {},
     closeSim: true,
