@@ -3,11 +3,20 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { readFileSync } from 'node:fs'
 import type { TSchema } from '@sinclair/typebox'
-import discordSync, { fastifyDiscordSync, resolveOptions, SecretBox, type DiscordStore } from '../src/index.js'
+import discordSync, { fastifyDiscordSync, resolveOptions, SecretBox, type DiscordStore, type FastifyDiscordSyncOptions } from '../src/index.js'
 import { OptionsSchema } from '../src/options/index.js'
 import { SqliteStore } from '../src/store/sqlite/index.js'
-import { buildApp, TEST_KEY } from './helpers/build-app.js'
 import { REDIS_URL, redisAvailable } from './helpers/redis.js'
+import { buildWorld, TEST_KEY, type WorldOptions } from './helpers/world.js'
+
+/** The plugin alone: no Discord, on a SQLite store it opens (and closes) itself. */
+function bare (plugin: Partial<FastifyDiscordSyncOptions> = {}, more: WorldOptions = {}): WorldOptions {
+  return { sim: false, ...more, plugin: { store: { type: 'sqlite', path: ':memory:' }, ...plugin } }
+}
+
+async function buildApp (plugin: Partial<FastifyDiscordSyncOptions> = {}): Promise<FastifyInstance> {
+  return (await buildWorld(bare(plugin))).app
+}
 
 const apps: FastifyInstance[] = []
 async function track (p: Promise<FastifyInstance>): Promise<FastifyInstance> {
@@ -50,9 +59,7 @@ describe('plugin registration', () => {
     const a = await track(buildApp())
     expect((await a.inject({ url: '/discord/status' })).statusCode).toBe(200)
 
-    const b = Fastify({ logger: false })
-    apps.push(b)
-    await b.register(discordSync, { store: { type: 'sqlite', path: ':memory:' }, encryptionKey: TEST_KEY, prefix: '/api' } as never)
+    const b = await track(buildApp({ prefix: '/api' } as never))
     expect((await b.inject({ url: '/api/discord/status' })).statusCode).toBe(200)
     expect((await b.inject({ url: '/discord/status' })).statusCode).toBe(404)
 
@@ -231,10 +238,8 @@ describe.skipIf(!(await redisAvailable()))('with Redis', () => {
 
 describe('Discord-dependent routes without credentials', () => {
   it('answer 503 FST_DISCORD_NOT_CONFIGURED', async () => {
-    const app = Fastify({ logger: false })
+    const { app } = await buildWorld(bare({}, { after: (host) => { host.get('/needs-discord', { preHandler: host.discord.requireDiscord }, async () => ({ ok: true })) } }))
     apps.push(app)
-    await app.register(discordSync, { store: { type: 'sqlite', path: ':memory:' }, encryptionKey: TEST_KEY })
-    app.get('/needs-discord', { preHandler: app.discord.requireDiscord }, async () => ({ ok: true }))
     const res = await app.inject({ url: '/needs-discord' })
     expect(res.statusCode).toBe(503)
     expect(res.json()).toMatchObject({ code: 'FST_DISCORD_NOT_CONFIGURED' })

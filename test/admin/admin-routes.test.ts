@@ -4,8 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { adminUiRoot } from '../../src/admin-ui/index.js'
 import { resolveOptions } from '../../src/options/index.js'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { buildRouteApp, configureGuild, IDS, JWT_SECRET, SECRET_VALUES, startSimulator, type RouteTestApp } from '../routes/helpers.js'
-import { TEST_KEY } from '../helpers/build-app.js'
+import { buildWorld, TEST_KEY, JWT_SECRET, type World } from '../helpers/world.js'
+import { configureGuild, IDS, routeWorld, SECRET_VALUES, startSimulator } from '../routes/helpers.js'
 
 /*
  * The routes the admin UI adds (session, sign-out, the role picker's Discord roles, a health
@@ -17,7 +17,7 @@ let sim: DiscordSimulator
 beforeAll(async () => { sim = await startSimulator() })
 afterAll(async () => { await sim.close() })
 
-let t: RouteTestApp
+let t: World
 afterEach(async () => {
   // No response of any test here may carry a bot token.
   for (const r of t.responses) for (const secret of SECRET_VALUES) expect(r.body + r.headers).not.toContain(secret)
@@ -28,46 +28,46 @@ const cookieOf = (token: string): Record<string, string> => ({ cookie: `falcon_a
 
 describe('CSRF: cookie-authenticated writes need X-Requested-With or a JSON body', () => {
   it('refuses a cookie write a cross-site form could send (text/plain) with 403 FST_DISCORD_CSRF_HEADER_REQUIRED and writes nothing', async () => {
-    t = await buildRouteApp(sim)
-    const res = await t.call({ method: 'POST', url: '/discord/guilds', headers: { ...cookieOf(t.tokenFor('admin')), 'content-type': 'text/plain' }, payload: JSON.stringify({ guild_id: IDS.guild, guild_name: 'X' }) })
+    t = await buildWorld(routeWorld(sim))
+    const res = await t.inject({ method: 'POST', url: '/discord/guilds', headers: { ...cookieOf(t.tokenFor('admin')), 'content-type': 'text/plain' }, payload: JSON.stringify({ guild_id: IDS.guild, guild_name: 'X' }) })
     expect(res.statusCode).toBe(403)
     expect(res.json()).toMatchObject({ code: 'FST_DISCORD_CSRF_HEADER_REQUIRED', message: expect.stringContaining('X-Requested-With') })
     expect(await t.app.discord.store.getGuild(IDS.guild)).toBeNull()
   })
 
   it.each(['PUT', 'DELETE'] as const)('applies to %s too (an empty header value is no proof)', async (method) => {
-    t = await buildRouteApp(sim)
-    const res = await t.call({ method, url: `/discord/guilds/${IDS.guild}`, headers: { ...cookieOf(t.tokenFor('admin')), 'x-requested-with': ' ' } })
+    t = await buildWorld(routeWorld(sim))
+    const res = await t.inject({ method, url: `/discord/guilds/${IDS.guild}`, headers: { ...cookieOf(t.tokenFor('admin')), 'x-requested-with': ' ' } })
     expect(res.statusCode).toBe(403)
     expect(res.json().code).toBe('FST_DISCORD_CSRF_HEADER_REQUIRED')
   })
 
   it('accepts a JSON body as proof: a form cannot send application/json (the seed\'s cookie curl works)', async () => {
-    t = await buildRouteApp(sim)
-    const res = await t.call({ method: 'POST', url: '/discord/guilds', headers: { ...cookieOf(t.tokenFor('admin')), 'content-type': 'application/json; charset=utf-8' }, payload: JSON.stringify({ guild_id: IDS.guild, guild_name: 'Via JSON' }) })
+    t = await buildWorld(routeWorld(sim))
+    const res = await t.inject({ method: 'POST', url: '/discord/guilds', headers: { ...cookieOf(t.tokenFor('admin')), 'content-type': 'application/json; charset=utf-8' }, payload: JSON.stringify({ guild_id: IDS.guild, guild_name: 'Via JSON' }) })
     expect(res.statusCode).toBe(201)
     // A look-alike type is no proof.
-    const fake = await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, headers: { ...cookieOf(t.tokenFor('admin')), 'content-type': 'text/plain; a=application/json' }, payload: '{}' })
+    const fake = await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, headers: { ...cookieOf(t.tokenFor('admin')), 'content-type': 'text/plain; a=application/json' }, payload: '{}' })
     expect(fake.statusCode).toBe(403)
   })
 
   it('lets the same cookie write through with the header, and bearer writes need none', async () => {
-    t = await buildRouteApp(sim)
-    const withHeader = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', cookie: true, payload: { guild_id: IDS.guild, guild_name: 'Via cookie' } })
+    t = await buildWorld(routeWorld(sim))
+    const withHeader = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', cookie: true, payload: { guild_id: IDS.guild, guild_name: 'Via cookie' } })
     expect(withHeader.statusCode).toBe(201)
-    const bearer = await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { guild_name: 'Via bearer' } })
+    const bearer = await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { guild_name: 'Via bearer' } })
     expect(bearer.statusCode).toBe(200)
   })
 
   it('does not apply to reads: a cookie GET needs no header', async () => {
-    t = await buildRouteApp(sim)
-    const res = await t.call({ url: '/discord/guilds', headers: cookieOf(t.tokenFor('admin')) })
+    t = await buildWorld(routeWorld(sim))
+    const res = await t.inject({ url: '/discord/guilds', headers: cookieOf(t.tokenFor('admin')) })
     expect(res.statusCode).toBe(200)
   })
 
   it('checks before the token is verified: a forged write learns nothing about the session', async () => {
-    t = await buildRouteApp(sim)
-    const res = await t.call({ method: 'POST', url: '/discord/guilds', headers: { ...cookieOf('not.a.jwt'), 'content-type': 'text/plain' }, payload: '{}' })
+    t = await buildWorld(routeWorld(sim))
+    const res = await t.inject({ method: 'POST', url: '/discord/guilds', headers: { ...cookieOf('not.a.jwt'), 'content-type': 'text/plain' }, payload: '{}' })
     expect(res.statusCode).toBe(403)
     expect(res.json().code).toBe('FST_DISCORD_CSRF_HEADER_REQUIRED')
   })
@@ -75,36 +75,36 @@ describe('CSRF: cookie-authenticated writes need X-Requested-With or a JSON body
 
 describe('GET /session and DELETE /session', () => {
   it('anonymous: not authenticated, with what the deployment offers', async () => {
-    t = await buildRouteApp(sim)
-    const res = await t.call({ url: '/discord/session' })
+    t = await buildWorld(routeWorld(sim))
+    const res = await t.inject({ url: '/discord/session' })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({ authenticated: false, user_id: null, is_admin: false, session_expired: false, auth_configured: true, discord_configured: false, sync_configured: false, csrf_header: 'x-requested-with' })
   })
 
   it('says who the caller is and whether they are an admin (cookie or bearer)', async () => {
-    t = await buildRouteApp(sim)
-    expect((await t.call({ url: '/discord/session', as: 'admin', cookie: true })).json()).toMatchObject({ authenticated: true, user_id: 'admin-1', is_admin: true })
-    expect((await t.call({ url: '/discord/session', as: 'alice' })).json()).toMatchObject({ authenticated: true, user_id: 'user-alice', is_admin: false })
+    t = await buildWorld(routeWorld(sim))
+    expect((await t.inject({ url: '/discord/session', as: 'admin', cookie: true })).json()).toMatchObject({ authenticated: true, user_id: 'admin-1', is_admin: true })
+    expect((await t.inject({ url: '/discord/session', as: 'alice' })).json()).toMatchObject({ authenticated: true, user_id: 'user-alice', is_admin: false })
   })
 
   it('reports a stale or forged session as signed out with session_expired, not as an error', async () => {
-    t = await buildRouteApp(sim)
-    const res = await t.call({ url: '/discord/session', headers: cookieOf('expired.or.forged') })
+    t = await buildWorld(routeWorld(sim))
+    const res = await t.inject({ url: '/discord/session', headers: cookieOf('expired.or.forged') })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ authenticated: false, session_expired: true })
   })
 
   it('without JWT configuration nobody is signed in and the UI is told so', async () => {
-    t = await buildRouteApp(sim, { auth: {} })
-    expect((await t.call({ url: '/discord/session', headers: cookieOf('a.b.c') })).json()).toMatchObject({ authenticated: false, auth_configured: false })
+    t = await buildWorld(routeWorld(sim, { auth: { jwtSecret: undefined } }))
+    expect((await t.inject({ url: '/discord/session', headers: cookieOf('a.b.c') })).json()).toMatchObject({ authenticated: false, auth_configured: false })
   })
 
   it('signs out by expiring the cookie with its own attributes; needs the CSRF header', async () => {
-    t = await buildRouteApp(sim, { auth: { jwtSecret: JWT_SECRET, cookiePath: '/api' } })
-    const forged = await t.call({ method: 'DELETE', url: '/discord/session', headers: cookieOf(t.tokenFor('alice')) })
+    t = await buildWorld(routeWorld(sim, { auth: { jwtSecret: JWT_SECRET, cookiePath: '/api' } }))
+    const forged = await t.inject({ method: 'DELETE', url: '/discord/session', headers: cookieOf(t.tokenFor('alice')) })
     expect(forged.statusCode).toBe(403)
     expect(forged.headers['set-cookie']).toBeUndefined()
-    const res = await t.call({ method: 'DELETE', url: '/discord/session', as: 'alice', cookie: true })
+    const res = await t.inject({ method: 'DELETE', url: '/discord/session', as: 'alice', cookie: true })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({ signed_out: true })
     const setCookie = String(res.headers['set-cookie'])
@@ -117,9 +117,9 @@ describe('GET /session and DELETE /session', () => {
 
 describe('GET /guilds/{guild_id}/discord-roles (the role picker)', () => {
   it('lists the guild\'s roles highest first, each with whether the bot may assign it and why not', async () => {
-    t = await buildRouteApp(sim)
+    t = await buildWorld(routeWorld(sim))
     await configureGuild(t)
-    const res = await t.call({ url: `/discord/guilds/${IDS.guild}/discord-roles`, as: 'admin' })
+    const res = await t.inject({ url: `/discord/guilds/${IDS.guild}/discord-roles`, as: 'admin' })
     expect(res.statusCode).toBe(200)
     const body = res.json()
     expect(body).toMatchObject({ guild_id: IDS.guild, guild_name: 'My Discord Server', bot_user_id: IDS.bot, bot_username: 'syncbot', bot_highest_position: 10, can_manage_roles: true })
@@ -134,11 +134,11 @@ describe('GET /guilds/{guild_id}/discord-roles (the role picker)', () => {
   })
 
   it('follows Discord: a role moved above the bot turns unassignable on the next read', async () => {
-    t = await buildRouteApp(sim)
+    t = await buildWorld(routeWorld(sim))
     await configureGuild(t)
     sim.state.setRolePosition(IDS.guild, IDS.staffRole, 11)
     try {
-      const role = (await t.call({ url: `/discord/guilds/${IDS.guild}/discord-roles`, as: 'admin' })).json().roles.find((r: { id: string }) => r.id === IDS.staffRole)
+      const role = (await t.inject({ url: `/discord/guilds/${IDS.guild}/discord-roles`, as: 'admin' })).json().roles.find((r: { id: string }) => r.id === IDS.staffRole)
       expect(role).toMatchObject({ position: 11, assignable: false, reason: 'role_not_below_bot' })
     } finally {
       sim.state.setRolePosition(IDS.guild, IDS.staffRole, 4)
@@ -146,47 +146,47 @@ describe('GET /guilds/{guild_id}/discord-roles (the role picker)', () => {
   })
 
   it('is admin only, 404 for an unconfigured guild, 422 without a bot token, 400 for a bad id', async () => {
-    t = await buildRouteApp(sim)
-    expect((await t.call({ url: `/discord/guilds/${IDS.guild}/discord-roles` })).statusCode).toBe(401)
-    expect((await t.call({ url: `/discord/guilds/${IDS.guild}/discord-roles`, as: 'alice' })).statusCode).toBe(403)
-    expect((await t.call({ url: `/discord/guilds/${IDS.guild}/discord-roles`, as: 'admin' })).json()).toMatchObject({ statusCode: 404, code: 'FST_DISCORD_NOT_FOUND' })
-    await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.noBotGuild, guild_name: 'No token' } })
-    expect((await t.call({ url: `/discord/guilds/${IDS.noBotGuild}/discord-roles`, as: 'admin' })).json()).toMatchObject({ statusCode: 422, code: 'FST_DISCORD_GUILD_NO_BOT_TOKEN' })
-    expect((await t.call({ url: '/discord/guilds/abc/discord-roles', as: 'admin' })).json()).toMatchObject({ statusCode: 400, code: 'FST_DISCORD_VALIDATION' })
+    t = await buildWorld(routeWorld(sim))
+    expect((await t.inject({ url: `/discord/guilds/${IDS.guild}/discord-roles` })).statusCode).toBe(401)
+    expect((await t.inject({ url: `/discord/guilds/${IDS.guild}/discord-roles`, as: 'alice' })).statusCode).toBe(403)
+    expect((await t.inject({ url: `/discord/guilds/${IDS.guild}/discord-roles`, as: 'admin' })).json()).toMatchObject({ statusCode: 404, code: 'FST_DISCORD_NOT_FOUND' })
+    await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.noBotGuild, guild_name: 'No token' } })
+    expect((await t.inject({ url: `/discord/guilds/${IDS.noBotGuild}/discord-roles`, as: 'admin' })).json()).toMatchObject({ statusCode: 422, code: 'FST_DISCORD_GUILD_NO_BOT_TOKEN' })
+    expect((await t.inject({ url: '/discord/guilds/abc/discord-roles', as: 'admin' })).json()).toMatchObject({ statusCode: 400, code: 'FST_DISCORD_VALIDATION' })
   })
 })
 
 describe('POST /guilds/{guild_id}/health-check', () => {
   it('checks the bot now and answers the stored verdict (also with the scheduled task disabled)', async () => {
-    t = await buildRouteApp(sim, { healthCheck: { enabled: false } })
+    t = await buildWorld(routeWorld(sim, { healthCheck: { enabled: false } }))
     await configureGuild(t)
     sim.state.setRolePermissions(IDS.guild, IDS.botRole, '0')
     try {
-      const res = await t.call({ method: 'POST', url: `/discord/guilds/${IDS.guild}/health-check`, as: 'admin' })
+      const res = await t.inject({ method: 'POST', url: `/discord/guilds/${IDS.guild}/health-check`, as: 'admin' })
       expect(res.statusCode).toBe(200)
       expect(res.json()).toMatchObject({ guild_id: IDS.guild, health_status: 'unhealthy', last_error: expect.stringContaining('Manage Roles') })
     } finally {
       sim.state.setRolePermissions(IDS.guild, IDS.botRole, (1n << 28n) | (1n << 10n) | (1n << 11n))
     }
-    expect((await t.call({ method: 'POST', url: `/discord/guilds/${IDS.guild}/health-check`, as: 'admin' })).json()).toMatchObject({ health_status: 'healthy', last_error: null })
-    expect((await t.call({ method: 'POST', url: `/discord/guilds/${IDS.guild}/health-check`, as: 'alice' })).statusCode).toBe(403)
-    expect((await t.call({ method: 'POST', url: `/discord/guilds/${IDS.noBotGuild}/health-check`, as: 'admin' })).statusCode).toBe(404)
+    expect((await t.inject({ method: 'POST', url: `/discord/guilds/${IDS.guild}/health-check`, as: 'admin' })).json()).toMatchObject({ health_status: 'healthy', last_error: null })
+    expect((await t.inject({ method: 'POST', url: `/discord/guilds/${IDS.guild}/health-check`, as: 'alice' })).statusCode).toBe(403)
+    expect((await t.inject({ method: 'POST', url: `/discord/guilds/${IDS.noBotGuild}/health-check`, as: 'admin' })).statusCode).toBe(404)
   })
 })
 
 describe('the admin UI (adminUi option)', () => {
   it('is not served by default', async () => {
-    t = await buildRouteApp(sim)
-    expect((await t.call({ url: '/discord/admin/' })).statusCode).toBe(404)
-    expect((await t.call({ url: '/discord/admin/js/main.js' })).statusCode).toBe(404)
+    t = await buildWorld(routeWorld(sim))
+    expect((await t.inject({ url: '/discord/admin/' })).statusCode).toBe(404)
+    expect((await t.inject({ url: '/discord/admin/js/main.js' })).statusCode).toBe(404)
   })
 
   it('serves the page, its script and stylesheet with a strict CSP; /admin redirects to /admin/', async () => {
-    t = await buildRouteApp(sim, { adminUi: true })
-    const redirect = await t.call({ url: '/discord/admin' })
+    t = await buildWorld(routeWorld(sim, { adminUi: true }))
+    const redirect = await t.inject({ url: '/discord/admin' })
     expect(redirect.statusCode).toBe(301)
     expect(redirect.headers.location).toBe('/discord/admin/')
-    const page = await t.call({ url: '/discord/admin/' })
+    const page = await t.inject({ url: '/discord/admin/' })
     expect(page.statusCode).toBe(200)
     expect(page.headers['content-type']).toMatch(/^text\/html/)
     expect(page.headers['cache-control']).toBe('no-cache')
@@ -204,35 +204,35 @@ describe('the admin UI (adminUi option)', () => {
     const modules = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(root, f)).isFile()).map((f) => f.split('\\').join('/'))
     expect(modules).toEqual(expect.arrayContaining(['main.js', 'api.js', 'router.js', 'pages/overview.js', 'components/dialog.js']))
     for (const file of modules) {
-      const script = await t.call({ url: `/discord/admin/js/${file}` })
+      const script = await t.inject({ url: `/discord/admin/js/${file}` })
       expect(script.statusCode, file).toBe(200)
       expect(script.headers['content-type'], file).toMatch(/^(text|application)\/javascript/)
       expect(script.headers['content-security-policy'], file).toBe(csp)
       expect(script.headers['x-content-type-options'], file).toBe('nosniff')
     }
     // The HTTP client proves same-origin on every call, which the API requires for cookie writes.
-    expect((await t.call({ url: '/discord/admin/js/api.js' })).body).toContain("'x-requested-with'")
-    expect((await t.call({ url: '/discord/admin/app.css' })).headers['content-type']).toMatch(/^text\/css/)
-    expect((await t.call({ url: '/discord/admin/../index.ts' })).statusCode).toBe(404)
+    expect((await t.inject({ url: '/discord/admin/js/api.js' })).body).toContain("'x-requested-with'")
+    expect((await t.inject({ url: '/discord/admin/app.css' })).headers['content-type']).toMatch(/^text\/css/)
+    expect((await t.inject({ url: '/discord/admin/../index.ts' })).statusCode).toBe(404)
   })
 
   it('loads without spending the API\'s rate limit: the page and its modules are not counted, the API still is', async () => {
-    t = await buildRouteApp(sim, { adminUi: true, rateLimit: { max: 3, timeWindow: '1m' } })
+    t = await buildWorld(routeWorld(sim, { adminUi: true, rateLimit: { max: 3, timeWindow: '1m' } }))
     const root = join(adminUiRoot(), 'js')
     const modules = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(root, f)).isFile())
     expect(modules.length).toBeGreaterThan(3)
     // Anonymous, so every request counts against one IP's quota of 3, as a visitor's first load does.
     for (const url of ['/discord/admin/', '/discord/admin/app.css', ...modules.map((f) => `/discord/admin/js/${f.split('\\').join('/')}`)]) {
-      expect((await t.call({ url })).statusCode, url).toBe(200)
+      expect((await t.inject({ url })).statusCode, url).toBe(200)
     }
     const session = []
-    for (let i = 0; i < 4; i++) session.push((await t.call({ url: '/discord/session' })).statusCode)
+    for (let i = 0; i < 4; i++) session.push((await t.inject({ url: '/discord/session' })).statusCode)
     expect(session).toEqual([200, 200, 200, 429])
   })
 
   it('is not part of the OpenAPI document; its JSON helpers are', async () => {
-    t = await buildRouteApp(sim, { adminUi: true })
-    const doc = (await t.call({ url: '/discord/openapi.json' })).json()
+    t = await buildWorld(routeWorld(sim, { adminUi: true }))
+    const doc = (await t.inject({ url: '/discord/openapi.json' })).json()
     expect(Object.keys(doc.paths).filter((p) => p.startsWith('/discord/admin'))).toEqual([])
     expect(doc.paths['/discord/session'].get).toBeDefined()
     expect(doc.paths['/discord/session'].delete).toBeDefined()

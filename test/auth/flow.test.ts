@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { buildAuthorizeUrl, checkRedirectUrl, generateState, resolveRequestedScopes, STATE_PATTERN } from '../../src/auth/flow.js'
 import { resolveOptions } from '../../src/options/index.js'
-import { TEST_KEY } from '../helpers/build-app.js'
+import { TEST_KEY } from '../helpers/world.js'
 
 describe('generateState', () => {
   it('is 32 random bytes as 43 base64url characters, and never repeats', () => {

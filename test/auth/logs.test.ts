@@ -1,7 +1,7 @@
-import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { ALICE, authorizeAs, bearer, buildAuthApp, CLIENT_SECRET, JWT_SECRET, sessionCookie, startSimulator } from './helpers.js'
+import { authorizeAs, bearer, buildWorld, JWT_SECRET, sessionCookie } from '../helpers/world.js'
+import { ALICE, authWorld, CLIENT_SECRET, startSimulator } from './helpers.js'
 
 /*
  * Secrets never reach the logs: with the most verbose level, a full login (whose callback URL
@@ -15,9 +15,7 @@ afterAll(async () => { await sim.close() })
 
 describe('logs', () => {
   it('carry no authorisation code, state, Discord token, session JWT or secret', async () => {
-    const lines: string[] = []
-    const stream = new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } })
-    const t = await buildAuthApp(sim, { tokenRefresh: { enabled: true } }, { logger: { level: 'trace', stream } })
+    const t = await buildWorld({ ...authWorld(sim, { tokenRefresh: { enabled: true } }), logs: true })
     try {
       const login = (await t.inject({ method: 'GET', url: '/discord/auth/login' })).json()
       const { code, state } = await authorizeAs(sim, login.auth_url, ALICE)
@@ -34,7 +32,7 @@ describe('logs', () => {
       const rotated = await t.app.discord.store.getUserTokens(ALICE)
       expect((await t.inject({ method: 'DELETE', url: `/discord/auth/unlink/${ALICE}`, headers: bearer(session) })).statusCode).toBe(200)
 
-      const log = lines.join('')
+      const log = t.logLines.join('')
       expect(log).toContain('/discord/auth/callback?code=[redacted]&state=[redacted]')
       expect(log).toContain('discord account linked')
       expect(log).toContain('discord token refresh run')

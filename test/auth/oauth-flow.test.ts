@@ -1,10 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { generateState } from '../../src/auth/flow.js'
-import {
-  ALICE, authorizeAs, bearer, BOB, buildAuthApp, callbackUrl, CLIENT_ID, CLIENT_SECRET, dumpDatabase, FRONTEND, GUILD,
-  REDIRECT_URI, sessionCookie, sessionFor, startSimulator, type AuthTestApp, type RecordedResponse
-} from './helpers.js'
+import { authorizeAs, bearer, buildWorld, dumpDatabase, sessionCookie, sessionFor, type RecordedResponse, type World } from '../helpers/world.js'
+import { ALICE, authWorld, BOB, callbackUrl, CLIENT_ID, CLIENT_SECRET, FRONTEND, GUILD, REDIRECT_URI, startSimulator } from './helpers.js'
 
 /*
  * The OAuth2 flow against the Discord simulator over real HTTP: login, linking, every refused
@@ -13,13 +11,13 @@ import {
  */
 
 let sim: DiscordSimulator
-let t: AuthTestApp
+let t: World
 const allResponses: RecordedResponse[] = []
 const issuedTokens = new Set<string>()
 
 beforeAll(async () => { sim = await startSimulator() })
 afterAll(async () => { await sim.close() })
-beforeEach(async () => { t = await buildAuthApp(sim) })
+beforeEach(async () => { t = await buildWorld(authWorld(sim)) })
 afterEach(async () => {
   // Whatever the test linked, remember the tokens Discord issued for it before the app goes away.
   const links = t.db.prepare('SELECT discord_user_id FROM discord_users').all() as Array<{ discord_user_id: string }>
@@ -41,13 +39,13 @@ async function login (query: Record<string, string> = {}, headers: Record<string
 }
 
 /** Login flow end to end: returns the callback response. */
-async function loginAs (discordUserId: string, query: Record<string, string> = {}): Promise<ReturnType<AuthTestApp['inject']>> {
+async function loginAs (discordUserId: string, query: Record<string, string> = {}): Promise<ReturnType<World['inject']>> {
   const { auth_url } = await login(query)
   const { code, state } = await authorizeAs(sim, auth_url, discordUserId)
   return t.callback({ code, state })
 }
 
-async function linkAs (userSession: string, discordUserId: string): Promise<Awaited<ReturnType<AuthTestApp['inject']>>> {
+async function linkAs (userSession: string, discordUserId: string): Promise<Awaited<ReturnType<World['inject']>>> {
   const started = await t.inject({ method: 'POST', url: '/discord/auth/link', headers: bearer(userSession), payload: {} })
   expect(started.statusCode, started.body).toBe(200)
   const { code, state } = await authorizeAs(sim, started.json().auth_url, discordUserId)
@@ -113,7 +111,7 @@ describe('GET /auth/login', () => {
   })
 
   it('answers 503 FST_DISCORD_AUTH_NOT_CONFIGURED for a login when sessions cannot be signed, before sending anyone to Discord', async () => {
-    const noJwt = await buildAuthApp(sim, { auth: { jwtSecret: undefined } })
+    const noJwt = await buildWorld(authWorld(sim, { auth: { jwtSecret: undefined } }))
     try {
       const res = await noJwt.inject({ method: 'GET', url: '/discord/auth/login' })
       expect(res.statusCode).toBe(503)
@@ -126,7 +124,7 @@ describe('GET /auth/login', () => {
   })
 
   it('answers 503 FST_DISCORD_NOT_CONFIGURED without a Discord application', async () => {
-    const bare = await buildAuthApp(null)
+    const bare = await buildWorld(authWorld(null))
     try {
       const res = await bare.inject({ method: 'GET', url: '/discord/auth/login' })
       expect(res.statusCode).toBe(503)
@@ -178,14 +176,14 @@ describe('GET /auth/callback: login flow', () => {
   it('asks the host resolveUser hook for the user id and session permissions', async () => {
     const calls: unknown[] = []
     await t.close()
-    t = await buildAuthApp(sim, {
+    t = await buildWorld(authWorld(sim, {
       auth: {
         resolveUser: async (profile, ctx) => {
           calls.push({ id: profile.id, username: profile.username, guilds: profile.guilds.length, linked: ctx.linkedUserId })
           return { id: `host-${profile.username}`, permissions: ['discord:admin'] }
         }
       }
-    })
+    }))
     const res = await loginAs(BOB)
     expect(res.json().user_id).toBe('host-bob')
     expect(calls).toEqual([{ id: BOB, username: 'bob', guilds: 1, linked: null }])
@@ -380,7 +378,7 @@ describe('GET /auth/callback: a failure returns the browser to the redirect URL 
 
   it('an unexpected failure (a host resolveUser throwing): FST_DISCORD_INTERNAL, its message neither in the URL nor the body', async () => {
     await t.close()
-    t = await buildAuthApp(sim, { auth: { resolveUser: async () => { throw new Error('host directory down: secret-dsn') } } })
+    t = await buildWorld(authWorld(sim, { auth: { resolveUser: async () => { throw new Error('host directory down: secret-dsn') } } }))
     const { auth_url, state } = await login({ redirect_url: FRONTEND })
     const { code } = await authorizeAs(sim, auth_url, BOB)
     const res = await t.callback({ code, state })

@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyJwt from '@fastify/jwt'
 import discordSync from '../../src/index.js'
-import { TEST_KEY } from '../helpers/build-app.js'
-import { bearer, buildAuthApp, JWT_SECRET, sessionFor, type AuthTestApp } from './helpers.js'
+import { bearer, buildWorld, JWT_SECRET, sessionFor, TEST_KEY, type World } from '../helpers/world.js'
+import { authWorld } from './helpers.js'
 
 /*
  * Who the caller is: Bearer or cookie, which wins, what is refused and with which code,
@@ -23,7 +23,7 @@ function signHs256 (payload: Record<string, unknown>, secret = JWT_SECRET): stri
 
 const now = (): number => Math.floor(Date.now() / 1000)
 
-let t: AuthTestApp | null = null
+let t: World | null = null
 let host: FastifyInstance | null = null
 afterEach(async () => {
   await t?.close()
@@ -33,43 +33,43 @@ afterEach(async () => {
 })
 
 async function status (headers: Record<string, string> = {}): Promise<{ statusCode: number, json: Record<string, unknown> }> {
-  const res = await (t as AuthTestApp).inject({ method: 'GET', url: '/discord/auth/status', headers })
+  const res = await (t as World).inject({ method: 'GET', url: '/discord/auth/status', headers })
   return { statusCode: res.statusCode, json: res.json() }
 }
 
 describe('reading the session', () => {
   it('accepts Authorization: Bearer', async () => {
-    t = await buildAuthApp(null)
+    t = await buildWorld(authWorld(null))
     const r = await status(bearer(sessionFor(t.app, 'u-alice')))
     expect(r).toMatchObject({ statusCode: 200, json: { authenticated: true, user_id: 'u-alice', linked: false, accounts: [] } })
   })
 
   it('accepts the falcon_auth_token cookie', async () => {
-    t = await buildAuthApp(null)
+    t = await buildWorld(authWorld(null))
     const r = await status({ cookie: `other=1; falcon_auth_token=${sessionFor(t.app, 'u-alice')}` })
     expect(r).toMatchObject({ statusCode: 200, json: { authenticated: true, user_id: 'u-alice' } })
   })
 
   it('uses the configured cookie name', async () => {
-    t = await buildAuthApp(null, { auth: { cookieName: 'sid' } })
+    t = await buildWorld(authWorld(null, { auth: { cookieName: 'sid' } }))
     expect((await status({ cookie: `sid=${sessionFor(t.app, 'u-1')}` })).json).toMatchObject({ user_id: 'u-1' })
     expect((await status({ cookie: `falcon_auth_token=${sessionFor(t.app, 'u-1')}` })).json).toEqual({ authenticated: false })
   })
 
   it('lets the bearer token win when cookie and bearer are both present and differ', async () => {
-    t = await buildAuthApp(null)
+    t = await buildWorld(authWorld(null))
     const r = await status({ ...bearer(sessionFor(t.app, 'u-api')), cookie: `falcon_auth_token=${sessionFor(t.app, 'u-browser')}` })
     expect(r.json).toMatchObject({ authenticated: true, user_id: 'u-api' })
   })
 
   it('does not fall back to a valid cookie when the bearer token is bad', async () => {
-    t = await buildAuthApp(null)
+    t = await buildWorld(authWorld(null))
     const r = await status({ authorization: 'Bearer not.a.jwt', cookie: `falcon_auth_token=${sessionFor(t.app, 'u-browser')}` })
     expect(r).toMatchObject({ statusCode: 401, json: { code: 'FST_DISCORD_AUTH_TOKEN_INVALID' } })
   })
 
   it('is anonymous without any credential', async () => {
-    t = await buildAuthApp(null)
+    t = await buildWorld(authWorld(null))
     expect(await status()).toEqual({ statusCode: 200, json: { authenticated: false } })
   })
 
@@ -80,20 +80,20 @@ describe('reading the session', () => {
     ['alg none', () => `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ sub: 'u-1' })}.`],
     ['garbage', () => 'garbage']
   ])('refuses %s with 401 FST_DISCORD_AUTH_TOKEN_INVALID, by bearer and by cookie', async (_what, make) => {
-    t = await buildAuthApp(null)
+    t = await buildWorld(authWorld(null))
     const token = make(sessionFor(t.app, 'u-1'))
     expect(await status(bearer(token))).toMatchObject({ statusCode: 401, json: { code: 'FST_DISCORD_AUTH_TOKEN_INVALID' } })
     expect(await status({ cookie: `falcon_auth_token=${token}` })).toMatchObject({ statusCode: 401, json: { code: 'FST_DISCORD_AUTH_TOKEN_INVALID' } })
   })
 
   it('refuses an expired token with 401 FST_DISCORD_AUTH_TOKEN_EXPIRED', async () => {
-    t = await buildAuthApp(null)
+    t = await buildWorld(authWorld(null))
     const r = await status(bearer(signHs256({ sub: 'u-1', iat: now() - 100, exp: now() - 10 })))
     expect(r).toMatchObject({ statusCode: 401, json: { code: 'FST_DISCORD_AUTH_TOKEN_EXPIRED' } })
   })
 
   it('refuses an Authorization header that is not Bearer', async () => {
-    t = await buildAuthApp(null)
+    t = await buildWorld(authWorld(null))
     const r = await status({ authorization: 'Basic dXNlcjpwdw==' })
     expect(r).toMatchObject({ statusCode: 401, json: { code: 'FST_DISCORD_AUTH_TOKEN_INVALID', message: expect.stringContaining('Bearer') } })
   })
@@ -105,7 +105,7 @@ describe('reading the session', () => {
     ['permissions that are not a list of strings', { sub: 'u-1', permissions: [1, 2] }],
     ['a payload that is not an object', 'just-a-string']
   ])('refuses a verified token with %s', async (_what, payload) => {
-    t = await buildAuthApp(null)
+    t = await buildWorld(authWorld(null))
     const token = typeof payload === 'string'
       ? (() => { const head = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`; return `${head}.${createHmac('sha256', JWT_SECRET).update(head).digest('base64url')}` })()
       : signHs256(payload as Record<string, unknown>)
@@ -113,7 +113,7 @@ describe('reading the session', () => {
   })
 
   it('accepts a numeric user id and OAuth-style space-separated permissions', async () => {
-    t = await buildAuthApp(null)
+    t = await buildWorld(authWorld(null))
     const user = t.app.discord.auth.verify(signHs256({ sub: 42, permissions: 'discord:admin other' }))
     expect(user).toMatchObject({ id: '42', permissions: ['discord:admin', 'other'] })
   })
@@ -121,7 +121,7 @@ describe('reading the session', () => {
 
 describe('JWT configuration', () => {
   it('without a secret and without a host @fastify/jwt: anonymous status works, a presented token is 503 FST_DISCORD_AUTH_NOT_CONFIGURED', async () => {
-    t = await buildAuthApp(null, { auth: { jwtSecret: undefined } })
+    t = await buildWorld(authWorld(null, { auth: { jwtSecret: undefined } }))
     expect(t.app.discord.auth.source).toBe('none')
     expect(await status()).toEqual({ statusCode: 200, json: { authenticated: false } })
     const r = await status(bearer(signHs256({ sub: 'u-1' })))
@@ -132,9 +132,9 @@ describe('JWT configuration', () => {
   })
 
   it('reuses a @fastify/jwt the host registered first, and leaves the host without a decorator otherwise', async () => {
-    t = await buildAuthApp(null, { auth: { jwtSecret: undefined } }, {
+    t = await buildWorld(authWorld(null, { auth: { jwtSecret: undefined } }, {
       before: async (app) => { await app.register(fastifyJwt, { secret: 'host-secret-that-is-long-enough-0123456789' }) }
-    })
+    }))
     expect(t.app.discord.auth.source).toBe('host')
     const hostToken = (t.app as unknown as { jwt: { sign: (p: object) => string } }).jwt.sign({ sub: 'host-user', permissions: ['discord:admin'] })
     expect((await status(bearer(hostToken))).json).toMatchObject({ authenticated: true, user_id: 'host-user' })
@@ -159,7 +159,7 @@ describe('JWT configuration', () => {
   })
 
   it('issues sessions with the configured claim names and lifetime', async () => {
-    t = await buildAuthApp(null, { auth: { userIdClaim: 'uid', permissionsClaim: 'perms', sessionExpiry: '2h' } })
+    t = await buildWorld(authWorld(null, { auth: { userIdClaim: 'uid', permissionsClaim: 'perms', sessionExpiry: '2h' } }))
     const { token, expiresAt } = t.app.discord.auth.issue({ id: 'u-9', permissions: ['p'] })
     const payload = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as Record<string, number | string | string[]>
     expect(payload).toMatchObject({ uid: 'u-9', perms: ['p'] })
@@ -171,13 +171,13 @@ describe('JWT configuration', () => {
 })
 
 describe('authorisation helpers on host routes', () => {
-  async function withAdminRoute (overrides: Parameters<typeof buildAuthApp>[1] = {}): Promise<AuthTestApp> {
-    return await buildAuthApp(null, overrides, {
+  async function withAdminRoute (overrides: Parameters<typeof authWorld>[1] = {}): Promise<World> {
+    return await buildWorld(authWorld(null, overrides, {
       after: async (h) => {
         h.get('/host/admin', { preHandler: h.discord.auth.requireAdmin }, async (req) => ({ admin: req.discordAuth?.id }))
         h.get('/host/me', { preHandler: h.discord.auth.authenticate }, async (req) => ({ me: req.discordAuth?.id }))
       }
-    })
+    }))
   }
 
   it('requireAdmin: 401 anonymous, 403 without the admin permission, 200 with it', async () => {

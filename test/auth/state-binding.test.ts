@@ -3,15 +3,12 @@ import Fastify from 'fastify'
 import { fastifyCookie } from '@fastify/cookie'
 import Database from 'better-sqlite3'
 import type { LightMyRequestResponse } from 'fastify'
-import discordSync from '../../src/index.js'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { generateState } from '../../src/auth/flow.js'
 import { STATE_BINDING_COOKIE, StateBinding } from '../../src/auth/state-binding.js'
 import { resolveOptions } from '../../src/options/index.js'
-import {
-  ALICE, authorizeAs, bearer, BOB, buildAuthApp, callbackUrl, CLIENT_SECRET, FRONTEND, JWT_SECRET, pluginOptions,
-  sessionCookie, sessionFor, startSimulator, type AuthTestApp
-} from './helpers.js'
+import { authorizeAs, bearer, buildWorld, discordOptions, JWT_SECRET, sessionCookie, sessionFor, TEST_KEY, type World } from '../helpers/world.js'
+import { ALICE, AUTH_APP, authWorld, BOB, callbackUrl, CLIENT_SECRET, FRONTEND, startSimulator } from './helpers.js'
 
 /*
  * The OAuth state is bound to the browser that started the flow (auth.bindStateToBrowser).
@@ -24,10 +21,10 @@ const CALLBACK_PATH = '/discord/auth/callback'
 const MISMATCH = 'FST_DISCORD_OAUTH_BROWSER_MISMATCH'
 
 let sim: DiscordSimulator
-let t: AuthTestApp
+let t: World
 beforeAll(async () => { sim = await startSimulator() })
 afterAll(async () => { await sim.close() })
-beforeEach(async () => { t = await buildAuthApp(sim) })
+beforeEach(async () => { t = await buildWorld(authWorld(sim)) })
 afterEach(async () => { await t.close() })
 
 function setCookieHeaders (res: LightMyRequestResponse): string[] {
@@ -102,12 +99,12 @@ describe('the binding cookie', () => {
 
   it('follows auth.cookieSecure, auth.cookieDomain, stateExpiry and the redirect URI\'s path', async () => {
     await t.close()
-    t = await buildAuthApp(sim, { stateExpiry: '90s', auth: { cookieSecure: false, cookieDomain: 'example.test' } })
+    t = await buildWorld(authWorld(sim, { stateExpiry: '90s', auth: { cookieSecure: false, cookieDomain: 'example.test' } }))
     const raw = bindingOf(await t.inject({ method: 'GET', url: '/discord/auth/login' }))?.raw as string
     expect(raw.split(/;\s*/).slice(1).sort()).toEqual(['Domain=example.test', 'HttpOnly', 'Max-Age=90', `Path=${CALLBACK_PATH}`, 'SameSite=Lax'])
 
     // The browser returns to discord.redirectUri, which a proxy may map to another public path.
-    const o = resolveOptions(pluginOptions(sim))
+    const o = resolveOptions({ encryptionKey: TEST_KEY, discord: discordOptions(sim, AUTH_APP), auth: { jwtSecret: JWT_SECRET, redirectUrls: [FRONTEND] } })
     const binding = new StateBinding({ ...o.discord!, redirectUri: 'https://app.example.test/api/v1/discord/cb;v=2' }, o.auth, 60_000)
     const app = Fastify()
     await app.register(fastifyCookie)
@@ -131,7 +128,7 @@ describe('the binding cookie', () => {
 
   it('depends on the client secret: another Discord application\'s binding does not match', () => {
     const state = generateState()
-    const o = resolveOptions(pluginOptions(sim))
+    const o = resolveOptions({ encryptionKey: TEST_KEY, discord: discordOptions(sim, AUTH_APP), auth: { jwtSecret: JWT_SECRET, redirectUrls: [FRONTEND] } })
     const mine = new StateBinding(o.discord, o.auth, 60_000)
     const theirs = new StateBinding({ ...o.discord!, clientSecret: `${CLIENT_SECRET}-other` }, o.auth, 60_000)
     expect(mine.matches(state, boundValue(theirs, state))).toBe(false)
@@ -261,16 +258,16 @@ describe('the browser that started the flow', () => {
 
   it('started on one instance, completes on another sharing the store: the key is not per process', async () => {
     const db = new Database(':memory:')
-    const instances = [Fastify(), Fastify()]
+    const instances: World[] = []
     try {
-      for (const app of instances) await app.register(discordSync, { store: { type: 'sqlite', database: db }, ...pluginOptions(sim) })
+      for (let i = 0; i < 2; i++) instances.push(await buildWorld(authWorld(sim, { store: { type: 'sqlite', database: db } })))
       const started = await instances[0]!.inject({ url: '/discord/auth/login' })
       const { code, state } = await authorizeAs(sim, started.json().auth_url, ALICE)
       const res = await instances[1]!.inject({ url: callbackUrl({ code, state }), headers: { cookie: `${STATE_BINDING_COOKIE}=${bindingOf(started)?.value as string}` } })
       expect(res.statusCode, res.body).toBe(200)
       expect(res.json()).toMatchObject({ flow: 'login', account: { discord_user_id: ALICE } })
     } finally {
-      for (const app of instances) await app.close()
+      for (const w of instances) await w.close()
       db.close()
     }
   })
@@ -309,7 +306,7 @@ describe('every callback answer clears the binding cookie', () => {
 
 describe('without a Discord application', () => {
   it('the callback answers 503 FST_DISCORD_NOT_CONFIGURED and touches no cookie', async () => {
-    const bare = await buildAuthApp(null)
+    const bare = await buildWorld(authWorld(null))
     try {
       const res = await bare.inject({ method: 'GET', url: callbackUrl({ code: 'c', state: generateState() }), headers: { cookie: `${STATE_BINDING_COOKIE}=x` } })
       expect(res.statusCode).toBe(503)
@@ -324,7 +321,7 @@ describe('without a Discord application', () => {
 describe('auth.bindStateToBrowser: false (API clients completing flows outside the starting browser)', () => {
   beforeEach(async () => {
     await t.close()
-    t = await buildAuthApp(sim, { auth: { bindStateToBrowser: false } })
+    t = await buildWorld(authWorld(sim, { auth: { bindStateToBrowser: false } }))
   })
 
   it('sets no cookie, clears none, and completes a login and a link without one, as before the binding existed', async () => {
@@ -348,8 +345,8 @@ describe('auth.bindStateToBrowser: false (API clients completing flows outside t
 
 describe('the option', () => {
   it('defaults to true and refuses a non-boolean', () => {
-    expect(resolveOptions(pluginOptions(null)).auth.bindStateToBrowser).toBe(true)
-    expect(resolveOptions({ ...pluginOptions(null), auth: { bindStateToBrowser: false } }).auth.bindStateToBrowser).toBe(false)
-    expect(() => resolveOptions({ ...pluginOptions(null), auth: { jwtSecret: JWT_SECRET, bindStateToBrowser: 'no' as never } })).toThrow(expect.objectContaining({ code: 'FST_DISCORD_INVALID_OPTIONS', message: expect.stringContaining('auth.bindStateToBrowser') }))
+    expect(resolveOptions({ encryptionKey: TEST_KEY, auth: { jwtSecret: JWT_SECRET } }).auth.bindStateToBrowser).toBe(true)
+    expect(resolveOptions({ encryptionKey: TEST_KEY, auth: { bindStateToBrowser: false } }).auth.bindStateToBrowser).toBe(false)
+    expect(() => resolveOptions({ encryptionKey: TEST_KEY, auth: { jwtSecret: JWT_SECRET, bindStateToBrowser: 'no' as never } })).toThrow(expect.objectContaining({ code: 'FST_DISCORD_INVALID_OPTIONS', message: expect.stringContaining('auth.bindStateToBrowser') }))
   })
 })

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RouteOptions } from 'fastify'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { bearer, buildAuthApp, sessionFor, startSimulator, type AuthTestApp } from './helpers.js'
+import { bearer, buildWorld, sessionFor, type World } from '../helpers/world.js'
+import { authWorld, startSimulator } from './helpers.js'
 
 /*
  * One validation mechanism for every route of the plugin: an unknown query or body field is a
@@ -18,12 +19,12 @@ const LENIENT_QUERY = new Set(['GET /discord/auth/callback'])
 interface ObjectSchema { type?: string, properties?: Record<string, unknown>, additionalProperties?: unknown }
 
 let sim: DiscordSimulator
-let t: AuthTestApp
+let t: World
 const routes: RouteOptions[] = []
 
 beforeAll(async () => {
   sim = await startSimulator()
-  t = await buildAuthApp(sim, {}, { before: async (app) => { app.addHook('onRoute', (r) => { routes.push(r) }) } })
+  t = await buildWorld(authWorld(sim, {}, { before: async (app) => { app.addHook('onRoute', (r) => { routes.push(r) }) } }))
 })
 afterAll(async () => {
   await t.close()

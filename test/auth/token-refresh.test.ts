@@ -14,7 +14,8 @@ import { RedisTaskLock, type TaskLock } from '../../src/tasks/lock.js'
 import { DiscordSyncEvents } from '../../src/events.js'
 import type { DiscordStore } from '../../src/store/port/index.js'
 import { redisAvailable, REDIS_URL, uniquePrefix } from '../helpers/redis.js'
-import { bearer, buildAuthApp, CLIENT_ID, CLIENT_SECRET, dumpDatabase, sessionFor, startSimulator, type AuthTestApp } from './helpers.js'
+import { bearer, buildWorld, dumpDatabase, sessionFor, type World } from '../helpers/world.js'
+import { authWorld, CLIENT_ID, CLIENT_SECRET, startSimulator } from './helpers.js'
 
 /*
  * The token refresh task: rotation and invalid_grant against the simulator, batching and bounded
@@ -22,7 +23,7 @@ import { bearer, buildAuthApp, CLIENT_ID, CLIENT_SECRET, dumpDatabase, sessionFo
  */
 
 let sim: DiscordSimulator
-let t: AuthTestApp | null = null
+let t: World | null = null
 const silentLog = { info () {}, warn () {}, error () {}, debug () {}, trace () {}, fatal () {}, child () { return silentLog }, level: 'silent' } as never
 
 beforeAll(async () => { sim = await startSimulator() })
@@ -49,7 +50,7 @@ async function seedLink (store: DiscordStore, opts: { expiresInMs?: number, host
   return { id, access: issued.access_token, refresh: issued.refresh_token as string }
 }
 
-function taskFor (app: AuthTestApp, over: Partial<ConstructorParameters<typeof TokenRefreshTask>[0]> = {}): TokenRefreshTask {
+function taskFor (app: World, over: Partial<ConstructorParameters<typeof TokenRefreshTask>[0]> = {}): TokenRefreshTask {
   return new TokenRefreshTask({
     store: app.app.discord.store,
     oauth: app.app.discord.client.oauth2({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
@@ -66,7 +67,7 @@ function taskFor (app: AuthTestApp, over: Partial<ConstructorParameters<typeof T
 
 describe('refreshing against the simulator', () => {
   it('rotates tokens: new access and refresh tokens stored, the old refresh token dead at Discord', async () => {
-    t = await buildAuthApp(sim)
+    t = await buildWorld(authWorld(sim))
     const link = await seedLink(t.app.discord.store)
     const run = await taskFor(t).run()
     expect(run).toMatchObject({ status: 'completed', candidates: 1, refreshed: 1, reauth_required: 0, failed: 0, errors: [] })
@@ -83,14 +84,14 @@ describe('refreshing against the simulator', () => {
   })
 
   it('leaves links expiring after the threshold alone', async () => {
-    t = await buildAuthApp(sim)
+    t = await buildWorld(authWorld(sim))
     const link = await seedLink(t.app.discord.store, { expiresInMs: 3 * 86_400_000 })
     expect(await taskFor(t).run()).toMatchObject({ candidates: 0 })
     expect((await t.app.discord.store.getUserTokens(link.id))?.refresh_token).toBe(link.refresh)
   })
 
   it('invalid_grant marks the link needs_reauth, keeps it, shows it in auth/status, and does not retry it', async () => {
-    t = await buildAuthApp(sim)
+    t = await buildWorld(authWorld(sim))
     const link = await seedLink(t.app.discord.store, { hostUser: 'host-revoked' })
     // The user revoked the app in Discord: the refresh token no longer works.
     sim.state.revokeAuthorization(sim.state.findRefreshToken(link.refresh) as NonNullable<ReturnType<typeof sim.state.findRefreshToken>>)
@@ -105,7 +106,7 @@ describe('refreshing against the simulator', () => {
   })
 
   it('Discord failing: counted and recorded per link (no token in the record), the link neither flagged nor changed', async () => {
-    t = await buildAuthApp(sim)
+    t = await buildWorld(authWorld(sim))
     const link = await seedLink(t.app.discord.store)
     sim.scriptFault({ kind: 'error', status: 500, route: 'POST /oauth2/token', times: 20 })
     const run = await taskFor(t).run()
@@ -118,8 +119,8 @@ describe('refreshing against the simulator', () => {
   })
 
   it('works through every candidate in batches with bounded concurrency', async () => {
-    t = await buildAuthApp(sim)
-    const links = await Promise.all(Array.from({ length: 12 }, () => seedLink((t as AuthTestApp).app.discord.store)))
+    t = await buildWorld(authWorld(sim))
+    const links = await Promise.all(Array.from({ length: 12 }, () => seedLink((t as World).app.discord.store)))
     const store = t.app.discord.store
     const real = t.app.discord.client.oauth2({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })
     let inFlight = 0
@@ -146,8 +147,8 @@ describe('refreshing against the simulator', () => {
   })
 
   it('does not loop on links that keep failing: each is tried once per run', async () => {
-    t = await buildAuthApp(sim)
-    await Promise.all(Array.from({ length: 4 }, () => seedLink((t as AuthTestApp).app.discord.store)))
+    t = await buildWorld(authWorld(sim))
+    await Promise.all(Array.from({ length: 4 }, () => seedLink((t as World).app.discord.store)))
     const oauth = { refreshToken: vi.fn(async () => { throw new Error('boom') }) } as unknown as DiscordOAuth2Client
     const run = await taskFor(t, { oauth, batchSize: 3 }).run()
     expect(run).toMatchObject({ candidates: 4, failed: 4 })
@@ -156,7 +157,7 @@ describe('refreshing against the simulator', () => {
   })
 
   it('records each run (newest first), and a second run() while one is running joins it', async () => {
-    t = await buildAuthApp(sim)
+    t = await buildWorld(authWorld(sim))
     await seedLink(t.app.discord.store)
     const task = taskFor(t)
     const [a, b] = await Promise.all([task.run(), task.run()])
@@ -172,7 +173,7 @@ describe('refreshing against the simulator', () => {
 
 describe('run records in the store', () => {
   it('each run is stored with its counts and errors, visible to any instance sharing the store, with no token in it', async () => {
-    t = await buildAuthApp(sim)
+    t = await buildWorld(authWorld(sim))
     const store = t.app.discord.store
     const ok = await seedLink(store)
     await taskFor(t).run()
@@ -195,11 +196,12 @@ describe('run records in the store', () => {
   })
 
   it('a skipped run is recorded with its reason (lock held elsewhere, Redis unreachable)', async () => {
-    t = await buildAuthApp(sim)
+    t = await buildWorld(authWorld(sim))
     const held: TaskLock = { acquire: async () => null, renew: async () => true, release: async () => {} }
+    // Runs are ordered by start time (to the millisecond): the faked clock keeps the two apart.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() })
     await taskFor(t, { lock: held }).run()
-    // Runs are ordered by start time (to the millisecond): keep the two apart.
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    vi.setSystemTime(Date.now() + 5)
     const down: TaskLock = { acquire: async () => { throw new Error('connect ECONNREFUSED') }, renew: async () => false, release: async () => {} }
     await taskFor(t, { lock: down }).run()
     expect((await taskFor(t).history()).map((r) => [r.status, r.reason])).toEqual([
@@ -209,7 +211,7 @@ describe('run records in the store', () => {
   })
 
   it('deletes recorded runs older than the retention after each run', async () => {
-    t = await buildAuthApp(sim)
+    t = await buildWorld(authWorld(sim))
     const store = t.app.discord.store
     const day = 86_400_000
     const old = new Date(Date.now() - 91 * day)
@@ -224,7 +226,7 @@ describe('run records in the store', () => {
   })
 
   it('a store that cannot record the run costs the record only: the run still resolves, and a warning is logged', async () => {
-    t = await buildAuthApp(sim)
+    t = await buildWorld(authWorld(sim))
     await seedLink(t.app.discord.store)
     const store = t.app.discord.store
     const failing = new Proxy(store, {
@@ -251,7 +253,7 @@ describe('GET /auth/token-refresh/runs', () => {
     ['a user', { sub: 'host-1', permissions: [] }, 403, 'FST_DISCORD_FORBIDDEN'],
     ['another user', { sub: 'host-2', permissions: ['discord:read'] }, 403, 'FST_DISCORD_FORBIDDEN']
   ] as const)('refuses %s: %i %s', async (_who, claims, statusCode, code) => {
-    t = await buildAuthApp(sim)
+    t = await buildWorld(authWorld(sim))
     const headers = 'sub' in claims ? bearer(sessionFor(t.app, claims.sub, [...claims.permissions])) : {}
     const res = await t.inject({ method: 'GET', url, headers })
     expect(res.statusCode).toBe(statusCode)
@@ -259,7 +261,7 @@ describe('GET /auth/token-refresh/runs', () => {
   })
 
   it('shows an admin the recorded runs, newest first, limited, with no token', async () => {
-    t = await buildAuthApp(sim, { tokenRefresh: { enabled: true } })
+    t = await buildWorld(authWorld(sim, { tokenRefresh: { enabled: true } }))
     const task = t.app.discord.tokenRefresh as TokenRefreshTask
     const link = await seedLink(t.app.discord.store)
     await task.run()
@@ -281,7 +283,7 @@ describe('GET /auth/token-refresh/runs', () => {
   })
 
   it('with the task disabled: enabled false, and runs an earlier configuration recorded are still listed', async () => {
-    t = await buildAuthApp(sim, { tokenRefresh: { enabled: false } })
+    t = await buildWorld(authWorld(sim, { tokenRefresh: { enabled: false } }))
     const at = new Date(Date.now() - 3_600_000)
     await t.app.discord.store.recordTaskRun({ task: 'token_refresh', status: 'completed', reason: null, started_at: at, finished_at: at, duration_ms: 12, counts: { candidates: 1, refreshed: 1 }, errors: [] })
     const res = await t.inject({ method: 'GET', url, headers: bearer(sessionFor(t.app, 'admin-1', ['discord:admin'])) })
@@ -295,7 +297,7 @@ describe('GET /auth/token-refresh/runs', () => {
 
 describe('one instance at a time', () => {
   it('skips the run when another instance holds the lock, or when the lock cannot be reached', async () => {
-    t = await buildAuthApp(sim)
+    t = await buildWorld(authWorld(sim))
     await seedLink(t.app.discord.store)
     const held: TaskLock = { acquire: async () => null, renew: async () => true, release: async () => {} }
     expect(await taskFor(t, { lock: held }).run()).toMatchObject({ status: 'skipped', reason: 'another instance holds the lock', candidates: 0 })
@@ -304,7 +306,7 @@ describe('one instance at a time', () => {
   })
 
   it('stops after the batch in which it lost the lock (it expired and another instance may run): failed, "lock lost", recorded', async () => {
-    t = await buildAuthApp(sim)
+    t = await buildWorld(authWorld(sim))
     const links = [await seedLink(t.app.discord.store, { expiresInMs: 10_000 }), await seedLink(t.app.discord.store, { expiresInMs: 20_000 })]
     const released: string[] = []
     const lost: TaskLock = { acquire: async () => 'tok-1', renew: async () => false, release: async (tok) => { released.push(tok) } }
@@ -321,7 +323,7 @@ describe('one instance at a time', () => {
     const redis = new Redis(REDIS_URL, { lazyConnect: true })
     await redis.connect()
     try {
-      t = await buildAuthApp(sim)
+      t = await buildWorld(authWorld(sim))
       await seedLink(t.app.discord.store)
       const key = `${uniquePrefix('token-refresh')}lock`
       const [a, b] = await Promise.all([
@@ -336,7 +338,11 @@ describe('one instance at a time', () => {
       const dead = new RedisTaskLock(redis, key, 300)
       expect(await dead.acquire()).not.toBeNull()
       expect(await taskFor(t, { lock: new RedisTaskLock(redis, key, 10_000) }).run()).toMatchObject({ status: 'skipped' })
-      await new Promise((resolve) => setTimeout(resolve, 400))
+      // Redis keeps the TTL on its own clock: check it is the lock's, then let it run out there.
+      const ttl = await redis.pttl(key)
+      expect(ttl > 0 && ttl <= 300, `pttl ${ttl}`).toBe(true)
+      await redis.pexpire(key, 0)
+      expect(await redis.exists(key)).toBe(0)
       expect(await taskFor(t, { lock: new RedisTaskLock(redis, key, 10_000) }).run()).toMatchObject({ status: 'completed' })
       // Only the holder may renew or release.
       const mine = new RedisTaskLock(redis, key, 10_000)
@@ -356,7 +362,7 @@ describe('one instance at a time', () => {
 describe('schedule', () => {
   it('runs every interval once the server is ready, never before, and stops on close (fake timers)', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
-    t = await buildAuthApp(sim, { tokenRefresh: { enabled: true, interval: '30m' } })
+    t = await buildWorld(authWorld(sim, { tokenRefresh: { enabled: true, interval: '30m' } }))
     const task = t.app.discord.tokenRefresh as TokenRefreshTask
     expect(task).not.toBeNull()
     await seedLink(t.app.discord.store)
@@ -379,21 +385,21 @@ describe('schedule', () => {
   })
 
   it('is not scheduled when disabled or without a Discord application', async () => {
-    t = await buildAuthApp(sim, { tokenRefresh: { enabled: false } })
+    t = await buildWorld(authWorld(sim, { tokenRefresh: { enabled: false } }))
     expect(t.app.discord.tokenRefresh).toBeNull()
     await t.close()
-    t = await buildAuthApp(null, { tokenRefresh: { enabled: true } })
+    t = await buildWorld(authWorld(null, { tokenRefresh: { enabled: true } }))
     expect(t.app.discord.tokenRefresh).toBeNull()
   })
 
   it('uses a host @fastify/schedule when present, and removes only its own jobs on close (every task of the plugin)', async () => {
-    t = await buildAuthApp(sim, { tokenRefresh: { enabled: true } }, {
+    t = await buildWorld(authWorld(sim, { tokenRefresh: { enabled: true } }, {
       before: async (app) => {
         await app.register(fastifySchedule)
         const host = (app as unknown as { scheduler: ToadScheduler }).scheduler
         host.addSimpleIntervalJob(new SimpleIntervalJob({ hours: 1 }, new AsyncTask('host-job', async () => {}), { id: 'host-job', unref: true }))
       }
-    })
+    }))
     const hostScheduler = (t.app as unknown as { scheduler: ToadScheduler }).scheduler
     const ours = [TOKEN_REFRESH_JOB_ID, HEALTH_CHECK_JOB_ID, ROLE_SYNC_JOB_ID, SYNC_CLEANUP_JOB_ID]
     expect(ours.map((id) => hostScheduler.existsById(id))).toEqual([true, true, true, true])
@@ -424,18 +430,22 @@ describe('schedule', () => {
 
 describe('shutdown', () => {
   it('close waits for a run in progress and no batch starts afterwards', async () => {
-    t = await buildAuthApp(sim)
-    await Promise.all(Array.from({ length: 3 }, () => seedLink((t as AuthTestApp).app.discord.store)))
+    t = await buildWorld(authWorld(sim))
+    await Promise.all(Array.from({ length: 3 }, () => seedLink((t as World).app.discord.store)))
     const real = new DiscordRestClient({ baseUrl: sim.apiBaseUrl }).oauth2({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })
     let release: () => void = () => {}
     const gate = new Promise<void>((resolve) => { release = resolve })
-    const oauth = { refreshToken: async (tok: string) => { await gate; return real.refreshToken(tok) } } as unknown as DiscordOAuth2Client
+    let entered: () => void = () => {}
+    const inFlight = new Promise<void>((resolve) => { entered = resolve })
+    const oauth = { refreshToken: async (tok: string) => { entered(); await gate; return real.refreshToken(tok) } } as unknown as DiscordOAuth2Client
     const task = taskFor(t, { oauth, batchSize: 1, concurrency: 1 })
     const running = task.run()
     const stopped = task.stop()
     let done = false
     stopped.then(() => { done = true }, () => {})
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // The run is at Discord; everything else stop could wait for has had a turn of the event loop.
+    await inFlight
+    await new Promise((resolve) => setImmediate(resolve))
     expect(done).toBe(false)
     release()
     await stopped

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { createDiscordSimulator, type DiscordSimulator } from '../../src/testing/index.js'
 import { buildStandalone } from '../../examples/standalone/app.js'
 import { loadConfig } from '../../examples/standalone/config.js'
-import { authorizeAs } from '../auth/helpers.js'
+import { authorizeAs } from '../helpers/world.js'
 
 /*
  * The login flow in a real browser: headless Debian Chromium (driven by playwright-core) against

@@ -5,16 +5,16 @@ import { GuildHealthTask } from '../../src/health/guild-health.js'
 import { RedisTaskLock, type TaskLock } from '../../src/tasks/lock.js'
 import { Redis } from 'ioredis'
 import { REDIS_URL, redisAvailable, uniquePrefix } from '../helpers/redis.js'
+import { buildWorld, type World } from '../helpers/world.js'
 import {
   BOT_TOKEN,
-  buildRouteApp,
   configureGuild,
   createMapping,
   expectNoSecrets,
   IDS,
+  routeWorld,
   SECRET_VALUES,
-  startSimulator,
-  type RouteTestApp
+  startSimulator
 } from '../routes/helpers.js'
 
 /*
@@ -27,7 +27,7 @@ const HAS_REDIS = await redisAvailable()
 const BOT_PERMISSIONS = (1n << 28n) | (1n << 10n) | (1n << 11n)
 
 let sim: DiscordSimulator
-let t: RouteTestApp
+let t: World
 let logs: string[]
 let task: GuildHealthTask
 
@@ -51,7 +51,7 @@ beforeAll(async () => { sim = await startSimulator() })
 afterAll(async () => { await sim.close() })
 beforeEach(async () => {
   logs = []
-  t = await buildRouteApp(sim)
+  t = await buildWorld(routeWorld(sim))
   await configureGuild(t, { settings: { notification_channel_id: IDS.channel } })
   await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole })
   task = new GuildHealthTask({ store: t.app.discord.store, bots: (token) => t.app.discord.client.bot(token), log: capturingLogger() })
@@ -98,13 +98,13 @@ describe('GuildHealthTask against the simulator', () => {
     expect(logs.some((l) => l.startsWith('warn') && l.includes(IDS.guild) && l.includes('Manage Roles'))).toBe(true)
 
     // The module status reports an unhealthy guild as degraded.
-    const status = await t.call({ url: '/discord/status' })
+    const status = await t.inject({ url: '/discord/status' })
     expect(status.json()).toMatchObject({ module: 'discord', status: 'degraded' })
 
     sim.state.setRolePermissions(IDS.guild, IDS.botRole, BOT_PERMISSIONS)
     const healed = await task.run()
     expect(healed.results[0]).toMatchObject({ status: 'healthy', previous: 'unhealthy', last_error: null, notified: false })
-    expect((await t.call({ url: '/discord/status' })).json().status).toBe('healthy')
+    expect((await t.inject({ url: '/discord/status' })).json().status).toBe('healthy')
   })
 
   it('moving a mapped role above the bot → degraded, naming the role; back below → healthy', async () => {
@@ -116,7 +116,7 @@ describe('GuildHealthTask against the simulator', () => {
     expect((await stored())?.health_status).toBe('degraded')
     expect(messages()).toHaveLength(before + 1)
     // Degraded alone does not degrade the module: the guild still syncs its other roles.
-    expect((await t.call({ url: '/discord/status' })).json().status).toBe('healthy')
+    expect((await t.inject({ url: '/discord/status' })).json().status).toBe('healthy')
 
     sim.state.setRolePosition(IDS.guild, IDS.pilotRole, 5)
     expect((await task.run()).results[0]).toMatchObject({ status: 'healthy', previous: 'degraded' })
@@ -260,7 +260,7 @@ describe('GuildHealthTask against the simulator', () => {
 
   it('the plugin schedules the task (enabled by default) and exposes it', async () => {
     expect(t.app.discord.guildHealth).toBeInstanceOf(GuildHealthTask)
-    const off = await buildRouteApp(sim, { healthCheck: { enabled: false } })
+    const off = await buildWorld(routeWorld(sim, { healthCheck: { enabled: false } }))
     try {
       expect(off.app.discord.guildHealth).toBeNull()
     } finally {

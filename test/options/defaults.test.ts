@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_OPTIONS, resolveOptions } from '../../src/options/index.js'
 import { parseDuration } from '../../src/util/duration.js'
-import { TEST_KEY } from '../helpers/build-app.js'
+import { TEST_KEY } from '../helpers/world.js'
 
 const ms = (d: string): number => parseDuration(d) as number
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { BOT_TOKEN, buildRouteApp, configureGuild, createMapping, expectDocumentedStatuses, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
+import { buildWorld, type World } from '../helpers/world.js'
+import { BOT_TOKEN, configureGuild, createMapping, expectDocumentedStatuses, expectNoSecrets, IDS, routeWorld, startSimulator } from './helpers.js'
 
 /*
  * The authorization matrix of every guild, role-mapping and user endpoint: anonymous,
@@ -11,12 +12,12 @@ import { BOT_TOKEN, buildRouteApp, configureGuild, createMapping, expectDocument
  */
 
 let sim: DiscordSimulator
-let t: RouteTestApp
+let t: World
 let mappingId: string
 
 beforeAll(async () => {
   sim = await startSimulator()
-  t = await buildRouteApp(sim)
+  t = await buildWorld(routeWorld(sim))
   await configureGuild(t)
   mappingId = String((await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole })).id)
   await t.app.discord.store.createUser({ user_id: 'user-alice', discord_user_id: IDS.alice, username: 'alice' })
@@ -55,18 +56,18 @@ const ENDPOINTS: Endpoint[] = [
 
 describe('admin-only endpoints', () => {
   it.each(ENDPOINTS.map((e) => [e.name, e] as const))('%s: anonymous 401, tampered session 401, users 403', async (_name, e) => {
-    const anonymous = await t.call({ method: e.method, url: e.url(), payload: e.payload as never })
+    const anonymous = await t.inject({ method: e.method, url: e.url(), payload: e.payload as never })
     expect(anonymous.statusCode).toBe(401)
     expect(anonymous.json()).toMatchObject({ statusCode: 401, code: 'FST_DISCORD_AUTH_REQUIRED' })
 
     const tampered = `${t.tokenFor('admin').slice(0, -4)}AAAA`
-    const forged = await t.call({ method: e.method, url: e.url(), payload: e.payload as never, headers: { authorization: `Bearer ${tampered}` } })
+    const forged = await t.inject({ method: e.method, url: e.url(), payload: e.payload as never, headers: { authorization: `Bearer ${tampered}` } })
     expect(forged.statusCode).toBe(401)
     expect(forged.json().code).toBe('FST_DISCORD_AUTH_TOKEN_INVALID')
 
     for (const who of ['alice', 'bob'] as const) {
       for (const cookie of [false, true]) {
-        const res = await t.call({ method: e.method, url: e.url(), payload: e.payload as never, as: who, cookie })
+        const res = await t.inject({ method: e.method, url: e.url(), payload: e.payload as never, as: who, cookie })
         expect(res.statusCode).toBe(403)
         expect(res.json()).toMatchObject({ statusCode: 403, code: 'FST_DISCORD_FORBIDDEN' })
       }
@@ -75,10 +76,10 @@ describe('admin-only endpoints', () => {
 
   it('authorisation comes before validation: a malformed body from a non-admin is still 401/403, not 400', async () => {
     const junk = { nonsense: true }
-    expect((await t.call({ method: 'POST', url: '/discord/guilds', payload: junk })).statusCode).toBe(401)
-    expect((await t.call({ method: 'POST', url: '/discord/guilds', payload: junk, as: 'alice' })).statusCode).toBe(403)
-    expect((await t.call({ method: 'GET', url: '/discord/guilds/not-a-snowflake', as: 'alice' })).statusCode).toBe(403)
-    expect((await t.call({ method: 'POST', url: '/discord/guilds', payload: junk, as: 'admin' })).statusCode).toBe(400)
+    expect((await t.inject({ method: 'POST', url: '/discord/guilds', payload: junk })).statusCode).toBe(401)
+    expect((await t.inject({ method: 'POST', url: '/discord/guilds', payload: junk, as: 'alice' })).statusCode).toBe(403)
+    expect((await t.inject({ method: 'GET', url: '/discord/guilds/not-a-snowflake', as: 'alice' })).statusCode).toBe(403)
+    expect((await t.inject({ method: 'POST', url: '/discord/guilds', payload: junk, as: 'admin' })).statusCode).toBe(400)
   })
 
   it('nothing changed through the refused calls', async () => {
@@ -88,7 +89,7 @@ describe('admin-only endpoints', () => {
 
   it('an admin gets through every one of them (Bearer and cookie)', async () => {
     for (const [i, e] of ENDPOINTS.entries()) {
-      const res = await t.call({ method: e.method, url: e.url(), payload: e.payload as never, as: 'admin', cookie: i % 2 === 1 })
+      const res = await t.inject({ method: e.method, url: e.url(), payload: e.payload as never, as: 'admin', cookie: i % 2 === 1 })
       expect({ name: e.name, status: res.statusCode }).toEqual({ name: e.name, status: e.admin })
     }
   })
@@ -96,10 +97,10 @@ describe('admin-only endpoints', () => {
 
 describe('GET /discord/users/{user_id}', () => {
   it('anonymous 401, the user 200, another user 403, an admin 200', async () => {
-    expect((await t.call({ url: '/discord/users/user-alice' })).statusCode).toBe(401)
-    expect((await t.call({ url: '/discord/users/user-alice', as: 'alice' })).statusCode).toBe(200)
-    expect((await t.call({ url: '/discord/users/user-alice', as: 'bob' })).statusCode).toBe(403)
-    expect((await t.call({ url: '/discord/users/user-alice', as: 'admin' })).statusCode).toBe(200)
+    expect((await t.inject({ url: '/discord/users/user-alice' })).statusCode).toBe(401)
+    expect((await t.inject({ url: '/discord/users/user-alice', as: 'alice' })).statusCode).toBe(200)
+    expect((await t.inject({ url: '/discord/users/user-alice', as: 'bob' })).statusCode).toBe(403)
+    expect((await t.inject({ url: '/discord/users/user-alice', as: 'admin' })).statusCode).toBe(200)
   })
 })
 

@@ -3,7 +3,8 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { Redis } from 'ioredis'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { REDIS_URL, redisAvailable, uniquePrefix } from '../helpers/redis.js'
-import { buildRouteApp, IDS, startSimulator, type RouteTestApp } from './helpers.js'
+import { buildWorld, type World } from '../helpers/world.js'
+import { IDS, routeWorld, startSimulator } from './helpers.js'
 
 /*
  * The API contract: the OpenAPI document built from the route schemas (valid OpenAPI 3.1,
@@ -41,9 +42,6 @@ const SEED_ENDPOINTS: Array<[string, string]> = [
   ['post', '/discord/sync/user/{user_id}'],
   ['get', '/discord/sync/status']
 ]
-/** Rows owned by the sync engine (issue 6): checked once their routes are registered. */
-const SYNC_ROWS = new Set(['/discord/sync/manual', '/discord/sync/user/{user_id}', '/discord/sync/status'])
-
 /** This issue's extra endpoints (troubleshooting list, bulk import/export). */
 const EXTRA_ENDPOINTS: Array<[string, string]> = [
   ['get', '/discord/role-mappings'],
@@ -55,11 +53,11 @@ type Operation = { responses: Record<string, unknown>, requestBody?: { content: 
 type OpenApiDoc = { openapi: string, paths: Record<string, Record<string, Operation>> }
 
 describe('OpenAPI document', () => {
-  let t: RouteTestApp
+  let t: World
   let doc: OpenApiDoc
   beforeAll(async () => {
-    t = await buildRouteApp(sim)
-    const res = await t.call({ url: '/discord/openapi.json' })
+    t = await buildWorld(routeWorld(sim))
+    const res = await t.inject({ url: '/discord/openapi.json' })
     expect(res.statusCode).toBe(200)
     doc = res.json()
   })
@@ -72,11 +70,11 @@ describe('OpenAPI document', () => {
     expect(result.valid).toBe(true)
   })
 
-  it('contains every endpoint of the seed\'s table (sync rows once the sync engine registers them) and the import/export routes', () => {
+  it('registers and documents every endpoint of the seed\'s table and the import/export routes', () => {
     for (const [method, path] of [...SEED_ENDPOINTS, ...EXTRA_ENDPOINTS]) {
-      const fastifyPath = path.replace(/\{(\w+)\}/g, ':$1')
-      if (SYNC_ROWS.has(path) && !t.app.hasRoute({ method: method.toUpperCase() as 'GET', url: fastifyPath })) continue
-      expect({ path, method, present: doc.paths[path]?.[method] !== undefined }).toEqual({ path, method, present: true })
+      const registered = t.app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') })
+      const documented = doc.paths[path]?.[method] !== undefined
+      expect({ path, method, registered, documented }).toEqual({ path, method, registered: true, documented: true })
     }
     expect(doc.paths['/discord/openapi.json']).toBeUndefined()
   })
@@ -96,9 +94,9 @@ describe('OpenAPI document', () => {
   })
 
   it('is not served when the openapi option is false', async () => {
-    const off = await buildRouteApp(sim, { openapi: false })
+    const off = await buildWorld(routeWorld(sim, { openapi: false }))
     try {
-      expect((await off.call({ url: '/discord/openapi.json' })).statusCode).toBe(404)
+      expect((await off.inject({ url: '/discord/openapi.json' })).statusCode).toBe(404)
     } finally {
       await off.close()
     }
@@ -107,20 +105,20 @@ describe('OpenAPI document', () => {
 
 describe('rate limit of the plugin\'s routes', () => {
   it('answers 429 FST_DISCORD_RATE_LIMITED with Retry-After; keyed per user when authenticated, per IP otherwise', async () => {
-    const t = await buildRouteApp(sim, { rateLimit: { max: 3, timeWindow: '1m' } })
+    const t = await buildWorld(routeWorld(sim, { rateLimit: { max: 3, timeWindow: '1m' } }))
     try {
-      for (let i = 0; i < 3; i++) expect((await t.call({ url: '/discord/guilds' })).statusCode).toBe(401)
-      const limited = await t.call({ url: '/discord/guilds' })
+      for (let i = 0; i < 3; i++) expect((await t.inject({ url: '/discord/guilds' })).statusCode).toBe(401)
+      const limited = await t.inject({ url: '/discord/guilds' })
       expect(limited.statusCode).toBe(429)
       expect(limited.json()).toMatchObject({ statusCode: 429, code: 'FST_DISCORD_RATE_LIMITED', error: 'Too Many Requests' })
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0)
       // A forged token does not buy a fresh quota: it counts against the IP.
-      const forged = await t.call({ url: '/discord/guilds', headers: { authorization: 'Bearer not.a.jwt' } })
+      const forged = await t.inject({ url: '/discord/guilds', headers: { authorization: 'Bearer not.a.jwt' } })
       expect(forged.statusCode).toBe(429)
       // A verified user has their own quota, independent of the IP's and of other users'.
-      for (let i = 0; i < 3; i++) expect((await t.call({ url: '/discord/guilds', as: 'admin' })).statusCode).toBe(200)
-      expect((await t.call({ url: '/discord/guilds', as: 'admin' })).statusCode).toBe(429)
-      expect((await t.call({ url: '/discord/guilds', as: 'alice' })).statusCode).toBe(403)
+      for (let i = 0; i < 3; i++) expect((await t.inject({ url: '/discord/guilds', as: 'admin' })).statusCode).toBe(200)
+      expect((await t.inject({ url: '/discord/guilds', as: 'admin' })).statusCode).toBe(429)
+      expect((await t.inject({ url: '/discord/guilds', as: 'alice' })).statusCode).toBe(403)
     } finally {
       await t.close()
     }
@@ -129,12 +127,12 @@ describe('rate limit of the plugin\'s routes', () => {
   it.runIf(HAS_REDIS)('shares the limit across instances through Redis', async () => {
     const redis = new Redis(REDIS_URL)
     const prefix = uniquePrefix('routes-ratelimit')
-    const a = await buildRouteApp(sim, { redis, redisKeyPrefix: prefix, rateLimit: { max: 2, timeWindow: '1m' } })
-    const b = await buildRouteApp(sim, { redis, redisKeyPrefix: prefix, rateLimit: { max: 2, timeWindow: '1m' } })
+    const a = await buildWorld(routeWorld(sim, { redis, redisKeyPrefix: prefix, rateLimit: { max: 2, timeWindow: '1m' } }))
+    const b = await buildWorld(routeWorld(sim, { redis, redisKeyPrefix: prefix, rateLimit: { max: 2, timeWindow: '1m' } }))
     try {
-      expect((await a.call({ url: `/discord/guilds/${IDS.guild}`, as: 'admin' })).statusCode).toBe(404)
-      expect((await b.call({ url: `/discord/guilds/${IDS.guild}`, as: 'admin' })).statusCode).toBe(404)
-      expect((await a.call({ url: `/discord/guilds/${IDS.guild}`, as: 'admin' })).statusCode).toBe(429)
+      expect((await a.inject({ url: `/discord/guilds/${IDS.guild}`, as: 'admin' })).statusCode).toBe(404)
+      expect((await b.inject({ url: `/discord/guilds/${IDS.guild}`, as: 'admin' })).statusCode).toBe(404)
+      expect((await a.inject({ url: `/discord/guilds/${IDS.guild}`, as: 'admin' })).statusCode).toBe(429)
       expect(await redis.keys(`${prefix}ratelimit:*`)).not.toEqual([])
     } finally {
       await a.close()

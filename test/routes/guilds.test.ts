@@ -1,27 +1,26 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
+import { buildWorld, dumpDatabase, type World } from '../helpers/world.js'
 import {
   ADMIN_BOT_TOKEN,
   BOT_TOKEN,
-  buildRouteApp,
   configureGuild,
   createMapping,
-  dumpDatabase,
-  IDS,
   expectDocumentedStatuses,
   expectNoSecrets,
+  IDS,
+  routeWorld,
   startSimulator,
   UNKNOWN_TOKEN,
-  WEAK_TOKEN,
-  type RouteTestApp
+  WEAK_TOKEN
 } from './helpers.js'
 
 let sim: DiscordSimulator
-let t: RouteTestApp
+let t: World
 
 beforeAll(async () => { sim = await startSimulator() })
 afterAll(async () => { await sim.close() })
-beforeEach(async () => { t = await buildRouteApp(sim) })
+beforeEach(async () => { t = await buildWorld(routeWorld(sim)) })
 afterEach(async () => {
   // No response of any test in this file may carry a bot token value.
   expectNoSecrets(t)
@@ -33,7 +32,7 @@ const MANAGE_ROLES = 1n << 28n
 
 describe('POST /discord/guilds', () => {
   it('with a bot token: checks it against Discord and stores permissions, bot user and health; never returns the token', async () => {
-    const res = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN } })
+    const res = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN } })
     expect(res.statusCode).toBe(201)
     const body = res.json()
     expect(body).toMatchObject({
@@ -58,13 +57,13 @@ describe('POST /discord/guilds', () => {
   })
 
   it('an Administrator bot is accepted with every permission', async () => {
-    const res = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: ADMIN_BOT_TOKEN } })
+    const res = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: ADMIN_BOT_TOKEN } })
     expect(res.statusCode).toBe(201)
     expect(BigInt(res.json().bot_permissions) & 8n).toBe(8n)
   })
 
   it('without a token: stores the guild with health "unknown" (the seed\'s example)', async () => {
-    const res = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, guild_name: 'My Discord Server', is_enabled: false } })
+    const res = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, guild_name: 'My Discord Server', is_enabled: false } })
     expect(res.statusCode).toBe(201)
     expect(res.json()).toMatchObject({ enabled: false, is_enabled: false, has_bot_token: false, health_status: 'unknown', bot_permissions: null, bot_user_id: null })
   })
@@ -75,7 +74,7 @@ describe('POST /discord/guilds', () => {
     [{ guild_id: IDS.noBotGuild, bot_token: BOT_TOKEN }, 'FST_DISCORD_BOT_NOT_IN_GUILD', /not a member of guild 123456789012345679/],
     [{ guild_id: IDS.unknownGuild, bot_token: BOT_TOKEN }, 'FST_DISCORD_GUILD_UNKNOWN', /does not know guild 123456789012345670/]
   ])('refuses %j with 422 %s and stores nothing', async (payload, code, message) => {
-    const res = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload })
+    const res = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload })
     expect(res.statusCode).toBe(422)
     expect(res.json()).toMatchObject({ statusCode: 422, code, error: 'Unprocessable Entity' })
     expect(res.json().message).toMatch(message)
@@ -98,24 +97,24 @@ describe('POST /discord/guilds', () => {
     ['enabled and is_enabled disagreeing', { guild_id: IDS.guild, guild_name: 'x', enabled: true, is_enabled: false }, /"enabled" and "is_enabled"/],
     ['neither guild_name nor bot_token', { guild_id: IDS.guild }, /guild_name is required/]
   ])('refuses %s with 400 FST_DISCORD_VALIDATION', async (_what, payload, message) => {
-    const res = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload })
+    const res = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload })
     expect(res.statusCode).toBe(400)
     expect(res.json()).toMatchObject({ statusCode: 400, code: 'FST_DISCORD_VALIDATION' })
     expect(res.json().message).toMatch(message)
   })
 
   it('refuses malformed JSON, non-JSON and oversized bodies with FST_DISCORD_ codes', async () => {
-    const bad = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', headers: { 'content-type': 'application/json' }, payload: '{"guild_id":' })
+    const bad = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', headers: { 'content-type': 'application/json' }, payload: '{"guild_id":' })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().code).toBe('FST_DISCORD_VALIDATION')
-    const xml = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', headers: { 'content-type': 'application/xml' }, payload: '<guild/>' })
+    const xml = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', headers: { 'content-type': 'application/xml' }, payload: '<guild/>' })
     expect(xml.statusCode).toBe(415)
     expect(xml.json().code).toBe('FST_DISCORD_UNSUPPORTED_MEDIA_TYPE')
     // Fastify parses text/plain itself; the schema then refuses a string where an object is due.
-    const text = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', headers: { 'content-type': 'text/plain' }, payload: 'guild' })
+    const text = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', headers: { 'content-type': 'text/plain' }, payload: 'guild' })
     expect(text.statusCode).toBe(400)
     expect(text.json().code).toBe('FST_DISCORD_VALIDATION')
-    const big = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, guild_name: 'x'.repeat(20_000) } })
+    const big = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, guild_name: 'x'.repeat(20_000) } })
     expect(big.statusCode).toBe(413)
     expect(big.json().code).toBe('FST_DISCORD_PAYLOAD_TOO_LARGE')
   })
@@ -123,7 +122,7 @@ describe('POST /discord/guilds', () => {
   it('Discord failing during the check is a 502 FST_DISCORD_UPSTREAM and stores nothing', async () => {
     sim.scriptFault({ kind: 'error', status: 500, route: 'GET /guilds/:guild_id', times: 10 })
     try {
-      const res = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN } })
+      const res = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN } })
       expect(res.statusCode).toBe(502)
       expect(res.json().code).toBe('FST_DISCORD_UPSTREAM')
       expect(res.json().message).toMatch(/nothing was changed/)
@@ -134,7 +133,7 @@ describe('POST /discord/guilds', () => {
   }, 20_000)
 
   it('without a session configuration the admin routes answer 503 FST_DISCORD_AUTH_NOT_CONFIGURED', async () => {
-    const bare = await buildRouteApp(sim, { auth: {} })
+    const bare = await buildWorld(routeWorld(sim, { auth: { jwtSecret: undefined } }))
     try {
       const res = await bare.app.inject({ url: '/discord/guilds', headers: { authorization: 'Bearer x.y.z' } })
       expect(res.statusCode).toBe(503)
@@ -147,7 +146,7 @@ describe('POST /discord/guilds', () => {
   it('a second configuration of the same guild is a 409 and costs no Discord call', async () => {
     await configureGuild(t)
     sim.clearRequests()
-    const res = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN } })
+    const res = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN } })
     expect(res.statusCode).toBe(409)
     expect(res.json().code).toBe('FST_DISCORD_CONFLICT')
     expect(sim.requests).toHaveLength(0)
@@ -157,23 +156,23 @@ describe('POST /discord/guilds', () => {
 describe('GET /discord/guilds and /discord/guilds/{guild_id}', () => {
   it('lists configured guilds, filtered by enabled', async () => {
     await configureGuild(t)
-    await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.noBotGuild, guild_name: 'Off', enabled: false } })
-    const all = await t.call({ url: '/discord/guilds', as: 'admin' })
+    await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.noBotGuild, guild_name: 'Off', enabled: false } })
+    const all = await t.inject({ url: '/discord/guilds', as: 'admin' })
     expect(all.statusCode).toBe(200)
     expect(all.json().total).toBe(2)
     expect(all.json().guilds.map((g: { guild_id: string }) => g.guild_id).sort()).toEqual([IDS.guild, IDS.noBotGuild].sort())
-    const off = await t.call({ url: '/discord/guilds?enabled=false', as: 'admin' })
+    const off = await t.inject({ url: '/discord/guilds?enabled=false', as: 'admin' })
     expect(off.json().guilds.map((g: { guild_id: string }) => g.guild_id)).toEqual([IDS.noBotGuild])
-    const bad = await t.call({ url: '/discord/guilds?enabled=maybe', as: 'admin' })
+    const bad = await t.inject({ url: '/discord/guilds?enabled=maybe', as: 'admin' })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().code).toBe('FST_DISCORD_VALIDATION')
-    const unknownQuery = await t.call({ url: '/discord/guilds?page=2', as: 'admin' })
+    const unknownQuery = await t.inject({ url: '/discord/guilds?page=2', as: 'admin' })
     expect(unknownQuery.statusCode).toBe(400)
   })
 
   it('shows bot_permissions, health_status and last_error as the seed\'s troubleshooting example', async () => {
     await configureGuild(t)
-    const res = await t.call({ url: `/discord/guilds/${IDS.guild}`, as: 'admin' })
+    const res = await t.inject({ url: `/discord/guilds/${IDS.guild}`, as: 'admin' })
     expect(res.statusCode).toBe(200)
     const body = res.json()
     expect(Object.keys(body)).toEqual(expect.arrayContaining(['bot_permissions', 'health_status', 'last_error']))
@@ -183,10 +182,10 @@ describe('GET /discord/guilds and /discord/guilds/{guild_id}', () => {
   })
 
   it('answers 404 for a guild that is not configured and 400 for a malformed id', async () => {
-    const missing = await t.call({ url: `/discord/guilds/${IDS.guild}`, as: 'admin' })
+    const missing = await t.inject({ url: `/discord/guilds/${IDS.guild}`, as: 'admin' })
     expect(missing.statusCode).toBe(404)
     expect(missing.json()).toMatchObject({ code: 'FST_DISCORD_NOT_FOUND', message: `Guild ${IDS.guild} is not configured` })
-    const malformed = await t.call({ url: '/discord/guilds/not-a-snowflake', as: 'admin' })
+    const malformed = await t.inject({ url: '/discord/guilds/not-a-snowflake', as: 'admin' })
     expect(malformed.statusCode).toBe(400)
     expect(malformed.json().code).toBe('FST_DISCORD_VALIDATION')
   })
@@ -195,16 +194,16 @@ describe('GET /discord/guilds and /discord/guilds/{guild_id}', () => {
 describe('PUT /discord/guilds/{guild_id}', () => {
   it('updates name, enabled (either spelling) and merges settings', async () => {
     await configureGuild(t, { settings: { sync_interval: '30m' } })
-    const res = await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { guild_name: 'Renamed', is_enabled: false, settings: { notification_channel_id: IDS.channel } } })
+    const res = await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { guild_name: 'Renamed', is_enabled: false, settings: { notification_channel_id: IDS.channel } } })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ guild_name: 'Renamed', enabled: false, is_enabled: false, settings: { sync_interval: '30m', notification_channel_id: IDS.channel } })
-    const again = await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { enabled: true } })
+    const again = await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { enabled: true } })
     expect(again.json().enabled).toBe(true)
   })
 
   it('a new token is checked first: a refused one changes nothing', async () => {
     await configureGuild(t)
-    const res = await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: WEAK_TOKEN, guild_name: 'Should not stick' } })
+    const res = await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: WEAK_TOKEN, guild_name: 'Should not stick' } })
     expect(res.statusCode).toBe(422)
     expect(res.json().code).toBe('FST_DISCORD_BOT_MISSING_PERMISSION')
     expect(await t.app.discord.store.getBotToken(IDS.guild)).toBe(BOT_TOKEN)
@@ -214,9 +213,9 @@ describe('PUT /discord/guilds/{guild_id}', () => {
   it('a new token re-judges existing mappings with the new bot\'s hierarchy', async () => {
     await configureGuild(t)
     // Above the sync bot (10) but below the admin bot (15): created through the admin bot first.
-    await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: ADMIN_BOT_TOKEN } })
+    await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: ADMIN_BOT_TOKEN } })
     await createMapping(t, { group_id: 'peers', discord_role_id: IDS.peerRole })
-    const res = await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: BOT_TOKEN } })
+    const res = await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: BOT_TOKEN } })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ health_status: 'degraded', bot_user_id: IDS.bot })
     expect(res.json().last_error).toMatch(/Peer.*not below the bot's highest role/)
@@ -224,7 +223,7 @@ describe('PUT /discord/guilds/{guild_id}', () => {
 
   it('bot_token null removes the token and what was learnt from it', async () => {
     await configureGuild(t)
-    const res = await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: null } })
+    const res = await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: null } })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ has_bot_token: false, bot_permissions: null, bot_user_id: null, health_status: 'unknown' })
     expect(await t.app.discord.store.getBotToken(IDS.guild)).toBeNull()
@@ -233,11 +232,11 @@ describe('PUT /discord/guilds/{guild_id}', () => {
   it('refuses an empty body, unknown fields, guild_id changes and unknown guilds', async () => {
     await configureGuild(t)
     for (const payload of [{}, { guild_id: IDS.noBotGuild }, { name: 'x' }]) {
-      const res = await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload })
+      const res = await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload })
       expect(res.statusCode).toBe(400)
       expect(res.json().code).toBe('FST_DISCORD_VALIDATION')
     }
-    const missing = await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.noBotGuild}`, as: 'admin', payload: { guild_name: 'x' } })
+    const missing = await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.noBotGuild}`, as: 'admin', payload: { guild_name: 'x' } })
     expect(missing.statusCode).toBe(404)
   })
 })
@@ -248,14 +247,14 @@ describe('DELETE /discord/guilds/{guild_id}', () => {
     await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole })
     await createMapping(t, { group_id: 'staff', discord_role_id: IDS.staffRole })
     sim.state.setMemberRoles(IDS.guild, IDS.alice, [IDS.pilotRole])
-    const res = await t.call({ method: 'DELETE', url: `/discord/guilds/${IDS.guild}`, as: 'admin' })
+    const res = await t.inject({ method: 'DELETE', url: `/discord/guilds/${IDS.guild}`, as: 'admin' })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ guild_id: IDS.guild, deleted: true, mappings_deleted: 2, sync_stopped: true })
     expect(res.json().message).toMatch(/not removed/)
     expect(await t.app.discord.store.listMappings({ guild_id: IDS.guild })).toEqual([])
     expect(await t.app.discord.store.getBotToken(IDS.guild)).toBeNull()
     expect(sim.state.memberRoles(IDS.guild, IDS.alice)).toEqual([IDS.pilotRole])
-    const again = await t.call({ method: 'DELETE', url: `/discord/guilds/${IDS.guild}`, as: 'admin' })
+    const again = await t.inject({ method: 'DELETE', url: `/discord/guilds/${IDS.guild}`, as: 'admin' })
     expect(again.statusCode).toBe(404)
     // Syncing stopped: the sync engine and the health task pick guilds from this list.
     expect(await t.app.discord.store.listGuilds({ enabled: true })).toEqual([])
@@ -264,10 +263,10 @@ describe('DELETE /discord/guilds/{guild_id}', () => {
 
 describe('channel settings (audit_channel_id, notification_channel_id) are checked with the bot', () => {
   const put = (settings: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-    t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { settings, ...extra } })
+    t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { settings, ...extra } })
 
   it('accepts text and announcement channels the bot can post in, including a private one its role is let into', async () => {
-    const created = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN, settings: { audit_channel_id: IDS.channel, notification_channel_id: IDS.staffChannel } } })
+    const created = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN, settings: { audit_channel_id: IDS.channel, notification_channel_id: IDS.staffChannel } } })
     expect(created.statusCode).toBe(201)
     expect(created.json().settings).toMatchObject({ audit_channel_id: IDS.channel, notification_channel_id: IDS.staffChannel })
     const news = await put({ notification_channel_id: IDS.announcementChannel })
@@ -282,7 +281,7 @@ describe('channel settings (audit_channel_id, notification_channel_id) are check
     ['a channel the bot cannot see', IDS.privateChannel, /cannot see channel "#officers".*View Channels/],
     ['a channel the bot cannot post in', IDS.readOnlyChannel, /cannot post in channel "#rules".*Send Messages/]
   ])('refuses %s with 422 FST_DISCORD_CHANNEL_INVALID, on create and on update, storing nothing', async (_what, channelId, message) => {
-    const create = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN, settings: { audit_channel_id: channelId } } })
+    const create = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN, settings: { audit_channel_id: channelId } } })
     expect(create.statusCode).toBe(422)
     expect(create.json()).toMatchObject({ statusCode: 422, code: 'FST_DISCORD_CHANNEL_INVALID', error: 'Unprocessable Entity' })
     expect(create.json().message).toMatch(message)
@@ -304,23 +303,23 @@ describe('channel settings (audit_channel_id, notification_channel_id) are check
   })
 
   it('a channel cannot be set without a bot token to check it with', async () => {
-    const create = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, guild_name: 'x', settings: { notification_channel_id: IDS.channel } } })
+    const create = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, guild_name: 'x', settings: { notification_channel_id: IDS.channel } } })
     expect(create.statusCode).toBe(422)
     expect(create.json().code).toBe('FST_DISCORD_CHANNEL_INVALID')
     expect(create.json().message).toMatch(/settings.notification_channel_id can only be set with a bot token.*send bot_token in the same request/i)
     expect(await t.app.discord.store.listGuilds()).toEqual([])
 
-    await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, guild_name: 'x' } })
+    await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, guild_name: 'x' } })
     const update = await put({ audit_channel_id: IDS.channel })
     expect(update.statusCode).toBe(422)
     expect(update.json().code).toBe('FST_DISCORD_CHANNEL_INVALID')
     // Removing the token in the same request is no way around it.
-    await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: BOT_TOKEN } })
+    await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: BOT_TOKEN } })
     const dropping = await put({ audit_channel_id: IDS.channel }, { bot_token: null })
     expect(dropping.statusCode).toBe(422)
     expect(await t.app.discord.store.getBotToken(IDS.guild)).toBe(BOT_TOKEN)
     // With the token in the same request it works, and clearing a channel never needs one.
-    const withToken = await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: BOT_TOKEN, settings: { audit_channel_id: IDS.channel } } })
+    const withToken = await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: BOT_TOKEN, settings: { audit_channel_id: IDS.channel } } })
     expect(withToken.statusCode).toBe(200)
     const cleared = await put({ audit_channel_id: null }, { bot_token: null })
     expect(cleared.statusCode).toBe(200)

@@ -1,18 +1,13 @@
-import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
-import Database from 'better-sqlite3'
-import discordSync, { type FastifyDiscordSyncOptions } from '../../src/index.js'
+import type { FastifyDiscordSyncOptions } from '../../src/index.js'
 import { createDiscordSimulator, PermissionFlags, type DiscordSimulator } from '../../src/testing/index.js'
-import { TEST_KEY } from '../helpers/build-app.js'
+import type { World, WorldOptions } from '../helpers/world.js'
 
 /*
- * Fixtures of the guild / role-mapping / user route suites: a simulator seeded with the
- * seed's own ids (guild 123456789012345678, role 987654321098765432 "EVE Pilot") and a host
- * app pointed at it over loopback. Every response is recorded so a suite can prove that no
- * bot token value ever appears in one.
+ * Seed data of the guild / role-mapping / user route suites (the world is test/helpers/world.ts):
+ * a simulator seeded with the seed's own ids (guild 123456789012345678, role 987654321098765432
+ * "EVE Pilot"), the users they act as, and the secrets no response may carry.
  */
-
-export const JWT_SECRET = 'routes-suite-jwt-secret-long-enough-0123456789'
 
 // Bot tokens as Discord shapes them (three dot-separated parts). Each is a distinct secret to hunt for.
 export const BOT_TOKEN = 'MTExMTExMTExMTExMTExMTEx.GsyncB.good-bot-token-value-0001'
@@ -56,6 +51,12 @@ export const USERS = {
 
 export async function startSimulator (): Promise<DiscordSimulator> {
   const sim = await createDiscordSimulator()
+  seedRoutes(sim)
+  return sim
+}
+
+/** The route suites' Discord: three bots of different strength in the seed's guild, its roles and channels. */
+export function seedRoutes (sim: DiscordSimulator): void {
   const s = sim.state
   s.addBot({ token: BOT_TOKEN, user: { id: IDS.bot, username: 'syncbot' } })
   s.addBot({ token: WEAK_TOKEN, user: { id: IDS.weakBot, username: 'weakbot' } })
@@ -87,90 +88,19 @@ export async function startSimulator (): Promise<DiscordSimulator> {
   s.addChannel({ id: IDS.readOnlyChannel, guild_id: IDS.guild, name: 'rules', permission_overwrites: [{ id: IDS.botRole, type: 0, allow: '0', deny: PermissionFlags.SEND_MESSAGES.toString() }] })
   s.addChannel({ id: IDS.announcementChannel, guild_id: IDS.guild, name: 'news', type: 5 })
   s.addChannel({ id: IDS.foreignChannel, guild_id: IDS.noBotGuild, name: 'general' })
-  return sim
 }
 
-export interface RecordedResponse {
-  method: string
-  url: string
-  statusCode: number
-  headers: string
-  body: string
-}
-
-/** A response as the route that answered it saw it (the route pattern, not the URL). */
-export interface ServedResponse {
-  method: string
-  /** Fastify's route pattern (`/discord/guilds/:guild_id`); undefined when no route matched. */
-  route: string | undefined
-  statusCode: number
-}
-
-export interface RouteTestApp {
-  app: FastifyInstance
-  db: Database.Database
-  responses: RecordedResponse[]
-  served: ServedResponse[]
-  /** Where this app serves its OpenAPI document. */
-  openapiUrl: string
-  /** `as`: which user's session to send (Bearer); omitted for anonymous. */
-  call: (opts: InjectOptions & { as?: keyof typeof USERS | { id: string, permissions: string[] }, cookie?: boolean }) => Promise<LightMyRequestResponse>
-  tokenFor: (who: keyof typeof USERS | { id: string, permissions: string[] }) => string
-  close: () => Promise<void>
-}
-
-export async function buildRouteApp (sim: DiscordSimulator, overrides: Partial<FastifyDiscordSyncOptions> = {}): Promise<RouteTestApp> {
-  const db = new Database(':memory:')
-  const app = Fastify({ logger: false })
-  await app.register(discordSync, {
-    store: { type: 'sqlite', database: db },
-    encryptionKey: TEST_KEY,
-    apiBaseUrl: sim.apiBaseUrl,
-    auth: { jwtSecret: JWT_SECRET },
-    tokenRefresh: { enabled: false },
-    rateLimit: false,
-    ...overrides
-  })
-  const served: ServedResponse[] = []
-  app.addHook('onResponse', async (request, reply) => {
-    served.push({ method: request.method, route: request.routeOptions.url, statusCode: reply.statusCode })
-  })
-  await app.ready()
-  const responses: RecordedResponse[] = []
-  const tokenFor = (who: keyof typeof USERS | { id: string, permissions: string[] }): string =>
-    app.discord.auth.issue(typeof who === 'string' ? USERS[who] : who).token
-  return {
-    app,
-    db,
-    responses,
-    served,
-    openapiUrl: `${(overrides as { prefix?: string }).prefix ?? ''}${overrides.routePrefix ?? '/discord'}/openapi.json`,
-    tokenFor,
-    async call ({ as, cookie, ...opts }) {
-      const headers: Record<string, string> = { ...(opts.headers as Record<string, string> | undefined) }
-      if (as !== undefined) {
-        const token = tokenFor(as)
-        if (cookie === true) {
-          headers.cookie = `falcon_auth_token=${token}`
-          // What the admin UI's scripts send with cookie sessions (the plugin's CSRF proof for writes).
-          headers['x-requested-with'] ??= 'XMLHttpRequest'
-        } else {
-          headers.authorization = `Bearer ${token}`
-        }
-      }
-      const res = await app.inject({ ...opts, headers })
-      responses.push({ method: String(opts.method ?? 'GET'), url: String(opts.url), statusCode: res.statusCode, headers: JSON.stringify(res.headers), body: res.body })
-      return res
-    },
-    async close () {
-      await app.close()
-      db.close()
-    }
-  }
+/**
+ * World options of the guild / role-mapping / user route suites: their seeded simulator (shared
+ * by a file's tests, so the world does not close it), the named users `as` takes, and the
+ * plugin's own rate limit off. `plugin` is spread last.
+ */
+export function routeWorld (sim: DiscordSimulator, plugin: Partial<FastifyDiscordSyncOptions> = {}): WorldOptions {
+  return { sim, users: USERS, plugin: { rateLimit: false, ...plugin } }
 }
 
 /** Fails when any response `t` recorded carries one of `secrets` in its body or headers. */
-export function expectNoSecrets (t: RouteTestApp, secrets: readonly string[] = SECRET_VALUES): void {
+export function expectNoSecrets (t: World, secrets: readonly string[] = SECRET_VALUES): void {
   for (const r of t.responses) {
     for (const secret of secrets) expect(`${r.method} ${r.url}: ${r.headers} ${r.body}`).not.toContain(secret)
   }
@@ -180,7 +110,7 @@ export function expectNoSecrets (t: RouteTestApp, secrets: readonly string[] = S
  * Fails when a route answered a status its OpenAPI operation does not declare: the document
  * would mislead clients, and Fastify serialises an undeclared status without its schema.
  */
-export async function expectDocumentedStatuses (t: RouteTestApp): Promise<void> {
+export async function expectDocumentedStatuses (t: World): Promise<void> {
   const res = await t.app.inject({ url: t.openapiUrl })
   expect(res.statusCode).toBe(200)
   const doc = res.json() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }
@@ -194,22 +124,16 @@ export async function expectDocumentedStatuses (t: RouteTestApp): Promise<void> 
   }
 }
 
-/** Every table's rows as text, to prove a secret is not stored in plaintext. */
-export function dumpDatabase (db: Database.Database): string {
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>
-  return tables.map((t) => JSON.stringify(db.prepare(`SELECT * FROM "${t.name}"`).all())).join('\n')
-}
-
 /** Creates the seed guild with the good bot token through the API and returns its body. */
-export async function configureGuild (t: RouteTestApp, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const res = await t.call({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN, ...extra } })
+export async function configureGuild (t: World, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const res = await t.inject({ method: 'POST', url: '/discord/guilds', as: 'admin', payload: { guild_id: IDS.guild, bot_token: BOT_TOKEN, ...extra } })
   if (res.statusCode !== 201) throw new Error(`configureGuild: ${res.statusCode} ${res.body}`)
   return res.json()
 }
 
 /** Creates a mapping through the API and returns its body. */
-export async function createMapping (t: RouteTestApp, body: Record<string, unknown>, guildId: string = IDS.guild): Promise<Record<string, unknown>> {
-  const res = await t.call({ method: 'POST', url: `/discord/guilds/${guildId}/role-mappings`, as: 'admin', payload: body })
+export async function createMapping (t: World, body: Record<string, unknown>, guildId: string = IDS.guild): Promise<Record<string, unknown>> {
+  const res = await t.inject({ method: 'POST', url: `/discord/guilds/${guildId}/role-mappings`, as: 'admin', payload: body })
   if (res.statusCode !== 201) throw new Error(`createMapping: ${res.statusCode} ${res.body}`)
   return res.json()
 }

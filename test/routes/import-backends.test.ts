@@ -5,7 +5,8 @@ import type { FastifyDiscordSyncOptions } from '../../src/index.js'
 import type { DiscordStore, RoleMappingRecord } from '../../src/store/port/index.js'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { MongoDouble } from '../store/mongo-double.js'
-import { buildRouteApp, configureGuild, createMapping, expectDocumentedStatuses, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
+import { buildWorld, type World } from '../helpers/world.js'
+import { configureGuild, createMapping, expectDocumentedStatuses, expectNoSecrets, IDS, routeWorld, startSimulator } from './helpers.js'
 
 /*
  * Bulk import through the HTTP API on both store backends: the SQLite store (one
@@ -34,11 +35,11 @@ function snapshot (mappings: RoleMappingRecord[]): unknown[] {
 }
 
 describe.each(BACKENDS)('import on the %s store', (_name, storeOptions) => {
-  let t: RouteTestApp
+  let t: World
   let store: DiscordStore
 
   beforeEach(async () => {
-    t = await buildRouteApp(sim, storeOptions())
+    t = await buildWorld(routeWorld(sim, storeOptions()))
     store = t.app.discord.store
     await configureGuild(t)
     await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole })
@@ -63,7 +64,7 @@ describe.each(BACKENDS)('import on the %s store', (_name, storeOptions) => {
 
   it('a dry run reports every change and writes nothing', async () => {
     const before = snapshot(await store.listMappings({ guild_id: IDS.guild }))
-    const res = await t.call({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { ...doc, dry_run: true } })
+    const res = await t.inject({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { ...doc, dry_run: true } })
     expect(res.statusCode).toBe(200)
     const report = res.json()
     expect(report).toMatchObject({ dry_run: true, applied: false, invalid: [] })
@@ -74,7 +75,7 @@ describe.each(BACKENDS)('import on the %s store', (_name, storeOptions) => {
   })
 
   it('applies creates, updates and deletes together', async () => {
-    const res = await t.call({ method: 'POST', url: `${base}/import`, as: 'admin', payload: doc })
+    const res = await t.inject({ method: 'POST', url: `${base}/import`, as: 'admin', payload: doc })
     expect(res.statusCode).toBe(200)
     expect(res.json().applied).toBe(true)
     const after = await store.listMappings({ guild_id: IDS.guild })
@@ -96,7 +97,7 @@ describe.each(BACKENDS)('import on the %s store', (_name, storeOptions) => {
     try {
       const before = snapshot(await listMappings({ guild_id: IDS.guild }))
       armed = true
-      const res = await t.call({ method: 'POST', url: `${base}/import`, as: 'admin', payload: doc })
+      const res = await t.inject({ method: 'POST', url: `${base}/import`, as: 'admin', payload: doc })
       expect(armed).toBe(false)
       expect(res.statusCode).toBe(409)
       expect(res.json()).toMatchObject({ statusCode: 409, code: 'FST_DISCORD_CONFLICT' })

@@ -1,24 +1,24 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
+import { buildWorld, type World } from '../helpers/world.js'
 import {
   BOT_TOKEN,
-  buildRouteApp,
   configureGuild,
   createMapping,
-  IDS,
   expectDocumentedStatuses,
   expectNoSecrets,
-  startSimulator,
-  type RouteTestApp
+  IDS,
+  routeWorld,
+  startSimulator
 } from './helpers.js'
 
 let sim: DiscordSimulator
-let t: RouteTestApp
+let t: World
 
 beforeAll(async () => { sim = await startSimulator() })
 afterAll(async () => { await sim.close() })
 beforeEach(async () => {
-  t = await buildRouteApp(sim)
+  t = await buildWorld(routeWorld(sim))
   await configureGuild(t)
 })
 afterEach(async () => {
@@ -31,7 +31,7 @@ const base = `/discord/guilds/${IDS.guild}/role-mappings`
 
 describe('POST /discord/guilds/{guild_id}/role-mappings', () => {
   it('creates a mapping with defaults, Discord\'s role name and the creator', async () => {
-    const res = await t.call({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'pilots', discord_role_id: IDS.pilotRole, discord_role_name: 'typo name', group_name: 'EVE Players' } })
+    const res = await t.inject({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'pilots', discord_role_id: IDS.pilotRole, discord_role_name: 'typo name', group_name: 'EVE Players' } })
     expect(res.statusCode).toBe(201)
     expect(res.json()).toMatchObject({
       guild_id: IDS.guild,
@@ -52,7 +52,7 @@ describe('POST /discord/guilds/{guild_id}/role-mappings', () => {
   })
 
   it('accepts full conditions, priority, exclusive_set and is_active', async () => {
-    const res = await t.call({
+    const res = await t.inject({
       method: 'POST',
       url: base,
       as: 'admin',
@@ -83,7 +83,7 @@ describe('POST /discord/guilds/{guild_id}/role-mappings', () => {
     [IDS.guild, 'FST_DISCORD_ROLE_EVERYONE', /@everyone/],
     ['987654321098765499', 'FST_DISCORD_ROLE_NOT_FOUND', /does not exist in guild/]
   ])('refuses role %s with 422 %s', async (roleId, code, message) => {
-    const res = await t.call({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'g', discord_role_id: roleId } })
+    const res = await t.inject({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'g', discord_role_id: roleId } })
     expect(res.statusCode).toBe(422)
     expect(res.json()).toMatchObject({ statusCode: 422, code })
     expect(res.json().message).toMatch(message)
@@ -93,7 +93,7 @@ describe('POST /discord/guilds/{guild_id}/role-mappings', () => {
   it('refuses when the bot lost Manage Roles, naming the permission', async () => {
     sim.state.setRolePermissions(IDS.guild, IDS.botRole, 0n)
     try {
-      const res = await t.call({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'g', discord_role_id: IDS.pilotRole } })
+      const res = await t.inject({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'g', discord_role_id: IDS.pilotRole } })
       expect(res.statusCode).toBe(422)
       expect(res.json().code).toBe('FST_DISCORD_BOT_MISSING_PERMISSION')
       expect(res.json().message).toMatch(/Manage Roles/)
@@ -107,7 +107,7 @@ describe('POST /discord/guilds/{guild_id}/role-mappings', () => {
     const roles = (await t.app.discord.client.bot(BOT_TOKEN).getGuildRoles(IDS.guild)).map((r) => r.id === IDS.adminsRole ? { ...r, position: 'top' } : r)
     sim.scriptFault({ kind: 'malformed', route: 'GET /guilds/:guild_id/roles', body: JSON.stringify(roles) })
     try {
-      const res = await t.call({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'g', discord_role_id: IDS.adminsRole } })
+      const res = await t.inject({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'g', discord_role_id: IDS.adminsRole } })
       expect(res.statusCode).toBe(502)
       expect(res.json()).toMatchObject({ statusCode: 502, code: 'FST_DISCORD_UPSTREAM' })
       expect(res.json().message).toMatch(/malformed role 987654321098765434.*nothing was changed/)
@@ -118,14 +118,14 @@ describe('POST /discord/guilds/{guild_id}/role-mappings', () => {
   })
 
   it('a guild without a bot token cannot take mappings (nothing to check them against)', async () => {
-    await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: null } })
-    const res = await t.call({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'g', discord_role_id: IDS.pilotRole } })
+    await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: null } })
+    const res = await t.inject({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'g', discord_role_id: IDS.pilotRole } })
     expect(res.statusCode).toBe(422)
     expect(res.json().code).toBe('FST_DISCORD_GUILD_NO_BOT_TOKEN')
   })
 
   it('an unconfigured guild is a 404', async () => {
-    const res = await t.call({ method: 'POST', url: `/discord/guilds/${IDS.noBotGuild}/role-mappings`, as: 'admin', payload: { group_id: 'g', discord_role_id: IDS.pilotRole } })
+    const res = await t.inject({ method: 'POST', url: `/discord/guilds/${IDS.noBotGuild}/role-mappings`, as: 'admin', payload: { group_id: 'g', discord_role_id: IDS.pilotRole } })
     expect(res.statusCode).toBe(404)
     expect(res.json().code).toBe('FST_DISCORD_NOT_FOUND')
   })
@@ -133,7 +133,7 @@ describe('POST /discord/guilds/{guild_id}/role-mappings', () => {
   it('the same group → role pair twice is a 409 naming the existing mapping, checked before any Discord call', async () => {
     const first = await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole })
     sim.clearRequests()
-    const res = await t.call({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'pilots', discord_role_id: IDS.pilotRole, priority: 2 } })
+    const res = await t.inject({ method: 'POST', url: base, as: 'admin', payload: { group_id: 'pilots', discord_role_id: IDS.pilotRole, priority: 2 } })
     expect(res.statusCode).toBe(409)
     expect(res.json()).toMatchObject({ code: 'FST_DISCORD_CONFLICT' })
     expect(res.json().message).toContain(String(first.id))
@@ -158,7 +158,7 @@ describe('POST /discord/guilds/{guild_id}/role-mappings', () => {
     ['a blank group_id', { group_id: ' ', discord_role_id: IDS.pilotRole }, /group_id/],
     ['enabled and is_active disagreeing', { group_id: 'g', discord_role_id: IDS.pilotRole, enabled: false, is_active: true }, /"enabled" and "is_active"/]
   ])('refuses %s with 400 FST_DISCORD_VALIDATION', async (_what, payload, message) => {
-    const res = await t.call({ method: 'POST', url: base, as: 'admin', payload })
+    const res = await t.inject({ method: 'POST', url: base, as: 'admin', payload })
     expect(res.statusCode).toBe(400)
     expect(res.json().code).toBe('FST_DISCORD_VALIDATION')
     expect(res.json().message).toMatch(message)
@@ -169,32 +169,32 @@ describe('listing and reading', () => {
   it('GET per guild and GET /role-mappings?guild_id= list the same mappings; enabled filters', async () => {
     await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole })
     await createMapping(t, { group_id: 'staff', discord_role_id: IDS.staffRole, enabled: false })
-    const perGuild = await t.call({ url: base, as: 'admin' })
+    const perGuild = await t.inject({ url: base, as: 'admin' })
     expect(perGuild.statusCode).toBe(200)
     expect(perGuild.json().total).toBe(2)
-    const global = await t.call({ url: `/discord/role-mappings?guild_id=${IDS.guild}`, as: 'admin' })
+    const global = await t.inject({ url: `/discord/role-mappings?guild_id=${IDS.guild}`, as: 'admin' })
     expect(global.json()).toEqual(perGuild.json())
-    const all = await t.call({ url: '/discord/role-mappings', as: 'admin' })
+    const all = await t.inject({ url: '/discord/role-mappings', as: 'admin' })
     expect(all.json().total).toBe(2)
-    const on = await t.call({ url: `${base}?enabled=true`, as: 'admin' })
+    const on = await t.inject({ url: `${base}?enabled=true`, as: 'admin' })
     expect(on.json().mappings.map((m: { group_id: string }) => m.group_id)).toEqual(['pilots'])
-    const other = await t.call({ url: `/discord/role-mappings?guild_id=${IDS.noBotGuild}`, as: 'admin' })
+    const other = await t.inject({ url: `/discord/role-mappings?guild_id=${IDS.noBotGuild}`, as: 'admin' })
     expect(other.json()).toEqual({ mappings: [], total: 0 })
   })
 
   it('listing an unconfigured guild is a 404; bad filters are 400s', async () => {
-    expect((await t.call({ url: `/discord/guilds/${IDS.noBotGuild}/role-mappings`, as: 'admin' })).statusCode).toBe(404)
-    expect((await t.call({ url: '/discord/role-mappings?guild_id=abc', as: 'admin' })).json().code).toBe('FST_DISCORD_VALIDATION')
-    expect((await t.call({ url: '/discord/role-mappings?group=x', as: 'admin' })).statusCode).toBe(400)
+    expect((await t.inject({ url: `/discord/guilds/${IDS.noBotGuild}/role-mappings`, as: 'admin' })).statusCode).toBe(404)
+    expect((await t.inject({ url: '/discord/role-mappings?guild_id=abc', as: 'admin' })).json().code).toBe('FST_DISCORD_VALIDATION')
+    expect((await t.inject({ url: '/discord/role-mappings?group=x', as: 'admin' })).statusCode).toBe(400)
   })
 
   it('GET /role-mappings/{id}: the mapping, 404 when unknown, 400 when malformed', async () => {
     const m = await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole })
-    const res = await t.call({ url: `/discord/role-mappings/${String(m.id)}`, as: 'admin' })
+    const res = await t.inject({ url: `/discord/role-mappings/${String(m.id)}`, as: 'admin' })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual(m)
-    expect((await t.call({ url: '/discord/role-mappings/00000000-0000-4000-8000-000000000000', as: 'admin' })).statusCode).toBe(404)
-    expect((await t.call({ url: '/discord/role-mappings/has%20space', as: 'admin' })).statusCode).toBe(400)
+    expect((await t.inject({ url: '/discord/role-mappings/00000000-0000-4000-8000-000000000000', as: 'admin' })).statusCode).toBe(404)
+    expect((await t.inject({ url: '/discord/role-mappings/has%20space', as: 'admin' })).statusCode).toBe(400)
   })
 })
 
@@ -202,7 +202,7 @@ describe('PUT /discord/role-mappings/{mapping_id}', () => {
   it('changes priority and conditions without asking Discord; a client\'s role name is not stored', async () => {
     const m = await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole, conditions: { character_count_min: 1 } })
     sim.clearRequests()
-    const res = await t.call({ method: 'PUT', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin', payload: { priority: 3, conditions: { character_count_max: 5 }, discord_role_name: 'Renamed by hand' } })
+    const res = await t.inject({ method: 'PUT', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin', payload: { priority: 3, conditions: { character_count_max: 5 }, discord_role_name: 'Renamed by hand' } })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ priority: 3, conditions: { character_count_min: 1, character_count_max: 5 }, discord_role_name: 'EVE Pilot' })
     expect(sim.requests).toHaveLength(0)
@@ -210,21 +210,21 @@ describe('PUT /discord/role-mappings/{mapping_id}', () => {
 
   it('a new role is checked against Discord (and refused above the bot)', async () => {
     const m = await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole })
-    const up = await t.call({ method: 'PUT', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin', payload: { discord_role_id: IDS.adminsRole } })
+    const up = await t.inject({ method: 'PUT', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin', payload: { discord_role_id: IDS.adminsRole } })
     expect(up.statusCode).toBe(422)
     expect(up.json().code).toBe('FST_DISCORD_ROLE_ABOVE_BOT')
-    const ok = await t.call({ method: 'PUT', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin', payload: { discord_role_id: IDS.staffRole } })
+    const ok = await t.inject({ method: 'PUT', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin', payload: { discord_role_id: IDS.staffRole } })
     expect(ok.statusCode).toBe(200)
     expect(ok.json()).toMatchObject({ discord_role_id: IDS.staffRole, discord_role_name: 'Staff' })
   })
 
   it('re-enabling is checked against Discord; disabling is not', async () => {
     const m = await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole })
-    const off = await t.call({ method: 'PUT', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin', payload: { is_active: false } })
+    const off = await t.inject({ method: 'PUT', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin', payload: { is_active: false } })
     expect(off.json()).toMatchObject({ enabled: false, is_active: false })
     sim.state.setRolePosition(IDS.guild, IDS.pilotRole, 30)
     try {
-      const on = await t.call({ method: 'PUT', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin', payload: { enabled: true } })
+      const on = await t.inject({ method: 'PUT', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin', payload: { enabled: true } })
       expect(on.statusCode).toBe(422)
       expect(on.json().code).toBe('FST_DISCORD_ROLE_ABOVE_BOT')
     } finally {
@@ -235,14 +235,14 @@ describe('PUT /discord/role-mappings/{mapping_id}', () => {
   it('moving onto an existing pair is a 409; min > max after merging is a 400; empty body is a 400', async () => {
     const a = await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole, conditions: { character_count_max: 2 } })
     await createMapping(t, { group_id: 'staff', discord_role_id: IDS.pilotRole })
-    const clash = await t.call({ method: 'PUT', url: `/discord/role-mappings/${String(a.id)}`, as: 'admin', payload: { group_id: 'staff' } })
+    const clash = await t.inject({ method: 'PUT', url: `/discord/role-mappings/${String(a.id)}`, as: 'admin', payload: { group_id: 'staff' } })
     expect(clash.statusCode).toBe(409)
-    const minMax = await t.call({ method: 'PUT', url: `/discord/role-mappings/${String(a.id)}`, as: 'admin', payload: { conditions: { character_count_min: 3 } } })
+    const minMax = await t.inject({ method: 'PUT', url: `/discord/role-mappings/${String(a.id)}`, as: 'admin', payload: { conditions: { character_count_min: 3 } } })
     expect(minMax.statusCode).toBe(400)
     expect(minMax.json().message).toMatch(/character_count_min \(3\) must not exceed conditions.character_count_max \(2\)/)
-    const empty = await t.call({ method: 'PUT', url: `/discord/role-mappings/${String(a.id)}`, as: 'admin', payload: {} })
+    const empty = await t.inject({ method: 'PUT', url: `/discord/role-mappings/${String(a.id)}`, as: 'admin', payload: {} })
     expect(empty.statusCode).toBe(400)
-    const missing = await t.call({ method: 'PUT', url: '/discord/role-mappings/nope', as: 'admin', payload: { priority: 2 } })
+    const missing = await t.inject({ method: 'PUT', url: '/discord/role-mappings/nope', as: 'admin', payload: { priority: 2 } })
     expect(missing.statusCode).toBe(404)
     // Nothing of the refused updates stuck.
     expect((await t.app.discord.store.getMapping(String(a.id)))?.conditions.character_count_min).toBeNull()
@@ -252,10 +252,10 @@ describe('PUT /discord/role-mappings/{mapping_id}', () => {
 describe('DELETE /discord/role-mappings/{mapping_id}', () => {
   it('deletes, then 404s', async () => {
     const m = await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole })
-    const res = await t.call({ method: 'DELETE', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin' })
+    const res = await t.inject({ method: 'DELETE', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin' })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({ id: m.id, deleted: true })
-    expect((await t.call({ method: 'DELETE', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin' })).statusCode).toBe(404)
+    expect((await t.inject({ method: 'DELETE', url: `/discord/role-mappings/${String(m.id)}`, as: 'admin' })).statusCode).toBe(404)
   })
 })
 
@@ -263,29 +263,29 @@ describe('bulk export / import', () => {
   it('round trip: export, wipe with replace, import the export back; the result equals the original', async () => {
     await createMapping(t, { group_id: 'pilots', discord_role_id: IDS.pilotRole, group_name: 'EVE Players', conditions: { character_count_min: 1 }, priority: 2 })
     await createMapping(t, { group_id: 'staff', discord_role_id: IDS.staffRole, enabled: false, exclusive_set: 'rank' })
-    const exported = await t.call({ url: `${base}/export`, as: 'admin' })
+    const exported = await t.inject({ url: `${base}/export`, as: 'admin' })
     expect(exported.statusCode).toBe(200)
     const doc = exported.json()
     expect(doc).toMatchObject({ version: 1, guild_id: IDS.guild })
     expect(doc.mappings).toHaveLength(2)
 
-    const wipe = await t.call({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { version: 1, mode: 'replace', mappings: [] } })
+    const wipe = await t.inject({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { version: 1, mode: 'replace', mappings: [] } })
     expect(wipe.statusCode).toBe(200)
     expect(wipe.json().applied).toBe(true)
     expect(wipe.json().deleted.map((d: { group_id: string }) => d.group_id).sort()).toEqual(['pilots', 'staff'])
     expect(await t.app.discord.store.countMappings({ guild_id: IDS.guild })).toBe(0)
 
-    const back = await t.call({ method: 'POST', url: `${base}/import`, as: 'admin', payload: doc })
+    const back = await t.inject({ method: 'POST', url: `${base}/import`, as: 'admin', payload: doc })
     expect(back.statusCode).toBe(200)
     expect(back.json()).toMatchObject({ mode: 'merge', dry_run: false, applied: true, updated: [], deleted: [], unchanged: [], invalid: [] })
     expect(back.json().created).toHaveLength(2)
     for (const c of back.json().created) expect(typeof c.mapping_id).toBe('string')
 
-    const again = await t.call({ url: `${base}/export`, as: 'admin' })
+    const again = await t.inject({ url: `${base}/export`, as: 'admin' })
     expect({ ...again.json(), exported_at: null }).toEqual({ ...doc, exported_at: null })
 
     // Importing the same document once more changes nothing.
-    const idempotent = await t.call({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { ...doc, mode: 'replace' } })
+    const idempotent = await t.inject({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { ...doc, mode: 'replace' } })
     expect(idempotent.json()).toMatchObject({ created: [], updated: [], deleted: [] })
     expect(idempotent.json().unchanged).toHaveLength(2)
   })
@@ -295,7 +295,7 @@ describe('bulk export / import', () => {
     await createMapping(t, { group_id: 'old', discord_role_id: IDS.staffRole })
     const doc = { version: 1, mappings: [{ group_id: 'pilots', discord_role_id: IDS.pilotRole, priority: 9 }, { group_id: 'new', discord_role_id: IDS.staffRole }] }
 
-    const dry = await t.call({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { ...doc, mode: 'replace', dry_run: true } })
+    const dry = await t.inject({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { ...doc, mode: 'replace', dry_run: true } })
     expect(dry.statusCode).toBe(200)
     expect(dry.json()).toMatchObject({
       dry_run: true,
@@ -306,7 +306,7 @@ describe('bulk export / import', () => {
     })
     expect((await t.app.discord.store.listMappings({ guild_id: IDS.guild })).map((m) => m.group_id).sort()).toEqual(['old', 'pilots'])
 
-    const merge = await t.call({ method: 'POST', url: `${base}/import`, as: 'admin', payload: doc })
+    const merge = await t.inject({ method: 'POST', url: `${base}/import`, as: 'admin', payload: doc })
     expect(merge.json()).toMatchObject({ applied: true, deleted: [] })
     const stored = await t.app.discord.store.listMappings({ guild_id: IDS.guild })
     expect(stored.map((m) => m.group_id).sort()).toEqual(['new', 'old', 'pilots'])
@@ -317,7 +317,7 @@ describe('bulk export / import', () => {
   it('one invalid entry rejects the whole import with 422 and the full report; nothing is written', async () => {
     await createMapping(t, { group_id: 'keep', discord_role_id: IDS.pilotRole })
     const before = await t.app.discord.store.listMappings({ guild_id: IDS.guild })
-    const res = await t.call({
+    const res = await t.inject({
       method: 'POST',
       url: `${base}/import`,
       as: 'admin',
@@ -344,7 +344,7 @@ describe('bulk export / import', () => {
   })
 
   it('a dry run of an invalid document answers 200 with the invalid entries listed', async () => {
-    const res = await t.call({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { version: 1, dry_run: true, mappings: [{ group_id: 'x', discord_role_id: IDS.guild }] } })
+    const res = await t.inject({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { version: 1, dry_run: true, mappings: [{ group_id: 'x', discord_role_id: IDS.guild }] } })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ applied: false, invalid: [{ index: 0, reason: 'everyone_role' }] })
   })
@@ -357,7 +357,7 @@ describe('bulk export / import', () => {
     ['more than 500 entries', { version: 1, mappings: Array.from({ length: 501 }, (_, i) => ({ group_id: `g${i}`, discord_role_id: IDS.pilotRole })) }, 400, 'FST_DISCORD_VALIDATION'],
     ['a document of another guild', { version: 1, guild_id: IDS.noBotGuild, mappings: [] }, 400, 'FST_DISCORD_VALIDATION']
   ])('refuses %s', async (_what, payload, status, code) => {
-    const res = await t.call({ method: 'POST', url: `${base}/import`, as: 'admin', payload })
+    const res = await t.inject({ method: 'POST', url: `${base}/import`, as: 'admin', payload })
     expect(res.statusCode).toBe(status)
     expect(res.json().code).toBe(code)
   })
@@ -365,19 +365,19 @@ describe('bulk export / import', () => {
   it('import needs the guild\'s bot: without a token 422; a bot that lost Manage Roles makes every entry invalid', async () => {
     sim.state.setRolePermissions(IDS.guild, IDS.botRole, 0n)
     try {
-      const res = await t.call({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { version: 1, mappings: [{ group_id: 'a', discord_role_id: IDS.pilotRole }, { group_id: 'b', discord_role_id: IDS.staffRole }] } })
+      const res = await t.inject({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { version: 1, mappings: [{ group_id: 'a', discord_role_id: IDS.pilotRole }, { group_id: 'b', discord_role_id: IDS.staffRole }] } })
       expect(res.statusCode).toBe(422)
       expect(res.json().report.invalid.map((i: { reason: string }) => i.reason)).toEqual(['missing_manage_roles', 'missing_manage_roles'])
     } finally {
       sim.state.setRolePermissions(IDS.guild, IDS.botRole, (1n << 28n) | (1n << 10n) | (1n << 11n))
     }
-    await t.call({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: null } })
-    const noToken = await t.call({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { version: 1, mappings: [] } })
+    await t.inject({ method: 'PUT', url: `/discord/guilds/${IDS.guild}`, as: 'admin', payload: { bot_token: null } })
+    const noToken = await t.inject({ method: 'POST', url: `${base}/import`, as: 'admin', payload: { version: 1, mappings: [] } })
     expect(noToken.statusCode).toBe(422)
     expect(noToken.json().code).toBe('FST_DISCORD_GUILD_NO_BOT_TOKEN')
   })
 
   it('export of an unconfigured guild is a 404', async () => {
-    expect((await t.call({ url: `/discord/guilds/${IDS.noBotGuild}/role-mappings/export`, as: 'admin' })).statusCode).toBe(404)
+    expect((await t.inject({ url: `/discord/guilds/${IDS.noBotGuild}/role-mappings/export`, as: 'admin' })).statusCode).toBe(404)
   })
 })

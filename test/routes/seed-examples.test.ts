@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { BOT_TOKEN, buildRouteApp, expectDocumentedStatuses, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
+import { buildWorld, type World } from '../helpers/world.js'
+import { BOT_TOKEN, expectDocumentedStatuses, expectNoSecrets, IDS, routeWorld, startSimulator } from './helpers.js'
 
 /*
  * The seed's curl examples (spec "API Examples" and "Troubleshooting"), replayed with their
@@ -31,13 +32,13 @@ const MAPPING_BODY = `{
   }`
 
 let sim: DiscordSimulator
-let t: RouteTestApp
+let t: World
 let bearer: string
 let cookie: string
 
 beforeAll(async () => {
   sim = await startSimulator()
-  t = await buildRouteApp(sim, { prefix: '/api' } as never)
+  t = await buildWorld(routeWorld(sim, { prefix: '/api' } as never))
   bearer = `Bearer ${t.tokenFor('admin')}`
   cookie = `falcon_auth_token=${t.tokenFor('admin')}`
 })
@@ -49,7 +50,7 @@ afterAll(async () => {
 })
 
 function post (url: string, payload: string, auth: { authorization?: string, cookie?: string }) {
-  return t.call({ method: 'POST', url, payload, headers: { 'content-type': 'application/json', ...auth } as Record<string, string> })
+  return t.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/json', ...auth } as Record<string, string> })
 }
 
 describe('the seed\'s API examples', () => {
@@ -62,10 +63,10 @@ describe('the seed\'s API examples', () => {
 
   it('Configure Discord Guild (cookie) works as written too', async () => {
     // On a second app, so this example stands on its own and the next steps keep the first guild.
-    const other = await buildRouteApp(sim, { prefix: '/api' } as never)
+    const other = await buildWorld(routeWorld(sim, { prefix: '/api' } as never))
     try {
       expect(GUILD_BODY_COOKIE).toContain('"123456789012345678", \n')
-      const res = await other.call({
+      const res = await other.inject({
         method: 'POST',
         url: '/api/discord/guilds',
         payload: GUILD_BODY_COOKIE,
@@ -79,7 +80,7 @@ describe('the seed\'s API examples', () => {
 
   it('Create Role Mapping works as written once the guild has its bot token', async () => {
     // Not a seed example: the seed stores bot tokens "via API"; this is that API.
-    const token = await t.call({ method: 'PUT', url: `/api/discord/guilds/${IDS.guild}`, headers: { authorization: bearer }, payload: { bot_token: BOT_TOKEN } })
+    const token = await t.inject({ method: 'PUT', url: `/api/discord/guilds/${IDS.guild}`, headers: { authorization: bearer }, payload: { bot_token: BOT_TOKEN } })
     expect(token.statusCode).toBe(200)
     const res = await post('/api/discord/guilds/123456789012345678/role-mappings', MAPPING_BODY, { authorization: bearer })
     expect(res.statusCode).toBe(201)
@@ -95,8 +96,8 @@ describe('the seed\'s API examples', () => {
   })
 
   it('List Role Mappings, Bearer and cookie', async () => {
-    const a = await t.call({ url: '/api/discord/guilds/123456789012345678/role-mappings', headers: { authorization: bearer } })
-    const b = await t.call({ url: '/api/discord/guilds/123456789012345678/role-mappings', headers: { cookie } })
+    const a = await t.inject({ url: '/api/discord/guilds/123456789012345678/role-mappings', headers: { authorization: bearer } })
+    const b = await t.inject({ url: '/api/discord/guilds/123456789012345678/role-mappings', headers: { cookie } })
     expect(a.statusCode).toBe(200)
     expect(b.statusCode).toBe(200)
     expect(a.json()).toEqual(b.json())
@@ -106,7 +107,7 @@ describe('the seed\'s API examples', () => {
 
 describe('the seed\'s troubleshooting commands', () => {
   it('Review role mappings: GET /role-mappings?guild_id=', async () => {
-    const res = await t.call({ url: `/api/discord/role-mappings?guild_id=${IDS.guild}`, headers: { authorization: bearer } })
+    const res = await t.inject({ url: `/api/discord/role-mappings?guild_id=${IDS.guild}`, headers: { authorization: bearer } })
     expect(res.statusCode).toBe(200)
     expect(res.json().total).toBe(1)
   })
@@ -116,7 +117,7 @@ describe('the seed\'s troubleshooting commands', () => {
     try {
       const check = await t.app.discord.guildHealth?.run()
       expect(check?.results).toEqual([expect.objectContaining({ guild_id: IDS.guild, status: 'unhealthy' })])
-      const res = await t.call({ url: `/api/discord/guilds/${IDS.guild}`, headers: { authorization: bearer } })
+      const res = await t.inject({ url: `/api/discord/guilds/${IDS.guild}`, headers: { authorization: bearer } })
       expect(res.statusCode).toBe(200)
       const body = res.json()
       expect(body.health_status).toBe('unhealthy')
@@ -124,7 +125,7 @@ describe('the seed\'s troubleshooting commands', () => {
       expect(body.bot_permissions).toMatch(/^\d+$/)
       expect(BigInt(body.bot_permissions) & (1n << 28n)).toBe(0n)
       // The module status reports it (seed "Health Endpoints": module, status, message).
-      const status = await t.call({ url: '/api/discord/status' })
+      const status = await t.inject({ url: '/api/discord/status' })
       expect(status.json()).toMatchObject({ module: 'discord', status: 'degraded' })
       expect(status.json().message).toContain(IDS.guild)
     } finally {

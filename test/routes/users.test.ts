@@ -1,16 +1,17 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
-import { buildRouteApp, expectDocumentedStatuses, expectNoSecrets, IDS, startSimulator, type RouteTestApp } from './helpers.js'
+import { buildWorld, type World } from '../helpers/world.js'
+import { expectDocumentedStatuses, expectNoSecrets, IDS, routeWorld, startSimulator } from './helpers.js'
 
 let sim: DiscordSimulator
-let t: RouteTestApp
+let t: World
 
 const OAUTH_SECRETS = ['alice-access-token-value-1', 'alice-refresh-token-value-1', 'alice-alt-access-token-2', 'bob-access-token-value-3', 'bob-refresh-token-value-3']
 
 beforeAll(async () => { sim = await startSimulator() })
 afterAll(async () => { await sim.close() })
 beforeEach(async () => {
-  t = await buildRouteApp(sim)
+  t = await buildWorld(routeWorld(sim))
   const store = t.app.discord.store
   const expires = new Date('2030-01-01T00:00:00Z')
   await store.createUser({
@@ -43,12 +44,12 @@ afterEach(async () => {
 
 describe('GET /discord/users', () => {
   it('pages through every link with a total and no token', async () => {
-    const res = await t.call({ url: '/discord/users?page_size=2', as: 'admin' })
+    const res = await t.inject({ url: '/discord/users?page_size=2', as: 'admin' })
     expect(res.statusCode).toBe(200)
     const first = res.json()
     expect(first).toMatchObject({ total: 3, page: 1, page_size: 2 })
     expect(first.users).toHaveLength(2)
-    const second = await t.call({ url: '/discord/users?page_size=2&page=2', as: 'admin' })
+    const second = await t.inject({ url: '/discord/users?page_size=2&page=2', as: 'admin' })
     expect(second.json()).toMatchObject({ total: 3, page: 2, page_size: 2 })
     expect(second.json().users).toHaveLength(1)
     // The pages partition the links (stable order: created_at, then id).
@@ -58,16 +59,16 @@ describe('GET /discord/users', () => {
     expect(alice).toMatchObject({ user_id: 'user-alice', discord_user_id: IDS.alice, has_tokens: true, needs_reauth: false, is_active: true, scopes: ['identify', 'guilds'], token_expires_at: '2030-01-01T00:00:00.000Z' })
     expect(alice.guilds).toEqual([{ id: IDS.guild, name: 'My Discord Server', permissions: '2147483647', joined_at: '2024-01-10T10:00:00.000Z' }])
     for (const u of all) expect(Object.keys(u).filter((k) => /token$/.test(k))).toEqual([])
-    const beyond = await t.call({ url: '/discord/users?page=9', as: 'admin' })
+    const beyond = await t.inject({ url: '/discord/users?page=9', as: 'admin' })
     expect(beyond.json()).toMatchObject({ total: 3, users: [] })
-    const defaults = await t.call({ url: '/discord/users', as: 'admin' })
+    const defaults = await t.inject({ url: '/discord/users', as: 'admin' })
     expect(defaults.json()).toMatchObject({ total: 3, page: 1, page_size: 20 })
   })
 
   it('filters by is_active and by guild_id', async () => {
-    const inactive = await t.call({ url: '/discord/users?is_active=false', as: 'admin' })
+    const inactive = await t.inject({ url: '/discord/users?is_active=false', as: 'admin' })
     expect(inactive.json().users.map((u: { username: string }) => u.username)).toEqual(['bob'])
-    const inGuild = await t.call({ url: `/discord/users?guild_id=${IDS.guild}`, as: 'admin' })
+    const inGuild = await t.inject({ url: `/discord/users?guild_id=${IDS.guild}`, as: 'admin' })
     expect(inGuild.json()).toMatchObject({ total: 1, users: [expect.objectContaining({ username: 'alice' })] })
   })
 
@@ -80,7 +81,7 @@ describe('GET /discord/users', () => {
     ['a bad is_active', 'is_active=yes'],
     ['an unknown filter', 'username=alice']
   ])('refuses %s with 400 FST_DISCORD_VALIDATION', async (_what, query) => {
-    const res = await t.call({ url: `/discord/users?${query}`, as: 'admin' })
+    const res = await t.inject({ url: `/discord/users?${query}`, as: 'admin' })
     expect(res.statusCode).toBe(400)
     expect(res.json().code).toBe('FST_DISCORD_VALIDATION')
   })
@@ -88,31 +89,31 @@ describe('GET /discord/users', () => {
 
 describe('GET /discord/users/{user_id}', () => {
   it('the user sees their own accounts; an admin sees anyone\'s', async () => {
-    const own = await t.call({ url: '/discord/users/user-alice', as: 'alice' })
+    const own = await t.inject({ url: '/discord/users/user-alice', as: 'alice' })
     expect(own.statusCode).toBe(200)
     expect(own.json().user_id).toBe('user-alice')
     expect(own.json().accounts.map((a: { username: string }) => a.username).sort()).toEqual(['alice', 'alice-alt'])
-    const byAdmin = await t.call({ url: '/discord/users/user-bob', as: 'admin' })
+    const byAdmin = await t.inject({ url: '/discord/users/user-bob', as: 'admin' })
     expect(byAdmin.json().accounts).toEqual([expect.objectContaining({ discord_user_id: IDS.bob, is_active: false })])
   })
 
   it('another user is refused with 403 before any lookup (no probing who has links)', async () => {
-    const other = await t.call({ url: '/discord/users/user-alice', as: 'bob' })
+    const other = await t.inject({ url: '/discord/users/user-alice', as: 'bob' })
     expect(other.statusCode).toBe(403)
     expect(other.json().code).toBe('FST_DISCORD_FORBIDDEN')
-    const nobody = await t.call({ url: '/discord/users/user-nobody', as: 'bob' })
+    const nobody = await t.inject({ url: '/discord/users/user-nobody', as: 'bob' })
     expect(nobody.statusCode).toBe(403)
   })
 
   it('no link is a 404 for the user themself and for an admin', async () => {
-    const self = await t.call({ url: '/discord/users/user-carol', as: { id: 'user-carol', permissions: [] } })
+    const self = await t.inject({ url: '/discord/users/user-carol', as: { id: 'user-carol', permissions: [] } })
     expect(self.statusCode).toBe(404)
     expect(self.json().code).toBe('FST_DISCORD_NOT_FOUND')
-    expect((await t.call({ url: '/discord/users/user-carol', as: 'admin' })).statusCode).toBe(404)
+    expect((await t.inject({ url: '/discord/users/user-carol', as: 'admin' })).statusCode).toBe(404)
   })
 
   it('works with the session cookie as well as the Bearer token', async () => {
-    const res = await t.call({ url: '/discord/users/user-alice', as: 'alice', cookie: true })
+    const res = await t.inject({ url: '/discord/users/user-alice', as: 'alice', cookie: true })
     expect(res.statusCode).toBe(200)
   })
 })

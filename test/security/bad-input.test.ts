@@ -10,9 +10,9 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildStandalone } from '../../examples/standalone/app.js'
 import { adminUiRoot } from '../../src/admin-ui/index.js'
 import { loadConfig } from '../../examples/standalone/config.js'
-import { buildApp } from '../helpers/build-app.js'
-import { ADMIN, BOT_TOKEN, HOST, IDS, JWT_SECRET } from '../sync/helpers.js'
-import { buildSecurityWorld, FRONTEND, PREFIX, type SecurityWorld } from './world.js'
+import { buildWorld, JWT_SECRET, type World } from '../helpers/world.js'
+import { ADMIN, BOT_TOKEN, HOST, IDS } from '../sync/helpers.js'
+import { deployment, FRONTEND, PREFIX } from './helpers.js'
 
 /*
  * No bad input ever gets a 5xx. Every route the plugin registers (seen by an onRoute hook, and
@@ -30,7 +30,7 @@ import { buildSecurityWorld, FRONTEND, PREFIX, type SecurityWorld } from './worl
  * each group, so one run lists all of them.
  */
 
-let w: SecurityWorld
+let w: World
 let mappingId: string
 let runId: string
 const USER = { id: HOST.alice, permissions: [] as string[] }
@@ -44,7 +44,7 @@ type OpenApiOperation = {
 let openapi: { paths: Record<string, Record<string, OpenApiOperation>> }
 
 beforeAll(async () => {
-  w = await buildSecurityWorld()
+  w = await buildWorld(deployment())
   // A world where every id a route can name exists: a guild with its bot, a mapping, a linked
   // user with Discord tokens, a finished run and its audit entries.
   const admin = `Bearer ${w.tokenFor(ADMIN)}`
@@ -509,12 +509,16 @@ async function probe (route: RouteUnderTest, who: string, variant: Variant, base
   return `${res.statusCode} ${typeof code === 'string' ? code : ''}`.trim()
 }
 
-/** Waits until no sync run is in progress (at most 10 s). */
+/** Waits until no sync run is in progress (at most 10 s), on each run's own completion. */
 async function settle (): Promise<void> {
+  const engine = w.app.discord.sync.engine
   const deadline = Date.now() + 10_000
-  while ((await w.app.discord.sync.engine.status()).sync_in_progress) {
-    if (Date.now() > deadline) throw new Error('a sync started by an accepted request did not finish within 10 s')
-    await new Promise((resolve) => setTimeout(resolve, 20))
+  for (let status = await engine.status(); status.sync_in_progress; status = await engine.status()) {
+    for (const { run } of status.current_runs) {
+      const left = deadline - Date.now()
+      const done = left > 0 ? await engine.waitFor(run.id, left) : null
+      if (done === null || done.status === 'running') throw new Error(`sync run ${run.id}, started by an accepted request, did not finish within 10 s`)
+    }
   }
 }
 
@@ -596,8 +600,8 @@ describe('hostile input, on every route, as anonymous, a user and an admin', () 
 
 describe('paths under the prefix that no route matches', () => {
   it('answer 404 FST_DISCORD_NOT_FOUND without echoing the query; the host\'s own 404s stay the host\'s', async () => {
-    const host = await buildApp({ auth: { jwtSecret: JWT_SECRET } })
-    const bare = await buildApp({ routePrefix: '' })
+    const host = await buildWorld({ sim: false })
+    const bare = await buildWorld({ sim: false, plugin: { routePrefix: '', auth: { jwtSecret: undefined } } })
     try {
       for (const url of [`${PREFIX}/nope`, `${PREFIX}/guilds/1/nope`, `${PREFIX}`, `${PREFIX}/admin/missing.js`]) {
         const res = await host.inject({ url: `${url}?code=secret-code&state=secret-state` })

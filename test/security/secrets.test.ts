@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LightMyRequestResponse } from 'fastify'
 import { PermissionFlags } from '../../src/testing/index.js'
-import { authorizeAs, sessionCookie } from '../auth/helpers.js'
+import { authorizeAs, buildWorld, sessionCookie, type World } from '../helpers/world.js'
 import { STATE_BINDING_COOKIE } from '../../src/auth/state-binding.js'
 import { BOT2_TOKEN, BOT_TOKEN, HOST, IDS, OAUTH_APP } from '../sync/helpers.js'
-import { buildSecurityWorld, FRONTEND, PREFIX, type SecurityWorld } from './world.js'
+import { deployment, FRONTEND, PREFIX } from './helpers.js'
 
 /*
  * Secrets never leak, end to end. One deployment of the whole plugin (simulated Discord, SQLite
@@ -30,13 +30,13 @@ const NEVER_ISSUED = 'MTEwMDAwMDAwMDAwMDAwMDAwOQ.Gnone1.never-issued-bot-token-v
 /** A token an admin mistyped (a space in it): refused by the schema, and still a secret. */
 const MISTYPED = 'MTEwMDAwMDAwMDAwMDAwMDAwMQ.Gsync1 sync-suite-bot-token-value'
 
-let w: SecurityWorld
+let w: World
 /** Every access and refresh token and authorisation code the simulated Discord issued. */
 const issued: string[] = []
 const admin = { id: 'admin-1', permissions: ['discord:admin'] }
 
 beforeAll(async () => {
-  w = await buildSecurityWorld({
+  w = await buildWorld(deployment({
     encryptionKey: KEY.toString('base64'),
     jwtSecret: JWT_SECRET,
     plugin: {
@@ -44,7 +44,7 @@ beforeAll(async () => {
       tokenRefresh: { enabled: true, interval: '1d' },
       auth: { resolveUser: (profile) => profile.id === IDS.alice ? HOST.alice : profile.id === IDS.bob ? HOST.bob : `discord-${profile.id}` }
     }
-  })
+  }))
   // Record what the simulator hands out, at the only places it mints.
   const state = w.sim.state
   const issue = state.issueUserToken.bind(state)

@@ -1,18 +1,17 @@
-import Fastify, { type FastifyInstance } from 'fastify'
 import { vi } from 'vitest'
-import discordSync, { type FastifyDiscordSyncOptions } from '../../src/index.js'
-import type { MembershipInfo, MembershipProvider } from '../../src/sync/membership.js'
-import type { CreateRoleMappingInput, DiscordStore, GuildSettings, RoleMappingRecord } from '../../src/store/port/index.js'
-import { createDiscordSimulator, DEFAULT_BUCKETS, PermissionFlags, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
-import { TEST_KEY } from '../helpers/build-app.js'
+import type { FastifyDiscordSyncOptions } from '../../src/index.js'
+import type { CreateRoleMappingInput, GuildSettings, RoleMappingRecord } from '../../src/store/port/index.js'
+import { PermissionFlags, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
+import { ADMIN, buildWorld, type World } from '../helpers/world.js'
 
 /*
- * The sync suites' world: a Discord simulator on 127.0.0.1 seeded with two guilds, and a host
- * app listening on 127.0.0.1 whose plugin talks to the simulator over HTTP. Tests drive the app
- * with real HTTP requests (fetch) and inspect the simulator's state and request log.
+ * Seed data of the sync suites (the world is test/helpers/world.ts): a Discord simulator on
+ * 127.0.0.1 seeded with two guilds, and a host app listening on 127.0.0.1 whose plugin talks to
+ * it over HTTP. Tests drive the app with real HTTP requests (fetch) and inspect the simulator's
+ * state and request log.
  */
 
-export const JWT_SECRET = 'sync-suite-jwt-secret-that-is-long-enough-0123456789'
+export { ADMIN }
 export const BOT_TOKEN = 'MTEwMDAwMDAwMDAwMDAwMDAwMQ.Gsync1.sync-suite-bot-token-value'
 /** A second bot, member of the second guild only (tests that need one guild's token to fail alone). */
 export const BOT2_TOKEN = 'MTEwMDAwMDAwMDAwMDAwMDAwMw.Gsync2.sync-suite-second-bot-token'
@@ -45,38 +44,6 @@ export const IDS = {
 
 export const HOST = { alice: 'user-alice', bob: 'user-bob', carol: 'user-carol', erin: 'user-erin' } as const
 
-export const ADMIN = { id: 'admin-1', permissions: ['discord:admin'] }
-
-/** An in-memory membership provider whose answers tests change on the fly; counts calls. */
-export class TestMembership implements MembershipProvider {
-  readonly users = new Map<string, MembershipInfo | null>()
-  readonly failing = new Set<string>()
-  calls = 0
-  /** While set, every answer waits for it: keeps a run in progress for as long as a test needs. */
-  gate: Promise<void> | null = null
-
-  /** Holds every answer until the returned function is called. */
-  hold (): () => void {
-    let release: () => void = () => {}
-    this.gate = new Promise<void>((resolve) => { release = resolve })
-    return () => {
-      this.gate = null
-      release()
-    }
-  }
-
-  set (userId: string, groups: string[], characterCount = 1, permissions: string[] = []): void {
-    this.users.set(userId, { groups: groups.map((id) => ({ id, name: `Group ${id}` })), character_count: characterCount, permissions })
-  }
-
-  async getMembership (userId: string): Promise<MembershipInfo | null> {
-    this.calls++
-    if (this.gate !== null) await this.gate
-    if (this.failing.has(userId)) throw new Error('host directory unreachable: postgres://secret@db')
-    return this.users.get(userId) ?? null
-  }
-}
-
 export function seedSimulator (sim: DiscordSimulator): void {
   const s = sim.state
   s.addBot({ token: BOT_TOKEN, user: { id: IDS.bot, username: 'syncbot' } })
@@ -106,35 +73,16 @@ export function seedSimulator (sim: DiscordSimulator): void {
   s.addMember(IDS.g2, IDS.bot2, [IDS.bot2Role])
 }
 
-export interface DiscordCall {
-  method: string
-  route: string | null
-  /** Guild (or channel) id the call was about. */
-  majorId: string
-  status: number
-  reason?: string
-}
-
-export interface SyncWorld {
-  sim: DiscordSimulator
-  app: FastifyInstance
-  store: DiscordStore
-  membership: TestMembership
-  baseUrl: string
-  /** Real HTTP to the app. `as`: send a session for this user. */
-  call: (method: string, path: string, opts?: { as?: { id: string, permissions: string[] } | null, body?: unknown }) => Promise<{ status: number, body: any, text: string, headers: Headers }>
+/** The sync suites' world, with the sync seed's own setters. */
+export interface SyncWorld extends World {
   /** Configures a guild (with the bot token) straight in the store. */
   guild: (guildId: string, name: string, settings?: Partial<GuildSettings>, token?: string) => Promise<void>
   mapping: (input: Omit<CreateRoleMappingInput, 'guild_id'> & { guild_id?: string }) => Promise<RoleMappingRecord>
   /** Links a Discord account to a host user. */
   link: (hostUserId: string, discordUserId: string, guildIds?: string[]) => Promise<void>
-  roles: (guildId: string, userId: string) => string[]
-  /** Requests the plugin sent to the simulator: method + route template. */
-  discordCalls: (filter?: (r: DiscordCall) => boolean) => DiscordCall[]
-  close: () => Promise<void>
 }
 
-export interface WorldOptions {
+export interface SyncWorldOptions {
   simulator?: SimulatorOptions
   plugin?: Partial<FastifyDiscordSyncOptions>
   /** Register the plugin without a membership provider. */
@@ -153,59 +101,27 @@ export const OAUTH_APP = {
   redirectUri: 'http://127.0.0.1:3999/discord/auth/callback'
 }
 
-export async function buildSyncWorld (options: WorldOptions = {}): Promise<SyncWorld> {
-  let sim = options.sim
-  if (sim === undefined) {
-    // Limits off, and generous numbers in the headers too: the client honours X-RateLimit-* even
-    // when the simulator does not enforce them, and these suites are about semantics, not pacing.
-    const generous = Object.fromEntries(Object.keys(DEFAULT_BUCKETS).map((k) => [k, { limit: 100_000 }]))
-    sim = await createDiscordSimulator({ rateLimits: { enabled: false, global: { limit: 100_000 }, buckets: generous }, ...options.simulator })
-    seedSimulator(sim)
-  }
-  const membership = new TestMembership()
-  let discord: FastifyDiscordSyncOptions['discord']
-  if (options.oauth === true) {
-    if (sim.state.getOAuthApp(OAUTH_APP.clientId) === undefined) {
-      sim.state.addOAuthApp({ client_id: OAUTH_APP.clientId, client_secret: OAUTH_APP.clientSecret, redirect_uris: [OAUTH_APP.redirectUri], name: 'Falcon' })
+/** The world the sync suites run in: listening, seeded, sessions as ADMIN unless told, the engine's schedule off. */
+export async function buildSyncWorld (options: SyncWorldOptions = {}): Promise<SyncWorld> {
+  const w = await buildWorld({
+    sim: options.sim ?? options.simulator ?? {},
+    closeSim: true,
+    seed: seedSimulator,
+    ...(options.oauth === true ? { oauth: OAUTH_APP } : {}),
+    membership: options.noMembership !== true,
+    ...(options.logLines === undefined ? {} : { logs: options.logLines }),
+    listen: true,
+    defaultAs: ADMIN,
+    plugin: {
+      healthCheck: { enabled: false },
+      rateLimit: false,
+      ...options.plugin,
+      sync: { enabled: false, heartbeatInterval: '1s', ...options.plugin?.sync }
     }
-    discord = { ...OAUTH_APP, apiBaseUrl: sim.apiBaseUrl, authorizeUrl: `${sim.url}/oauth2/authorize` }
-  }
-  const lines = options.logLines
-  const app = Fastify(lines === undefined
-    ? { logger: false }
-    : { logger: { level: 'trace', stream: { write: (line: string) => { lines.push(line) } } } })
-  await app.register(discordSync, {
-    store: { type: 'sqlite', path: ':memory:' },
-    encryptionKey: TEST_KEY,
-    apiBaseUrl: sim.apiBaseUrl,
-    auth: { jwtSecret: JWT_SECRET },
-    tokenRefresh: { enabled: false },
-    healthCheck: { enabled: false },
-    rateLimit: false,
-    ...(options.noMembership === true ? {} : { membership }),
-    ...(discord === undefined ? {} : { discord }),
-    ...options.plugin,
-    sync: { enabled: false, heartbeatInterval: '1s', ...options.plugin?.sync }
   })
-  const address = await app.listen({ host: '127.0.0.1', port: 0 })
-  const store = app.discord.store
+  const store = w.store
   return {
-    sim,
-    app,
-    store,
-    membership,
-    baseUrl: address,
-    async call (method, path, opts = {}) {
-      const headers: Record<string, string> = {}
-      const as = opts.as === undefined ? ADMIN : opts.as
-      if (as !== null) headers.authorization = `Bearer ${app.discord.auth.issue(as).token}`
-      if (opts.body !== undefined) headers['content-type'] = 'application/json'
-      const res = await fetch(`${address}/discord${path}`, { method, headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) })
-      const text = await res.text()
-      let body: unknown = null
-      try { body = JSON.parse(text) } catch { body = null }
-      return { status: res.status, body, text, headers: res.headers }
-    },
+    ...w,
     async guild (guildId, name, settings = {}, token = BOT_TOKEN) {
       await store.createGuild({ guild_id: guildId, guild_name: name, bot_token: token, bot_user_id: token === BOT2_TOKEN ? IDS.bot2 : IDS.bot, settings })
     },
@@ -219,18 +135,6 @@ export async function buildSyncWorld (options: WorldOptions = {}): Promise<SyncW
         username: `u${discordUserId.slice(-4)}`,
         guilds: guildIds.map((id) => ({ id, name: id, permissions: '0' }))
       })
-    },
-    roles (guildId, userId) {
-      return [...(sim.state.memberRoles(guildId, userId) ?? [])].sort()
-    },
-    discordCalls (filter) {
-      return sim.requests
-        .map((r) => ({ method: r.method, route: r.route, majorId: r.majorId, status: r.status, ...(r.reason !== undefined ? { reason: r.reason } : {}) }))
-        .filter((r) => filter === undefined || filter(r))
-    },
-    async close () {
-      await app.close()
-      await sim.close()
     }
   }
 }

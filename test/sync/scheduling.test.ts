@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { RoleSyncTask } from '../../src/tasks/role-sync.js'
 import { SyncCleanupTask } from '../../src/tasks/cleanup.js'
 import { resolveOptions } from '../../src/options/index.js'
-import { TEST_KEY } from '../helpers/build-app.js'
+import { TEST_KEY } from '../helpers/world.js'
 import { buildSyncWorld, HOST, IDS, until, type SyncWorld } from './helpers.js'
 
 /*

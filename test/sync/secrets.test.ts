@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { PermissionFlags } from '../../src/testing/index.js'
-import { authorizeAs } from '../auth/helpers.js'
+import { authorizeAs } from '../helpers/world.js'
 import { BOT2_TOKEN, BOT_TOKEN, buildSyncWorld, HOST, IDS, OAUTH_APP, until, type SyncWorld } from './helpers.js'
 
 /*

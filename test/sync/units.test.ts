@@ -7,7 +7,7 @@ import { classifyFailure } from '../../src/sync/discord-errors.js'
 import { planMemberRoles } from '../../src/sync/planner.js'
 import { DiscordNotFoundError, DiscordPermissionError, DiscordRateLimitError, DiscordServerError, DiscordTokenInvalidError } from '../../src/discord/errors/index.js'
 import { DEFAULT_MAPPING_CONDITIONS } from '../../src/store/port/index.js'
-import { TEST_KEY } from '../helpers/build-app.js'
+import { TEST_KEY } from '../helpers/world.js'
 
 /* Pure parts of the engine: provider validation, options, plan restriction, failure classes. */
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { authorizeAs } from '../auth/helpers.js'
+import { authorizeAs } from '../helpers/world.js'
 import { BOT_TOKEN, buildSyncWorld, HOST, IDS, isWrite, OAUTH_APP, until, type SyncWorld } from './helpers.js'
 
 /*
