@@ -21,11 +21,13 @@ const root = resolve(import.meta.dirname, '../..')
 // Inside the project (and git-ignored), so the bundle resolves node_modules as dist/ does.
 const outDir = join(root, 'test-results', `driver-loading-${process.pid}`)
 
-interface Loaded { mongodb: boolean, sqlite: boolean }
+interface Loaded { mongodb: boolean, sqlite: boolean, redis: boolean }
 interface Report { atImport: Loaded, afterStore: Loaded | null, storeError?: string }
 
 /** The script each child runs: import the bundle, report, optionally build a store, report again. */
-function script (format: 'esm' | 'cjs', backend: 'none' | 'sqlite' | 'mongodb'): string {
+type Backend = 'none' | 'sqlite' | 'mongodb' | 'plugin-sqlite' | 'plugin-redis'
+
+function script (format: 'esm' | 'cjs', backend: Backend): string {
   const file = join(outDir, format === 'esm' ? 'index.js' : 'index.cjs')
   const load = format === 'esm'
     ? `const { createRequire } = await import('node:module'); const req = createRequire(${JSON.stringify(pathToFileURL(file).href)}); const pkg = await import(${JSON.stringify(pathToFileURL(file).href)})`
@@ -41,11 +43,24 @@ function script (format: 'esm' | 'cjs', backend: 'none' | 'sqlite' | 'mongodb'):
       const files = Object.keys(req.cache)
       return {
         mongodb: files.some((f) => /[\\\\/]node_modules[\\\\/]mongodb[\\\\/]/.test(f)),
-        sqlite: files.some((f) => /[\\\\/]node_modules[\\\\/]better-sqlite3[\\\\/]/.test(f))
+        sqlite: files.some((f) => /[\\\\/]node_modules[\\\\/]better-sqlite3[\\\\/]/.test(f)),
+        redis: files.some((f) => /[\\\\/]node_modules[\\\\/]ioredis[\\\\/]/.test(f))
       }
     }
     const report = { atImport: loaded(), afterStore: null }
-    if (${JSON.stringify(backend)} !== 'none') {
+    if (${JSON.stringify(backend)}.startsWith('plugin-')) {
+      // The whole plugin on SQLite, with or without a Redis URL (port 9: nothing answers, the plugin degrades).
+      try {
+        const Fastify = req('fastify')
+        const app = Fastify()
+        await app.register(pkg.default, { store: { type: 'sqlite', path: ':memory:' }, encryptionKey: pkg.generateKey(), ${backend === 'plugin-redis' ? "redis: 'redis://127.0.0.1:9'" : ''} })
+        await app.ready()
+        report.afterStore = loaded()
+        await app.close()
+      } catch (err) {
+        report.storeError = String(err && (err.code || err.message))
+      }
+    } else if (${JSON.stringify(backend)} !== 'none') {
       try {
         const s = await pkg.createStore({ store: ${store}, encryptionKeys: [pkg.generateKey()] })
         await s.createGuild({ guild_id: '1', guild_name: 'G' })
@@ -59,7 +74,7 @@ function script (format: 'esm' | 'cjs', backend: 'none' | 'sqlite' | 'mongodb'):
   })().catch((err) => { console.error(err); process.exit(1) })`
 }
 
-async function run (format: 'esm' | 'cjs', backend: 'none' | 'sqlite' | 'mongodb'): Promise<Report> {
+async function run (format: 'esm' | 'cjs', backend: Backend): Promise<Report> {
   const args = format === 'esm' ? ['--input-type=module', '-e', script(format, backend)] : ['-e', script(format, backend)]
   const { stdout } = await exec(process.execPath, args, { cwd: root })
   return JSON.parse(stdout) as Report
@@ -90,22 +105,31 @@ describe('store drivers are loaded only by the backend that needs them (built pa
   for (const format of ['esm', 'cjs'] as const) {
     it(`${format}: importing the package root loads neither driver`, async () => {
       const report = await run(format, 'none')
-      expect(report.atImport).toEqual({ mongodb: false, sqlite: false })
+      expect(report.atImport).toEqual({ mongodb: false, sqlite: false, redis: false })
     })
 
     it(`${format}: a SQLite-only host loads better-sqlite3 and never mongodb`, async () => {
       const report = await run(format, 'sqlite')
       expect(report.storeError).toBeUndefined()
-      expect(report.atImport).toEqual({ mongodb: false, sqlite: false })
+      expect(report.atImport).toEqual({ mongodb: false, sqlite: false, redis: false })
       // The probe sees a driver once it is loaded, so the mongodb: false above means something.
-      expect(report.afterStore).toEqual({ mongodb: false, sqlite: true })
+      expect(report.afterStore).toEqual({ mongodb: false, sqlite: true, redis: false })
     })
 
     it(`${format}: a MongoDB host loads mongodb and never better-sqlite3`, async () => {
       const report = await run(format, 'mongodb')
       // Nothing listens on port 9, so init fails; the store was still built from the uri.
       expect(report.storeError).toBe('FST_DISCORD_STORE_UNAVAILABLE')
-      expect(report.afterStore).toEqual({ mongodb: true, sqlite: false })
+      expect(report.afterStore).toEqual({ mongodb: true, sqlite: false, redis: false })
+    })
+
+    it(`${format}: the plugin on SQLite without Redis never loads ioredis; with a Redis URL it does`, async () => {
+      const without = await run(format, 'plugin-sqlite')
+      expect(without.storeError).toBeUndefined()
+      expect(without.afterStore).toEqual({ mongodb: false, sqlite: true, redis: false })
+      const withRedis = await run(format, 'plugin-redis')
+      expect(withRedis.storeError).toBeUndefined()
+      expect(withRedis.afterStore).toEqual({ mongodb: false, sqlite: true, redis: true })
     })
   }
 })
