@@ -171,3 +171,8 @@ export const SyncLockUnavailableError = createError('FST_DISCORD_SYNC_LOCK_UNAVA
 
 /** The plugin is closing; no new run starts. */
 export const SyncShuttingDownError = createError('FST_DISCORD_SYNC_SHUTTING_DOWN', 'The server is shutting down: no new sync runs start', 503)
+
+// ---------------------------------------------------------------- live events
+
+/** A Webhook Event whose Ed25519 signature or timestamp does not verify (Discord expects 401). */
+export const WebhookSignatureError = createError('FST_DISCORD_WEBHOOK_SIGNATURE_INVALID', 'Invalid webhook event request: %s', 401)

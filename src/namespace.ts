@@ -16,6 +16,7 @@ import type { GuildService } from './guilds/service.js'
 import type { MappingService } from './guilds/mappings/service.js'
 import type { UserService } from './users/service.js'
 import type { DiscordSyncEvents } from './events.js'
+import type { PushAccepted } from './live/push.js'
 
 /*
  * The shape of `fastify.discord`, declared apart from src/plugin.ts (which builds it) so that
@@ -96,6 +97,12 @@ export interface DiscordSyncNamespace {
    * audit), `metrics` (prom-client, or null), `scheduler` and `cleanup` tasks, `removeManagedRoles()`.
    */
   readonly sync: SyncModule
+  /**
+   * Host push: the host's groups changed for these users (its own user ids). They are coalesced
+   * for `sync.pushDebounce` (2 s) and then each gets one targeted sync across every enabled guild.
+   * Validates synchronously (400 FST_DISCORD_VALIDATION, 503 FST_DISCORD_SYNC_NOT_CONFIGURED).
+   */
+  notifyMembershipChanged (userIds: readonly string[]): PushAccepted
 }
 
 declare module 'fastify' {

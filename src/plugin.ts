@@ -20,6 +20,9 @@ import { resolveScheduler, scheduleOnReady } from './tasks/scheduler.js'
 import { TOKEN_REFRESH_JOB_ID, TokenRefreshTask } from './tasks/token-refresh.js'
 import { ROLE_SYNC_JOB_ID, RoleSyncTask } from './tasks/role-sync.js'
 import { SYNC_CLEANUP_JOB_ID, SyncCleanupTask } from './tasks/cleanup.js'
+import { MembershipPush } from './live/push.js'
+import { WebhookEvents } from './live/webhook-events.js'
+import { webhookPublicKey } from './live/webhook-signature.js'
 import routes from './routes/index.js'
 import type { DiscordSyncNamespace, DiscordSyncPublicOptions, SyncModule } from './namespace.js'
 
@@ -90,6 +93,14 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     const stop = metrics.observeClient(client)
     fastify.addHook('onClose', async () => stop())
   }
+  const push = new MembershipPush({ engine, debounceMs: opts.sync.pushDebounceMs, log: syncLog })
+  const webhooks = new WebhookEvents({
+    store,
+    events,
+    log: oauthLog.child({ source: 'webhook-events' }),
+    key: opts.discord?.publicKey == null ? null : webhookPublicKey(opts.discord.publicKey),
+    applicationId: opts.discord?.clientId ?? null
+  })
   const roleSync = opts.sync.enabled ? new RoleSyncTask({ engine, store, defaultIntervalMs: opts.syncIntervalMs, log: syncLog }) : null
   const cleanup = opts.sync.enabled ? new SyncCleanupTask({ store, retentionMs: opts.sync.retentionMs, log: syncLog }) : null
 
@@ -128,7 +139,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     users,
     tokenRefresh,
     guildHealth,
-    sync
+    sync,
+    notifyMembershipChanged: (userIds) => push.notify(userIds)
   }
   fastify.decorate('discord', namespace)
   fastify.decorateRequest('discordAuth', null)
@@ -143,7 +155,10 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     }
   })
   // Before the client and store close: cancel runs in progress and record them as interrupted.
-  fastify.addHook('preClose', async () => { await engine.close() })
+  fastify.addHook('preClose', async () => {
+    await push.close()
+    await engine.close()
+  })
   fastify.addHook('onClose', async () => {
     // A refresh run in progress finishes its batch before the store and client go away.
     await tokenRefresh?.stop()
@@ -156,7 +171,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   // fastify-plugin shares the parent's context, so Fastify does not apply the register
   // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
   const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, openapi: opts.openapi, adminUi: opts.adminUi, healthChecker })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, openapi: opts.openapi, adminUi: opts.adminUi, healthChecker, webhooks })
 }
 
 /** Sync reacts to the OAuth flow: a new link is synced soon, an unlink removes the managed roles. */
@@ -220,7 +235,7 @@ function publicOptions (opts: ResolvedOptions): DiscordSyncPublicOptions {
     stateExpiryMs: opts.stateExpiryMs,
     tokenRefreshThresholdMs: opts.tokenRefreshThresholdMs,
     syncIntervalMs: opts.syncIntervalMs,
-    discord: opts.discord ? { clientId: opts.discord.clientId, redirectUri: opts.discord.redirectUri, scopes: [...opts.discord.scopes], authorizeUrl: opts.discord.authorizeUrl } : null
+    discord: opts.discord ? { clientId: opts.discord.clientId, redirectUri: opts.discord.redirectUri, scopes: [...opts.discord.scopes], authorizeUrl: opts.discord.authorizeUrl, publicKey: opts.discord.publicKey } : null
   })
 }
 

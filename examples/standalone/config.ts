@@ -56,7 +56,8 @@ const OPTION_VARIABLES: Readonly<Record<string, string>> = Object.freeze({
   'discord.redirectUri': 'DISCORD_REDIRECT_URI',
   'discord.scopes': 'DISCORD_SCOPES',
   'discord.apiBaseUrl': 'DISCORD_API_BASE_URL',
-  'discord.authorizeUrl': 'DISCORD_AUTHORIZE_URL'
+  'discord.authorizeUrl': 'DISCORD_AUTHORIZE_URL',
+  'discord.publicKey': 'DISCORD_PUBLIC_KEY'
 })
 
 /**
@@ -224,7 +225,9 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
     const redirectUri = url(env, 'DISCORD_REDIRECT_URI')
     if (redirectUri === undefined) throw new ConfigError('DISCORD_REDIRECT_URI', 'is required when DISCORD_CLIENT_ID is set')
     const authorizeUrl = url(env, 'DISCORD_AUTHORIZE_URL', 'https://discord.com/oauth2/authorize') as string
-    plugin.discord = { clientId: clientId as string, clientSecret, redirectUri, scopes, apiBaseUrl: plugin.apiBaseUrl, authorizeUrl }
+    const publicKey = get(env, 'DISCORD_PUBLIC_KEY')
+    if (publicKey !== undefined && !/^[0-9a-f]{64}$/i.test(publicKey)) throw new ConfigError('DISCORD_PUBLIC_KEY', 'must be the application public key (64 hexadecimal characters)')
+    plugin.discord = { clientId: clientId as string, clientSecret, redirectUri, scopes, apiBaseUrl: plugin.apiBaseUrl, authorizeUrl, ...(publicKey === undefined ? {} : { publicKey }) }
   }
 
   const config = { host, port: Number(portRaw), logLevel, demo, jwtSecret, warnings, plugin }

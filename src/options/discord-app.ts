@@ -17,7 +17,12 @@ export const DiscordAppSchema = Type.Object({
       `${ALLOWED_SCOPES.join(', ')}.`
   }),
   apiBaseUrl: opt(Type.String({ pattern: '^https?://' }), { defaultText: 'the top-level `apiBaseUrl`', description: 'Discord REST base URL.' }),
-  authorizeUrl: opt(Type.String({ pattern: '^https?://' }), { default: 'https://discord.com/oauth2/authorize', description: 'OAuth2 authorize page.' })
+  authorizeUrl: opt(Type.String({ pattern: '^https?://' }), { default: 'https://discord.com/oauth2/authorize', description: 'OAuth2 authorize page.' }),
+  publicKey: opt(Type.String({ pattern: '^[0-9a-fA-F]{64}$' }), {
+    defaultText: 'none: POST {routePrefix}/webhooks/events answers 503',
+    description: 'The application public key (64 hex characters, Developer Portal → General Information): verifies the signature of Webhook Events ' +
+      '(APPLICATION_DEAUTHORIZED removes the link and its managed roles).'
+  })
 }, {
   additionalProperties: false,
   defaultText: 'none: Discord-dependent routes answer 503 FST_DISCORD_NOT_CONFIGURED',
@@ -33,6 +38,8 @@ export interface ResolvedDiscordApp {
   redirectUri: string
   scopes: string[]
   authorizeUrl: string
+  /** Hex Ed25519 public key of the application, or null (Webhook Events are then refused with 503). */
+  publicKey: string | null
 }
 
 /** Refuses URLs the schema's pattern lets through but no URL parser accepts. */
@@ -59,6 +66,7 @@ export function resolveDiscordApp (d: DiscordAppOptions): ResolvedDiscordApp {
     clientSecret: d.clientSecret,
     redirectUri: d.redirectUri,
     scopes: resolveScopes(d.scopes, 'discord.scopes'),
-    authorizeUrl: d.authorizeUrl ?? DEFAULTS.authorizeUrl
+    authorizeUrl: d.authorizeUrl ?? DEFAULTS.authorizeUrl,
+    publicKey: d.publicKey?.toLowerCase() ?? null
   }
 }

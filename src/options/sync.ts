@@ -34,6 +34,11 @@ export const SyncSchema = Type.Object({
   schedulerTick: duration({ default: '1m', minimumMs: 1_000, description: 'How often the scheduler looks for guilds whose sync_interval has elapsed.' }),
   waitTimeout: duration({ default: '30s', minimumMs: 0, description: 'POST /sync/manual with wait=true waits this long for the run before answering 202.' }),
   syncOnLink: opt(Type.Boolean(), { default: true, description: "Sync a user's roles right after a successful OAuth link." }),
+  pushDebounce: duration({
+    default: '2s',
+    minimumMs: 0,
+    description: 'Host push (`notifyMembershipChanged`, POST /sync/users): user ids named within this window are coalesced into one targeted sync per user when it ends.'
+  }),
   auditChannel: opt(Type.Boolean(), { default: true, description: "Post a summary to a guild's audit_channel_id after a run with changes." })
 }, { additionalProperties: false, description: 'The role synchronisation engine and its scheduled tasks (see "Role sync" in the README).' })
 
@@ -53,6 +58,7 @@ export interface ResolvedSyncOptions {
   schedulerTickMs: number
   waitTimeoutMs: number
   syncOnLink: boolean
+  pushDebounceMs: number
   auditChannel: boolean
 }
 
@@ -81,6 +87,7 @@ export function resolveSync (s: SyncOptions | undefined): ResolvedSyncOptions {
     schedulerTickMs: durationMs(o.schedulerTick, p.schedulerTick, 'sync.schedulerTick'),
     waitTimeoutMs: durationMs(o.waitTimeout, p.waitTimeout, 'sync.waitTimeout'),
     syncOnLink: o.syncOnLink ?? DEFAULTS.syncOnLink,
+    pushDebounceMs: durationMs(o.pushDebounce, p.pushDebounce, 'sync.pushDebounce'),
     auditChannel: o.auditChannel ?? DEFAULTS.auditChannel
   }
 }

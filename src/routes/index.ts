@@ -16,6 +16,8 @@ import { NotFoundError, RateLimitedError } from '../errors.js'
 import { PACKAGE_VERSION } from '../discord/defaults.js'
 import type { ResolvedRateLimitOptions } from '../options/index.js'
 import type { GuildHealthTask } from '../health/guild-health.js'
+import type { WebhookEvents } from '../live/webhook-events.js'
+import webhookRoutes from './webhooks/index.js'
 
 export interface RoutesOptions {
   /** null: no rate limit (the host handles it). */
@@ -28,6 +30,8 @@ export interface RoutesOptions {
   prefix?: string
   /** Checks one guild's bot on demand (POST /guilds/{id}/health-check), scheduled or not. */
   healthChecker: GuildHealthTask
+  /** Discord's signed Webhook Events (POST /webhooks/events). */
+  webhooks: WebhookEvents
 }
 
 /** Every route group of the plugin, mounted in one encapsulated context under the prefix. */
@@ -87,6 +91,7 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   await fastify.register(userRoutes)
   await fastify.register(syncRoutes)
   await fastify.register(adminRoutes, { healthChecker: opts.healthChecker })
+  await fastify.register(webhookRoutes, { webhooks: opts.webhooks })
 
   if (opts.openapi) {
     fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())

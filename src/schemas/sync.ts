@@ -30,6 +30,17 @@ export type ManualSyncBodyType = Static<typeof ManualSyncBody>
 export const UserSyncParams = Type.Object({ user_id: HostUserId }, { additionalProperties: false })
 export const RunParams = Type.Object({ id: RunId }, { additionalProperties: false })
 
+/** POST /sync/users: the host's groups changed for these users. */
+export const PushUsersBody = Type.Object({
+  user_ids: Type.Array(HostUserId, { minItems: 1, maxItems: 1000, uniqueItems: true, description: 'Host user ids whose groups changed (1 to 1,000)' })
+}, { additionalProperties: false })
+
+export const PushUsersResponse = Type.Object({
+  queued: Type.Integer({ description: 'User ids this call added to the pending batch' }),
+  pending: Type.Integer({ description: 'Users waiting for the batch (this call\'s and earlier ones)' }),
+  flush_in_ms: Type.Integer({ description: 'When the batch starts: each user then gets one targeted sync in every enabled guild' })
+})
+
 const RunErrorDto = Type.Object({
   user_id: Nullable(Type.String()),
   discord_user_id: Nullable(Type.String()),

@@ -8,7 +8,7 @@ import { ForbiddenError } from '../../errors.js'
 import type { AuthUser } from '../../auth/types.js'
 import {
   AuditPage, AuditQuery, ManualSyncBody, ManualSyncResponse, presentAudit, presentRun, presentStatus, RunDto, RunList, RunListQuery, RunParams,
-  SyncStatusResponse, UserSyncParams, UserSyncResponse
+  PushUsersBody, PushUsersResponse, SyncStatusResponse, UserSyncParams, UserSyncResponse
 } from '../../schemas/sync.js'
 
 /*
@@ -18,6 +18,7 @@ import {
  *
  * - POST /sync/manual           admin   run a full, guild, mapping or users sync (dry_run, force, wait)
  * - POST /sync/user/{user_id}   owner or admin   sync one user now; the seed's response shape
+ * - POST /sync/users            admin   host push: these users' groups changed (coalesced, 202)
  * - GET  /sync/status           admin   the seed's status figures plus runs in progress
  * - GET  /sync/runs             admin   recent runs
  * - GET  /sync/runs/{id}        admin   one run, with live progress while it runs here
@@ -88,6 +89,18 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
     await auth.assertSelfOrAdmin(request, request.params.user_id)
     return await engine.syncUser(request.params.user_id, caller(request).id)
   })
+
+  fastify.post('/sync/users', {
+    preValidation: auth.requireAdmin,
+    bodyLimit: 512 * 1024,
+    schema: {
+      tags,
+      security,
+      summary: 'Host push: these users\' groups changed; each gets a targeted sync after the debounce window (admin)',
+      body: PushUsersBody,
+      response: { 202: PushUsersResponse, ...errorResponses(...COMMON_ERROR_STATUSES, 413, 415) }
+    }
+  }, async (request, reply) => reply.code(202).send(fastify.discord.notifyMembershipChanged(request.body.user_ids)))
 
   fastify.get('/sync/status', {
     preValidation: auth.requireAdmin,
