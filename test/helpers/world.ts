@@ -347,7 +347,16 @@ async function simulatorFor (options: WorldOptions): Promise<DiscordSimulator | 
 
 /** The plugin's `discord` option for an OAuth application on the simulator. */
 export function discordOptions (sim: DiscordSimulator, app: OAuthApp): NonNullable<FastifyDiscordSyncOptions['discord']> {
-  return { clientId: app.clientId, clientSecret: app.clientSecret, redirectUri: app.redirectUri, apiBaseUrl: sim.apiBaseUrl, authorizeUrl: `${sim.url}/oauth2/authorize` }
+  // The simulator app's Ed25519 key, when it has one: Webhook Events are on, as in a full deployment.
+  const publicKey = sim.state.getOAuthApp(app.clientId)?.verify_key
+  return {
+    clientId: app.clientId,
+    clientSecret: app.clientSecret,
+    redirectUri: app.redirectUri,
+    apiBaseUrl: sim.apiBaseUrl,
+    authorizeUrl: `${sim.url}/oauth2/authorize`,
+    ...(publicKey === undefined ? {} : { publicKey })
+  }
 }
 
 export function bearer (token: string): Record<string, string> {

@@ -23,7 +23,7 @@ async function webhookWorld (publicKey?: string | null): Promise<SyncWorld> {
   const world = await buildSyncWorld({
     sim,
     oauth: true,
-    plugin: { discord: { ...discordOptions(sim, OAUTH_APP), ...(key === null ? {} : { publicKey: key }) } }
+    plugin: { discord: { ...discordOptions(sim, OAUTH_APP), publicKey: key ?? undefined } }
   })
   sim.state.setEventWebhooksUrl(OAUTH_APP.clientId, `${world.baseUrl}/discord/webhooks/events`)
   return world
