@@ -42,6 +42,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
 
   const store = await createStore(opts)
   const { redis, ownsRedis } = await openRedis(opts, log)
+  const apiLimitRedis = redis === null || opts.rateLimit === null ? null : ownsRedis ? redis : timedDuplicate(redis, opts.redisCommandTimeoutMs, log)
   const lockFor = (name: string, ttlMs: number): RedisTaskLock | null =>
     redis === null ? null : new RedisTaskLock(redis, `${opts.redisKeyPrefix}lock:${name}`, ttlMs)
 
@@ -117,6 +118,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
       store,
       redis,
       discordConfigured,
+      timeoutMs: opts.redisCommandTimeoutMs,
       onError: (component, err) => log.warn({ component, err: { message: (err as Error)?.message } }, 'health check failed')
     }), store),
     events,
@@ -151,12 +153,13 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     await client.close()
     if (!opts.storeIsHostOwned) await store.close()
     if (ownsRedis && redis !== null) await closeOwnRedis(redis)
+    if (apiLimitRedis !== null && apiLimitRedis !== redis) await closeOwnRedis(apiLimitRedis)
   })
 
   // fastify-plugin shares the parent's context, so Fastify does not apply the register
   // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
   const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, openapi: opts.openapi, adminUi: opts.adminUi, healthChecker })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, rateLimitRedis: apiLimitRedis, openapi: opts.openapi, adminUi: opts.adminUi, healthChecker })
 }
 
 /** Sync reacts to the OAuth flow: a new link is synced soon, an unlink removes the managed roles. */
@@ -233,10 +236,25 @@ async function openRedis (opts: ResolvedOptions, log: FastifyBaseLogger): Promis
   if (opts.redis === null || opts.redis === undefined) return { redis: null, ownsRedis: false }
   if (typeof opts.redis !== 'string') return { redis: opts.redis, ownsRedis: false }
   const { Redis: RedisClient } = await import('ioredis')
-  const redis = new RedisClient(opts.redis, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true })
+  // commandTimeout also covers commands waiting in the offline queue (ioredis arms it before
+  // queueing), so a hung or reconnecting Redis fails every call within the budget.
+  const redis = new RedisClient(opts.redis, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: opts.redisCommandTimeoutMs })
   redis.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis connection error'))
   redis.connect().catch(() => { /* reported by the 'error' listener and by /status */ })
   return { redis, ownsRedis: true }
+}
+
+/**
+ * The API rate limit runs a Redis command on every request. A host's connection may have no
+ * command timeout, and a hung Redis would then hold every route for as long as the socket
+ * lives; so the limiter gets its own connection with the host's settings plus our timeout
+ * (its keys are unchanged, so instances still share the counts).
+ */
+function timedDuplicate (redis: Redis, commandTimeout: number, log: FastifyBaseLogger): Redis {
+  const copy = redis.duplicate({ commandTimeout, lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true })
+  copy.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis connection error (API rate limit)'))
+  copy.connect().catch(() => { /* reported by the 'error' listener; the limiter skips on errors */ })
+  return copy
 }
 
 /** Ends a connection we opened, whatever state it is in, and waits for it to be gone. */

@@ -30,6 +30,14 @@ export const OptionsSchema = Type.Object({
       'to share rate limits and locks between instances.'
   }),
   redisKeyPrefix: opt(Type.String({ minLength: 1, maxLength: 64 }), { default: 'discord-sync:', description: 'Prefix for every Redis key the plugin writes.' }),
+  redisCommandTimeout: duration({
+    default: '1s',
+    minimumMs: 50,
+    description: 'How long any Redis command may take before it counts as failed (the API rate limit then lets the request through, ' +
+      'the Discord limiter falls back to in-process limits). Set on the connection the plugin opens from a URL, and on the ' +
+      "plugin's own connection for the API rate limit when `redis` is a host instance; give a host instance a `commandTimeout` " +
+      'of its own too, so a hung Redis cannot stall its other calls.'
+  }),
   discord: Type.Optional(DiscordAppSchema),
   apiBaseUrl: opt(Type.String({ pattern: '^https?://' }), { default: 'https://discord.com/api/v10', description: 'Discord REST base URL for bot calls.' }),
   stateExpiry: duration({ default: '10m', minimumMs: 30_000, description: 'Lifetime of an OAuth state.' }),

@@ -16,10 +16,13 @@ import { NotFoundError, RateLimitedError } from '../errors.js'
 import { PACKAGE_VERSION } from '../discord/defaults.js'
 import type { ResolvedRateLimitOptions } from '../options/index.js'
 import type { GuildHealthTask } from '../health/guild-health.js'
+import type { Redis } from 'ioredis'
 
 export interface RoutesOptions {
   /** null: no rate limit (the host handles it). */
   rateLimit: ResolvedRateLimitOptions | null
+  /** The connection the API rate limit counts in (with a command timeout); null: in-process counts. */
+  rateLimitRedis?: Redis | null
   /** Serve GET /openapi.json. */
   openapi: boolean
   /** Serve the admin web UI at /admin/. */
@@ -64,8 +67,9 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
     await fastify.register(fastifyRateLimit, {
       max: opts.rateLimit.max,
       timeWindow: opts.rateLimit.timeWindowMs,
-      // Shared across instances when Redis is configured; a Redis outage lets requests through rather than failing them.
-      ...(fastify.discord.redis === null ? {} : { redis: fastify.discord.redis, nameSpace: `${fastify.discord.options.redisKeyPrefix}ratelimit:` }),
+      // Shared across instances when Redis is configured; a Redis outage lets requests through rather than failing them,
+      // and a hung Redis too: the connection's command timeout turns it into an error within redisCommandTimeout.
+      ...(opts.rateLimitRedis == null ? {} : { redis: opts.rateLimitRedis, nameSpace: `${fastify.discord.options.redisKeyPrefix}ratelimit:` }),
       skipOnError: true,
       // Per verified user when a session is presented (many users may share one NAT'd IP), per IP otherwise.
       // A token that does not verify counts against its IP: inventing user ids must not buy fresh quotas.

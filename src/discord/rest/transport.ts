@@ -92,6 +92,7 @@ export class RestTransport {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    if (this.#store instanceof FallbackRateLimitStore) this.#store.close()
     await this.#http.close()
   }
 
