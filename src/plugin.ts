@@ -12,6 +12,7 @@ import { GuildService } from './guilds/service.js'
 import { MappingService } from './guilds/mappings/service.js'
 import { UserService } from './users/service.js'
 import { checkHealth, withGuildHealth } from './health/module.js'
+import { RedisBreaker } from './health/redis-breaker.js'
 import { GuildHealthTask, HEALTH_CHECK_JOB_ID } from './health/guild-health.js'
 import { SyncEngine } from './sync/engine.js'
 import { SyncMetrics } from './sync/metrics.js'
@@ -42,7 +43,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
 
   const store = await createStore(opts)
   const { redis, ownsRedis } = await openRedis(opts, log)
-  const apiLimitRedis = redis === null || opts.rateLimit === null ? null : ownsRedis ? redis : timedDuplicate(redis, opts.redisCommandTimeoutMs, log)
+  // What a request waits for in Redis (the API rate limit, the /status probe) goes through one breaker.
+  const redisBreaker = redis === null ? null : new RedisBreaker(redis, opts.redisCommandTimeoutMs)
   const lockFor = (name: string, ttlMs: number): RedisTaskLock | null =>
     redis === null ? null : new RedisTaskLock(redis, `${opts.redisKeyPrefix}lock:${name}`, ttlMs)
 
@@ -116,9 +118,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     // An unhealthy guild (bad token, no Manage Roles) degrades the module: syncs for it cannot work.
     health: async () => withGuildHealth(await checkHealth({
       store,
-      redis,
+      redis: redisBreaker,
       discordConfigured,
-      timeoutMs: opts.redisCommandTimeoutMs,
       onError: (component, err) => log.warn({ component, err: { message: (err as Error)?.message } }, 'health check failed')
     }), store),
     events,
@@ -153,13 +154,12 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     await client.close()
     if (!opts.storeIsHostOwned) await store.close()
     if (ownsRedis && redis !== null) await closeOwnRedis(redis)
-    if (apiLimitRedis !== null && apiLimitRedis !== redis) await closeOwnRedis(apiLimitRedis)
   })
 
   // fastify-plugin shares the parent's context, so Fastify does not apply the register
   // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
   const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, rateLimitRedis: apiLimitRedis, openapi: opts.openapi, adminUi: opts.adminUi, healthChecker })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, adminUi: opts.adminUi, healthChecker })
 }
 
 /** Sync reacts to the OAuth flow: a new link is synced soon, an unlink removes the managed roles. */
@@ -242,19 +242,6 @@ async function openRedis (opts: ResolvedOptions, log: FastifyBaseLogger): Promis
   redis.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis connection error'))
   redis.connect().catch(() => { /* reported by the 'error' listener and by /status */ })
   return { redis, ownsRedis: true }
-}
-
-/**
- * The API rate limit runs a Redis command on every request. A host's connection may have no
- * command timeout, and a hung Redis would then hold every route for as long as the socket
- * lives; so the limiter gets its own connection with the host's settings plus our timeout
- * (its keys are unchanged, so instances still share the counts).
- */
-function timedDuplicate (redis: Redis, commandTimeout: number, log: FastifyBaseLogger): Redis {
-  const copy = redis.duplicate({ commandTimeout, lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true })
-  copy.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis connection error (API rate limit)'))
-  copy.connect().catch(() => { /* reported by the 'error' listener; the limiter skips on errors */ })
-  return copy
 }
 
 /** Ends a connection we opened, whatever state it is in, and waits for it to be gone. */

@@ -33,10 +33,10 @@ export const OptionsSchema = Type.Object({
   redisCommandTimeout: duration({
     default: '1s',
     minimumMs: 50,
-    description: 'How long any Redis command may take before it counts as failed (the API rate limit then lets the request through, ' +
-      'the Discord limiter falls back to in-process limits). Set on the connection the plugin opens from a URL, and on the ' +
-      "plugin's own connection for the API rate limit when `redis` is a host instance; give a host instance a `commandTimeout` " +
-      'of its own too, so a hung Redis cannot stall its other calls.'
+    description: 'How long a Redis call a request waits for (the API rate limit, GET /status) may take before Redis counts as ' +
+      'unavailable: the rate limit then lets requests through and /status reports degraded, without waiting on Redis again ' +
+      'until it answers a PING. Also the `commandTimeout` of the connection the plugin opens from a URL; give a host instance ' +
+      'a `commandTimeout` of its own, so a hung Redis cannot stall background work (locks, scheduled tasks) either.'
   }),
   discord: Type.Optional(DiscordAppSchema),
   apiBaseUrl: opt(Type.String({ pattern: '^https?://' }), { default: 'https://discord.com/api/v10', description: 'Discord REST base URL for bot calls.' }),

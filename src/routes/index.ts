@@ -16,13 +16,14 @@ import { NotFoundError, RateLimitedError } from '../errors.js'
 import { PACKAGE_VERSION } from '../discord/defaults.js'
 import type { ResolvedRateLimitOptions } from '../options/index.js'
 import type { GuildHealthTask } from '../health/guild-health.js'
-import type { Redis } from 'ioredis'
+import type { RedisBreaker } from '../health/redis-breaker.js'
+import { breakerRateLimitStore } from './rate-limit-store.js'
 
 export interface RoutesOptions {
   /** null: no rate limit (the host handles it). */
   rateLimit: ResolvedRateLimitOptions | null
-  /** The connection the API rate limit counts in (with a command timeout); null: in-process counts. */
-  rateLimitRedis?: Redis | null
+  /** Redis for the API rate limit's counts, behind the breaker; null: in-process counts. */
+  redisBreaker?: RedisBreaker | null
   /** Serve GET /openapi.json. */
   openapi: boolean
   /** Serve the admin web UI at /admin/. */
@@ -68,8 +69,8 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
       max: opts.rateLimit.max,
       timeWindow: opts.rateLimit.timeWindowMs,
       // Shared across instances when Redis is configured; a Redis outage lets requests through rather than failing them,
-      // and a hung Redis too: the connection's command timeout turns it into an error within redisCommandTimeout.
-      ...(opts.rateLimitRedis == null ? {} : { redis: opts.rateLimitRedis, nameSpace: `${fastify.discord.options.redisKeyPrefix}ratelimit:` }),
+      // and a hung Redis too: the breaker turns it into an error within redisCommandTimeout.
+      ...(opts.redisBreaker == null ? {} : { store: breakerRateLimitStore(opts.redisBreaker, `${fastify.discord.options.redisKeyPrefix}ratelimit:`) }),
       skipOnError: true,
       // Per verified user when a session is presented (many users may share one NAT'd IP), per IP otherwise.
       // A token that does not verify counts against its IP: inventing user ids must not buy fresh quotas.
