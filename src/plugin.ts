@@ -49,7 +49,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     redis === null ? null : new RedisTaskLock(redis, `${opts.redisKeyPrefix}lock:${name}`, ttlMs)
 
   const events = new DiscordSyncEvents(log)
-  const client = new DiscordRestClient({ baseUrl: opts.apiBaseUrl, redis: redis ?? undefined, redisKeyPrefix: `${opts.redisKeyPrefix}rest:`, logger: botLog })
+  const client = new DiscordRestClient({ baseUrl: opts.apiBaseUrl, redis: redis ?? undefined, redisKeyPrefix: `${opts.redisKeyPrefix}rest:`, redisOutage: redisBreaker ?? undefined, logger: botLog })
   const bots = (token: string): ReturnType<DiscordRestClient['bot']> => client.bot(token)
   const { jwt, source: jwtSource } = await resolveSessionJwt(fastify, opts.auth)
   const auth = new SessionAuth(jwt, jwtSource, opts.auth)

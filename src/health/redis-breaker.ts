@@ -15,6 +15,8 @@ export class RedisUnavailableError extends Error {
  * connection error, not a script's own error) the following ones fail at once instead of each
  * waiting out the budget again, until a background PING, at most one every `retryMs`, answers.
  * So a request waits on a hung Redis at most once per budget, and only the first ones do.
+ * The Discord client's limiter shares it (`redisOutage`), so a request that also calls Discord
+ * does not wait on Redis a second time.
  */
 export class RedisBreaker {
   readonly #redis: Redis
@@ -45,7 +47,7 @@ export class RedisBreaker {
       return await this.#timed(fn(this.#redis))
     } catch (err) {
       // A ReplyError is Redis answering (a script or argument problem): Redis itself is there.
-      if ((err as Error)?.name !== 'ReplyError') this.#trip()
+      if ((err as Error)?.name !== 'ReplyError') this.trip()
       throw err
     }
   }
@@ -55,10 +57,16 @@ export class RedisBreaker {
     return withTimeout(promise, ms, () => new RedisUnavailableError(`Redis did not answer within ${ms} ms`))
   }
 
-  #trip (): void {
+  /** Records a failure seen elsewhere (the Discord client's limiter): calls fail at once from now on. */
+  trip (): void {
     if (this.#open) return
     this.#open = true
     this.#nextProbe = Date.now() + this.#retryMs
+  }
+
+  /** Records that Redis answered elsewhere: calls are sent again. */
+  reset (): void {
+    this.#open = false
   }
 
   #probe (): void {

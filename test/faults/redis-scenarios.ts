@@ -4,6 +4,7 @@ import { maxInSlidingWindow } from '../../src/testing/index.js'
 import { IDS, seededWorld } from '../discord/helpers/sim.js'
 import { freePort, RedisServer } from '../helpers/redis-server.js'
 import { ADMIN, buildWorld, type World } from '../helpers/world.js'
+import { BOT_TOKEN, IDS as ROUTE_IDS, seedRoutes } from '../routes/helpers.js'
 
 /*
  * Redis faults against real processes: a private redis-server per scenario (SIGSTOP, SIGKILL,
@@ -80,8 +81,8 @@ function inspect (cleanup: Cleanup, server: RedisServer): Redis {
   return redis
 }
 
-/** Plugin routes a host's users call, several of them reading the store. */
-export const ROUTES = ['/status', '/guilds', '/users', '/role-mappings', '/sync/runs', '/auth/status', '/session', '/openapi.json']
+/** Plugin routes a host's users call: several read the store, one calls Discord (through the REST client's limiter). */
+export const ROUTES = ['/status', '/guilds', `/guilds/${ROUTE_IDS.guild}/discord-roles`, '/users', '/role-mappings', '/sync/runs', '/auth/status', '/session', '/openapi.json']
 
 export interface RouteAnswer { path: string, status: number, ms: number }
 
@@ -99,7 +100,9 @@ export interface HungResult extends FaultRow {
  */
 export async function hungRedis (cleanup: Cleanup, { requests = 50, batch = 10 } = {}): Promise<HungResult> {
   const server = cleanup.add(await RedisServer.start())
-  const world = cleanup.add(await buildWorld({ plugin: { redis: server.url, rateLimit: { max: 100_000 } } }))
+  const world = cleanup.add(await buildWorld({ seed: seedRoutes, plugin: { redis: server.url, rateLimit: { max: 100_000 } } }))
+  const configured = await world.inject({ method: 'POST', url: '/discord/guilds', as: ADMIN, payload: { guild_id: ROUTE_IDS.guild, bot_token: BOT_TOKEN } })
+  if (configured.statusCode !== 201) throw new Error(`configuring the guild answered ${configured.statusCode}: ${configured.body}`)
   const hit = async (path: string): Promise<RouteAnswer> => {
     const started = performance.now()
     const res = await world.inject({ method: 'GET', url: `/discord${path}`, as: ADMIN })

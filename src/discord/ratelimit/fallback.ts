@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { withTimeout } from '../../util/timeout.js'
 import type { Redis } from 'ioredis'
-import type { DiscordRestLogger } from '../options.js'
+import type { DiscordRestLogger, RedisOutageSignal } from '../options.js'
 import { MemoryRateLimitStore } from './memory.js'
 import { RedisRateLimitStore } from './redis.js'
 import type { BucketAcquireResult, BucketUpdate, GlobalAcquireParams, GlobalAcquireResult, GlobalWindowSighting, InvalidCheckResult, InvalidGuardParams, RateLimitStore } from './store.js'
@@ -13,6 +13,8 @@ export interface FallbackStoreOptions {
   timeoutMs: number
   /** While degraded, how often Redis is probed. */
   retryIntervalMs: number
+  /** Shared with other Redis users of the process: open means fall back without waiting. */
+  outage?: RedisOutageSignal | undefined
   logger?: DiscordRestLogger | undefined
   /** Called on every transition, for the client's `store` event. */
   onChange?: (state: 'fallback' | 'recovered', reason?: string) => void
@@ -111,11 +113,14 @@ export class FallbackRateLimitStore implements RateLimitStore {
       return await this.#memory.acquireGlobal(tokenId, this.#share(tokenId, params))
     }
     if (this.#mode === 'recovering' && Date.now() < this.#recoverUntil) {
+      // Redis first gets the window as it was before this grant, or this grant would count twice.
+      if (this.#seedPending && !await this.#seedOrDegrade()) return await this.#memory.acquireGlobal(tokenId, this.#share(tokenId, params))
       const local = await this.#memory.acquireGlobal(tokenId, this.#share(tokenId, params))
       if (!local.granted) return local
       return await this.#run((s) => s.acquireGlobal(tokenId, params))
     }
-    return await this.#run((s) => s.acquireGlobal(tokenId, params), async (m, r) => { if (r.granted) await m.acquireGlobal(tokenId, params) })
+    return await this.#run((s) => s.acquireGlobal(tokenId, params), async (m, r) => { if (r.granted) await m.acquireGlobal(tokenId, params) },
+      (m) => m.acquireGlobal(tokenId, this.#share(tokenId, params)))
   }
 
   checkInvalid (tokenId: string, params: InvalidGuardParams): Promise<InvalidCheckResult> {
@@ -151,8 +156,9 @@ export class FallbackRateLimitStore implements RateLimitStore {
    * healthy, `mirror` replays this process's own writes into the in-process store, so
    * that a fallback starts from what this process recently did (its global grants,
    * its buckets) instead of from nothing, which would allow a burst at the switch.
+   * `onMemory` is what runs in-process when this very call finds Redis gone.
    */
-  async #run<T> (op: (store: RateLimitStore) => Promise<T>, mirror?: (memory: RateLimitStore, result: T) => Promise<unknown>): Promise<T> {
+  async #run<T> (op: (store: RateLimitStore) => Promise<T>, mirror?: (memory: RateLimitStore, result: T) => Promise<unknown>, onMemory = op): Promise<T> {
     if (this.#mode === 'degraded') {
       this.#probe()
       return await op(this.#memory)
@@ -160,15 +166,31 @@ export class FallbackRateLimitStore implements RateLimitStore {
     if (this.#mode === 'recovering' && Date.now() >= this.#recoverUntil) this.#mode = 'redis'
     let result: T
     try {
-      if (DOWN.has(this.#opts.redis.status)) throw new Error(`Redis connection is ${this.#opts.redis.status}`)
+      this.#assertReachable()
       if (this.#seedPending) await this.#seedRedis()
       result = await this.#withTimeout(op(this.#redisStore))
     } catch (err) {
       this.#degrade(err as Error)
-      return await op(this.#memory)
+      return await onMemory(this.#memory)
     }
     if (mirror !== undefined) await mirror(this.#memory, result)
     return result
+  }
+
+  async #seedOrDegrade (): Promise<boolean> {
+    try {
+      this.#assertReachable()
+      await this.#seedRedis()
+      return true
+    } catch (err) {
+      this.#degrade(err as Error)
+      return false
+    }
+  }
+
+  #assertReachable (): void {
+    if (DOWN.has(this.#opts.redis.status)) throw new Error(`Redis connection is ${this.#opts.redis.status}`)
+    if (this.#opts.outage?.open === true) throw new Error('Redis is known to be unavailable')
   }
 
   /** One write of the in-process windows into Redis, shared by every call that waits for it. */
@@ -219,6 +241,7 @@ export class FallbackRateLimitStore implements RateLimitStore {
     if (this.#mode === 'degraded') return
     this.#carryWindowsIntoMemory()
     this.#mode = 'degraded'
+    this.#opts.outage?.trip()
     this.#nextProbe = Date.now() + this.#opts.retryIntervalMs
     const reason = `${err.name}: ${err.message}`
     this.#opts.logger?.warn({ reason }, 'Redis unavailable for Discord rate limits: falling back to in-process limits')
@@ -235,6 +258,7 @@ export class FallbackRateLimitStore implements RateLimitStore {
     }
     attempt().then(() => {
       this.#connectedBefore = true
+      this.#opts.outage?.reset()
       this.#startRecovery()
       this.#opts.logger?.info({}, 'Redis answers again: Discord rate limits are shared across processes again')
       this.#opts.onChange?.('recovered')

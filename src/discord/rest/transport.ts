@@ -45,6 +45,7 @@ export class RestTransport {
         prefix: opts.redisKeyPrefix,
         timeoutMs: opts.redisTimeoutMs,
         retryIntervalMs: opts.redisRetryIntervalMs,
+        outage: opts.redisOutage,
         logger: opts.logger,
         onChange: (state, reason) => this.#notify('store', { state, reason })
       })
