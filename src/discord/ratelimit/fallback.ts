@@ -117,7 +117,8 @@ export class FallbackRateLimitStore implements RateLimitStore {
       if (this.#seedPending && !await this.#seedOrDegrade()) return await this.#memory.acquireGlobal(tokenId, this.#share(tokenId, params))
       const local = await this.#memory.acquireGlobal(tokenId, this.#share(tokenId, params))
       if (!local.granted) return local
-      return await this.#run((s) => s.acquireGlobal(tokenId, params))
+      // Redis gone again: the in-process grant just taken stands.
+      return await this.#run((s) => s.acquireGlobal(tokenId, params), undefined, async () => local)
     }
     return await this.#run((s) => s.acquireGlobal(tokenId, params), async (m, r) => { if (r.granted) await m.acquireGlobal(tokenId, params) },
       (m) => m.acquireGlobal(tokenId, this.#share(tokenId, params)))
