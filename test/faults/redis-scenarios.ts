@@ -17,7 +17,14 @@ import { BOT_TOKEN, IDS as ROUTE_IDS, seedRoutes } from '../routes/helpers.js'
 
 interface Closable { close: () => Promise<void> | void }
 
-/** What a scenario opened, closed in reverse order; safe to run twice. */
+/** Longest a single close may take before the cleanup moves on (a close must never strand the rest). */
+const CLOSE_BUDGET_MS = 10_000
+
+/**
+ * What a scenario opened; safe to run twice. Redis servers are killed first, stopped ones
+ * included: a client closing against a stopped Redis could otherwise wait on it, and a process
+ * left behind would outlive the test run. Then the rest, in reverse order, each bounded.
+ */
 export class Cleanup {
   readonly #items: Closable[] = []
 
@@ -28,8 +35,13 @@ export class Cleanup {
 
   async run (): Promise<void> {
     const errors: unknown[] = []
-    while (this.#items.length > 0) {
-      try { await this.#items.pop()?.close() } catch (err) { errors.push(err) }
+    const servers = this.#items.filter((i) => i instanceof RedisServer)
+    const rest = this.#items.filter((i) => !(i instanceof RedisServer)).reverse()
+    this.#items.length = 0
+    for (const item of [...servers, ...rest]) {
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`close did not finish within ${CLOSE_BUDGET_MS} ms`)), CLOSE_BUDGET_MS) })
+      try { await Promise.race([item.close(), late]) } catch (err) { errors.push(err) } finally { clearTimeout(timer) }
     }
     if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed')
   }

@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Cleanup, hungRedis, lateRedis, restartEmpty, ROUTES } from './redis-scenarios.js'
+import { RedisServer } from '../helpers/redis-server.js'
+import { buildWorld } from '../helpers/world.js'
 
 /*
  * Issue 12, Redis: a hung Redis must not hold the plugin's routes, a Redis that restarts empty
@@ -58,5 +60,21 @@ describe.skipIf(!hasRedisServer)('Redis faults (private redis-server processes)'
     expect(r.finalStatus).toBe('healthy')
     // The API rate limit counts in Redis again.
     expect(r.limitKeys).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('the connection the plugin opens from a URL fails any command on a hung Redis within redisCommandTimeout', async () => {
+    const server = cleanup.add(await RedisServer.start())
+    const world = cleanup.add(await buildWorld({ plugin: { redis: server.url, redisCommandTimeout: '300ms' } }))
+    const redis = world.app.discord.redis
+    if (redis === null) throw new Error('the plugin opened no Redis connection')
+    expect(await redis.ping()).toBe('PONG')
+    server.stop()
+    const started = performance.now()
+    // Background work (locks, scheduled tasks) uses this connection directly, without the breaker.
+    await expect(redis.get('discord-sync:anything')).rejects.toThrow(/timed out/i)
+    const elapsed = performance.now() - started
+    expect(elapsed).toBeGreaterThanOrEqual(290)
+    expect(elapsed).toBeLessThan(1_500)
+    server.resume()
   }, 60_000)
 })
