@@ -12,6 +12,7 @@ import { GuildService } from './guilds/service.js'
 import { MappingService } from './guilds/mappings/service.js'
 import { UserService } from './users/service.js'
 import { checkHealth, withGuildHealth } from './health/module.js'
+import { RedisBreaker } from './health/redis-breaker.js'
 import { GuildHealthTask, HEALTH_CHECK_JOB_ID } from './health/guild-health.js'
 import { SyncEngine } from './sync/engine.js'
 import { SyncMetrics } from './sync/metrics.js'
@@ -45,11 +46,13 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
 
   const store = await createStore(opts)
   const { redis, ownsRedis } = await openRedis(opts, log)
+  // What a request waits for in Redis (the API rate limit, the /status probe) goes through one breaker.
+  const redisBreaker = redis === null ? null : new RedisBreaker(redis, opts.redisCommandTimeoutMs)
   const lockFor = (name: string, ttlMs: number): RedisTaskLock | null =>
     redis === null ? null : new RedisTaskLock(redis, `${opts.redisKeyPrefix}lock:${name}`, ttlMs)
 
   const events = new DiscordSyncEvents(log)
-  const client = new DiscordRestClient({ baseUrl: opts.apiBaseUrl, redis: redis ?? undefined, redisKeyPrefix: `${opts.redisKeyPrefix}rest:`, logger: botLog })
+  const client = new DiscordRestClient({ baseUrl: opts.apiBaseUrl, redis: redis ?? undefined, redisKeyPrefix: `${opts.redisKeyPrefix}rest:`, redisOutage: redisBreaker ?? undefined, logger: botLog })
   const bots = (token: string): ReturnType<DiscordRestClient['bot']> => client.bot(token)
   const { jwt, source: jwtSource } = await resolveSessionJwt(fastify, opts.auth)
   const auth = new SessionAuth(jwt, jwtSource, opts.auth)
@@ -126,7 +129,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     // An unhealthy guild (bad token, no Manage Roles) degrades the module: syncs for it cannot work.
     health: async () => withGuildHealth(await checkHealth({
       store,
-      redis,
+      redis: redisBreaker,
       discordConfigured,
       onError: (component, err) => log.warn({ component, err: { message: (err as Error)?.message } }, 'health check failed')
     }), store),
@@ -171,7 +174,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   // fastify-plugin shares the parent's context, so Fastify does not apply the register
   // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
   const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, openapi: opts.openapi, adminUi: opts.adminUi, healthChecker, webhooks })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, adminUi: opts.adminUi, healthChecker, webhooks })
 }
 
 /** Sync reacts to the OAuth flow: a new link is synced soon, an unlink removes the managed roles. */
@@ -248,7 +251,9 @@ async function openRedis (opts: ResolvedOptions, log: FastifyBaseLogger): Promis
   if (opts.redis === null || opts.redis === undefined) return { redis: null, ownsRedis: false }
   if (typeof opts.redis !== 'string') return { redis: opts.redis, ownsRedis: false }
   const { Redis: RedisClient } = await import('ioredis')
-  const redis = new RedisClient(opts.redis, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true })
+  // commandTimeout also covers commands waiting in the offline queue (ioredis arms it before
+  // queueing), so a hung or reconnecting Redis fails every call within the budget.
+  const redis = new RedisClient(opts.redis, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: opts.redisCommandTimeoutMs })
   redis.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'redis connection error'))
   redis.connect().catch(() => { /* reported by the 'error' listener and by /status */ })
   return { redis, ownsRedis: true }

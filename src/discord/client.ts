@@ -31,9 +31,9 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
     this.#transport = new RestTransport(this.#opts, this)
   }
 
-  /** The options in effect (defaults applied). The Redis client and logger are not included. */
-  get options (): Readonly<Omit<ResolvedRestOptions, 'redis' | 'logger' | 'dispatcher'>> {
-    const { redis: _r, logger: _l, dispatcher: _d, ...rest } = this.#opts
+  /** The options in effect (defaults applied). The Redis client, outage signal, logger and dispatcher are not included. */
+  get options (): Readonly<Omit<ResolvedRestOptions, 'redis' | 'logger' | 'dispatcher' | 'redisOutage'>> {
+    const { redis: _r, logger: _l, dispatcher: _d, redisOutage: _o, ...rest } = this.#opts
     return rest
   }
 

@@ -3,7 +3,7 @@ export type { CallOptions, HttpMethod, RequestAuth, RestRequest, WriteOptions } 
 export { DiscordBotClient, type GetGuildOptions, type ListMembersOptions } from './bot.js'
 export { DiscordUserClient, type CurrentUserGuildsOptions } from './user.js'
 export { DiscordOAuth2Client, type OAuth2ClientCredentials } from './oauth2.js'
-export type { DiscordRestClientOptions, DiscordRestLogger } from './options.js'
+export type { DiscordRestClientOptions, DiscordRestLogger, RedisOutageSignal } from './options.js'
 export { DEFAULT_REST_OPTIONS, PACKAGE_URL, PACKAGE_VERSION } from './defaults.js'
 export type {
   DiscordRestEvents,

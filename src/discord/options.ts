@@ -48,6 +48,13 @@ export interface DiscordRestClientOptions {
   redisTimeoutMs?: number
   /** While fallen back, how often Redis is probed for recovery. Default 1 000 ms. */
   redisRetryIntervalMs?: number
+  /**
+   * What other users of the same Redis in this process know about it (the plugin passes the
+   * breaker its routes use): while `open`, the client falls back at once instead of waiting
+   * `redisTimeoutMs` on a Redis already known to be away; its own failures `trip()` it, and its
+   * recovery `reset()`s it.
+   */
+  redisOutage?: RedisOutageSignal
   /** `User-Agent` header. Default `DiscordBot (<package url>, <version>)`. */
   userAgent?: string
   /** Logger (pino-like). Optional; nothing is logged without it. Never receives a token. */
@@ -60,9 +67,19 @@ export interface DiscordRestClientOptions {
   keepAliveTimeoutMs?: number
 }
 
+/** Knowledge, shared within a process, that Redis is unreachable or hung. */
+export interface RedisOutageSignal {
+  /** True while Redis is known to be away. */
+  readonly open: boolean
+  /** Records that Redis failed. */
+  trip (): void
+  /** Records that Redis answers again. */
+  reset (): void
+}
+
 /** Options after defaults are applied. */
-export type ResolvedRestOptions = Required<Omit<DiscordRestClientOptions, 'redis' | 'logger' | 'dispatcher'>> &
-  Pick<DiscordRestClientOptions, 'redis' | 'logger' | 'dispatcher'>
+export type ResolvedRestOptions = Required<Omit<DiscordRestClientOptions, 'redis' | 'logger' | 'dispatcher' | 'redisOutage'>> &
+  Pick<DiscordRestClientOptions, 'redis' | 'logger' | 'dispatcher' | 'redisOutage'>
 
 /** Applies `DEFAULT_REST_OPTIONS` to what the caller left undefined and rejects values the client cannot work with. */
 export function resolveOptions (options: DiscordRestClientOptions): ResolvedRestOptions {

@@ -1,5 +1,5 @@
 import { withTimeout } from '../util/timeout.js'
-import type { Redis } from 'ioredis'
+import type { RedisBreaker } from './redis-breaker.js'
 import type { DiscordStore, GuildConfigRecord } from '../store/port/index.js'
 
 export type ModuleHealth = 'healthy' | 'degraded' | 'unhealthy'
@@ -17,7 +17,8 @@ export interface HealthReport {
 
 interface HealthDeps {
   store: DiscordStore
-  redis: Redis | null
+  /** Redis behind the plugin's breaker (its budget bounds the probe; a known outage answers at once). */
+  redis: RedisBreaker | null
   discordConfigured: boolean
   timeoutMs?: number
   onError?: (component: string, err: unknown) => void
@@ -45,7 +46,7 @@ async function probe (name: string, fn: () => Promise<unknown>, deps: HealthDeps
 export async function checkHealth (deps: HealthDeps): Promise<HealthReport> {
   const [storeOk, redisOk] = await Promise.all([
     probe('store', () => deps.store.ping(), deps),
-    deps.redis ? probe('redis', () => (deps.redis as Redis).ping(), deps) : Promise.resolve(null)
+    deps.redis ? probe('redis', () => (deps.redis as RedisBreaker).call((r) => r.ping()), deps) : Promise.resolve(null)
   ])
   const problems: string[] = []
   if (!storeOk) problems.push(`store (${deps.store.kind}) unreachable`)

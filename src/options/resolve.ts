@@ -26,6 +26,8 @@ export interface ResolvedOptions {
   encryptionKeys: string[] | null
   redis: Redis | string | null
   redisKeyPrefix: string
+  /** Budget of one Redis command (see the `redisCommandTimeout` option). */
+  redisCommandTimeoutMs: number
   discord: ResolvedDiscordApp | null
   apiBaseUrl: string
   stateExpiryMs: number
@@ -106,6 +108,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     encryptionKeys,
     redis: o.redis ?? null,
     redisKeyPrefix: o.redisKeyPrefix ?? DEFAULT_OPTIONS.redisKeyPrefix,
+    redisCommandTimeoutMs: durationMs(o.redisCommandTimeout, p.redisCommandTimeout, 'redisCommandTimeout'),
     discord,
     apiBaseUrl,
     stateExpiryMs: durationMs(o.stateExpiry, p.stateExpiry, 'stateExpiry'),

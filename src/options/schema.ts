@@ -30,6 +30,14 @@ export const OptionsSchema = Type.Object({
       'to share rate limits and locks between instances.'
   }),
   redisKeyPrefix: opt(Type.String({ minLength: 1, maxLength: 64 }), { default: 'discord-sync:', description: 'Prefix for every Redis key the plugin writes.' }),
+  redisCommandTimeout: duration({
+    default: '1s',
+    minimumMs: 50,
+    description: 'How long a Redis call a request waits for (the API rate limit, GET /status) may take before Redis counts as ' +
+      'unavailable: the rate limit then lets requests through and /status reports degraded, without waiting on Redis again ' +
+      'until it answers a PING. Also the `commandTimeout` of the connection the plugin opens from a URL; give a host instance ' +
+      'a `commandTimeout` of its own, so a hung Redis cannot stall background work (locks, scheduled tasks) either.'
+  }),
   discord: Type.Optional(DiscordAppSchema),
   apiBaseUrl: opt(Type.String({ pattern: '^https?://' }), { default: 'https://discord.com/api/v10', description: 'Discord REST base URL for bot calls.' }),
   stateExpiry: duration({ default: '10m', minimumMs: 30_000, description: 'Lifetime of an OAuth state.' }),

@@ -18,10 +18,14 @@ import type { ResolvedRateLimitOptions } from '../options/index.js'
 import type { GuildHealthTask } from '../health/guild-health.js'
 import type { WebhookEvents } from '../live/webhook-events.js'
 import webhookRoutes from './webhooks/index.js'
+import type { RedisBreaker } from '../health/redis-breaker.js'
+import { breakerRateLimitStore } from './rate-limit-store.js'
 
 export interface RoutesOptions {
   /** null: no rate limit (the host handles it). */
   rateLimit: ResolvedRateLimitOptions | null
+  /** Redis for the API rate limit's counts, behind the breaker; null: in-process counts. */
+  redisBreaker?: RedisBreaker | null
   /** Serve GET /openapi.json. */
   openapi: boolean
   /** Serve the admin web UI at /admin/. */
@@ -68,8 +72,9 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
     await fastify.register(fastifyRateLimit, {
       max: opts.rateLimit.max,
       timeWindow: opts.rateLimit.timeWindowMs,
-      // Shared across instances when Redis is configured; a Redis outage lets requests through rather than failing them.
-      ...(fastify.discord.redis === null ? {} : { redis: fastify.discord.redis, nameSpace: `${fastify.discord.options.redisKeyPrefix}ratelimit:` }),
+      // Shared across instances when Redis is configured; a Redis outage lets requests through rather than failing them,
+      // and a hung Redis too: the breaker turns it into an error within redisCommandTimeout.
+      ...(opts.redisBreaker == null ? {} : { store: breakerRateLimitStore(opts.redisBreaker, `${fastify.discord.options.redisKeyPrefix}ratelimit:`) }),
       skipOnError: true,
       // Per verified user when a session is presented (many users may share one NAT'd IP), per IP otherwise.
       // A token that does not verify counts against its IP: inventing user ids must not buy fresh quotas.

@@ -100,4 +100,65 @@ describe('fallback store: what counts as a Redis failure', () => {
     expect(await store.acquireGlobal('tok', params('h2'))).toEqual({ granted: true })
     expect(performance.now() - next).toBeLessThan(TIMEOUT)
   })
+
+  it.skipIf(!available)('falling back, a process carries the shared window Redis last reported and takes its share of the limit', async () => {
+    const prefix = uniquePrefix('fallback-carry')
+    prefixes.push(prefix)
+    const connA = new Redis(REDIS_URL, { maxRetriesPerRequest: 0, retryStrategy: () => null })
+    const connB = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+    clients.push(connA, connB)
+    connA.on('error', () => {})
+    const a = new FallbackRateLimitStore({ redis: connA, prefix, timeoutMs: 1_000, retryIntervalMs: 60_000 })
+    const b = new FallbackRateLimitStore({ redis: connB, prefix, timeoutMs: 1_000, retryIntervalMs: 60_000 })
+    // B (another process) takes 3 of the 5 slots, then A takes 1: Redis tells A the window holds 4, over 2 processes.
+    for (let i = 0; i < 3; i++) expect(await b.acquireGlobal('tok', { ...params(`b${i}`), instance: 'B' })).toEqual({ granted: true })
+    expect(await a.acquireGlobal('tok', { ...params('a0'), instance: 'A' })).toEqual({ granted: true })
+    connA.disconnect()
+    // In-process now: A knows of 4 grants in the window (not just its own 1), and its share is 5 / 2 = 2.
+    const next = await a.acquireGlobal('tok', { ...params('a1'), instance: 'A' })
+    expect(a.kind).toBe('memory')
+    expect(next).toMatchObject({ granted: false, reason: 'limit' })
+    a.close()
+    b.close()
+  })
+
+  it.skipIf(!available)('back on a Redis that lost its keys, a process writes its window into Redis before anything else', async () => {
+    const prefix = uniquePrefix('fallback-seed')
+    prefixes.push(prefix)
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null })
+    const admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+    clients.push(redis, admin)
+    redis.on('error', () => {})
+    await redis.connect()
+    const retryIntervalMs = 50
+    const changes: string[] = []
+    let onRecovered: () => void = () => {}
+    const recovered = new Promise<void>((resolve) => { onRecovered = resolve })
+    const store = new FallbackRateLimitStore({
+      redis,
+      prefix,
+      timeoutMs: 1_000,
+      retryIntervalMs,
+      onChange: (state) => {
+        changes.push(state)
+        if (state === 'recovered') onRecovered()
+      }
+    })
+    for (let i = 0; i < 2; i++) expect(await store.acquireGlobal('tok', { ...params(`r${i}`), instance: 'A' })).toEqual({ granted: true })
+    redis.disconnect()
+    for (let i = 0; i < 2; i++) expect(await store.acquireGlobal('tok', { ...params(`m${i}`), instance: 'A' })).toEqual({ granted: true })
+    expect(changes).toEqual(['fallback'])
+    // Redis comes back empty (its keys gone, as after a restart without persistence).
+    await admin.del(`${prefix}gl:tok`)
+    await redis.connect()
+    // A real wait on purpose: the store probes Redis at most every retryIntervalMs of wall-clock time.
+    await new Promise((resolve) => setTimeout(resolve, retryIntervalMs + 20))
+    await store.checkInvalid('tok', params('probe'))
+    await recovered
+    expect(changes).toEqual(['fallback', 'recovered'])
+    expect(await store.acquireGlobal('tok', { ...params('after'), instance: 'A' })).toEqual({ granted: true })
+    // The 4 grants of the window (2 mirrored while Redis was up, 2 in-process) went into Redis before that one.
+    expect(await admin.zcard(`${prefix}gl:tok`)).toBe(5)
+    store.close()
+  })
 })

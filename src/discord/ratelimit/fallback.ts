@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto'
 import { withTimeout } from '../../util/timeout.js'
 import type { Redis } from 'ioredis'
-import type { DiscordRestLogger } from '../options.js'
+import type { DiscordRestLogger, RedisOutageSignal } from '../options.js'
 import { MemoryRateLimitStore } from './memory.js'
 import { RedisRateLimitStore } from './redis.js'
-import type { BucketAcquireResult, BucketUpdate, GlobalAcquireParams, GlobalAcquireResult, InvalidCheckResult, InvalidGuardParams, RateLimitStore } from './store.js'
+import type { BucketAcquireResult, BucketUpdate, GlobalAcquireParams, GlobalAcquireResult, GlobalWindowSighting, InvalidCheckResult, InvalidGuardParams, RateLimitStore } from './store.js'
 
 export interface FallbackStoreOptions {
   redis: Redis
@@ -12,6 +13,8 @@ export interface FallbackStoreOptions {
   timeoutMs: number
   /** While degraded, how often Redis is probed. */
   retryIntervalMs: number
+  /** Shared with other Redis users of the process: open means fall back without waiting. */
+  outage?: RedisOutageSignal | undefined
   logger?: DiscordRestLogger | undefined
   /** Called on every transition, for the client's `store` event. */
   onChange?: (state: 'fallback' | 'recovered', reason?: string) => void
@@ -27,39 +30,98 @@ class RedisTimeoutError extends Error {
   }
 }
 
+/** The global window as Redis last described it to this process. */
+interface Sighting extends GlobalWindowSighting {
+  /** When Redis said so (Date.now()). */
+  at: number
+  windowMs: number
+}
+
+/** Until the first sighting: Discord's 1 s window plus the default safety offset. */
+const DEFAULT_WINDOW_MS = 1_150
+
 /**
  * Uses Redis while it answers; on the first failure switches every operation to
  * an in-process store, logs once, probes Redis every `retryIntervalMs` and
  * switches back (logging once more) as soon as it answers a PING.
  *
- * While degraded, limits are per process only: N processes may together send
- * up to N times the limits. That is the documented price of not stopping all
- * Discord traffic when Redis is down.
+ * The global window (Discord's 50 requests per second per bot, over every process) is
+ * carried across each switch, so that no second holds more than the limit:
+ * - into the fallback: the in-process window starts with this process's own recent grants
+ *   (mirrored while Redis was healthy) and as many more as Redis last reported, and while
+ *   degraded each process takes only its share of the limit (limit / the processes Redis
+ *   last saw using the token);
+ * - back to Redis (which may have restarted empty, also when the connection merely came
+ *   back before any call noticed): the in-process window is written into Redis before any
+ *   other call, and for the next probe interval plus one window a grant needs both the
+ *   in-process share and Redis, which covers processes that have not switched back yet.
+ * A process that never reached Redis (started while it was down) does not know its peers
+ * and takes the whole limit.
  */
 export class FallbackRateLimitStore implements RateLimitStore {
   readonly #redisStore: RedisRateLimitStore
   readonly #memory = new MemoryRateLimitStore()
   readonly #opts: FallbackStoreOptions
-  #degraded = false
+  readonly #sightings = new Map<string, Sighting>()
+  readonly #seedId = randomBytes(6).toString('hex')
+  #seeds = 0
+  #mode: 'redis' | 'degraded' | 'recovering' = 'redis'
+  #recoverUntil = 0
+  /** The in-process window still has to reach Redis (set on every return to it). */
+  #seedPending = false
+  #seeding: Promise<void> | null = null
+  #connectedBefore: boolean
   #nextProbe = 0
   #probing = false
+  readonly #onReady = (): void => {
+    // ioredis reconnected: the server may be a new, empty one, even if no call saw it go.
+    if (!this.#connectedBefore) {
+      this.#connectedBefore = true
+      return
+    }
+    if (this.#mode !== 'degraded') this.#startRecovery()
+  }
 
   constructor (options: FallbackStoreOptions) {
     this.#opts = options
-    this.#redisStore = new RedisRateLimitStore(options.redis, options.prefix)
+    this.#redisStore = new RedisRateLimitStore(options.redis, options.prefix, (tokenId, sighting) => {
+      const windowMs = this.#sightings.get(tokenId)?.windowMs ?? DEFAULT_WINDOW_MS
+      this.#sightings.set(tokenId, { ...sighting, at: Date.now(), windowMs })
+    })
+    this.#connectedBefore = options.redis.status === 'ready'
+    options.redis.on('ready', this.#onReady)
   }
 
   get kind (): 'memory' | 'redis' {
-    return this.#degraded ? 'memory' : 'redis'
+    return this.#mode === 'degraded' ? 'memory' : 'redis'
   }
 
   /** Whether operations currently go to the in-process store. */
   get degraded (): boolean {
-    return this.#degraded
+    return this.#mode === 'degraded'
   }
 
-  acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult> {
-    return this.#run((s) => s.acquireGlobal(tokenId, params), async (m, r) => { if (r.granted) await m.acquireGlobal(tokenId, params) })
+  /** Stops listening to the connection (which stays open: it is the caller's). */
+  close (): void {
+    this.#opts.redis.off('ready', this.#onReady)
+  }
+
+  async acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult> {
+    this.#noteWindow(tokenId, params.windowMs)
+    if (this.#mode === 'degraded') {
+      this.#probe()
+      return await this.#memory.acquireGlobal(tokenId, this.#share(tokenId, params))
+    }
+    if (this.#mode === 'recovering' && Date.now() < this.#recoverUntil) {
+      // Redis first gets the window as it was before this grant, or this grant would count twice.
+      if (this.#seedPending && !await this.#seedOrDegrade()) return await this.#memory.acquireGlobal(tokenId, this.#share(tokenId, params))
+      const local = await this.#memory.acquireGlobal(tokenId, this.#share(tokenId, params))
+      if (!local.granted) return local
+      // Redis gone again: the in-process grant just taken stands.
+      return await this.#run((s) => s.acquireGlobal(tokenId, params), undefined, async () => local)
+    }
+    return await this.#run((s) => s.acquireGlobal(tokenId, params), async (m, r) => { if (r.granted) await m.acquireGlobal(tokenId, params) },
+      (m) => m.acquireGlobal(tokenId, this.#share(tokenId, params)))
   }
 
   checkInvalid (tokenId: string, params: InvalidGuardParams): Promise<InvalidCheckResult> {
@@ -95,22 +157,79 @@ export class FallbackRateLimitStore implements RateLimitStore {
    * healthy, `mirror` replays this process's own writes into the in-process store, so
    * that a fallback starts from what this process recently did (its global grants,
    * its buckets) instead of from nothing, which would allow a burst at the switch.
+   * `onMemory` is what runs in-process when this very call finds Redis gone.
    */
-  async #run<T> (op: (store: RateLimitStore) => Promise<T>, mirror?: (memory: RateLimitStore, result: T) => Promise<unknown>): Promise<T> {
-    if (this.#degraded) {
+  async #run<T> (op: (store: RateLimitStore) => Promise<T>, mirror?: (memory: RateLimitStore, result: T) => Promise<unknown>, onMemory = op): Promise<T> {
+    if (this.#mode === 'degraded') {
       this.#probe()
       return await op(this.#memory)
     }
+    if (this.#mode === 'recovering' && Date.now() >= this.#recoverUntil) this.#mode = 'redis'
     let result: T
     try {
-      if (DOWN.has(this.#opts.redis.status)) throw new Error(`Redis connection is ${this.#opts.redis.status}`)
+      this.#assertReachable()
+      if (this.#seedPending) await this.#seedRedis()
       result = await this.#withTimeout(op(this.#redisStore))
     } catch (err) {
       this.#degrade(err as Error)
-      return await op(this.#memory)
+      return await onMemory(this.#memory)
     }
     if (mirror !== undefined) await mirror(this.#memory, result)
     return result
+  }
+
+  async #seedOrDegrade (): Promise<boolean> {
+    try {
+      this.#assertReachable()
+      await this.#seedRedis()
+      return true
+    } catch (err) {
+      this.#degrade(err as Error)
+      return false
+    }
+  }
+
+  #assertReachable (): void {
+    if (DOWN.has(this.#opts.redis.status)) throw new Error(`Redis connection is ${this.#opts.redis.status}`)
+    if (this.#opts.outage?.open === true) throw new Error('Redis is known to be unavailable')
+  }
+
+  /** One write of the in-process windows into Redis, shared by every call that waits for it. */
+  async #seedRedis (): Promise<void> {
+    this.#seeding ??= (async () => {
+      const now = Date.now()
+      for (const [tokenId, sighting] of this.#sightings) {
+        const ages = this.#memory.globalLog(tokenId, sighting.windowMs).map((t) => now - t)
+        await this.#withTimeout(this.#redisStore.seedGlobal(tokenId, ages, sighting.windowMs, `seed:${this.#seedId}:${++this.#seeds}`))
+      }
+      this.#seedPending = false
+    })().finally(() => { this.#seeding = null })
+    await this.#seeding
+  }
+
+  /** While not sure Redis holds every process's grants, this process takes its share of the limit. */
+  #share (tokenId: string, params: GlobalAcquireParams): GlobalAcquireParams {
+    const instances = this.#sightings.get(tokenId)?.instances ?? 1
+    return instances <= 1 ? params : { ...params, limit: Math.max(1, Math.floor(params.limit / instances)) }
+  }
+
+  #noteWindow (tokenId: string, windowMs: number): void {
+    const sighting = this.#sightings.get(tokenId)
+    if (sighting === undefined) this.#sightings.set(tokenId, { inWindow: 0, instances: 1, at: 0, windowMs })
+    else sighting.windowMs = windowMs
+  }
+
+  /** What Redis last reported, and may have lost, becomes part of the in-process windows. */
+  #carryWindowsIntoMemory (): void {
+    for (const [tokenId, s] of this.#sightings) this.#memory.seedGlobal(tokenId, s.inWindow, s.at, s.windowMs)
+  }
+
+  #startRecovery (): void {
+    this.#carryWindowsIntoMemory()
+    const windowMs = Math.max(DEFAULT_WINDOW_MS, ...[...this.#sightings.values()].map((s) => s.windowMs))
+    this.#mode = 'recovering'
+    this.#recoverUntil = Date.now() + this.#opts.retryIntervalMs + windowMs
+    this.#seedPending = true
   }
 
   /** Redis answers within `timeoutMs` of time this process could have read them in (see withTimeout). */
@@ -120,8 +239,10 @@ export class FallbackRateLimitStore implements RateLimitStore {
   }
 
   #degrade (err: Error): void {
-    if (this.#degraded) return
-    this.#degraded = true
+    if (this.#mode === 'degraded') return
+    this.#carryWindowsIntoMemory()
+    this.#mode = 'degraded'
+    this.#opts.outage?.trip()
     this.#nextProbe = Date.now() + this.#opts.retryIntervalMs
     const reason = `${err.name}: ${err.message}`
     this.#opts.logger?.warn({ reason }, 'Redis unavailable for Discord rate limits: falling back to in-process limits')
@@ -137,7 +258,9 @@ export class FallbackRateLimitStore implements RateLimitStore {
       await this.#withTimeout(this.#opts.redis.ping())
     }
     attempt().then(() => {
-      this.#degraded = false
+      this.#connectedBefore = true
+      this.#opts.outage?.reset()
+      this.#startRecovery()
       this.#opts.logger?.info({}, 'Redis answers again: Discord rate limits are shared across processes again')
       this.#opts.onChange?.('recovered')
     }, () => {}).finally(() => {

@@ -44,7 +44,8 @@ export class GlobalLimiter {
         invalidThreshold: this.#opts.invalidThreshold,
         invalidTotalThreshold: this.#opts.invalidTotalThreshold,
         invalidWindowMs: this.#opts.invalidWindowMs,
-        member: `${this.#instance}:${++this.#seq}`
+        member: `${this.#instance}:${++this.#seq}`,
+        instance: this.#instance
       })
       if (result.granted) return
       if (result.reason === 'invalid' || result.reason === 'invalidTotal') throw this.#guardError(ctx, result.reason, result.count, result.waitMs)

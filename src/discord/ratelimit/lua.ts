@@ -31,28 +31,53 @@ end
 `
 
 /**
- * KEYS: global log (zset), global pause, invalid log of the token (zset), invalid log of all tokens (zset)
- * ARGV: limit, windowMs, member, invalidThreshold, invalidTotalThreshold, invalidWindowMs
- * Returns {status, waitMs, count}: 0 granted, 1 paused, 2 token guard tripped, 3 total guard tripped, 4 window full.
+ * KEYS: global log (zset), global pause, invalid log of the token (zset), invalid log of all tokens (zset),
+ * instances using the token (zset)
+ * ARGV: limit, windowMs, member, invalidThreshold, invalidTotalThreshold, invalidWindowMs, instance id ('' for none), instance TTL ms
+ * Returns {status, waitMs, count, inWindow, instances}: status 0 granted, 1 paused, 2 token guard tripped,
+ * 3 total guard tripped, 4 window full; inWindow is the log's size after this call and instances how
+ * many processes used the token recently (what a process needs to carry the window if Redis goes away).
  * Guarantee: at most `limit` grants carry a score in any `windowMs` interval, whatever the
  * number of callers, because the count and the insert happen in one atomic step.
  */
 export const GLOBAL_ACQUIRE = `${NOW}${INVALID_GUARD}
 local tripped = invalidGuard(KEYS[3], KEYS[4], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
 if tripped then return tripped end
-local p = redis.call('PTTL', KEYS[2])
-if p > 0 then return {1, p, 0} end
+local instances = 1
+if ARGV[7] ~= '' then
+  redis.call('ZADD', KEYS[5], now, ARGV[7])
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - tonumber(ARGV[8]))
+  redis.call('PEXPIRE', KEYS[5], ARGV[8])
+  instances = redis.call('ZCARD', KEYS[5])
+end
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local c = redis.call('ZCARD', KEYS[1])
+local p = redis.call('PTTL', KEYS[2])
+if p > 0 then return {1, p, 0, c, instances} end
 if c < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window)
-  return {0, 0, 0}
+  return {0, 0, 0, c + 1, instances}
 end
 local e = redis.call('ZRANGE', KEYS[1], c - limit, c - limit, 'WITHSCORES')
-return {4, tonumber(e[2]) + window - now, 0}
+return {4, tonumber(e[2]) + window - now, 0, c, instances}
+`
+
+/**
+ * KEYS: global log (zset). ARGV: windowMs, member prefix, then the ages (ms before now) of grants.
+ * Puts grants a process made while Redis was away (or empty) back into the shared log, aged by
+ * Redis's own clock, so processes that use Redis again count them.
+ */
+export const GLOBAL_SEED = `${NOW}
+local window = tonumber(ARGV[1])
+for i = 3, #ARGV do
+  local at = now - tonumber(ARGV[i])
+  if at > now - window then redis.call('ZADD', KEYS[1], at, ARGV[2] .. ':' .. i) end
+end
+redis.call('PEXPIRE', KEYS[1], window)
+return 0
 `
 
 /**

@@ -86,6 +86,32 @@ export class MemoryRateLimitStore implements RateLimitStore {
     return { granted: false, reason: 'limit', waitMs: Math.max(1, pivot + params.windowMs - now) }
   }
 
+  /** This process's view of the token's global window: grant times (ms, this store's clock) younger than `windowMs`. */
+  globalLog (tokenId: string, windowMs: number): number[] {
+    const log = this.#global.get(tokenId)
+    if (log === undefined) return []
+    prune(log, this.#now() - windowMs)
+    return [...log]
+  }
+
+  /**
+   * Makes the token's window hold at least `count` grants as of `at` (the extra ones dated `at`):
+   * what a shared store last reported, carried into this process when the shared store goes away.
+   */
+  seedGlobal (tokenId: string, count: number, at: number, windowMs: number): void {
+    let log = this.#global.get(tokenId)
+    if (log === undefined) {
+      log = []
+      this.#global.set(tokenId, log)
+    }
+    prune(log, Math.min(at, this.#now()) - windowMs)
+    let i = 0
+    while (i < log.length && (log[i] as number) <= at) i++
+    // Grants up to `at` that this process already knows are part of the reported count.
+    const missing = count - i
+    if (missing > 0) log.splice(i, 0, ...new Array<number>(missing).fill(at))
+  }
+
   async pauseGlobal (tokenId: string, ms: number): Promise<void> {
     const until = this.#now() + ms
     if ((this.#pauses.get(tokenId) ?? 0) < until) this.#pauses.set(tokenId, until)

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { BUCKET_ACQUIRE, BUCKET_RELEASE, GLOBAL_ACQUIRE, GLOBAL_PAUSE, INVALID_CHECK, RECORD_INVALID } from './lua.js'
+import { BUCKET_ACQUIRE, BUCKET_RELEASE, GLOBAL_ACQUIRE, GLOBAL_PAUSE, GLOBAL_SEED, INVALID_CHECK, RECORD_INVALID } from './lua.js'
 import {
   BUCKET_HASH_TTL_MS,
   BUCKET_STATE_GRACE_MS,
@@ -8,6 +8,7 @@ import {
   type BucketUpdate,
   type GlobalAcquireParams,
   type GlobalAcquireResult,
+  type GlobalWindowSighting,
   type InvalidCheckResult,
   type InvalidGuardParams,
   type RateLimitStore
@@ -36,11 +37,15 @@ class Script {
 const scripts = {
   globalAcquire: new Script(GLOBAL_ACQUIRE),
   globalPause: new Script(GLOBAL_PAUSE),
+  globalSeed: new Script(GLOBAL_SEED),
   invalidCheck: new Script(INVALID_CHECK),
   recordInvalid: new Script(RECORD_INVALID),
   bucketAcquire: new Script(BUCKET_ACQUIRE),
   bucketRelease: new Script(BUCKET_RELEASE)
 }
+
+/** A process that has not acquired for this long no longer counts as sharing the token. */
+const INSTANCE_TTL_MS = 30_000
 
 function ints (reply: unknown, length: number): number[] {
   if (!Array.isArray(reply) || reply.length < length) throw new Error('unexpected reply from a rate-limit script')
@@ -53,6 +58,7 @@ function ints (reply: unknown, length: number): number[] {
  * Key layout (all under `prefix`, all expiring):
  * - `gl:<tokenId>`   zset, sliding-window log of global grants (expires after the window)
  * - `gp:<tokenId>`   string, global pause after a global 429 (PX = retry_after)
+ * - `gi:<tokenId>`   zset, processes that used the token recently (see INSTANCE_TTL_MS)
  * - `inv:<tokenId>`  zset, invalid responses of the token (expires after the invalid window)
  * - `invall`         zset, invalid responses of all tokens
  * - `b:<tokenId>:<bucket>:<major>`   hash {limit, remaining, reset}, expires just after the reset
@@ -65,18 +71,29 @@ export class RedisRateLimitStore implements RateLimitStore {
   readonly kind = 'redis' as const
   readonly #redis: Redis
   readonly #prefix: string
+  readonly #observe: ((tokenId: string, sighting: GlobalWindowSighting) => void) | undefined
 
-  constructor (redis: Redis, prefix: string) {
+  /** `observe` hears, after each global acquisition, how full the shared window is and how many processes share it. */
+  constructor (redis: Redis, prefix: string, observe?: (tokenId: string, sighting: GlobalWindowSighting) => void) {
     this.#redis = redis
     this.#prefix = prefix
+    this.#observe = observe
+  }
+
+  /** Writes grants made elsewhere (`agesMs` before now, Redis's clock) into the token's shared window. */
+  async seedGlobal (tokenId: string, agesMs: number[], windowMs: number, memberPrefix: string): Promise<void> {
+    if (agesMs.length === 0) return
+    await scripts.globalSeed.run(this.#redis, [`${this.#prefix}gl:${tokenId}`], [Math.ceil(windowMs), memberPrefix, ...agesMs.map((a) => Math.max(0, Math.round(a)))])
   }
 
   async acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult> {
     const p = this.#prefix
     const reply = await scripts.globalAcquire.run(this.#redis,
-      [`${p}gl:${tokenId}`, `${p}gp:${tokenId}`, `${p}inv:${tokenId}`, `${p}invall`],
-      [params.limit, params.windowMs, params.member, params.invalidThreshold, params.invalidTotalThreshold, params.invalidWindowMs])
-    const [status, waitMs, count] = ints(reply, 3) as [number, number, number]
+      [`${p}gl:${tokenId}`, `${p}gp:${tokenId}`, `${p}inv:${tokenId}`, `${p}invall`, `${p}gi:${tokenId}`],
+      [params.limit, params.windowMs, params.member, params.invalidThreshold, params.invalidTotalThreshold, params.invalidWindowMs,
+        params.instance ?? '', INSTANCE_TTL_MS])
+    const [status, waitMs, count, inWindow, instances] = ints(reply, 3) as [number, number, number, number | undefined, number | undefined]
+    if (inWindow !== undefined && instances !== undefined) this.#observe?.(tokenId, { inWindow, instances })
     const wait = Math.max(1, waitMs)
     switch (status) {
       case 0: return { granted: true }

@@ -21,6 +21,16 @@ export interface GlobalAcquireParams {
   invalidWindowMs: number
   /** Unique id of this acquisition (a member of the sliding-window log). */
   member: string
+  /** Id of the calling process, so a shared store can tell how many processes use the token. */
+  instance?: string
+}
+
+/** What the shared store last said about a token's global window (see FallbackRateLimitStore). */
+export interface GlobalWindowSighting {
+  /** Grants in the window just after this call. */
+  inWindow: number
+  /** Processes that used the token recently. */
+  instances: number
 }
 
 export type GlobalAcquireResult =

@@ -45,6 +45,7 @@ export class RestTransport {
         prefix: opts.redisKeyPrefix,
         timeoutMs: opts.redisTimeoutMs,
         retryIntervalMs: opts.redisRetryIntervalMs,
+        outage: opts.redisOutage,
         logger: opts.logger,
         onChange: (state, reason) => this.#notify('store', { state, reason })
       })
@@ -92,6 +93,7 @@ export class RestTransport {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    if (this.#store instanceof FallbackRateLimitStore) this.#store.close()
     await this.#http.close()
   }
 
