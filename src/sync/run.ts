@@ -2,7 +2,7 @@
  * One sync run in progress: its counters, its errors, its audit entries and its heartbeat.
  * The run record in the store is the source of truth for other instances and for after a
  * crash, so it is rewritten on every heartbeat (results included): a run that stops beating
- * is failed as interrupted at the next start-up, never left "running" forever.
+ * is failed as interrupted by the next scheduler tick (engine.sweepStale), never left "running" forever.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type {
