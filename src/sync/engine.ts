@@ -28,6 +28,7 @@ import type {
 import { FallbackSyncLocks, lockKeys, MemorySyncLocks, RedisSyncLocks, type SyncLocks } from './locks.js'
 import type { MembershipProvider } from './membership.js'
 import type { SyncMetrics } from './metrics.js'
+import { reconcileInFlight } from './reconcile.js'
 import { RoleCache } from './role-cache.js'
 import type { RunProgress } from './run.js'
 import { SyncRunner, type GuildOutcomes, type Scope } from './runner.js'
@@ -283,7 +284,8 @@ export class SyncEngine {
   /**
    * Runs every scheduler tick (and at start-up): a run without a heartbeat for `sync.staleAfter`
    * lost its instance (crash, SIGKILL). It is marked failed (error code `stale`, "interrupted"),
-   * the lock it held is freed, and its guild is due again at once. Returns how many were swept.
+   * the writes it had in flight are audited from what Discord holds (reconcile.ts), the lock it
+   * held is freed, and its guild is due again at once. Returns how many were swept.
    */
   async sweepStale (): Promise<number> {
     const before = new Date(this.#now().getTime() - this.#s.staleAfterMs)
@@ -292,7 +294,9 @@ export class SyncEngine {
     const failed = await this.#d.store.failStaleSyncRuns(before, `interrupted: no heartbeat since before ${before.toISOString()} (the instance running it stopped or crashed)`)
     for (const run of dead) {
       // A heartbeat that landed between the listing and the sweep kept its run alive: keep its lock too.
-      if ((await this.#d.store.getSyncRun(run.id))?.status !== 'failed') continue
+      const swept = await this.#d.store.getSyncRun(run.id)
+      if (swept?.status !== 'failed') continue
+      await reconcileInFlight(this.#d, swept)
       for (const key of await this.#lockKeysOf(run)) {
         await this.locks.releaseHeldBy(key, run.id).catch(() => { /* it expires with its TTL anyway */ })
       }

@@ -58,6 +58,7 @@ export async function applyGuild (g: GuildContext): Promise<void> {
   await drain(g.candidates, g.deps.workers, async (c) => {
     await apply(g, c)
     await g.run.flushAudit()
+    g.run.writeSettled(g.guildId, c.id)
   })
   if (g.run.signal.aborted && g.halted === null && g.result.status === 'completed') {
     // Some members were never written: the guild is not "completed", whatever stopped the run.
@@ -104,6 +105,7 @@ async function apply (g: GuildContext, c: Candidate): Promise<void> {
       g.collect(c.id, c.userId, { blocked: plan.blocked, roles_after: plan.desired_roles })
       return
     }
+    await recordIntent(g, c, plan)
     try {
       await write(g, bot, c.id, plan)
     } catch (err) {
@@ -126,6 +128,16 @@ async function apply (g: GuildContext, c: Candidate): Promise<void> {
       continue
     }
     return applied(g, c, plan)
+  }
+}
+
+/** Stores the write about to be sent (see RunContext.writeStarting); a store failure is logged, not fatal. */
+async function recordIntent (g: GuildContext, c: Candidate, plan: RolePlan): Promise<void> {
+  const changes = [...plan.add, ...plan.remove].map((ch) => ({ role_id: ch.role_id, role_name: ch.role_name, action: ch.action, mapping_id: ch.mapping_id }))
+  try {
+    await g.run.writeStarting({ guild_id: g.guildId, discord_user_id: c.id, user_id: c.userId, changes })
+  } catch (err) {
+    g.run.log.warn({ run_id: g.run.id, guild_id: g.guildId, code: (err as { code?: unknown }).code }, 'recording a write in flight failed')
   }
 }
 

@@ -5,8 +5,9 @@ import { runKillScenario } from './fixtures/sync-kill.js'
  * A host process killed mid-sync (SIGKILL, no shutdown hook) against the simulator over loopback:
  * each worker records a member's audit row before its next write, so a kill leaves at most the
  * writes in flight (one per worker) without a row; a fresh process on the same SQLite file
- * sweeps the dead run at its first tick after `sync.staleAfter` (no run left `running`) and
- * resumes the guild, and the last run leaves every member with exactly the planned roles.
+ * sweeps the dead run at its first tick after `sync.staleAfter` (no run left `running`), audits
+ * those in-flight writes from what Discord holds, and resumes the guild; the last run leaves
+ * every member with exactly the planned roles.
  */
 
 const WORKERS = 4
@@ -24,6 +25,8 @@ describe('SIGKILL mid-sync', () => {
       expect(k.missing, context).toBeGreaterThanOrEqual(0)
       expect(k.missing, context).toBeLessThanOrEqual(WORKERS)
       expect(k.auditRows, context).toBeGreaterThanOrEqual(k.applied - WORKERS * report.kills.length)
+      // The sweep read the members whose writes were in flight and audited what Discord held.
+      expect(k.auditRows, context).toBe(k.applied)
     }
     expect(report.finalStatus, context).toBe('completed')
     expect(report.wrongMembers, context).toBe(0)
