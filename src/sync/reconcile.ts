@@ -37,8 +37,16 @@ export async function reconcileInFlight (d: ReconcileDeps, run: SyncRunRecord): 
       const member = await withReadRetries(() => d.client.bot(token).getGuildMember(w.guild_id, w.discord_user_id, { signal }), signal)
       if (!holds(member.roles, w)) continue
       const entries: CreateAuditEntryInput[] = w.changes.map((c) => ({
-        run_id: run.id, guild_id: w.guild_id, discord_user_id: w.discord_user_id, user_id: w.user_id,
-        role_id: c.role_id, role_name: c.role_name, action: c.action, mapping_id: c.mapping_id, outcome: 'applied', error_code: 'reconciled'
+        run_id: run.id,
+        guild_id: w.guild_id,
+        discord_user_id: w.discord_user_id,
+        user_id: w.user_id,
+        role_id: c.role_id,
+        role_name: c.role_name,
+        action: c.action,
+        mapping_id: c.mapping_id,
+        outcome: 'applied',
+        error_code: 'reconciled'
       }))
       added += await d.store.appendAudit(entries)
     } catch (err) {

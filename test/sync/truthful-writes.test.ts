@@ -195,4 +195,21 @@ describe('stale runs', () => {
     expect((await engine.waitFor(tick.started[0]?.run_id as string, 10_000))?.status).toBe('completed')
     for (const id of ids) expect(w.roles(IDS.g1, id)).toEqual([])
   })
+
+  it('the sweep audits a dead run\'s writes in flight from what Discord holds', async () => {
+    await world()
+    const [landed, lost] = unlinkedPilots(2) as [string, string]
+    // The write to `landed` reached Discord before the crash; the one to `lost` never did.
+    w.sim.state.setMemberRoles(IDS.g1, landed, [])
+    const longAgo = new Date(Date.now() - 3_600_000)
+    const dead = await w.store.createSyncRun({ sync_type: 'guild', target_id: IDS.g1, status: 'running', started_at: longAgo, initiated_by: 'system' })
+    const change = { role_id: IDS.pilot, role_name: 'EVE Pilot', action: 'remove' as const, mapping_id: 'm-1' }
+    const results = { ...dead.results, in_flight: [landed, lost].map((id) => ({ guild_id: IDS.g1, discord_user_id: id, user_id: null, changes: [change] })) }
+    await w.store.updateSyncRun(dead.id, { heartbeat_at: longAgo, results })
+    expect(await w.app.discord.sync.engine.sweepStale()).toBe(1)
+    const entries = (await w.store.listAudit({ run_id: dead.id, page_size: 100 })).items
+    expect(entries.map((e) => [e.discord_user_id, e.outcome, e.error_code])).toEqual([[landed, 'applied', 'reconciled']])
+    // A second sweep finds nothing more to do.
+    expect(await w.app.discord.sync.engine.sweepStale()).toBe(0)
+  })
 })
