@@ -22,7 +22,7 @@ export const SyncSchema = Type.Object({
   staleAfter: duration({
     default: '2m',
     minimumMs: 5_000,
-    description: 'A running run without a heartbeat for this long is failed as interrupted at the next start-up. At least twice `sync.heartbeatInterval`.'
+    description: 'A running run without a heartbeat for this long is failed as interrupted (error code `stale`) by the next scheduler tick or start-up, its lock freed and its guild due again. At least twice `sync.heartbeatInterval`.'
   }),
   roleCacheTtl: duration({
     default: '5m',

@@ -28,6 +28,7 @@ import type {
 import { FallbackSyncLocks, lockKeys, MemorySyncLocks, RedisSyncLocks, type SyncLocks } from './locks.js'
 import type { MembershipProvider } from './membership.js'
 import type { SyncMetrics } from './metrics.js'
+import { reconcileInFlight } from './reconcile.js'
 import { RoleCache } from './role-cache.js'
 import type { RunProgress } from './run.js'
 import { SyncRunner, type GuildOutcomes, type Scope } from './runner.js'
@@ -276,10 +277,43 @@ export class SyncEngine {
    */
   async recoverStale (): Promise<{ resumed: number, failed: number }> {
     const resumed = await this.processPending()
-    const before = new Date(this.#now().getTime() - this.#s.staleAfterMs)
-    const failed = await this.#d.store.failStaleSyncRuns(before, `interrupted: no heartbeat since before ${before.toISOString()} (the instance running it stopped or crashed)`)
-    if (failed > 0) this.#d.log.warn({ failed }, 'marked interrupted sync runs as failed')
+    const failed = await this.sweepStale()
     return { resumed, failed }
+  }
+
+  /**
+   * Runs every scheduler tick (and at start-up): a run without a heartbeat for `sync.staleAfter`
+   * lost its instance (crash, SIGKILL). It is marked failed (error code `stale`, "interrupted"),
+   * the writes it had in flight are audited from what Discord holds (reconcile.ts), the lock it
+   * held is freed, and its guild is due again at once. Returns how many were swept.
+   */
+  async sweepStale (): Promise<number> {
+    const before = new Date(this.#now().getTime() - this.#s.staleAfterMs)
+    const isStale = (r: SyncRunRecord): boolean => !this.#runner.isActive(r.id) && (r.heartbeat_at ?? r.started_at ?? r.created_at) < before
+    const dead = (await this.#d.store.listSyncRuns({ status: 'running', limit: 100 })).filter(isStale)
+    const failed = await this.#d.store.failStaleSyncRuns(before, `interrupted: no heartbeat since before ${before.toISOString()} (the instance running it stopped or crashed)`)
+    for (const run of dead) {
+      // A heartbeat that landed between the listing and the sweep kept its run alive: keep its lock too.
+      const swept = await this.#d.store.getSyncRun(run.id)
+      if (swept?.status !== 'failed') continue
+      await reconcileInFlight(this.#d, swept)
+      for (const key of await this.#lockKeysOf(run)) {
+        await this.locks.releaseHeldBy(key, run.id).catch(() => { /* it expires with its TTL anyway */ })
+      }
+    }
+    if (failed > 0) this.#d.log.warn({ failed }, 'marked interrupted sync runs as failed')
+    return failed
+  }
+
+  /** The locks a run of this kind takes (a full run's per-guild locks are matched on every enabled guild). */
+  async #lockKeysOf (run: SyncRunRecord): Promise<string[]> {
+    if (run.sync_type === 'guild' && run.target_id !== null) return [lockKeys.guild(run.target_id)]
+    if (run.sync_type === 'mapping' && run.target_id !== null) {
+      const mapping = await this.#d.store.getMapping(run.target_id)
+      return mapping === null ? [] : [lockKeys.guild(mapping.guild_id)]
+    }
+    if (run.sync_type === 'full') return [lockKeys.full, ...(await this.#d.store.listGuilds({ enabled: true })).map((g) => lockKeys.guild(g.guild_id))]
+    return []
   }
 
   async getRun (id: string): Promise<RunView> {

@@ -7,11 +7,15 @@
  *
  * Failures: 10007 on a member is recorded and the link kept (marked not in this guild); 10011
  * refreshes the role cache and re-plans the member once; a guild-fatal answer halts every
- * further write to the guild (see GuildContext.haltGuild).
+ * further write to the guild (see GuildContext.haltGuild). A write whose outcome is unknown
+ * (malformed answer, timeout, reset, aborted after it may have been sent) is settled by reading
+ * the member: applied when it holds the planned roles, else tried again a bounded number of
+ * times. Reads retry passing failures (read-retry.ts).
  */
 import type { DiscordBotClient } from '../discord/bot.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
 import type { Candidate, GuildContext } from './guild-context.js'
+import { isUnknownOutcome, withReadRetries } from './read-retry.js'
 import type { PlannedChange, RolePlan } from './types.js'
 
 /** `X-Audit-Log-Reason`: visible to the guild's moderators, so it names the plugin, run and mappings (never a secret). */
@@ -45,24 +49,55 @@ export async function drain<T> (items: T[], workers: number, fn: (item: T) => Pr
   items.length = 0
 }
 
-/** Applies every candidate of the guild, `workers` members at a time. */
+/**
+ * Applies every candidate of the guild, `workers` members at a time. Each member's audit rows
+ * are in the store before its worker sends another write, so a process killed mid-run leaves at
+ * most the writes in flight (one per worker) without a row.
+ */
 export async function applyGuild (g: GuildContext): Promise<void> {
-  await drain(g.candidates, g.deps.workers, (c) => apply(g, c))
+  await drain(g.candidates, g.deps.workers, async (c) => {
+    await apply(g, c)
+    await g.run.flushAudit()
+    g.run.writeSettled(g.guildId, c.id)
+  })
+  if (g.run.signal.aborted && g.halted === null && g.result.status === 'completed') {
+    // Some members were never written: the guild is not "completed", whatever stopped the run.
+    const why = (g.run.signal.reason as Error | undefined)?.message ?? 'cancelled'
+    g.failGuild(`incomplete: the run stopped before every member was applied (${why}); the next run resumes it`, 'incomplete')
+  }
+}
+
+/** Writes to one member tried at most this often (a retry only follows a read proving the last try did not land). */
+const MAX_WRITE_TRIES = 3
+/** A write aborted by the run's end is verified with a read bounded by this, not by the (aborted) run. */
+const VERIFY_TIMEOUT_MS = 10_000
+
+/** Reads the member, retrying passing failures; a cancelled run still verifies, bounded in time. */
+async function readRoles (g: GuildContext, id: string): Promise<readonly string[]> {
+  const signal = g.signal.aborted ? AbortSignal.timeout(VERIFY_TIMEOUT_MS) : g.signal
+  return (await withReadRetries(() => g.bot.getGuildMember(g.guildId, id, { signal }), signal)).roles
+}
+
+/** True when the member holds what the plan asked for: every added role, none of the removed ones. */
+function holds (roles: readonly string[], plan: RolePlan): boolean {
+  const has = new Set(roles)
+  return plan.add.every((c) => has.has(c.role_id)) && plan.remove.every((c) => !has.has(c.role_id))
 }
 
 async function apply (g: GuildContext, c: Candidate): Promise<void> {
   const bot = g.bot
-  if (g.halted !== null) return skip(g, c, g.planned(c))
+  if (g.halted !== null || g.signal.aborted) return skip(g, c, g.planned(c))
   let roles = c.roles
   if (!c.fresh) {
     try {
-      roles = (await bot.getGuildMember(g.guildId, c.id, { signal: g.signal })).roles
+      roles = await readRoles(g, c.id)
     } catch (err) {
       return await failed(g, c, classifyFailure(err), g.planned(c))
     }
   }
-  for (let attempt = 0; ; attempt++) {
-    if (g.halted !== null) return skip(g, c, g.planned(c))
+  let refreshed = false
+  for (let tries = 1; ; tries++) {
+    if (g.halted !== null || g.signal.aborted) return skip(g, c, g.planned(c))
     const plan = g.plan(c.id, roles, c.user)
     if (!plan.changed) {
       // Someone (or something) already made the member right since the listing.
@@ -70,15 +105,39 @@ async function apply (g: GuildContext, c: Candidate): Promise<void> {
       g.collect(c.id, c.userId, { blocked: plan.blocked, roles_after: plan.desired_roles })
       return
     }
+    await recordIntent(g, c, plan)
     try {
       await write(g, bot, c.id, plan)
     } catch (err) {
       const f = classifyFailure(err)
-      if (f.kind === 'unknown_role' && attempt === 0 && await g.refreshRoles()) continue
-      return await failed(g, c, f, plan)
+      if (f.kind === 'unknown_role' && !refreshed && await g.refreshRoles()) {
+        refreshed = true
+        continue
+      }
+      if (!isUnknownOutcome(err)) return await failed(g, c, f, plan)
+      // Discord may have applied it: what the member holds now decides, never a blind resend.
+      let now: readonly string[]
+      try {
+        now = await readRoles(g, c.id)
+      } catch {
+        return await failed(g, c, f, plan)
+      }
+      if (holds(now, plan)) return applied(g, c, plan)
+      if (g.signal.aborted || tries >= MAX_WRITE_TRIES) return await failed(g, c, f, plan)
+      roles = now
+      continue
     }
-    applied(g, c, plan)
-    return
+    return applied(g, c, plan)
+  }
+}
+
+/** Stores the write about to be sent (see RunContext.writeStarting); a store failure is logged, not fatal. */
+async function recordIntent (g: GuildContext, c: Candidate, plan: RolePlan): Promise<void> {
+  const changes = [...plan.add, ...plan.remove].map((ch) => ({ role_id: ch.role_id, role_name: ch.role_name, action: ch.action, mapping_id: ch.mapping_id }))
+  try {
+    await g.run.writeStarting({ guild_id: g.guildId, discord_user_id: c.id, user_id: c.userId, changes })
+  } catch (err) {
+    g.run.log.warn({ run_id: g.run.id, guild_id: g.guildId, code: (err as { code?: unknown }).code }, 'recording a write in flight failed')
   }
 }
 

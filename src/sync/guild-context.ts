@@ -12,6 +12,7 @@ import type { DiscordStore, GuildConfigRecord, RoleMappingRecord, SyncGuildResul
 import type { Failure } from './discord-errors.js'
 import type { MembershipProvider } from './membership.js'
 import { compileGuildPlan } from './planner.js'
+import { withReadRetries } from './read-retry.js'
 import type { RoleCache, RoleSnapshot } from './role-cache.js'
 import { SyncAbortError, type RunContext } from './run.js'
 import type { GuildPlanner, PlannedChange, RolePlan, UserContext } from './types.js'
@@ -161,7 +162,9 @@ export class GuildContext {
   /** Reads the guild's roles (through the role cache) with `bot` and compiles the planner on them. */
   async loadRoles (bot: DiscordBotClient): Promise<RoleSnapshot> {
     this.#bot = bot
-    this.#snapshot = await this.deps.roleCache.get(this.guildId, bot, this.req.guild.bot_user_id, this.signal)
+    // The roles and the bot's own member are read before anything else: a passing failure there
+    // would otherwise fail the whole guild.
+    this.#snapshot = await withReadRetries(() => this.deps.roleCache.get(this.guildId, bot, this.req.guild.bot_user_id, this.signal), this.signal)
     this.#compile()
     return this.#snapshot
   }

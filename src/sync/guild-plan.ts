@@ -5,11 +5,15 @@
  * whose managed roles must change are kept as candidates, so memory grows with the changes,
  * not with the guild. Dry runs record the plan here and keep nothing.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import pLimit from 'p-limit'
+import type { APIGuildMember } from 'discord-api-types/v10'
+import { compareSnowflakes } from '../discord/util.js'
 import type { DiscordUserRecord } from '../store/port/index.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
 import type { GuildContext } from './guild-context.js'
 import { resolveContexts } from './membership.js'
+import { isPassingFailure, READ_TRIES, withReadRetries } from './read-retry.js'
 import type { UserContext } from './types.js'
 
 interface ListedMember {
@@ -36,16 +40,41 @@ async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
 export async function planGuild (g: GuildContext, botUserId: string): Promise<void> {
   const discordIds = g.req.discordIds
   if (discordIds === null) {
-    for await (const page of g.bot.listGuildMembers(g.guildId, { signal: g.signal })) {
+    await listPages(g, async (page) => {
       const members: ListedMember[] = []
       for (const m of page) {
         // The bot's own roles are never synced: changing them could cost it its hierarchy.
         if (m.user.id !== botUserId) members.push({ id: m.user.id, roles: m.roles })
       }
       await planMembers(g, members, false)
-    }
+    })
   } else {
     await planMembers(g, await readNamed(g, discordIds), true)
+  }
+}
+
+/**
+ * Streams the member list page by page. A page that fails for a passing reason (5xx, malformed
+ * body, timeout) is asked for again from where the list stopped, at most READ_TRIES times in a
+ * row, so pages already planned are neither lost nor planned twice.
+ */
+async function listPages (g: GuildContext, onPage: (page: APIGuildMember[]) => Promise<void>): Promise<void> {
+  let after = '0'
+  let failures = 0
+  for (;;) {
+    try {
+      for await (const page of g.bot.listGuildMembers(g.guildId, { signal: g.signal, after })) {
+        failures = 0
+        await onPage(page)
+        for (const m of page) if (m.user !== undefined && compareSnowflakes(m.user.id, after) > 0) after = m.user.id
+      }
+      return
+    } catch (err) {
+      if (++failures >= READ_TRIES || !isPassingFailure(err) || g.signal.aborted) throw err
+      g.run.log.warn({ guild_id: g.guildId, run_id: g.run.id, code: (err as { code?: unknown }).code, try: failures }, 'reading a member page failed; asking again')
+      const delay = 100 * 2 ** (failures - 1)
+      await sleep(delay / 2 + Math.random() * delay / 2, undefined, { signal: g.signal })
+    }
   }
 }
 
@@ -57,7 +86,7 @@ async function readNamed (g: GuildContext, ids: readonly string[]): Promise<List
   await Promise.all(ids.map((id) => limit(async () => {
     if (g.halted !== null) return
     try {
-      const m = await bot.getGuildMember(g.guildId, id, { signal: g.signal })
+      const m = await withReadRetries(() => bot.getGuildMember(g.guildId, id, { signal: g.signal }), g.signal)
       out.push({ id, roles: m.roles })
     } catch (err) {
       const f = classifyFailure(err)

@@ -24,6 +24,8 @@ export interface SyncLocks {
   /** Extends the lock; false when it was lost (expired, and maybe taken by another run). */
   renew (handle: LockHandle): Promise<boolean>
   release (handle: LockHandle): Promise<void>
+  /** Frees `key` when `runId` holds it (a run found dead by the stale sweep); false when someone else holds it. */
+  releaseHeldBy (key: string, runId: string): Promise<boolean>
   /** The run id holding `key`, or null. */
   holder (key: string): Promise<string | null>
 }
@@ -78,6 +80,13 @@ export class MemorySyncLocks implements SyncLocks {
     if (current !== undefined && current.value === encode(handle.runId, handle.token)) this.#held.delete(handle.key)
   }
 
+  async releaseHeldBy (key: string, runId: string): Promise<boolean> {
+    const current = this.#live(key)
+    if (current === undefined || runIdOf(current.value) !== runId) return false
+    this.#held.delete(key)
+    return true
+  }
+
   async holder (key: string): Promise<string | null> {
     return runIdOf(this.#live(key)?.value ?? null)
   }
@@ -86,6 +95,8 @@ export class MemorySyncLocks implements SyncLocks {
 // Compare-and-act: only the holder (same token) may extend or delete, so a run whose lock
 // expired cannot release or extend the lock of the run that took over.
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+// The value is `token:runId`: a dead run's lock is matched by its run id, whatever its token.
+const RELEASE_RUN = "local v = redis.call('get', KEYS[1]); if v and string.sub(v, -string.len(ARGV[1])) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
 
 export class RedisSyncLocks implements SyncLocks {
@@ -113,6 +124,10 @@ export class RedisSyncLocks implements SyncLocks {
 
   async release (handle: LockHandle): Promise<void> {
     await this.#redis.eval(RELEASE, 1, this.#prefix + handle.key, encode(handle.runId, handle.token))
+  }
+
+  async releaseHeldBy (key: string, runId: string): Promise<boolean> {
+    return (await this.#redis.eval(RELEASE_RUN, 1, this.#prefix + key, `:${runId}`)) === 1
   }
 
   async holder (key: string): Promise<string | null> {
@@ -179,6 +194,16 @@ export class FallbackSyncLocks implements SyncLocks {
       await this.#timed(this.#redis.release(handle))
     } catch (err) {
       this.#onFallback('release', err)
+    }
+  }
+
+  async releaseHeldBy (key: string, runId: string): Promise<boolean> {
+    const local = await this.#memory.releaseHeldBy(key, runId)
+    try {
+      return await this.#timed(this.#redis.releaseHeldBy(key, runId)) || local
+    } catch (err) {
+      this.#onFallback('release', err)
+      return local
     }
   }
 

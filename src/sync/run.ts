@@ -2,11 +2,11 @@
  * One sync run in progress: its counters, its errors, its audit entries and its heartbeat.
  * The run record in the store is the source of truth for other instances and for after a
  * crash, so it is rewritten on every heartbeat (results included): a run that stops beating
- * is failed as interrupted at the next start-up, never left "running" forever.
+ * is failed as interrupted by the next scheduler tick (engine.sweepStale), never left "running" forever.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type {
-  AuditAction, AuditOutcome, CreateAuditEntryInput, DiscordStore, SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunResults, SyncRunStatus
+  AuditAction, AuditOutcome, CreateAuditEntryInput, DiscordStore, InFlightWrite, SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunResults, SyncRunStatus
 } from '../store/port/index.js'
 import type { SyncMetrics } from './metrics.js'
 import type { PlannedChange } from './types.js'
@@ -56,6 +56,7 @@ export class RunContext {
   readonly #d: RunContextDeps
   readonly #abort = new AbortController()
   readonly #audit: CreateAuditEntryInput[] = []
+  readonly #inFlight = new Map<string, InFlightWrite>()
   #droppedErrors = 0
   #timer: NodeJS.Timeout | null = null
   #beating: Promise<void> | null = null
@@ -152,11 +153,26 @@ export class RunContext {
     await this.#flushing
   }
 
+  /**
+   * Records, durably, that a write to this member is about to be sent: if the process dies
+   * before the write's audit entry is stored, the stale sweep finds it here and audits what
+   * Discord holds. Cleared by `writeSettled` (the entry goes with the next stored record).
+   */
+  async writeStarting (w: InFlightWrite): Promise<void> {
+    this.#inFlight.set(`${w.guild_id}:${w.discord_user_id}`, w)
+    await this.#d.store.updateSyncRun(this.id, { heartbeat_at: this.#d.now(), results: this.snapshot() })
+  }
+
+  writeSettled (guildId: string, discordUserId: string): void {
+    this.#inFlight.delete(`${guildId}:${discordUserId}`)
+  }
+
   /** The results as they are now (a copy, safe to store). */
   snapshot (): SyncRunResults {
     const errors = [...this.results.errors]
     if (this.#droppedErrors > 0) errors.push({ error: `${this.#droppedErrors} more errors not recorded (see the audit log)`, code: 'errors_truncated', occurred_at: this.#d.now() })
-    return { ...this.results, errors, guilds: this.results.guilds.map((g) => ({ ...g })) }
+    const inFlight = this.#inFlight.size === 0 ? {} : { in_flight: [...this.#inFlight.values()] }
+    return { ...this.results, errors, guilds: this.results.guilds.map((g) => ({ ...g })), ...inFlight }
   }
 
   /** Stops the heartbeat, writes the audit tail and the final record. */

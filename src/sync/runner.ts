@@ -145,10 +145,29 @@ export class SyncRunner {
       now: this.#d.now,
       heartbeatMs: this.#d.settings.heartbeatMs,
       renewLocks: async () => {
-        const renewed = await Promise.all(handles.map((h) => this.#d.locks.renew(h)))
-        return renewed.every(Boolean)
+        const kept = await Promise.all(handles.map(async (h, i) => await this.#d.locks.renew(h) || await this.#retake(handles, i, h)))
+        return kept.every(Boolean)
       }
     })
+  }
+
+  /**
+   * A lock that could not be renewed was lost (its store restarted empty, or it expired while
+   * the run stalled). When nobody else took it, taking it again lets the run go on: every
+   * member is re-read right before it is written, so nothing written meanwhile is overwritten.
+   */
+  async #retake (handles: LockHandle[], i: number, lost: LockHandle): Promise<boolean> {
+    const got = await this.#d.locks.acquire(lost.key, lost.runId).catch(() => null)
+    if (got === null || !got.ok) return false
+    // The slot may have shifted if a guild released its lock meanwhile.
+    const at = handles[i] === lost ? i : handles.findIndex((h) => h.key === lost.key)
+    if (at === -1) {
+      await this.#d.locks.release(got.handle).catch(() => {})
+      return true
+    }
+    handles[at] = got.handle
+    this.#d.log.warn({ run_id: lost.runId, key: lost.key }, 'sync lock was lost and taken again; the run goes on')
+    return true
   }
 
   /** Runs a scope in the background; the returned promise settles with the final record and never rejects. */
@@ -211,8 +230,11 @@ export class SyncRunner {
         outcomes.push({ guild, outcome })
       } finally {
         if (handle !== null) {
-          handles.splice(handles.indexOf(handle), 1)
-          await this.#d.locks.release(handle).catch(() => {})
+          // By key: a lock taken again after a loss (#retake) has a new handle in the list.
+          const key = handle.key
+          const at = handles.findIndex((h) => h.key === key)
+          const held = at === -1 ? handle : (handles.splice(at, 1)[0] as LockHandle)
+          await this.#d.locks.release(held).catch(() => {})
         }
       }
     })))

@@ -8,7 +8,7 @@
  * Each tick also resumes pending unlink removals.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import type { DiscordStore } from '../store/port/index.js'
+import type { DiscordStore, SyncRunRecord } from '../store/port/index.js'
 import type { SyncEngine } from '../sync/engine.js'
 import { parseDuration } from '../util/duration.js'
 
@@ -30,6 +30,19 @@ export interface RoleSyncTick {
   locked: string[]
   /** Pending unlink removals resumed. */
   resumed: number
+  /** Runs found dead (no heartbeat for `sync.staleAfter`) and marked interrupted. */
+  swept: number
+}
+
+/**
+ * A run that stopped before finishing its guild (its instance died, its lock was lost, the
+ * server shut down) leaves the guild due at once: the next tick resumes it instead of waiting
+ * a whole sync_interval with members half-synced.
+ */
+function unfinished (run: SyncRunRecord): boolean {
+  if (run.status !== 'failed') return false
+  return run.results.errors.some((e) => e.code === 'stale' || e.code === 'interrupted') ||
+    (run.results.guilds ?? []).some((g) => g.status === 'failed' && g.reason?.startsWith('incomplete:') === true)
 }
 
 export class RoleSyncTask {
@@ -56,15 +69,20 @@ export class RoleSyncTask {
 
   async #tick (): Promise<RoleSyncTick> {
     const { engine, store, log } = this.#d
-    const out: RoleSyncTick = { started: [], locked: [], resumed: 0 }
+    const out: RoleSyncTick = { started: [], locked: [], resumed: 0, swept: 0 }
     // Without a membership provider the engine writes no role at all.
     if (!engine.configured) return out
     out.resumed = await engine.processPending()
+    // Every tick, not only at start-up: a crashed instance's run must not hold its guild for long.
+    out.swept = await engine.sweepStale().catch((err: unknown) => {
+      log.warn({ code: (err as { code?: unknown })?.code }, 'sweeping stale sync runs failed')
+      return 0
+    })
     const now = this.#now().getTime()
     for (const guild of await store.listGuilds({ enabled: true })) {
       if (!guild.settings.auto_sync) continue
       const [last] = await store.listSyncRuns({ sync_type: 'guild', target_id: guild.guild_id, limit: 1 })
-      if (last !== undefined && last.created_at.getTime() + this.intervalOf(guild.settings.sync_interval) > now) continue
+      if (last !== undefined && !unfinished(last) && last.created_at.getTime() + this.intervalOf(guild.settings.sync_interval) > now) continue
       try {
         const started = await engine.startGuild(guild.guild_id, 'system')
         if (started === null) out.locked.push(guild.guild_id)

@@ -32,6 +32,18 @@ export interface SyncGuildResult {
   reason: string | null
 }
 
+/**
+ * A role write sent (or about to be sent) whose audit entries are not stored yet: what a crash
+ * may leave unaudited. Kept in the stored results while in flight; the stale sweep reads the
+ * member and audits what Discord holds.
+ */
+export interface InFlightWrite {
+  guild_id: string
+  discord_user_id: string
+  user_id: string | null
+  changes: Array<{ role_id: string, role_name: string, action: 'add' | 'remove', mapping_id: string }>
+}
+
 export interface SyncRunResults {
   users_processed: number
   users_synced: number
@@ -42,6 +54,8 @@ export interface SyncRunResults {
   errors: SyncRunError[]
   /** Per-guild breakdown (absent on runs that never reached a guild). */
   guilds?: SyncGuildResult[]
+  /** Writes in flight when the record was stored (internal: never shown by the API). */
+  in_flight?: InFlightWrite[]
 }
 
 export const EMPTY_SYNC_RESULTS: Readonly<SyncRunResults> = Object.freeze({
