@@ -89,6 +89,7 @@ describe('sync options', () => {
       schedulerTickMs: 60_000,
       waitTimeoutMs: 30_000,
       syncOnLink: true,
+      pushDebounceMs: 2_000,
       auditChannel: true
     })
     expect(o.metrics).toEqual({ enabled: true, registry: null, prefix: 'discord_sync_', route: true, access: 'admin' })
