@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { APIUser, RESTAPIPartialCurrentUserGuild } from 'discord-api-types/v10'
 import {
   AccountLinkedElsewhereError,
+  AuthRequiredError,
   DiscordNotConfiguredError,
   DiscordUpstreamError,
   NotFoundError,
@@ -29,6 +30,7 @@ import {
 import { buildAuthorizeUrl, checkRedirectUrl, generateState, resolveRequestedScopes } from './flow.js'
 import type { SessionAuth } from './session.js'
 import { StateBinding } from './state-binding.js'
+import { StateRateLimiter } from './state-rate-limit.js'
 import type { AuthUser, DiscordProfile } from './types.js'
 
 export interface OAuthServiceDeps {
@@ -87,11 +89,14 @@ export class OAuthService {
   readonly #now: () => Date
   /** The cookie binding each flow to the browser that started it (set and cleared by the routes). */
   readonly binding: StateBinding
+  /** The per-IP budget of flow starts (`auth.stateRateLimit`; null when off), taken by the routes that start one. */
+  readonly stateLimiter: StateRateLimiter | null
 
   constructor (deps: OAuthServiceDeps) {
     this.#d = deps
     this.#now = deps.now ?? (() => new Date())
     this.binding = new StateBinding(deps.app, deps.auth, deps.stateExpiryMs)
+    this.stateLimiter = deps.auth.stateRateLimit === null ? null : new StateRateLimiter(deps.auth.stateRateLimit)
   }
 
   #app (): ResolvedDiscordApp {
@@ -319,12 +324,20 @@ export class OAuthService {
   /**
    * Unlinks a Discord account: revokes its token at Discord (best effort; the outcome is reported),
    * deletes the stored tokens and the link, and queues removal of the roles this plugin manages.
+   * The owner or an admin may; anyone else gets 404 FST_DISCORD_NOT_FOUND, the answer for an
+   * account that is not linked at all.
    */
   async unlink (request: FastifyRequest, discordUserId: string): Promise<UnlinkResult> {
     const store = this.#d.store
+    // Who may act is settled before the link is read, and a non-admin gets the same 404 whether
+    // the account is linked to someone else or to no one: the answer never says which ids are linked.
+    const actor = request.discordAuth
+    if (actor === null || actor === undefined) throw new AuthRequiredError(this.#d.auth.cookieName)
+    const admin = await this.#d.session.isAdmin(actor, request)
     const link = await store.getUserByDiscordId(discordUserId)
-    if (link === null) throw new NotFoundError('this Discord account is not linked')
-    const actor = await this.#d.session.assertSelfOrAdmin(request, link.user_id)
+    if (link === null || (!admin && link.user_id !== actor.id)) {
+      throw new NotFoundError(admin ? 'this Discord account is not linked' : 'no Discord account with this id is linked to you')
+    }
 
     const token_revocation = await this.#revoke(discordUserId)
     const tokens_deleted = link.has_tokens ? await store.setUserTokens(discordUserId, null) : false

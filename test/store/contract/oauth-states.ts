@@ -116,5 +116,17 @@ export function oauthStatesContract (fx: ContractFixture): void {
       await store.createOAuthState({ state: stale, flow: 'login', scopes: [], expires_at: new Date(Date.now() - 5_000) })
       expect(await store.purgeExpiredOAuthStates()).toBe(1)
     })
+
+    it('purges used states too, live or not, and keeps unused live ones', async () => {
+      const used = `st-${randomUUID()}`
+      const unused = `st-${randomUUID()}`
+      await store.createOAuthState({ state: used, flow: 'login', redirect_url: 'https://app.example/u', scopes: [], expires_at: future() })
+      await store.createOAuthState({ state: unused, flow: 'login', scopes: [], expires_at: future() })
+      expect((await store.consumeOAuthState(used)).ok).toBe(true)
+      expect(await store.purgeExpiredOAuthStates()).toBe(1)
+      // Gone: a replay is now indistinguishable from a forgery.
+      expect(await store.consumeOAuthState(used)).toEqual({ ok: false, reason: 'not_found' })
+      expect((await store.consumeOAuthState(unused)).ok).toBe(true)
+    })
   })
 }
