@@ -630,7 +630,7 @@ describe('the router\'s own URL errors', () => {
     expect((await w.inject({ url: bad.long })).json()).toMatchObject({ statusCode: 414, code: 'FST_ERR_MAX_PARAM_LENGTH' })
 
     const dir = mkdtempSync(join(tmpdir(), 'discord-standalone-urls-'))
-    const standalone = await buildStandalone(loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DISCORD_DB_PATH: join(dir, 'demo.sqlite') }))
+    const standalone = await buildStandalone(loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DISCORD_DEMO: '1', DISCORD_DB_PATH: join(dir, 'demo.sqlite') }))
     try {
       await standalone.ready()
       const answers = await Promise.all([bad.url, bad.long].map(async (url) => (await standalone.inject({ url: `/api${url}` })).json()))
