@@ -6,6 +6,8 @@
  * window first, so many IPs cannot turn the limiter into the unbounded state it guards against.
  */
 
+import { RateLimitedError } from '../errors.js'
+
 export interface StateRateLimitSettings {
   max: number
   timeWindowMs: number
@@ -47,6 +49,14 @@ export class StateRateLimiter {
     if (w.count >= this.#max) return { ok: false, retryAfterMs: w.resetAt - now }
     w.count++
     return { ok: true }
+  }
+
+  /** Counts one start for `key`, or throws 429 FST_DISCORD_RATE_LIMITED carrying `retryAfter` (seconds, for the Retry-After header). */
+  charge (key: string): void {
+    const taken = this.take(key)
+    if (taken.ok) return
+    const seconds = Math.max(1, Math.ceil(taken.retryAfterMs / 1000))
+    throw Object.assign(new RateLimitedError(`${seconds} second${seconds === 1 ? '' : 's'}`), { retryAfter: seconds })
   }
 
   /** Clients currently tracked (for tests and bounds). */

@@ -35,6 +35,8 @@ const login = async (w: World, ip = '203.0.113.7', query = ''): Promise<{ status
 describe('the per-IP budget of flow starts (auth.stateRateLimit)', () => {
   it('answers the start after the budget with 429 FST_DISCORD_RATE_LIMITED and Retry-After, storing nothing; other IPs are not affected', async () => {
     t = await buildWorld(authWorld(sim, { auth: { stateRateLimit: { max: 3, timeWindow: '1m' } } }))
+    // A request refused for what it asks (here a redirect off the allow-list) stores nothing and costs nothing.
+    for (let i = 0; i < 5; i++) expect((await login(t, '203.0.113.7', `?redirect_url=${encodeURIComponent('https://evil.test/')}`)).statusCode).toBe(400)
     for (let i = 0; i < 3; i++) expect((await login(t)).statusCode).toBe(200)
     const refused = await login(t)
     expect(refused.statusCode).toBe(429)

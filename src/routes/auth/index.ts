@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { RateLimitedError } from '../../errors.js'
 import { ErrorResponse, Snowflake } from '../../schemas/common.js'
 import {
   AuthStatusBody, Code, CompletedFlowBody, completedBody, Redirect, RedirectUrl, Scopes, StartedFlow, State, TokenRefreshRuns, UnlinkBody
@@ -28,17 +27,6 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const requireDiscord = fastify.discord.requireDiscord
   const binding = oauth.binding
 
-  /** preHandler of the routes that store a new state: the caller's IP must have budget left (auth.stateRateLimit). */
-  const stateBudget = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    // POST /auth/link with a code completes a flow: it consumes a state, it stores none.
-    if (oauth.stateLimiter === null || (request.method === 'POST' && (request.body as { code?: unknown } | null)?.code !== undefined)) return
-    const taken = oauth.stateLimiter.take(request.ip)
-    if (taken.ok) return
-    const seconds = Math.max(1, Math.ceil(taken.retryAfterMs / 1000))
-    reply.header('retry-after', String(seconds))
-    throw new RateLimitedError(`${seconds} second${seconds === 1 ? '' : 's'}`)
-  }
-
   /** Sets the session cookie (login flow), then redirects or answers JSON. */
   const finish = (reply: FastifyReply, result: CompletedFlow): FastifyReply => {
     if (result.session !== null) auth.setSessionCookie(reply, result.session.token)
@@ -51,7 +39,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     outcome.ok ? finish(reply, outcome.result) : reply.redirect(outcome.redirect_url, 302)
 
   fastify.get('/auth/login', {
-    preHandler: [requireDiscord, auth.sessionIfValid, stateBudget],
+    preHandler: [requireDiscord, auth.sessionIfValid],
     schema: {
       tags: ['discord'],
       summary: 'Start the Discord OAuth2 flow (login; link when a valid session is present)',
@@ -59,7 +47,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: StartedFlow, 400: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
     }
   }, async (request, reply) => {
-    const started = await oauth.start(request.query, request.discordAuth)
+    // The caller's IP is charged one flow start (auth.stateRateLimit).
+    const started = await oauth.start(request.query, request.discordAuth, request.ip)
     binding.set(reply, started.state)
     return started
   })
@@ -88,7 +77,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => finishCallback(reply, await oauth.callback(request.query, { bindingCookie: binding.read(request) })))
 
   fastify.post('/auth/link', {
-    preHandler: [auth.authenticate, requireDiscord, stateBudget],
+    preHandler: [auth.authenticate, requireDiscord],
     logSerializers: { req: redactedRequest },
     schema: {
       tags: ['discord'],
@@ -102,7 +91,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.Union([StartedFlow, CompletedFlowBody]), 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse }
     }
   }, async (request, reply) => {
-    const outcome = await oauth.link(request.body ?? {}, request.discordAuth as AuthUser)
+    const outcome = await oauth.link(request.body ?? {}, request.discordAuth as AuthUser, request.ip)
     if (outcome.kind === 'linked') return completedBody(outcome.result)
     binding.set(reply, outcome.state)
     return { auth_url: outcome.auth_url, state: outcome.state, expires_at: outcome.expires_at }
