@@ -111,14 +111,17 @@ export class OAuthService {
 
   /**
    * Starts a flow: validates scopes and redirect, stores a single-use state and returns Discord's
-   * authorize URL. With a user it is a link flow for that user; without, a login flow.
+   * authorize URL. With a user it is a link flow for that user; without, a login flow. `client`
+   * (the caller's IP, as the routes pass it) is counted against `auth.stateRateLimit` once the
+   * request is otherwise valid: a refused request costs no budget, and a spent budget answers 429.
    */
-  async start (input: StartFlowInput, user: AuthUser | null): Promise<{ auth_url: string, state: string, expires_at: string }> {
+  async start (input: StartFlowInput, user: AuthUser | null, client?: string): Promise<{ auth_url: string, state: string, expires_at: string }> {
     const app = this.#app()
     const scopes = resolveRequestedScopes(input.scopes, app.scopes)
     const redirectUrl = checkRedirectUrl(input.redirect_url, this.#d.auth.redirectUrls)
     // Fail before the user visits Discord, not after: a login must end with a session we can sign.
     if (user === null) this.#d.session.assertConfigured()
+    if (client !== undefined) this.stateLimiter?.charge(client)
     const state = generateState()
     const expiresAt = new Date(this.#now().getTime() + this.#d.stateExpiryMs)
     await this.#d.store.createOAuthState({
@@ -308,7 +311,7 @@ export class OAuthService {
   }
 
   /** POST /auth/link: either starts a link flow, or completes one with a code and state. */
-  async link (input: StartFlowInput & { code?: string | undefined, state?: string | undefined }, user: AuthUser): Promise<
+  async link (input: StartFlowInput & { code?: string | undefined, state?: string | undefined }, user: AuthUser, client?: string): Promise<
     { kind: 'started', auth_url: string, state: string, expires_at: string } | { kind: 'linked', result: CompletedFlow }
   > {
     const hasCode = input.code !== undefined
@@ -317,7 +320,7 @@ export class OAuthService {
     if (hasCode && (input.redirect_url !== undefined || input.scopes !== undefined)) {
       throw new ValidationError('redirect_url and scopes start a flow; they cannot be sent with code and state')
     }
-    if (!hasCode) return { kind: 'started', ...(await this.start(input, user)) }
+    if (!hasCode) return { kind: 'started', ...(await this.start(input, user, client)) }
     return { kind: 'linked', result: await this.complete({ code: input.code, state: input.state as string }, user.id) }
   }
 
