@@ -24,6 +24,7 @@ import { SYNC_CLEANUP_JOB_ID, SyncCleanupTask } from './tasks/cleanup.js'
 import { MembershipPush } from './live/push.js'
 import { WebhookEvents } from './live/webhook-events.js'
 import { webhookPublicKey } from './live/webhook-signature.js'
+import { OAuthStateCleanupTask, STATE_CLEANUP_JOB_ID } from './tasks/state-cleanup.js'
 import routes from './routes/index.js'
 import type { DiscordSyncNamespace, DiscordSyncPublicOptions, SyncModule } from './namespace.js'
 
@@ -106,6 +107,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   })
   const roleSync = opts.sync.enabled ? new RoleSyncTask({ engine, store, defaultIntervalMs: opts.syncIntervalMs, log: syncLog }) : null
   const cleanup = opts.sync.enabled ? new SyncCleanupTask({ store, retentionMs: opts.sync.retentionMs, log: syncLog }) : null
+  // Always scheduled: anonymous callers create states whether or not sync is on.
+  const stateCleanup = new OAuthStateCleanupTask({ store, log: oauthLog })
 
   const sync: SyncModule = {
     engine,
@@ -148,7 +151,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   fastify.decorate('discord', namespace)
   fastify.decorateRequest('discordAuth', null)
 
-  await schedule(fastify, opts, { tokenRefresh, guildHealth, roleSync, cleanup }, { oauthLog, botLog, syncLog })
+  await schedule(fastify, opts, { tokenRefresh, guildHealth, roleSync, cleanup, stateCleanup }, { oauthLog, botLog, syncLog })
   // Runs a crashed instance left "running" are failed; unlink removals left pending are resumed.
   fastify.addHook('onReady', async () => {
     try {
@@ -156,6 +159,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     } catch (err) {
       syncLog.error({ code: (err as { code?: unknown })?.code }, 'recovering interrupted sync runs failed')
     }
+    // States left by a previous process are purged now, not one interval later; a failure must not stop start-up.
+    await stateCleanup.run().catch((err: unknown) => oauthLog.warn({ code: (err as { code?: unknown })?.code }, 'purging OAuth states at start failed'))
   })
   // Before the client and store close: cancel runs in progress and record them as interrupted.
   fastify.addHook('preClose', async () => {
@@ -215,12 +220,12 @@ interface Tasks {
   guildHealth: GuildHealthTask | null
   roleSync: RoleSyncTask | null
   cleanup: SyncCleanupTask | null
+  stateCleanup: OAuthStateCleanupTask
 }
 
 /** Interval jobs on the host's @fastify/schedule, or our own; each starts on ready and is removed before close. */
 async function schedule (fastify: FastifyInstance, opts: ResolvedOptions, tasks: Tasks, logs: { oauthLog: FastifyBaseLogger, botLog: FastifyBaseLogger, syncLog: FastifyBaseLogger }): Promise<void> {
-  const { tokenRefresh, guildHealth, roleSync, cleanup } = tasks
-  if (tokenRefresh === null && guildHealth === null && roleSync === null && cleanup === null) return
+  const { tokenRefresh, guildHealth, roleSync, cleanup, stateCleanup } = tasks
   const { scheduler } = await resolveScheduler(fastify)
   const job = (id: string, everyMs: number, run: () => Promise<unknown>, log: FastifyBaseLogger, what: string): void =>
     scheduleOnReady(fastify, scheduler as ToadScheduler, id, everyMs, run, (err) => log.error({ err: { message: err.message } }, `${what} job failed`))
@@ -228,6 +233,8 @@ async function schedule (fastify: FastifyInstance, opts: ResolvedOptions, tasks:
   if (guildHealth !== null) job(HEALTH_CHECK_JOB_ID, opts.healthCheck.intervalMs, () => guildHealth.run(), logs.botLog, 'guild health')
   if (roleSync !== null) job(ROLE_SYNC_JOB_ID, opts.sync.schedulerTickMs, () => roleSync.tick(), logs.syncLog, 'role sync')
   if (cleanup !== null) job(SYNC_CLEANUP_JOB_ID, opts.sync.cleanupIntervalMs, () => cleanup.run(), logs.syncLog, 'sync cleanup')
+  // Every state lifetime: the table holds at most about two lifetimes' worth of starts.
+  job(STATE_CLEANUP_JOB_ID, opts.stateExpiryMs, () => stateCleanup.run(), logs.oauthLog, 'OAuth state cleanup')
 }
 
 function publicOptions (opts: ResolvedOptions): DiscordSyncPublicOptions {

@@ -24,7 +24,7 @@ function tempDir (): string {
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }) })
 
 async function startDemoServer (dbPath: string): Promise<{ app: FastifyInstance, demo: DemoInfo }> {
-  const app = await buildStandalone(loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DISCORD_DB_PATH: dbPath }))
+  const app = await buildStandalone(loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DISCORD_DEMO: '1', DISCORD_DB_PATH: dbPath }))
   await app.ready()
   return { app, demo: demoOf(app) as DemoInfo }
 }

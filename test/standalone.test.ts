@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createHmac } from 'node:crypto'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
@@ -39,7 +39,7 @@ function adminJwt (secret: string): string {
 describe('standalone configuration', () => {
   it('starts in demo mode with no environment, generating and keeping secrets beside the database', () => {
     const dir = tempDir()
-    const env = { DISCORD_DB_PATH: join(dir, 'db.sqlite') }
+    const env = { DISCORD_DEMO: '1', DISCORD_DB_PATH: join(dir, 'db.sqlite') }
     const a = loadConfig(env)
     expect(a).toMatchObject({ demo: true, host: '127.0.0.1', port: 3000 })
     expect(a.plugin.discord).toBeUndefined()
@@ -52,9 +52,77 @@ describe('standalone configuration', () => {
 
   it('names DISCORD_DB_PATH when demo mode cannot keep its generated secrets beside the database', () => {
     let err: unknown
-    try { loadConfig({ DISCORD_DB_PATH: '/dev/null/demo.sqlite' }) } catch (e) { err = e }
+    try { loadConfig({ DISCORD_DEMO: '1', DISCORD_DB_PATH: '/dev/null/demo.sqlite' }) } catch (e) { err = e }
     expect(err).toBeInstanceOf(ConfigError)
     expect((err as ConfigError).variable).toBe('DISCORD_DB_PATH')
+  })
+
+  describe('demo mode only when asked or on an obvious first run', () => {
+    const deployment: Array<[string, () => Record<string, string>]> = [
+      ['JWT_SECRET', () => ({ JWT_SECRET: 'x'.repeat(40) })],
+      ['DISCORD_ENCRYPTION_KEY', () => ({ DISCORD_ENCRYPTION_KEY: KEY })],
+      ['DISCORD_DB_PATH', () => ({ DISCORD_DB_PATH: join(tempDir(), 'prod.sqlite') })],
+      ['MONGODB_URI', () => ({ MONGODB_URI: 'mongodb://127.0.0.1:1/prod' })],
+      ['REDIS_URL', () => ({ REDIS_URL: 'redis://127.0.0.1:1' })]
+    ]
+
+    it.each(deployment)('with %s set, a missing DISCORD_CLIENT_ID stops start-up, naming both', (variable, env) => {
+      let err: unknown
+      try { loadConfig(env()) } catch (e) { err = e }
+      expect(err).toBeInstanceOf(ConfigError)
+      expect((err as ConfigError).variable).toBe('DISCORD_CLIENT_ID')
+      expect((err as ConfigError).message).toContain(`${variable} is set`)
+      expect((err as ConfigError).message).toContain('DISCORD_DEMO=1')
+    })
+
+    it('DISCORD_DEMO=0 without DISCORD_CLIENT_ID stops start-up too', () => {
+      expect(() => loadConfig({ DISCORD_DEMO: '0' })).toThrow(expect.objectContaining({ variable: 'DISCORD_CLIENT_ID' }))
+    })
+
+    it.each(['JWT_SECRET', 'DISCORD_ENCRYPTION_KEY', 'MONGODB_URI', 'REDIS_URL'])('DISCORD_DEMO=1 refuses %s: the demo never uses a real secret, database or Redis', (variable) => {
+      const env = deployment.find(([v]) => v === variable)?.[1]() ?? {}
+      let err: unknown
+      try { loadConfig({ DISCORD_DEMO: '1', DISCORD_DB_PATH: join(tempDir(), 'demo.sqlite'), ...env }) } catch (e) { err = e }
+      expect(err).toBeInstanceOf(ConfigError)
+      expect((err as ConfigError).variable).toBe(variable)
+      expect((err as ConfigError).message).toContain('must not be set with DISCORD_DEMO=1')
+    })
+
+    it('DISCORD_DEMO=1 never writes into a database it did not create; one it created is reopened', () => {
+      const dir = tempDir()
+      const prod = join(dir, 'discord.sqlite')
+      writeFileSync(prod, 'production data')
+      let err: unknown
+      try { loadConfig({ DISCORD_DEMO: '1', DISCORD_DB_PATH: prod }) } catch (e) { err = e }
+      expect((err as ConfigError).variable).toBe('DISCORD_DB_PATH')
+      expect((err as ConfigError).message).toContain('did not create')
+      expect(readFileSync(prod, 'utf8')).toBe('production data')
+      expect(existsSync(`${prod}.demo`)).toBe(false)
+      expect(existsSync(join(dir, '.demo-jwt-secret'))).toBe(false)
+
+      const demoDb = join(dir, 'demo.sqlite')
+      expect(loadConfig({ DISCORD_DEMO: '1', DISCORD_DB_PATH: demoDb }).demo).toBe(true)
+      // The database now exists (as after a first start): the demo's mark lets it reopen it.
+      writeFileSync(demoDb, '')
+      expect(loadConfig({ DISCORD_DEMO: '1', DISCORD_DB_PATH: demoDb }).demo).toBe(true)
+    })
+
+    it('a server with deployment settings but no DISCORD_CLIENT_ID exits 78 naming it, and creates no database', async () => {
+      const db = join(tempDir(), 'discord.sqlite')
+      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/standalone/server.ts'], {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', PORT: '0', JWT_SECRET: 'x'.repeat(40), DISCORD_ENCRYPTION_KEY: KEY, DISCORD_DB_PATH: db },
+        stdio: ['ignore', 'pipe', 'pipe']
+      })
+      let output = ''
+      child.stdout?.on('data', (c: Buffer) => { output += c.toString() })
+      child.stderr?.on('data', (c: Buffer) => { output += c.toString() })
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+      clearTimeout(timer)
+      expect({ code, named: output.includes('DISCORD_CLIENT_ID') }).toEqual({ code: 78, named: true })
+      expect(output).not.toContain('x'.repeat(40))
+      expect(existsSync(db)).toBe(false)
+    }, 40_000)
   })
 
   it('maps the seed variables onto plugin options', () => {
@@ -205,7 +273,7 @@ describe('standalone configuration', () => {
   })
 
   it('serves /api/discord/status in demo mode, with Discord configured as the in-process simulator (test/standalone-demo.test.ts covers the demo)', async () => {
-    const app = await buildStandalone({ ...loadConfig({ DISCORD_DB_PATH: join(tempDir(), 'db.sqlite') }), logLevel: 'silent' })
+    const app = await buildStandalone({ ...loadConfig({ DISCORD_DEMO: '1', DISCORD_DB_PATH: join(tempDir(), 'db.sqlite') }), logLevel: 'silent' })
     const res = await app.inject({ url: '/api/discord/status' })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ module: 'discord', status: 'healthy', checks: { discord: 'configured' } })
@@ -231,11 +299,11 @@ function waitForOutput (child: ReturnType<typeof spawn>, pattern: RegExp, timeou
 describe('npm start', () => {
   const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' }
 
-  it('serves GET /api/discord/status on SQLite with nothing else configured', async () => {
+  it('serves GET /api/discord/status in demo mode (DISCORD_DEMO=1) on a SQLite file of its own', async () => {
     const dir = tempDir()
     const db = join(dir, 'discord.sqlite')
     // Its own process group: npm does not pass SIGTERM on to the server, which would outlive the test.
-    const child = spawn('npm', ['start', '--silent'], { env: { ...baseEnv, PORT: '0', DISCORD_DB_PATH: db }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    const child = spawn('npm', ['start', '--silent'], { env: { ...baseEnv, PORT: '0', DISCORD_DEMO: '1', DISCORD_DB_PATH: db }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     try {
       const m = await waitForOutput(child, /http:\/\/127\.0\.0\.1:(\d+)\/api\/discord\/status/, 30_000)
       const res = await fetch(`http://127.0.0.1:${m[1]}/api/discord/status`)
@@ -254,7 +322,7 @@ describe('npm start', () => {
       const db = join(tempDir(), 'discord.sqlite')
       // The server process itself (npm re-raises signals, which hides the server's exit code).
       const child = spawn(process.execPath, ['--import', 'tsx', 'examples/standalone/server.ts'], {
-        env: { ...baseEnv, PORT: '0', DISCORD_DB_PATH: db, LOG_LEVEL: 'info' },
+        env: { ...baseEnv, PORT: '0', DISCORD_DEMO: '1', DISCORD_DB_PATH: db, LOG_LEVEL: 'info' },
         stdio: ['ignore', 'pipe', 'pipe']
       })
       const m = await waitForOutput(child, /http:\/\/127\.0\.0\.1:(\d+)\/api\/discord\/status/, 30_000)

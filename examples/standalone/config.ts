@@ -129,6 +129,53 @@ function demoSecret (file: string | null, make: () => string): string {
   }
 }
 
+/** Variables only a real deployment sets: any of them means this is not a first run. */
+const DEPLOYMENT_VARIABLES = ['JWT_SECRET', 'DISCORD_ENCRYPTION_KEY', 'DISCORD_DB_PATH', 'MONGODB_URI', 'REDIS_URL'] as const
+/** What a demo must never use: it hands out admin sessions (Demo Admin) and seeds its own data. */
+const NOT_FOR_THE_DEMO = ['JWT_SECRET', 'DISCORD_ENCRYPTION_KEY', 'MONGODB_URI', 'REDIS_URL'] as const
+
+/*
+ * Demo mode only when asked (DISCORD_DEMO=1) or on an obvious first run (nothing of a deployment
+ * set). A production server that lost DISCORD_CLIENT_ID must stop, not come up as a demo that
+ * signs "Demo Admin" sessions with the production JWT_SECRET and seeds the production database.
+ */
+function demoMode (env: Env, clientId: string | undefined): boolean {
+  const flag = get(env, 'DISCORD_DEMO')
+  if (flag !== undefined && !['0', '1', 'true', 'false'].includes(flag)) throw new ConfigError('DISCORD_DEMO', 'must be 1 or 0')
+  const deployment = DEPLOYMENT_VARIABLES.filter((v) => get(env, v) !== undefined)
+  if (flag === '1' || flag === 'true') {
+    const refused = NOT_FOR_THE_DEMO.find((v) => get(env, v) !== undefined)
+    if (refused !== undefined) {
+      throw new ConfigError(refused, 'must not be set with DISCORD_DEMO=1: the demo hands out admin sessions and seeds its own data, so it never uses a real secret, database or Redis (unset one of them)')
+    }
+    return true
+  }
+  if (clientId !== undefined) return false
+  if (flag === undefined && deployment.length === 0) return true
+  const why = flag === undefined
+    ? `${deployment.join(', ')} ${deployment.length === 1 ? 'is' : 'are'} set, so this is not a first run and demo mode does not start on its own`
+    : 'DISCORD_DEMO=0 turns demo mode off'
+  throw new ConfigError('DISCORD_CLIENT_ID', `is required (the application id): ${why}. Set DISCORD_DEMO=1 to run the demo instead`)
+}
+
+/**
+ * DISCORD_DB_PATH with DISCORD_DEMO=1: the demo writes only into a database it created, which it
+ * marks with a `<file>.demo` file beside it. An existing database without the mark is refused.
+ */
+function claimDemoDatabase (dbPath: string): void {
+  if (dbPath === resolve(':memory:')) return
+  const mark = `${dbPath}.demo`
+  if (existsSync(dbPath) && !existsSync(mark)) {
+    throw new ConfigError('DISCORD_DB_PATH', `names an existing database the demo did not create (${dbPath}): the demo never writes into one. Name a new file, or unset DISCORD_DEMO`)
+  }
+  try {
+    mkdirSync(dirname(dbPath), { recursive: true })
+    if (!existsSync(mark)) writeFileSync(mark, 'created by the fastify-discord-sync demo\n')
+  } catch (err) {
+    throw new ConfigError('DISCORD_DB_PATH', `names a place where the demo cannot create its database (${dbPath}: ${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+}
+
 export function loadConfig (env: Env = process.env): StandaloneConfig {
   const warnings: string[] = []
 
@@ -143,9 +190,7 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new ConfigError('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent')
 
   const clientId = get(env, 'DISCORD_CLIENT_ID')
-  const demoFlag = get(env, 'DISCORD_DEMO')
-  if (demoFlag !== undefined && !['0', '1', 'true', 'false'].includes(demoFlag)) throw new ConfigError('DISCORD_DEMO', 'must be 1 or 0')
-  const demo = clientId === undefined || demoFlag === '1' || demoFlag === 'true'
+  const demo = demoMode(env, clientId)
 
   // Not a WHATWG URL: a replica set's host list ("h1:27017,h2:27017") does not parse as one.
   // The driver parses it when the store is built; its error is mapped back to this variable.
@@ -154,6 +199,7 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
   // The demo keeps its own file, so switching to a real application starts from a clean database.
   const dbPath = resolve(get(env, 'DISCORD_DB_PATH') ?? (demo ? './data/demo.sqlite' : './data/discord.sqlite'))
   const secretsDir = mongoUri ? null : dirname(dbPath)
+  if (demo && get(env, 'DISCORD_DB_PATH') !== undefined) claimDemoDatabase(dbPath)
 
   let encryptionKey: string[]
   const keyRaw = get(env, 'DISCORD_ENCRYPTION_KEY')

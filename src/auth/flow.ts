@@ -18,16 +18,21 @@ export function generateState (): string {
 }
 
 /**
- * Scopes for one flow: the configured defaults when none are asked for, otherwise the requested
- * list (space, comma or plus separated), each on the allow-list. `identify` is required because
- * the callback must read `/users/@me` to know which account to link.
+ * Scopes for one flow: the configured ones (`discord.scopes`) when none are asked for, otherwise
+ * the requested list (space, comma or plus separated), each on the allow-list AND configured: an
+ * anonymous caller must not widen what the operator chose to ask users for (e.g. `email`).
+ * `identify` is required because the callback must read `/users/@me` to know which account to link.
  */
-export function resolveRequestedScopes (requested: string | undefined, defaults: readonly string[]): string[] {
-  if (requested === undefined || requested.trim() === '') return [...defaults]
+export function resolveRequestedScopes (requested: string | undefined, configured: readonly string[]): string[] {
+  if (requested === undefined || requested.trim() === '') return [...configured]
   const list = [...new Set(requested.split(/[\s,+]+/).filter(Boolean))]
   const refused = list.filter((s) => !ALLOWED_SCOPES.includes(s))
   if (refused.length > 0) {
     throw new ScopeNotAllowedError(`scope${refused.length > 1 ? 's' : ''} not allowed: ${refused.map((s) => JSON.stringify(s.slice(0, 64))).join(', ')} (allowed: ${ALLOWED_SCOPES.join(', ')})`)
+  }
+  const unconfigured = list.filter((s) => !configured.includes(s))
+  if (unconfigured.length > 0) {
+    throw new ScopeNotAllowedError(`scope${unconfigured.length > 1 ? 's' : ''} not configured: ${unconfigured.map((s) => JSON.stringify(s)).join(', ')} (discord.scopes: ${configured.join(', ')})`)
   }
   if (!list.includes('identify')) throw new ScopeNotAllowedError('scopes must include "identify" (needed to know which Discord account signed in)')
   return list

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { APIUser, RESTAPIPartialCurrentUserGuild } from 'discord-api-types/v10'
 import {
   AccountLinkedElsewhereError,
+  AuthRequiredError,
   DiscordNotConfiguredError,
   DiscordUpstreamError,
   NotFoundError,
@@ -29,6 +30,7 @@ import {
 import { buildAuthorizeUrl, checkRedirectUrl, generateState, resolveRequestedScopes } from './flow.js'
 import type { SessionAuth } from './session.js'
 import { StateBinding } from './state-binding.js'
+import { StateRateLimiter } from './state-rate-limit.js'
 import type { AuthUser, DiscordProfile } from './types.js'
 
 export interface OAuthServiceDeps {
@@ -87,11 +89,14 @@ export class OAuthService {
   readonly #now: () => Date
   /** The cookie binding each flow to the browser that started it (set and cleared by the routes). */
   readonly binding: StateBinding
+  /** The per-IP budget of flow starts (`auth.stateRateLimit`; null when off), taken by the routes that start one. */
+  readonly stateLimiter: StateRateLimiter | null
 
   constructor (deps: OAuthServiceDeps) {
     this.#d = deps
     this.#now = deps.now ?? (() => new Date())
     this.binding = new StateBinding(deps.app, deps.auth, deps.stateExpiryMs)
+    this.stateLimiter = deps.auth.stateRateLimit === null ? null : new StateRateLimiter(deps.auth.stateRateLimit)
   }
 
   #app (): ResolvedDiscordApp {
@@ -106,14 +111,17 @@ export class OAuthService {
 
   /**
    * Starts a flow: validates scopes and redirect, stores a single-use state and returns Discord's
-   * authorize URL. With a user it is a link flow for that user; without, a login flow.
+   * authorize URL. With a user it is a link flow for that user; without, a login flow. `client`
+   * (the caller's IP, as the routes pass it) is counted against `auth.stateRateLimit` once the
+   * request is otherwise valid: a refused request costs no budget, and a spent budget answers 429.
    */
-  async start (input: StartFlowInput, user: AuthUser | null): Promise<{ auth_url: string, state: string, expires_at: string }> {
+  async start (input: StartFlowInput, user: AuthUser | null, client?: string): Promise<{ auth_url: string, state: string, expires_at: string }> {
     const app = this.#app()
     const scopes = resolveRequestedScopes(input.scopes, app.scopes)
     const redirectUrl = checkRedirectUrl(input.redirect_url, this.#d.auth.redirectUrls)
     // Fail before the user visits Discord, not after: a login must end with a session we can sign.
     if (user === null) this.#d.session.assertConfigured()
+    if (client !== undefined) this.stateLimiter?.charge(client)
     const state = generateState()
     const expiresAt = new Date(this.#now().getTime() + this.#d.stateExpiryMs)
     await this.#d.store.createOAuthState({
@@ -303,7 +311,7 @@ export class OAuthService {
   }
 
   /** POST /auth/link: either starts a link flow, or completes one with a code and state. */
-  async link (input: StartFlowInput & { code?: string | undefined, state?: string | undefined }, user: AuthUser): Promise<
+  async link (input: StartFlowInput & { code?: string | undefined, state?: string | undefined }, user: AuthUser, client?: string): Promise<
     { kind: 'started', auth_url: string, state: string, expires_at: string } | { kind: 'linked', result: CompletedFlow }
   > {
     const hasCode = input.code !== undefined
@@ -312,19 +320,27 @@ export class OAuthService {
     if (hasCode && (input.redirect_url !== undefined || input.scopes !== undefined)) {
       throw new ValidationError('redirect_url and scopes start a flow; they cannot be sent with code and state')
     }
-    if (!hasCode) return { kind: 'started', ...(await this.start(input, user)) }
+    if (!hasCode) return { kind: 'started', ...(await this.start(input, user, client)) }
     return { kind: 'linked', result: await this.complete({ code: input.code, state: input.state as string }, user.id) }
   }
 
   /**
    * Unlinks a Discord account: revokes its token at Discord (best effort; the outcome is reported),
    * deletes the stored tokens and the link, and queues removal of the roles this plugin manages.
+   * The owner or an admin may; anyone else gets 404 FST_DISCORD_NOT_FOUND, the answer for an
+   * account that is not linked at all.
    */
   async unlink (request: FastifyRequest, discordUserId: string): Promise<UnlinkResult> {
     const store = this.#d.store
+    // Who may act is settled before the link is read, and a non-admin gets the same 404 whether
+    // the account is linked to someone else or to no one: the answer never says which ids are linked.
+    const actor = request.discordAuth
+    if (actor === null || actor === undefined) throw new AuthRequiredError(this.#d.auth.cookieName)
+    const admin = await this.#d.session.isAdmin(actor, request)
     const link = await store.getUserByDiscordId(discordUserId)
-    if (link === null) throw new NotFoundError('this Discord account is not linked')
-    const actor = await this.#d.session.assertSelfOrAdmin(request, link.user_id)
+    if (link === null || (!admin && link.user_id !== actor.id)) {
+      throw new NotFoundError(admin ? 'this Discord account is not linked' : 'no Discord account with this id is linked to you')
+    }
 
     const token_revocation = await this.#revoke(discordUserId)
     const tokens_deleted = link.has_tokens ? await store.setUserTokens(discordUserId, null) : false

@@ -142,6 +142,9 @@ export class SessionAuth {
     }
     if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new AuthTokenInvalidError('the payload is not an object')
     const c = claims as Record<string, unknown>
+    // A token without `exp` would be a session forever (fast-jwt only checks `exp` when present):
+    // one leaked token, e.g. minted by a host's @fastify/jwt without expiresIn, could never be outlived.
+    if (typeof c.exp !== 'number' || !Number.isFinite(c.exp)) throw new AuthTokenInvalidError('it carries no numeric "exp" (expiry) claim')
     const rawId = c[this.#opts.userIdClaim]
     const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) ? String(rawId) : rawId
     if (typeof id !== 'string' || id === '' || id.length > 256) throw new AuthTokenInvalidError(`the "${this.#opts.userIdClaim}" claim must be a non-empty user id`)

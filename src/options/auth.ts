@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { IsAdminHook, ResolveUserHook } from '../auth/types.js'
-import { defaultsOf, duration, instance, opt } from './define.js'
+import { defaultsOf, DURATION, duration, instance, opt } from './define.js'
 import { durationMs, fail } from './fail.js'
 
 /** A symmetric secret (at least 32 characters) or an asymmetric key pair, as @fastify/jwt takes them. */
@@ -48,6 +48,16 @@ export const AuthSchema = Type.Object({
       "Discord account linked to the attacker's user. Turn it off only for clients that send the user to `auth_url` from somewhere " +
       'other than where they called the API and complete the flow at `GET /auth/callback` (completing with `POST /auth/link` needs ' +
       'no cookie: the session binds it).'
+  }),
+  stateRateLimit: opt(Type.Union([
+    Type.Literal(false),
+    Type.Object({ max: Type.Integer({ minimum: 1, maximum: 100_000 }), timeWindow: DURATION }, { additionalProperties: false })
+  ], { title: 'false | { max, timeWindow }' }), {
+    default: { max: 30, timeWindow: '1m' },
+    description: 'Per-IP budget of OAuth flow starts (`GET /auth/login`, and `POST /auth/link` without a code): each start stores a ' +
+      'state until it expires, and anyone can ask for one, so at most `max` starts per client IP and `timeWindow` (a duration, at least 1s) are ' +
+      'answered; the next gets 429 FST_DISCORD_RATE_LIMITED with `Retry-After`. Counted in this process (a bounded map), so with N ' +
+      'instances an IP gets up to N × `max`. `false` turns it off (a host limiting these routes itself).'
   })
 }, { additionalProperties: false, description: 'Sessions, authorisation and redirects (see "Authentication" in the README).' })
 
@@ -69,6 +79,8 @@ export interface ResolvedAuthOptions {
   /** Normalised `origin + pathname` of each allowed redirect. */
   redirectUrls: string[]
   bindStateToBrowser: boolean
+  /** null when turned off (`stateRateLimit: false`). */
+  stateRateLimit: { max: number, timeWindowMs: number } | null
 }
 
 function resolveJwtSecret (value: unknown): JwtSecretOption | null {
@@ -124,6 +136,15 @@ export function resolveAuth (a: AuthOptions | undefined): ResolvedAuthOptions {
     isAdmin: o.isAdmin ?? null,
     resolveUser: o.resolveUser ?? null,
     redirectUrls: [...new Set(redirectUrls)],
-    bindStateToBrowser: o.bindStateToBrowser ?? DEFAULTS.bindStateToBrowser
+    bindStateToBrowser: o.bindStateToBrowser ?? DEFAULTS.bindStateToBrowser,
+    stateRateLimit: resolveStateRateLimit(o.stateRateLimit)
   }
+}
+
+function resolveStateRateLimit (value: AuthOptions['stateRateLimit']): ResolvedAuthOptions['stateRateLimit'] {
+  if (value === false) return null
+  const v = value ?? DEFAULTS.stateRateLimit
+  if (typeof v !== 'object' || v === null) return fail('auth.stateRateLimit', 'must be false or { max, timeWindow }')
+  if (!Number.isSafeInteger(v.max) || v.max < 1) fail('auth.stateRateLimit.max', 'must be a positive integer')
+  return { max: v.max, timeWindowMs: durationMs(v.timeWindow, { ...DURATION, minimumMs: 1_000 }, 'auth.stateRateLimit.timeWindow') }
 }

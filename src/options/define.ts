@@ -35,7 +35,8 @@ export function instance<T> (meta: { title: string }): TUnsafe<T> {
   return Type.Unsafe<T>({ [Kind]: 'Unknown', ...meta })
 }
 
-const DURATION = Type.Union([
+/** A duration as written in options: a Go-style string or milliseconds. */
+export const DURATION = Type.Union([
   Type.String({ pattern: '^\\s*(\\d+|(\\d+(\\.\\d+)?(ms|s|m|h|d))+)\\s*$' }),
   Type.Integer({ minimum: 0 })
 ], { title: 'duration' })
@@ -49,8 +50,12 @@ export function duration (meta: Described & { default: Static<TDuration>, minimu
 
 export const Snowflakeish = Type.String({ pattern: '^\\d{17,20}$' })
 
-/** The object schema inside a group property (`rateLimit` is `false | { ... }`). */
+/**
+ * The object schema inside a group property (`rateLimit` is `false | { ... }`). A property with a
+ * whole-value default (`auth.stateRateLimit`) is one option, documented in one row, not a group.
+ */
 export function groupOf (schema: TSchema): TObject | undefined {
+  if (DefaultValue in schema) return undefined
   if (schema.type === 'object' && schema.properties !== undefined) return schema as TObject
   for (const branch of (schema.anyOf ?? []) as TSchema[]) {
     const group = groupOf(branch)

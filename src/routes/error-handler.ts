@@ -26,6 +26,9 @@ export function discordErrorHandler (err: FastifyError, request: FastifyRequest,
     return
   }
   if (statusCode >= 500) request.log.warn({ code: err.code }, err.message)
+  // A 429 of ours says when to come back (seconds), as @fastify/rate-limit's own answers do.
+  const retryAfter = (err as { retryAfter?: unknown }).retryAfter
+  if (statusCode === 429 && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter))
   reply.status(statusCode).send({
     statusCode,
     code: typeof err.code === 'string' ? err.code : `FST_DISCORD_HTTP_${statusCode}`,

@@ -56,11 +56,44 @@ function scalarProperties (schema: unknown): Array<[string, { text: RegExp, expe
   return out
 }
 
+/*
+ * A lone UTF-16 surrogate ("\ud800" in a JSON body) is valid JSON but not text: it cannot be
+ * encoded as UTF-8, so a store or Discord would replace it with U+FFFD or fail on it, and the
+ * value written would differ from the value read back. Every string (and object key) of every
+ * part is checked, iteratively so a deeply nested body cannot exhaust the stack.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u
+
+/** JSON-pointer path of the first string or key holding a lone surrogate, or null. */
+export function loneSurrogatePath (value: unknown): string | null {
+  const stack: Array<[unknown, string]> = [[value, '']]
+  while (stack.length > 0) {
+    const [v, path] = stack.pop() as [unknown, string]
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) return path
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => stack.push([item, `${path}/${i}`]))
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [k, item] of Object.entries(v)) {
+        const at = `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`
+        if (LONE_SURROGATE.test(k)) return path
+        stack.push([item, at])
+      }
+    }
+  }
+  return null
+}
+
 const strictValidatorCompiler: FastifySchemaCompiler<FastifySchema> = (route) => {
   const check = TypeBoxValidatorCompiler({ ...route, schema: route.schema as TSchema })
   const scalars = route.httpPart === 'body' ? [] : scalarProperties(route.schema)
-  if (scalars.length === 0) return check
   return (value: unknown) => {
+    const bad = loneSurrogatePath(value)
+    if (bad !== null) {
+      // The offending text is not echoed: it is the one thing that cannot be shown.
+      return { error: [{ keyword: 'format', schemaPath: '#', params: {}, message: 'Expected well-formed Unicode text (no lone surrogates)', instancePath: bad }] }
+    }
+    if (scalars.length === 0) return check(value)
     const input = (value ?? {}) as Record<string, unknown>
     const errors = scalars
       .filter(([name, rule]) => typeof input[name] === 'string' && !rule.text.test(input[name] as string))

@@ -8,7 +8,8 @@ import type { CompletedFlow } from '../auth/oauth-types.js'
  */
 
 export const Scopes = Type.String({ minLength: 1, maxLength: 512, description: 'Scopes separated by spaces, commas or +; each must be allowed; must include identify. Default: discord.scopes' })
-export const RedirectUrl = Type.String({ minLength: 1, maxLength: 2048, description: 'Where the browser goes after the callback; must match auth.redirectUrls on origin and path' })
+/** 512 characters: the URL is stored with every state an anonymous caller can create. */
+export const RedirectUrl = Type.String({ minLength: 1, maxLength: 512, description: 'Where the browser goes after the callback; must match auth.redirectUrls on origin and path' })
 export const State = Type.String({ pattern: STATE_PATTERN, description: 'The state returned by /auth/login or /auth/link (43 base64url characters)' })
 export const Code = Type.String({ minLength: 1, maxLength: 512, description: 'Authorisation code from Discord' })
 

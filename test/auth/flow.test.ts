@@ -23,7 +23,16 @@ describe('resolveRequestedScopes', () => {
   })
 
   it('accepts space, comma and plus separators and drops duplicates', () => {
-    expect(resolveRequestedScopes('identify guilds,email+identify', defaults)).toEqual(['identify', 'guilds', 'email'])
+    expect(resolveRequestedScopes('identify guilds,email+identify', [...defaults, 'email'])).toEqual(['identify', 'guilds', 'email'])
+    expect(resolveRequestedScopes('identify', defaults)).toEqual(['identify'])
+  })
+
+  it('refuses an allow-listed scope that discord.scopes does not configure, naming it', () => {
+    const err = (() => { try { resolveRequestedScopes('identify guilds email', defaults) } catch (e) { return e as { code: string, statusCode: number, message: string } } })()
+    expect(err?.code).toBe('FST_DISCORD_SCOPE_NOT_ALLOWED')
+    expect(err?.statusCode).toBe(400)
+    expect(err?.message).toContain('"email"')
+    expect(err?.message).not.toContain('"guilds"')
   })
 
   it('refuses scopes outside the allow-list with FST_DISCORD_SCOPE_NOT_ALLOWED, naming them', () => {

@@ -55,18 +55,25 @@ async function linkAs (userSession: string, discordUserId: string): Promise<Awai
 describe('GET /auth/login', () => {
   it('returns the authorize URL and a state stored with scopes, redirect and expiry', async () => {
     const before = Date.now()
-    const body = await login({ redirect_url: FRONTEND, scopes: 'identify guilds email' })
+    const body = await login({ redirect_url: FRONTEND, scopes: 'guilds identify' })
     const url = new URL(body.auth_url)
     expect(`${url.origin}${url.pathname}`).toBe(`${sim.url}/oauth2/authorize`)
-    expect(Object.fromEntries(url.searchParams)).toEqual({ response_type: 'code', client_id: CLIENT_ID, scope: 'identify guilds email', state: body.state, redirect_uri: REDIRECT_URI })
-    expect(body.auth_url).toContain('scope=identify%20guilds%20email')
+    expect(Object.fromEntries(url.searchParams)).toEqual({ response_type: 'code', client_id: CLIENT_ID, scope: 'guilds identify', state: body.state, redirect_uri: REDIRECT_URI })
+    expect(body.auth_url).toContain('scope=guilds%20identify')
     expect(body.state).toMatch(/^[A-Za-z0-9_-]{43}$/)
     const expires = Date.parse(body.expires_at)
     expect(expires - before).toBeGreaterThanOrEqual(600_000 - 1000)
     expect(expires - before).toBeLessThanOrEqual(600_000 + 5000)
     const row = t.db.prepare('SELECT * FROM discord_oauth_states').get() as Record<string, unknown>
     expect(row).toMatchObject({ state: body.state, flow: 'login', user_id: null, redirect_url: FRONTEND })
-    expect(String(row.scopes)).toContain('email')
+    expect(JSON.parse(String(row.scopes))).toEqual(['guilds', 'identify'])
+  })
+
+  it('accepts a redirect_url of 512 characters (the cap)', async () => {
+    const redirect = `${FRONTEND}?q=${'x'.repeat(512 - FRONTEND.length - 3)}`
+    expect(redirect).toHaveLength(512)
+    const body = await login({ redirect_url: redirect })
+    expect(t.db.prepare('SELECT redirect_url FROM discord_oauth_states WHERE state = ?').get(body.state)).toEqual({ redirect_url: redirect })
   })
 
   it('defaults to the configured scopes (identify guilds)', async () => {
@@ -99,10 +106,11 @@ describe('GET /auth/login', () => {
   it.each([
     ['a disallowed scope', { scopes: 'identify bot' }, 'FST_DISCORD_SCOPE_NOT_ALLOWED'],
     ['scopes without identify', { scopes: 'guilds' }, 'FST_DISCORD_SCOPE_NOT_ALLOWED'],
+    ['an allowed scope discord.scopes does not configure', { scopes: 'identify email' }, 'FST_DISCORD_SCOPE_NOT_ALLOWED'],
     ['a redirect off the allow-list', { redirect_url: 'https://evil.test/auth/done' }, 'FST_DISCORD_REDIRECT_NOT_ALLOWED'],
     ['a redirect with a longer path', { redirect_url: `${FRONTEND}/x` }, 'FST_DISCORD_REDIRECT_NOT_ALLOWED'],
     ['an empty scopes value', { scopes: '' }, 'FST_DISCORD_VALIDATION'],
-    ['an oversized redirect', { redirect_url: `${FRONTEND}?q=${'x'.repeat(2100)}` }, 'FST_DISCORD_VALIDATION']
+    ['a redirect over 512 characters', { redirect_url: `${FRONTEND}?q=${'x'.repeat(513 - FRONTEND.length - 3)}` }, 'FST_DISCORD_VALIDATION']
   ])('refuses %s with 400 and stores no state', async (_what, query, code) => {
     const res = await t.inject({ method: 'GET', url: `/discord/auth/login?${new URLSearchParams(query).toString()}` })
     expect(res.statusCode).toBe(400)
@@ -515,11 +523,19 @@ describe('authorisation matrix', () => {
 
   it.each([
     ['anonymous', 401, 'FST_DISCORD_AUTH_REQUIRED'],
-    ['other user', 403, 'FST_DISCORD_FORBIDDEN']
+    ['other user', 404, 'FST_DISCORD_NOT_FOUND']
   ] as const)('DELETE /auth/unlink as %s: %i %s, link kept', async (role, statusCode, code) => {
     const res = await t.inject({ method: 'DELETE', url: `/discord/auth/unlink/${ALICE}`, headers: who[role]() })
     expect(res.statusCode).toBe(statusCode)
     expect(res.json().code).toBe(code)
+    expect(await t.app.discord.store.getUserByDiscordId(ALICE)).not.toBeNull()
+  })
+
+  it('DELETE /auth/unlink as a non-admin: someone else\'s link and no link at all get the same answer', async () => {
+    const notYours = await t.inject({ method: 'DELETE', url: `/discord/auth/unlink/${ALICE}`, headers: who['other user']() })
+    const absent = await t.inject({ method: 'DELETE', url: `/discord/auth/unlink/${BOB}`, headers: who['other user']() })
+    expect(notYours.statusCode).toBe(404)
+    expect(notYours.body).toBe(absent.body)
     expect(await t.app.discord.store.getUserByDiscordId(ALICE)).not.toBeNull()
   })
 

@@ -15,9 +15,9 @@ function b64url (v: unknown): string {
   return Buffer.from(JSON.stringify(v)).toString('base64url')
 }
 
-/** An HS256 JWT signed by hand, so tests can make tokens the plugin would never issue. */
+/** An HS256 JWT signed by hand, so tests can make tokens the plugin would never issue (an hour's `exp` unless the payload sets one; `exp: undefined` for none). */
 function signHs256 (payload: Record<string, unknown>, secret = JWT_SECRET): string {
-  const head = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url(payload)}`
+  const head = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url({ exp: now() + 3600, ...payload })}`
   return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`
 }
 
@@ -103,6 +103,8 @@ describe('reading the session', () => {
     ['an empty user id', { sub: '' }],
     ['an object user id', { sub: { id: 1 } }],
     ['permissions that are not a list of strings', { sub: 'u-1', permissions: [1, 2] }],
+    ['no exp (a session that would never end)', { sub: 'u-1', exp: undefined }],
+    ['an exp that is not a number', { sub: 'u-1', exp: '2999-01-01' }],
     ['a payload that is not an object', 'just-a-string']
   ])('refuses a verified token with %s', async (_what, payload) => {
     t = await buildWorld(authWorld(null))
@@ -136,8 +138,12 @@ describe('JWT configuration', () => {
       before: async (app) => { await app.register(fastifyJwt, { secret: 'host-secret-that-is-long-enough-0123456789' }) }
     }))
     expect(t.app.discord.auth.source).toBe('host')
-    const hostToken = (t.app as unknown as { jwt: { sign: (p: object) => string } }).jwt.sign({ sub: 'host-user', permissions: ['discord:admin'] })
+    const hostJwt = (t.app as unknown as { jwt: { sign: (p: object, o?: object) => string } }).jwt
+    const hostToken = hostJwt.sign({ sub: 'host-user', permissions: ['discord:admin'] }, { expiresIn: 3600 })
     expect((await status(bearer(hostToken))).json).toMatchObject({ authenticated: true, user_id: 'host-user' })
+    // The host's signer adds no exp unless asked: such a token would never expire, so it is refused.
+    const forever = hostJwt.sign({ sub: 'host-user', permissions: ['discord:admin'] })
+    expect(await status(bearer(forever))).toMatchObject({ statusCode: 401, json: { code: 'FST_DISCORD_AUTH_TOKEN_INVALID' } })
 
     // With its own secret the plugin adds no `jwt` decorator, so the host can still register @fastify/jwt after it.
     host = Fastify({ logger: false })

@@ -46,3 +46,14 @@ describe('standalone auth configuration', () => {
     expect(() => loadConfig({ ...REAL, ...extra })).toThrow(expect.objectContaining({ variable }))
   })
 })
+
+describe('the demo and production secrets', () => {
+  it('a server with JWT_SECRET but no DISCORD_CLIENT_ID is not a demo: start-up stops, naming DISCORD_CLIENT_ID', () => {
+    const { DISCORD_CLIENT_ID: _id, ...noClient } = REAL
+    expect(() => loadConfig(noClient)).toThrow(expect.objectContaining({ variable: 'DISCORD_CLIENT_ID' }))
+  })
+
+  it('DISCORD_DEMO=1 refuses JWT_SECRET: Demo Admin sessions are never signed with a real secret', () => {
+    expect(() => loadConfig({ DISCORD_DEMO: '1', JWT_SECRET: REAL.JWT_SECRET })).toThrow(expect.objectContaining({ variable: 'JWT_SECRET' }))
+  })
+})

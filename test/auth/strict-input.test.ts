@@ -107,3 +107,35 @@ describe('unknown fields on every route of the plugin', () => {
     expect(res.json()).toMatchObject({ code: 'FST_DISCORD_VALIDATION', message: expect.stringContaining('state') })
   })
 })
+
+describe('lone UTF-16 surrogates, on every route with a body schema', () => {
+  const bodies: Array<[string, string]> = [
+    ['a string value', '{"zz": "ok \\ud800"}'],
+    ['a low surrogate alone', '{"zz": "\\udc00 ok"}'],
+    ['a nested array item', '{"zz": [{"a": ["x", "\\udbff"]}]}'],
+    ['an object key', '{"\\ud83d": 1}']
+  ]
+
+  it.each(bodies)('%s: 400 FST_DISCORD_VALIDATION, before any other check', async (_what, payload) => {
+    const admin = bearer(sessionFor(t.app, 'admin-1', ['discord:admin']))
+    let checked = 0
+    for (const r of routes) {
+      for (const m of methods(r)) {
+        if (schemaPart(r, 'body') === null) continue
+        const res = await t.inject({ method: m as 'POST', url: concrete(r.url), headers: { ...admin, 'content-type': 'application/json' }, payload })
+        const where = `${m} ${r.url}`
+        expect({ where, status: res.statusCode, code: res.json().code }).toEqual({ where, status: 400, code: 'FST_DISCORD_VALIDATION' })
+        expect(res.json().message, where).toContain('lone surrogates')
+        checked++
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(6)
+  })
+
+  it('a surrogate pair (an emoji) is text like any other: it reaches the route', async () => {
+    const admin = bearer(sessionFor(t.app, 'admin-1', ['discord:admin']))
+    // POST /auth/link refuses the redirect (not allowed), which proves the body passed validation.
+    const res = await t.inject({ method: 'POST', url: '/discord/auth/link', headers: { ...admin, 'content-type': 'application/json' }, payload: '{"redirect_url": "https://app.example.test/\\ud83d\\ude80"}' })
+    expect(res.json().code).toBe('FST_DISCORD_REDIRECT_NOT_ALLOWED')
+  })
+})

@@ -50,7 +50,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get update -qq && apt-get install -y -qq chromium), as .ci/run does`)
   dataDir = mkdtempSync(join(tmpdir(), 'discord-admin-ui-'))
   // No Discord variables at all: demo mode, as after `git clone && npm install && npm start`.
-  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DISCORD_DB_PATH: join(dataDir, 'demo.sqlite') })
+  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DISCORD_DEMO: '1', DISCORD_DB_PATH: join(dataDir, 'demo.sqlite') })
   expect(config.demo).toBe(true)
   server = await buildStandalone(config)
   demo = demoOf(server) as DemoInfo

@@ -9,7 +9,7 @@ describe('DEFAULT_OPTIONS (read from the schemas)', () => {
   it('is what an empty registration resolves to', () => {
     const r = resolveOptions({ encryptionKey: TEST_KEY })
     const d = DEFAULT_OPTIONS
-    const { sessionExpiry, ...auth } = d.auth
+    const { sessionExpiry, stateRateLimit, ...auth } = d.auth
     expect(r).toMatchObject({
       routePrefix: d.routePrefix,
       store: { type: 'sqlite', path: d.sqlitePath },
@@ -18,7 +18,7 @@ describe('DEFAULT_OPTIONS (read from the schemas)', () => {
       stateExpiryMs: ms(d.stateExpiry),
       tokenRefreshThresholdMs: ms(d.tokenRefreshThreshold),
       syncIntervalMs: ms(d.syncInterval),
-      auth: { ...auth, sessionExpiryMs: ms(sessionExpiry) },
+      auth: { ...auth, sessionExpiryMs: ms(sessionExpiry), stateRateLimit: { max: stateRateLimit.max, timeWindowMs: ms(stateRateLimit.timeWindow) } },
       tokenRefresh: { enabled: d.tokenRefresh.enabled, batchSize: d.tokenRefresh.batchSize, concurrency: d.tokenRefresh.concurrency, intervalMs: ms(d.tokenRefresh.interval), lockTtlMs: ms(d.tokenRefresh.lockTtl), retentionMs: ms(d.tokenRefresh.retention) },
       healthCheck: { enabled: d.healthCheck.enabled, intervalMs: ms(d.healthCheck.interval), lockTtlMs: ms(d.healthCheck.lockTtl) },
       rateLimit: { max: d.rateLimit.max, timeWindowMs: ms(d.rateLimit.timeWindow) },

@@ -34,6 +34,8 @@ let w: World
 let mappingId: string
 let runId: string
 const USER = { id: HOST.alice, permissions: [] as string[] }
+/** A user with no link of their own. */
+const OTHER = { id: HOST.bob, permissions: [] as string[] }
 /** A well-formed id nothing is stored under: writes aimed at it can only answer 404. */
 const MISSING_SNOWFLAKE = '1999999999999999999'
 
@@ -201,6 +203,8 @@ function badTokens (): Record<string, string> {
     'alg none, no dot': `${b64url('{"alg":"none"}')}.${b64url(JSON.stringify(adminClaims()))}`,
     'alg RS256 on an HMAC signature': jwt(adminClaims(), { header: { alg: 'RS256', typ: 'JWT' } }),
     expired: jwt({ ...adminClaims(), iat: now() - 7200, exp: now() - 3600 }),
+    // Signed with the app's secret, admin claims, no exp: a session that would never end.
+    'no exp': jwt(adminClaims()),
     'not before the future': jwt({ ...adminClaims(), nbf: now() + 3600 }),
     'exp a string': jwt({ ...adminClaims(), exp: 'never' }),
     'sub an object': jwt({ sub: { id: 'admin-1' }, permissions: ['discord:admin'] }),
@@ -633,7 +637,7 @@ describe('the router\'s own URL errors', () => {
     expect((await w.inject({ url: bad.long })).json()).toMatchObject({ statusCode: 414, code: 'FST_ERR_MAX_PARAM_LENGTH' })
 
     const dir = mkdtempSync(join(tmpdir(), 'discord-standalone-urls-'))
-    const standalone = await buildStandalone(loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DISCORD_DB_PATH: join(dir, 'demo.sqlite') }))
+    const standalone = await buildStandalone(loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DISCORD_DEMO: '1', DISCORD_DB_PATH: join(dir, 'demo.sqlite') }))
     try {
       await standalone.ready()
       const answers = await Promise.all([bad.url, bad.long].map(async (url) => (await standalone.inject({ url: `/api${url}` })).json()))
@@ -666,7 +670,7 @@ describe('numbers and booleans in a URL', () => {
 })
 
 describe('input the schema allows but the store or Discord refuses', () => {
-  interface Case { name: string, as: 'anonymous' | 'user' | 'admin', method: string, url: () => string, body?: unknown, status: number, code: string, headers?: () => Record<string, string> }
+  interface Case { name: string, as: 'anonymous' | 'user' | 'other' | 'admin', method: string, url: () => string, body?: unknown, status: number, code: string, headers?: () => Record<string, string> }
   const g = `${PREFIX}/guilds/${IDS.g1}`
   const CASES: Case[] = [
     { name: 'a bot token Discord never issued', as: 'admin', method: 'POST', url: () => `${PREFIX}/guilds`, body: { guild_id: IDS.g2, bot_token: 'MTEwMDAwMDAwMDAwMDAwMDAwOQ.Gnone1.never-issued-token-value' }, status: 422, code: 'FST_DISCORD_BOT_TOKEN_INVALID' },
@@ -694,6 +698,12 @@ describe('input the schema allows but the store or Discord refuses', () => {
     { name: 'a user reading someone else\'s links', as: 'user', method: 'GET', url: () => `${PREFIX}/users/${HOST.bob}`, status: 403, code: 'FST_DISCORD_FORBIDDEN' },
     { name: 'a user unlinking an account that is not theirs', as: 'user', method: 'DELETE', url: () => `${PREFIX}/auth/unlink/${IDS.bob}`, status: 404, code: 'FST_DISCORD_NOT_FOUND' },
     { name: 'an unlink of an account never linked', as: 'admin', method: 'DELETE', url: () => `${PREFIX}/auth/unlink/${MISSING_SNOWFLAKE}`, status: 404, code: 'FST_DISCORD_NOT_FOUND' },
+    // Linked, to someone else: the same answer as linked to no one, so ids cannot be probed.
+    { name: 'a user unlinking an account linked to another user', as: 'other', method: 'DELETE', url: () => `${PREFIX}/auth/unlink/${IDS.alice}`, status: 404, code: 'FST_DISCORD_NOT_FOUND' },
+    { name: 'a user unlinking an id linked to no one', as: 'other', method: 'DELETE', url: () => `${PREFIX}/auth/unlink/${MISSING_SNOWFLAKE}`, status: 404, code: 'FST_DISCORD_NOT_FOUND' },
+    { name: 'a redirect over 512 characters', as: 'anonymous', method: 'GET', url: () => `${PREFIX}/auth/login?redirect_url=${encodeURIComponent(`${FRONTEND}?q=${'x'.repeat(513 - FRONTEND.length - 3)}`)}`, status: 400, code: 'FST_DISCORD_VALIDATION' },
+    { name: 'an allowed scope the deployment does not ask for', as: 'anonymous', method: 'GET', url: () => `${PREFIX}/auth/login?scopes=identify+email`, status: 400, code: 'FST_DISCORD_SCOPE_NOT_ALLOWED' },
+    { name: 'a lone surrogate in a JSON body', as: 'admin', method: 'PUT', url: () => g, body: '{"guild_name": "Alpha \\ud800"}', status: 400, code: 'FST_DISCORD_VALIDATION' },
     { name: 'a redirect to another site', as: 'anonymous', method: 'GET', url: () => `${PREFIX}/auth/login?redirect_url=${encodeURIComponent('https://evil.example/done')}`, status: 400, code: 'FST_DISCORD_REDIRECT_NOT_ALLOWED' },
     { name: 'a redirect with credentials in it', as: 'anonymous', method: 'GET', url: () => `${PREFIX}/auth/login?redirect_url=${encodeURIComponent('https://user:pw@app.example.test/done')}`, status: 400, code: 'FST_DISCORD_REDIRECT_NOT_ALLOWED' },
     { name: 'a scope the plugin never asks for', as: 'anonymous', method: 'GET', url: () => `${PREFIX}/auth/login?scopes=identify+bot`, status: 400, code: 'FST_DISCORD_SCOPE_NOT_ALLOWED' },
@@ -711,7 +721,7 @@ describe('input the schema allows but the store or Discord refuses', () => {
     const answers: Array<{ name: string, status: number, code: unknown }> = []
     const before = w.snapshot()
     for (const c of CASES) {
-      const auth = c.as === 'anonymous' ? {} : { authorization: `Bearer ${w.tokenFor(c.as === 'admin' ? ADMIN : USER)}` }
+      const auth = c.as === 'anonymous' ? {} : { authorization: `Bearer ${w.tokenFor(c.as === 'admin' ? ADMIN : c.as === 'other' ? OTHER : USER)}` }
       const headers = c.headers?.() ?? { ...auth, ...(c.body === undefined ? {} : { 'content-type': 'application/json' }) }
       const res = await w.inject({ method: c.method as never, url: c.url(), headers, ...(c.body === undefined ? {} : { payload: typeof c.body === 'string' ? c.body : JSON.stringify(c.body) }) })
       answers.push({ name: c.name, status: res.statusCode, code: res.json().code })

@@ -115,7 +115,7 @@ describe('request log', () => {
 
   it('the standalone demo keeps a small log, since nobody clears it while the demo runs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dsync-ring-'))
-    const { info } = await startDemo(loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DISCORD_DB_PATH: join(dir, 'demo.sqlite') }))
+    const { info } = await startDemo(loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DISCORD_DEMO: '1', DISCORD_DB_PATH: join(dir, 'demo.sqlite') }))
     try {
       expect(info.sim.requestLogLimit).toBe(500)
       // Unmatched paths: cheap, unauthenticated, and not counted as invalid requests toward a ban.

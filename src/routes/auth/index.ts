@@ -44,10 +44,11 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['discord'],
       summary: 'Start the Discord OAuth2 flow (login; link when a valid session is present)',
       querystring: Type.Object({ redirect_url: Type.Optional(RedirectUrl), scopes: Type.Optional(Scopes) }, { additionalProperties: false }),
-      response: { 200: StartedFlow, 400: ErrorResponse, 503: ErrorResponse }
+      response: { 200: StartedFlow, 400: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
     }
   }, async (request, reply) => {
-    const started = await oauth.start(request.query, request.discordAuth)
+    // The caller's IP is charged one flow start (auth.stateRateLimit).
+    const started = await oauth.start(request.query, request.discordAuth, request.ip)
     binding.set(reply, started.state)
     return started
   })
@@ -87,10 +88,10 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         code: Type.Optional(Code),
         state: Type.Optional(State)
       }, { additionalProperties: false }),
-      response: { 200: Type.Union([StartedFlow, CompletedFlowBody]), 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse }
+      response: { 200: Type.Union([StartedFlow, CompletedFlowBody]), 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse }
     }
   }, async (request, reply) => {
-    const outcome = await oauth.link(request.body ?? {}, request.discordAuth as AuthUser)
+    const outcome = await oauth.link(request.body ?? {}, request.discordAuth as AuthUser, request.ip)
     if (outcome.kind === 'linked') return completedBody(outcome.result)
     binding.set(reply, outcome.state)
     return { auth_url: outcome.auth_url, state: outcome.state, expires_at: outcome.expires_at }

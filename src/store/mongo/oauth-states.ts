@@ -48,7 +48,8 @@ export class MongoOAuthStates implements OAuthStateStore {
   async purgeExpiredOAuthStates (now: Date = new Date()): Promise<number> {
     return this.#ctx.run('purgeExpiredOAuthStates', 'OAuth state', async () => {
       // <= matches consumeOAuthState, which treats expires_at == now as expired.
-      const res = await this.#ctx.c.oauthStates.deleteMany({ expires_at: { $lte: now } })
+      // A used state can never be consumed again: it goes too.
+      const res = await this.#ctx.c.oauthStates.deleteMany({ $or: [{ expires_at: { $lte: now } }, { used: true }] })
       return res.deletedCount
     })
   }

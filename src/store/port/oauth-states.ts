@@ -44,6 +44,9 @@ export interface OAuthStateStore {
    * concurrent calls for the same state succeeds. An expired state is never returned.
    */
   consumeOAuthState (state: string, now?: Date): Promise<ConsumeOAuthStateResult>
-  /** Deletes states that expired before `now`; returns how many. */
+  /**
+   * Deletes states that expired at or before `now`, and states already used (they can never be
+   * consumed again); returns how many. A purged state is `not_found` from then on.
+   */
   purgeExpiredOAuthStates (now?: Date): Promise<number>
 }

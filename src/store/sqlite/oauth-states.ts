@@ -46,6 +46,8 @@ export class SqliteOAuthStates implements OAuthStateStore {
   }
 
   async purgeExpiredOAuthStates (now: Date = new Date()): Promise<number> {
-    return this.#ctx.run(() => this.#ctx.exec('DELETE FROM discord_oauth_states WHERE expires_at <= ?', [ms(now)]))
+    // A used state is dead too: it can never be consumed again, and keeping it would let the
+    // table grow with every completed flow until expiry.
+    return this.#ctx.run(() => this.#ctx.exec('DELETE FROM discord_oauth_states WHERE expires_at <= ? OR used = 1', [ms(now)]))
   }
 }

@@ -114,7 +114,20 @@ export function oauthStatesContract (fx: ContractFixture): void {
       // Without an argument the store uses the current time.
       const stale = `st-${randomUUID()}`
       await store.createOAuthState({ state: stale, flow: 'login', scopes: [], expires_at: new Date(Date.now() - 5_000) })
+      // The stale one, and the live one consumed just above (a used state goes too).
+      expect(await store.purgeExpiredOAuthStates()).toBe(2)
+    })
+
+    it('purges used states too, live or not, and keeps unused live ones', async () => {
+      const used = `st-${randomUUID()}`
+      const unused = `st-${randomUUID()}`
+      await store.createOAuthState({ state: used, flow: 'login', redirect_url: 'https://app.example/u', scopes: [], expires_at: future() })
+      await store.createOAuthState({ state: unused, flow: 'login', scopes: [], expires_at: future() })
+      expect((await store.consumeOAuthState(used)).ok).toBe(true)
       expect(await store.purgeExpiredOAuthStates()).toBe(1)
+      // Gone: a replay is now indistinguishable from a forgery.
+      expect(await store.consumeOAuthState(used)).toEqual({ ok: false, reason: 'not_found' })
+      expect((await store.consumeOAuthState(unused)).ok).toBe(true)
     })
   })
 }
