@@ -118,7 +118,7 @@ export class DiscordBotClient {
     assertSnowflake('userId', userId)
     for (const roleId of roleIds) assertSnowflake('roleIds[]', roleId)
     const path = Routes.guildMember(guildId, userId)
-    const value = await this.#send<unknown>({ method: 'PATCH', path, body: { roles: [...new Set(roleIds)] }, reason: options.reason, signal: options.signal })
+    const value = await this.#send<unknown>({ method: 'PATCH', path, body: { roles: [...new Set(roleIds)] }, reason: options.reason, signal: options.signal, resendUnknownOutcome: options.resendUnknownOutcome })
     return expectMember<APIGuildMember>(value, shapeContext('PATCH', path))
   }
 
@@ -127,7 +127,7 @@ export class DiscordBotClient {
     assertSnowflake('guildId', guildId)
     assertSnowflake('userId', userId)
     assertSnowflake('roleId', roleId)
-    await this.#send<unknown>({ method: 'PUT', path: Routes.guildMemberRole(guildId, userId, roleId), reason: options.reason, signal: options.signal })
+    await this.#send<unknown>({ method: 'PUT', path: Routes.guildMemberRole(guildId, userId, roleId), reason: options.reason, signal: options.signal, resendUnknownOutcome: options.resendUnknownOutcome })
   }
 
   /** DELETE /guilds/{guild.id}/members/{user.id}/roles/{role.id} (204). */
@@ -135,7 +135,7 @@ export class DiscordBotClient {
     assertSnowflake('guildId', guildId)
     assertSnowflake('userId', userId)
     assertSnowflake('roleId', roleId)
-    await this.#send<unknown>({ method: 'DELETE', path: Routes.guildMemberRole(guildId, userId, roleId), reason: options.reason, signal: options.signal })
+    await this.#send<unknown>({ method: 'DELETE', path: Routes.guildMemberRole(guildId, userId, roleId), reason: options.reason, signal: options.signal, resendUnknownOutcome: options.resendUnknownOutcome })
   }
 
   /** POST /channels/{channel.id}/messages (e.g. the audit channel). Note: a retried 5xx may post twice. */

@@ -24,6 +24,12 @@ export interface CallOptions {
 export interface WriteOptions extends CallOptions {
   /** Sent as `X-Audit-Log-Reason` (URL-encoded, truncated to 512 encoded characters). */
   reason?: string
+  /**
+   * False: a write whose outcome is unknown (timed out, or the connection failed after it may have
+   * been sent) is not sent again; the DiscordTimeoutError / DiscordNetworkError reaches the caller,
+   * who can read what Discord holds first (the sync engine does). Default true: retried with backoff.
+   */
+  resendUnknownOutcome?: boolean
 }
 
 /** A low-level request. */

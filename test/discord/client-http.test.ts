@@ -267,6 +267,32 @@ describe('retries', () => {
     }
   })
 
+  it('never resends a write whose outcome is unknown when the caller says so (resendUnknownOutcome: false); a 5xx still retries', async () => {
+    let release = (): void => {}
+    const held = new Promise<void>((resolve) => { release = resolve })
+    const { server, client } = await setup(async (req, reply) => {
+      if (req.url.includes('/roles/')) {
+        await held
+        return reply.code(204).send()
+      }
+      return reply.code(500).send({ message: 'boom' })
+    }, { timeoutMs: 60, retries: 2 })
+    try {
+      const bot = client.bot(TOKEN)
+      const err = await bot.addMemberRole(GUILD, '80351110224678912', '80351110224678913', { resendUnknownOutcome: false }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(DiscordTimeoutError)
+      expect(server.seen.filter((r) => r.method === 'PUT')).toHaveLength(1)
+      // By default the same write is retried (Discord's role PUT is idempotent).
+      await bot.addMemberRole(GUILD, '80351110224678912', '80351110224678913').catch(() => {})
+      expect(server.seen.filter((r) => r.method === 'PUT')).toHaveLength(4)
+      // A 5xx is an answer: nothing was applied, so it is retried even when unknown outcomes are not.
+      await bot.setMemberRoles(GUILD, '80351110224678912', [], { resendUnknownOutcome: false }).catch(() => {})
+      expect(server.seen.filter((r) => r.method === 'PATCH')).toHaveLength(3)
+    } finally {
+      release()
+    }
+  })
+
   it('retries a connection reset and reports a network error when resets persist', async () => {
     const { server, client } = await setup(async (req, reply, n) => {
       if (n === 1 || req.url.includes('roles')) {

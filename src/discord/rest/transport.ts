@@ -115,6 +115,8 @@ export class RestTransport {
         continue
       }
       if (serverRetries >= this.#opts.retries) throw outcome.error
+      // A 5xx is an answer (not applied); a timeout or a broken connection may have been applied.
+      if (request.resendUnknownOutcome === false && request.method !== 'GET' && outcome.reason !== 'server_error') throw outcome.error
       const delayMs = fullJitterDelay(serverRetries, this.#opts.retryBaseDelayMs, this.#opts.retryMaxDelayMs)
       serverRetries++
       this.#notify('retry', {
