@@ -51,13 +51,13 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   const { jwt, source: jwtSource } = await resolveSessionJwt(fastify, opts.auth)
   const auth = new SessionAuth(jwt, jwtSource, opts.auth)
   const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, stateExpiryMs: opts.stateExpiryMs, log: oauthLog, events })
-  const guilds = new GuildService({ store, bots })
+  const guilds = new GuildService({ store, bots, resetToken: (token) => { client.resetToken(token) } })
   const mappings = new MappingService({ store, guilds })
   const users = new UserService(store)
 
   // Bot tokens are per guild, so health checks work whether or not an OAuth application is configured.
   // The checker exists even with the schedule off: POST /guilds/{id}/health-check runs the same code.
-  const healthChecker = new GuildHealthTask({ store, bots, lock: lockFor('guild-health', opts.healthCheck.lockTtlMs), log: botLog.child({ task: 'guild-health' }) })
+  const healthChecker = new GuildHealthTask({ store, bots, lock: lockFor('guild-health', opts.healthCheck.lockTtlMs), runTimeoutMs: opts.healthCheck.runTimeoutMs, log: botLog.child({ task: 'guild-health' }) })
   const tokenRefresh = opts.discord === null || !opts.tokenRefresh.enabled
     ? null
     : new TokenRefreshTask({
@@ -69,6 +69,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
       lock: lockFor('token-refresh', opts.tokenRefresh.lockTtlMs),
       log: oauthLog.child({ task: 'token-refresh' }),
       retentionMs: opts.tokenRefresh.retentionMs,
+      runTimeoutMs: opts.tokenRefresh.runTimeoutMs,
       events
     })
 

@@ -84,6 +84,7 @@ async function apply (g: GuildContext, c: Candidate): Promise<void> {
 
 async function write (g: GuildContext, bot: DiscordBotClient, userId: string, plan: RolePlan): Promise<void> {
   const options = { reason: auditReason(g.run.id, plan), signal: g.signal }
+  await g.deps.pacer?.wait(g.guildId, g.signal)
   if (plan.add.length + plan.remove.length === 1) {
     // One change: the role endpoints need no role list, so no stale list can be written.
     const c = (plan.add[0] ?? plan.remove[0]) as PlannedChange
