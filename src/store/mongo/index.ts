@@ -16,6 +16,7 @@ import type {
   ListDiscordUsersQuery,
   ListRoleMappingsQuery,
   ListSyncRunsQuery,
+  LeaseRecord,
   ListTaskRunsQuery,
   OAuthStateRecord,
   OAuthTokens,
@@ -38,6 +39,7 @@ import { MongoMappings } from './mappings.js'
 import { MongoOAuthStates } from './oauth-states.js'
 import { MongoSyncRuns } from './sync-runs.js'
 import { MongoTaskRuns } from './task-runs.js'
+import { MongoLeases } from './leases.js'
 
 export type { MongoStoreOptions } from './context.js'
 export { COLLECTION_SUFFIXES, INDEXES } from './indexes.js'
@@ -58,6 +60,7 @@ export class MongoStore implements DiscordStore {
   readonly #mappings: MongoMappings
   readonly #syncRuns: MongoSyncRuns
   readonly #taskRuns: MongoTaskRuns
+  readonly #leases: MongoLeases
   readonly #oauthStates: MongoOAuthStates
 
   constructor (options: MongoStoreOptions) {
@@ -67,6 +70,7 @@ export class MongoStore implements DiscordStore {
     this.#mappings = new MongoMappings(this.#ctx)
     this.#syncRuns = new MongoSyncRuns(this.#ctx)
     this.#taskRuns = new MongoTaskRuns(this.#ctx)
+    this.#leases = new MongoLeases(this.#ctx)
     this.#oauthStates = new MongoOAuthStates(this.#ctx)
   }
 
@@ -140,6 +144,12 @@ export class MongoStore implements DiscordStore {
   recordTaskRun (input: CreateTaskRunInput): Promise<TaskRunRecord> { return this.#taskRuns.recordTaskRun(input) }
   listTaskRuns (query: ListTaskRunsQuery): Promise<TaskRunRecord[]> { return this.#taskRuns.listTaskRuns(query) }
   pruneTaskRuns (task: TaskName, before: Date): Promise<number> { return this.#taskRuns.pruneTaskRuns(task, before) }
+
+  // ------------------------------------------------------------ leases
+
+  claimLease (name: string, owner: string, ttlMs: number, replacing?: string): Promise<boolean> { return this.#leases.claimLease(name, owner, ttlMs, replacing) }
+  releaseLease (name: string, owner: string): Promise<boolean> { return this.#leases.releaseLease(name, owner) }
+  getLease (name: string): Promise<LeaseRecord | null> { return this.#leases.getLease(name) }
 
   // ------------------------------------------------------------ OAuth states
 

@@ -17,6 +17,7 @@ import type {
   ListDiscordUsersQuery,
   ListRoleMappingsQuery,
   ListSyncRunsQuery,
+  LeaseRecord,
   ListTaskRunsQuery,
   OAuthStateRecord,
   OAuthTokens,
@@ -39,6 +40,7 @@ import { SqliteMappings } from './mappings.js'
 import { SqliteOAuthStates } from './oauth-states.js'
 import { SqliteSyncRuns } from './sync-runs.js'
 import { SqliteTaskRuns } from './task-runs.js'
+import { SqliteLeases } from './leases.js'
 
 export { MIGRATIONS, migrate, schemaVersion } from './migrations.js'
 export type { Migration, MigrationOutcome } from './migrations.js'
@@ -64,6 +66,7 @@ export class SqliteStore implements DiscordStore {
   readonly #mappings: SqliteMappings
   readonly #syncRuns: SqliteSyncRuns
   readonly #taskRuns: SqliteTaskRuns
+  readonly #leases: SqliteLeases
   readonly #oauthStates: SqliteOAuthStates
 
   constructor (opts: SqliteStoreOptions) {
@@ -73,6 +76,7 @@ export class SqliteStore implements DiscordStore {
     this.#mappings = new SqliteMappings(this.#ctx)
     this.#syncRuns = new SqliteSyncRuns(this.#ctx)
     this.#taskRuns = new SqliteTaskRuns(this.#ctx)
+    this.#leases = new SqliteLeases(this.#ctx)
     this.#oauthStates = new SqliteOAuthStates(this.#ctx)
   }
 
@@ -149,6 +153,12 @@ export class SqliteStore implements DiscordStore {
   recordTaskRun (input: CreateTaskRunInput): Promise<TaskRunRecord> { return this.#taskRuns.recordTaskRun(input) }
   listTaskRuns (query: ListTaskRunsQuery): Promise<TaskRunRecord[]> { return this.#taskRuns.listTaskRuns(query) }
   pruneTaskRuns (task: TaskName, before: Date): Promise<number> { return this.#taskRuns.pruneTaskRuns(task, before) }
+
+  // -------------------------------------------------------------- leases
+
+  claimLease (name: string, owner: string, ttlMs: number, replacing?: string): Promise<boolean> { return this.#leases.claimLease(name, owner, ttlMs, replacing) }
+  releaseLease (name: string, owner: string): Promise<boolean> { return this.#leases.releaseLease(name, owner) }
+  getLease (name: string): Promise<LeaseRecord | null> { return this.#leases.getLease(name) }
 
   // -------------------------------------------------------------- OAuth states
 
