@@ -16,6 +16,7 @@ import type {
   ListDiscordUsersQuery,
   ListRoleMappingsQuery,
   ListSyncRunsQuery,
+  ClaimLeaseOptions,
   LeaseRecord,
   ListTaskRunsQuery,
   OAuthStateRecord,
@@ -147,7 +148,7 @@ export class MongoStore implements DiscordStore {
 
   // ------------------------------------------------------------ leases
 
-  claimLease (name: string, owner: string, ttlMs: number, replacing?: string): Promise<boolean> { return this.#leases.claimLease(name, owner, ttlMs, replacing) }
+  claimLease (name: string, owner: string, ttlMs: number, opts?: ClaimLeaseOptions): Promise<boolean> { return this.#leases.claimLease(name, owner, ttlMs, opts) }
   releaseLease (name: string, owner: string): Promise<boolean> { return this.#leases.releaseLease(name, owner) }
   getLease (name: string): Promise<LeaseRecord | null> { return this.#leases.getLease(name) }
 

@@ -1,4 +1,4 @@
-import type { LeaseRecord, LeaseStore } from '../port/index.js'
+import type { ClaimLeaseOptions, LeaseRecord, LeaseStore } from '../port/index.js'
 import { StoreConflictError } from '../../errors.js'
 import type { MongoContext } from './context.js'
 
@@ -14,8 +14,8 @@ export class MongoLeases implements LeaseStore {
     this.#ctx = ctx
   }
 
-  async claimLease (name: string, owner: string, ttlMs: number, replacing?: string): Promise<boolean> {
-    const now = new Date()
+  async claimLease (name: string, owner: string, ttlMs: number, opts: ClaimLeaseOptions = {}): Promise<boolean> {
+    const now = opts.now ?? new Date()
     const expires_at = new Date(now.getTime() + ttlMs)
     try {
       await this.#ctx.run('claimLease', 'lease', async () => { await this.#ctx.c.leases.insertOne({ _id: name, owner, expires_at }) })
@@ -24,7 +24,7 @@ export class MongoLeases implements LeaseStore {
       if (!(err instanceof StoreConflictError)) throw err
     }
     const holders: Array<Record<string, unknown>> = [{ expires_at: { $lte: now } }, { owner }]
-    if (replacing !== undefined) holders.push({ owner: replacing })
+    if (opts.replacing !== undefined) holders.push({ owner: opts.replacing })
     return this.#ctx.run('claimLease', 'lease', async () => {
       const res = await this.#ctx.c.leases.updateOne({ _id: name, $or: holders }, { $set: { owner, expires_at } })
       return res.matchedCount === 1

@@ -17,6 +17,7 @@ import type {
   ListDiscordUsersQuery,
   ListRoleMappingsQuery,
   ListSyncRunsQuery,
+  ClaimLeaseOptions,
   LeaseRecord,
   ListTaskRunsQuery,
   OAuthStateRecord,
@@ -156,7 +157,7 @@ export class SqliteStore implements DiscordStore {
 
   // -------------------------------------------------------------- leases
 
-  claimLease (name: string, owner: string, ttlMs: number, replacing?: string): Promise<boolean> { return this.#leases.claimLease(name, owner, ttlMs, replacing) }
+  claimLease (name: string, owner: string, ttlMs: number, opts?: ClaimLeaseOptions): Promise<boolean> { return this.#leases.claimLease(name, owner, ttlMs, opts) }
   releaseLease (name: string, owner: string): Promise<boolean> { return this.#leases.releaseLease(name, owner) }
   getLease (name: string): Promise<LeaseRecord | null> { return this.#leases.getLease(name) }
 

@@ -1,4 +1,4 @@
-import type { LeaseRecord, LeaseStore } from '../port/index.js'
+import type { ClaimLeaseOptions, LeaseRecord, LeaseStore } from '../port/index.js'
 import type { SqliteContext } from './context.js'
 
 interface LeaseRow { name: string, owner: string, expires_at: number }
@@ -11,12 +11,12 @@ export class SqliteLeases implements LeaseStore {
     this.#ctx = ctx
   }
 
-  async claimLease (name: string, owner: string, ttlMs: number, replacing?: string): Promise<boolean> {
-    const now = Date.now()
+  async claimLease (name: string, owner: string, ttlMs: number, opts: ClaimLeaseOptions = {}): Promise<boolean> {
+    const now = opts.now?.getTime() ?? Date.now()
     return this.#ctx.run(() => this.#ctx.exec(`INSERT INTO discord_leases (name, owner, expires_at) VALUES (@name, @owner, @expires)
       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
       WHERE discord_leases.expires_at <= @now OR discord_leases.owner = excluded.owner OR discord_leases.owner = @replacing`, {
-      name, owner, expires: now + ttlMs, now, replacing: replacing ?? null
+      name, owner, expires: now + ttlMs, now, replacing: opts.replacing ?? null
     }) > 0)
   }
 

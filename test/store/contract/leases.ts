@@ -42,9 +42,16 @@ export function leasesContract (fx: ContractFixture): void {
 
     it('takes a live lease from the holder named as replaced, and only from that one', async () => {
       await store.claimLease('writer', 'host:1', 60_000)
-      expect(await store.claimLease('writer', 'host:2', 60_000, 'host:9')).toBe(false)
-      expect(await store.claimLease('writer', 'host:2', 60_000, 'host:1')).toBe(true)
+      expect(await store.claimLease('writer', 'host:2', 60_000, { replacing: 'host:9' })).toBe(false)
+      expect(await store.claimLease('writer', 'host:2', 60_000, { replacing: 'host:1' })).toBe(true)
       expect((await store.getLease('writer'))?.owner).toBe('host:2')
+    })
+
+    it('judges expiry on the caller\'s clock when given one', async () => {
+      const t0 = new Date('2030-01-01T00:00:00Z')
+      expect(await store.claimLease('due:guild:9', 'a', 15 * 60_000, { now: t0 })).toBe(true)
+      expect(await store.claimLease('due:guild:9', 'b', 15 * 60_000, { now: new Date(t0.getTime() + 14 * 60_000) })).toBe(false)
+      expect(await store.claimLease('due:guild:9', 'b', 15 * 60_000, { now: new Date(t0.getTime() + 15 * 60_000) })).toBe(true)
     })
 
     it('of owners racing for one lease, exactly one wins', async () => {
