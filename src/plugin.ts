@@ -4,6 +4,7 @@ import type { ToadScheduler } from 'toad-scheduler'
 import { AlreadyRegisteredError, DiscordNotConfiguredError } from './errors.js'
 import { resolveOptions, type FastifyDiscordSyncOptions, type ResolvedOptions } from './options/index.js'
 import { createStore } from './store/index.js'
+import { holdSqliteWriter } from './store/single-writer.js'
 import { DiscordRestClient } from './discord/index.js'
 import { DiscordSyncEvents } from './events.js'
 import { resolveSessionJwt, SessionAuth } from './auth/session.js'
@@ -41,6 +42,11 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   const syncLog = fastify.log.child({ component: 'discord_sync' })
 
   const store = await createStore(opts)
+  // Without Redis, a second process on the same SQLite file is refused here (see store/single-writer.ts).
+  const writer = await holdSqliteWriter(store, opts, log).catch(async (err: unknown) => {
+    await store.close().catch(() => {})
+    throw err
+  })
   const { redis, ownsRedis } = await openRedis(opts, log)
   const lockFor = (name: string, ttlMs: number): RedisTaskLock | null =>
     redis === null ? null : new RedisTaskLock(redis, `${opts.redisKeyPrefix}lock:${name}`, ttlMs)
@@ -150,6 +156,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     await tokenRefresh?.stop()
     await healthChecker.stop()
     await client.close()
+    await writer?.release()
     if (!opts.storeIsHostOwned) await store.close()
     if (ownsRedis && redis !== null) await closeOwnRedis(redis)
   })

@@ -369,6 +369,29 @@ describe('npm start', () => {
     }
   }, 60_000)
 
+  it('a second server on the same DISCORD_DB_PATH without Redis stops with exit code 78, naming DISCORD_DB_PATH and REDIS_URL', async () => {
+    const db = join(tempDir(), 'discord.sqlite')
+    const env = { ...baseEnv, ...REAL, PORT: '0', DISCORD_DB_PATH: db }
+    // Its own process group: npm does not pass signals on to the server.
+    const first = spawn('npm', ['start', '--silent'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    try {
+      await waitForOutput(first, /http:\/\/127\.0\.0\.1:(\d+)\/api\/discord\/status/, 30_000)
+      const second = spawn('npm', ['start', '--silent'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      second.stdout.on('data', (c: Buffer) => { out += c.toString() })
+      second.stderr.on('data', (c: Buffer) => { out += c.toString() })
+      const code = await new Promise<number | null>((resolve) => second.once('exit', (c) => resolve(c)))
+      expect(code).toBe(78)
+      expect(out).toMatch(/configuration error: DISCORD_DB_PATH names a SQLite file another server process \([^)]+\) is already using/)
+      expect(out).toMatch(/give this one its own DISCORD_DB_PATH, or set REDIS_URL/)
+      expect(out).not.toContain(REAL.DISCORD_CLIENT_SECRET)
+    } finally {
+      const exited = new Promise((resolve) => first.once('exit', resolve))
+      process.kill(-(first.pid as number), 'SIGTERM')
+      await exited
+    }
+  }, 60_000)
+
   it('stops at start-up naming the bad variable, with exit code 78, whether found reading the environment or opening the store', async () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{ PORT: 'eighty' }, /configuration error: PORT must be an integer/],

@@ -80,6 +80,11 @@ export function configErrorOf (err: unknown, config: Pick<StandaloneConfig, 'hos
       ? new ConfigError('MONGODB_URI', `names a MongoDB that could not be used at start-up (${message})`)
       : new ConfigError('DISCORD_DB_PATH', `names a SQLite file that could not be opened (${message})`)
   }
+  if (code === 'FST_DISCORD_STORE_IN_USE') {
+    const holder = /another process \(([^)]*)\)/.exec(message)?.[1] ?? 'unknown'
+    return new ConfigError('DISCORD_DB_PATH', `names a SQLite file another server process (${holder}) is already using. Without Redis each process keeps its own ` +
+      'Discord rate limits and locks, so only one may use the file: stop the other process, give this one its own DISCORD_DB_PATH, or set REDIS_URL on both so they share them')
+  }
   if (code === 'EADDRINUSE' || code === 'EACCES') return new ConfigError('PORT', `${config.port} cannot be listened on (${code})`)
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ConfigError('HOST', `"${config.host}" is not an address of this machine (${code})`)
   return null

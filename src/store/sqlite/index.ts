@@ -87,6 +87,11 @@ export class SqliteStore implements DiscordStore {
     await this.#ctx.init()
   }
 
+  /** The database file, or null when it lives in memory. */
+  get file (): string | null {
+    return this.#ctx.file
+  }
+
   async ping (): Promise<void> {
     this.#ctx.run(() => this.#ctx.get('SELECT 1'))
   }
