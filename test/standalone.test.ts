@@ -68,10 +68,12 @@ describe('standalone configuration', () => {
       DISCORD_TOKEN_REFRESH_THRESHOLD: '12h',
       DISCORD_DB_PATH: join(tempDir(), 'x.sqlite'),
       REDIS_URL: 'redis://127.0.0.1:6379',
-      DISCORD_API_BASE_URL: 'http://127.0.0.1:9999/api/v10'
+      DISCORD_API_BASE_URL: 'http://127.0.0.1:9999/api/v10',
+      DISCORD_RATE_LIMIT_DELAY: '1s'
     })
     expect(c).toMatchObject({ demo: false, port: 8080, host: '0.0.0.0', warnings: [] })
     expect(c.plugin).toMatchObject({
+      sync: { writeDelay: '1s' },
       syncInterval: '30m',
       stateExpiry: '5m',
       tokenRefreshThreshold: '12h',
@@ -80,6 +82,14 @@ describe('standalone configuration', () => {
       discord: { clientId: REAL.DISCORD_CLIENT_ID, scopes: ['identify', 'guilds', 'guilds.join'], redirectUri: REAL.DISCORD_REDIRECT_URI },
       store: { type: 'sqlite' }
     })
+  })
+
+  it('DISCORD_RATE_LIMIT_DELAY defaults to 0 (header-driven pacing) and must be a duration', () => {
+    expect(loadConfig({ ...REAL, DISCORD_DB_PATH: join(tempDir(), 'x.sqlite') }).plugin.sync).toEqual({ writeDelay: '0' })
+    let err: unknown
+    try { loadConfig({ ...REAL, DISCORD_RATE_LIMIT_DELAY: 'soon' }) } catch (e) { err = e }
+    expect(err).toBeInstanceOf(ConfigError)
+    expect((err as ConfigError).variable).toBe('DISCORD_RATE_LIMIT_DELAY')
   })
 
   it('uses MongoDB when MONGODB_URI is set', () => {

@@ -50,6 +50,7 @@ const OPTION_VARIABLES: Readonly<Record<string, string>> = Object.freeze({
   'auth.cookieSecure': 'AUTH_COOKIE_SECURE',
   'auth.sessionExpiry': 'AUTH_SESSION_EXPIRY',
   'tokenRefresh.interval': 'DISCORD_TOKEN_REFRESH_INTERVAL',
+  'sync.writeDelay': 'DISCORD_RATE_LIMIT_DELAY',
   adminUi: 'DISCORD_ADMIN_UI',
   'discord.clientId': 'DISCORD_CLIENT_ID',
   'discord.clientSecret': 'DISCORD_CLIENT_SECRET',
@@ -215,6 +216,8 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
     sessionExpiry: duration(env, 'AUTH_SESSION_EXPIRY', '24h')
   }
   plugin.tokenRefresh = { interval: duration(env, 'DISCORD_TOKEN_REFRESH_INTERVAL', '30m') }
+  // The seed's variable: a minimum spacing between role writes to one guild; 0 leaves the pace to Discord's headers.
+  plugin.sync = { writeDelay: duration(env, 'DISCORD_RATE_LIMIT_DELAY', '0') }
   const adminUi = get(env, 'DISCORD_ADMIN_UI') ?? '1'
   if (!['0', '1', 'true', 'false'].includes(adminUi)) throw new ConfigError('DISCORD_ADMIN_UI', 'must be 1 or 0')
   plugin.adminUi = adminUi === '1' || adminUi === 'true'
