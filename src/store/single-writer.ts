@@ -8,15 +8,19 @@ import type { DiscordStore, LeaseStore } from './port/index.js'
  * One writer per SQLite file when there is no Redis. Rate limits, sync locks and task locks live
  * in each process's memory then, so two processes on one file would each spend Discord's limits
  * as if alone and could run the same guild at once. The first process holds a lease in the file
- * (owner = host:pid, renewed on a timer); a second one refuses to start and says why. A holder
- * that died without releasing is recognised (same host, its pid gone) and replaced at once, so a
- * restart after a crash does not wait for the lease to lapse. Processes of one host sharing a
+ * (owner = host:pid); a second one refuses to start and says why. A holder that died without
+ * releasing is recognised (same host, its pid gone) and replaced at once, so a restart after a
+ * crash is not refused. Processes of one host sharing a
  * file through Redis are not checked: Redis shares their limits and locks.
  */
 
 const LEASE = 'writer'
-const TTL_MS = 30_000
-const RENEW_MS = 10_000
+// Liveness is judged by the holder's pid: the store runs SQLite in WAL mode, which needs every
+// process on one host, so the holder is always a process this one can see. The expiry is only a
+// backstop (a pid reused by an unrelated process), so it is long and renewed rarely: each renewal
+// is a write, and a quiet instance should not keep writing its database.
+const TTL_MS = 60 * 60_000
+const RENEW_MS = 20 * 60_000
 
 export interface WriterLease {
   /** Stops renewing and gives the lease up (before the store closes). */
