@@ -21,6 +21,12 @@ export const NotFoundError = createError('FST_DISCORD_NOT_FOUND', '%s', 404)
 /** The store could not be reached or failed unexpectedly. */
 export const StoreUnavailableError = createError('FST_DISCORD_STORE_UNAVAILABLE', 'The Discord store is unavailable: %s', 503)
 
+/**
+ * Another process already writes this SQLite file and there is no Redis to share rate limits and
+ * locks with it (two writers would each spend Discord's limits as if alone). Raised at start-up.
+ */
+export const StoreInUseError = createError('FST_DISCORD_STORE_IN_USE', '%s', 503)
+
 /** A stored secret could not be decrypted (unknown key id, tampered ciphertext). */
 export const SecretDecryptError = createError('FST_DISCORD_SECRET_DECRYPT', 'A stored secret could not be decrypted (%s)', 500)
 

@@ -4,6 +4,7 @@ import type { ToadScheduler } from 'toad-scheduler'
 import { AlreadyRegisteredError, DiscordNotConfiguredError } from './errors.js'
 import { resolveOptions, type FastifyDiscordSyncOptions, type ResolvedOptions } from './options/index.js'
 import { createStore } from './store/index.js'
+import { holdSqliteWriter } from './store/single-writer.js'
 import { DiscordRestClient } from './discord/index.js'
 import { DiscordSyncEvents } from './events.js'
 import { resolveSessionJwt, SessionAuth } from './auth/session.js'
@@ -46,6 +47,11 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   const syncLog = fastify.log.child({ component: 'discord_sync' })
 
   const store = await createStore(opts)
+  // Without Redis, a second process on the same SQLite file is refused here (see store/single-writer.ts).
+  const writer = await holdSqliteWriter(store, opts, log).catch(async (err: unknown) => {
+    await store.close().catch(() => {})
+    throw err
+  })
   const { redis, ownsRedis } = await openRedis(opts, log)
   // What a request waits for in Redis (the API rate limit, the /status probe) goes through one breaker.
   const redisBreaker = redis === null ? null : new RedisBreaker(redis, opts.redisCommandTimeoutMs)
@@ -58,13 +64,13 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   const { jwt, source: jwtSource } = await resolveSessionJwt(fastify, opts.auth)
   const auth = new SessionAuth(jwt, jwtSource, opts.auth)
   const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, stateExpiryMs: opts.stateExpiryMs, log: oauthLog, events })
-  const guilds = new GuildService({ store, bots })
+  const guilds = new GuildService({ store, bots, resetToken: (token) => { client.resetToken(token) } })
   const mappings = new MappingService({ store, guilds })
   const users = new UserService(store)
 
   // Bot tokens are per guild, so health checks work whether or not an OAuth application is configured.
   // The checker exists even with the schedule off: POST /guilds/{id}/health-check runs the same code.
-  const healthChecker = new GuildHealthTask({ store, bots, lock: lockFor('guild-health', opts.healthCheck.lockTtlMs), log: botLog.child({ task: 'guild-health' }) })
+  const healthChecker = new GuildHealthTask({ store, bots, lock: lockFor('guild-health', opts.healthCheck.lockTtlMs), runTimeoutMs: opts.healthCheck.runTimeoutMs, log: botLog.child({ task: 'guild-health' }) })
   const tokenRefresh = opts.discord === null || !opts.tokenRefresh.enabled
     ? null
     : new TokenRefreshTask({
@@ -76,6 +82,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
       lock: lockFor('token-refresh', opts.tokenRefresh.lockTtlMs),
       log: oauthLog.child({ task: 'token-refresh' }),
       retentionMs: opts.tokenRefresh.retentionMs,
+      runTimeoutMs: opts.tokenRefresh.runTimeoutMs,
       events
     })
 
@@ -172,6 +179,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     await tokenRefresh?.stop()
     await healthChecker.stop()
     await client.close()
+    await writer?.release()
     if (!opts.storeIsHostOwned) await store.close()
     if (ownsRedis && redis !== null) await closeOwnRedis(redis)
   })

@@ -136,10 +136,12 @@ describe('standalone configuration', () => {
       DISCORD_TOKEN_REFRESH_THRESHOLD: '12h',
       DISCORD_DB_PATH: join(tempDir(), 'x.sqlite'),
       REDIS_URL: 'redis://127.0.0.1:6379',
-      DISCORD_API_BASE_URL: 'http://127.0.0.1:9999/api/v10'
+      DISCORD_API_BASE_URL: 'http://127.0.0.1:9999/api/v10',
+      DISCORD_RATE_LIMIT_DELAY: '1s'
     })
     expect(c).toMatchObject({ demo: false, port: 8080, host: '0.0.0.0', warnings: [] })
     expect(c.plugin).toMatchObject({
+      sync: { writeDelay: '1s' },
       syncInterval: '30m',
       stateExpiry: '5m',
       tokenRefreshThreshold: '12h',
@@ -148,6 +150,14 @@ describe('standalone configuration', () => {
       discord: { clientId: REAL.DISCORD_CLIENT_ID, scopes: ['identify', 'guilds', 'guilds.join'], redirectUri: REAL.DISCORD_REDIRECT_URI },
       store: { type: 'sqlite' }
     })
+  })
+
+  it('DISCORD_RATE_LIMIT_DELAY defaults to 0 (header-driven pacing) and must be a duration', () => {
+    expect(loadConfig({ ...REAL, DISCORD_DB_PATH: join(tempDir(), 'x.sqlite') }).plugin.sync).toEqual({ writeDelay: '0' })
+    let err: unknown
+    try { loadConfig({ ...REAL, DISCORD_RATE_LIMIT_DELAY: 'soon' }) } catch (e) { err = e }
+    expect(err).toBeInstanceOf(ConfigError)
+    expect((err as ConfigError).variable).toBe('DISCORD_RATE_LIMIT_DELAY')
   })
 
   it('uses MongoDB when MONGODB_URI is set', () => {
@@ -434,6 +444,29 @@ describe('npm start', () => {
       if (child.exitCode === null) child.kill('SIGKILL')
       proxy.close()
       await sim.close()
+    }
+  }, 60_000)
+
+  it('a second server on the same DISCORD_DB_PATH without Redis stops with exit code 78, naming DISCORD_DB_PATH and REDIS_URL', async () => {
+    const db = join(tempDir(), 'discord.sqlite')
+    const env = { ...baseEnv, ...REAL, PORT: '0', DISCORD_DB_PATH: db }
+    // Its own process group: npm does not pass signals on to the server.
+    const first = spawn('npm', ['start', '--silent'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    try {
+      await waitForOutput(first, /http:\/\/127\.0\.0\.1:(\d+)\/api\/discord\/status/, 30_000)
+      const second = spawn('npm', ['start', '--silent'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      second.stdout.on('data', (c: Buffer) => { out += c.toString() })
+      second.stderr.on('data', (c: Buffer) => { out += c.toString() })
+      const code = await new Promise<number | null>((resolve) => second.once('exit', (c) => resolve(c)))
+      expect(code).toBe(78)
+      expect(out).toMatch(/configuration error: DISCORD_DB_PATH names a SQLite file another server process \([^)]+\) is already using/)
+      expect(out).toMatch(/give this one its own DISCORD_DB_PATH, or set REDIS_URL/)
+      expect(out).not.toContain(REAL.DISCORD_CLIENT_SECRET)
+    } finally {
+      const exited = new Promise((resolve) => first.once('exit', resolve))
+      process.kill(-(first.pid as number), 'SIGTERM')
+      await exited
     }
   }, 60_000)
 

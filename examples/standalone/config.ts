@@ -50,6 +50,7 @@ const OPTION_VARIABLES: Readonly<Record<string, string>> = Object.freeze({
   'auth.cookieSecure': 'AUTH_COOKIE_SECURE',
   'auth.sessionExpiry': 'AUTH_SESSION_EXPIRY',
   'tokenRefresh.interval': 'DISCORD_TOKEN_REFRESH_INTERVAL',
+  'sync.writeDelay': 'DISCORD_RATE_LIMIT_DELAY',
   adminUi: 'DISCORD_ADMIN_UI',
   'discord.clientId': 'DISCORD_CLIENT_ID',
   'discord.clientSecret': 'DISCORD_CLIENT_SECRET',
@@ -80,6 +81,11 @@ export function configErrorOf (err: unknown, config: Pick<StandaloneConfig, 'hos
     return mongo
       ? new ConfigError('MONGODB_URI', `names a MongoDB that could not be used at start-up (${message})`)
       : new ConfigError('DISCORD_DB_PATH', `names a SQLite file that could not be opened (${message})`)
+  }
+  if (code === 'FST_DISCORD_STORE_IN_USE') {
+    const holder = /another process \(([^)]*)\)/.exec(message)?.[1] ?? 'unknown'
+    return new ConfigError('DISCORD_DB_PATH', `names a SQLite file another server process (${holder}) is already using. Without Redis each process keeps its own ` +
+      'Discord rate limits and locks, so only one may use the file: stop the other process, give this one its own DISCORD_DB_PATH, or set REDIS_URL on both so they share them')
   }
   if (code === 'EADDRINUSE' || code === 'EACCES') return new ConfigError('PORT', `${config.port} cannot be listened on (${code})`)
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ConfigError('HOST', `"${config.host}" is not an address of this machine (${code})`)
@@ -257,6 +263,8 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
     sessionExpiry: duration(env, 'AUTH_SESSION_EXPIRY', '24h')
   }
   plugin.tokenRefresh = { interval: duration(env, 'DISCORD_TOKEN_REFRESH_INTERVAL', '30m') }
+  // The seed's variable: a minimum spacing between role writes to one guild; 0 leaves the pace to Discord's headers.
+  plugin.sync = { writeDelay: duration(env, 'DISCORD_RATE_LIMIT_DELAY', '0') }
   const adminUi = get(env, 'DISCORD_ADMIN_UI') ?? '1'
   if (!['0', '1', 'true', 'false'].includes(adminUi)) throw new ConfigError('DISCORD_ADMIN_UI', 'must be 1 or 0')
   plugin.adminUi = adminUi === '1' || adminUi === 'true'

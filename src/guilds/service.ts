@@ -23,6 +23,12 @@ const MAX_SYNC_INTERVAL_MS = 7 * 86_400_000
 export interface GuildServiceDeps {
   store: DiscordStore
   bots: BotApiFactory
+  /**
+   * Clears the client's 401 lock on a token (`client.resetToken`). Saving a token is the
+   * operator saying "this one is good now": without the reset, a token Discord once refused
+   * would be refused again without a request, even after the operator fixed it in Discord.
+   */
+  resetToken?: (token: string) => void
   now?: () => Date
 }
 
@@ -78,11 +84,13 @@ interface VerifiedBot {
 export class GuildService {
   readonly #store: DiscordStore
   readonly #bots: BotApiFactory
+  readonly #resetToken: (token: string) => void
   readonly #now: () => Date
 
   constructor (deps: GuildServiceDeps) {
     this.#store = deps.store
     this.#bots = deps.bots
+    this.#resetToken = deps.resetToken ?? (() => {})
     this.#now = deps.now ?? (() => new Date())
   }
 
@@ -167,6 +175,9 @@ export class GuildService {
    * each newly set channel. Returns what to store; throws (before anything is stored) otherwise.
    */
   async #verifyBot (guildId: string, token: string, mappings: readonly RoleMappingRecord[], channels: readonly ChannelChange[]): Promise<VerifiedBot> {
+    // Re-checked against Discord even when it is the same value: a token still refused answers
+    // 401 once more and is locked again, so the reset costs one request per save at most.
+    this.#resetToken(token)
     const inspection = await inspectBot(this.#bots(token), guildId)
     requireManageRoles(inspection)
     await this.#checkChannels(token, inspection, channels)

@@ -4,6 +4,7 @@ import { BotNotInGuildError, BotTokenInvalidError, GuildUnknownError } from '../
 import { inspectBot, type BotApiFactory } from '../guilds/bot-inspector.js'
 import { assessGuild } from './assess.js'
 import type { TaskLock } from '../tasks/lock.js'
+import { withTimeout } from '../util/timeout.js'
 
 /*
  * The bot health check (seed: "Monitoring & Health Checks", every 5 minutes): for each
@@ -36,6 +37,8 @@ export interface HealthRunSummary {
   ran: boolean
   checked: number
   results: GuildHealthResult[]
+  /** True when the pass stopped at `healthCheck.runTimeout`, before every guild was checked. */
+  timed_out?: boolean
 }
 
 export interface GuildHealthTaskDeps {
@@ -44,6 +47,8 @@ export interface GuildHealthTaskDeps {
   log: FastifyBaseLogger
   /** Cross-instance lock (Redis); null runs unlocked (single instance). */
   lock?: TaskLock | null
+  /** `healthCheck.runTimeout`: past it the pass stops and frees its lock (undefined: no limit). */
+  runTimeoutMs?: number
   now?: () => Date
 }
 
@@ -74,14 +79,28 @@ export class GuildHealthTask {
     const lock = this.#deps.lock ?? null
     const token = lock === null ? null : await lock.acquire()
     if (lock !== null && token === null) return { ran: false, checked: 0, results: [] }
-    try {
-      const results: GuildHealthResult[] = []
+    const results: GuildHealthResult[] = []
+    const halt = { stopped: false }
+    const pass = async (): Promise<void> => {
       // One guild at a time: the check is a background chore and must not compete with syncs for rate limit.
       for (const guild of await this.#deps.store.listGuilds({ enabled: true })) {
-        if (this.#stopped) break
+        if (this.#stopped || halt.stopped) break
         results.push(await this.#checkSafely(guild))
         // Renewed per guild so a long pass keeps the lock; a lost lock means another instance took over.
         if (lock !== null && token !== null && !await lock.renew(token).catch(() => false)) break
+      }
+    }
+    const limitMs = this.#deps.runTimeoutMs
+    try {
+      const timeout = new Error(`timed out after ${limitMs ?? 0} ms (healthCheck.runTimeout)`)
+      try {
+        await (limitMs === undefined ? pass() : withTimeout(pass(), limitMs, () => timeout))
+      } catch (err) {
+        if (err !== timeout) throw err
+        // Guilds not reached keep their stored status; the next pass checks them.
+        halt.stopped = true
+        this.#deps.log.error({ err: { message: timeout.message } }, 'guild health check pass stopped')
+        return { ran: true, checked: results.length, results: [...results], timed_out: true }
       }
       return { ran: true, checked: results.length, results }
     } finally {

@@ -33,6 +33,25 @@ export const SyncSchema = Type.Object({
   cleanupInterval: duration({ default: '6h', minimumMs: 60_000, description: 'How often the retention cleanup runs.' }),
   schedulerTick: duration({ default: '1m', minimumMs: 1_000, description: 'How often the scheduler looks for guilds whose sync_interval has elapsed.' }),
   waitTimeout: duration({ default: '30s', minimumMs: 0, description: 'POST /sync/manual with wait=true waits this long for the run before answering 202.' }),
+  guildTimeout: duration({
+    default: '45m',
+    minimumMs: 1_000,
+    description: "Longest one guild's sync may take within a run. Past it the run is cancelled and ends `failed` with the reason, and its locks are freed."
+  }),
+  providerTimeout: duration({
+    default: '30s',
+    minimumMs: 100,
+    description: 'Longest one call to the membership provider may take before it counts as failed (and is retried, see `sync.providerRetries`).'
+  }),
+  providerRetries: opt(Type.Integer({ minimum: 0, maximum: 10 }), {
+    default: 2,
+    description: 'Extra attempts for a membership provider call that threw or timed out, with exponential backoff (200 ms, 400 ms, ...). The member fails only when every attempt did.'
+  }),
+  writeDelay: duration({
+    default: 0,
+    minimumMs: 0,
+    description: "Minimum spacing between role writes to one guild (the seed's DISCORD_RATE_LIMIT_DELAY). 0 leaves the pace to Discord's rate-limit headers."
+  }),
   syncOnLink: opt(Type.Boolean(), { default: true, description: "Sync a user's roles right after a successful OAuth link." }),
   pushDebounce: duration({
     default: '2s',
@@ -57,6 +76,10 @@ export interface ResolvedSyncOptions {
   cleanupIntervalMs: number
   schedulerTickMs: number
   waitTimeoutMs: number
+  guildTimeoutMs: number
+  providerTimeoutMs: number
+  providerRetries: number
+  writeDelayMs: number
   syncOnLink: boolean
   pushDebounceMs: number
   auditChannel: boolean
@@ -86,6 +109,10 @@ export function resolveSync (s: SyncOptions | undefined): ResolvedSyncOptions {
     cleanupIntervalMs: durationMs(o.cleanupInterval, p.cleanupInterval, 'sync.cleanupInterval'),
     schedulerTickMs: durationMs(o.schedulerTick, p.schedulerTick, 'sync.schedulerTick'),
     waitTimeoutMs: durationMs(o.waitTimeout, p.waitTimeout, 'sync.waitTimeout'),
+    guildTimeoutMs: durationMs(o.guildTimeout, p.guildTimeout, 'sync.guildTimeout'),
+    providerTimeoutMs: durationMs(o.providerTimeout, p.providerTimeout, 'sync.providerTimeout'),
+    providerRetries: o.providerRetries ?? DEFAULTS.providerRetries,
+    writeDelayMs: durationMs(o.writeDelay, p.writeDelay, 'sync.writeDelay'),
     syncOnLink: o.syncOnLink ?? DEFAULTS.syncOnLink,
     pushDebounceMs: durationMs(o.pushDebounce, p.pushDebounce, 'sync.pushDebounce'),
     auditChannel: o.auditChannel ?? DEFAULTS.auditChannel

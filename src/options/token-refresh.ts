@@ -12,6 +12,11 @@ export const TokenRefreshSchema = Type.Object({
     minimumMs: 5_000,
     description: 'With Redis: lifetime of the lock that lets one instance run at a time (renewed while running).'
   }),
+  runTimeout: duration({
+    default: '20m',
+    minimumMs: 1_000,
+    description: 'Longest one run may take. Past it the run stops, is recorded `failed` with the reason, and frees its lock.'
+  }),
   retention: duration({
     default: '90d',
     minimumMs: 3_600_000,
@@ -28,6 +33,7 @@ export interface ResolvedTokenRefreshOptions {
   batchSize: number
   concurrency: number
   lockTtlMs: number
+  runTimeoutMs: number
   retentionMs: number
 }
 
@@ -42,6 +48,7 @@ export function resolveTokenRefresh (t: TokenRefreshOptions | undefined): Resolv
     batchSize: o.batchSize ?? DEFAULTS.batchSize,
     concurrency: o.concurrency ?? DEFAULTS.concurrency,
     lockTtlMs: durationMs(o.lockTtl, p.lockTtl, 'tokenRefresh.lockTtl'),
+    runTimeoutMs: durationMs(o.runTimeout, p.runTimeout, 'tokenRefresh.runTimeout'),
     retentionMs: durationMs(o.retention, p.retention, 'tokenRefresh.retention')
   }
 }

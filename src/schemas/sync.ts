@@ -173,16 +173,36 @@ const RecentErrorDto = Type.Object({
   code: Nullable(Type.String())
 })
 
+const DryRunDto = Type.Object({
+  run_id: Type.String(),
+  sync_type: SyncTypeSchema,
+  target_id: Nullable(Type.String()),
+  completed_at: IsoDateTime,
+  planned_changes: Type.Integer({ description: 'Role changes the dry run planned (none applied)' }),
+  members_to_change: Type.Integer()
+}, { description: 'The latest finished dry run: what a real run would change. Not counted in the figures above.' })
+
+const HeldGuildDto = Type.Object({
+  guild_id: Type.String(),
+  run_id: Type.String(),
+  held_at: IsoDateTime,
+  planned_changes: Type.Integer({ description: 'Role changes the safety brake held back (none applied)' }),
+  members_to_change: Type.Integer(),
+  reason: Nullable(Type.String())
+})
+
 /** The seed's "Get Sync Status" response, plus the runs in progress. */
 export const SyncStatusResponse = Type.Object({
-  last_full_sync: Nullable(IsoDateTime, 'Latest completed full run, or the moment by which every enabled guild had completed a sync'),
+  last_full_sync: Nullable(IsoDateTime, 'Latest completed full run that applied its changes (dry runs never count), or the moment by which every enabled guild\'s latest real sync had completed'),
   sync_in_progress: Type.Boolean(),
   total_users: Type.Integer({ description: 'Active linked Discord accounts' }),
-  synced_users: Type.Integer({ description: 'Guild members whose roles matched or were fixed in each guild\'s latest sync (per guild membership)' }),
-  failed_users: Type.Integer({ description: 'Guild members that failed in each guild\'s latest sync' }),
+  synced_users: Type.Integer({ description: 'Guild members whose roles matched or were fixed in each guild\'s latest applied sync (per guild membership; dry runs and brake holds excluded)' }),
+  failed_users: Type.Integer({ description: 'Guild members that failed in each guild\'s latest applied sync' }),
   total_guilds: Type.Integer({ description: 'Enabled guilds' }),
   active_role_mappings: Type.Integer({ description: 'Enabled role mappings' }),
   recent_errors: Type.Array(RecentErrorDto),
+  last_dry_run: Nullable(DryRunDto),
+  held_guilds: Type.Array(HeldGuildDto, { description: 'Enabled guilds whose latest real run the safety brake held back: nothing was written there' }),
   current_runs: Type.Array(RunDto)
 })
 
@@ -243,6 +263,8 @@ export function presentStatus (s: SyncStatus): Static<typeof SyncStatusResponse>
     total_guilds: s.total_guilds,
     active_role_mappings: s.active_role_mappings,
     recent_errors: s.recent_errors.map(recentErrorDto),
+    last_dry_run: s.last_dry_run === null ? null : { ...s.last_dry_run, completed_at: s.last_dry_run.completed_at.toISOString() },
+    held_guilds: s.held_guilds.map((g) => ({ ...g, held_at: g.held_at.toISOString() })),
     current_runs: s.current_runs.map((r) => presentRun(r.run, r.progress))
   }
 }

@@ -35,6 +35,7 @@ import type { RoleMappingStore } from './port/mappings.js'
 import type { OAuthStateStore } from './port/oauth-states.js'
 import type { SyncRunStore } from './port/sync-runs.js'
 import type { TaskRunStore } from './port/task-runs.js'
+import type { ClaimLeaseOptions, LeaseRecord, LeaseStore } from './port/leases.js'
 
 /** One implementation of each aggregate's port, as an adapter builds them over its connection. */
 export interface StoreAggregates {
@@ -44,6 +45,7 @@ export interface StoreAggregates {
   syncRuns: SyncRunStore
   taskRuns: TaskRunStore
   oauthStates: OAuthStateStore
+  leases: LeaseStore
 }
 
 /**
@@ -115,4 +117,10 @@ export abstract class AggregateStore {
   createOAuthState (input: CreateOAuthStateInput): Promise<OAuthStateRecord> { return this.#a.oauthStates.createOAuthState(input) }
   consumeOAuthState (state: string, now?: Date): Promise<ConsumeOAuthStateResult> { return this.#a.oauthStates.consumeOAuthState(state, now) }
   purgeExpiredOAuthStates (now?: Date): Promise<number> { return this.#a.oauthStates.purgeExpiredOAuthStates(now) }
+
+  // -------------------------------------------------------------- leases
+
+  claimLease (name: string, owner: string, ttlMs: number, opts?: ClaimLeaseOptions): Promise<boolean> { return this.#a.leases.claimLease(name, owner, ttlMs, opts) }
+  releaseLease (name: string, owner: string): Promise<boolean> { return this.#a.leases.releaseLease(name, owner) }
+  getLease (name: string): Promise<LeaseRecord | null> { return this.#a.leases.getLease(name) }
 }

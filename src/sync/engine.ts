@@ -27,6 +27,8 @@ import type {
 } from '../store/port/index.js'
 import { FallbackSyncLocks, lockKeys, MemorySyncLocks, RedisSyncLocks, type SyncLocks } from './locks.js'
 import type { MembershipProvider } from './membership.js'
+import { guardProvider } from './provider-guard.js'
+import { WritePacer } from './write-pacer.js'
 import type { SyncMetrics } from './metrics.js'
 import { reconcileInFlight } from './reconcile.js'
 import { RoleCache } from './role-cache.js'
@@ -43,7 +45,8 @@ export { UNLINK_INITIATOR_PREFIX } from './unlink-removals.js'
  * The resolved `sync` options the engine runs with (see `sync.*` in the plugin options for what
  * each means and its default), plus the plugin's Redis key prefix.
  */
-export type SyncEngineSettings = Pick<ResolvedSyncOptions, 'workers' | 'guildConcurrency' | 'lockTtlMs' | 'heartbeatMs' | 'staleAfterMs' | 'roleCacheTtlMs' | 'auditChannel'> & {
+export type SyncEngineSettings = Pick<ResolvedSyncOptions, 'workers' | 'guildConcurrency' | 'lockTtlMs' | 'heartbeatMs' | 'staleAfterMs' | 'roleCacheTtlMs' | 'auditChannel'> &
+Partial<Pick<ResolvedSyncOptions, 'guildTimeoutMs' | 'providerTimeoutMs' | 'providerRetries' | 'writeDelayMs'>> & {
   redisKeyPrefix: string
 }
 
@@ -107,7 +110,11 @@ export class SyncEngine {
       client: deps.client,
       roleCache: this.roleCache,
       locks: this.locks,
-      membership: deps.membership,
+      // Bounded in time and retried, so a hung host provider cannot hold a guild lock forever.
+      membership: deps.membership === null || this.#s.providerTimeoutMs === undefined
+        ? deps.membership
+        : guardProvider(deps.membership, { timeoutMs: this.#s.providerTimeoutMs, retries: this.#s.providerRetries ?? 0 }),
+      pacer: new WritePacer(this.#s.writeDelayMs ?? 0),
       metrics: deps.metrics,
       log: deps.log,
       settings: this.#s,

@@ -144,6 +144,7 @@ async function recordIntent (g: GuildContext, c: Candidate, plan: RolePlan): Pro
 async function write (g: GuildContext, bot: DiscordBotClient, userId: string, plan: RolePlan): Promise<void> {
   // An unknown outcome is never resent blindly: the worker re-reads the member instead.
   const options = { reason: auditReason(g.run.id, plan), signal: g.signal, resendUnknownOutcome: false }
+  await g.deps.pacer?.wait(g.guildId, g.signal)
   if (plan.add.length + plan.remove.length === 1) {
     // One change: the role endpoints need no role list, so no stale list can be written.
     const c = (plan.add[0] ?? plan.remove[0]) as PlannedChange

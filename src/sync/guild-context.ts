@@ -16,6 +16,7 @@ import { withReadRetries } from './read-retry.js'
 import type { RoleCache, RoleSnapshot } from './role-cache.js'
 import { SyncAbortError, type RunContext } from './run.js'
 import type { GuildPlanner, PlannedChange, RolePlan, UserContext } from './types.js'
+import type { WritePacer } from './write-pacer.js'
 
 /** What a guild sync needs from the engine. */
 export interface GuildSyncDeps {
@@ -28,6 +29,10 @@ export interface GuildSyncDeps {
   workers: number
   /** Post a summary to the guild's audit channel after a run with changes. */
   auditChannel: boolean
+  /** `sync.guildTimeout`: past it the guild is cancelled and fails (undefined: no limit). */
+  guildTimeoutMs?: number
+  /** `sync.writeDelay`: spacing between writes to one guild. */
+  pacer?: WritePacer
 }
 
 export interface GuildSyncRequest {
@@ -240,6 +245,12 @@ export class GuildContext {
     this.result.status = 'failed'
     this.result.reason = reason
     this.run.error({ guild_id: this.guildId, error: reason, code })
+  }
+
+  /** Stops the guild's work in flight (it ran out of time); unlike a halt, the guild's health is not judged. */
+  cancel (reason: string, code: string): void {
+    this.#halt.abort(new SyncAbortError(reason))
+    this.failGuild(reason, code)
   }
 
   /** Stops every further write to the guild (queued calls are aborted too) and marks it unhealthy. */

@@ -28,6 +28,15 @@ import { GuildContext, type GuildOutcome, type GuildSyncDeps, type GuildSyncRequ
 import { planGuild } from './guild-plan.js'
 import { managedRoleIds } from './planner.js'
 import type { RunContext } from './run.js'
+import { withTimeout } from '../util/timeout.js'
+
+/** A guild's sync ran past `sync.guildTimeout`. */
+class GuildTimeoutError extends Error {
+  constructor (ms: number) {
+    super(`the guild sync timed out after ${ms} ms (sync.guildTimeout)`)
+    this.name = 'GuildTimeoutError'
+  }
+}
 
 export { emptyGuildResult } from './guild-context.js'
 export type { GuildOutcome, GuildSyncDeps, GuildSyncRequest, MemberOutcome } from './guild-context.js'
@@ -35,13 +44,22 @@ export type { GuildOutcome, GuildSyncDeps, GuildSyncRequest, MemberOutcome } fro
 export async function syncGuild (deps: GuildSyncDeps, run: RunContext, req: GuildSyncRequest): Promise<GuildOutcome> {
   const g = new GuildContext(deps, run, req)
   run.progress.current_guild_id = g.guildId
+  const limitMs = deps.guildTimeoutMs
   try {
-    await execute(g)
+    await (limitMs === undefined ? execute(g) : withTimeout(execute(g), limitMs, () => new GuildTimeoutError(limitMs)))
   } catch (err) {
-    const f = classifyFailure(err)
-    if (f.kind === 'guild_fatal') await g.haltGuild(f)
-    else g.failGuild(f.kind === 'aborted' ? 'the run was cancelled' : f.message, f.code)
+    if (err instanceof GuildTimeoutError) {
+      // The work in flight is aborted; anything that ignores the abort (a hung provider) is left
+      // behind, so the run ends and the guild lock is freed instead of being held forever.
+      g.cancel(err.message, 'timeout')
+      run.log.warn({ guild_id: g.guildId, run_id: run.id, timeout_ms: limitMs }, 'guild sync timed out')
+    } else {
+      const f = classifyFailure(err)
+      if (f.kind === 'guild_fatal') await g.haltGuild(f)
+      else g.failGuild(f.kind === 'aborted' ? 'the run was cancelled' : f.message, f.code)
+    }
   }
+  await markHealthy(g)
   const r = run.results
   r.guilds_processed++
   r.guilds.push(g.result)
@@ -110,6 +128,21 @@ function brake (g: GuildContext): boolean {
   }
   g.candidates.length = 0
   return true
+}
+
+/**
+ * A real run that read and wrote this guild without a Discord refusal proves its token and
+ * Manage Roles, so a guild marked unhealthy (a 401 since fixed, say) is healthy again at once
+ * instead of at the next health check. Blocked changes (roles above the bot) keep it degraded.
+ */
+async function markHealthy (g: GuildContext): Promise<void> {
+  const r = g.result
+  if (g.run.dryRun || g.halted !== null || r.status !== 'completed' || r.blocked_changes > 0 || g.botOrNull === null) return
+  const stored = await g.deps.store.getGuild(g.guildId).catch(() => null)
+  if (stored === null || (stored.health_status === 'healthy' && stored.last_error === null)) return
+  await g.deps.store.updateGuild(g.guildId, { health_status: 'healthy', last_error: null, last_health_check: g.run.now() }).catch((err: unknown) => {
+    g.run.log.warn({ guild_id: g.guildId, code: (err as { code?: unknown }).code }, 'recording the guild as healthy failed')
+  })
 }
 
 /** A short summary in the guild's audit channel. Never fails the run: a refusal is logged. */

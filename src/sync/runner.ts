@@ -17,6 +17,7 @@ import type { MembershipProvider } from './membership.js'
 import type { SyncMetrics } from './metrics.js'
 import type { RoleCache } from './role-cache.js'
 import { RunContext, type RunProgress } from './run.js'
+import type { WritePacer } from './write-pacer.js'
 
 /** What a run covers and how it is locked. */
 export interface Scope {
@@ -42,7 +43,9 @@ export interface SyncRunnerDeps {
   membership: MembershipProvider | null
   metrics: SyncMetrics
   log: FastifyBaseLogger
-  settings: Pick<ResolvedSyncOptions, 'workers' | 'guildConcurrency' | 'heartbeatMs' | 'auditChannel'>
+  settings: Pick<ResolvedSyncOptions, 'workers' | 'guildConcurrency' | 'heartbeatMs' | 'auditChannel'> & Partial<Pick<ResolvedSyncOptions, 'guildTimeoutMs'>>
+  /** `sync.writeDelay` pacing, shared by every run of this instance. */
+  pacer?: WritePacer
   now: () => Date
   /** Each launched run's end is announced as `sync.finished`. */
   events: DiscordSyncEvents
@@ -207,7 +210,17 @@ export class SyncRunner {
 
   #guildDeps (): GuildSyncDeps {
     const d = this.#d
-    return { store: d.store, client: d.client, roleCache: d.roleCache, membership: d.membership, log: d.log, workers: d.settings.workers, auditChannel: d.settings.auditChannel }
+    return {
+      store: d.store,
+      client: d.client,
+      roleCache: d.roleCache,
+      membership: d.membership,
+      log: d.log,
+      workers: d.settings.workers,
+      auditChannel: d.settings.auditChannel,
+      ...(d.settings.guildTimeoutMs === undefined ? {} : { guildTimeoutMs: d.settings.guildTimeoutMs }),
+      ...(d.pacer === undefined ? {} : { pacer: d.pacer })
+    }
   }
 
   async #execute (ctx: RunContext, scope: Scope, handles: LockHandle[]): Promise<GuildOutcomes> {

@@ -2,6 +2,10 @@
  * GET /sync/status: the seed's figures (last full sync, users synced and failed, guilds,
  * mappings, recent errors) computed from the stored runs, plus the runs in progress with the
  * live counters of those executing in this instance.
+ *
+ * The figures count what was applied only. A dry run changes nothing and a run the safety brake
+ * held wrote nothing, so neither makes members "in sync" nor a full sync "done": the latest dry
+ * run and the guilds held by the brake are reported on their own lines instead.
  */
 import type { DiscordStore, SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunStatus } from '../store/port/index.js'
 import type { RunProgress } from './run.js'
@@ -17,6 +21,26 @@ export interface SyncStatusRecentError {
   occurred_at: Date
 }
 
+/** The latest finished dry run: what a real run would have changed (nothing was applied). */
+export interface SyncStatusDryRun {
+  run_id: string
+  sync_type: SyncRunRecord['sync_type']
+  target_id: string | null
+  completed_at: Date
+  planned_changes: number
+  members_to_change: number
+}
+
+/** An enabled guild whose latest real run the safety brake held back (nothing written). */
+export interface SyncStatusHeldGuild {
+  guild_id: string
+  run_id: string
+  held_at: Date
+  planned_changes: number
+  members_to_change: number
+  reason: string | null
+}
+
 export interface SyncStatus {
   last_full_sync: Date | null
   sync_in_progress: boolean
@@ -26,6 +50,8 @@ export interface SyncStatus {
   total_guilds: number
   active_role_mappings: number
   recent_errors: SyncStatusRecentError[]
+  last_dry_run: SyncStatusDryRun | null
+  held_guilds: SyncStatusHeldGuild[]
   current_runs: Array<{ run: SyncRunRecord, progress: RunProgress | null }>
 }
 
@@ -42,37 +68,40 @@ export async function readSyncStatus (store: DiscordStore, runner: SyncRunner): 
     store.countMappings({ enabled: true })
   ])
   const finished = runs.filter((r) => FINISHED.has(r.status))
+  const real = finished.filter((r) => !r.dry_run)
 
-  // Each guild's latest finished coverage: its own guild run or a full run.
-  const latest = new Map<string, { at: Date, result: SyncGuildResult }>()
-  for (const r of finished) {
-    if (r.sync_type !== 'guild' && r.sync_type !== 'full') continue
-    for (const g of r.results.guilds ?? []) {
-      if (g.status === 'skipped' || latest.has(g.guild_id)) continue
-      latest.set(g.guild_id, { at: r.completed_at ?? r.created_at, result: g })
-    }
-  }
+  // Each guild's latest real coverage (its own guild run or a full run): `applied` is the latest
+  // that wrote (completed or failed), `latest` the latest of any outcome (a brake hold included).
+  const latest = new Map<string, Coverage>()
+  const applied = new Map<string, Coverage>()
+  for (const r of real) collect(r, latest, applied)
   const enabledIds = guilds.map((g) => g.guild_id)
   for (const id of enabledIds) {
-    if (latest.has(id)) continue
-    // Older than the newest 100 runs: ask for this guild's latest guild run.
-    const [r] = (await store.listSyncRuns({ sync_type: 'guild', target_id: id, limit: 5 })).filter((x) => FINISHED.has(x.status))
-    const g = r?.results.guilds?.find((x) => x.guild_id === id)
-    if (r !== undefined && g !== undefined) latest.set(id, { at: r.completed_at ?? r.created_at, result: g })
+    if (applied.has(id)) continue
+    // Older than the newest 100 runs: ask for this guild's latest guild runs.
+    for (const r of (await store.listSyncRuns({ sync_type: 'guild', target_id: id, limit: 5 })).filter((x) => FINISHED.has(x.status) && !x.dry_run)) {
+      collect(r, latest, applied, id)
+    }
   }
   let synced = 0
   let failed = 0
+  const held: SyncStatusHeldGuild[] = []
   for (const id of enabledIds) {
+    const a = applied.get(id)
+    if (a !== undefined) {
+      failed += a.result.members_failed
+      synced += Math.max(0, a.result.members_scanned - a.result.members_failed)
+    }
     const l = latest.get(id)
-    if (l === undefined) continue
-    failed += l.result.members_failed
-    synced += Math.max(0, l.result.members_scanned - l.result.members_failed)
+    if (l?.result.status === 'blocked') {
+      held.push({ guild_id: id, run_id: l.runId, held_at: l.at, planned_changes: l.result.planned_changes, members_to_change: l.result.members_to_change, reason: l.result.reason })
+    }
   }
-  const lastFull = finished.find((r) => r.sync_type === 'full' && r.status === 'completed')?.completed_at ?? null
-  // Every enabled guild completed since some moment: that moment counts as a full sync too.
+  const lastFull = real.find((r) => r.sync_type === 'full' && r.status === 'completed')?.completed_at ?? null
+  // Every enabled guild's latest real run completed since some moment: that moment counts as a full sync too.
   let coveredAt: Date | null = null
   if (enabledIds.length > 0 && enabledIds.every((id) => latest.get(id)?.result.status === 'completed')) {
-    coveredAt = new Date(Math.min(...enabledIds.map((id) => (latest.get(id) as { at: Date }).at.getTime())))
+    coveredAt = new Date(Math.min(...enabledIds.map((id) => (latest.get(id) as Coverage).at.getTime())))
   }
   const last = lastFull !== null && coveredAt !== null ? (lastFull > coveredAt ? lastFull : coveredAt) : (lastFull ?? coveredAt)
 
@@ -98,7 +127,36 @@ export async function readSyncStatus (store: DiscordStore, runner: SyncRunner): 
     total_guilds: guilds.length,
     active_role_mappings: activeMappings,
     recent_errors: recent,
+    last_dry_run: lastDryRun(finished),
+    held_guilds: held,
     current_runs: current
+  }
+}
+
+interface Coverage { at: Date, runId: string, result: SyncGuildResult }
+
+/** Records a real run's guild results as each guild's latest (runs come newest first); `only` limits it to one guild. */
+function collect (r: SyncRunRecord, latest: Map<string, Coverage>, applied: Map<string, Coverage>, only?: string): void {
+  if (r.sync_type !== 'guild' && r.sync_type !== 'full') return
+  for (const g of r.results.guilds ?? []) {
+    if (g.status === 'skipped' || (only !== undefined && g.guild_id !== only)) continue
+    const c = { at: r.completed_at ?? r.created_at, runId: r.id, result: g }
+    if (!latest.has(g.guild_id)) latest.set(g.guild_id, c)
+    if (g.status !== 'blocked' && !applied.has(g.guild_id)) applied.set(g.guild_id, c)
+  }
+}
+
+function lastDryRun (finished: readonly SyncRunRecord[]): SyncStatusDryRun | null {
+  const r = finished.find((x) => x.dry_run)
+  if (r === undefined) return null
+  const guilds = r.results.guilds ?? []
+  return {
+    run_id: r.id,
+    sync_type: r.sync_type,
+    target_id: r.target_id,
+    completed_at: r.completed_at ?? r.created_at,
+    planned_changes: guilds.reduce((n, g) => n + g.planned_changes, 0),
+    members_to_change: guilds.reduce((n, g) => n + g.members_to_change, 0)
   }
 }
 

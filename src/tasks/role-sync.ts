@@ -5,8 +5,11 @@
  * synced at different paces. "Last run" is read from the store and the guild lock is shared
  * (Redis when configured), so several instances agree: one runs a guild, the others see it as
  * locked or not yet due; a dead holder's lock expires and the guild becomes due again.
- * Each tick also resumes pending unlink removals.
+ * Before starting a due guild an instance claims it in the store (a lease named after the guild,
+ * for one sync_interval), so of N instances ticking at once exactly one starts it, even when the
+ * first run ends before the others read the run list. Each tick also resumes pending unlink removals.
  */
+import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { DiscordStore, SyncRunRecord } from '../store/port/index.js'
 import type { SyncEngine } from '../sync/engine.js'
@@ -28,6 +31,8 @@ export interface RoleSyncTick {
   started: Array<{ guild_id: string, run_id: string }>
   /** Guilds due but locked by another run. */
   locked: string[]
+  /** Guilds due but claimed by another instance for this interval. */
+  claimed: string[]
   /** Pending unlink removals resumed. */
   resumed: number
   /** Runs found dead (no heartbeat for `sync.staleAfter`) and marked interrupted. */
@@ -48,6 +53,8 @@ function unfinished (run: SyncRunRecord): boolean {
 export class RoleSyncTask {
   readonly #d: RoleSyncTaskDeps
   readonly #now: () => Date
+  /** This instance, as the owner of the due claims it takes. */
+  readonly #owner = `role-sync:${randomUUID()}`
   #ticking: Promise<RoleSyncTick> | null = null
 
   constructor (deps: RoleSyncTaskDeps) {
@@ -69,7 +76,7 @@ export class RoleSyncTask {
 
   async #tick (): Promise<RoleSyncTick> {
     const { engine, store, log } = this.#d
-    const out: RoleSyncTick = { started: [], locked: [], resumed: 0, swept: 0 }
+    const out: RoleSyncTick = { started: [], locked: [], claimed: [], resumed: 0, swept: 0 }
     // Without a membership provider the engine writes no role at all.
     if (!engine.configured) return out
     out.resumed = await engine.processPending()
@@ -82,16 +89,37 @@ export class RoleSyncTask {
     for (const guild of await store.listGuilds({ enabled: true })) {
       if (!guild.settings.auto_sync) continue
       const [last] = await store.listSyncRuns({ sync_type: 'guild', target_id: guild.guild_id, limit: 1 })
-      if (last !== undefined && !unfinished(last) && last.created_at.getTime() + this.intervalOf(guild.settings.sync_interval) > now) continue
+      const intervalMs = this.intervalOf(guild.settings.sync_interval)
+      // A run that ended interrupted or incomplete makes its guild due again at once.
+      const resume = last !== undefined && unfinished(last)
+      if (last !== undefined && !resume && last.created_at.getTime() + intervalMs > now) continue
+      const claim = `due:guild:${guild.guild_id}`
+      let claimed = false
       try {
+        // The claim lasts one interval on the clock "due" was judged by: the guild's next due
+        // moment is at least an interval after this run's record, so the claim has lapsed by then.
+        // Resuming: the claim of the run that broke off (perhaps a dead instance's) is taken over.
+        const replacing = resume ? (await store.getLease?.(claim))?.owner : undefined
+        claimed = store.claimLease === undefined || await store.claimLease(claim, this.#owner, intervalMs, { now: new Date(now), ...(replacing === undefined ? {} : { replacing }) })
+        if (!claimed) {
+          out.claimed.push(guild.guild_id)
+          continue
+        }
         const started = await engine.startGuild(guild.guild_id, 'system')
         if (started === null) out.locked.push(guild.guild_id)
         else out.started.push({ guild_id: guild.guild_id, run_id: started.run.id })
+        // Not started here: the next tick may try again.
+        if (started === null) await this.#unclaim(claim)
       } catch (err) {
         // One guild's problem (lock store down, guild just disabled) must not stop the others.
         log.warn({ guild_id: guild.guild_id, code: (err as { code?: unknown })?.code }, 'scheduled guild sync could not start')
+        if (claimed) await this.#unclaim(claim)
       }
     }
     return out
+  }
+
+  async #unclaim (claim: string): Promise<void> {
+    await this.#d.store.releaseLease?.(claim, this.#owner).catch(() => { /* lapses after one interval */ })
   }
 }

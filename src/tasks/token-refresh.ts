@@ -4,6 +4,15 @@ import { DiscordAPIError, DiscordOAuthError, type DiscordOAuth2Client } from '..
 import type { CreateTaskRunInput, DiscordStore, DiscordUserRecord, OAuthTokens, TaskRunRecord } from '../store/port/index.js'
 import type { DiscordSyncEvents } from '../events.js'
 import type { TaskLock } from './lock.js'
+import { withTimeout } from '../util/timeout.js'
+
+/** A run went past `tokenRefresh.runTimeout`. */
+class RunTimeoutError extends Error {
+  constructor (ms: number) {
+    super(`timed out after ${ms} ms (tokenRefresh.runTimeout)`)
+    this.name = 'RunTimeoutError'
+  }
+}
 
 export interface TokenRefreshDeps {
   store: DiscordStore
@@ -21,6 +30,8 @@ export interface TokenRefreshDeps {
   retentionMs: number | null
   /** Each run's outcome is announced as `tokens.refreshed` (metrics subscribe to it). */
   events: DiscordSyncEvents
+  /** `tokenRefresh.runTimeout`: past it the run stops, is recorded failed and frees its lock (undefined: no limit). */
+  runTimeoutMs?: number
 }
 
 export interface TokenRefreshError {
@@ -179,11 +190,16 @@ export class TokenRefreshTask {
       if (lockToken === null) return this.#record(this.#empty('skipped', 'another instance holds the lock', startedMs))
     }
     const run = this.#empty('completed', null, startedMs)
+    const halt = { stopped: false }
+    const limitMs = this.#d.runTimeoutMs
     try {
-      await this.#refreshAll(run, lockToken)
+      const work = this.#refreshAll(run, lockToken, halt)
+      await (limitMs === undefined ? work : withTimeout(work, limitMs, () => new RunTimeoutError(limitMs)))
     } catch (err) {
+      // No further batch starts; calls in flight may still finish, after the run is recorded.
+      halt.stopped = true
       run.status = 'failed'
-      run.reason = (err as { code?: string }).code ?? 'unexpected error'
+      run.reason = err instanceof RunTimeoutError ? err.message : (err as { code?: string }).code ?? 'unexpected error'
       this.#d.log.error({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'discord token refresh run failed')
     } finally {
       if (lock !== null && lockToken !== null) await lock.release(lockToken).catch(() => { /* expires by TTL */ })
@@ -194,13 +210,13 @@ export class TokenRefreshTask {
     return this.#record(run)
   }
 
-  async #refreshAll (run: TokenRefreshRun, lockToken: string | null): Promise<void> {
+  async #refreshAll (run: TokenRefreshRun, lockToken: string | null, halt: { stopped: boolean }): Promise<void> {
     const limit = pLimit(this.#d.concurrency)
     const before = new Date(this.#now().getTime() + this.#d.thresholdMs)
     // Links that fail keep their early expiry and stay first in the store's order, so each batch
     // asks for enough rows to see past the ones this run has already handled.
     const seen = new Set<string>()
-    while (!this.#stopping) {
+    while (!this.#stopping && !halt.stopped) {
       const rows = await this.#d.store.listUsersWithTokensExpiringBefore(before, seen.size + this.#d.batchSize)
       const batch = rows.filter((u) => !seen.has(u.discord_user_id)).slice(0, this.#d.batchSize)
       if (batch.length === 0) break

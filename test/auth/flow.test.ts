@@ -111,7 +111,7 @@ describe('auth and tokenRefresh options', () => {
       redirectUrls: [],
       bindStateToBrowser: true
     })
-    expect(o.tokenRefresh).toEqual({ enabled: true, intervalMs: 1_800_000, batchSize: 50, concurrency: 5, lockTtlMs: 600_000, retentionMs: 90 * 86_400_000 })
+    expect(o.tokenRefresh).toEqual({ enabled: true, intervalMs: 1_800_000, batchSize: 50, concurrency: 5, lockTtlMs: 600_000, runTimeoutMs: 1_200_000, retentionMs: 90 * 86_400_000 })
     expect(resolveOptions({ ...base, tokenRefresh: { retention: '7d' } }).tokenRefresh.retentionMs).toBe(7 * 86_400_000)
     expect(() => resolveOptions({ ...base, tokenRefresh: { retention: '1m' } })).toThrow(/tokenRefresh\.retention/)
   })

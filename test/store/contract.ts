@@ -7,6 +7,7 @@ import { oauthStatesContract } from './contract/oauth-states.js'
 import { secretsAtRestContract } from './contract/secrets.js'
 import { syncRunsContract } from './contract/sync-runs.js'
 import { taskRunsContract } from './contract/task-runs.js'
+import { leasesContract } from './contract/leases.js'
 
 export type { StoreHarness } from './contract/fixture.js'
 
@@ -41,6 +42,7 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
     roleMappingsContract(fx)
     syncRunsContract(fx)
     taskRunsContract(fx)
+    leasesContract(fx)
     oauthStatesContract(fx)
     secretsAtRestContract(fx)
   })

@@ -149,7 +149,9 @@ const EXPECTED_INDEXES: Record<string, Array<{ name: string, key: Record<string,
     { name: 'user_created', key: { user_id: 1, created_at: 1, _id: 1 } },
     { name: 'run_id', key: { run_id: 1 } },
     { name: 'created_at_id', key: { created_at: 1, _id: 1 } }
-  ]
+  ],
+  // Leases are found by name (_id) only.
+  discord_leases: []
 }
 
 interface CodedError { code?: unknown, statusCode?: unknown, message: string, cause?: unknown }

@@ -108,9 +108,10 @@ describe('SqliteStore specifics', () => {
     const v1 = await openAt(path, box)
     await v1.createGuild({ guild_id: '43', guild_name: 'Before v2', bot_token: 'bot-v1' })
     await v1.close()
-    // Take the file back to what a v1 release left: no task runs table, user_version 1.
+    // Take the file back to what a v1 release left: no task runs or leases table, user_version 1.
     const raw = new Database(path)
     raw.exec('DROP TABLE discord_task_runs')
+    raw.exec('DROP TABLE discord_leases')
     raw.pragma('user_version = 1')
     raw.close()
 
@@ -122,6 +123,25 @@ describe('SqliteStore specifics', () => {
     const probe = track(new Database(path, { readonly: true }))
     expect(schemaVersion(probe)).toBe(MIGRATIONS.length)
     expect(MIGRATIONS[1]?.name).toBe('scheduled task runs')
+  })
+
+  it('upgrades a version 2 database to version 3 (leases) keeping its data', async () => {
+    const path = freshPath()
+    const box = secrets()
+    const v2 = await openAt(path, box)
+    await v2.createGuild({ guild_id: '44', guild_name: 'Before v3', bot_token: 'bot-v2' })
+    await v2.close()
+    const raw = new Database(path)
+    raw.exec('DROP TABLE discord_leases')
+    raw.pragma('user_version = 2')
+    raw.close()
+
+    const upgraded = track(await openAt(path, box))
+    expect((await upgraded.getGuild('44'))?.guild_name).toBe('Before v3')
+    expect(await upgraded.claimLease('writer', 'me', 60_000)).toBe(true)
+    const probe = track(new Database(path, { readonly: true }))
+    expect(schemaVersion(probe)).toBe(MIGRATIONS.length)
+    expect(MIGRATIONS[2]?.name).toBe('leases')
   })
 
   it('applies only the migrations a database has not seen, in order, and records the version', () => {

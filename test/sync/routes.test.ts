@@ -102,6 +102,8 @@ describe('status, runs and audit', () => {
       total_guilds: 1,
       active_role_mappings: 1,
       recent_errors: [],
+      last_dry_run: null,
+      held_guilds: [],
       current_runs: []
     })
 

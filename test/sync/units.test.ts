@@ -88,6 +88,10 @@ describe('sync options', () => {
       cleanupIntervalMs: 6 * 3_600_000,
       schedulerTickMs: 60_000,
       waitTimeoutMs: 30_000,
+      guildTimeoutMs: 45 * 60_000,
+      providerTimeoutMs: 30_000,
+      providerRetries: 2,
+      writeDelayMs: 0,
       syncOnLink: true,
       pushDebounceMs: 2_000,
       auditChannel: true

@@ -1,7 +1,7 @@
 import type { ClientSession, Collection, Db, MongoClient } from 'mongodb'
 import { InvalidOptionsError, StoreUnavailableError } from '../../errors.js'
 import type { SecretBox } from '../crypto.js'
-import type { AuditDoc, GuildDoc, MappingDoc, OAuthStateDoc, SyncRunDoc, TaskRunDoc, UserDoc } from './documents.js'
+import type { AuditDoc, GuildDoc, LeaseDoc, MappingDoc, OAuthStateDoc, SyncRunDoc, TaskRunDoc, UserDoc } from './documents.js'
 import { toStoreError } from './errors.js'
 import { COLLECTION_SUFFIXES, INDEXES, type CollectionKey } from './indexes.js'
 
@@ -27,6 +27,7 @@ export interface Collections {
   taskRuns: Collection<TaskRunDoc>
   oauthStates: Collection<OAuthStateDoc>
   audit: Collection<AuditDoc>
+  leases: Collection<LeaseDoc>
 }
 
 const DEFAULT_PREFIX = 'discord_'
@@ -121,7 +122,8 @@ export class MongoContext {
       syncRuns: db.collection<SyncRunDoc>(name('syncRuns')),
       taskRuns: db.collection<TaskRunDoc>(name('taskRuns')),
       oauthStates: db.collection<OAuthStateDoc>(name('oauthStates')),
-      audit: db.collection<AuditDoc>(name('audit'))
+      audit: db.collection<AuditDoc>(name('audit')),
+      leases: db.collection<LeaseDoc>(name('leases'))
     }
   }
 

@@ -46,6 +46,8 @@ export type SyncRunDoc = Stored<SyncRunRecord>
 export type TaskRunDoc = Stored<TaskRunRecord>
 export type OAuthStateDoc = Stored<OAuthStateRecord>
 export type AuditDoc = Stored<AuditEntryRecord>
+/** A lease: its name is the `_id`. */
+export interface LeaseDoc { _id: string, owner: string, expires_at: Date }
 
 /** Secret-bearing fields, excluded from every read that produces a record. */
 export const USER_SECRET_FIELDS = ['access_token', 'refresh_token'] as const

@@ -5,6 +5,7 @@ import { MongoAccounts } from './accounts.js'
 import { MongoContext, type MongoStoreOptions } from './context.js'
 import { MongoGuilds } from './guilds.js'
 import { MongoMappings } from './mappings.js'
+import { MongoLeases } from './leases.js'
 import { MongoOAuthStates } from './oauth-states.js'
 import { MongoSyncRuns } from './sync-runs.js'
 import { MongoTaskRuns } from './task-runs.js'
@@ -32,7 +33,8 @@ export class MongoStore extends AggregateStore implements DiscordStore {
       mappings: new MongoMappings(ctx),
       syncRuns: new MongoSyncRuns(ctx),
       taskRuns: new MongoTaskRuns(ctx),
-      oauthStates: new MongoOAuthStates(ctx)
+      oauthStates: new MongoOAuthStates(ctx),
+      leases: new MongoLeases(ctx)
     })
     this.#ctx = ctx
   }

@@ -4,7 +4,7 @@
  * server's message names the index) and so operators can recognise them.
  */
 
-export type CollectionKey = 'users' | 'guilds' | 'mappings' | 'syncRuns' | 'taskRuns' | 'oauthStates' | 'audit'
+export type CollectionKey = 'users' | 'guilds' | 'mappings' | 'syncRuns' | 'taskRuns' | 'oauthStates' | 'audit' | 'leases'
 
 export interface IndexSpec {
   name: string
@@ -20,7 +20,8 @@ export const COLLECTION_SUFFIXES: Readonly<Record<CollectionKey, string>> = Obje
   syncRuns: 'sync_status',
   taskRuns: 'task_runs',
   oauthStates: 'oauth_states',
-  audit: 'audit_log'
+  audit: 'audit_log',
+  leases: 'leases'
 })
 
 const SPECS: Record<CollectionKey, readonly IndexSpec[]> = {
@@ -64,7 +65,9 @@ const SPECS: Record<CollectionKey, readonly IndexSpec[]> = {
     { name: 'user_created', key: { user_id: 1, created_at: 1, _id: 1 } },
     { name: 'run_id', key: { run_id: 1 } },
     { name: 'created_at_id', key: { created_at: 1, _id: 1 } }
-  ]
+  ],
+  // Looked up by name (_id) only; an expired lease is taken over in place, so none is left to reap.
+  leases: []
 }
 
 export const INDEXES: Readonly<Record<CollectionKey, readonly IndexSpec[]>> = Object.freeze(SPECS)

@@ -17,6 +17,7 @@
 
 import type { LinkedAccountStore } from './accounts.js'
 import type { GuildConfigStore } from './guilds.js'
+import type { LeaseStore } from './leases.js'
 import type { StoreLifecycle } from './lifecycle.js'
 import type { RoleMappingStore } from './mappings.js'
 import type { OAuthStateStore } from './oauth-states.js'
@@ -24,4 +25,4 @@ import type { SyncRunStore } from './sync-runs.js'
 import type { TaskRunStore } from './task-runs.js'
 
 /** The whole persistence port: what a host-provided store implements, and what the plugin uses. */
-export interface DiscordStore extends StoreLifecycle, LinkedAccountStore, GuildConfigStore, RoleMappingStore, SyncRunStore, TaskRunStore, OAuthStateStore {}
+export interface DiscordStore extends StoreLifecycle, LinkedAccountStore, GuildConfigStore, RoleMappingStore, SyncRunStore, TaskRunStore, OAuthStateStore, Partial<LeaseStore> {}

@@ -99,6 +99,12 @@ export class SqliteContext {
     return translate(err, this.#driver?.SqliteError as SqliteErrorClass | undefined)
   }
 
+  /** The database file, or null for an in-memory database (or before init). */
+  get file (): string | null {
+    const db = this.#db
+    return db === undefined || db.memory ? null : db.name
+  }
+
   conn (): Database.Database {
     if (this.#db === undefined) {
       throw new StoreUnavailableError(this.#closed ? 'the SQLite store has been closed' : 'the SQLite store is not initialised (call init() first)')

@@ -6,6 +6,7 @@ import { SqliteAccounts } from './accounts.js'
 import { SqliteContext } from './context.js'
 import { SqliteGuilds } from './guilds.js'
 import { SqliteMappings } from './mappings.js'
+import { SqliteLeases } from './leases.js'
 import { SqliteOAuthStates } from './oauth-states.js'
 import { SqliteSyncRuns } from './sync-runs.js'
 import { SqliteTaskRuns } from './task-runs.js'
@@ -38,9 +39,15 @@ export class SqliteStore extends AggregateStore implements DiscordStore {
       mappings: new SqliteMappings(ctx),
       syncRuns: new SqliteSyncRuns(ctx),
       taskRuns: new SqliteTaskRuns(ctx),
-      oauthStates: new SqliteOAuthStates(ctx)
+      oauthStates: new SqliteOAuthStates(ctx),
+      leases: new SqliteLeases(ctx)
     })
     this.#ctx = ctx
+  }
+
+  /** The database file, or null when it lives in memory. */
+  get file (): string | null {
+    return this.#ctx.file
   }
 
   // -------------------------------------------------------------- lifecycle

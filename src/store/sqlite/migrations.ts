@@ -192,7 +192,26 @@ const v2: Migration = {
   }
 }
 
-export const MIGRATIONS: readonly Migration[] = Object.freeze([v1, v2])
+/*
+ * v3: instances sharing the file must agree on who runs a due guild sync, and a second process
+ * without Redis must see that the file already has a writer. A lease is one row per name, taken
+ * and renewed by a single upsert, so SQLite's write lock makes every claim atomic.
+ */
+const v3: Migration = {
+  version: 3,
+  name: 'leases',
+  up (db) {
+    db.exec(`
+      CREATE TABLE discord_leases (
+        name       TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+    `)
+  }
+}
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([v1, v2, v3])
 
 /** Throws unless versions run 1..n in order, so a bad merge fails at load, not in production. */
 export function assertMigrationOrder (migrations: readonly Migration[]): void {

@@ -247,6 +247,8 @@
  * @property {number} total_guilds
  * @property {number} active_role_mappings
  * @property {RecentError[]} recent_errors
+ * @property {{ run_id: string, sync_type: string, target_id: string | null, completed_at: string, planned_changes: number, members_to_change: number } | null} last_dry_run
+ * @property {{ guild_id: string, run_id: string, held_at: string, planned_changes: number, members_to_change: number, reason: string | null }[]} held_guilds
  * @property {SyncRun[]} current_runs
  */
 

@@ -38,6 +38,22 @@ export async function overviewPage (main) {
         stat('Members failing', status.failed_users),
         stat('Enabled guilds', status.total_guilds),
         stat('Active role mappings', status.active_role_mappings)),
+      // Nothing below was applied: a dry run only plans, and the brake wrote nothing. Kept apart
+      // from the figures above, which count applied syncs only.
+      status.last_dry_run
+        ? h('p', { class: 'note' }, 'Last dry run ', when(status.last_dry_run.completed_at),
+          `: ${status.last_dry_run.planned_changes} planned change(s) for ${status.last_dry_run.members_to_change} member(s), not applied.`)
+        : null,
+      status.held_guilds.length > 0 ? h('h3', {}, 'Held by the safety brake (nothing written)') : null,
+      status.held_guilds.length > 0
+        ? table([
+          { label: 'Guild', value: (g) => g.guild_id },
+          { label: 'Held', value: (g) => when(g.held_at) },
+          { label: 'Planned changes', value: (g) => String(g.planned_changes) },
+          { label: 'Members', value: (g) => String(g.members_to_change) },
+          { label: 'Run', value: (g) => h('a', { href: `#/audit?run_id=${encodeURIComponent(g.run_id)}` }, g.run_id) }
+        ], status.held_guilds)
+        : null,
       status.current_runs.length > 0 ? h('h3', {}, 'Running now') : null,
       status.current_runs.map((r) => progressView(r)),
       h('h3', {}, 'Recent errors'),
