@@ -52,7 +52,7 @@ export interface FaultDecision {
 }
 
 /** mulberry32: small, fast, good enough for test scheduling, and reproducible. */
-function mulberry32 (seed: number): () => number {
+export function mulberry32 (seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
