@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { ToadScheduler } from 'toad-scheduler'
+import { withTimeout } from './util/timeout.js'
 import { AlreadyRegisteredError, DiscordNotConfiguredError } from './errors.js'
 import { resolveOptions, type FastifyDiscordSyncOptions, type ResolvedOptions } from './options/index.js'
 import { createStore } from './store/index.js'
@@ -284,7 +285,6 @@ async function closeOwnRedis (redis: Redis): Promise<void> {
     // Not connected (Redis down or still connecting): QUIT would queue forever.
     redis.disconnect()
   }
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([ended, new Promise<void>((resolve) => { timer = setTimeout(resolve, 1000); timer.unref() })])
-  clearTimeout(timer)
+  // A connection that never reports 'end' must not hold close() for more than a second.
+  await withTimeout(ended, 1000, () => new Error('redis did not end')).catch(() => {})
 }

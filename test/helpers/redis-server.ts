@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer, connect } from 'node:net'
+import { createServer } from 'node:net'
 
 /*
  * A private redis-server process on a free loopback port, for fault tests: stop it (SIGSTOP, a
@@ -20,23 +20,33 @@ export async function freePort (): Promise<number> {
   })
 }
 
-/** Resolves once something accepts TCP connections on the port and answers PING, or rejects after `timeoutMs`. */
-async function waitForPong (port: number, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port })
-      const done = (v: boolean): void => { socket.destroy(); resolve(v) }
-      socket.setTimeout(200, () => done(false))
-      socket.once('error', () => done(false))
-      socket.once('connect', () => socket.write('PING\r\n'))
-      socket.once('data', (d) => done(String(d).startsWith('+PONG')))
-    })
-    if (ok) return
-    if (performance.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`)
-    // Polling a process that is still binding its port: the wait is what is being measured.
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+/**
+ * Resolves when redis-server logs that it accepts connections (its own event, on stdout: no
+ * logfile is given), rejects if it exits first or says nothing within `timeoutMs`.
+ */
+async function waitForReady (proc: ChildProcess, port: number, timeoutMs: number): Promise<void> {
+  const stdout = proc.stdout
+  if (stdout === null) throw new Error('redis-server has no stdout')
+  await new Promise<void>((resolve, reject) => {
+    let seen = ''
+    const finish = (err?: Error): void => {
+      clearTimeout(timer)
+      stdout.off('data', onData)
+      proc.off('exit', onExit)
+      // Keep draining, so a full pipe never blocks the server.
+      stdout.resume()
+      if (err === undefined) resolve()
+      else reject(err)
+    }
+    const onData = (chunk: Buffer): void => {
+      seen = (seen + chunk.toString('utf8')).slice(-4096)
+      if (seen.includes('Ready to accept connections')) finish()
+    }
+    const onExit = (): void => finish(new Error(`redis-server on port ${port} exited before it was ready: ${seen.slice(-500)}`))
+    const timer = setTimeout(() => finish(new Error(`redis-server on port ${port} was not ready within ${timeoutMs} ms`)), timeoutMs)
+    stdout.on('data', onData)
+    proc.once('exit', onExit)
+  })
 }
 
 export class RedisServer {
@@ -66,10 +76,10 @@ export class RedisServer {
   /** Starts a fresh, empty process on the same port (after `kill`), and waits until it answers. */
   async restart (): Promise<void> {
     if (this.#proc !== null) throw new Error('redis-server is still running')
-    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' })
+    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'ignore'] })
     this.#proc = proc
     proc.once('exit', () => { if (this.#proc === proc) this.#proc = null })
-    await waitForPong(this.port, 10_000)
+    await waitForReady(proc, this.port, 10_000)
   }
 
   /** SIGSTOP: the process keeps its connections and answers nothing (a hung Redis). */
