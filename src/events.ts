@@ -78,6 +78,14 @@ export interface AccessLostEvent {
   reason: 'unlinked' | 'deauthorized' | 'not_entitled'
 }
 
+export interface GatewayStateEvent {
+  /** A digest naming the bot token's connection (never the token). */
+  connection: string
+  status: 'connecting' | 'connected' | 'disconnected' | 'failed'
+  resumes: number
+  error: string | null
+}
+
 /** Every event the plugin emits, by name. */
 export interface DiscordSyncEventMap {
   'account.linked': AccountLinkedEvent
@@ -88,6 +96,8 @@ export interface DiscordSyncEventMap {
   'member.joined': MemberJoinedEvent
   'member.changed': MemberChangedEvent
   'access.lost': AccessLostEvent
+  /** A Gateway connection connected, resumed, closed or failed for good. */
+  'gateway.state': GatewayStateEvent
 }
 
 export type DiscordSyncEventName = keyof DiscordSyncEventMap

@@ -1,3 +1,4 @@
+import type { LiveGateway } from './live/gateway/gateway.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { ResolvedDiscordApp } from './options/index.js'
@@ -103,6 +104,11 @@ export interface DiscordSyncNamespace {
    * Validates synchronously (400 FST_DISCORD_VALIDATION, 503 FST_DISCORD_SYNC_NOT_CONFIGURED).
    */
   notifyMembershipChanged (userIds: readonly string[]): PushAccepted
+  /**
+   * The live Gateway connection (roles on join, drift revert, role and guild events); null when
+   * `gateway.enabled` is false or no membership provider is configured.
+   */
+  gateway: LiveGateway | null
 }
 
 declare module 'fastify' {

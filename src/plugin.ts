@@ -26,6 +26,9 @@ import { SYNC_CLEANUP_JOB_ID, SyncCleanupTask } from './tasks/cleanup.js'
 import { MembershipPush } from './live/push.js'
 import { WebhookEvents } from './live/webhook-events.js'
 import { webhookPublicKey } from './live/webhook-signature.js'
+import { EchoFilter } from './live/gateway/echo.js'
+import { LiveGateway } from './live/gateway/gateway.js'
+import { MemberEvents } from './live/gateway/member-events.js'
 import { OAuthStateCleanupTask, STATE_CLEANUP_JOB_ID } from './tasks/state-cleanup.js'
 import routes from './routes/index.js'
 import type { DiscordSyncNamespace, DiscordSyncPublicOptions, SyncModule } from './namespace.js'
@@ -88,16 +91,20 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     })
 
   const metrics = opts.metrics.enabled ? new SyncMetrics({ registry: opts.metrics.registry, prefix: opts.metrics.prefix }) : null
+  // Our own role writes, noted before they are sent, so the Gateway does not take their echo for drift.
+  const echo = new EchoFilter()
   // Without metrics the engine still counts through a private registry nobody reads: one code path.
+  const engineMetrics = metrics ?? new SyncMetrics({ registry: null, prefix: opts.metrics.prefix })
   const engine = new SyncEngine({
     store,
     client,
     redis,
     membership: opts.membership,
-    metrics: metrics ?? new SyncMetrics({ registry: null, prefix: opts.metrics.prefix }),
+    metrics: engineMetrics,
     log: syncLog,
     settings: { ...opts.sync, redisKeyPrefix: opts.redisKeyPrefix },
-    events
+    events,
+    onWrite: echo.expect
   })
   connectSync(events, engine, opts.sync.syncOnLink, syncLog)
   if (metrics !== null) {
@@ -113,7 +120,31 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     key: opts.discord?.publicKey == null ? null : webhookPublicKey(opts.discord.publicKey),
     applicationId: opts.discord?.clientId ?? null
   })
-  const roleSync = opts.sync.enabled ? new RoleSyncTask({ engine, store, defaultIntervalMs: opts.syncIntervalMs, log: syncLog }) : null
+  // The Gateway acts through the engine, so it needs a membership provider as much as any sync.
+  const gatewayLog = botLog.child({ source: 'gateway' })
+  const gateway = opts.gateway.enabled && engine.configured
+    ? new LiveGateway({
+      store,
+      client,
+      lock: lockFor('gateway', opts.gateway.leaderTtlMs),
+      options: opts.gateway,
+      events,
+      log: gatewayLog,
+      handler: new MemberEvents({
+        store,
+        engine,
+        echo,
+        metrics: engineMetrics,
+        events,
+        log: gatewayLog,
+        concurrency: opts.gateway.joinConcurrency,
+        checkGuildHealth: async (guild) => { await healthChecker.checkGuild(guild) }
+      })
+    })
+    : null
+  const roleSync = opts.sync.enabled
+    ? new RoleSyncTask({ engine, store, defaultIntervalMs: opts.syncIntervalMs, log: syncLog, ...(gateway === null ? {} : { cadence: (id, ms) => gateway.cadence(id, ms) }) })
+    : null
   const cleanup = opts.sync.enabled ? new SyncCleanupTask({ store, retentionMs: opts.sync.retentionMs, log: syncLog }) : null
   // Always scheduled: anonymous callers create states whether or not sync is on.
   const stateCleanup = new OAuthStateCleanupTask({ store, log: oauthLog })
@@ -154,7 +185,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     tokenRefresh,
     guildHealth,
     sync,
-    notifyMembershipChanged: (userIds) => push.notify(userIds)
+    notifyMembershipChanged: (userIds) => push.notify(userIds),
+    gateway
   }
   fastify.decorate('discord', namespace)
   fastify.decorateRequest('discordAuth', null)
@@ -167,12 +199,14 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     } catch (err) {
       syncLog.error({ code: (err as { code?: unknown })?.code }, 'recovering interrupted sync runs failed')
     }
+    await gateway?.start().catch((err: unknown) => gatewayLog.warn({ err: { message: (err as Error)?.message } }, 'starting the gateway failed'))
     // States left by a previous process are purged now, not one interval later; a failure must not stop start-up.
     await stateCleanup.run().catch((err: unknown) => oauthLog.warn({ code: (err as { code?: unknown })?.code }, 'purging OAuth states at start failed'))
   })
   // Before the client and store close: cancel runs in progress and record them as interrupted.
   fastify.addHook('preClose', async () => {
     await push.close()
+    await gateway?.close()
     await engine.close()
   })
   fastify.addHook('onClose', async () => {

@@ -1,4 +1,5 @@
 import type {
+  APIGatewayBotInfo,
   APIGuild,
   APIGuildChannel,
   APIGuildMember,
@@ -13,7 +14,7 @@ import type { CallOptions, Send, WriteOptions } from './types.js'
 import { MAX_MEMBERS_PAGE_SIZE } from './defaults.js'
 import { fetchCurrentUser } from './current-user.js'
 import { assertSnowflake, compareSnowflakes } from './util.js'
-import { expectEntities, expectEntity, expectMember, malformed, shapeContext } from './validate.js'
+import { expectEntities, expectEntity, expectGatewayBot, expectMember, malformed, shapeContext } from './validate.js'
 
 /** Options of `listGuildMembers`. */
 export interface ListMembersOptions extends CallOptions {
@@ -44,6 +45,16 @@ export class DiscordBotClient {
   /** GET /users/@me: the bot's own user. */
   async getCurrentUser (options: CallOptions = {}): Promise<APIUser> {
     return await fetchCurrentUser(this.#send, options)
+  }
+
+  /**
+   * GET /gateway/bot: the Gateway URL, the recommended shard count and the session start limit
+   * (docs/gateway.mdx "Get Gateway Bot"). Validated, since a Gateway client connects to `url`.
+   */
+  async getGatewayBot (options: CallOptions = {}): Promise<APIGatewayBotInfo> {
+    const path = Routes.gatewayBot()
+    const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
+    return expectGatewayBot(value, shapeContext('GET', path))
   }
 
   /** GET /guilds/{guild.id}?with_counts=true: the guild, with approximate counts by default. */

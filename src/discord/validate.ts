@@ -54,6 +54,17 @@ export function expectMember<T> (value: unknown, ctx: ShapeContext): T {
   return value as T
 }
 
+/** Asserts GET /gateway/bot: a ws(s) URL, a shard count and the session start limit. */
+export function expectGatewayBot<T> (value: unknown, ctx: ShapeContext): T {
+  const limit = isRecord(value) ? value.session_start_limit : undefined
+  const count = (n: unknown): boolean => Number.isSafeInteger(n) && (n as number) >= 0
+  if (!isRecord(value) || typeof value.url !== 'string' || !/^wss?:\/\//.test(value.url) || !Number.isSafeInteger(value.shards) || (value.shards as number) < 1 ||
+      !isRecord(limit) || !count(limit.total) || !count(limit.remaining) || !count(limit.reset_after) || !Number.isSafeInteger(limit.max_concurrency) || (limit.max_concurrency as number) < 1) {
+    throw malformed(ctx, 'expected gateway information (url, shards, session_start_limit)')
+  }
+  return value as T
+}
+
 /** Asserts an OAuth2 access-token response. */
 export function expectTokenResponse<T> (value: unknown, ctx: ShapeContext, requireRefresh: boolean): T {
   if (!isRecord(value) ||

@@ -7,6 +7,7 @@ export { normaliseRedirectUrl, type AuthOptions, type JwtSecretOption, type Reso
 export type { StoreOption } from './store.js'
 export type { TokenRefreshOptions, ResolvedTokenRefreshOptions } from './token-refresh.js'
 export type { HealthCheckOptions, ResolvedHealthCheckOptions } from './health-check.js'
+export type { GatewayOptions, ResolvedGatewayOptions } from './gateway.js'
 export type { RateLimitOptions, ResolvedRateLimitOptions } from './rate-limit.js'
 export type { SyncOptions, ResolvedSyncOptions } from './sync.js'
 export type { MetricsOptions, ResolvedMetricsOptions } from './metrics.js'

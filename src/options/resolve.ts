@@ -7,6 +7,7 @@ import { DEFAULT_OPTIONS } from './defaults.js'
 import { checkDiscordUrls, resolveDiscordApp, type ResolvedDiscordApp } from './discord-app.js'
 import { durationMs, fail } from './fail.js'
 import { resolveHealthCheck, type ResolvedHealthCheckOptions } from './health-check.js'
+import { resolveGateway, type ResolvedGatewayOptions } from './gateway.js'
 import { resolveMetrics, type ResolvedMetricsOptions } from './metrics.js'
 import { resolveRateLimit, type ResolvedRateLimitOptions } from './rate-limit.js'
 import { OptionsSchema, type FastifyDiscordSyncOptions } from './schema.js'
@@ -36,6 +37,7 @@ export interface ResolvedOptions {
   auth: ResolvedAuthOptions
   tokenRefresh: ResolvedTokenRefreshOptions
   healthCheck: ResolvedHealthCheckOptions
+  gateway: ResolvedGatewayOptions
   /** null when disabled (`rateLimit: false`). */
   rateLimit: ResolvedRateLimitOptions | null
   openapi: boolean
@@ -117,6 +119,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     auth,
     tokenRefresh: resolveTokenRefresh(o.tokenRefresh),
     healthCheck: resolveHealthCheck(o.healthCheck),
+    gateway: resolveGateway(o.gateway),
     rateLimit: resolveRateLimit(o.rateLimit),
     openapi: o.openapi ?? DEFAULT_OPTIONS.openapi,
     membership: resolveMembership(o.membership),

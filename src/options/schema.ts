@@ -5,6 +5,7 @@ import { AuthSchema } from './auth.js'
 import { duration, instance, opt } from './define.js'
 import { DiscordAppSchema } from './discord-app.js'
 import { HealthCheckSchema } from './health-check.js'
+import { GatewaySchema } from './gateway.js'
 import { MetricsSchema } from './metrics.js'
 import { RateLimitSchema } from './rate-limit.js'
 import { StoreProperty } from './store.js'
@@ -55,6 +56,7 @@ export const OptionsSchema = Type.Object({
       '(unlink removals stay queued until a provider is configured). See "Membership provider" in the README.'
   }),
   sync: Type.Optional(SyncSchema),
+  gateway: Type.Optional(GatewaySchema),
   metrics: Type.Optional(MetricsSchema),
   adminUi: opt(Type.Boolean(), {
     default: false,

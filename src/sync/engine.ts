@@ -33,6 +33,7 @@ import type { SyncMetrics } from './metrics.js'
 import { reconcileInFlight } from './reconcile.js'
 import { RoleCache } from './role-cache.js'
 import type { RunProgress } from './run.js'
+import type { RoleWriteObserver } from './guild-context.js'
 import { SyncRunner, type GuildOutcomes, type Scope } from './runner.js'
 import { FINISHED, readSyncStatus, type SyncStatus } from './status.js'
 import { UnlinkRemovals } from './unlink-removals.js'
@@ -60,6 +61,8 @@ export interface SyncEngineDeps {
   settings: SyncEngineSettings
   /** Where runs announce their end (`sync.finished`). */
   events: DiscordSyncEvents
+  /** Told of each role write before it is sent (the Gateway recognises its echo). */
+  onWrite?: RoleWriteObserver
   now?: () => Date
 }
 
@@ -77,6 +80,9 @@ export interface StartedRun {
   /** Settles with the final record (never rejects). */
   done: Promise<SyncRunRecord>
 }
+
+/** What `syncMember` did for its member. */
+export interface MemberSyncOutcome { run_id: string, status: string, applied: number, held: number, in_guild: boolean }
 
 /** A run as routes show it: the record plus live progress when it runs in this instance. */
 export interface RunView {
@@ -119,7 +125,8 @@ export class SyncEngine {
       log: deps.log,
       settings: this.#s,
       now: this.#now,
-      events: deps.events
+      events: deps.events,
+      ...(deps.onWrite === undefined ? {} : { onWrite: deps.onWrite })
     })
     this.#removals = new UnlinkRemovals({
       store: deps.store,
@@ -239,6 +246,22 @@ export class SyncEngine {
     const syncedAt = final.completed_at ?? this.#now()
     await Promise.all(links.map((l) => this.#d.store.updateUser(l.discord_user_id, { last_sync: syncedAt }).catch(() => null)))
     return buildUserSyncResult(userId, links, outcomes, syncedAt)
+  }
+
+  /**
+   * One member of one guild, for a Gateway event (`join:<id>`, `drift:<id>`): the same planner,
+   * safety brake and dry-run rules as every run, the member re-read before any write. Resolves
+   * with what changed (applied) or would have (held: dry run or brake).
+   */
+  async syncMember (guildId: string, discordUserId: string, o: { initiatedBy: string, dryRun: boolean }): Promise<MemberSyncOutcome> {
+    this.#requireConfigured()
+    const guild = await this.#enabledGuild(guildId)
+    const scope: Scope = { syncType: 'user', targetId: discordUserId, guilds: [guild], discordIds: [discordUserId], onlyRoleIds: null, lockKey: null, lockEachGuild: false, collect: true }
+    const record = await this.#d.store.createSyncRun({ sync_type: 'user', target_id: discordUserId, status: 'running', started_at: this.#now(), initiated_by: o.initiatedBy, dry_run: o.dryRun })
+    let outcomes: GuildOutcomes = []
+    const final = await this.#runner.launch(record, scope, [], (x) => { outcomes = x })
+    const m = outcomes[0]?.outcome.members.find((x) => x.discord_user_id === discordUserId)
+    return { run_id: final.id, status: final.status, applied: m?.applied.length ?? 0, held: m?.held.length ?? 0, in_guild: m?.in_guild ?? false }
   }
 
   /** Sync on link: a user who just linked gets their roles at once. Failures are logged, never thrown. */

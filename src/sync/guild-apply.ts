@@ -145,6 +145,8 @@ async function write (g: GuildContext, bot: DiscordBotClient, userId: string, pl
   // An unknown outcome is never resent blindly: the worker re-reads the member instead.
   const options = { reason: auditReason(g.run.id, plan), signal: g.signal, resendUnknownOutcome: false }
   await g.deps.pacer?.wait(g.guildId, g.signal)
+  // Before sending: Discord may dispatch the resulting GUILD_MEMBER_UPDATE before it answers us.
+  g.deps.onWrite?.({ guild_id: g.guildId, discord_user_id: userId, role_ids: plan.desired_roles })
   if (plan.add.length + plan.remove.length === 1) {
     // One change: the role endpoints need no role list, so no stale list can be written.
     const c = (plan.add[0] ?? plan.remove[0]) as PlannedChange

@@ -33,7 +33,17 @@ export interface GuildSyncDeps {
   guildTimeoutMs?: number
   /** `sync.writeDelay`: spacing between writes to one guild. */
   pacer?: WritePacer
+  /** Told of each role write just before it is sent, with the roles it leaves (the Gateway's echo filter). */
+  onWrite?: RoleWriteObserver
 }
+
+/** A role write about to be sent: the member's whole role list once it lands. */
+export interface RoleWrite {
+  guild_id: string
+  discord_user_id: string
+  role_ids: readonly string[]
+}
+export type RoleWriteObserver = (write: RoleWrite) => void
 
 export interface GuildSyncRequest {
   guild: GuildConfigRecord

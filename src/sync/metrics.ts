@@ -23,6 +23,8 @@ export class SyncMetrics {
   readonly #rateLimited: Counter<'scope'>
   readonly #oauth: Counter<'flow' | 'outcome'>
   readonly #tokenRefresh: Counter<'outcome'>
+  readonly #gatewayEvents: Counter<'type' | 'outcome'>
+  readonly #drift: Counter<'policy'>
   readonly #duration: Histogram<'sync_type'>
   readonly #inProgress: Gauge
 
@@ -37,6 +39,8 @@ export class SyncMetrics {
     this.#oauth = new Counter({ name: `${p}oauth_total`, help: 'OAuth2 callbacks by flow (login/link) and outcome (success or error code)', labelNames: ['flow', 'outcome'], registers })
     this.#tokenRefresh = new Counter({ name: `${p}token_refresh_total`, help: 'Access-token refresh outcomes per link (refreshed, reauth_required, failed, skipped) and skipped runs (run_skipped)', labelNames: ['outcome'], registers })
     this.#duration = new Histogram({ name: `${p}run_duration_seconds`, help: 'Duration of finished sync runs', labelNames: ['sync_type'], buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 10800], registers })
+    this.#gatewayEvents = new Counter({ name: `${p}gateway_events_total`, help: 'Gateway dispatches handled, by type and outcome (handled, echo, ignored, invalid)', labelNames: ['type', 'outcome'], registers })
+    this.#drift = new Counter({ name: `${p}drift_total`, help: 'Managed roles changed by hand in Discord, by the guild drift_policy applied (revert, report)', labelNames: ['policy'], registers })
     this.#inProgress = new Gauge({ name: `${p}runs_in_progress`, help: 'Sync runs executing in this instance', registers })
   }
 
@@ -56,6 +60,14 @@ export class SyncMetrics {
 
   oauth (flow: string, outcome: string): void {
     this.#oauth.inc({ flow, outcome })
+  }
+
+  gatewayEvent (type: string, outcome: 'handled' | 'echo' | 'ignored' | 'invalid'): void {
+    this.#gatewayEvents.inc({ type, outcome })
+  }
+
+  drift (policy: string): void {
+    this.#drift.inc({ policy })
   }
 
   tokenRefresh (outcome: string, n = 1): void {

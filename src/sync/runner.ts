@@ -12,6 +12,7 @@ import type { ResolvedSyncOptions } from '../options/index.js'
 import { SyncLockUnavailableError } from '../errors.js'
 import type { DiscordStore, GuildConfigRecord, SyncGuildResult, SyncRunRecord, SyncRunStatus, SyncType } from '../store/port/index.js'
 import { emptyGuildResult, syncGuild, type GuildOutcome, type GuildSyncDeps } from './guild-sync.js'
+import type { RoleWriteObserver } from './guild-context.js'
 import { lockKeys, type LockHandle, type SyncLocks } from './locks.js'
 import type { MembershipProvider } from './membership.js'
 import type { SyncMetrics } from './metrics.js'
@@ -49,6 +50,7 @@ export interface SyncRunnerDeps {
   now: () => Date
   /** Each launched run's end is announced as `sync.finished`. */
   events: DiscordSyncEvents
+  onWrite?: RoleWriteObserver
 }
 
 interface ActiveRun {
@@ -219,7 +221,8 @@ export class SyncRunner {
       workers: d.settings.workers,
       auditChannel: d.settings.auditChannel,
       ...(d.settings.guildTimeoutMs === undefined ? {} : { guildTimeoutMs: d.settings.guildTimeoutMs }),
-      ...(d.pacer === undefined ? {} : { pacer: d.pacer })
+      ...(d.pacer === undefined ? {} : { pacer: d.pacer }),
+      ...(d.onWrite === undefined ? {} : { onWrite: d.onWrite })
     }
   }
 

@@ -23,6 +23,11 @@ export interface RoleSyncTaskDeps {
   /** Used when a guild's sync_interval cannot be parsed (the plugin's `syncInterval`). */
   defaultIntervalMs: number
   log: FastifyBaseLogger
+  /**
+   * The interval to use for a guild given its own (the Gateway stretches it while connected);
+   * null pauses the guild (the bot was removed from it).
+   */
+  cadence?: (guildId: string, intervalMs: number) => number | null
   now?: () => Date
 }
 
@@ -89,7 +94,9 @@ export class RoleSyncTask {
     for (const guild of await store.listGuilds({ enabled: true })) {
       if (!guild.settings.auto_sync) continue
       const [last] = await store.listSyncRuns({ sync_type: 'guild', target_id: guild.guild_id, limit: 1 })
-      const intervalMs = this.intervalOf(guild.settings.sync_interval)
+      const own = this.intervalOf(guild.settings.sync_interval)
+      const intervalMs = this.#d.cadence === undefined ? own : this.#d.cadence(guild.guild_id, own)
+      if (intervalMs === null) continue
       // A run that ended interrupted or incomplete makes its guild due again at once.
       const resume = last !== undefined && unfinished(last)
       if (last !== undefined && !resume && last.created_at.getTime() + intervalMs > now) continue

@@ -1,10 +1,14 @@
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'unknown'
 
+export type DriftPolicy = 'revert' | 'report'
+
 export interface GuildSettings {
   auto_sync: boolean
   /** Go-style duration string, e.g. "15m". */
   sync_interval: string
   sync_on_join: boolean
+  /** A managed role changed by hand (seen on the Gateway): put it back, or only report it. */
+  drift_policy: DriftPolicy
   remove_roles_on_leave: boolean
   audit_channel_id: string | null
   notification_channel_id: string | null
@@ -15,6 +19,7 @@ export const DEFAULT_GUILD_SETTINGS: Readonly<GuildSettings> = Object.freeze({
   auto_sync: true,
   sync_interval: '15m',
   sync_on_join: true,
+  drift_policy: 'revert',
   remove_roles_on_leave: true,
   audit_channel_id: null,
   notification_channel_id: null,
