@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { ADMIN, HOST, IDS, until, type SyncWorld } from '../sync/helpers.js'
-import { buildLiveWorld, nextLiveRun } from './helpers.js'
+import { buildLiveWorld, gatewayCount, metricValue, nextLiveRun } from './helpers.js'
 
 /*
  * The live Gateway (issue 13, parts 1 and 2) against the simulator's Gateway over a real
@@ -35,25 +35,27 @@ describe('live Gateway events', () => {
 
   it('reverts a managed role removed by hand, and never takes its own writes for drift', async () => {
     w = await buildLiveWorld()
+    const world = w
     const joined = nextLiveRun(w, 'join', IDS.alice)
     w.sim.state.addMember(IDS.g1, IDS.alice)
     await joined
-    for (let i = 0; i < 3; i++) {
+    // The join's write comes back as GUILD_MEMBER_UPDATE: recognised as ours.
+    await until(async () => await gatewayCount(world, 'GUILD_MEMBER_UPDATE', 'echo') >= 1 ? true : null)
+    for (let i = 1; i <= 3; i++) {
       const drift = nextLiveRun(w, 'drift', IDS.alice)
       // An officer strips the managed role (and adds an unmanaged one, which stays).
       w.sim.state.setMemberRoles(IDS.g1, IDS.alice, [IDS.hand])
       expect(await drift).toMatchObject({ status: 'completed', dry_run: false })
       expect(w.roles(IDS.g1, IDS.alice).sort()).toEqual([IDS.pilot, IDS.hand].sort())
+      await until(async () => await gatewayCount(world, 'GUILD_MEMBER_UPDATE', 'echo') >= 1 + i ? true : null)
     }
-    // Events of one member are handled in order: a nickname change after the last revert is
-    // handled only once the revert's echo was; neither starts a run.
+    // A nickname change moves nothing the plugin owns.
     w.sim.state.updateMember(IDS.g1, IDS.alice, { nick: 'Ally' })
-    const marker = nextLiveRun(w, 'drift', IDS.alice)
-    w.sim.state.setMemberRoles(IDS.g1, IDS.alice, [IDS.hand])
-    await marker
-    // One join, four hand edits: exactly four drift runs (none for the join's or reverts' echoes).
-    expect(await runsBy(w, 'drift:')).toBe(4)
-    expect(await runsBy(w, 'join:')).toBe(1)
+    await until(async () => await gatewayCount(world, 'GUILD_MEMBER_UPDATE', 'ignored') >= 1 ? true : null)
+    const runs = (await w.store.listSyncRuns({ limit: 100 })).filter((r) => r.initiated_by === `drift:${IDS.alice}`)
+    expect(runs.map((r) => r.results.roles_added)).toEqual([1, 1, 1])
+    expect(await metricValue(w, 'discord_sync_drift_total', { policy: 'revert' })).toBe(3)
+    expect(await gatewayCount(w, 'GUILD_MEMBER_UPDATE', 'echo')).toBe(4)
   })
 
   it('only reports drift when the guild says so', async () => {

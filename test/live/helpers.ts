@@ -31,3 +31,17 @@ export function connectedOnce (w: SyncWorld, accept: (e: GatewayStateEvent) => b
 export function nextLiveRun (w: SyncWorld, kind: 'join' | 'drift', discordUserId: string): Promise<{ run_id: string, status: string, dry_run: boolean }> {
   return w.app.discord.events.next('sync.finished', (e) => e.initiated_by === `${kind}:${discordUserId}`)
 }
+
+/** The value of a counter of the plugin's metrics with exactly these labels (0 when never counted). */
+export async function metricValue (w: SyncWorld, name: string, labels: Record<string, string>): Promise<number> {
+  const registry = w.app.discord.sync.metrics?.registry
+  if (registry === undefined) throw new Error('metrics are off in this world')
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name)
+  const value = metric?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+  return value?.value ?? 0
+}
+
+/** Gateway dispatches of a type handled with an outcome (handled, echo, ignored, invalid). */
+export async function gatewayCount (w: SyncWorld, type: string, outcome: string): Promise<number> {
+  return await metricValue(w, 'discord_sync_gateway_events_total', { type, outcome })
+}
