@@ -129,6 +129,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
       lock: lockFor('gateway', opts.gateway.leaderTtlMs),
       options: opts.gateway,
       events,
+      metrics: engineMetrics,
       log: gatewayLog,
       handler: new MemberEvents({
         store,

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Snowflake } from './common.js'
 import { IsoDateTime, iso, Label, Nullable } from './http.js'
 import type { GuildConfigRecord } from '../store/port/index.js'
+import type { GuildGatewayState } from '../live/gateway/gateway.js'
 
 /*
  * Guild configuration (the seed's `discord_guild_configs`). Requests accept the seed's
@@ -66,6 +67,15 @@ export const HealthStatus = Type.Union([
   Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy'), Type.Literal('unknown')
 ], { description: 'unknown until a bot token has been checked' })
 
+/** The live Gateway's view of a guild (null when the Gateway is off or another instance leads). */
+export const GuildGateway = Nullable(Type.Object({
+  connected: Type.Boolean({ description: "The bot's Gateway session for this guild is up" }),
+  last_event_at: Nullable(IsoDateTime, 'When the last event for this guild arrived'),
+  resumes: Type.Integer({ description: 'Sessions resumed after a drop since the connection started' }),
+  removed: Type.Boolean({ description: 'The bot was removed from the guild (GUILD_DELETE): scheduled syncs are paused' }),
+  error: Nullable(Type.String(), 'Why the connection stopped for good (e.g. the Server Members Intent is not enabled)')
+}), 'Live Gateway state')
+
 export const GuildConfig = Type.Object({
   id: Type.String(),
   guild_id: Type.String(),
@@ -80,6 +90,7 @@ export const GuildConfig = Type.Object({
   health_status: HealthStatus,
   last_health_check: Nullable(IsoDateTime),
   last_error: Nullable(Type.String()),
+  gateway: GuildGateway,
   created_at: IsoDateTime,
   updated_at: IsoDateTime
 })
@@ -107,7 +118,7 @@ export const DeletedGuild = Type.Object({
  * a response until someone lists it here (and in the response schema), so a secret can never
  * leak by accident. The seed's alias names are filled from one value.
  */
-export function presentGuild (g: GuildConfigRecord): GuildConfigDto {
+export function presentGuild (g: GuildConfigRecord, gateway: GuildGatewayState | null = null): GuildConfigDto {
   return {
     id: g.id,
     guild_id: g.guild_id,
@@ -131,6 +142,7 @@ export function presentGuild (g: GuildConfigRecord): GuildConfigDto {
     health_status: g.health_status,
     last_health_check: iso(g.last_health_check),
     last_error: g.last_error,
+    gateway: gateway === null ? null : { connected: gateway.connected, last_event_at: gateway.last_event_at, resumes: gateway.resumes, removed: gateway.removed, error: gateway.error },
     created_at: g.created_at.toISOString(),
     updated_at: g.updated_at.toISOString()
   }

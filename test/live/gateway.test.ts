@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { ADMIN, HOST, IDS, until, type SyncWorld } from '../sync/helpers.js'
-import { buildLiveWorld, gatewayCount, metricValue, nextLiveRun } from './helpers.js'
+import { EchoFilter } from '../../src/live/gateway/echo.js'
+import { MemberEvents, parseMember } from '../../src/live/gateway/member-events.js'
+import type { SyncMetrics } from '../../src/sync/metrics.js'
+import { ADMIN, BOT_TOKEN, buildSyncWorld, IDS, until, type SyncWorld } from '../sync/helpers.js'
+import { buildLiveWorld, connectedOnce, gatewayCount, metricValue, nextLiveRun } from './helpers.js'
 
 /*
  * The live Gateway (issue 13, parts 1 and 2) against the simulator's Gateway over a real
@@ -21,7 +24,7 @@ describe('live Gateway events', () => {
     w.sim.state.addMember(IDS.g1, IDS.alice)
     expect(await run).toMatchObject({ status: 'completed', dry_run: false })
     expect(w.roles(IDS.g1, IDS.alice)).toContain(IDS.pilot)
-    const audit = await w.store.listAudit({ guild_id: IDS.g1, limit: 10 })
+    const audit = await w.store.listAudit({ guild_id: IDS.g1, page_size: 50 })
     expect(audit.items.some((a) => a.discord_user_id === IDS.alice && a.action === 'add' && a.outcome === 'applied')).toBe(true)
 
     // Leaves: the link no longer lists the guild. Comes back: roles again.
@@ -67,7 +70,7 @@ describe('live Gateway events', () => {
     w.sim.state.setMemberRoles(IDS.g1, IDS.alice, [])
     expect(await drift).toMatchObject({ dry_run: true })
     expect(w.roles(IDS.g1, IDS.alice)).not.toContain(IDS.pilot)
-    const audit = await w.store.listAudit({ guild_id: IDS.g1, limit: 10 })
+    const audit = await w.store.listAudit({ guild_id: IDS.g1, page_size: 50 })
     expect(audit.items.some((a) => a.action === 'add' && a.outcome === 'dry_run' && a.role_id === IDS.pilot)).toBe(true)
   })
 
@@ -100,6 +103,93 @@ describe('live Gateway events', () => {
     w = await buildLiveWorld()
     expect(w.app.discord.gateway?.status()).toMatchObject({ enabled: true, leader: true, connections: [{ status: 'connected', guilds: 1 }] })
     expect(w.app.discord.gateway?.guildState(IDS.g1)).toMatchObject({ connected: true, removed: false })
-    expect(HOST.alice).toBeTruthy()
+    const status = await w.inject({ method: 'GET', url: '/discord/status' })
+    expect(status.json().gateway).toEqual({ leader: true, connections: 1, connected: 1, resumes: 0 })
+    const guild = await w.inject({ method: 'GET', url: `/discord/guilds/${IDS.g1}`, as: ADMIN })
+    expect(guild.json().gateway).toMatchObject({ connected: true, removed: false, resumes: 0, error: null })
+  })
+})
+
+describe('live Gateway faults and bad input', () => {
+  it('resumes after a dropped socket and handles the events sent while it was down', async () => {
+    w = await buildLiveWorld()
+    const resumed = connectedOnce(w, (e) => e.resumes === 1)
+    // Held dispatches are numbered and kept for RESUME, as Discord's are while a socket is down.
+    w.sim.gateway.holdDispatches()
+    w.sim.gateway.dropConnection()
+    const joined = nextLiveRun(w, 'join', IDS.alice)
+    w.sim.state.addMember(IDS.g1, IDS.alice)
+    w.sim.gateway.releaseDispatches()
+    await resumed
+    expect(await joined).toMatchObject({ status: 'completed' })
+    expect(w.roles(IDS.g1, IDS.alice)).toContain(IDS.pilot)
+    expect(w.app.discord.gateway?.guildState(IDS.g1)).toMatchObject({ connected: true, resumes: 1 })
+  })
+
+  it('says what to do when the Server Members Intent is not enabled (4014), and keeps polling', async () => {
+    w = await buildSyncWorld({ plugin: { gateway: { enabled: true } } })
+    w.sim.state.setPrivilegedIntents(BOT_TOKEN, { guildMembers: false })
+    await w.guild(IDS.g1, 'Alpha Guild')
+    const failed = w.app.discord.events.next('gateway.state', (e) => e.status === 'failed')
+    await w.app.discord.gateway?.reconcile()
+    expect((await failed).error).toMatch(/Server Members Intent/)
+    expect(w.app.discord.gateway?.guildState(IDS.g1)).toMatchObject({ connected: false, error: expect.stringMatching(/Developer Portal/) })
+    // Polling stays as it was: the guild keeps its own interval.
+    expect(w.app.discord.gateway?.cadence(IDS.g1, 60_000)).toBe(60_000)
+  })
+
+  it('ignores events of guilds that are not configured', async () => {
+    w = await buildLiveWorld()
+    const world = w
+    w.sim.state.addMember(IDS.g2, IDS.alice)
+    await until(async () => await gatewayCount(world, 'GUILD_MEMBER_ADD', 'ignored') >= 1 ? true : null)
+    expect(await w.store.listSyncRuns({ limit: 10 })).toEqual([])
+  })
+
+  it('acts on nothing while the bot token is locked after a 401', async () => {
+    w = await buildLiveWorld()
+    const world = w
+    // Discord refuses the token on a REST call: the client locks it (no further call with it).
+    w.sim.state.revokeBotToken(BOT_TOKEN)
+    await expect(w.app.discord.client.bot(BOT_TOKEN).getGuild(IDS.g1)).rejects.toMatchObject({ status: 401 })
+    expect(w.app.discord.client.isTokenLocked(BOT_TOKEN)).toBe(true)
+    w.sim.state.addMember(IDS.g1, IDS.alice)
+    await until(async () => await gatewayCount(world, 'GUILD_MEMBER_ADD', 'ignored') >= 1 ? true : null)
+    expect(await w.store.listSyncRuns({ limit: 10 })).toEqual([])
+    expect(w.roles(IDS.g1, IDS.alice)).toEqual([])
+  })
+
+  it('re-checks health at once when a mapped role is deleted', async () => {
+    w = await buildLiveWorld()
+    await w.store.updateGuild(IDS.g1, { health_status: 'healthy' })
+    w.sim.state.removeRole(IDS.g1, IDS.pilot)
+    const guild = await until(async () => {
+      const g = await w?.store.getGuild(IDS.g1)
+      return g?.health_status !== 'healthy' ? g : null
+    })
+    expect(guild.last_error).toMatch(/role/i)
+  })
+
+  it('logs and skips malformed member events without throwing', async () => {
+    w = await buildLiveWorld()
+    const guild = await w.store.getGuild(IDS.g1)
+    const handler = new MemberEvents({
+      store: w.store,
+      engine: w.app.discord.sync.engine,
+      echo: new EchoFilter(),
+      metrics: w.app.discord.sync.metrics as SyncMetrics,
+      events: w.app.discord.events,
+      log: w.app.log,
+      concurrency: 1,
+      checkGuildHealth: async () => {}
+    })
+    for (const [t, d] of [['GUILD_MEMBER_ADD', null], ['GUILD_MEMBER_ADD', { guild_id: IDS.g1, user: { id: 'x' } }], ['GUILD_MEMBER_UPDATE', { guild_id: IDS.g1, user: { id: IDS.alice }, roles: [1] }],
+      ['GUILD_MEMBER_REMOVE', 'text'], ['GUILD_ROLE_DELETE', { guild_id: IDS.g1 }], ['GUILD_ROLE_UPDATE', { guild_id: IDS.g1, role: null }]] as const) {
+      await expect(handler.handle(guild as NonNullable<typeof guild>, t, d)).resolves.toBeUndefined()
+    }
+    expect(await gatewayCount(w, 'GUILD_MEMBER_ADD', 'invalid')).toBe(2)
+    expect(await gatewayCount(w, 'GUILD_ROLE_DELETE', 'invalid')).toBe(1)
+    expect(parseMember({ guild_id: IDS.g1, user: { id: IDS.alice }, roles: [IDS.pilot] })).toEqual({ guild_id: IDS.g1, user: { id: IDS.alice }, roles: [IDS.pilot] })
+    expect(await w.store.listSyncRuns({ limit: 10 })).toEqual([])
   })
 })

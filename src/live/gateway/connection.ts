@@ -93,9 +93,12 @@ export class BotConnection {
       this.state.shards = info.shards
       await this.#manager.connect()
     } catch (err) {
-      this.state.status = 'failed'
-      this.state.error = `connecting failed: ${(err as Error)?.message ?? 'unknown error'}`
-      this.#d.onState('failed')
+      // A fatal close code already said what is wrong, in words an operator can act on.
+      if ((this.state.status as ConnectionState['status']) !== 'failed') {
+        this.state.status = 'failed'
+        this.state.error = `connecting failed: ${(err as Error)?.message ?? 'unknown error'}`
+        this.#d.onState('failed')
+      }
       throw err
     }
   }

@@ -6,7 +6,8 @@ import type { DiscordSyncEvents } from '../../events.js'
 import type { ResolvedGatewayOptions } from '../../options/index.js'
 import type { DiscordStore } from '../../store/port/index.js'
 import type { TaskLock } from '../../tasks/lock.js'
-import { BotConnection, type ConnectionState } from './connection.js'
+import type { SyncMetrics } from '../../sync/metrics.js'
+import { BotConnection, FATAL_CLOSE_CODES, type ConnectionState } from './connection.js'
 import { Leadership } from './leader.js'
 import type { MemberEvents } from './member-events.js'
 
@@ -49,6 +50,7 @@ export interface LiveGatewayDeps {
   options: ResolvedGatewayOptions
   handler: MemberEvents
   events: DiscordSyncEvents
+  metrics: SyncMetrics
   log: FastifyBaseLogger
 }
 
@@ -131,8 +133,10 @@ export class LiveGateway {
     try {
       await conn.connect()
     } catch (err) {
-      // GET /gateway/bot refused or unreachable: the next reconcile after retryAt tries again.
-      held.retryAt = Date.now() + RECONCILE_MS
+      // GET /gateway/bot refused or unreachable: tried again at the next re-read. A fatal close code
+      // (bad token, intent not enabled) waits longer: each attempt spends one of the day's 1000 IDENTIFYs.
+      const fatal = conn.state.last_close_code !== null && FATAL_CLOSE_CODES[conn.state.last_close_code] !== undefined
+      held.retryAt = Date.now() + (fatal ? FATAL_RETRY_MS : RECONCILE_MS)
       log.warn({ err: { message: (err as Error)?.message } }, 'gateway connection could not start')
     }
   }
@@ -160,11 +164,17 @@ export class LiveGateway {
     const d = payload.d as unknown
     const guildId = t === 'GUILD_CREATE' || t === 'GUILD_DELETE' ? (d as { id?: unknown })?.id : (d as { guild_id?: unknown })?.guild_id
     if (typeof guildId !== 'string' || !SNOWFLAKE.test(guildId)) {
-      if (t.startsWith('GUILD_')) this.#d.log.warn({ event: t }, 'malformed gateway event skipped')
+      if (t.startsWith('GUILD_')) {
+        this.#d.metrics.gatewayEvent(t, 'invalid')
+        this.#d.log.warn({ event: t }, 'malformed gateway event skipped')
+      }
       return
     }
     // Not one of ours (or configured with another bot): ignored.
-    if (this.#guildToken.get(guildId) !== key) return
+    if (this.#guildToken.get(guildId) !== key) {
+      if (MEMBER_EVENTS.has(t)) this.#d.metrics.gatewayEvent(t, 'ignored')
+      return
+    }
     this.#guildEventAt.set(guildId, new Date())
     if (t === 'GUILD_CREATE') {
       this.#removed.delete(guildId)
@@ -179,6 +189,7 @@ export class LiveGateway {
     const held = this.#held.get(key)
     // A token locked after a 401 writes nothing until an operator fixes it.
     if (held === undefined || this.#d.client.isTokenLocked(held.token)) {
+      this.#d.metrics.gatewayEvent(t, 'ignored')
       this.#d.log.warn({ guild_id: guildId, event: t }, 'gateway event not acted on: the bot token is locked')
       return
     }

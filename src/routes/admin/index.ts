@@ -87,7 +87,7 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ healthChecker: GuildHealthTask }>
     }
   }, async (request) => {
     await healthChecker.checkGuild(await guilds.get(request.params.guild_id))
-    return presentGuild(await guilds.get(request.params.guild_id))
+    return presentGuild(await guilds.get(request.params.guild_id), fastify.discord.gateway?.guildState(request.params.guild_id) ?? null)
   })
 }
 

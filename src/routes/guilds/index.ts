@@ -10,6 +10,7 @@ import {
   UpdateGuildBody
 } from '../../schemas/guilds.js'
 import { sessionRoute } from '../../schemas/http.js'
+import type { GuildConfigRecord } from '../../store/port/index.js'
 import { ADMIN_BODY_LIMIT } from '../strict-json.js'
 
 /*
@@ -22,13 +23,14 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { guilds } = fastify.discord
   const admin = fastify.discord.auth.requireAdmin
   const tags = ['discord guilds']
+  const present = (g: GuildConfigRecord): ReturnType<typeof presentGuild> => presentGuild(g, fastify.discord.gateway?.guildState(g.guild_id) ?? null)
 
   fastify.get('/guilds', {
     preValidation: admin,
     schema: sessionRoute({ tags, summary: 'List configured Discord guilds', querystring: GuildListQuery, response: { 200: GuildList } })
   }, async (request) => {
     const list = await guilds.list(request.query)
-    return { guilds: list.map(presentGuild), total: list.length }
+    return { guilds: list.map(present), total: list.length }
   })
 
   fastify.post('/guilds', {
@@ -43,7 +45,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     })
   }, async (request, reply) => {
     const created = await guilds.create(request.body, request.discordAuth?.id ?? null)
-    return reply.code(201).send(presentGuild(created))
+    return reply.code(201).send(present(created))
   })
 
   fastify.get('/guilds/:guild_id', {
@@ -55,7 +57,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: GuildConfig },
       errors: [404]
     })
-  }, async (request) => presentGuild(await guilds.get(request.params.guild_id)))
+  }, async (request) => present(await guilds.get(request.params.guild_id)))
 
   fastify.put('/guilds/:guild_id', {
     preValidation: admin,
@@ -68,7 +70,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: GuildConfig },
       errors: [404, 413, 415, 422, 502]
     })
-  }, async (request) => presentGuild(await guilds.update(request.params.guild_id, request.body)))
+  }, async (request) => present(await guilds.update(request.params.guild_id, request.body)))
 
   fastify.delete('/guilds/:guild_id', {
     preValidation: admin,
