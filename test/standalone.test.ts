@@ -257,6 +257,7 @@ describe('standalone configuration', () => {
     ['AUTH_SESSION_EXPIRY', { AUTH_SESSION_EXPIRY: 'forever' }],
     ['DISCORD_TOKEN_REFRESH_INTERVAL', { DISCORD_TOKEN_REFRESH_INTERVAL: 'soon' }],
     ['DISCORD_ADMIN_UI', { DISCORD_ADMIN_UI: 'yes' }],
+    ['DISCORD_GATEWAY', { DISCORD_GATEWAY: 'off' }],
     // Well-formed but below what the plugin accepts: its option error comes back naming the variable.
     ['DISCORD_STATE_EXPIRY', { DISCORD_STATE_EXPIRY: '1s' }],
     ['DISCORD_SYNC_INTERVAL', { DISCORD_SYNC_INTERVAL: '30s' }],
@@ -264,6 +265,12 @@ describe('standalone configuration', () => {
     ['AUTH_SESSION_EXPIRY', { AUTH_SESSION_EXPIRY: '10s' }],
     ['DISCORD_TOKEN_REFRESH_INTERVAL', { DISCORD_TOKEN_REFRESH_INTERVAL: '0' }]
   ]
+  it('turns the live Gateway off with DISCORD_GATEWAY=0 (on by default)', () => {
+    const env = { ...REAL, DISCORD_DB_PATH: join(tempDir(), 'db.sqlite') }
+    expect(loadConfig(env).plugin.gateway?.enabled).toBe(true)
+    expect(loadConfig({ ...env, DISCORD_GATEWAY: '0' }).plugin.gateway?.enabled).toBe(false)
+  })
+
   it.each(bad)('names %s when it is wrong', (variable, override) => {
     const env = { ...REAL, DISCORD_DB_PATH: join(tempDir(), 'db.sqlite'), ...override }
     // An empty value means "unset" except where the variable is then required.

@@ -52,6 +52,7 @@ const OPTION_VARIABLES: Readonly<Record<string, string>> = Object.freeze({
   'tokenRefresh.interval': 'DISCORD_TOKEN_REFRESH_INTERVAL',
   'sync.writeDelay': 'DISCORD_RATE_LIMIT_DELAY',
   adminUi: 'DISCORD_ADMIN_UI',
+  'gateway.enabled': 'DISCORD_GATEWAY',
   'discord.clientId': 'DISCORD_CLIENT_ID',
   'discord.clientSecret': 'DISCORD_CLIENT_SECRET',
   'discord.redirectUri': 'DISCORD_REDIRECT_URI',
@@ -268,6 +269,10 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
   const adminUi = get(env, 'DISCORD_ADMIN_UI') ?? '1'
   if (!['0', '1', 'true', 'false'].includes(adminUi)) throw new ConfigError('DISCORD_ADMIN_UI', 'must be 1 or 0')
   plugin.adminUi = adminUi === '1' || adminUi === 'true'
+  // The live Gateway is on by default (it connects only for guilds with a bot token); 0 turns it off.
+  const gateway = get(env, 'DISCORD_GATEWAY') ?? '1'
+  if (!['0', '1', 'true', 'false'].includes(gateway)) throw new ConfigError('DISCORD_GATEWAY', 'must be 1 or 0')
+  plugin.gateway = { ...plugin.gateway, enabled: gateway === '1' || gateway === 'true' }
 
   const scopes = (get(env, 'DISCORD_SCOPES') ?? 'identify guilds').split(/\s+/)
   for (const s of scopes) if (!ALLOWED_SCOPES.includes(s)) throw new ConfigError('DISCORD_SCOPES', `contains "${s}", which is not an allowed scope (${ALLOWED_SCOPES.join(', ')})`)
