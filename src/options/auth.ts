@@ -59,7 +59,7 @@ export const AuthSchema = Type.Object({
       'answered; the next gets 429 FST_DISCORD_RATE_LIMITED with `Retry-After`. Counted in this process (a bounded map), so with N ' +
       'instances an IP gets up to N × `max`. `false` turns it off (a host limiting these routes itself).'
   })
-}, { additionalProperties: false, description: 'Sessions, authorisation and redirects (see "Authentication" in the README).' })
+}, { additionalProperties: false, description: 'Sessions, authorisation and redirects (see docs/security.md and docs/host-integration.md).' })
 
 /** Sessions, authorisation and redirects. */
 export type AuthOptions = Static<typeof AuthSchema>
