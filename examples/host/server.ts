@@ -1,17 +1,34 @@
 import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
 import { buildHost } from './app.js'
 import { HostDatabase } from './db.js'
 import { configureDiscord, DISCORD, seedHost, startSimulatedDiscord } from './seed.js'
 
 /*
  * `npx tsx examples/host/server.ts`: the host example against a simulated Discord in this
- * process (nothing reaches discord.com). PORT (default 3100) and HOST (default 127.0.0.1) choose
- * where it listens; everything else is generated per start and kept in memory.
+ * process (nothing reaches discord.com). PORT (default 3100; 0 picks a free one) and HOST
+ * (default 127.0.0.1) choose where it listens; everything else is generated per start and kept
+ * in memory.
  */
+
+/** A free port, chosen before start-up because the OAuth redirect URI must name it. */
+async function freePort (host: string): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, host, () => {
+      const address = srv.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
 async function main (): Promise<void> {
-  const port = Number(process.env.PORT ?? 3100)
   const host = process.env.HOST ?? '127.0.0.1'
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`PORT must be a port number, not ${JSON.stringify(process.env.PORT)}`)
+  const wanted = Number(process.env.PORT ?? 3100)
+  if (!Number.isInteger(wanted) || wanted < 0 || wanted > 65535) throw new Error(`PORT must be a port number, not ${JSON.stringify(process.env.PORT)}`)
+  const port = wanted === 0 ? await freePort(host) : wanted
   const publicUrl = `http://${host}:${port}`
 
   const discord = await startSimulatedDiscord(`${publicUrl}/api/discord/auth/callback`)
