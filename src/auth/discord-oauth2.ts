@@ -104,6 +104,8 @@ function classify (err: unknown): ExchangeFailure {
   const what = 'exchanging the authorisation code'
   if (status === null) return { retry: true, error: new DiscordUpstreamError(`${what} failed (no response)`), status, oauthError: null }
   if (status >= 500) return { retry: true, error: new DiscordUpstreamError(`${what} failed (HTTP ${status})`), status, oauthError: named }
+  // An unreadable 2xx (Discord may have spent the code): not retried.
+  if (status < 400) return { retry: false, error: new DiscordUpstreamError(`${what} failed (unreadable answer)`), status, oauthError: null }
   if (status === 429) return { retry: false, error: new DiscordUpstreamError(`rate limited by Discord while ${what}; retry later`), status, oauthError: named }
   if (named === 'invalid_grant') return { retry: false, error: new OAuthInvalidGrantError(), status, oauthError: named }
   if (named !== null) return { retry: false, error: new DiscordUpstreamError(`Discord refused ${what} (${safeOAuthErrorName(named)})`), status, oauthError: safeOAuthErrorName(named) }
