@@ -241,7 +241,7 @@ export async function registerOAuthFlow (fastify: FastifyInstance, deps: OAuthFl
         carrier.record ??= await states.claim(carrier.query.state, carrier.claim)
         return true
       },
-      ...(deps.auth.pkce === null ? {} : { pkce: deps.auth.pkce }),
+      ...(deps.auth.pkce === false ? {} : { pkce: deps.auth.pkce }),
       verifierCookieName: PKCE_VERIFIER_COOKIE,
       cookie: binding.verifierCookieOptions,
       userAgent: deps.userAgent ?? DEFAULT_REST_OPTIONS.userAgent

@@ -286,7 +286,7 @@ export class OAuthService {
     }
     if (!hasCode) return { kind: 'started', ...(await this.start(input, user, client, cookies)) }
     // The PKCE verifier is a cookie scoped to the callback: this request cannot carry it.
-    if (this.#d.auth.pkce !== null) throw new ValidationError('with auth.pkce, a flow completes at GET /auth/callback in the browser that started it')
+    if (this.#d.auth.pkce !== false) throw new ValidationError('with auth.pkce, a flow completes at GET /auth/callback in the browser that started it')
     return { kind: 'linked', result: await this.complete({ code: input.code, state: input.state as string }, user.id) }
   }
 

@@ -49,7 +49,7 @@ export class StateBinding {
    */
   constructor (app: ResolvedDiscordApp | null, auth: ResolvedAuthOptions, stateExpiryMs: number) {
     this.#enabled = auth.bindStateToBrowser
-    this.#pkce = auth.pkce !== null
+    this.#pkce = auth.pkce !== false
     this.#key = app === null ? null : Buffer.from(hkdfSync('sha256', app.clientSecret, app.clientId, HKDF_INFO, 32))
     this.#attributes = {
       httpOnly: true,

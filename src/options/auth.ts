@@ -90,8 +90,8 @@ export interface ResolvedAuthOptions {
   bindStateToBrowser: boolean
   /** null when turned off (`stateRateLimit: false`). */
   stateRateLimit: { max: number, timeWindowMs: number } | null
-  /** PKCE method for the authorisation-code flow, or null (`pkce: false`, the default). */
-  pkce: 'S256' | null
+  /** PKCE method for the authorisation-code flow, or false (the default). */
+  pkce: false | 'S256'
 }
 
 function resolveJwtSecret (value: unknown): JwtSecretOption | null {
@@ -155,7 +155,7 @@ export function resolveAuth (a: AuthOptions | undefined): ResolvedAuthOptions {
 
 function resolvePkce (value: AuthOptions['pkce'], bound: boolean): ResolvedAuthOptions['pkce'] {
   const v = value ?? DEFAULTS.pkce
-  if (v === false) return null
+  if (v === false) return false
   if (v !== 'S256') return fail('auth.pkce', "must be false or 'S256'")
   // The verifier is a cookie of the browser that started the flow: a flow completed elsewhere could never send it.
   if (!bound) fail('auth.pkce', 'needs auth.bindStateToBrowser (the PKCE verifier is kept in the browser that started the flow)')
