@@ -122,6 +122,20 @@ describe('the code exchange on @fastify/oauth2', () => {
     expect([...new URL(started.auth_url).searchParams.keys()].sort()).toEqual(['client_id', 'redirect_uri', 'response_type', 'scope', 'state'])
   })
 
+  it('follows discord.authorizeUrl with a path and a query of its own, and the token endpoint under apiBaseUrl', async () => {
+    await t.close()
+    const authorizeUrl = `${sim.apiBaseUrl}/oauth2/authorize?prompt=consent`
+    t = await buildWorld(authWorld(sim, { discord: { ...discordOptions(sim, AUTH_APP), authorizeUrl } }))
+    const started = await startLogin()
+    const url = new URL(started.auth_url)
+    expect(`${url.origin}${url.pathname}`).toBe(`${sim.apiBaseUrl}/oauth2/authorize`)
+    expect(url.searchParams.get('prompt')).toBe('consent')
+    const { code, state } = await authorizeAs(sim, started.auth_url, ALICE)
+    const before = tokenRequests().length
+    expect((await t.callback({ code, state })).statusCode).toBe(200)
+    expect(tokenRequests().slice(before)).toEqual([{ status: 200 }])
+  })
+
   it('a lost connection and a 5xx are retried without claiming the state again: the login completes', async () => {
     const started = await startLogin()
     const { code, state } = await authorizeAs(sim, started.auth_url, ALICE)
