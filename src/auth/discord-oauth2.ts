@@ -30,8 +30,9 @@ import { PKCE_VERIFIER_COOKIE, StateBinding } from './state-binding.js'
 
 /**
  * @fastify/oauth2 decorates with this name (and `oauth2FastifyDiscordSync`), on a context of our
- * own: a host's instance never sees it, so neither a host's own @fastify/oauth2 nor a second
- * registration of this plugin in another context can clash with it.
+ * own: a host's instance never gets it, so a host's own @fastify/oauth2 (under its own name) and a
+ * second registration of this plugin in another context do not clash with it; only a host
+ * decorator of this very name, registered before the plugin, would.
  */
 const DECORATOR = 'fastifyDiscordSync'
 
