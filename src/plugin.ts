@@ -10,6 +10,7 @@ import { DiscordRestClient } from './discord/index.js'
 import { DiscordSyncEvents } from './events.js'
 import { resolveSessionJwt, SessionAuth } from './auth/session.js'
 import { OAuthService } from './auth/oauth-service.js'
+import { registerOAuthFlow } from './auth/discord-oauth2.js'
 import { GuildService } from './guilds/service.js'
 import { MappingService } from './guilds/mappings/service.js'
 import { UserService } from './users/service.js'
@@ -67,7 +68,9 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   const bots = (token: string): ReturnType<DiscordRestClient['bot']> => client.bot(token)
   const { jwt, source: jwtSource } = await resolveSessionJwt(fastify, opts.auth)
   const auth = new SessionAuth(jwt, jwtSource, opts.auth)
-  const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, stateExpiryMs: opts.stateExpiryMs, log: oauthLog, events })
+  // The authorisation-code flow on @fastify/oauth2 (registered on a context of its own), states in the store.
+  const flow = await registerOAuthFlow(fastify, { store, app: opts.discord, auth: opts.auth, apiBaseUrl: opts.apiBaseUrl, stateExpiryMs: opts.stateExpiryMs, log: oauthLog })
+  const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, flow, log: oauthLog, events })
   const guilds = new GuildService({ store, bots, resetToken: (token) => { client.resetToken(token) } })
   const mappings = new MappingService({ store, guilds })
   const users = new UserService(store)

@@ -246,14 +246,19 @@ describe('Discord-dependent routes without credentials', () => {
   })
 })
 
-describe('README: the plugin example', () => {
-  // The object literal passed to register in "Install in a host", evaluated as written.
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-  const start = readme.indexOf('await app.register(discordSync, {')
-  const literal = readme.slice(start + 'await app.register(discordSync, '.length, readme.indexOf('\n})\n', start) + 2)
-  const env = { DISCORD_ENCRYPTION_KEY: TEST_KEY, DISCORD_CLIENT_ID: '123456789012345678', DISCORD_CLIENT_SECRET: 'readme-client-secret', JWT_SECRET: 'j'.repeat(40) }
-  // eslint-disable-next-line no-new-func -- the README's own text is the thing under test
-  const example = new Function('process', `return (${literal})`)({ env }) as Record<string, unknown>
+describe('docs/configuration.md: the registration with every option', () => {
+  // The object literal passed to register under "Every option at its default", evaluated as written.
+  const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8')
+  const start = doc.indexOf('await app.register(discordSync, {', doc.indexOf('## Every option at its default'))
+  const literal = doc.slice(start + 'await app.register(discordSync, '.length, doc.indexOf('\n})\n', start) + 2)
+  const vars: Record<string, string> = { DISCORD_ENCRYPTION_KEY: TEST_KEY, DISCORD_CLIENT_ID: '123456789012345678', DISCORD_CLIENT_SECRET: 'readme-client-secret', JWT_SECRET: 'j'.repeat(40) }
+  const env = (name: string): string => {
+    const value = vars[name]
+    if (value === undefined) throw new Error(`the example reads ${name}, which this test does not provide`)
+    return value
+  }
+  // eslint-disable-next-line no-new-func -- the page's own text is the thing under test
+  const example = new Function('env', `return (${literal})`)(env) as Record<string, unknown>
 
   /** Every option path the schema accepts (objects inside unions too, e.g. rateLimit). */
   function optionPaths (schema: TSchema, prefix = ''): string[] {
@@ -271,15 +276,15 @@ describe('README: the plugin example', () => {
       return true
     }
     const missing = optionPaths(OptionsSchema).filter((p) => !listed(p))
-    expect(missing, 'options missing from the README plugin example').toEqual([])
+    expect(missing, 'options missing from the docs/configuration.md registration').toEqual([])
   })
 
   it('is a valid registration whose every value is the default (apart from the credentials and host prefix it must give)', () => {
     const { prefix: _prefix, ...options } = example
     const required = {
-      encryptionKey: env.DISCORD_ENCRYPTION_KEY,
-      discord: { clientId: env.DISCORD_CLIENT_ID, clientSecret: env.DISCORD_CLIENT_SECRET, redirectUri: (example.discord as { redirectUri: string }).redirectUri },
-      auth: { jwtSecret: env.JWT_SECRET, redirectUrls: [] }
+      encryptionKey: env('DISCORD_ENCRYPTION_KEY'),
+      discord: { clientId: env('DISCORD_CLIENT_ID'), clientSecret: env('DISCORD_CLIENT_SECRET'), redirectUri: (example.discord as { redirectUri: string }).redirectUri },
+      auth: { jwtSecret: env('JWT_SECRET'), redirectUrls: [] }
     }
     expect(resolveOptions(options)).toEqual(resolveOptions(required))
   })

@@ -303,7 +303,7 @@ export function demoBanner (info: DemoInfo): string {
     `  Sign in    "Sign in with Discord", pick "${admin.globalName}" on the consent page, Authorize`,
     `  Groups     ${info.membershipFile} (edit it; the next sync follows)`,
     '  Real app   set DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET, DISCORD_REDIRECT_URI,',
-    '             DISCORD_ENCRYPTION_KEY and JWT_SECRET (README: "Standalone server")',
+    '             DISCORD_ENCRYPTION_KEY and JWT_SECRET (docs/standalone.md)',
     ''
   ].join('\n')
 }

@@ -57,7 +57,8 @@ export function checkRedirectUrl (requested: string | undefined, allowed: readon
 /**
  * Discord's authorization URL (docs/oauth2.mdx, "Authorization URL Example"): response_type=code,
  * client_id, scope separated by url-encoded spaces (%20, not +), state, redirect_uri.
- * No PKCE parameters: Discord's OAuth2 documentation describes no code_challenge support.
+ * The flow's URLs come from @fastify/oauth2 (discord-oauth2.ts, with a PKCE challenge under
+ * `auth.pkce`); this is the documented shape they are held to, pinned by its unit test.
  */
 export function buildAuthorizeUrl (app: Pick<ResolvedDiscordApp, 'authorizeUrl' | 'clientId' | 'redirectUri'>, state: string, scopes: readonly string[]): string {
   const params = [

@@ -7,29 +7,25 @@ import {
   DiscordNotConfiguredError,
   DiscordUpstreamError,
   NotFoundError,
-  OAuthBrowserMismatchError,
   OAuthCodeMissingError,
   OAuthDeniedError,
-  OAuthInvalidGrantError,
-  OAuthStateExpiredError,
-  OAuthStateMismatchError,
-  OAuthStateUnknownError,
-  OAuthStateUsedError,
   StoreConflictError,
   ValidationError
 } from '../errors.js'
 import { DiscordAPIError, DiscordOAuthError, DiscordRateLimitError, type DiscordRestClient } from '../discord/index.js'
 import type { ResolvedAuthOptions, ResolvedDiscordApp } from '../options/index.js'
-import type { DiscordGuildSummary, DiscordStore, DiscordUserRecord, OAuthStateRecord, OAuthTokens } from '../store/port/index.js'
+import type { DiscordGuildSummary, DiscordStore, DiscordUserRecord, OAuthTokens } from '../store/port/index.js'
 import type { DiscordSyncEvents } from '../events.js'
 import {
   toLinkedAccount,
   type AuthStatus, type BrowserProof, type CallbackInput, type CallbackOutcome, type CompletedFlow,
   type RevocationOutcome, type StartFlowInput, type StateObserver, type UnlinkResult
 } from './oauth-types.js'
-import { buildAuthorizeUrl, checkRedirectUrl, generateState, resolveRequestedScopes } from './flow.js'
+import { checkRedirectUrl, resolveRequestedScopes } from './flow.js'
+import type { CookieSink, DiscordOAuth2, OAuthFlow } from './discord-oauth2.js'
+import type { FlowStates } from './flow-states.js'
 import type { SessionAuth } from './session.js'
-import { StateBinding } from './state-binding.js'
+import type { StateBinding } from './state-binding.js'
 import { StateRateLimiter } from './state-rate-limit.js'
 import type { AuthUser, DiscordProfile } from './types.js'
 
@@ -40,7 +36,8 @@ export interface OAuthServiceDeps {
   app: ResolvedDiscordApp | null
   auth: ResolvedAuthOptions
   session: SessionAuth
-  stateExpiryMs: number
+  /** The binding cookie, the stored states and @fastify/oauth2 (`registerOAuthFlow`). */
+  flow: OAuthFlow
   log: FastifyBaseLogger
   /** Where linking, unlinking and failed flows are announced (sync on link, removal on unlink, metrics). */
   events: DiscordSyncEvents
@@ -65,18 +62,11 @@ function safeOAuthErrorName (value: string): string {
 }
 
 /*
- * Why DiscordRestClient's OAuth2 methods and not @fastify/oauth2 (whose DISCORD_CONFIGURATION,
- * generateStateFunction/checkStateFunction, pkce and tokenHost options were checked, v8.3.0):
- * - its authorize URL always carries the scope fixed at registration; ours is per request;
- * - it always sets its own state cookie and keeps a PKCE verifier in another cookie, while our
- *   state lives in the store (single use, atomic), and its browser binding (StateBinding) can be
- *   turned off for API clients that follow auth_url outside the browser that asked for it;
- * - checkStateFunction only passes or fails, so the consumed record (flow, user, redirect) would
- *   need a side channel to reach the handler;
- * - exchange, refresh and revoke would run on simple-oauth2's HTTP stack, outside the client's
- *   shared rate limits, timeouts, retries and typed errors, and invalid_grant must be recognised
- *   identically here and in the refresh task.
- * PKCE is not used: Discord's OAuth2 documentation describes no code_challenge support.
+ * The authorize URL and the code exchange go through @fastify/oauth2 (discord-oauth2.ts), with
+ * the state in the store (flow-states.ts). Refresh (tasks/token-refresh.ts) and revoke (below)
+ * stay on DiscordRestClient: they run unattended and in bulk, so they need its shared rate-limit
+ * buckets, 429 handling, retries and typed errors (invalid_grant recognised in one place), one
+ * client for every such Discord call.
  */
 
 /**
@@ -87,6 +77,7 @@ function safeOAuthErrorName (value: string): string {
 export class OAuthService {
   readonly #d: OAuthServiceDeps
   readonly #now: () => Date
+  readonly #states: FlowStates
   /** The cookie binding each flow to the browser that started it (set and cleared by the routes). */
   readonly binding: StateBinding
   /** The per-IP budget of flow starts (`auth.stateRateLimit`; null when off), taken by the routes that start one. */
@@ -95,13 +86,21 @@ export class OAuthService {
   constructor (deps: OAuthServiceDeps) {
     this.#d = deps
     this.#now = deps.now ?? (() => new Date())
-    this.binding = new StateBinding(deps.app, deps.auth, deps.stateExpiryMs)
+    this.binding = deps.flow.binding
+    this.#states = deps.flow.states
     this.stateLimiter = deps.auth.stateRateLimit === null ? null : new StateRateLimiter(deps.auth.stateRateLimit)
   }
 
   #app (): ResolvedDiscordApp {
     if (this.#d.app === null) throw new DiscordNotConfiguredError('set the Discord application client id, secret and redirect URI')
     return this.#d.app
+  }
+
+  /** @fastify/oauth2, registered whenever an application is configured. */
+  #oauth2 (): DiscordOAuth2 {
+    const lib = this.#d.flow.oauth2
+    if (lib === null) throw new DiscordNotConfiguredError('set the Discord application client id, secret and redirect URI')
+    return lib
   }
 
   #oauth (): ReturnType<DiscordRestClient['oauth2']> {
@@ -114,39 +113,22 @@ export class OAuthService {
    * authorize URL. With a user it is a link flow for that user; without, a login flow. `client`
    * (the caller's IP, as the routes pass it) is counted against `auth.stateRateLimit` once the
    * request is otherwise valid: a refused request costs no budget, and a spent budget answers 429.
+   * `cookies` (the route's reply) receives the PKCE verifier cookie when `auth.pkce` is on.
    */
-  async start (input: StartFlowInput, user: AuthUser | null, client?: string): Promise<{ auth_url: string, state: string, expires_at: string }> {
+  async start (input: StartFlowInput, user: AuthUser | null, client?: string, cookies?: CookieSink): Promise<{ auth_url: string, state: string, expires_at: string }> {
     const app = this.#app()
     const scopes = resolveRequestedScopes(input.scopes, app.scopes)
     const redirectUrl = checkRedirectUrl(input.redirect_url, this.#d.auth.redirectUrls)
     // Fail before the user visits Discord, not after: a login must end with a session we can sign.
     if (user === null) this.#d.session.assertConfigured()
     if (client !== undefined) this.stateLimiter?.charge(client)
-    const state = generateState()
-    const expiresAt = new Date(this.#now().getTime() + this.#d.stateExpiryMs)
-    await this.#d.store.createOAuthState({
-      state,
+    const { auth_url: authUrl, issued } = await this.#oauth2().authorize({
       flow: user === null ? 'login' : 'link',
       user_id: user?.id ?? null,
       redirect_url: redirectUrl,
-      scopes,
-      // Discord's OAuth2 documentation describes no PKCE (code_challenge) support, so none is sent.
-      code_verifier: null,
-      expires_at: expiresAt
-    })
-    return { auth_url: buildAuthorizeUrl(app, state, scopes), state, expires_at: expiresAt.toISOString() }
-  }
-
-  /** Consumes the state atomically; forged, expired and reused states fail with distinct codes and write nothing. */
-  async #consume (state: string, onState: StateObserver | undefined): Promise<OAuthStateRecord> {
-    const result = await this.#d.store.consumeOAuthState(state, this.#now())
-    if (result.ok) {
-      onState?.(result.record.redirect_url)
-      return result.record
-    }
-    if (result.reason === 'not_found') throw new OAuthStateUnknownError()
-    onState?.(result.redirect_url)
-    throw result.reason === 'expired' ? new OAuthStateExpiredError() : new OAuthStateUsedError()
+      scopes
+    }, cookies)
+    return { auth_url: authUrl, state: issued.state, expires_at: issued.expires_at.toISOString() }
   }
 
   /**
@@ -169,18 +151,16 @@ export class OAuthService {
   }
 
   async #complete (input: CallbackInput, expectLinkFor: string | null, onState: StateObserver | undefined, browser: BrowserProof | undefined): Promise<CompletedFlow> {
-    this.#app()
+    const lib = this.#oauth2()
     if ((input.code === undefined || input.code === '') && input.error === undefined) throw new OAuthCodeMissingError()
-    const record = await this.#consume(input.state, onState)
-    if (browser !== undefined && this.binding.enabled && !this.binding.matches(record.state, browser.bindingCookie)) {
-      throw new OAuthBrowserMismatchError()
+    const claim = { onState, browser, expectLinkFor }
+    if (input.error !== undefined) {
+      // Nothing to exchange, but the state is spent and its redirect known, like any other outcome.
+      await this.#states.claim(input.state, claim)
+      throw new OAuthDeniedError(safeOAuthErrorName(input.error))
     }
-    if (expectLinkFor !== null && (record.flow !== 'link' || record.user_id !== expectLinkFor)) {
-      throw new OAuthStateMismatchError('it was not issued to start a link flow for the current user')
-    }
-    if (input.error !== undefined) throw new OAuthDeniedError(safeOAuthErrorName(input.error))
-
-    const tokens = await this.#exchange(input.code as string)
+    // checkStateFunction claims the state (single use, binding, link owner) before the code is exchanged.
+    const { record, tokens } = await lib.exchange(input.code as string, input.state, browser?.verifierCookie, claim)
     const profile = await this.#profile(tokens)
 
     const existing = await this.#d.store.getUserByDiscordId(profile.id)
@@ -232,22 +212,6 @@ export class OAuthService {
     }
     this.#d.log.error({ err }, 'unexpected error in the discord oauth callback; redirecting with FST_DISCORD_INTERNAL')
     return 'FST_DISCORD_INTERNAL'
-  }
-
-  async #exchange (code: string): Promise<OAuthTokens> {
-    const app = this.#app()
-    try {
-      const t = await this.#oauth().exchangeCode(code, app.redirectUri)
-      return {
-        access_token: t.access_token,
-        refresh_token: typeof t.refresh_token === 'string' && t.refresh_token !== '' ? t.refresh_token : null,
-        expires_at: new Date(this.#now().getTime() + t.expires_in * 1000),
-        scopes: typeof t.scope === 'string' ? t.scope.split(/\s+/).filter(Boolean) : []
-      }
-    } catch (err) {
-      if (err instanceof DiscordOAuthError && err.oauthError === 'invalid_grant') throw new OAuthInvalidGrantError()
-      throw this.#upstream(err, 'exchanging the authorisation code')
-    }
   }
 
   async #profile (tokens: OAuthTokens): Promise<DiscordProfile> {
@@ -311,7 +275,7 @@ export class OAuthService {
   }
 
   /** POST /auth/link: either starts a link flow, or completes one with a code and state. */
-  async link (input: StartFlowInput & { code?: string | undefined, state?: string | undefined }, user: AuthUser, client?: string): Promise<
+  async link (input: StartFlowInput & { code?: string | undefined, state?: string | undefined }, user: AuthUser, client?: string, cookies?: CookieSink): Promise<
     { kind: 'started', auth_url: string, state: string, expires_at: string } | { kind: 'linked', result: CompletedFlow }
   > {
     const hasCode = input.code !== undefined
@@ -320,7 +284,9 @@ export class OAuthService {
     if (hasCode && (input.redirect_url !== undefined || input.scopes !== undefined)) {
       throw new ValidationError('redirect_url and scopes start a flow; they cannot be sent with code and state')
     }
-    if (!hasCode) return { kind: 'started', ...(await this.start(input, user, client)) }
+    if (!hasCode) return { kind: 'started', ...(await this.start(input, user, client, cookies)) }
+    // The PKCE verifier is a cookie scoped to the callback: this request cannot carry it.
+    if (this.#d.auth.pkce !== false) throw new ValidationError('with auth.pkce, a flow completes at GET /auth/callback in the browser that started it')
     return { kind: 'linked', result: await this.complete({ code: input.code, state: input.state as string }, user.id) }
   }
 

@@ -61,6 +61,8 @@ export type StateObserver = (redirectUrl: string | null) => void
  */
 export interface BrowserProof {
   bindingCookie: string | undefined
+  /** The PKCE verifier cookie (`auth.pkce`), handed to @fastify/oauth2 for the code exchange. */
+  verifierCookie?: string | undefined
 }
 
 export type RevocationOutcome = 'revoked' | 'failed' | 'no_tokens'

@@ -6,6 +6,9 @@ import { requestCookie } from './session.js'
 /** Cookie tying an OAuth state to the browser that started the flow (`auth.bindStateToBrowser`). */
 export const STATE_BINDING_COOKIE = 'falcon_oauth_binding'
 
+/** Cookie holding the PKCE verifier of the flow (`auth.pkce`), written and read by @fastify/oauth2. */
+export const PKCE_VERIFIER_COOKIE = 'falcon_oauth_verifier'
+
 /*
  * Why a cookie: the state alone proves that *someone* started the flow, not that the browser
  * arriving at the callback is theirs. Discord's guidance (docs/oauth2.mdx, "State and Security")
@@ -35,6 +38,7 @@ export class StateBinding {
   readonly #key: Buffer | null
   readonly #attributes: { httpOnly: true, sameSite: 'lax', secure: boolean, path: string, domain?: string }
   readonly #enabled: boolean
+  readonly #pkce: boolean
   readonly #maxAgeSec: number
 
   /**
@@ -45,6 +49,7 @@ export class StateBinding {
    */
   constructor (app: ResolvedDiscordApp | null, auth: ResolvedAuthOptions, stateExpiryMs: number) {
     this.#enabled = auth.bindStateToBrowser
+    this.#pkce = auth.pkce !== false
     this.#key = app === null ? null : Buffer.from(hkdfSync('sha256', app.clientSecret, app.clientId, HKDF_INFO, 32))
     this.#attributes = {
       httpOnly: true,
@@ -80,14 +85,28 @@ export class StateBinding {
     reply.setCookie(STATE_BINDING_COOKIE, this.#value(this.#key, state), { ...this.#attributes, maxAge: this.#maxAgeSec })
   }
 
-  /** Whatever the callback's outcome, the binding has served: expire it. */
+  /**
+   * The attributes of the PKCE verifier cookie (@fastify/oauth2 sets it): the binding's, so it
+   * reaches only the callback, lives as long as the state, and is cleared by `clear`.
+   */
+  get verifierCookieOptions (): { httpOnly: true, sameSite: 'lax', secure: boolean, path: string, domain?: string, maxAge: number } {
+    return { ...this.#attributes, maxAge: this.#maxAgeSec }
+  }
+
+  /** Whatever the callback's outcome, the binding (and the PKCE verifier) has served: expire it. */
   clear (reply: FastifyReply): void {
     if (!this.#enabled || this.#key === null) return
     reply.clearCookie(STATE_BINDING_COOKIE, this.#attributes)
+    if (this.#pkce) reply.clearCookie(PKCE_VERIFIER_COOKIE, this.#attributes)
   }
 
   /** The binding cookie the request carries, if any. */
   read (request: FastifyRequest): string | undefined {
     return requestCookie(request, STATE_BINDING_COOKIE) ?? undefined
+  }
+
+  /** The PKCE verifier cookie the request carries, if any (only looked for when `auth.pkce` is on). */
+  readVerifier (request: FastifyRequest): string | undefined {
+    return this.#pkce ? requestCookie(request, PKCE_VERIFIER_COOKIE) ?? undefined : undefined
   }
 }

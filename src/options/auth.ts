@@ -58,8 +58,17 @@ export const AuthSchema = Type.Object({
       'state until it expires, and anyone can ask for one, so at most `max` starts per client IP and `timeWindow` (a duration, at least 1s) are ' +
       'answered; the next gets 429 FST_DISCORD_RATE_LIMITED with `Retry-After`. Counted in this process (a bounded map), so with N ' +
       'instances an IP gets up to N × `max`. `false` turns it off (a host limiting these routes itself).'
+  }),
+  pkce: opt(Type.Union([Type.Literal(false), Type.Literal('S256')], { title: "false | 'S256'" }), {
+    default: false,
+    description: "`'S256'` adds PKCE (RFC 7636) to the authorisation-code flow: @fastify/oauth2 sends a `code_challenge` with the " +
+      'authorize URL and keeps its verifier in a short-lived HttpOnly cookie (`falcon_oauth_verifier`, same attributes as the binding ' +
+      'cookie) that the code exchange at `GET /auth/callback` sends back to Discord. Off by default: Discord\'s OAuth2 topic does not ' +
+      'document PKCE, so whether Discord checks it is not documented (the simulator does). Needs `bindStateToBrowser` (the verifier ' +
+      'lives in the browser that started the flow); a flow started with it must complete at `GET /auth/callback`, not with ' +
+      '`POST /auth/link` `{ code, state }` (400 FST_DISCORD_VALIDATION).'
   })
-}, { additionalProperties: false, description: 'Sessions, authorisation and redirects (see "Authentication" in the README).' })
+}, { additionalProperties: false, description: 'Sessions, authorisation and redirects (see docs/security.md and docs/host-integration.md).' })
 
 /** Sessions, authorisation and redirects. */
 export type AuthOptions = Static<typeof AuthSchema>
@@ -81,6 +90,8 @@ export interface ResolvedAuthOptions {
   bindStateToBrowser: boolean
   /** null when turned off (`stateRateLimit: false`). */
   stateRateLimit: { max: number, timeWindowMs: number } | null
+  /** PKCE method for the authorisation-code flow, or false (the default). */
+  pkce: false | 'S256'
 }
 
 function resolveJwtSecret (value: unknown): JwtSecretOption | null {
@@ -137,8 +148,18 @@ export function resolveAuth (a: AuthOptions | undefined): ResolvedAuthOptions {
     resolveUser: o.resolveUser ?? null,
     redirectUrls: [...new Set(redirectUrls)],
     bindStateToBrowser: o.bindStateToBrowser ?? DEFAULTS.bindStateToBrowser,
-    stateRateLimit: resolveStateRateLimit(o.stateRateLimit)
+    stateRateLimit: resolveStateRateLimit(o.stateRateLimit),
+    pkce: resolvePkce(o.pkce, o.bindStateToBrowser ?? DEFAULTS.bindStateToBrowser)
   }
+}
+
+function resolvePkce (value: AuthOptions['pkce'], bound: boolean): ResolvedAuthOptions['pkce'] {
+  const v = value ?? DEFAULTS.pkce
+  if (v === false) return false
+  if (v !== 'S256') return fail('auth.pkce', "must be false or 'S256'")
+  // The verifier is a cookie of the browser that started the flow: a flow completed elsewhere could never send it.
+  if (!bound) fail('auth.pkce', 'needs auth.bindStateToBrowser (the PKCE verifier is kept in the browser that started the flow)')
+  return v
 }
 
 function resolveStateRateLimit (value: AuthOptions['stateRateLimit']): ResolvedAuthOptions['stateRateLimit'] {

@@ -53,7 +53,7 @@ export const OptionsSchema = Type.Object({
     defaultText: 'none',
     description: 'Where entitlements come from: for a host user id, its groups, character count and permissions. Without it the ' +
       'sync routes answer 503 FST_DISCORD_SYNC_NOT_CONFIGURED and no sync runs: the plugin then writes no role at all ' +
-      '(unlink removals stay queued until a provider is configured). See "Membership provider" in the README.'
+      '(unlink removals stay queued until a provider is configured). See docs/host-integration.md.'
   }),
   sync: Type.Optional(SyncSchema),
   gateway: Type.Optional(GatewaySchema),

@@ -59,7 +59,7 @@ export const SyncSchema = Type.Object({
     description: 'Host push (`notifyMembershipChanged`, POST /sync/users): user ids named within this window are coalesced into one targeted sync per user when it ends.'
   }),
   auditChannel: opt(Type.Boolean(), { default: true, description: "Post a summary to a guild's audit_channel_id after a run with changes." })
-}, { additionalProperties: false, description: 'The role synchronisation engine and its scheduled tasks (see "Role sync" in the README).' })
+}, { additionalProperties: false, description: 'The role synchronisation engine and its scheduled tasks (see docs/sync.md).' })
 
 /** The role synchronisation engine and its scheduled tasks. */
 export type SyncOptions = Static<typeof SyncSchema>

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { DiscordSimulator } from '../../src/testing/index.js'
 import { IDS, json, OAUTH, seededSimulators, useSimulatorTime } from './seed.js'
@@ -206,6 +207,46 @@ describe('POST /oauth2/token: authorization_code', () => {
   it('is reachable through the unversioned /api path the docs list', async () => {
     const res = await fetch(`${sim.url}/api/oauth2/token`, { method: 'POST', headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', code: await codeFor(), redirect_uri: OAUTH.redirectUri }) })
     expect(res.status).toBe(200)
+  })
+})
+
+describe('PKCE (RFC 7636; not in Discord\'s docs): checked when the authorize request sent a code_challenge', () => {
+  const verifier = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
+  const challenge = createHash('sha256').update(verifier).digest('base64url')
+  const pkce = (extra: Record<string, string> = {}): Record<string, string> => ({ ...standard(), code_challenge: challenge, code_challenge_method: 'S256', ...extra })
+  const exchange = async (code: string, extra: Record<string, string> = {}): Promise<Response> =>
+    await token({ grant_type: 'authorization_code', code, redirect_uri: OAUTH.redirectUri, ...extra })
+
+  it('the matching code_verifier gets the tokens', async () => {
+    const res = await exchange(await codeFor(IDS.alice, pkce()), { code_verifier: verifier })
+    expect(res.status).toBe(200)
+    expect((await json(res)).access_token).toMatch(/^[A-Za-z0-9]{30}$/)
+  })
+
+  it('a wrong or missing code_verifier: 400 invalid_grant, and the code is spent', async () => {
+    for (const [extra, description] of [
+      [{ code_verifier: `${verifier.slice(0, -1)}A` }, 'Invalid "code_verifier" in request.'],
+      [{ code_verifier: 'short' }, 'Invalid "code_verifier" in request.'],
+      [{}, 'Missing "code_verifier" in request.']
+    ] as const) {
+      const code = await codeFor(IDS.alice, pkce())
+      const res = await exchange(code, extra)
+      expect(res.status).toBe(400)
+      expect(await json(res)).toEqual({ error: 'invalid_grant', error_description: description })
+      expect((await json(exchange(code, { code_verifier: verifier }))).error).toBe('invalid_grant')
+    }
+  })
+
+  it('without a challenge, a code_verifier is ignored (flows without PKCE are unchanged)', async () => {
+    expect((await exchange(await codeFor(), { code_verifier: verifier })).status).toBe(200)
+  })
+
+  it('refuses, redirected as invalid_request, a method other than S256, a method alone, or a challenge that is no SHA-256 digest', async () => {
+    for (const params of [pkce({ code_challenge_method: 'plain' }), { ...standard(), code_challenge: challenge }, { ...standard(), code_challenge_method: 'S256' }, pkce({ code_challenge: 'x'.repeat(42) })]) {
+      const loc = location(await get(authorizeUrl(params)))
+      expect(loc.searchParams.get('error')).toBe('invalid_request')
+      expect(loc.searchParams.get('state')).toBe('st-123')
+    }
   })
 })
 

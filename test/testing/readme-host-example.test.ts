@@ -3,25 +3,25 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 /*
- * README.md "Testing a host against the simulator" shows a host how to point the plugin at
+ * docs/simulator.md "Testing a host against the simulator" shows a host how to point the plugin at
  * fastify-discord-sync/testing. Its code block runs here as written (its own asserts are the
  * checks), with the package's two entry points mapped to this repository's sources, so the
  * example cannot drift from what the plugin and the simulator really do.
  */
 
 const ROOT = new URL('../../', import.meta.url)
-const HEADING = '### Testing a host against the simulator'
+const HEADING = '# Testing a host against the simulator'
 
 function exampleCode (): string {
-  const readme = readFileSync(new URL('README.md', ROOT), 'utf8')
-  const start = readme.indexOf(HEADING)
-  expect(start, `README.md has a "${HEADING}" section`).toBeGreaterThan(-1)
-  const block = /```ts\n([\s\S]*?)\n```/.exec(readme.slice(start))
+  const page = readFileSync(new URL('docs/simulator.md', ROOT), 'utf8')
+  const start = page.indexOf(HEADING)
+  expect(start, `docs/simulator.md has a "${HEADING}" section`).toBeGreaterThan(-1)
+  const block = /```ts\n([\s\S]*?)\n```/.exec(page.slice(start))
   expect(block, 'the section has a ts code block').not.toBeNull()
   return (block as RegExpExecArray)[1] as string
 }
 
-describe('README: testing a host against the simulator', () => {
+describe('docs/simulator.md: testing a host against the simulator', () => {
   it('the example runs as written and its assertions hold', async () => {
     const code = exampleCode()
     // The example imports the published names; inside the repository they are the sources.

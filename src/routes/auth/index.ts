@@ -47,8 +47,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: StartedFlow, 400: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
     }
   }, async (request, reply) => {
-    // The caller's IP is charged one flow start (auth.stateRateLimit).
-    const started = await oauth.start(request.query, request.discordAuth, request.ip)
+    // The caller's IP is charged one flow start (auth.stateRateLimit); the reply gets the PKCE verifier cookie (auth.pkce).
+    const started = await oauth.start(request.query, request.discordAuth, request.ip, reply)
     binding.set(reply, started.state)
     return started
   })
@@ -74,7 +74,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }),
       response: { 200: CompletedFlowBody, 302: Redirect, 400: ErrorResponse, 409: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse }
     }
-  }, async (request, reply) => finishCallback(reply, await oauth.callback(request.query, { bindingCookie: binding.read(request) })))
+  }, async (request, reply) => finishCallback(reply, await oauth.callback(request.query, { bindingCookie: binding.read(request), verifierCookie: binding.readVerifier(request) })))
 
   fastify.post('/auth/link', {
     preHandler: [auth.authenticate, requireDiscord],
@@ -91,7 +91,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.Union([StartedFlow, CompletedFlowBody]), 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse }
     }
   }, async (request, reply) => {
-    const outcome = await oauth.link(request.body ?? {}, request.discordAuth as AuthUser, request.ip)
+    const outcome = await oauth.link(request.body ?? {}, request.discordAuth as AuthUser, request.ip, reply)
     if (outcome.kind === 'linked') return completedBody(outcome.result)
     binding.set(reply, outcome.state)
     return { auth_url: outcome.auth_url, state: outcome.state, expires_at: outcome.expires_at }

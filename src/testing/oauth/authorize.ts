@@ -16,10 +16,18 @@ import { KNOWN_SCOPES, parseScopes } from './scopes.js'
  *
  * Only `response_type=code` is simulated. The `bot` and `webhook.incoming` scopes need a guild or
  * channel picker and side effects the simulator does not model; they are refused visibly.
+ *
+ * PKCE (RFC 7636) is not in Discord's OAuth2 topic; the simulator follows the RFC when a
+ * `code_challenge` is sent, with `S256` only (a missing or other method is refused, redirected as
+ * invalid_request), and binds the challenge to the code for the token endpoint to check.
  */
+
+/** A base64url SHA-256 digest: 43 characters (RFC 7636 4.2). */
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/
 
 interface PendingConsent extends ConsentRequest {
   redirectUriGiven: boolean
+  codeChallenge: string | null
   state: string | undefined
   expiresAt: number
 }
@@ -39,7 +47,8 @@ export function authorizePlugin (sim: SimContext) {
       userId,
       scopes: consent.scopes,
       redirectUri: consent.redirectUri,
-      redirectUriGiven: consent.redirectUriGiven
+      redirectUriGiven: consent.redirectUriGiven,
+      codeChallenge: consent.codeChallenge
     })
     return redirectWith(reply, consent.redirectUri, { code, state: consent.state })
   }
@@ -64,7 +73,16 @@ export function authorizePlugin (sim: SimContext) {
       const unsupported = scopes.find((s) => s === 'bot' || s === 'webhook.incoming' || s === 'applications.commands.update')
       if (unsupported !== undefined) return errorPage(reply, 400, `The simulator does not support the "${unsupported}" scope in the authorization page.`)
 
-      const consent: PendingConsent = { clientId: client.client_id, scopes, redirectUri, redirectUriGiven, state, expiresAt: Date.now() + sim.consentTtlMs }
+      const challenge = q.code_challenge
+      if (challenge !== undefined || q.code_challenge_method !== undefined) {
+        const problem = challenge === undefined
+          ? 'code_challenge_method without code_challenge'
+          : q.code_challenge_method !== 'S256'
+            ? 'code_challenge_method must be S256'
+            : S256_CHALLENGE.test(challenge) ? null : 'code_challenge must be a base64url SHA-256 digest (43 characters)'
+        if (problem !== null) return redirectWith(reply, redirectUri, { error: 'invalid_request', error_description: problem, state })
+      }
+      const consent: PendingConsent = { clientId: client.client_id, scopes, redirectUri, redirectUriGiven, codeChallenge: challenge ?? null, state, expiresAt: Date.now() + sim.consentTtlMs }
       const autoUser = client.autoApproveUserId ?? sim.autoApproveUserId
       if (autoUser !== null && autoUser !== undefined) {
         if (sim.state.getUser(autoUser) === undefined) return errorPage(reply, 500, `autoApproveUserId ${autoUser} is not a seeded user.`)

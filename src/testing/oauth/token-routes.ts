@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { FastifyReply } from 'fastify'
 import type { SimContext } from '../context.js'
 import type { ApiRouter } from '../rest/request.js'
@@ -14,9 +15,18 @@ import { KNOWN_SCOPES, parseScopes } from './scopes.js'
  * - refresh_token: rotation, the old refresh token stops working;
  * - client_credentials: a token for the app owner, without refresh token;
  * - revoking any token revokes every token of that authorization.
- * PKCE (code_challenge / code_verifier) is not described by the docs, so it is not simulated:
- * those parameters are ignored.
+ * PKCE is not described by the docs; the simulator follows RFC 7636 4.6 when the authorize
+ * request carried a code_challenge (S256): the exchange must send the matching code_verifier, and a
+ * missing or wrong one answers invalid_grant (the code is spent, so a stolen code gets one guess).
+ * Without a challenge, a code_verifier is ignored, as before.
  */
+
+/** RFC 7636 4.1: 43 to 128 unreserved characters. */
+const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/
+
+function verifierMatches (verifier: string | undefined, challenge: string): boolean {
+  return verifier !== undefined && VERIFIER.test(verifier) && createHash('sha256').update(verifier).digest('base64url') === challenge
+}
 
 function noStore (reply: FastifyReply): FastifyReply {
   // RFC 6749 5.1: token responses must not be cached.
@@ -45,6 +55,9 @@ export function registerTokenRoutes (sim: SimContext, router: ApiRouter): void {
       }
       // Single use: marked before minting so a concurrent second exchange cannot also succeed.
       record.used = true
+      if (record.codeChallenge !== null && !verifierMatches(form.code_verifier, record.codeChallenge)) {
+        throw new OAuthHttpError('invalid_grant', form.code_verifier === undefined ? 'Missing "code_verifier" in request.' : 'Invalid "code_verifier" in request.')
+      }
       const tokens = state.issueUserToken({ clientId: app.client_id, userId: record.userId, scopes: record.scopes })
       return noStore(reply).send(tokens)
     }

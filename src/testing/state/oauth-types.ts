@@ -55,6 +55,8 @@ export interface AuthorizationCodeRecord {
   redirectUri: string
   /** Whether redirect_uri was in the authorize request (then the token request must repeat it). */
   redirectUriGiven: boolean
+  /** PKCE (RFC 7636): the S256 `code_challenge` of the authorize request, or null when it sent none. */
+  codeChallenge: string | null
   expiresAt: number
   used: boolean
 }

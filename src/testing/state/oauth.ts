@@ -83,10 +83,10 @@ export class OAuthStore {
     return this.#signingKeys.get(clientId) ?? fail(`unknown OAuth app ${clientId}`)
   }
 
-  createAuthorizationCode (input: { clientId: string, userId: string, scopes: string[], redirectUri: string, redirectUriGiven: boolean }): string {
+  createAuthorizationCode (input: { clientId: string, userId: string, scopes: string[], redirectUri: string, redirectUriGiven: boolean, codeChallenge?: string | null }): string {
     this.#sweepIfGrown()
     const code = randomToken(30)
-    this.codes.set(tokenKey(code), { ...input, expiresAt: Date.now() + this.#lifetimes.codeTtlMs, used: false })
+    this.codes.set(tokenKey(code), { ...input, codeChallenge: input.codeChallenge ?? null, expiresAt: Date.now() + this.#lifetimes.codeTtlMs, used: false })
     return code
   }
 

@@ -260,7 +260,7 @@ export class SimulatorState {
   }
 
   /** Creates a single-use authorization code (what the consent page does on "Authorize"). */
-  createAuthorizationCode (input: { clientId: string, userId: string, scopes: string[], redirectUri: string, redirectUriGiven: boolean }): string {
+  createAuthorizationCode (input: { clientId: string, userId: string, scopes: string[], redirectUri: string, redirectUriGiven: boolean, codeChallenge?: string | null }): string {
     return this.#oauth.createAuthorizationCode(input)
   }
 
