@@ -30,6 +30,7 @@
  * @property {boolean} auto_sync
  * @property {string} sync_interval
  * @property {boolean} sync_on_join
+ * @property {'revert' | 'report'} drift_policy
  * @property {boolean} remove_roles_on_leave
  * @property {string | null} audit_channel_id
  * @property {string | null} notification_channel_id
@@ -48,6 +49,17 @@
  * @property {HealthStatus} health_status
  * @property {string | null} last_health_check
  * @property {string | null} last_error
+ * @property {GuildGateway | null} gateway
+ */
+
+/**
+ * The live Gateway's view of a guild (null when it is off or another instance holds it).
+ * @typedef {object} GuildGateway
+ * @property {boolean} connected
+ * @property {string | null} last_event_at
+ * @property {number} resumes
+ * @property {boolean} removed
+ * @property {string | null} error
  */
 
 /** @typedef {{ guilds: GuildConfig[], total: number }} GuildList */

@@ -2,6 +2,7 @@
 /* One guild: its bot's health, its Discord roles, its mappings, import/export and settings. */
 import { api } from '../api.js'
 import { action } from '../components/action.js'
+import { liveBadge } from '../components/guild-table.js'
 import { badge } from '../components/badge.js'
 import { errorBox } from '../components/errors.js'
 import { notify } from '../components/notice.js'
@@ -43,7 +44,8 @@ export async function guildPage (main, _params, guildId) {
       h('dt', {}, 'Last check'), h('dd', {}, when(guild.last_health_check)),
       h('dt', {}, 'Last error'), h('dd', {}, guild.last_error ?? 'none'),
       h('dt', {}, 'Bot'), h('dd', {}, guild.has_bot_token ? `token set${guild.bot_user_id ? `, bot user ${guild.bot_user_id}` : ''}` : 'no bot token: set one in Settings'),
-      h('dt', {}, 'Enabled'), h('dd', {}, guild.enabled ? 'yes' : 'no')),
+      h('dt', {}, 'Enabled'), h('dd', {}, guild.enabled ? 'yes' : 'no'),
+      h('dt', {}, 'Live events'), h('dd', {}, liveBadge(guild.gateway), ' ', liveText(guild.gateway))),
     h('div', { class: 'actions' }, checkNow, h('a', { class: 'button secondary', href: `#/sync?guild_id=${guildId}` }, 'Sync this guild…'), h('a', { class: 'button secondary', href: `#/audit?guild_id=${guildId}` }, 'Audit trail')),
     healthOut))
 
@@ -73,4 +75,16 @@ export async function guildPage (main, _params, guildId) {
 
   // Settings
   main.append(settingsSection(guild))
+}
+
+/**
+ * What the Gateway state means for the officer reading it.
+ * @param {import('../types.js').GuildGateway | null} live
+ */
+function liveText (live) {
+  if (live === null) return 'Roles follow on the scheduled syncs (the Gateway is off, or another server instance holds it).'
+  if (live.error !== null) return live.error
+  if (live.removed) return 'The bot was removed from this guild: syncs are paused until it is invited again.'
+  const last = live.last_event_at === null ? 'no event yet' : `last event ${when(live.last_event_at)}`
+  return `${live.connected ? 'Joins and hand edits are acted on within seconds' : 'Reconnecting'}; ${last}; ${live.resumes} resume${live.resumes === 1 ? '' : 's'}.`
 }

@@ -3,7 +3,7 @@
 import { api } from '../../api.js'
 import { action, run } from '../../components/action.js'
 import { confirmDialog } from '../../components/dialog.js'
-import { checkbox, field, inputOf, submitButton } from '../../components/forms.js'
+import { checkbox, field, inputOf, selectOf, submitButton } from '../../components/forms.js'
 import { notify } from '../../components/notice.js'
 import { h } from '../../dom.js'
 import { go, rerender } from '../../navigation.js'
@@ -26,6 +26,11 @@ export function settingsSection (guild) {
       checkbox('Sync automatically on the interval', 'auto_sync', s.auto_sync),
       checkbox('Sync members when they join', 'sync_on_join', s.sync_on_join),
       checkbox('Remove managed roles from members who are not linked', 'remove_roles_on_leave', s.remove_roles_on_leave)),
+    field('When someone changes a managed role by hand in Discord',
+      h('select', { name: 'drift_policy' },
+        h('option', { value: 'revert', selected: s.drift_policy === 'revert' }, 'Put the planned roles back at once'),
+        h('option', { value: 'report', selected: s.drift_policy === 'report' }, 'Only record it in the audit trail')),
+      'Seen live through the Gateway; the plugin never mistakes its own changes for this.'),
     h('div', { class: 'actions span' }, h('button', { type: 'submit' }, 'Save settings')))
   form.addEventListener('submit', (ev) => {
     ev.preventDefault()
@@ -40,6 +45,7 @@ export function settingsSection (guild) {
           auto_sync: checked('auto_sync'),
           sync_interval: text('sync_interval'),
           sync_on_join: checked('sync_on_join'),
+          drift_policy: selectOf(form, 'drift_policy').value === 'report' ? 'report' : 'revert',
           remove_roles_on_leave: checked('remove_roles_on_leave'),
           max_role_changes_per_sync: Number(inputOf(form, 'max_role_changes_per_sync').value),
           audit_channel_id: text('audit_channel_id') === '' ? null : text('audit_channel_id'),
