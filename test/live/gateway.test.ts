@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { EchoFilter } from '../../src/live/gateway/echo.js'
 import { MemberEvents, parseMember } from '../../src/live/gateway/member-events.js'
+import { RoleSyncTask } from '../../src/tasks/role-sync.js'
 import type { SyncMetrics } from '../../src/sync/metrics.js'
 import { ADMIN, BOT_TOKEN, buildSyncWorld, IDS, until, type SyncWorld } from '../sync/helpers.js'
 import { buildLiveWorld, connectedOnce, gatewayCount, metricValue, nextLiveRun } from './helpers.js'
@@ -191,5 +192,33 @@ describe('live Gateway faults and bad input', () => {
     expect(await gatewayCount(w, 'GUILD_ROLE_DELETE', 'invalid')).toBe(1)
     expect(parseMember({ guild_id: IDS.g1, user: { id: IDS.alice }, roles: [IDS.pilot] })).toEqual({ guild_id: IDS.g1, user: { id: IDS.alice }, roles: [IDS.pilot] })
     expect(await w.store.listSyncRuns({ limit: 10 })).toEqual([])
+  })
+})
+
+describe('the scheduled sync beside the Gateway', () => {
+  it('stretches a connected guild to gateway.safetyNetInterval and pauses one the bot left', async () => {
+    w = await buildLiveWorld({ plugin: { gateway: { safetyNetInterval: '1h' } } })
+    const world = w
+    const gateway = w.app.discord.gateway
+    if (gateway === null) throw new Error('the Gateway is on in this world')
+    // Twenty minutes after the guild's last run: due on its own 15 m, not on the stretched 1 h.
+    const task = (cadence?: (id: string, ms: number) => number | null): RoleSyncTask => new RoleSyncTask({
+      engine: world.app.discord.sync.engine, store: world.store, defaultIntervalMs: 15 * 60_000, log: world.app.log, now: () => new Date(Date.now() + 20 * 60_000), ...(cadence === undefined ? {} : { cadence })
+    })
+    const done = w.app.discord.events.next('sync.finished', (e) => e.sync_type === 'guild')
+    await w.app.discord.sync.engine.startGuild(IDS.g1)
+    await done
+    const live = (id: string, ms: number): number | null => gateway.cadence(id, ms)
+    expect((await task(live).tick()).started).toEqual([])
+    // The same moment without the Gateway: due.
+    expect((await task().tick()).started.map((x) => x.guild_id)).toEqual([IDS.g1])
+    await w.app.discord.events.next('sync.finished', (e) => e.sync_type === 'guild')
+    // The bot is removed: paused, however long ago the last run was.
+    w.sim.state.removeMember(IDS.g1, IDS.bot)
+    await until(async () => gateway.guildState(IDS.g1)?.removed === true ? true : null)
+    const later = new RoleSyncTask({ engine: world.app.discord.sync.engine, store: world.store, defaultIntervalMs: 15 * 60_000, log: world.app.log, now: () => new Date(Date.now() + 86_400_000), cadence: live })
+    const paused = await later.tick()
+    expect(paused.started).toEqual([])
+    expect(paused.claimed).toEqual([])
   })
 })
