@@ -3,6 +3,7 @@ import { Snowflake } from './common.js'
 import { IsoDateTime, iso, Nullable } from './http.js'
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type AuditEntryRecord, type SyncRunError, type SyncRunRecord } from '../store/port/index.js'
 import type { RunProgress } from '../sync/run.js'
+import { RunCursor } from './run-cursor.js'
 import type { SyncStatus, SyncStatusRecentError } from '../sync/engine.js'
 
 /*
@@ -122,12 +123,16 @@ export const ManualSyncResponse = Type.Object({
   changes_total: Nullable(Type.Integer())
 })
 
-export const RunList = Type.Object({ runs: Type.Array(RunDto) })
+export const RunList = Type.Object({
+  runs: Type.Array(RunDto),
+  next_cursor: Nullable(Type.String(), 'Pass as before= for the next (older) page; null on the last page')
+})
 export const RunListQuery = Type.Object({
   sync_type: Type.Optional(SyncTypeSchema),
   status: Type.Optional(RunStatusSchema),
   target_id: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }))
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: `Runs per page, newest first (at most ${MAX_PAGE_SIZE})` })),
+  before: Type.Optional(RunCursor)
 }, { additionalProperties: false })
 
 export const AuditQuery = Type.Object({
