@@ -200,7 +200,7 @@ const HeldGuildDto = Type.Object({
 export const SyncStatusResponse = Type.Object({
   last_full_sync: Nullable(IsoDateTime, 'Latest completed full run that applied its changes (dry runs never count), or the moment by which every enabled guild\'s latest real sync had completed'),
   sync_in_progress: Type.Boolean(),
-  total_users: Type.Integer({ description: 'Active linked Discord accounts' }),
+  total_users: Type.Integer({ description: 'Active linked Discord accounts (this and the other counts may lag by up to a second: the answer is reused while no run starts or finishes)' }),
   synced_users: Type.Integer({ description: 'Guild members whose roles matched or were fixed in each guild\'s latest applied sync (per guild membership; dry runs and brake holds excluded)' }),
   failed_users: Type.Integer({ description: 'Guild members that failed in each guild\'s latest applied sync' }),
   total_guilds: Type.Integer({ description: 'Enabled guilds' }),

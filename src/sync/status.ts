@@ -60,6 +60,11 @@ export const FINISHED: ReadonlySet<SyncRunStatus> = new Set(['completed', 'faile
 const RECENT_ERRORS = 20
 /** Runs read to summarise the finished ones (and the running ones read per request). */
 const RECENT_RUNS = 100
+/**
+ * How long a whole answer is reused while the sync-runs version is unchanged and no run executes
+ * here: the counts of users, guilds and mappings (not covered by the version) lag by at most this.
+ */
+export const COUNTS_TTL_MS = 1000
 
 /** What the finished runs say, for one set of enabled guilds: valid while the store's sync-runs version is unchanged. */
 interface FinishedSummary {
@@ -76,15 +81,18 @@ interface Cached { version: number, guilds: string, summary: Promise<FinishedSum
 /**
  * GET /sync/status. Summarising the finished runs reads and revives up to a hundred run records;
  * that summary is kept and reused while the store's `syncRunsVersion` (one small read, raised
- * by every instance's run writes in the same store write) and the set of enabled guilds are
- * unchanged, so a run finishing anywhere shows on the next request, here or on any instance
- * sharing the store. Running runs, counts and guilds are read on every request. A host store
- * without `syncRunsVersion` gets the summary recomputed on every request, as before.
+ * by every instance's run writes in the same store write: a run created, finishing, failed
+ * stale, pruned) and the set of enabled guilds are unchanged, so a run starting or finishing
+ * anywhere shows on the next request, here or on any instance sharing the store. The whole
+ * answer is reused for up to COUNTS_TTL_MS while that version holds and no run executes in this
+ * instance: only the counts (users, guilds, mappings) and other instances' heartbeats can lag,
+ * by that much. A host store without `syncRunsVersion` gets everything recomputed per request.
  */
 export class SyncStatusReader {
   readonly #store: DiscordStore
   readonly #runner: SyncRunner
   #cached: Cached | null = null
+  #snapshot: { version: number, at: number, status: SyncStatus } | null = null
 
   constructor (store: DiscordStore, runner: SyncRunner) {
     this.#store = store
@@ -94,8 +102,20 @@ export class SyncStatusReader {
   async read (): Promise<SyncStatus> {
     const store = this.#store
     // The version is read before any run: a change landing after it makes the next request recompute.
-    const [version, running, totalUsers, guilds, activeMappings] = await Promise.all([
-      store.syncRunsVersion === undefined ? null : store.syncRunsVersion(),
+    const version = store.syncRunsVersion === undefined ? null : await store.syncRunsVersion()
+    const snap = this.#snapshot
+    // Runs executing here change by the millisecond (live progress): never answered from the snapshot.
+    const quiet = this.#runner.records().length === 0
+    if (quiet && snap !== null && snap.version === version && Date.now() - snap.at < COUNTS_TTL_MS) return snap.status
+    const at = Date.now()
+    const status = await this.#compute(version)
+    if (version !== null && quiet && this.#runner.records().length === 0) this.#snapshot = { version, at, status }
+    return status
+  }
+
+  async #compute (version: number | null): Promise<SyncStatus> {
+    const store = this.#store
+    const [running, totalUsers, guilds, activeMappings] = await Promise.all([
       store.listSyncRuns({ status: 'running', limit: RECENT_RUNS }),
       store.countUsers({ is_active: true }),
       store.listGuilds({ enabled: true }),

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { buildSyncWorld, HOST, IDS, type SyncWorld } from './helpers.js'
 
 /*
@@ -13,6 +13,7 @@ import { buildSyncWorld, HOST, IDS, type SyncWorld } from './helpers.js'
 const worlds: SyncWorld[] = []
 let dir: string | undefined
 afterEach(async () => {
+  vi.useRealTimers()
   for (const w of worlds.splice(0)) await w.close()
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   dir = undefined
@@ -93,6 +94,24 @@ describe('GET /sync/status summary', () => {
 
     const dry = await manual(b, { dry_run: true })
     expect((await status(a)).last_dry_run).toMatchObject({ run_id: dry.id })
+  })
+
+  it('reuses a whole answer for at most a second: counts not covered by the runs catch up after it', async () => {
+    const w = await world()
+    await seed(w)
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() })
+    expect(await status(w)).toMatchObject({ total_guilds: 1, total_users: 2, active_role_mappings: 1 })
+    await w.guild(IDS.g2, 'Beta Guild')
+    await w.link('user-extra', IDS.dave)
+    vi.setSystemTime(Date.now() + 999)
+    expect(await status(w)).toMatchObject({ total_guilds: 1, total_users: 2 })
+    vi.setSystemTime(Date.now() + 2)
+    expect(await status(w)).toMatchObject({ total_guilds: 2, total_users: 3 })
+    // A run starting (here: recorded by another writer) is never held back by the reuse.
+    const other = await w.store.createSyncRun({ sync_type: 'guild', target_id: IDS.g2, status: 'running', started_at: new Date(), initiated_by: 'other-instance' })
+    const s = await status(w)
+    expect(s.sync_in_progress).toBe(true)
+    expect(s.current_runs.map((r: { id: string }) => r.id)).toEqual([other.id])
   })
 })
 
