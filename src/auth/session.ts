@@ -33,7 +33,9 @@ export async function resolveSessionJwt (fastify: FastifyInstance, opts: Resolve
     let own: SessionJwt | null = null
     const secret = opts.jwtSecret
     await fastify.register(async (child) => {
-      await child.register(fastifyJwt, { secret })
+      // Verified sessions are cached (LRU, keyed by a hash of the token, never past its exp):
+      // every API request presents one, and re-checking its signature was a large share of a read's cost.
+      await child.register(fastifyJwt, { secret, verify: { cache: true } })
       own = (child as unknown as { jwt: SessionJwt }).jwt
     })
     return { jwt: own, source: 'own' }
@@ -163,6 +165,17 @@ export class SessionAuth {
    * cookie without the X-Requested-With header.
    */
   identify (request: FastifyRequest): AuthUser | null {
+    // The rate limiter's key and the route's preValidation both ask: verify the signature once.
+    const known = this.#identified.get(request)
+    if (known !== undefined) return known
+    const user = this.#identify(request)
+    this.#identified.set(request, user)
+    return user
+  }
+
+  readonly #identified = new WeakMap<FastifyRequest, AuthUser | null>()
+
+  #identify (request: FastifyRequest): AuthUser | null {
     const token = this.readToken(request)
     if (token === null) return null
     // Checked before verifying: a forged cross-site write learns nothing about the session.

@@ -20,6 +20,7 @@ import type { WebhookEvents } from '../live/webhook-events.js'
 import webhookRoutes from './webhooks/index.js'
 import type { RedisBreaker } from '../health/redis-breaker.js'
 import { breakerRateLimitStore } from './rate-limit-store.js'
+import { simplifyRouteResponses } from './response-schemas.js'
 
 export interface RoutesOptions {
   /** null: no rate limit (the host handles it). */
@@ -89,6 +90,8 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
     })
   }
 
+  // Before any route: each response schema in a form fast-json-stringify needs no validator for.
+  fastify.addHook('onRoute', simplifyRouteResponses)
   await fastify.register(statusRoutes)
   await fastify.register(authRoutes)
   await fastify.register(guildRoutes)

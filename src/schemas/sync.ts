@@ -3,6 +3,7 @@ import { Snowflake } from './common.js'
 import { IsoDateTime, iso, Nullable } from './http.js'
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type AuditEntryRecord, type SyncRunError, type SyncRunRecord } from '../store/port/index.js'
 import type { RunProgress } from '../sync/run.js'
+import { RunCursor } from './run-cursor.js'
 import type { SyncStatus, SyncStatusRecentError } from '../sync/engine.js'
 
 /*
@@ -122,12 +123,16 @@ export const ManualSyncResponse = Type.Object({
   changes_total: Nullable(Type.Integer())
 })
 
-export const RunList = Type.Object({ runs: Type.Array(RunDto) })
+export const RunList = Type.Object({
+  runs: Type.Array(RunDto),
+  next_cursor: Nullable(Type.String(), 'Pass as before= for the next (older) page; null on the last page')
+})
 export const RunListQuery = Type.Object({
   sync_type: Type.Optional(SyncTypeSchema),
   status: Type.Optional(RunStatusSchema),
   target_id: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }))
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: `Runs per page, newest first (at most ${MAX_PAGE_SIZE})` })),
+  before: Type.Optional(RunCursor)
 }, { additionalProperties: false })
 
 export const AuditQuery = Type.Object({
@@ -195,7 +200,7 @@ const HeldGuildDto = Type.Object({
 export const SyncStatusResponse = Type.Object({
   last_full_sync: Nullable(IsoDateTime, 'Latest completed full run that applied its changes (dry runs never count), or the moment by which every enabled guild\'s latest real sync had completed'),
   sync_in_progress: Type.Boolean(),
-  total_users: Type.Integer({ description: 'Active linked Discord accounts' }),
+  total_users: Type.Integer({ description: 'Active linked Discord accounts (this and the other counts may lag by up to a second: the answer is reused while no run starts or finishes)' }),
   synced_users: Type.Integer({ description: 'Guild members whose roles matched or were fixed in each guild\'s latest applied sync (per guild membership; dry runs and brake holds excluded)' }),
   failed_users: Type.Integer({ description: 'Guild members that failed in each guild\'s latest applied sync' }),
   total_guilds: Type.Integer({ description: 'Enabled guilds' }),

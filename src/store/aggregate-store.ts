@@ -42,7 +42,7 @@ export interface StoreAggregates {
   accounts: LinkedAccountStore
   guilds: GuildConfigStore
   mappings: RoleMappingStore
-  syncRuns: SyncRunStore
+  syncRuns: SyncRunStore & Required<Pick<SyncRunStore, 'syncRunsVersion'>>
   taskRuns: TaskRunStore
   oauthStates: OAuthStateStore
   leases: LeaseStore
@@ -102,6 +102,7 @@ export abstract class AggregateStore {
   listSyncRuns (query?: ListSyncRunsQuery): Promise<SyncRunRecord[]> { return this.#a.syncRuns.listSyncRuns(query) }
   failStaleSyncRuns (before: Date, reason: string): Promise<number> { return this.#a.syncRuns.failStaleSyncRuns(before, reason) }
   pruneSyncRuns (before: Date): Promise<number> { return this.#a.syncRuns.pruneSyncRuns(before) }
+  syncRunsVersion (): Promise<number> { return this.#a.syncRuns.syncRunsVersion() }
   appendAudit (entries: CreateAuditEntryInput[]): Promise<number> { return this.#a.syncRuns.appendAudit(entries) }
   listAudit (query?: ListAuditQuery): Promise<Page<AuditEntryRecord>> { return this.#a.syncRuns.listAudit(query) }
   pruneAudit (before: Date): Promise<number> { return this.#a.syncRuns.pruneAudit(before) }

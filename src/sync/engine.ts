@@ -35,7 +35,7 @@ import { RoleCache } from './role-cache.js'
 import type { RunProgress } from './run.js'
 import type { RoleWriteObserver } from './guild-context.js'
 import { SyncRunner, type GuildOutcomes, type Scope } from './runner.js'
-import { FINISHED, readSyncStatus, type SyncStatus } from './status.js'
+import { FINISHED, SyncStatusReader, type SyncStatus } from './status.js'
 import { UnlinkRemovals } from './unlink-removals.js'
 import { buildUserSyncResult, type UserSyncResult } from './user-sync.js'
 
@@ -97,6 +97,7 @@ export class SyncEngine {
   readonly #s: SyncEngineSettings
   readonly #now: () => Date
   readonly #runner: SyncRunner
+  readonly #status: SyncStatusReader
   readonly #removals: UnlinkRemovals
   #closing = false
 
@@ -128,6 +129,7 @@ export class SyncEngine {
       events: deps.events,
       ...(deps.onWrite === undefined ? {} : { onWrite: deps.onWrite })
     })
+    this.#status = new SyncStatusReader(deps.store, this.#runner)
     this.#removals = new UnlinkRemovals({
       store: deps.store,
       runner: this.#runner,
@@ -388,7 +390,7 @@ export class SyncEngine {
 
   /** GET /sync/status: the seed's figures plus the runs in progress. */
   async status (): Promise<SyncStatus> {
-    return await readSyncStatus(this.#d.store, this.#runner)
+    return await this.#status.read()
   }
 
   /** Stops accepting runs, cancels those in progress (recorded as failed: interrupted) and waits for them to record it. */

@@ -58,15 +58,111 @@ export interface SyncStatus {
 /** The statuses a run ends in. */
 export const FINISHED: ReadonlySet<SyncRunStatus> = new Set(['completed', 'failed', 'blocked'])
 const RECENT_ERRORS = 20
+/** Runs read to summarise the finished ones (and the running ones read per request). */
+const RECENT_RUNS = 100
+/**
+ * How long a whole answer is reused while the sync-runs version is unchanged and no run executes
+ * here: the counts of users, guilds and mappings (not covered by the version) lag by at most this.
+ */
+export const COUNTS_TTL_MS = 1000
 
-/** GET /sync/status from the stored runs; `runner` adds the live state of this instance's runs. */
-export async function readSyncStatus (store: DiscordStore, runner: SyncRunner): Promise<SyncStatus> {
-  const [runs, totalUsers, guilds, activeMappings] = await Promise.all([
-    store.listSyncRuns({ limit: 100 }),
-    store.countUsers({ is_active: true }),
-    store.listGuilds({ enabled: true }),
-    store.countMappings({ enabled: true })
-  ])
+/** What the finished runs say, for one set of enabled guilds: valid while the store's sync-runs version is unchanged. */
+interface FinishedSummary {
+  last_full_sync: Date | null
+  synced_users: number
+  failed_users: number
+  recent_errors: SyncStatusRecentError[]
+  last_dry_run: SyncStatusDryRun | null
+  held_guilds: SyncStatusHeldGuild[]
+}
+
+interface Cached { version: number, guilds: string, summary: Promise<FinishedSummary> }
+
+/**
+ * GET /sync/status. Summarising the finished runs reads and revives up to a hundred run records;
+ * that summary is kept and reused while the store's `syncRunsVersion` (one small read, raised
+ * by every instance's run writes in the same store write: a run created, finishing, failed
+ * stale, pruned) and the set of enabled guilds are unchanged, so a run starting or finishing
+ * anywhere shows on the next request, here or on any instance sharing the store. The whole
+ * answer is reused for up to COUNTS_TTL_MS while that version holds and no run executes in this
+ * instance: only the counts (users, guilds, mappings) and other instances' heartbeats can lag,
+ * by that much. A host store without `syncRunsVersion` gets everything recomputed per request.
+ */
+export class SyncStatusReader {
+  readonly #store: DiscordStore
+  readonly #runner: SyncRunner
+  #cached: Cached | null = null
+  #snapshot: { version: number, at: number, status: SyncStatus } | null = null
+
+  constructor (store: DiscordStore, runner: SyncRunner) {
+    this.#store = store
+    this.#runner = runner
+  }
+
+  async read (): Promise<SyncStatus> {
+    const store = this.#store
+    // The version is read before any run: a change landing after it makes the next request recompute.
+    const version = store.syncRunsVersion === undefined ? null : await store.syncRunsVersion()
+    const snap = this.#snapshot
+    // Runs executing here change by the millisecond (live progress): never answered from the snapshot.
+    const quiet = this.#runner.records().length === 0
+    if (quiet && snap !== null && snap.version === version && Date.now() - snap.at < COUNTS_TTL_MS) return snap.status
+    const at = Date.now()
+    const status = await this.#compute(version)
+    if (version !== null && quiet && this.#runner.records().length === 0) this.#snapshot = { version, at, status }
+    return status
+  }
+
+  async #compute (version: number | null): Promise<SyncStatus> {
+    const store = this.#store
+    const [running, totalUsers, guilds, activeMappings] = await Promise.all([
+      store.listSyncRuns({ status: 'running', limit: RECENT_RUNS }),
+      store.countUsers({ is_active: true }),
+      store.listGuilds({ enabled: true }),
+      store.countMappings({ enabled: true })
+    ])
+    const enabledIds = guilds.map((g) => g.guild_id)
+    const summary = await this.#summary(version, enabledIds)
+
+    const recent = [...summary.recent_errors]
+    for (const r of running) for (const e of r.results.errors.slice(-RECENT_ERRORS)) recent.push(toRecentError(r.id, e))
+    recent.sort((a, b) => b.occurred_at.getTime() - a.occurred_at.getTime())
+
+    const current = [...running]
+    for (const record of this.#runner.records()) if (!current.some((r) => r.id === record.id)) current.push(record)
+    return {
+      last_full_sync: summary.last_full_sync,
+      sync_in_progress: current.length > 0,
+      total_users: totalUsers,
+      synced_users: summary.synced_users,
+      failed_users: summary.failed_users,
+      total_guilds: guilds.length,
+      active_role_mappings: activeMappings,
+      recent_errors: recent.slice(0, RECENT_ERRORS),
+      last_dry_run: summary.last_dry_run,
+      held_guilds: summary.held_guilds,
+      current_runs: current.map((run) => this.#runner.view(run))
+    }
+  }
+
+  #summary (version: number | null, enabledIds: string[]): Promise<FinishedSummary> {
+    if (version === null) return summariseFinished(this.#store, enabledIds)
+    const key = enabledIds.join(',')
+    const c = this.#cached
+    // A newer version wins; concurrent requests at the same version share one computation.
+    if (c !== null && c.version === version && c.guilds === key) return c.summary
+    if (c !== null && c.version > version) return summariseFinished(this.#store, enabledIds)
+    const summary = summariseFinished(this.#store, enabledIds)
+    const entry: Cached = { version, guilds: key, summary }
+    this.#cached = entry
+    summary.catch(() => { if (this.#cached === entry) this.#cached = null })
+    return summary
+  }
+}
+
+/** The figures of the finished runs for these enabled guilds (newest first, real runs for coverage). */
+async function summariseFinished (store: DiscordStore, enabledIds: readonly string[]): Promise<FinishedSummary> {
+  const runs = await store.listSyncRuns({ limit: RECENT_RUNS })
   const finished = runs.filter((r) => FINISHED.has(r.status))
   const real = finished.filter((r) => !r.dry_run)
 
@@ -75,7 +171,6 @@ export async function readSyncStatus (store: DiscordStore, runner: SyncRunner): 
   const latest = new Map<string, Coverage>()
   const applied = new Map<string, Coverage>()
   for (const r of real) collect(r, latest, applied)
-  const enabledIds = guilds.map((g) => g.guild_id)
   for (const id of enabledIds) {
     if (applied.has(id)) continue
     // Older than the newest 100 runs: ask for this guild's latest guild runs.
@@ -106,31 +201,14 @@ export async function readSyncStatus (store: DiscordStore, runner: SyncRunner): 
   const last = lastFull !== null && coveredAt !== null ? (lastFull > coveredAt ? lastFull : coveredAt) : (lastFull ?? coveredAt)
 
   const recent: SyncStatusRecentError[] = []
-  for (const r of runs) {
+  for (const r of finished) {
     for (const e of [...r.results.errors].reverse()) {
       if (recent.length >= RECENT_ERRORS) break
       recent.push(toRecentError(r.id, e))
     }
     if (recent.length >= RECENT_ERRORS) break
   }
-  recent.sort((a, b) => b.occurred_at.getTime() - a.occurred_at.getTime())
-
-  const running = runs.filter((r) => r.status === 'running')
-  for (const record of runner.records()) if (!running.some((r) => r.id === record.id)) running.push(record)
-  const current = running.map((run) => runner.view(run))
-  return {
-    last_full_sync: last,
-    sync_in_progress: current.length > 0,
-    total_users: totalUsers,
-    synced_users: synced,
-    failed_users: failed,
-    total_guilds: guilds.length,
-    active_role_mappings: activeMappings,
-    recent_errors: recent,
-    last_dry_run: lastDryRun(finished),
-    held_guilds: held,
-    current_runs: current
-  }
+  return { last_full_sync: last, synced_users: synced, failed_users: failed, recent_errors: recent, last_dry_run: lastDryRun(finished), held_guilds: held }
 }
 
 interface Coverage { at: Date, runId: string, result: SyncGuildResult }

@@ -8,6 +8,7 @@ import { secretsAtRestContract } from './contract/secrets.js'
 import { syncRunsContract } from './contract/sync-runs.js'
 import { taskRunsContract } from './contract/task-runs.js'
 import { leasesContract } from './contract/leases.js'
+import { syncRunsVersionContract } from './contract/sync-runs-version.js'
 
 export type { StoreHarness } from './contract/fixture.js'
 
@@ -41,6 +42,7 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
     guildsContract(fx)
     roleMappingsContract(fx)
     syncRunsContract(fx)
+    syncRunsVersionContract(fx)
     taskRunsContract(fx)
     leasesContract(fx)
     oauthStatesContract(fx)

@@ -151,7 +151,8 @@ const EXPECTED_INDEXES: Record<string, Array<{ name: string, key: Record<string,
     { name: 'created_at_id', key: { created_at: 1, _id: 1 } }
   ],
   // Leases are found by name (_id) only.
-  discord_leases: []
+  discord_leases: [],
+  discord_sync_runs_version: []
 }
 
 interface CodedError { code?: unknown, statusCode?: unknown, message: string, cause?: unknown }

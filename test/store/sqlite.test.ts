@@ -112,6 +112,7 @@ describe('SqliteStore specifics', () => {
     const raw = new Database(path)
     raw.exec('DROP TABLE discord_task_runs')
     raw.exec('DROP TABLE discord_leases')
+    raw.exec('DROP TABLE discord_sync_runs_version')
     raw.pragma('user_version = 1')
     raw.close()
 
@@ -133,6 +134,7 @@ describe('SqliteStore specifics', () => {
     await v2.close()
     const raw = new Database(path)
     raw.exec('DROP TABLE discord_leases')
+    raw.exec('DROP TABLE discord_sync_runs_version')
     raw.pragma('user_version = 2')
     raw.close()
 
@@ -142,6 +144,27 @@ describe('SqliteStore specifics', () => {
     const probe = track(new Database(path, { readonly: true }))
     expect(schemaVersion(probe)).toBe(MIGRATIONS.length)
     expect(MIGRATIONS[2]?.name).toBe('leases')
+  })
+
+  it('upgrades a version 3 database to version 4 (sync runs version) keeping its runs', async () => {
+    const path = freshPath()
+    const box = secrets()
+    const v3 = await openAt(path, box)
+    const run = await v3.createSyncRun({ sync_type: 'full', status: 'completed', initiated_by: 'system' })
+    await v3.close()
+    const raw = new Database(path)
+    raw.exec('DROP TABLE discord_sync_runs_version')
+    raw.pragma('user_version = 3')
+    raw.close()
+
+    const upgraded = track(await openAt(path, box))
+    expect(await upgraded.getSyncRun(run.id)).toEqual(run)
+    const v0 = await upgraded.syncRunsVersion()
+    await upgraded.createSyncRun({ sync_type: 'user', status: 'completed', initiated_by: 'system' })
+    expect(await upgraded.syncRunsVersion()).toBe(v0 + 1)
+    const probe = track(new Database(path, { readonly: true }))
+    expect(schemaVersion(probe)).toBe(MIGRATIONS.length)
+    expect(MIGRATIONS[3]?.name).toBe('sync runs version')
   })
 
   it('applies only the migrations a database has not seen, in order, and records the version', () => {

@@ -5,6 +5,8 @@ import { STATUS_CODES } from 'node:http'
 import { ErrorResponse } from '../../schemas/common.js'
 import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
 import { ForbiddenError } from '../../errors.js'
+import { DEFAULT_PAGE_SIZE } from '../../store/port/index.js'
+import { decodeRunCursor, encodeRunCursor } from '../../schemas/run-cursor.js'
 import type { AuthUser } from '../../auth/types.js'
 import {
   AuditPage, AuditQuery, ManualSyncBody, ManualSyncResponse, presentAudit, presentRun, presentStatus, RunDto, RunList, RunListQuery, RunParams,
@@ -20,7 +22,7 @@ import {
  * - POST /sync/user/{user_id}   owner or admin   sync one user now; the seed's response shape
  * - POST /sync/users            admin   host push: these users' groups changed (coalesced, 202)
  * - GET  /sync/status           admin   the seed's status figures plus runs in progress
- * - GET  /sync/runs             admin   recent runs
+ * - GET  /sync/runs             admin   runs, newest first, paged by cursor (before = next_cursor)
  * - GET  /sync/runs/{id}        admin   one run, with live progress while it runs here
  * - GET  /sync/audit            admin, or a user for their own user_id   role change audit, paginated
  * - GET  /metrics               admin (or public, per options)   Prometheus metrics
@@ -109,8 +111,14 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/sync/runs', {
     preValidation: auth.requireAdmin,
-    schema: { tags, security, summary: 'Recent sync runs, newest first (admin)', querystring: RunListQuery, response: { 200: RunList, ...errorResponses(...COMMON_ERROR_STATUSES) } }
-  }, async (request) => ({ runs: (await engine.listRuns(request.query)).map((r) => presentRun(r)) }))
+    schema: { tags, security, summary: 'Sync runs, newest first, a page at a time (admin)', querystring: RunListQuery, response: { 200: RunList, ...errorResponses(...COMMON_ERROR_STATUSES) } }
+  }, async (request) => {
+    const { before, ...query } = request.query
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE
+    const runs = await engine.listRuns({ ...query, limit, ...(before === undefined ? {} : { before: decodeRunCursor(before) }) })
+    const last = runs.at(-1)
+    return { runs: runs.map((r) => presentRun(r)), next_cursor: runs.length === limit && last !== undefined ? encodeRunCursor(last) : null }
+  })
 
   fastify.get('/sync/runs/:id', {
     preValidation: auth.requireAdmin,

@@ -48,6 +48,8 @@ export type OAuthStateDoc = Stored<OAuthStateRecord>
 export type AuditDoc = Stored<AuditEntryRecord>
 /** A lease: its name is the `_id`. */
 export interface LeaseDoc { _id: string, owner: string, expires_at: Date }
+/** The counter of changes to the finished sync runs (one document, `_id: 'sync_runs'`). */
+export interface SyncRunsVersionDoc { _id: string, version: number }
 
 /** Secret-bearing fields, excluded from every read that produces a record. */
 export const USER_SECRET_FIELDS = ['access_token', 'refresh_token'] as const

@@ -16,9 +16,11 @@ import {
 } from '../port/index.js'
 import { newSyncRunFields } from '../records.js'
 import type { MongoContext } from './context.js'
+import { isDuplicateKeyError } from './errors.js'
 import { definedOnly, toAuditRecord, toSyncResultsDoc, toSyncRunRecord, type AuditDoc, type SyncRunDoc } from './documents.js'
 
 const FINISHED_RUN_STATUSES: Array<SyncRunRecord['status']> = ['completed', 'failed', 'blocked']
+const VERSION_ID = 'sync_runs'
 const ACTIVE_RUN_STATUSES: Array<SyncRunRecord['status']> = ['pending', 'running']
 
 /** Sync runs (the sync_status collection) and the audit log of their role changes (audit_log). */
@@ -38,6 +40,7 @@ export class MongoSyncRuns implements SyncRunStore {
         created_at: new Date()
       }
       await this.#ctx.c.syncRuns.insertOne(doc)
+      await this.#bump()
       return toSyncRunRecord(doc)
     })
   }
@@ -63,6 +66,8 @@ export class MongoSyncRuns implements SyncRunStore {
       const doc = Object.keys(set).length === 0
         ? await this.#ctx.c.syncRuns.findOne({ _id: id })
         : await this.#ctx.c.syncRuns.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' })
+      // A running run's heartbeat (no status) leaves the finished runs as they were.
+      if (doc !== null && (p.status !== undefined || FINISHED_RUN_STATUSES.includes(doc.status))) await this.#bump()
       return doc ? toSyncRunRecord(doc) : null
     })
   }
@@ -73,6 +78,10 @@ export class MongoSyncRuns implements SyncRunStore {
       if (query.sync_type !== undefined) filter.sync_type = query.sync_type
       if (query.status !== undefined) filter.status = query.status
       if (query.target_id !== undefined) filter.target_id = query.target_id
+      if (query.before !== undefined) {
+        const { created_at: at, id } = query.before
+        filter.$or = [{ created_at: { $lt: at } }, { created_at: at, _id: { $lt: id } }]
+      }
       const docs = await this.#ctx.c.syncRuns.find(filter)
         .sort({ created_at: -1, _id: -1 })
         .limit(runListLimit(query.limit))
@@ -99,6 +108,7 @@ export class MongoSyncRuns implements SyncRunStore {
           $push: { 'results.errors': { error: reason, occurred_at: now } }
         }
       )
+      if (res.modifiedCount > 0) await this.#bump()
       return res.modifiedCount
     })
   }
@@ -106,8 +116,33 @@ export class MongoSyncRuns implements SyncRunStore {
   async pruneSyncRuns (before: Date): Promise<number> {
     return this.#ctx.run('pruneSyncRuns', 'sync run', async () => {
       const res = await this.#ctx.c.syncRuns.deleteMany({ status: { $in: FINISHED_RUN_STATUSES }, created_at: { $lt: before } })
+      if (res.deletedCount > 0) await this.#bump()
       return res.deletedCount
     })
+  }
+
+  async syncRunsVersion (): Promise<number> {
+    return this.#ctx.run('syncRunsVersion', 'sync run', async () => {
+      const doc = await this.#ctx.c.syncRunsVersion.findOne({ _id: VERSION_ID })
+      return doc?.version ?? 0
+    })
+  }
+
+  /**
+   * Raised after the run's own write (MongoDB has no transaction on a standalone server): a
+   * reader that sees the new version also sees the change; one that reads in between sees the
+   * old version and recomputes on its next read.
+   */
+  async #bump (): Promise<void> {
+    const c = this.#ctx.c.syncRunsVersion
+    if ((await c.updateOne({ _id: VERSION_ID }, { $inc: { version: 1 } })).matchedCount === 1) return
+    try {
+      await c.insertOne({ _id: VERSION_ID, version: 1 })
+    } catch (err) {
+      // Another instance created it first: count this change on top of theirs.
+      if (!isDuplicateKeyError(err)) throw err
+      await c.updateOne({ _id: VERSION_ID }, { $inc: { version: 1 } })
+    }
   }
 
   // ------------------------------------------------------------ audit log

@@ -110,6 +110,17 @@ export interface ListSyncRunsQuery {
   target_id?: string
   /** Newest first; default 20, at most MAX_PAGE_SIZE. */
   limit?: number
+  /**
+   * Keyset cursor: only runs strictly older than this one in the list's order (created_at desc,
+   * id desc), i.e. the page after the run it names. Stable while runs are added.
+   */
+  before?: SyncRunCursor
+}
+
+/** A position in the run list: the last run of the previous page. */
+export interface SyncRunCursor {
+  created_at: Date
+  id: string
 }
 
 /** Sync runs and the audit log of the role changes they made (`discord_sync_status`, `discord_audit_log`). */
@@ -122,6 +133,14 @@ export interface SyncRunStore {
   failStaleSyncRuns (before: Date, reason: string): Promise<number>
   /** Deletes finished runs created before `before`; returns how many. */
   pruneSyncRuns (before: Date): Promise<number>
+  /**
+   * A counter the store raises, in the same write, whenever the finished runs change: a run
+   * created, a run finishing (or failed stale), a finished run's record updated, runs pruned.
+   * A heartbeat of a running run does not raise it. Shared by every instance on the store, so
+   * a summary computed from the finished runs stays valid exactly as long as this is unchanged.
+   * Optional for host stores: without it, GET /sync/status recomputes on every request.
+   */
+  syncRunsVersion? (): Promise<number>
 
   appendAudit (entries: CreateAuditEntryInput[]): Promise<number>
   /** Newest first (created_at desc, id desc). */

@@ -211,7 +211,27 @@ const v3: Migration = {
   }
 }
 
-export const MIGRATIONS: readonly Migration[] = Object.freeze([v1, v2, v3])
+/*
+ * v4: GET /sync/status keeps a summary of the finished runs per process and must know, with one
+ * cheap read, whether any instance sharing the file changed them since. One row holds a counter
+ * the sync-run writes raise in their own transaction (a version, not a timestamp: instances'
+ * clocks may disagree, and two runs may finish in the same millisecond).
+ */
+const v4: Migration = {
+  version: 4,
+  name: 'sync runs version',
+  up (db) {
+    db.exec(`
+      CREATE TABLE discord_sync_runs_version (
+        id      INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO discord_sync_runs_version (id, version) VALUES (1, 0);
+    `)
+  }
+}
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([v1, v2, v3, v4])
 
 /** Throws unless versions run 1..n in order, so a bad merge fails at load, not in production. */
 export function assertMigrationOrder (migrations: readonly Migration[]): void {

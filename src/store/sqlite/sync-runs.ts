@@ -18,6 +18,7 @@ import type { Params, SqliteContext } from './context.js'
 import { bit, ms, msOrNull, toAudit, toSyncRun, type AuditRow, type SyncRunRow } from './rows.js'
 
 const FINISHED_RUN_STATUSES = "('completed', 'failed', 'blocked')"
+const FINISHED: ReadonlySet<string> = new Set(['completed', 'failed', 'blocked'])
 
 /** Sync runs (discord_sync_status) and the audit log of their role changes (discord_audit_log). */
 export class SqliteSyncRuns implements SyncRunStore {
@@ -25,6 +26,11 @@ export class SqliteSyncRuns implements SyncRunStore {
 
   constructor (ctx: SqliteContext) {
     this.#ctx = ctx
+  }
+
+  /** Called inside the write's transaction, so a reader never sees the change without the new version. */
+  #bump (): void {
+    this.#ctx.exec('UPDATE discord_sync_runs_version SET version = version + 1 WHERE id = 1')
   }
 
   #syncRow (id: string): SyncRunRow | undefined {
@@ -48,6 +54,7 @@ export class SqliteSyncRuns implements SyncRunStore {
         results: JSON.stringify(run.results),
         now: Date.now()
       })
+      this.#bump()
       return toSyncRun(this.#syncRow(id) as SyncRunRow)
     })
   }
@@ -76,6 +83,8 @@ export class SqliteSyncRuns implements SyncRunStore {
         heartbeat_at: date('heartbeat_at'),
         results: patch.results !== undefined ? JSON.stringify(patch.results) : row.results
       })
+      // A running run's heartbeat (same status, still running) leaves the finished runs as they were.
+      if (patch.status !== undefined || FINISHED.has(row.status)) this.#bump()
       return toSyncRun(this.#syncRow(id) as SyncRunRow)
     })
   }
@@ -87,6 +96,11 @@ export class SqliteSyncRuns implements SyncRunStore {
     if (query.target_id !== undefined) { where.push('target_id = @target_id'); params.target_id = query.target_id }
     if (query.status !== undefined) { where.push('status = @status'); params.status = query.status }
     params.limit = runListLimit(query.limit)
+    if (query.before !== undefined) {
+      where.push('(created_at < @before_at OR (created_at = @before_at AND id < @before_id))')
+      params.before_at = ms(query.before.created_at)
+      params.before_id = query.before.id
+    }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
     return this.#ctx.run(() => this.#ctx.all<SyncRunRow>(
       `SELECT * FROM discord_sync_status ${clause} ORDER BY created_at DESC, id DESC LIMIT @limit`, params
@@ -98,7 +112,7 @@ export class SqliteSyncRuns implements SyncRunStore {
     // One statement: a run whose heartbeat lands between a read and a write here
     // could otherwise be failed while alive. created_at is the last resort for
     // runs that never started.
-    return this.#ctx.run(() => this.#ctx.exec(`UPDATE discord_sync_status
+    return this.#ctx.tx(() => this.#bumpIf(this.#ctx.exec(`UPDATE discord_sync_status
         SET status = 'failed',
             completed_at = @now,
             duration = CASE WHEN started_at IS NULL THEN duration ELSE @now - started_at END,
@@ -107,13 +121,22 @@ export class SqliteSyncRuns implements SyncRunStore {
       now,
       before: ms(before),
       error: JSON.stringify({ error: reason, code: 'stale', occurred_at: new Date(now) })
-    }))
+    })))
   }
 
   async pruneSyncRuns (before: Date): Promise<number> {
-    return this.#ctx.run(() => this.#ctx.exec(
+    return this.#ctx.tx(() => this.#bumpIf(this.#ctx.exec(
       `DELETE FROM discord_sync_status WHERE status IN ${FINISHED_RUN_STATUSES} AND created_at < ?`, [ms(before)]
-    ))
+    )))
+  }
+
+  async syncRunsVersion (): Promise<number> {
+    return this.#ctx.run(() => (this.#ctx.get<{ version: number }>('SELECT version FROM discord_sync_runs_version WHERE id = 1', []) as { version: number }).version)
+  }
+
+  #bumpIf (changed: number): number {
+    if (changed > 0) this.#bump()
+    return changed
   }
 
   // -------------------------------------------------------------- audit log

@@ -203,7 +203,7 @@
  * @property {RunProgress | null} progress
  */
 
-/** @typedef {{ runs: SyncRun[] }} RunList */
+/** @typedef {{ runs: SyncRun[], next_cursor: string | null }} RunList */
 
 /**
  * POST /sync/manual: `run` is there when the answer waited for the run (a dry run does).
