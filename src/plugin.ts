@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from './util/driver-types.js'
 import type { ToadScheduler } from 'toad-scheduler'
 import { withTimeout } from './util/timeout.js'
+import { importOptional } from './util/optional-import.js'
 import { AlreadyRegisteredError, DiscordNotConfiguredError } from './errors.js'
 import { resolveOptions, type FastifyDiscordSyncOptions, type ResolvedOptions } from './options/index.js'
 import { createStore } from './store/index.js'
@@ -266,7 +267,7 @@ function publicOptions (opts: ResolvedOptions): DiscordSyncPublicOptions {
 async function openRedis (opts: ResolvedOptions, log: FastifyBaseLogger): Promise<{ redis: Redis | null, ownsRedis: boolean }> {
   if (opts.redis === null || opts.redis === undefined) return { redis: null, ownsRedis: false }
   if (typeof opts.redis !== 'string') return { redis: opts.redis, ownsRedis: false }
-  const { Redis: RedisClient } = await import('ioredis')
+  const { Redis: RedisClient } = await importOptional('ioredis', 'the redis option (a redis:// URL)', async () => await import('ioredis'))
   // commandTimeout also covers commands waiting in the offline queue (ioredis arms it before
   // queueing), so a hung or reconnecting Redis fails every call within the budget.
   const redis = new RedisClient(opts.redis, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: opts.redisCommandTimeoutMs })

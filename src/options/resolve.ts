@@ -1,5 +1,5 @@
 import { Value } from '@sinclair/typebox/value'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../util/driver-types.js'
 import { parseKey } from '../store/crypto.js'
 import { isMembershipProvider, type MembershipProvider } from '../sync/membership.js'
 import { normaliseRedirectUrl, resolveAuth, type ResolvedAuthOptions } from './auth.js'

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../util/driver-types.js'
 import type { MembershipProvider } from '../sync/membership.js'
 import { AuthSchema } from './auth.js'
 import { duration, instance, opt } from './define.js'

@@ -8,7 +8,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { DiscordSyncEvents } from '../events.js'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../util/driver-types.js'
 import type { DiscordRestClient } from '../discord/client.js'
 import type { ResolvedSyncOptions } from '../options/index.js'
 import {
