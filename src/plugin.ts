@@ -189,7 +189,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   // fastify-plugin shares the parent's context, so Fastify does not apply the register
   // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
   const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, adminUi: opts.adminUi, healthChecker, webhooks })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks })
 }
 
 /** Sync reacts to the OAuth flow: a new link is synced soon, an unlink removes the managed roles. */

@@ -39,6 +39,8 @@ export interface ResolvedOptions {
   /** null when disabled (`rateLimit: false`). */
   rateLimit: ResolvedRateLimitOptions | null
   openapi: boolean
+  /** Serve the API reference page at /docs (only when `openapi` is on). */
+  apiDocs: boolean
   membership: MembershipProvider | null
   sync: ResolvedSyncOptions
   metrics: ResolvedMetricsOptions
@@ -119,6 +121,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     healthCheck: resolveHealthCheck(o.healthCheck),
     rateLimit: resolveRateLimit(o.rateLimit),
     openapi: o.openapi ?? DEFAULT_OPTIONS.openapi,
+    apiDocs: o.apiDocs ?? DEFAULT_OPTIONS.apiDocs,
     membership: resolveMembership(o.membership),
     sync: resolveSync(o.sync),
     metrics: resolveMetrics(o.metrics),

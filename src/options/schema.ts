@@ -48,6 +48,12 @@ export const OptionsSchema = Type.Object({
   healthCheck: Type.Optional(HealthCheckSchema),
   rateLimit: Type.Optional(RateLimitSchema),
   openapi: opt(Type.Boolean(), { default: true, description: "Serve the OpenAPI 3 document of the plugin's routes at GET {routePrefix}/openapi.json." }),
+  apiDocs: opt(Type.Boolean(), {
+    default: true,
+    description: 'Serve the API reference page (@fastify/swagger-ui, assets from the package, no CDN) at GET {routePrefix}/docs, ' +
+      'rendered from the OpenAPI document; it loads that document from GET {routePrefix}/docs/json. Only with `openapi` on; ' +
+      'false removes the page (404).'
+  }),
   membership: opt(instance<MembershipProvider>({ title: 'MembershipProvider' }), {
     defaultText: 'none',
     description: 'Where entitlements come from: for a host user id, its groups, character count and permissions. Without it the ' +
