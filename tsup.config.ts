@@ -9,13 +9,15 @@ import { defineConfig, type Options } from 'tsup'
  * host installs instead of a second copy of the plugin.
  */
 
-const packageBuild: Options = {
+/** The package: `.` and `./testing` (test/store/driver-loading.test.ts builds the root with it). */
+export const packageBuild: Options = {
   entry: {
     index: 'src/index.ts',
     'testing/index': 'src/testing/index.ts'
   },
   format: ['esm', 'cjs'],
-  dts: true,
+  // `npm start` builds what it runs and skips the declarations (scripts/ensure-built.mjs).
+  dts: process.env.TSUP_SKIP_DTS !== '1',
   sourcemap: true,
   // dist/standalone belongs to the other build, which runs at the same time and cleans it itself.
   clean: ['**/*', '!standalone/**'],

@@ -11,6 +11,7 @@ import { DiscordRestClient } from './discord/index.js'
 import { DiscordSyncEvents } from './events.js'
 import { resolveSessionJwt, SessionAuth } from './auth/session.js'
 import { OAuthService } from './auth/oauth-service.js'
+import { adminNotice } from './auth/admin-notice.js'
 import { GuildService } from './guilds/service.js'
 import { MappingService } from './guilds/mappings/service.js'
 import { UserService } from './users/service.js'
@@ -65,6 +66,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   const bots = (token: string): ReturnType<DiscordRestClient['bot']> => client.bot(token)
   const { jwt, source: jwtSource } = await resolveSessionJwt(fastify, opts.auth)
   const auth = new SessionAuth(jwt, jwtSource, opts.auth)
+  const notice = adminNotice(opts.auth)
+  if (notice !== null) oauthLog.info(notice)
   const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, stateExpiryMs: opts.stateExpiryMs, log: oauthLog, events })
   const guilds = new GuildService({ store, bots, resetToken: (token) => { client.resetToken(token) } })
   const mappings = new MappingService({ store, guilds })
