@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { FastifyDiscordSyncOptions, MembershipInfo, ResolveUserHook } from '../../src/index.js'
-import { createBotToken, createDiscordSimulator, PermissionFlags, type DiscordSimulator } from '../../src/testing/index.js'
+import type { DiscordSimulator } from '../../src/testing/index.js'
 import type { StandaloneConfig } from './config.js'
 import { JsonFileMembership } from './membership.js'
 
@@ -195,6 +195,8 @@ export async function startDemo (config: StandaloneConfig): Promise<Demo> {
 
   // The demo runs unattended for as long as it is left open and nobody reads the simulator's logs
   // in it: small bounds keep its memory flat (request counters still cover every call).
+  // The simulator is loaded only here: a real deployment never pays for it at start-up (bench/startup.bench.ts).
+  const { createBotToken, createDiscordSimulator, PermissionFlags } = await import('../../src/testing/index.js')
   const sim = await createDiscordSimulator({ timeScale: DEMO.timeScale, ...DEMO_RETENTION })
   const s = sim.state
   // A fresh one per start, known only to this process.
