@@ -32,9 +32,15 @@ interface PackResult { filename: string, size: number, unpackedSize: number, ent
 let packed: PackResult
 let installLog = ''
 
+/** Runs a command; a failure carries its output (tsc prints its errors on stdout). */
 async function run (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const { stdout, stderr } = await exec(cmd, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 })
-  return `${stdout}\n${stderr}`
+  try {
+    const { stdout, stderr } = await exec(cmd, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 })
+    return `${stdout}\n${stderr}`
+  } catch (err) {
+    const e = err as Error & { stdout?: string, stderr?: string }
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`)
+  }
 }
 
 /** The repository's files as a clone has them (tracked and new, not ignored: no dist/, no data/). */
