@@ -1,15 +1,26 @@
 import { cp } from 'node:fs/promises'
-import { defineConfig } from 'tsup'
+import { defineConfig, type Options } from 'tsup'
 
-export default defineConfig({
+/*
+ * Two builds. The package itself (`.` and `./testing`, ESM + CJS + declarations), and the
+ * standalone server behind the `fastify-discord-sync` bin and `npm start`, built from
+ * examples/standalone into dist/standalone. The server imports the package's public entry points
+ * only; here they are rewritten to the built bundles next to it, so the bin runs the very code a
+ * host installs instead of a second copy of the plugin.
+ */
+
+/** The package: `.` and `./testing` (test/store/driver-loading.test.ts builds the root with it). */
+export const packageBuild: Options = {
   entry: {
     index: 'src/index.ts',
     'testing/index': 'src/testing/index.ts'
   },
   format: ['esm', 'cjs'],
-  dts: true,
+  // `npm start` builds what it runs and skips the declarations (scripts/ensure-built.mjs).
+  dts: process.env.TSUP_SKIP_DTS !== '1',
   sourcemap: true,
-  clean: true,
+  // dist/standalone belongs to the other build, which runs at the same time and cleans it itself.
+  clean: ['**/*', '!standalone/**'],
   target: 'node20',
   splitting: false,
   // CommonJS consumers get the plugin itself from require() (the Fastify convention:
@@ -26,4 +37,38 @@ export default defineConfig({
   async onSuccess () {
     await cp('src/admin-ui/public', 'dist/admin-ui/public', { recursive: true })
   }
-})
+}
+
+/** `../../src/index.js` → `../index.js` (dist/index.js), `../../src/testing/index.js` → `../testing/index.js`. */
+const PUBLIC_ENTRIES: Record<string, string> = {
+  '../../src/index.js': '../index.js',
+  '../../src/testing/index.js': '../testing/index.js'
+}
+
+const standaloneBuild: Options = {
+  entry: { server: 'examples/standalone/server.ts' },
+  outDir: 'dist/standalone',
+  format: ['esm'],
+  dts: false,
+  sourcemap: false,
+  clean: true,
+  target: 'node20',
+  splitting: false,
+  skipNodeModulesBundle: true,
+  banner: { js: '#!/usr/bin/env node' },
+  esbuildPlugins: [{
+    name: 'public-entries',
+    setup (build) {
+      build.onResolve({ filter: /\/src\/(testing\/)?index\.js$/ }, (args) => {
+        const target = PUBLIC_ENTRIES[args.path]
+        if (target === undefined) throw new Error(`examples/standalone may import the package's public entries only (${args.path} from ${args.importer})`)
+        return { path: target, external: true }
+      })
+      build.onResolve({ filter: /\/src\// }, (args) => {
+        throw new Error(`examples/standalone may import the package's public entries only (${args.path} from ${args.importer})`)
+      })
+    }
+  }]
+}
+
+export default defineConfig([packageBuild, standaloneBuild])

@@ -27,6 +27,13 @@ export const StoreUnavailableError = createError('FST_DISCORD_STORE_UNAVAILABLE'
  */
 export const StoreInUseError = createError('FST_DISCORD_STORE_IN_USE', '%s', 503)
 
+/**
+ * An optional peer dependency the configuration needs is not installed (`mongodb` for a MongoDB
+ * store, `ioredis` for a Redis URL, `better-sqlite3` for the default SQLite store). Raised at
+ * start-up; the message names the package and the option that needs it.
+ */
+export const DependencyMissingError = createError('FST_DISCORD_DEPENDENCY_MISSING', '%s needs the package "%s", which is not installed: run `npm install %s`', 500)
+
 /** A stored secret could not be decrypted (unknown key id, tampered ciphertext). */
 export const SecretDecryptError = createError('FST_DISCORD_SECRET_DECRYPT', 'A stored secret could not be decrypted (%s)', 500)
 

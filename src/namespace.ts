@@ -1,6 +1,6 @@
 import type { LiveGateway } from './live/gateway/gateway.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from './util/driver-types.js'
 import type { ResolvedDiscordApp } from './options/index.js'
 import type { DiscordStore } from './store/port/index.js'
 import type { HealthReport } from './health/module.js'

@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from './util/driver-types.js'
 import type { ToadScheduler } from 'toad-scheduler'
 import { withTimeout } from './util/timeout.js'
+import { importOptional } from './util/optional-import.js'
 import { AlreadyRegisteredError, DiscordNotConfiguredError } from './errors.js'
 import { resolveOptions, type FastifyDiscordSyncOptions, type ResolvedOptions } from './options/index.js'
 import { createStore } from './store/index.js'
@@ -11,6 +12,7 @@ import { DiscordSyncEvents } from './events.js'
 import { resolveSessionJwt, SessionAuth } from './auth/session.js'
 import { OAuthService } from './auth/oauth-service.js'
 import { registerOAuthFlow } from './auth/discord-oauth2.js'
+import { adminNotice } from './auth/admin-notice.js'
 import { GuildService } from './guilds/service.js'
 import { MappingService } from './guilds/mappings/service.js'
 import { UserService } from './users/service.js'
@@ -68,6 +70,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   const bots = (token: string): ReturnType<DiscordRestClient['bot']> => client.bot(token)
   const { jwt, source: jwtSource } = await resolveSessionJwt(fastify, opts.auth)
   const auth = new SessionAuth(jwt, jwtSource, opts.auth)
+  const notice = adminNotice(opts.auth)
+  if (notice !== null) oauthLog.info(notice)
   // The authorisation-code flow on @fastify/oauth2 (registered on a context of its own), states in the store.
   const flow = await registerOAuthFlow(fastify, { store, app: opts.discord, auth: opts.auth, apiBaseUrl: opts.apiBaseUrl, stateExpiryMs: opts.stateExpiryMs, log: oauthLog })
   const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, flow, log: oauthLog, events })
@@ -226,7 +230,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   // fastify-plugin shares the parent's context, so Fastify does not apply the register
   // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
   const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, adminUi: opts.adminUi, healthChecker, webhooks })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks })
 }
 
 /** Sync reacts to the OAuth flow: a new link is synced soon, an unlink removes the managed roles. */
@@ -304,7 +308,7 @@ function publicOptions (opts: ResolvedOptions): DiscordSyncPublicOptions {
 async function openRedis (opts: ResolvedOptions, log: FastifyBaseLogger): Promise<{ redis: Redis | null, ownsRedis: boolean }> {
   if (opts.redis === null || opts.redis === undefined) return { redis: null, ownsRedis: false }
   if (typeof opts.redis !== 'string') return { redis: opts.redis, ownsRedis: false }
-  const { Redis: RedisClient } = await import('ioredis')
+  const { Redis: RedisClient } = await importOptional('ioredis', 'the redis option (a redis:// URL)', async () => await import('ioredis'))
   // commandTimeout also covers commands waiting in the offline queue (ioredis arms it before
   // queueing), so a hung or reconnecting Redis fails every call within the budget.
   const redis = new RedisClient(opts.redis, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: opts.redisCommandTimeoutMs })

@@ -1,8 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
-import { ALLOWED_SCOPES, generateKey, parseDuration, resolveOptions, type FastifyDiscordSyncOptions } from '../../src/index.js'
-import { parseKey } from '../../src/store/crypto.js'
+import { ALLOWED_SCOPES, SecretBox, generateKey, parseDuration, resolveOptions, type FastifyDiscordSyncOptions } from '../../src/index.js'
 
 /*
  * Environment -> server and plugin options. Every problem names the variable,
@@ -98,6 +97,11 @@ function mongoPathDb (uri: string): string | undefined {
   const path = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri)?.[1]
   if (path === undefined || path === '') return undefined
   try { return decodeURIComponent(path) } catch { throw new ConfigError('MONGODB_URI', 'has a malformed database name in its path') }
+}
+
+/** Throws unless every key is base64 of 32 bytes (SecretBox refuses anything else). */
+function keyCheck (keys: string[]): string {
+  return new SecretBox(keys).currentKeyId
 }
 
 function get (env: Env, name: string): string | undefined {
@@ -213,9 +217,9 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
   if (keyRaw !== undefined) {
     // Comma-separated for rotation: the first key seals new values, all keys open old ones.
     encryptionKey = keyRaw.split(',').map((k) => k.trim())
-    encryptionKey.forEach((k) => {
-      try { parseKey(k) } catch { throw new ConfigError('DISCORD_ENCRYPTION_KEY', 'must be base64 of 32 bytes (comma-separated, newest first, to rotate); generate one with `openssl rand -base64 32`') }
-    })
+    // SecretBox refuses any key that is not base64 of 32 bytes. The server uses the package's public
+    // surface only (src/index.ts): it is built into dist/standalone against the published bundle.
+    try { keyCheck(encryptionKey) } catch { throw new ConfigError('DISCORD_ENCRYPTION_KEY', 'must be base64 of 32 bytes (comma-separated, newest first, to rotate); generate one with `openssl rand -base64 32`') }
   } else if (demo) {
     encryptionKey = [demoSecret(secretsDir && join(secretsDir, '.demo-encryption-key'), generateKey)]
     warnings.push('DISCORD_ENCRYPTION_KEY is not set: demo mode uses a generated key' + (secretsDir ? ` kept in ${join(secretsDir, '.demo-encryption-key')}` : ' that lasts until this process exits') + '. Set it for real deployments.')

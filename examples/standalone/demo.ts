@@ -3,9 +3,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import type { FastifyDiscordSyncOptions, ResolveUserHook } from '../../src/index.js'
-import type { MembershipInfo } from '../../src/sync/membership.js'
-import { createDiscordSimulator, PermissionFlags, type DiscordSimulator } from '../../src/testing/index.js'
+import type { FastifyDiscordSyncOptions, MembershipInfo, ResolveUserHook } from '../../src/index.js'
+import type { DiscordSimulator } from '../../src/testing/index.js'
 import type { StandaloneConfig } from './config.js'
 import { JsonFileMembership } from './membership.js'
 
@@ -145,11 +144,6 @@ async function freePort (host: string): Promise<number> {
   })
 }
 
-/** Bot tokens look like Discord's (three dot-separated base64url parts); a fresh one per start, known only to this process. */
-function demoBotToken (): string {
-  return [Buffer.from(DEMO.botUserId).toString('base64url'), randomBytes(4).toString('base64url'), randomBytes(27).toString('base64url')].join('.')
-}
-
 /** The demo people's groups, in the standalone membership file's format ({ users: { id: info } }). */
 export function demoMembershipDocument (): { users: Record<string, MembershipInfo> } {
   return {
@@ -201,9 +195,12 @@ export async function startDemo (config: StandaloneConfig): Promise<Demo> {
 
   // The demo runs unattended for as long as it is left open and nobody reads the simulator's logs
   // in it: small bounds keep its memory flat (request counters still cover every call).
+  // The simulator is loaded only here: a real deployment never pays for it at start-up (bench/startup.bench.ts).
+  const { createBotToken, createDiscordSimulator, PermissionFlags } = await import('../../src/testing/index.js')
   const sim = await createDiscordSimulator({ timeScale: DEMO.timeScale, ...DEMO_RETENTION })
   const s = sim.state
-  const botToken = demoBotToken()
+  // A fresh one per start, known only to this process.
+  const botToken = createBotToken(DEMO.botUserId)
   const clientSecret = randomBytes(24).toString('base64url')
 
   // Named people first: the consent page lists users in this order, the admin on top.

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { MembershipInfo, MembershipProvider } from '../../src/sync/membership.js'
+import type { MembershipInfo, MembershipProvider } from '../../src/index.js'
 import { ConfigError } from './config.js'
 
 /*

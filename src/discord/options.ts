@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../util/driver-types.js'
 import { DEFAULT_REST_OPTIONS } from './defaults.js'
 
 type LogFn = (obj: Record<string, unknown>, msg?: string) => void

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../util/driver-types.js'
 import { withTimeout } from '../util/timeout.js'
 
 /** Redis is known unreachable or hung; the call was not sent. */

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import pLimit from 'p-limit'
 import { SyncNotConfiguredError, UserNotLinkedError, ValidationError } from '../errors.js'
 import type { SyncEngine } from '../sync/engine.js'
+import { NO_MEMBERSHIP_PROVIDER } from '../sync/membership.js'
 
 /*
  * Host push: a Go-Falcon-style backend tells us which of its users' groups changed, instead of
@@ -52,7 +53,7 @@ export class MembershipPush {
 
   /** Queues a targeted sync for each user (validated first: nothing is queued from a bad call). */
   notify (userIds: unknown): PushAccepted {
-    if (!this.#d.engine.configured) throw new SyncNotConfiguredError('set the membership option (a provider of each user\'s groups)')
+    if (!this.#d.engine.configured) throw new SyncNotConfiguredError(NO_MEMBERSHIP_PROVIDER)
     const ids = checkUserIds(userIds)
     const before = this.#pending.size
     if (!this.#closed) for (const id of ids) this.#pending.add(id)

@@ -1,5 +1,5 @@
 import { Value } from '@sinclair/typebox/value'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../util/driver-types.js'
 import { parseKey } from '../store/crypto.js'
 import { isMembershipProvider, type MembershipProvider } from '../sync/membership.js'
 import { normaliseRedirectUrl, resolveAuth, type ResolvedAuthOptions } from './auth.js'
@@ -41,6 +41,8 @@ export interface ResolvedOptions {
   /** null when disabled (`rateLimit: false`). */
   rateLimit: ResolvedRateLimitOptions | null
   openapi: boolean
+  /** Serve the API reference page at /docs (only when `openapi` is on). */
+  apiDocs: boolean
   membership: MembershipProvider | null
   sync: ResolvedSyncOptions
   metrics: ResolvedMetricsOptions
@@ -122,6 +124,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     gateway: resolveGateway(o.gateway),
     rateLimit: resolveRateLimit(o.rateLimit),
     openapi: o.openapi ?? DEFAULT_OPTIONS.openapi,
+    apiDocs: o.apiDocs ?? DEFAULT_OPTIONS.apiDocs,
     membership: resolveMembership(o.membership),
     sync: resolveSync(o.sync),
     metrics: resolveMetrics(o.metrics),

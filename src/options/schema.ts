@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../util/driver-types.js'
 import type { MembershipProvider } from '../sync/membership.js'
 import { AuthSchema } from './auth.js'
 import { duration, instance, opt } from './define.js'
@@ -49,6 +49,12 @@ export const OptionsSchema = Type.Object({
   healthCheck: Type.Optional(HealthCheckSchema),
   rateLimit: Type.Optional(RateLimitSchema),
   openapi: opt(Type.Boolean(), { default: true, description: "Serve the OpenAPI 3 document of the plugin's routes at GET {routePrefix}/openapi.json." }),
+  apiDocs: opt(Type.Boolean(), {
+    default: true,
+    description: 'Serve the API reference page (@fastify/swagger-ui, assets from the package, no CDN) at GET {routePrefix}/docs, ' +
+      'rendered from the OpenAPI document; it loads that document from GET {routePrefix}/docs/json. Only with `openapi` on; ' +
+      'false removes the page (404).'
+  }),
   membership: opt(instance<MembershipProvider>({ title: 'MembershipProvider' }), {
     defaultText: 'none',
     description: 'Where entitlements come from: for a host user id, its groups, character count and permissions. Without it the ' +

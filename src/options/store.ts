@@ -1,6 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type Database from 'better-sqlite3'
-import type { Db, MongoClient } from 'mongodb'
+import type { MongoConnection, MongoDatabase, SqliteDatabase } from '../util/driver-types.js'
 import type { DiscordStore } from '../store/port/index.js'
 import { defaultsOf, instance, opt, required } from './define.js'
 import { fail } from './fail.js'
@@ -9,9 +8,6 @@ import { fail } from './fail.js'
  * The store variants are schemas for their types and docs only: `store` is checked by
  * resolveStore, whose messages name the exact field (a TypeBox union would only say "union").
  */
-
-/** A host better-sqlite3 handle (named here because declaration output cannot name the driver's namespace). */
-export interface SqliteDatabase extends Database.Database {}
 
 export const SqliteStoreSchema = Type.Object({
   type: required(Type.Literal('sqlite'), { description: 'SQLite, through better-sqlite3.' }),
@@ -25,8 +21,8 @@ export const MongoStoreSchema = Type.Object({
   type: required(Type.Literal('mongodb'), { description: 'MongoDB. Give exactly one of `uri`, `db` or `client`.' }),
   uri: opt(Type.String({ pattern: '^mongodb(\\+srv)?://' }), { description: 'A mongodb:// or mongodb+srv:// URI (the plugin opens and closes the client).' }),
   dbName: opt(Type.String({ minLength: 1 }), { description: 'Database name; required with `uri` or `client`, refused with `db`.' }),
-  db: opt(instance<Db>({ title: 'mongodb Db' }), { description: 'A host Db (never closed by the plugin).' }),
-  client: opt(instance<MongoClient>({ title: 'MongoClient' }), { description: 'A host MongoClient (never closed by the plugin).' }),
+  db: opt(instance<MongoDatabase>({ title: 'mongodb Db' }), { description: 'A host Db (never closed by the plugin).' }),
+  client: opt(instance<MongoConnection>({ title: 'MongoClient' }), { description: 'A host MongoClient (never closed by the plugin).' }),
   collectionPrefix: opt(Type.String({ pattern: '^[A-Za-z0-9_]{1,32}$' }), { defaultText: "`'discord_'`", description: 'Prefix of every collection name.' })
 }, { additionalProperties: false, title: 'mongodb' })
 

@@ -18,6 +18,7 @@ import type { ResolvedRateLimitOptions } from '../options/index.js'
 import type { GuildHealthTask } from '../health/guild-health.js'
 import type { WebhookEvents } from '../live/webhook-events.js'
 import webhookRoutes from './webhooks/index.js'
+import apiDocsRoutes from './docs/index.js'
 import type { RedisBreaker } from '../health/redis-breaker.js'
 import { breakerRateLimitStore } from './rate-limit-store.js'
 import { simplifyRouteResponses } from './response-schemas.js'
@@ -29,6 +30,8 @@ export interface RoutesOptions {
   redisBreaker?: RedisBreaker | null
   /** Serve GET /openapi.json. */
   openapi: boolean
+  /** Serve the API reference page at /docs (with `openapi` only). */
+  apiDocs?: boolean
   /** Serve the admin web UI at /admin/. */
   adminUi?: boolean
   /** The path prefix this context is registered with ('' when the routes sit at the host's own level). */
@@ -68,6 +71,7 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   // spend a third of an anonymous IP's API quota (the limit is there to protect the API and
   // Discord behind it; the files are read from disk).
   if (opts.adminUi === true) await fastify.register(adminUi)
+  if (opts.openapi && opts.apiDocs === true) await fastify.register(apiDocsRoutes)
   if (opts.rateLimit !== null) {
     const { auth } = fastify.discord
     await fastify.register(fastifyRateLimit, {

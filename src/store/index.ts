@@ -1,6 +1,8 @@
 import type { ResolvedOptions } from '../options/index.js'
 import { SecretBox } from './crypto.js'
 import type { DiscordStore } from './port/index.js'
+import type { SqliteStoreOptions } from './sqlite/index.js'
+import type { MongoStoreOptions } from './mongo/index.js'
 
 export * from './port/index.js'
 export { SecretBox, generateKey, keyId, secretContext } from './crypto.js'
@@ -23,11 +25,13 @@ export async function createStore (opts: Pick<ResolvedOptions, 'store' | 'encryp
   const secrets = new SecretBox(opts.encryptionKeys as string[])
   let store: DiscordStore
   if (option.type === 'sqlite') {
+    // The options name host handles structurally (util/driver-types.ts: the shipped types must not
+    // need the drivers); resolveStore has checked their shape, and the adapters use the driver's types.
     const { SqliteStore } = await import('./sqlite/index.js')
-    store = new SqliteStore({ path: option.path ?? './data/discord.sqlite', secrets, database: option.database })
+    store = new SqliteStore({ path: option.path ?? './data/discord.sqlite', secrets, database: option.database as SqliteStoreOptions['database'] })
   } else {
     const { MongoStore } = await import('./mongo/index.js')
-    store = new MongoStore({ ...option, secrets })
+    store = new MongoStore({ ...option, db: option.db as MongoStoreOptions['db'], client: option.client as MongoStoreOptions['client'], secrets })
   }
   try {
     await store.init()

@@ -8,7 +8,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { DiscordSyncEvents } from '../events.js'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../util/driver-types.js'
 import type { DiscordRestClient } from '../discord/client.js'
 import type { ResolvedSyncOptions } from '../options/index.js'
 import {
@@ -26,7 +26,7 @@ import type {
   AuditEntryRecord, DiscordStore, DiscordUserRecord, GuildConfigRecord, ListAuditQuery, ListSyncRunsQuery, Page, SyncRunRecord
 } from '../store/port/index.js'
 import { FallbackSyncLocks, lockKeys, MemorySyncLocks, RedisSyncLocks, type SyncLocks } from './locks.js'
-import type { MembershipProvider } from './membership.js'
+import { NO_MEMBERSHIP_PROVIDER, type MembershipProvider } from './membership.js'
 import { guardProvider } from './provider-guard.js'
 import { WritePacer } from './write-pacer.js'
 import type { SyncMetrics } from './metrics.js'
@@ -149,7 +149,7 @@ export class SyncEngine {
   }
 
   #requireConfigured (): void {
-    if (this.#d.membership === null) throw new SyncNotConfiguredError('pass a membership provider in the plugin options (`membership`)')
+    if (this.#d.membership === null) throw new SyncNotConfiguredError(NO_MEMBERSHIP_PROVIDER)
     if (this.#closing) throw new SyncShuttingDownError()
   }
 

@@ -7,7 +7,7 @@
  */
 import { withTimeout } from '../util/timeout.js'
 import { randomBytes } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../util/driver-types.js'
 
 export interface LockHandle {
   readonly key: string

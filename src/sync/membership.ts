@@ -150,3 +150,11 @@ export function isMembershipProvider (v: unknown): v is MembershipProvider {
   const p = v as Record<string, unknown>
   return typeof p.getMembership === 'function' && (p.getMemberships === undefined || typeof p.getMemberships === 'function')
 }
+
+/**
+ * Why sync answers 503 FST_DISCORD_SYNC_NOT_CONFIGURED: the option to set, and what it must do.
+ * One wording for every route and API that needs a provider.
+ */
+export const NO_MEMBERSHIP_PROVIDER = 'no membership provider. Set the plugin option `membership` to an object whose ' +
+  '`getMembership(userId)` returns the host user\'s groups ({ groups, character_count, permissions }, or null); ' +
+  'until then no role is written'

@@ -9,7 +9,7 @@
  * all); without it, an in-process map.
  */
 import { withTimeout } from '../util/timeout.js'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../util/driver-types.js'
 import type { DiscordBotClient } from '../discord/bot.js'
 import { computeBasePermissions, hasPermission, highestRolePosition, Permission } from '../guilds/permissions.js'
 import type { GuildRole } from './types.js'

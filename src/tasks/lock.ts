@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../util/driver-types.js'
 import { RedisSyncLocks, type LockHandle } from '../sync/locks.js'
 
 /** A mutual-exclusion lock across instances. `null` from acquire means another holder has it. */

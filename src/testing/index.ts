@@ -20,7 +20,7 @@ export type {
 export type { Overwrite } from './permissions.js'
 export { ALL_PERMISSIONS, PermissionFlags } from './permissions.js'
 export { compareSnowflakes, isSnowflake, SnowflakeGenerator } from './snowflake.js'
-export { tokenId } from './tokens.js'
+export { createBotToken, tokenId } from './tokens.js'
 export type { DropOptions, GatewayOptions, GatewaySessionInfo, SimulatorGateway } from './gateway/controls.js'
 export { CloseCode as GatewayCloseCode, Intent as GatewayIntent, Op as GatewayOp } from './gateway/protocol.js'
 export type { GatewayPayload } from './gateway/protocol.js'

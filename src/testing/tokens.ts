@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { isSnowflake } from './snowflake.js'
 
 /*
  * Tokens are secrets even in a simulator: tests run with real-looking credentials, and the
@@ -28,4 +29,16 @@ export function randomToken (length = 30): string {
     if (b < 248) out += ALPHABET[b % 62]
   }
   return out.length === length ? out : out + randomToken(length - out.length)
+}
+
+/**
+ * A bot token for the simulator that the plugin accepts as a real one (`POST /guilds` takes 20 to
+ * 200 characters of `A-Z a-z 0-9 _ - .`), shaped like Discord's: three dot-separated base64url
+ * parts, the first being the bot's user id. Random on every call, so each is a distinct secret a
+ * test can look for in responses and logs. Register it with
+ * `sim.state.addBot({ token, user: { id: botUserId, username } })` before the plugin uses it.
+ */
+export function createBotToken (botUserId: string): string {
+  if (!isSnowflake(botUserId)) throw new TypeError(`createBotToken: "${botUserId}" is not a Discord user id (a snowflake)`)
+  return [Buffer.from(botUserId).toString('base64url'), randomBytes(4).toString('base64url'), randomBytes(27).toString('base64url')].join('.')
 }

@@ -71,5 +71,7 @@ describe('POST /sync/users and fastify.discord.notifyMembershipChanged', () => {
     const res = await w.inject({ method: 'POST', url: '/discord/sync/users', payload: { user_ids: [HOST.alice] }, as: ADMIN })
     expect(res.statusCode).toBe(503)
     expect(res.json().code).toBe('FST_DISCORD_SYNC_NOT_CONFIGURED')
+    // The answer names the option to set (issue 15.5), not just the missing concept.
+    expect(res.json().message).toContain('plugin option `membership`')
   })
 })

@@ -12,7 +12,9 @@ const work = mkdtempSync(join(tmpdir(), 'dsync-consumers-'))
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] }).toString()
 
 try {
-  const tgz = run('npm', ['pack', '--silent', '--pack-destination', work], repo).trim().split('\n').pop()
+  // `npm run check:exports` runs attw --pack first, whose pack ran prepack (the build): dist is
+  // current, so this pack skips the second full build.
+  const tgz = run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], repo).trim().split('\n').pop()
   const body = `
 import Fastify from 'fastify'
 import discordSync, { SecretBox, generateKey, fastifyDiscordSync } from 'fastify-discord-sync'

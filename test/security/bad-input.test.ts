@@ -136,7 +136,16 @@ function templates (): Record<string, Template> {
     'GET /openapi.json': {},
     'GET /admin': {},
     'GET /admin/': {},
-    ...Object.fromEntries(adminUiFileRoutes().map((key) => [key, {}]))
+    ...Object.fromEntries(adminUiFileRoutes().map((key) => [key, {}])),
+    // The API reference page (@fastify/swagger-ui): the page, its initializer, the document it
+    // loads (JSON and YAML) and swagger-ui's static files (one wildcard route).
+    'GET /docs': {},
+    'GET /docs/': {},
+    'GET /docs/static/index.html': {},
+    'GET /docs/static/swagger-initializer.js': {},
+    'GET /docs/json': {},
+    'GET /docs/yaml': {},
+    'GET /docs/static/*': {}
   }
 }
 
@@ -546,11 +555,12 @@ describe('every route the plugin registers', () => {
         expect(registered.has(`${method.toUpperCase()} ${fastifyPath}`), `${method} ${path}`).toBe(true)
       }
     }
-    // The undocumented ones are the UI's static files, the document itself, and HEAD twins.
+    // The undocumented ones are the UI's static files, the document itself, the API reference page, and HEAD twins.
     const undocumented = routes.filter((r) => r.method !== 'HEAD' && r.op === undefined).map((r) => r.key).sort()
     const uiFiles = adminUiFileRoutes()
     expect(uiFiles).toEqual(expect.arrayContaining(['GET /admin/index.html', 'GET /admin/app.css', 'GET /admin/js/main.js', 'GET /admin/js/pages/overview.js']))
-    expect(undocumented).toEqual(['GET /admin', 'GET /admin/', ...uiFiles, 'GET /openapi.json'].sort())
+    const docsPage = ['GET /docs', 'GET /docs/json', 'GET /docs/static/*', 'GET /docs/static/index.html', 'GET /docs/static/swagger-initializer.js', 'GET /docs/yaml']
+    expect(undocumented).toEqual(['GET /admin', 'GET /admin/', ...uiFiles, ...docsPage, 'GET /openapi.json'].sort())
   })
 })
 

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { build, type Options } from 'tsup'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import tsupConfig from '../../tsup.config.js'
+import { packageBuild } from '../../tsup.config.js'
 
 /*
  * A host on one backend must never load the other backend's driver: a SQLite-only host
@@ -83,9 +83,8 @@ async function run (format: 'esm' | 'cjs', backend: Backend): Promise<Report> {
 describe('store drivers are loaded only by the backend that needs them (built package)', () => {
   beforeAll(async () => {
     mkdirSync(outDir, { recursive: true })
-    if (typeof tsupConfig !== 'object' || Array.isArray(tsupConfig)) throw new Error('tsup.config.ts is expected to export one options object')
     const options: Options = {
-      ...tsupConfig,
+      ...packageBuild,
       entry: { index: 'src/index.ts' },
       outDir,
       dts: false,

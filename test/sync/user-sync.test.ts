@@ -134,6 +134,8 @@ describe('POST /sync/user/{user_id}', () => {
     const res = await w.call('POST', `/sync/user/${HOST.alice}`)
     expect(res.status).toBe(503)
     expect(res.body.code).toBe('FST_DISCORD_SYNC_NOT_CONFIGURED')
+    expect(res.body.message).toBe('Role sync is not configured: no membership provider. Set the plugin option `membership` to an object whose ' +
+      "`getMembership(userId)` returns the host user's groups ({ groups, character_count, permissions }, or null); until then no role is written")
     expect(w.discordCalls()).toEqual([])
   })
 })

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDiscordSimulator, PermissionFlags, type DiscordSimulator } from '../../src/testing/index.js'
-import { compileLocal, expectMatchesSpec, expectValid, responseSpec, spec, validateDocsErrorTree, validatorAt } from './openapi.js'
+import { existsSync, readFileSync } from 'node:fs'
+import { compileLocal, expectMatchesSpec, expectValid, responseSpec, SHARED_SPEC, spec, specText, validateDocsErrorTree, validatorAt } from './openapi.js'
 import { BOT_TOKEN, botFetch, IDS, OAUTH, seedWorld } from './seed.js'
 
 /*
@@ -22,6 +23,14 @@ beforeAll(async () => {
 afterAll(async () => {
   expect(sim.internalErrors).toEqual([])
   await sim.close()
+})
+
+// The suite validates against the repository's copy; where ../shared is present (CI, this machine)
+// the copy must be byte-identical to it, so a refreshed reference cannot be silently ignored.
+describe('the vendored OpenAPI description', () => {
+  it.runIf(existsSync(SHARED_SPEC))('is the same document as ../shared/discord/openapi.json', () => {
+    expect(specText === readFileSync(SHARED_SPEC, 'utf8')).toBe(true)
+  })
 })
 
 const G = '/guilds/{guild_id}'

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { gunzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
@@ -6,7 +7,7 @@ import { expect } from 'vitest'
 
 /*
  * Validation of simulator responses against Discord's official OpenAPI 3.1 description
- * (../shared/discord/openapi.json, beside the repository in CI and here). OpenAPI 3.1
+ * (../shared/discord/openapi.json, vendored as test/fixtures/discord-openapi.json.gz). OpenAPI 3.1
  * schemas are JSON Schema 2020-12, so Ajv's 2020 build validates them; the whole document
  * is added once under an $id and every schema is compiled by reference into it, so the
  * spec's own `$ref`s resolve unchanged.
@@ -17,12 +18,16 @@ import { expect } from 'vitest'
  * formats (`snowflake`, `nonce`). All are declared rather than strictness being relaxed.
  */
 
-const SPEC_URL = new URL('../../../shared/discord/openapi.json', import.meta.url)
+/** The repository's copy (test/fixtures/README.md), so `npm test` does not need ../shared. */
+export const VENDORED_SPEC = fileURLToPath(new URL('../fixtures/discord-openapi.json.gz', import.meta.url))
+/** The reference beside the repository, when it is there: the copy must not differ from it. */
+export const SHARED_SPEC = fileURLToPath(new URL('../../../shared/discord/openapi.json', import.meta.url))
 const SPEC_ID = 'discord-openapi.json'
 
 type Json = Record<string, unknown>
 
-export const spec: Json = JSON.parse(readFileSync(fileURLToPath(SPEC_URL), 'utf8'))
+export const specText: string = gunzipSync(readFileSync(VENDORED_SPEC)).toString('utf8')
+export const spec: Json = JSON.parse(specText)
 
 // ajv-formats is CommonJS with a default export; under NodeNext the namespace object may wrap it.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020

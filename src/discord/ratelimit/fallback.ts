@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { withTimeout } from '../../util/timeout.js'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../../util/driver-types.js'
 import type { DiscordRestLogger, RedisOutageSignal } from '../options.js'
 import { MemoryRateLimitStore } from './memory.js'
 import { RedisRateLimitStore } from './redis.js'

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisConnection as Redis } from '../../util/driver-types.js'
 import { BUCKET_ACQUIRE, BUCKET_RELEASE, GLOBAL_ACQUIRE, GLOBAL_PAUSE, GLOBAL_SEED, INVALID_CHECK, RECORD_INVALID } from './lua.js'
 import {
   BUCKET_HASH_TTL_MS,

@@ -4,6 +4,7 @@ import type { SecretBox } from '../crypto.js'
 import type { AuditDoc, GuildDoc, LeaseDoc, MappingDoc, OAuthStateDoc, SyncRunDoc, SyncRunsVersionDoc, TaskRunDoc, UserDoc } from './documents.js'
 import { toStoreError } from './errors.js'
 import { COLLECTION_SUFFIXES, INDEXES, type CollectionKey } from './indexes.js'
+import { importOptional } from '../../util/optional-import.js'
 
 export interface MongoStoreOptions {
   /** The host's database handle. Never closed by the store. */
@@ -99,7 +100,7 @@ export class MongoContext {
   }
 
   async #open (uri: string, dbName: string): Promise<void> {
-    const { MongoClient } = await import('mongodb')
+    const { MongoClient } = await importOptional('mongodb', 'store.type "mongodb" with store.uri', async () => await import('mongodb'))
     let client: MongoClient
     // The driver connects lazily on first use, so constructing here cannot fail on reachability,
     // only on a malformed string: an option error, reported without the string (it may hold a password).

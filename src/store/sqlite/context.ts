@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3'
 import { StoreUnavailableError } from '../../errors.js'
 import type { SecretBox } from '../crypto.js'
 import { translate, type SqliteErrorClass } from './errors.js'
+import { importOptional } from '../../util/optional-import.js'
 import { migrate } from './migrations.js'
 
 export type Params = Record<string, unknown>
@@ -39,7 +40,7 @@ export class SqliteContext {
 
   async init (): Promise<void> {
     if (this.#closed) throw new StoreUnavailableError('the SQLite store has been closed')
-    this.#driver ??= (await import('better-sqlite3')).default
+    this.#driver ??= (await importOptional('better-sqlite3', 'store.type "sqlite" (the default store)', async () => await import('better-sqlite3'))).default
     if (this.#db === undefined) this.#db = this.#open(this.#driver)
     try {
       migrate(this.#db)
