@@ -258,7 +258,9 @@ describe('GET /auth/callback: refused input, nothing written', () => {
 
   it('concurrent callbacks with one state: exactly one succeeds', async () => {
     const { auth_url, state } = await login()
-    const codes = await Promise.all([authorizeAs(sim, auth_url, ALICE), authorizeAs(sim, auth_url, ALICE)].map(async (p) => (await p).code))
+    // Two codes for one state, one after the other: the simulator's auto-approval is one setting
+    // that each authorizeAs clears when done. The callbacks are what must race.
+    const codes = [(await authorizeAs(sim, auth_url, ALICE)).code, (await authorizeAs(sim, auth_url, ALICE)).code]
     const results = await Promise.all(codes.map((code) => t.callback({ code, state })))
     expect(results.map((r) => r.statusCode).sort()).toEqual([200, 400])
   })
