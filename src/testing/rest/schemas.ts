@@ -21,6 +21,14 @@ export const ModifyMemberBody = Type.Object({
 })
 export type ModifyMemberInput = Static<typeof ModifyMemberBody>
 
+/** PUT /guilds/{guild.id}/members/{user.id} (openapi BotAddGuildMemberRequest; nulls are dropped before validation). */
+export const AddMemberBody = Type.Object({
+  access_token: Type.String({ maxLength: 10240 }),
+  nick: Type.Optional(Type.String({ maxLength: 32 })),
+  roles: Type.Optional(Type.Array(Snowflake, { maxItems: 250, uniqueItems: true }))
+})
+export type AddMemberInput = Static<typeof AddMemberBody>
+
 const EmbedField = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256 }),
   value: Type.String({ minLength: 1, maxLength: 1024 }),

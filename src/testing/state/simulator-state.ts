@@ -40,6 +40,11 @@ export class SimulatorState {
   readonly apps: Map<string, OAuthApp>
   readonly ids = new SnowflakeGenerator()
   /**
+   * How many guilds one user may be in: Add Guild Member answers 30001 "Maximum number of guilds
+   * reached (100)" at this count. Lower it to reach the limit without seeding 100 guilds.
+   */
+  userGuildLimit = 100
+  /**
    * Every change to members and roles, from REST writes and from the helpers below alike
    * (the Gateway dispatches from these). Subscribe with `events.on(name, listener)`.
    */
