@@ -10,6 +10,7 @@ import { DiscordRestClient } from './discord/index.js'
 import { DiscordSyncEvents } from './events.js'
 import { resolveSessionJwt, SessionAuth } from './auth/session.js'
 import { OAuthService } from './auth/oauth-service.js'
+import { featureScopes, UserTokens } from './auth/user-tokens.js'
 import { registerOAuthFlow } from './auth/discord-oauth2.js'
 import { GuildService } from './guilds/service.js'
 import { MappingService } from './guilds/mappings/service.js'
@@ -70,7 +71,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   const auth = new SessionAuth(jwt, jwtSource, opts.auth)
   // The authorisation-code flow on @fastify/oauth2 (registered on a context of its own), states in the store.
   const flow = await registerOAuthFlow(fastify, { store, app: opts.discord, auth: opts.auth, apiBaseUrl: opts.apiBaseUrl, stateExpiryMs: opts.stateExpiryMs, log: oauthLog })
-  const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, flow, log: oauthLog, events })
+  const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, flow, log: oauthLog, events, featureScopes: featureScopes(store, false) })
   const guilds = new GuildService({ store, bots, resetToken: (token) => { client.resetToken(token) } })
   const mappings = new MappingService({ store, guilds })
   const users = new UserService(store)
@@ -107,7 +108,9 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     log: syncLog,
     settings: { ...opts.sync, redisKeyPrefix: opts.redisKeyPrefix },
     events,
-    onWrite: echo.expect
+    onWrite: echo.expect,
+    // Join on link acts with the user's own OAuth token, so it needs the application to refresh it.
+    userTokens: opts.discord === null ? null : new UserTokens({ store, oauth: client.oauth2({ clientId: opts.discord.clientId, clientSecret: opts.discord.clientSecret }) })
   })
   connectSync(events, engine, opts.sync.syncOnLink, syncLog)
   if (metrics !== null) {

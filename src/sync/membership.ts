@@ -150,3 +150,18 @@ export function isMembershipProvider (v: unknown): v is MembershipProvider {
   const p = v as Record<string, unknown>
   return typeof p.getMembership === 'function' && (p.getMemberships === undefined || typeof p.getMemberships === 'function')
 }
+
+/** The host's provider takes no signal: a cancelled run stops waiting for it (shutdown must not hang on it). */
+export async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  let onAbort: () => void = () => {}
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([p, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}

@@ -13,8 +13,9 @@ import { botOf, guildForBot, jsonBody, snowflakeParam, type Params } from './par
  * already a member: 204, nothing applied -> roles exist (10011) and are the bot's to give, a
  * nickname needs MANAGE_NICKNAMES (50013) -> the user's guild limit (30001) -> 201 with the
  * member, roles and nickname applied in one step (one GUILD_MEMBER_ADD, no separate update).
- * The docs give no status for a bad token; 50025's meaning is "Invalid OAuth2 access token
- * provided", answered here with 401 like every other refused credential.
+ * The docs give no status for a bad token in the body; 50025 ("Invalid OAuth2 access token
+ * provided") is answered with 403, not 401: the request's own credential, the bot token, is good,
+ * and a 401 would tell the client to stop using it.
  */
 
 export function registerJoinRoutes (sim: SimContext, router: ApiRouter): void {
