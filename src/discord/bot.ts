@@ -1,4 +1,5 @@
 import type {
+  APIApplicationRoleConnectionMetadata,
   APIGatewayBotInfo,
   APIGuild,
   APIGuildChannel,
@@ -165,6 +166,24 @@ export class DiscordBotClient {
     assertSnowflake('userId', userId)
     assertSnowflake('roleId', roleId)
     await this.#send<unknown>({ method: 'DELETE', path: Routes.guildMemberRole(guildId, userId, roleId), reason: options.reason, signal: options.signal, resendUnknownOutcome: options.resendUnknownOutcome })
+  }
+
+  /** GET /applications/{application.id}/role-connections/metadata: the application's Linked Roles metadata records. */
+  async getRoleConnectionMetadata (applicationId: string, options: CallOptions = {}): Promise<APIApplicationRoleConnectionMetadata[]> {
+    assertSnowflake('applicationId', applicationId)
+    const path = Routes.applicationRoleConnectionMetadata(applicationId)
+    const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
+    if (!Array.isArray(value)) throw malformed(shapeContext('GET', path), 'expected an array of metadata records')
+    return value as APIApplicationRoleConnectionMetadata[]
+  }
+
+  /** PUT /applications/{application.id}/role-connections/metadata: replaces the records (at most 5). */
+  async updateRoleConnectionMetadata (applicationId: string, records: readonly APIApplicationRoleConnectionMetadata[], options: CallOptions = {}): Promise<APIApplicationRoleConnectionMetadata[]> {
+    assertSnowflake('applicationId', applicationId)
+    const path = Routes.applicationRoleConnectionMetadata(applicationId)
+    const value = await this.#send<unknown>({ method: 'PUT', path, body: records, signal: options.signal })
+    if (!Array.isArray(value)) throw malformed(shapeContext('PUT', path), 'expected an array of metadata records')
+    return value as APIApplicationRoleConnectionMetadata[]
   }
 
   /** POST /channels/{channel.id}/messages (e.g. the audit channel). Note: a retried 5xx may post twice. */
