@@ -10,6 +10,7 @@ import { registerGatewayRoutes } from './rest/routes/gateway.js'
 import { registerGuildRoutes } from './rest/routes/guilds.js'
 import { registerMemberRoutes } from './rest/routes/members.js'
 import { registerJoinRoutes } from './rest/routes/join.js'
+import { registerRoleConnectionRoutes } from './rest/routes/role-connections.js'
 import { registerMessageRoutes } from './rest/routes/messages.js'
 import { registerUserRoutes } from './rest/routes/users.js'
 
@@ -22,6 +23,7 @@ function registerApiRoutes (sim: SimContext, router: ApiRouter): void {
   registerGuildRoutes(sim, router)
   registerMemberRoutes(sim, router)
   registerJoinRoutes(sim, router)
+  registerRoleConnectionRoutes(sim, router)
   registerMessageRoutes(sim, router)
   registerUserRoutes(sim, router)
   registerGatewayRoutes(sim, router)
