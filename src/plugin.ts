@@ -241,9 +241,9 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
 
 /** A user's Linked Roles values are pushed when they link and after each sync of theirs (the provider's data may have changed). */
 function connectLinkedRoles (events: DiscordSyncEvents, linkedRoles: LinkedRoles): void {
-  events.on('account.linked', (e) => { void linkedRoles.pushUserSoon(e.user_id) })
+  events.on('account.linked', (e) => { linkedRoles.pushUserSoon(e.user_id) })
   events.on('sync.finished', (e) => {
-    if (e.sync_type === 'user' && e.target_id !== null && !e.dry_run) void linkedRoles.pushUserSoon(e.target_id)
+    if (e.sync_type === 'user' && e.target_id !== null && !e.dry_run) linkedRoles.pushUserSoon(e.target_id)
   })
 }
 

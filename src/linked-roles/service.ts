@@ -111,13 +111,12 @@ export class LinkedRoles {
    * On link and after a user's sync: failures are logged, never thrown. Pushes for one user run
    * one after another, so a link and the sync it starts never both compare against Discord at once.
    */
-  pushUserSoon (userId: string): Promise<void> {
+  pushUserSoon (userId: string): void {
     const run = (this.#queued.get(userId) ?? Promise.resolve()).then(async () => { await this.pushUser(userId) }).catch((err: unknown) => {
       this.#d.log.warn({ user_id: userId, code: (err as { code?: unknown })?.code }, 'pushing the linked roles connection failed')
     })
     this.#queued.set(userId, run)
-    void run.finally(() => { if (this.#queued.get(userId) === run) this.#queued.delete(userId) })
-    return run
+    run.finally(() => { if (this.#queued.get(userId) === run) this.#queued.delete(userId) }).catch(() => {})
   }
 
   async #push (discordUserId: string, body: RESTPutAPICurrentUserApplicationRoleConnectionJSONBody): Promise<PushOutcome> {

@@ -128,7 +128,8 @@ export class SyncEngine {
       settings: this.#s,
       now: this.#now,
       events: deps.events,
-      ...(deps.onWrite === undefined ? {} : { onWrite: deps.onWrite }), userTokens: deps.userTokens ?? null
+      ...(deps.onWrite === undefined ? {} : { onWrite: deps.onWrite }),
+      userTokens: deps.userTokens ?? null
     })
     this.#removals = new UnlinkRemovals({
       store: deps.store,
