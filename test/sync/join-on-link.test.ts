@@ -86,6 +86,24 @@ describe('join on link', () => {
     expect(w.sim.state.getMember(IDS.g1, IDS.alice)).toBeUndefined()
   })
 
+  it('204 (a member after all): the member is read again and planned like any other, one role write', async () => {
+    const w = await world({ auto_join: true })
+    await linkAlice(w, ['identify', 'guilds.join'])
+    w.membership.set(HOST.alice, ['pilots'])
+    // Alice joins by herself between the read that missed her and the join: the provider call in between is held.
+    const release = w.membership.hold()
+    const calls = w.membership.calls
+    const pending = w.call('POST', `/sync/user/${HOST.alice}`)
+    await until(async () => w.membership.calls > calls ? true : null)
+    w.sim.state.addMember(IDS.g1, IDS.alice, [IDS.hand])
+    release()
+    const res = await pending
+    expect(res.body.sync_results).toMatchObject([{ guild_id: IDS.g1, roles_added: ['EVE Pilot'], errors: [] }])
+    expect(w.discordCalls((r) => r.route === ADD_MEMBER).map((r) => r.status)).toEqual([204])
+    expect(w.discordCalls(isWrite)).toHaveLength(1)
+    expect(w.roles(IDS.g1, IDS.alice)).toEqual([IDS.pilot, IDS.hand].sort())
+  })
+
   it('an access token Discord refuses is refreshed once and the join tried again', async () => {
     const w = await world({ auto_join: true })
     const t = await linkAlice(w, ['identify', 'guilds.join'])
@@ -123,6 +141,17 @@ describe('join on link', () => {
     expect(audit.items).toMatchObject([{ role_id: IDS.pilot, outcome: 'failed', error_code: '30001' }])
     // Role sync of the guild is not halted by one user's refusal.
     expect((await w.store.getGuild(IDS.g1))?.health_status).not.toBe('unhealthy')
+  })
+})
+
+describe('auto_join in guild health', () => {
+  it('a bot without Create Invite leaves an auto_join guild degraded, naming the permission', async () => {
+    const w = await world({ auto_join: true }, false)
+    const res = await w.call('POST', `/guilds/${IDS.g1}/health-check`)
+    expect(res.status).toBe(200)
+    const guild = await w.store.getGuild(IDS.g1)
+    expect(guild?.health_status).toBe('degraded')
+    expect(guild?.last_error).toMatch(/Create Invite/)
   })
 })
 
