@@ -79,6 +79,30 @@ describe('linked roles', () => {
   })
 })
 
+describe('linked roles values', () => {
+  it('are stringified by kind; a value of the wrong kind or over 100 characters is left out', async () => {
+    const warnings: unknown[] = []
+    const log = { warn: (o: unknown) => warnings.push(o) } as unknown as SyncWorld['app']['log']
+    const options = resolveOptions({
+      encryptionKey: Buffer.alloc(32, 1).toString('base64'),
+      linkedRoles: {
+        botToken: BOT_TOKEN,
+        fields: [
+          { key: 'member', name: 'M', description: 'd', type: 'boolean_not_equal', source: 'member' },
+          { key: 'since', name: 'S', description: 'd', type: 'datetime_less_than_or_equal', value: () => new Date('2024-01-02T03:04:05Z') },
+          { key: 'joined', name: 'J', description: 'd', type: 'datetime_greater_than_or_equal', value: () => 'not a date' },
+          { key: 'score', name: 'C', description: 'd', type: 'integer_equal', value: () => 2.5 },
+          { key: 'none', name: 'N', description: 'd', type: 'integer_equal', value: () => null }
+        ]
+      }
+    }).linkedRoles!
+    const lr = new LinkedRoles({ options, applicationId: OAUTH_APP.clientId, client: null as never, store: null as never, membership: null, tokens: { access: async () => null, refresh: async () => null }, log })
+    const values = await lr.values({ user_id: 'u', groups: [], character_count: 0, permissions: [] })
+    expect(values).toEqual({ member: '0', since: '2024-01-02T03:04:05.000Z' })
+    expect(warnings).toHaveLength(2)
+  })
+})
+
 describe('the linkedRoles option', () => {
   const base = { encryptionKey: Buffer.alloc(32, 1).toString('base64') }
   const field = { key: 'member', name: 'Member', description: 'd', type: 'boolean_equal', source: 'member' }
