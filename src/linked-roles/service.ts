@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { APIApplicationRoleConnectionMetadata, ApplicationRoleConnectionMetadataType, RESTPutAPICurrentUserApplicationRoleConnectionJSONBody } from 'discord-api-types/v10'
-import { DiscordAPIError, DiscordTokenInvalidError, type DiscordRestClient } from '../discord/index.js'
+import { DiscordAPIError, DiscordAuthenticationError, DiscordTokenInvalidError, type DiscordRestClient } from '../discord/index.js'
 import type { ResolvedLinkedRoleField, ResolvedLinkedRoles } from '../options/index.js'
 import type { DiscordStore } from '../store/port/index.js'
 import type { UserTokenSource } from '../sync/guild-context.js'
@@ -138,7 +138,8 @@ export class LinkedRoles {
         this.#remember(discordUserId, wanted)
         return 'updated'
       } catch (err) {
-        const refused = err instanceof DiscordTokenInvalidError || (err instanceof DiscordAPIError && err.discordCode === INVALID_OAUTH_TOKEN)
+        // A user token Discord no longer takes answers 401 (the bearer is the credential here).
+        const refused = err instanceof DiscordAuthenticationError || err instanceof DiscordTokenInvalidError || (err instanceof DiscordAPIError && err.discordCode === INVALID_OAUTH_TOKEN)
         if (refused && !refreshed) {
           refreshed = true
           const next = await this.#d.tokens.refresh(discordUserId).catch(() => null)

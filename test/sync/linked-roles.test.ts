@@ -79,6 +79,30 @@ describe('linked roles', () => {
   })
 })
 
+describe('linked roles pushes', () => {
+  it('a token Discord refuses is refreshed once and the push retried; a link without the scope is skipped', async () => {
+    const w = await world()
+    const scopes = ['identify', 'role_connections.write']
+    const t = w.sim.state.issueUserToken({ clientId: OAUTH_APP.clientId, userId: IDS.alice, scopes })
+    await w.store.createUser({ user_id: HOST.alice, discord_user_id: IDS.alice, username: 'alice', tokens: { access_token: t.access_token, refresh_token: t.refresh_token ?? null, expires_at: new Date(Date.now() + 3_600_000), scopes } })
+    w.sim.state.expireAccessToken(t.access_token)
+    w.membership.set(HOST.alice, ['pilots'], 2)
+    await w.call('POST', `/sync/user/${HOST.alice}`)
+    const key = `${OAUTH_APP.clientId}:${IDS.alice}`
+    await until(async () => w.sim.state.roleConnections.get(key))
+    expect(w.discordCalls((r) => r.route === 'POST /oauth2/token')).toHaveLength(1)
+    expect(w.sim.state.roleConnections.get(key)?.metadata).toEqual({ member: '1', groups: '1', characters: '2' })
+
+    const b = w.sim.state.issueUserToken({ clientId: OAUTH_APP.clientId, userId: IDS.bob, scopes: ['identify'] })
+    await w.store.createUser({ user_id: HOST.bob, discord_user_id: IDS.bob, username: 'bob', tokens: { access_token: b.access_token, refresh_token: null, expires_at: null, scopes: ['identify'] } })
+    w.membership.set(HOST.bob, ['pilots'])
+    const before = w.sim.requests.length
+    await w.call('POST', `/sync/user/${HOST.bob}`)
+    expect(w.sim.requests.slice(before).filter((r) => r.route !== null && CONNECTION_ROUTE.test(r.route))).toEqual([])
+    expect(w.sim.state.roleConnections.has(`${OAUTH_APP.clientId}:${IDS.bob}`)).toBe(false)
+  })
+})
+
 describe('linked roles values', () => {
   it('are stringified by kind; a value of the wrong kind or over 100 characters is left out', async () => {
     const warnings: unknown[] = []
