@@ -11,6 +11,8 @@ import { DiscordRestClient } from './discord/index.js'
 import { DiscordSyncEvents } from './events.js'
 import { resolveSessionJwt, SessionAuth } from './auth/session.js'
 import { OAuthService } from './auth/oauth-service.js'
+import { featureScopes, UserTokens } from './auth/user-tokens.js'
+import { LinkedRoles } from './linked-roles/service.js'
 import { registerOAuthFlow } from './auth/discord-oauth2.js'
 import { adminNotice } from './auth/admin-notice.js'
 import { GuildService } from './guilds/service.js'
@@ -74,7 +76,12 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   if (notice !== null) oauthLog.info(notice)
   // The authorisation-code flow on @fastify/oauth2 (registered on a context of its own), states in the store.
   const flow = await registerOAuthFlow(fastify, { store, app: opts.discord, auth: opts.auth, apiBaseUrl: opts.apiBaseUrl, stateExpiryMs: opts.stateExpiryMs, log: oauthLog })
-  const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, flow, log: oauthLog, events })
+  // Users' own OAuth tokens (join on link, Linked Roles), refreshed through the application.
+  const userTokens = opts.discord === null ? null : new UserTokens({ store, oauth: client.oauth2({ clientId: opts.discord.clientId, clientSecret: opts.discord.clientSecret }) })
+  const linkedRoles = opts.linkedRoles === null || opts.discord === null || userTokens === null
+    ? null
+    : new LinkedRoles({ options: opts.linkedRoles, applicationId: opts.discord.clientId, client, store, membership: opts.membership, tokens: userTokens, log: oauthLog.child({ source: 'linked-roles' }) })
+  const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, flow, log: oauthLog, events, featureScopes: featureScopes(store, linkedRoles !== null) })
   const guilds = new GuildService({ store, bots, resetToken: (token) => { client.resetToken(token) } })
   const mappings = new MappingService({ store, guilds })
   const users = new UserService(store)
@@ -111,9 +118,11 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     log: syncLog,
     settings: { ...opts.sync, redisKeyPrefix: opts.redisKeyPrefix },
     events,
-    onWrite: echo.expect
+    onWrite: echo.expect,
+    userTokens
   })
   connectSync(events, engine, opts.sync.syncOnLink, syncLog)
+  if (linkedRoles !== null) connectLinkedRoles(events, linkedRoles)
   if (metrics !== null) {
     connectMetrics(events, metrics)
     const stop = metrics.observeClient(client)
@@ -207,6 +216,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     } catch (err) {
       syncLog.error({ code: (err as { code?: unknown })?.code }, 'recovering interrupted sync runs failed')
     }
+    await linkedRoles?.register().catch((err: unknown) => oauthLog.warn({ code: (err as { code?: unknown })?.code }, 'registering the linked roles metadata failed'))
     await gateway?.start().catch((err: unknown) => gatewayLog.warn({ err: { message: (err as Error)?.message } }, 'starting the gateway failed'))
     // States left by a previous process are purged now, not one interval later; a failure must not stop start-up.
     await stateCleanup.run().catch((err: unknown) => oauthLog.warn({ code: (err as { code?: unknown })?.code }, 'purging OAuth states at start failed'))
@@ -231,6 +241,14 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
   const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
   await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks })
+}
+
+/** A user's Linked Roles values are pushed when they link and after each sync of theirs (the provider's data may have changed). */
+function connectLinkedRoles (events: DiscordSyncEvents, linkedRoles: LinkedRoles): void {
+  events.on('account.linked', (e) => { linkedRoles.pushUserSoon(e.user_id) })
+  events.on('sync.finished', (e) => {
+    if (e.sync_type === 'user' && e.target_id !== null && !e.dry_run) linkedRoles.pushUserSoon(e.target_id)
+  })
 }
 
 /** Sync reacts to the OAuth flow: a new link is synced soon, an unlink removes the managed roles. */

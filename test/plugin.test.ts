@@ -251,7 +251,7 @@ describe('docs/configuration.md: the registration with every option', () => {
   const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8')
   const start = doc.indexOf('await app.register(discordSync, {', doc.indexOf('## Every option at its default'))
   const literal = doc.slice(start + 'await app.register(discordSync, '.length, doc.indexOf('\n})\n', start) + 2)
-  const vars: Record<string, string> = { DISCORD_ENCRYPTION_KEY: TEST_KEY, DISCORD_CLIENT_ID: '123456789012345678', DISCORD_CLIENT_SECRET: 'readme-client-secret', JWT_SECRET: 'j'.repeat(40) }
+  const vars: Record<string, string> = { DISCORD_ENCRYPTION_KEY: TEST_KEY, DISCORD_CLIENT_ID: '123456789012345678', DISCORD_CLIENT_SECRET: 'readme-client-secret', JWT_SECRET: 'j'.repeat(40), DISCORD_BOT_TOKEN: 'MTEwMDAwMDAwMDAwMDAwMDAwMQ.Gdocs1.configuration-example-bot-token' }
   const env = (name: string): string => {
     const value = vars[name]
     if (value === undefined) throw new Error(`the example reads ${name}, which this test does not provide`)
@@ -284,7 +284,9 @@ describe('docs/configuration.md: the registration with every option', () => {
     const required = {
       encryptionKey: env('DISCORD_ENCRYPTION_KEY'),
       discord: { clientId: env('DISCORD_CLIENT_ID'), clientSecret: env('DISCORD_CLIENT_SECRET'), redirectUri: (example.discord as { redirectUri: string }).redirectUri },
-      auth: { jwtSecret: env('JWT_SECRET'), redirectUrls: [] }
+      auth: { jwtSecret: env('JWT_SECRET'), redirectUrls: [] },
+      // Optional, but a group with required fields: the example gives it so every one of them is shown.
+      linkedRoles: example.linkedRoles
     }
     expect(resolveOptions(options)).toEqual(resolveOptions(required))
   })

@@ -41,6 +41,11 @@ export interface OAuthServiceDeps {
   log: FastifyBaseLogger
   /** Where linking, unlinking and failed flows are announced (sync on link, removal on unlink, metrics). */
   events: DiscordSyncEvents
+  /**
+   * Scopes a feature needs on every new link, added to each flow's scopes (`guilds.join` while a
+   * guild has auto_join on, `role_connections.write` with Linked Roles): see user-tokens.ts.
+   */
+  featureScopes?: () => Promise<readonly string[]>
   now?: () => Date
 }
 
@@ -118,6 +123,7 @@ export class OAuthService {
   async start (input: StartFlowInput, user: AuthUser | null, client?: string, cookies?: CookieSink): Promise<{ auth_url: string, state: string, expires_at: string }> {
     const app = this.#app()
     const scopes = resolveRequestedScopes(input.scopes, app.scopes)
+    for (const s of await this.#d.featureScopes?.() ?? []) if (!scopes.includes(s)) scopes.push(s)
     const redirectUrl = checkRedirectUrl(input.redirect_url, this.#d.auth.redirectUrls)
     // Fail before the user visits Discord, not after: a login must end with a session we can sign.
     if (user === null) this.#d.session.assertConfigured()

@@ -1,4 +1,5 @@
 import type {
+  APIApplicationRoleConnectionMetadata,
   APIGatewayBotInfo,
   APIGuild,
   APIGuildChannel,
@@ -133,6 +134,24 @@ export class DiscordBotClient {
     return expectMember<APIGuildMember>(value, shapeContext('PATCH', path))
   }
 
+  /**
+   * PUT /guilds/{guild.id}/members/{user.id} (docs/guild.mdx "Add Guild Member"): adds the user
+   * with their OAuth2 access token (scope `guilds.join`, granted to this bot's application) and
+   * the roles (and nickname) to give them at once. The bot needs CREATE_INSTANT_INVITE. Resolves
+   * with the new member (201), or null when the user was already a member (204: nothing applied).
+   */
+  async addGuildMember (guildId: string, userId: string, body: { access_token: string, roles?: readonly string[], nick?: string }, options: WriteOptions = {}): Promise<APIGuildMember | null> {
+    assertSnowflake('guildId', guildId)
+    assertSnowflake('userId', userId)
+    for (const roleId of body.roles ?? []) assertSnowflake('roles[]', roleId)
+    const path = Routes.guildMember(guildId, userId)
+    const payload: Record<string, unknown> = { access_token: body.access_token }
+    if (body.roles !== undefined) payload.roles = [...new Set(body.roles)]
+    if (body.nick !== undefined) payload.nick = body.nick
+    const value = await this.#send<unknown>({ method: 'PUT', path, body: payload, reason: options.reason, signal: options.signal, resendUnknownOutcome: options.resendUnknownOutcome })
+    return value === undefined ? null : expectMember<APIGuildMember>(value, shapeContext('PUT', path))
+  }
+
   /** PUT /guilds/{guild.id}/members/{user.id}/roles/{role.id} (204). */
   async addMemberRole (guildId: string, userId: string, roleId: string, options: WriteOptions = {}): Promise<void> {
     assertSnowflake('guildId', guildId)
@@ -147,6 +166,24 @@ export class DiscordBotClient {
     assertSnowflake('userId', userId)
     assertSnowflake('roleId', roleId)
     await this.#send<unknown>({ method: 'DELETE', path: Routes.guildMemberRole(guildId, userId, roleId), reason: options.reason, signal: options.signal, resendUnknownOutcome: options.resendUnknownOutcome })
+  }
+
+  /** GET /applications/{application.id}/role-connections/metadata: the application's Linked Roles metadata records. */
+  async getRoleConnectionMetadata (applicationId: string, options: CallOptions = {}): Promise<APIApplicationRoleConnectionMetadata[]> {
+    assertSnowflake('applicationId', applicationId)
+    const path = Routes.applicationRoleConnectionMetadata(applicationId)
+    const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
+    if (!Array.isArray(value)) throw malformed(shapeContext('GET', path), 'expected an array of metadata records')
+    return value as APIApplicationRoleConnectionMetadata[]
+  }
+
+  /** PUT /applications/{application.id}/role-connections/metadata: replaces the records (at most 5). */
+  async updateRoleConnectionMetadata (applicationId: string, records: readonly APIApplicationRoleConnectionMetadata[], options: CallOptions = {}): Promise<APIApplicationRoleConnectionMetadata[]> {
+    assertSnowflake('applicationId', applicationId)
+    const path = Routes.applicationRoleConnectionMetadata(applicationId)
+    const value = await this.#send<unknown>({ method: 'PUT', path, body: records, signal: options.signal })
+    if (!Array.isArray(value)) throw malformed(shapeContext('PUT', path), 'expected an array of metadata records')
+    return value as APIApplicationRoleConnectionMetadata[]
   }
 
   /** POST /channels/{channel.id}/messages (e.g. the audit channel). Note: a retried 5xx may post twice. */

@@ -1,9 +1,9 @@
-import type { APIUser, RESTAPIPartialCurrentUserGuild } from 'discord-api-types/v10'
+import type { APIApplicationRoleConnection, APIUser, RESTAPIPartialCurrentUserGuild, RESTPutAPICurrentUserApplicationRoleConnectionJSONBody } from 'discord-api-types/v10'
 import { Routes } from 'discord-api-types/v10'
 import type { CallOptions, Send } from './types.js'
 import { fetchCurrentUser } from './current-user.js'
 import { assertSnowflake } from './util.js'
-import { expectEntities, shapeContext } from './validate.js'
+import { expectEntities, malformed, shapeContext } from './validate.js'
 
 /** Options of `getCurrentUserGuilds`. */
 export interface CurrentUserGuildsOptions extends CallOptions {
@@ -48,4 +48,25 @@ export class DiscordUserClient {
     })
     return expectEntities<RESTAPIPartialCurrentUserGuild>(value, shapeContext('GET', path), 'guilds')
   }
+
+  /** GET /users/@me/applications/{application.id}/role-connection (scope `role_connections.write`). */
+  async getRoleConnection (applicationId: string, options: CallOptions = {}): Promise<APIApplicationRoleConnection> {
+    assertSnowflake('applicationId', applicationId)
+    const path = Routes.userApplicationRoleConnection(applicationId)
+    const value = await this.#send<unknown>({ method: 'GET', path, signal: options.signal })
+    return expectConnection(value, shapeContext('GET', path))
+  }
+
+  /** PUT /users/@me/applications/{application.id}/role-connection (scope `role_connections.write`): the user's Linked Roles values. */
+  async updateRoleConnection (applicationId: string, body: RESTPutAPICurrentUserApplicationRoleConnectionJSONBody, options: CallOptions = {}): Promise<APIApplicationRoleConnection> {
+    assertSnowflake('applicationId', applicationId)
+    const path = Routes.userApplicationRoleConnection(applicationId)
+    const value = await this.#send<unknown>({ method: 'PUT', path, body, signal: options.signal })
+    return expectConnection(value, shapeContext('PUT', path))
+  }
+}
+
+function expectConnection (value: unknown, ctx: ReturnType<typeof shapeContext>): APIApplicationRoleConnection {
+  if (typeof value !== 'object' || value === null || typeof (value as { metadata?: unknown }).metadata !== 'object') throw malformed(ctx, 'expected a role connection')
+  return value as APIApplicationRoleConnection
 }

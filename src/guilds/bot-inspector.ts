@@ -139,3 +139,15 @@ export function requireManageRoles (inspection: BotInspection): void {
     )
   }
 }
+
+/** What join on link needs (docs/guild.mdx "Add Guild Member": the bot must have CREATE_INSTANT_INVITE). */
+export const MISSING_CREATE_INVITE = `Bot missing ${PERMISSION_NAMES.CREATE_INSTANT_INVITE} (CREATE_INSTANT_INVITE) permission, needed by settings.auto_join`
+
+/** Refuses auto_join for a bot that could not add anyone: Discord would refuse every join. */
+export function requireCreateInvite (inspection: BotInspection): void {
+  if (!hasPermission(inspection.permissions, Permission.CREATE_INSTANT_INVITE)) {
+    throw new BotMissingPermissionError(
+      `${MISSING_CREATE_INVITE} in guild ${inspection.facts.guild_id}: grant the bot's role "${PERMISSION_NAMES.CREATE_INSTANT_INVITE}" (or Administrator), or turn auto_join off`
+    )
+  }
+}

@@ -13,6 +13,7 @@
 
 /** The permission bits this module reasons about (values from the docs' table). */
 export const Permission = Object.freeze({
+  CREATE_INSTANT_INVITE: 1n << 0n,
   ADMINISTRATOR: 1n << 3n,
   VIEW_CHANNEL: 1n << 10n,
   SEND_MESSAGES: 1n << 11n,
@@ -22,6 +23,7 @@ export const Permission = Object.freeze({
 
 /** Human names as Discord's client shows them, for messages an admin will read. */
 export const PERMISSION_NAMES: Readonly<Record<keyof typeof Permission, string>> = Object.freeze({
+  CREATE_INSTANT_INVITE: 'Create Invite',
   ADMINISTRATOR: 'Administrator',
   VIEW_CHANNEL: 'View Channels',
   SEND_MESSAGES: 'Send Messages',

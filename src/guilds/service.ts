@@ -2,7 +2,7 @@ import type { DiscordStore, GuildConfigRecord, GuildSettings, RoleMappingRecord,
 import { ChannelInvalidError, GuildNoBotTokenError, NotFoundError, StoreConflictError, ValidationError } from '../errors.js'
 import type { CreateGuildBodyType, GuildSettingsInputBody, UpdateGuildBodyType } from '../schemas/guilds.js'
 import { parseDuration } from '../util/duration.js'
-import { inspectBot, listChannels, requireManageRoles, type BotApiFactory, type BotInspection } from './bot-inspector.js'
+import { inspectBot, listChannels, requireCreateInvite, requireManageRoles, type BotApiFactory, type BotInspection } from './bot-inspector.js'
 import { checkPostableChannel } from './channels.js'
 import { assessGuild } from '../health/assess.js'
 import { aliasValue } from './mappings/rules.js'
@@ -45,6 +45,10 @@ function checkSettings (settings: GuildSettingsInputBody | undefined): void {
   if (ms === null || ms < MIN_SYNC_INTERVAL_MS || ms > MAX_SYNC_INTERVAL_MS) {
     throw new ValidationError(`settings.sync_interval must be a duration from 1m to 7d, got "${settings.sync_interval}"`)
   }
+}
+
+function autoJoinNeedsToken (): Error {
+  return new ValidationError('settings.auto_join can only be turned on with a bot token: the bot adds the members, so its Create Invite permission is checked with it. Send bot_token in the same request, or set the token first')
 }
 
 function enabledFrom (body: { enabled?: boolean, is_enabled?: boolean }): boolean | undefined {
@@ -114,8 +118,10 @@ export class GuildService {
     if (await this.#store.getGuild(body.guild_id) !== null) throw new StoreConflictError(`Guild ${body.guild_id} is already configured`)
     const channels = changedChannels(body.settings, null)
 
+    const autoJoin = body.settings?.auto_join === true
     if (body.bot_token === undefined) {
       if (channels.length > 0) throw channelsNeedToken(channels)
+      if (autoJoin) throw autoJoinNeedsToken()
       return await this.#store.createGuild({
         guild_id: body.guild_id,
         guild_name: body.guild_name as string,
@@ -125,7 +131,7 @@ export class GuildService {
         health_status: 'unknown'
       })
     }
-    const bot = await this.#verifyBot(body.guild_id, body.bot_token, [], channels)
+    const bot = await this.#verifyBot(body.guild_id, body.bot_token, [], channels, autoJoin)
     return await this.#store.createGuild({
       guild_id: body.guild_id,
       guild_name: body.guild_name ?? bot.guild_name,
@@ -146,17 +152,23 @@ export class GuildService {
     if (enabled !== undefined) patch.enabled = enabled
     if (body.settings !== undefined) patch.settings = body.settings as Partial<GuildSettings>
 
+    const autoJoin = body.settings?.auto_join ?? current.settings.auto_join
+    // Checked when it is turned on or the bot changes: a stored setting is the health check's job.
+    const checkInvite = autoJoin && (!current.settings.auto_join || body.bot_token !== undefined)
     if (body.bot_token === null) {
       if (channels.length > 0) throw channelsNeedToken(channels)
+      if (autoJoin) throw autoJoinNeedsToken()
       Object.assign(patch, { bot_token: null, bot_permissions: null, bot_user_id: null, health_status: 'unknown', last_error: null })
     } else if (body.bot_token !== undefined) {
       // The new bot may rank differently: judge the existing mappings against it right away.
-      const bot = await this.#verifyBot(guildId, body.bot_token, await this.#store.listMappings({ guild_id: guildId }), channels)
+      const bot = await this.#verifyBot(guildId, body.bot_token, await this.#store.listMappings({ guild_id: guildId }), channels, autoJoin)
       Object.assign(patch, bot.fields)
-    } else if (channels.length > 0) {
+    } else if (channels.length > 0 || checkInvite) {
       const token = await this.#store.getBotToken(guildId)
-      if (token === null) throw channelsNeedToken(channels)
-      await this.#checkChannels(token, await inspectBot(this.#bots(token), guildId), channels)
+      if (token === null) throw channels.length > 0 ? channelsNeedToken(channels) : autoJoinNeedsToken()
+      const inspection = await inspectBot(this.#bots(token), guildId)
+      if (checkInvite) requireCreateInvite(inspection)
+      await this.#checkChannels(token, inspection, channels)
     }
     const updated = await this.#store.updateGuild(guildId, patch)
     if (updated === null) throw new NotFoundError(`Guild ${guildId} is not configured`)
@@ -174,14 +186,15 @@ export class GuildService {
    * Proves a bot token for a write: the bot is in the guild with Manage Roles, and can post in
    * each newly set channel. Returns what to store; throws (before anything is stored) otherwise.
    */
-  async #verifyBot (guildId: string, token: string, mappings: readonly RoleMappingRecord[], channels: readonly ChannelChange[]): Promise<VerifiedBot> {
+  async #verifyBot (guildId: string, token: string, mappings: readonly RoleMappingRecord[], channels: readonly ChannelChange[], autoJoin: boolean): Promise<VerifiedBot> {
     // Re-checked against Discord even when it is the same value: a token still refused answers
     // 401 once more and is locked again, so the reset costs one request per save at most.
     this.#resetToken(token)
     const inspection = await inspectBot(this.#bots(token), guildId)
     requireManageRoles(inspection)
+    if (autoJoin) requireCreateInvite(inspection)
     await this.#checkChannels(token, inspection, channels)
-    const assessment = assessGuild(inspection, mappings)
+    const assessment = assessGuild(inspection, mappings, { auto_join: autoJoin })
     return {
       guild_name: inspection.guild_name,
       fields: {

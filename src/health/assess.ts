@@ -1,5 +1,5 @@
-import type { HealthStatus, RoleMappingRecord } from '../store/port/index.js'
-import { MISSING_MANAGE_ROLES, type BotInspection } from '../guilds/bot-inspector.js'
+import type { GuildSettings, HealthStatus, RoleMappingRecord } from '../store/port/index.js'
+import { MISSING_CREATE_INVITE, MISSING_MANAGE_ROLES, type BotInspection } from '../guilds/bot-inspector.js'
 import { checkRoleAssignable, hasPermission, Permission, type RoleDenial } from '../guilds/permissions.js'
 
 /*
@@ -28,7 +28,11 @@ export interface GuildAssessment {
 /** At most this many role problems are spelled out in `last_error`; the rest are counted. */
 const MAX_LISTED = 3
 
-export function assessGuild (inspection: BotInspection, mappings: readonly RoleMappingRecord[]): GuildAssessment {
+/**
+ * `settings.auto_join` on without CREATE_INSTANT_INVITE degrades the guild: roles still sync,
+ * but every join on link would be refused.
+ */
+export function assessGuild (inspection: BotInspection, mappings: readonly RoleMappingRecord[], settings?: Pick<GuildSettings, 'auto_join'>): GuildAssessment {
   const bot_permissions = inspection.permissions.toString()
   if (!hasPermission(inspection.permissions, Permission.MANAGE_ROLES)) {
     return { status: 'unhealthy', last_error: MISSING_MANAGE_ROLES, bot_permissions, unassignable: [] }
@@ -39,12 +43,15 @@ export function assessGuild (inspection: BotInspection, mappings: readonly RoleM
     const verdict = checkRoleAssignable(inspection.facts, m.discord_role_id, inspection.permissions)
     if (verdict.denial !== null) unassignable.push({ mapping_id: m.id, discord_role_id: m.discord_role_id, reason: verdict.denial, message: verdict.message })
   }
-  if (unassignable.length === 0) return { status: 'healthy', last_error: null, bot_permissions, unassignable }
+  const noInvite = settings?.auto_join === true && !hasPermission(inspection.permissions, Permission.CREATE_INSTANT_INVITE)
+  if (unassignable.length === 0) {
+    return noInvite ? { status: 'degraded', last_error: MISSING_CREATE_INVITE, bot_permissions, unassignable } : { status: 'healthy', last_error: null, bot_permissions, unassignable }
+  }
   const listed = unassignable.slice(0, MAX_LISTED).map((u) => u.message).join('; ')
   const more = unassignable.length > MAX_LISTED ? `; and ${unassignable.length - MAX_LISTED} more` : ''
   return {
     status: 'degraded',
-    last_error: `${unassignable.length} mapped role(s) cannot be assigned: ${listed}${more}`,
+    last_error: `${noInvite ? `${MISSING_CREATE_INVITE}; ` : ''}${unassignable.length} mapped role(s) cannot be assigned: ${listed}${more}`,
     bot_permissions,
     unassignable
   }

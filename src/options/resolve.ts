@@ -8,6 +8,7 @@ import { checkDiscordUrls, resolveDiscordApp, type ResolvedDiscordApp } from './
 import { durationMs, fail } from './fail.js'
 import { resolveHealthCheck, type ResolvedHealthCheckOptions } from './health-check.js'
 import { resolveGateway, type ResolvedGatewayOptions } from './gateway.js'
+import { resolveLinkedRoles, type ResolvedLinkedRoles } from './linked-roles.js'
 import { resolveMetrics, type ResolvedMetricsOptions } from './metrics.js'
 import { resolveRateLimit, type ResolvedRateLimitOptions } from './rate-limit.js'
 import { OptionsSchema, type FastifyDiscordSyncOptions } from './schema.js'
@@ -45,6 +46,8 @@ export interface ResolvedOptions {
   apiDocs: boolean
   membership: MembershipProvider | null
   sync: ResolvedSyncOptions
+  /** null when `linkedRoles` is not given. */
+  linkedRoles: ResolvedLinkedRoles | null
   metrics: ResolvedMetricsOptions
   adminUi: boolean
 }
@@ -127,6 +130,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     apiDocs: o.apiDocs ?? DEFAULT_OPTIONS.apiDocs,
     membership: resolveMembership(o.membership),
     sync: resolveSync(o.sync),
+    linkedRoles: resolveLinkedRoles(o.linkedRoles),
     metrics: resolveMetrics(o.metrics),
     adminUi
   }

@@ -26,7 +26,8 @@ export const GuildSettingsInput = Type.Object({
   remove_roles_on_leave: Type.Optional(Type.Boolean({ description: 'Default true' })),
   audit_channel_id: Type.Optional(Nullable(Snowflake)),
   notification_channel_id: Type.Optional(Nullable(Snowflake, 'Channel the health task posts to when the guild turns degraded or unhealthy')),
-  max_role_changes_per_sync: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'Default 100' }))
+  max_role_changes_per_sync: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'Default 100' })),
+  auto_join: Type.Optional(Type.Boolean({ description: 'Join on link: a linked user entitled to a managed role here but not a member is added with their roles (OAuth scope `guilds.join`, bot permission CREATE_INSTANT_INVITE, checked at save: 422). Default false' }))
 }, { additionalProperties: false })
 export type GuildSettingsInputBody = Static<typeof GuildSettingsInput>
 
@@ -38,7 +39,8 @@ export const GuildSettings = Type.Object({
   remove_roles_on_leave: Type.Boolean(),
   audit_channel_id: Nullable(Type.String()),
   notification_channel_id: Nullable(Type.String()),
-  max_role_changes_per_sync: Type.Integer()
+  max_role_changes_per_sync: Type.Integer(),
+  auto_join: Type.Boolean()
 })
 
 export const CreateGuildBody = Type.Object({
@@ -133,7 +135,8 @@ export function presentGuild (g: GuildConfigRecord, gateway: GuildGatewayState |
       remove_roles_on_leave: g.settings.remove_roles_on_leave,
       audit_channel_id: g.settings.audit_channel_id,
       notification_channel_id: g.settings.notification_channel_id,
-      max_role_changes_per_sync: g.settings.max_role_changes_per_sync
+      max_role_changes_per_sync: g.settings.max_role_changes_per_sync,
+      auto_join: g.settings.auto_join
     },
     has_bot_token: g.has_bot_token,
     bot_permissions: g.bot_permissions,

@@ -33,7 +33,7 @@ import type { SyncMetrics } from './metrics.js'
 import { reconcileInFlight } from './reconcile.js'
 import { RoleCache } from './role-cache.js'
 import type { RunProgress } from './run.js'
-import type { RoleWriteObserver } from './guild-context.js'
+import type { RoleWriteObserver, UserTokenSource } from './guild-context.js'
 import { SyncRunner, type GuildOutcomes, type Scope } from './runner.js'
 import { FINISHED, SyncStatusReader, type SyncStatus } from './status.js'
 import { UnlinkRemovals } from './unlink-removals.js'
@@ -63,6 +63,8 @@ export interface SyncEngineDeps {
   events: DiscordSyncEvents
   /** Told of each role write before it is sent (the Gateway recognises its echo). */
   onWrite?: RoleWriteObserver
+  /** Users' OAuth tokens, for join on link (guild setting auto_join); null without an OAuth application. */
+  userTokens?: UserTokenSource | null
   now?: () => Date
 }
 
@@ -127,7 +129,8 @@ export class SyncEngine {
       settings: this.#s,
       now: this.#now,
       events: deps.events,
-      ...(deps.onWrite === undefined ? {} : { onWrite: deps.onWrite })
+      ...(deps.onWrite === undefined ? {} : { onWrite: deps.onWrite }),
+      userTokens: deps.userTokens ?? null
     })
     this.#status = new SyncStatusReader(deps.store, this.#runner)
     this.#removals = new UnlinkRemovals({
@@ -380,13 +383,9 @@ export class SyncEngine {
     return { finished: true, view: { run: final, progress: null }, changes }
   }
 
-  listRuns (query: ListSyncRunsQuery): Promise<SyncRunRecord[]> {
-    return this.#d.store.listSyncRuns(query)
-  }
+  listRuns (query: ListSyncRunsQuery): Promise<SyncRunRecord[]> { return this.#d.store.listSyncRuns(query) }
 
-  listAudit (query: ListAuditQuery): Promise<Page<AuditEntryRecord>> {
-    return this.#d.store.listAudit(query)
-  }
+  listAudit (query: ListAuditQuery): Promise<Page<AuditEntryRecord>> { return this.#d.store.listAudit(query) }
 
   /** GET /sync/status: the seed's figures plus the runs in progress. */
   async status (): Promise<SyncStatus> {

@@ -35,6 +35,16 @@ export interface GuildSyncDeps {
   pacer?: WritePacer
   /** Told of each role write just before it is sent, with the roles it leaves (the Gateway's echo filter). */
   onWrite?: RoleWriteObserver
+  /** Users' OAuth tokens, for join on link (guild-join.ts); absent: no guild adds anyone. */
+  userTokens?: UserTokenSource | null
+}
+
+/** A linked user's access token, as the plugin's OAuth side hands it out (auth/user-tokens.ts). */
+export interface UserTokenSource {
+  /** The token when the grant includes `scope` (refreshed first when expired); null otherwise. */
+  access: (discordUserId: string, scope: string, signal?: AbortSignal) => Promise<string | null>
+  /** Discord refused the token: a refreshed one, or null when it cannot be refreshed. */
+  refresh: (discordUserId: string, signal?: AbortSignal) => Promise<string | null>
 }
 
 /** A role write about to be sent: the member's whole role list once it lands. */

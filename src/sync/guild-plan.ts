@@ -12,28 +12,14 @@ import { compareSnowflakes } from '../discord/util.js'
 import type { DiscordUserRecord } from '../store/port/index.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
 import type { GuildContext } from './guild-context.js'
-import { resolveContexts } from './membership.js'
+import { joinAbsent, joinsAbsent } from './guild-join.js'
+import { abortable, resolveContexts } from './membership.js'
 import { isPassingFailure, READ_TRIES, withReadRetries } from './read-retry.js'
 import type { UserContext } from './types.js'
 
 interface ListedMember {
   id: string
   roles: readonly string[]
-}
-
-/** The host's provider takes no signal: a cancelled run stops waiting for it (shutdown must not hang on it). */
-async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted()
-  let onAbort: () => void = () => {}
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    return await Promise.race([p, aborted])
-  } finally {
-    signal.removeEventListener('abort', onAbort)
-  }
 }
 
 /** Plans every member in scope, keeping the ones to change in `g.candidates`. */
@@ -78,9 +64,14 @@ async function listPages (g: GuildContext, onPage: (page: APIGuildMember[]) => P
   }
 }
 
-/** Named-user mode: GET each member. Not being in the guild is normal here (user syncs try every guild). */
+/**
+ * Named-user mode: GET each member. Not being in the guild is normal here (user syncs try every
+ * guild); with auto_join, those outside it may be added instead (guild-join.ts).
+ */
 async function readNamed (g: GuildContext, ids: readonly string[]): Promise<ListedMember[]> {
   const out: ListedMember[] = []
+  const absent: string[] = []
+  const joins = joinsAbsent(g)
   const bot = g.bot
   const limit = pLimit(g.deps.workers)
   await Promise.all(ids.map((id) => limit(async () => {
@@ -90,7 +81,9 @@ async function readNamed (g: GuildContext, ids: readonly string[]): Promise<List
       out.push({ id, roles: m.roles })
     } catch (err) {
       const f = classifyFailure(err)
-      if (f.kind === 'unknown_member') {
+      if (f.kind === 'unknown_member' && joins) {
+        absent.push(id)
+      } else if (f.kind === 'unknown_member') {
         g.collect(id, null, { in_guild: false })
         await g.markNotInGuild(id)
       } else if (f.kind === 'guild_fatal') {
@@ -100,6 +93,7 @@ async function readNamed (g: GuildContext, ids: readonly string[]): Promise<List
       }
     }
   })))
+  if (g.halted === null) out.push(...await joinAbsent(g, absent))
   return out
 }
 

@@ -158,3 +158,18 @@ export function isMembershipProvider (v: unknown): v is MembershipProvider {
 export const NO_MEMBERSHIP_PROVIDER = 'no membership provider. Set the plugin option `membership` to an object whose ' +
   '`getMembership(userId)` returns the host user\'s groups ({ groups, character_count, permissions }, or null); ' +
   'until then no role is written'
+
+/** The host's provider takes no signal: a cancelled run stops waiting for it (shutdown must not hang on it). */
+export async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  let onAbort: () => void = () => {}
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([p, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}

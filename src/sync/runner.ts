@@ -12,7 +12,7 @@ import type { ResolvedSyncOptions } from '../options/index.js'
 import { SyncLockUnavailableError } from '../errors.js'
 import type { DiscordStore, GuildConfigRecord, SyncGuildResult, SyncRunRecord, SyncRunStatus, SyncType } from '../store/port/index.js'
 import { emptyGuildResult, syncGuild, type GuildOutcome, type GuildSyncDeps } from './guild-sync.js'
-import type { RoleWriteObserver } from './guild-context.js'
+import type { RoleWriteObserver, UserTokenSource } from './guild-context.js'
 import { lockKeys, type LockHandle, type SyncLocks } from './locks.js'
 import type { MembershipProvider } from './membership.js'
 import type { SyncMetrics } from './metrics.js'
@@ -51,6 +51,8 @@ export interface SyncRunnerDeps {
   /** Each launched run's end is announced as `sync.finished`. */
   events: DiscordSyncEvents
   onWrite?: RoleWriteObserver
+  /** Users' OAuth tokens (join on link); null without an OAuth application. */
+  userTokens?: UserTokenSource | null
 }
 
 interface ActiveRun {
@@ -222,7 +224,8 @@ export class SyncRunner {
       auditChannel: d.settings.auditChannel,
       ...(d.settings.guildTimeoutMs === undefined ? {} : { guildTimeoutMs: d.settings.guildTimeoutMs }),
       ...(d.pacer === undefined ? {} : { pacer: d.pacer }),
-      ...(d.onWrite === undefined ? {} : { onWrite: d.onWrite })
+      ...(d.onWrite === undefined ? {} : { onWrite: d.onWrite }),
+      userTokens: d.userTokens ?? null
     }
   }
 

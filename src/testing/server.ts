@@ -9,6 +9,8 @@ import type { ApiRouter } from './rest/request.js'
 import { registerGatewayRoutes } from './rest/routes/gateway.js'
 import { registerGuildRoutes } from './rest/routes/guilds.js'
 import { registerMemberRoutes } from './rest/routes/members.js'
+import { registerJoinRoutes } from './rest/routes/join.js'
+import { registerRoleConnectionRoutes } from './rest/routes/role-connections.js'
 import { registerMessageRoutes } from './rest/routes/messages.js'
 import { registerUserRoutes } from './rest/routes/users.js'
 
@@ -20,6 +22,8 @@ import { registerUserRoutes } from './rest/routes/users.js'
 function registerApiRoutes (sim: SimContext, router: ApiRouter): void {
   registerGuildRoutes(sim, router)
   registerMemberRoutes(sim, router)
+  registerJoinRoutes(sim, router)
+  registerRoleConnectionRoutes(sim, router)
   registerMessageRoutes(sim, router)
   registerUserRoutes(sim, router)
   registerGatewayRoutes(sim, router)

@@ -46,7 +46,8 @@ export const HOST = { alice: 'user-alice', bob: 'user-bob', carol: 'user-carol',
 
 export function seedSimulator (sim: DiscordSimulator): void {
   const s = sim.state
-  s.addBot({ token: BOT_TOKEN, user: { id: IDS.bot, username: 'syncbot' } })
+  // The bot belongs to the OAuth application, as Add Guild Member (join on link) requires.
+  s.addBot({ token: BOT_TOKEN, user: { id: IDS.bot, username: 'syncbot' }, applicationId: OAUTH_APP.clientId })
   s.addUser({ id: IDS.owner, username: 'owner' })
   for (const id of [IDS.alice, IDS.bob, IDS.carol, IDS.dave, IDS.erin]) s.addUser({ id })
   s.addGuild({ id: IDS.g1, name: 'Alpha Guild', owner_id: IDS.owner })

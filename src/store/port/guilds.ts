@@ -13,6 +13,12 @@ export interface GuildSettings {
   audit_channel_id: string | null
   notification_channel_id: string | null
   max_role_changes_per_sync: number
+  /**
+   * Join on link: a linked user entitled to a managed role here but not a member is added with
+   * their OAuth token (scope `guilds.join`) and those roles in one request. The bot then needs
+   * CREATE_INSTANT_INVITE.
+   */
+  auto_join: boolean
 }
 
 export const DEFAULT_GUILD_SETTINGS: Readonly<GuildSettings> = Object.freeze({
@@ -23,7 +29,8 @@ export const DEFAULT_GUILD_SETTINGS: Readonly<GuildSettings> = Object.freeze({
   remove_roles_on_leave: true,
   audit_channel_id: null,
   notification_channel_id: null,
-  max_role_changes_per_sync: 100
+  max_role_changes_per_sync: 100,
+  auto_join: false
 })
 
 /** A guild's configuration. The bot token is write-only: only `has_bot_token` is visible. */

@@ -21,6 +21,31 @@ export const ModifyMemberBody = Type.Object({
 })
 export type ModifyMemberInput = Static<typeof ModifyMemberBody>
 
+/** PUT /applications/{application.id}/role-connections/metadata (openapi ApplicationRoleConnectionsMetadataItemRequest, at most 5). */
+export const RoleConnectionMetadataBody = Type.Array(Type.Object({
+  type: Type.Integer({ minimum: 1, maximum: 8 }),
+  key: Type.String({ pattern: '^[a-z0-9_]{1,50}$' }),
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  description: Type.String({ minLength: 1, maxLength: 200 }),
+  name_localizations: Type.Optional(Type.Union([Type.Null(), Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 100 }))])),
+  description_localizations: Type.Optional(Type.Union([Type.Null(), Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 200 }))]))
+}), { maxItems: 5 })
+
+/** PUT /users/@me/applications/{application.id}/role-connection (openapi UpdateApplicationUserRoleConnectionRequest). */
+export const RoleConnectionBody = Type.Object({
+  platform_name: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 50 })])),
+  platform_username: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 100 })])),
+  metadata: Type.Optional(Type.Union([Type.Null(), Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 100 }), { maxProperties: 5 })]))
+})
+
+/** PUT /guilds/{guild.id}/members/{user.id} (openapi BotAddGuildMemberRequest; nulls are dropped before validation). */
+export const AddMemberBody = Type.Object({
+  access_token: Type.String({ maxLength: 10240 }),
+  nick: Type.Optional(Type.String({ maxLength: 32 })),
+  roles: Type.Optional(Type.Array(Snowflake, { maxItems: 250, uniqueItems: true }))
+})
+export type AddMemberInput = Static<typeof AddMemberBody>
+
 const EmbedField = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256 }),
   value: Type.String({ minLength: 1, maxLength: 1024 }),

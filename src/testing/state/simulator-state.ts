@@ -40,6 +40,15 @@ export class SimulatorState {
   readonly apps: Map<string, OAuthApp>
   readonly ids = new SnowflakeGenerator()
   /**
+   * How many guilds one user may be in: Add Guild Member answers 30001 "Maximum number of guilds
+   * reached (100)" at this count. Lower it to reach the limit without seeding 100 guilds.
+   */
+  userGuildLimit = 100
+  /** Linked Roles: application id -> its role connection metadata records (docs/application-role-connection-metadata.mdx). */
+  readonly roleConnectionMetadata = new Map<string, ReadonlyArray<Record<string, unknown>>>()
+  /** `${application id}:${user id}` -> the user's role connection for that application (docs/user.mdx). */
+  readonly roleConnections = new Map<string, { platform_name: string | null, platform_username: string | null, metadata: Record<string, string> }>()
+  /**
    * Every change to members and roles, from REST writes and from the helpers below alike
    * (the Gateway dispatches from these). Subscribe with `events.on(name, listener)`.
    */

@@ -35,6 +35,7 @@
  * @property {string | null} audit_channel_id
  * @property {string | null} notification_channel_id
  * @property {number} max_role_changes_per_sync
+ * @property {boolean} auto_join
  */
 
 /**

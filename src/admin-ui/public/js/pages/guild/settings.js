@@ -25,7 +25,8 @@ export function settingsSection (guild) {
       checkbox('Enabled', 'enabled', guild.enabled),
       checkbox('Sync automatically on the interval', 'auto_sync', s.auto_sync),
       checkbox('Sync members when they join', 'sync_on_join', s.sync_on_join),
-      checkbox('Remove managed roles from members who are not linked', 'remove_roles_on_leave', s.remove_roles_on_leave)),
+      checkbox('Remove managed roles from members who are not linked', 'remove_roles_on_leave', s.remove_roles_on_leave),
+      checkbox('Add linked users to the server (join on link; the bot needs Create Invite)', 'auto_join', s.auto_join)),
     field('When someone changes a managed role by hand in Discord',
       h('select', { name: 'drift_policy' },
         h('option', { value: 'revert', selected: s.drift_policy === 'revert' }, 'Put the planned roles back at once'),
@@ -47,6 +48,7 @@ export function settingsSection (guild) {
           sync_on_join: checked('sync_on_join'),
           drift_policy: selectOf(form, 'drift_policy').value === 'report' ? 'report' : 'revert',
           remove_roles_on_leave: checked('remove_roles_on_leave'),
+          auto_join: checked('auto_join'),
           max_role_changes_per_sync: Number(inputOf(form, 'max_role_changes_per_sync').value),
           audit_channel_id: text('audit_channel_id') === '' ? null : text('audit_channel_id'),
           notification_channel_id: text('notification_channel_id') === '' ? null : text('notification_channel_id')
