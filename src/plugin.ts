@@ -71,7 +71,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   // The authorisation-code flow on @fastify/oauth2 (registered on a context of its own), states in the store.
   const flow = await registerOAuthFlow(fastify, { store, app: opts.discord, auth: opts.auth, apiBaseUrl: opts.apiBaseUrl, stateExpiryMs: opts.stateExpiryMs, log: oauthLog })
   const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, flow, log: oauthLog, events })
-  const guilds = new GuildService({ store, bots, resetToken: (token) => { client.resetToken(token) } })
+  const guilds = new GuildService({ store, bots, resetToken: (token) => { client.resetToken(token) }, nicknameVariables: opts.sync.nicknameVariables })
   const mappings = new MappingService({ store, guilds })
   const users = new UserService(store)
 

@@ -127,7 +127,7 @@ export class GuildHealthTask {
   async #verdict (guild: GuildConfigRecord, botToken: string): Promise<Verdict> {
     try {
       const inspection = await inspectBot(this.#deps.bots(botToken), guild.guild_id)
-      const assessment = assessGuild(inspection, await this.#deps.store.listMappings({ guild_id: guild.guild_id }))
+      const assessment = assessGuild(inspection, await this.#deps.store.listMappings({ guild_id: guild.guild_id }), guild.settings)
       return { kind: 'checked', status: assessment.status, last_error: assessment.last_error, canPost: true, bot_permissions: assessment.bot_permissions, bot_user_id: inspection.facts.bot_user_id }
     } catch (err) {
       if (err instanceof BotTokenInvalidError || err instanceof GuildUnknownError || err instanceof BotNotInGuildError) {
