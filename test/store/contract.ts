@@ -8,6 +8,7 @@ import { secretsAtRestContract } from './contract/secrets.js'
 import { syncRunsContract } from './contract/sync-runs.js'
 import { taskRunsContract } from './contract/task-runs.js'
 import { leasesContract } from './contract/leases.js'
+import { accessLossContract } from './contract/access-loss.js'
 
 export type { StoreHarness } from './contract/fixture.js'
 
@@ -43,6 +44,7 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
     syncRunsContract(fx)
     taskRunsContract(fx)
     leasesContract(fx)
+    accessLossContract(fx)
     oauthStatesContract(fx)
     secretsAtRestContract(fx)
   })

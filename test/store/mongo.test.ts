@@ -151,7 +151,11 @@ const EXPECTED_INDEXES: Record<string, Array<{ name: string, key: Record<string,
     { name: 'created_at_id', key: { created_at: 1, _id: 1 } }
   ],
   // Leases are found by name (_id) only.
-  discord_leases: []
+  discord_leases: [],
+  discord_access_loss: [
+    { name: 'guild_member', key: { guild_id: 1, discord_user_id: 1 } },
+    { name: 'guild_seen', key: { guild_id: 1, seen_at: 1 } }
+  ]
 }
 
 interface CodedError { code?: unknown, statusCode?: unknown, message: string, cause?: unknown }

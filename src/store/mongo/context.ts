@@ -1,7 +1,7 @@
 import type { ClientSession, Collection, Db, MongoClient } from 'mongodb'
 import { InvalidOptionsError, StoreUnavailableError } from '../../errors.js'
 import type { SecretBox } from '../crypto.js'
-import type { AuditDoc, GuildDoc, LeaseDoc, MappingDoc, OAuthStateDoc, SyncRunDoc, TaskRunDoc, UserDoc } from './documents.js'
+import type { AccessLossDoc, AuditDoc, GuildDoc, LeaseDoc, MappingDoc, OAuthStateDoc, SyncRunDoc, TaskRunDoc, UserDoc } from './documents.js'
 import { toStoreError } from './errors.js'
 import { COLLECTION_SUFFIXES, INDEXES, type CollectionKey } from './indexes.js'
 
@@ -28,6 +28,7 @@ export interface Collections {
   oauthStates: Collection<OAuthStateDoc>
   audit: Collection<AuditDoc>
   leases: Collection<LeaseDoc>
+  accessLoss: Collection<AccessLossDoc>
 }
 
 const DEFAULT_PREFIX = 'discord_'
@@ -123,7 +124,8 @@ export class MongoContext {
       taskRuns: db.collection<TaskRunDoc>(name('taskRuns')),
       oauthStates: db.collection<OAuthStateDoc>(name('oauthStates')),
       audit: db.collection<AuditDoc>(name('audit')),
-      leases: db.collection<LeaseDoc>(name('leases'))
+      leases: db.collection<LeaseDoc>(name('leases')),
+      accessLoss: db.collection<AccessLossDoc>(name('accessLoss'))
     }
   }
 

@@ -48,6 +48,8 @@ export type OAuthStateDoc = Stored<OAuthStateRecord>
 export type AuditDoc = Stored<AuditEntryRecord>
 /** A lease: its name is the `_id`. */
 export interface LeaseDoc { _id: string, owner: string, expires_at: Date }
+/** A member without access since `lost_since`; `_id` is `<guild_id>:<discord_user_id>`. */
+export interface AccessLossDoc { _id: string, guild_id: string, discord_user_id: string, lost_since: Date, seen_at: Date }
 
 /** Secret-bearing fields, excluded from every read that produces a record. */
 export const USER_SECRET_FIELDS = ['access_token', 'refresh_token'] as const

@@ -4,7 +4,7 @@
  * server's message names the index) and so operators can recognise them.
  */
 
-export type CollectionKey = 'users' | 'guilds' | 'mappings' | 'syncRuns' | 'taskRuns' | 'oauthStates' | 'audit' | 'leases'
+export type CollectionKey = 'users' | 'guilds' | 'mappings' | 'syncRuns' | 'taskRuns' | 'oauthStates' | 'audit' | 'leases' | 'accessLoss'
 
 export interface IndexSpec {
   name: string
@@ -21,7 +21,8 @@ export const COLLECTION_SUFFIXES: Readonly<Record<CollectionKey, string>> = Obje
   taskRuns: 'task_runs',
   oauthStates: 'oauth_states',
   audit: 'audit_log',
-  leases: 'leases'
+  leases: 'leases',
+  accessLoss: 'access_loss'
 })
 
 const SPECS: Record<CollectionKey, readonly IndexSpec[]> = {
@@ -67,7 +68,12 @@ const SPECS: Record<CollectionKey, readonly IndexSpec[]> = {
     { name: 'created_at_id', key: { created_at: 1, _id: 1 } }
   ],
   // Looked up by name (_id) only; an expired lease is taken over in place, so none is left to reap.
-  leases: []
+  leases: [],
+  // Marked and cleared by guild and member; swept by guild and last sighting.
+  accessLoss: [
+    { name: 'guild_member', key: { guild_id: 1, discord_user_id: 1 } },
+    { name: 'guild_seen', key: { guild_id: 1, seen_at: 1 } }
+  ]
 }
 
 export const INDEXES: Readonly<Record<CollectionKey, readonly IndexSpec[]>> = Object.freeze(SPECS)

@@ -229,7 +229,7 @@
  * @property {string | null} user_id
  * @property {string} role_id
  * @property {string | null} role_name
- * @property {'add' | 'remove'} action
+ * @property {'add' | 'remove' | 'nick' | 'kick'} action
  * @property {'applied' | 'failed' | 'dry_run' | 'blocked' | 'skipped'} outcome
  * @property {string | null} error_code
  * @property {string} created_at
