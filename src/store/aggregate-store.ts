@@ -129,6 +129,7 @@ export abstract class AggregateStore {
   // -------------------------------------------------------------- access loss
 
   markAccessLost (guildId: string, discordUserIds: readonly string[], now: Date): Promise<Map<string, Date>> { return this.#a.accessLoss.markAccessLost(guildId, discordUserIds, now) }
+  listAccessLost (guildId: string, discordUserIds: readonly string[]): Promise<Map<string, Date>> { return this.#a.accessLoss.listAccessLost(guildId, discordUserIds) }
   clearAccessLost (guildId: string, discordUserIds: readonly string[]): Promise<void> { return this.#a.accessLoss.clearAccessLost(guildId, discordUserIds) }
   sweepAccessLost (guildId: string, seenBefore: Date): Promise<number> { return this.#a.accessLoss.sweepAccessLost(guildId, seenBefore) }
 }

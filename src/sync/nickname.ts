@@ -45,8 +45,8 @@ export class NicknameTemplateError extends Error {
   }
 }
 
-/** Parses and checks a template against the known variables; throws NicknameTemplateError. */
-export function compileTemplate (source: string, known: readonly string[]): CompiledTemplate {
+/** Parses and checks a template against the known variables (null: any name); throws NicknameTemplateError. */
+export function compileTemplate (source: string, known: readonly string[] | null): CompiledTemplate {
   if (source.length > TEMPLATE_MAX) throw new NicknameTemplateError(`is ${source.length} characters long; at most ${TEMPLATE_MAX} are allowed`)
   if (/[\u0000-\u001f\u007f-\u009f]/.test(source)) throw new NicknameTemplateError('contains a control character')
   const parts: TemplatePart[] = []
@@ -61,7 +61,7 @@ export function compileTemplate (source: string, known: readonly string[]): Comp
     if (end < 0) throw new NicknameTemplateError(`has an unclosed "{" at position ${i + 1} (write "{{" for a literal brace)`)
     const name = source.slice(i + 1, end)
     if (!NAME_RE.test(name)) throw new NicknameTemplateError(`has an invalid variable "{${name.slice(0, 40)}}": names are lower-case letters, digits and _`)
-    if (!BUILTIN_VARIABLES.includes(name) && !known.includes(name)) {
+    if (known !== null && !BUILTIN_VARIABLES.includes(name) && !known.includes(name)) {
       throw new NicknameTemplateError(`uses the unknown variable "{${name}}"; known: ${[...BUILTIN_VARIABLES, ...known].map((v) => `{${v}}`).join(', ')}`)
     }
     if (text !== '') parts.push({ text })

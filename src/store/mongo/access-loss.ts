@@ -36,6 +36,16 @@ export class MongoAccessLoss implements AccessLossStore {
     })
   }
 
+  async listAccessLost (guildId: string, discordUserIds: readonly string[]): Promise<Map<string, Date>> {
+    const ids = [...new Set(discordUserIds)]
+    const out = new Map<string, Date>()
+    if (ids.length === 0) return out
+    return this.#ctx.run('listAccessLost', 'access loss', async () => {
+      for (const doc of await this.#ctx.c.accessLoss.find({ guild_id: guildId, discord_user_id: { $in: ids } }).toArray()) out.set(doc.discord_user_id, doc.lost_since)
+      return out
+    })
+  }
+
   async clearAccessLost (guildId: string, discordUserIds: readonly string[]): Promise<void> {
     const ids = [...new Set(discordUserIds)]
     if (ids.length === 0) return

@@ -13,6 +13,8 @@ export interface AccessLossStore {
    * `seen_at = now`. Returns each member's `lost_since`.
    */
   markAccessLost (guildId: string, discordUserIds: readonly string[], now: Date): Promise<Map<string, Date>>
+  /** Each of these members' `lost_since`, without recording anything (dry runs). */
+  listAccessLost (guildId: string, discordUserIds: readonly string[]): Promise<Map<string, Date>>
   /** Forgets these members (access back, or they were kicked). */
   clearAccessLost (guildId: string, discordUserIds: readonly string[]): Promise<void>
   /** Forgets the guild's members not seen since `seenBefore` (they left the guild); returns how many. */

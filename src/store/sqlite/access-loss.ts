@@ -23,14 +23,28 @@ export class SqliteAccessLoss implements AccessLossStore {
         this.#ctx.exec(`INSERT INTO discord_access_loss (guild_id, discord_user_id, lost_since, seen_at) VALUES (?, ?, ?, ?)
           ON CONFLICT (guild_id, discord_user_id) DO UPDATE SET seen_at = excluded.seen_at`, [guildId, id, t, t])
       }
-      for (let i = 0; i < ids.length; i += CHUNK) {
-        const part = ids.slice(i, i + CHUNK)
-        const rows = this.#ctx.all<{ discord_user_id: string, lost_since: number }>(
-          `SELECT discord_user_id, lost_since FROM discord_access_loss WHERE guild_id = ? AND discord_user_id IN (${part.map(() => '?').join(',')})`, [guildId, ...part])
-        for (const r of rows) out.set(r.discord_user_id, new Date(r.lost_since))
-      }
+      this.#read(guildId, ids, out)
       return out
     })
+  }
+
+  async listAccessLost (guildId: string, discordUserIds: readonly string[]): Promise<Map<string, Date>> {
+    const out = new Map<string, Date>()
+    const ids = [...new Set(discordUserIds)]
+    if (ids.length === 0) return out
+    return this.#ctx.run(() => {
+      this.#read(guildId, ids, out)
+      return out
+    })
+  }
+
+  #read (guildId: string, ids: readonly string[], out: Map<string, Date>): void {
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const part = ids.slice(i, i + CHUNK)
+      const rows = this.#ctx.all<{ discord_user_id: string, lost_since: number }>(
+        `SELECT discord_user_id, lost_since FROM discord_access_loss WHERE guild_id = ? AND discord_user_id IN (${part.map(() => '?').join(',')})`, [guildId, ...part])
+      for (const r of rows) out.set(r.discord_user_id, new Date(r.lost_since))
+    }
   }
 
   async clearAccessLost (guildId: string, discordUserIds: readonly string[]): Promise<void> {

@@ -13,6 +13,7 @@ export function accessLossContract (fx: ContractFixture): void {
     it('implements the access-loss port', () => {
       expect(typeof store.markAccessLost).toBe('function')
       expect(typeof store.clearAccessLost).toBe('function')
+      expect(typeof store.listAccessLost).toBe('function')
       expect(typeof store.sweepAccessLost).toBe('function')
     })
 
@@ -28,6 +29,10 @@ export function accessLossContract (fx: ContractFixture): void {
       // Another guild is independent.
       expect((await store.markAccessLost('g2', ['u1'], t2)).get('u1')).toEqual(t2)
       expect(await store.markAccessLost('g1', [], t2)).toEqual(new Map())
+      // Reading records nothing.
+      expect(await store.listAccessLost('g1', ['u1', 'u4'])).toEqual(new Map([['u1', t1]]))
+      expect((await store.markAccessLost('g1', ['u4'], t2)).get('u4')).toEqual(t2)
+      expect(await store.listAccessLost('g1', [])).toEqual(new Map())
     })
 
     it('clears members so a later loss starts a new grace', async () => {
