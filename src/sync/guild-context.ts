@@ -227,9 +227,13 @@ export class GuildContext {
     return this.plan(c, c.user, c.access)
   }
 
-  /** No active link, or a provider answer that entitles the member to no managed role. Other bots never lose access. */
+  /**
+   * No active link, or a provider answer that entitles the member to no managed role. The owner
+   * and other bots never lose access: Discord would refuse to kick the owner, and bots are
+   * integrations, not people who linked.
+   */
   lostAccess (m: MemberView, user: UserContext | null): boolean {
-    if (m.bot) return false
+    if (m.bot || m.id === (this.#snapshot as RoleSnapshot).owner_id) return false
     if (user === null) return true
     const granted = (this.#planner as GuildPlanner)({ discord_user_id: m.id, roles: [] }, user)
     return granted.add.length === 0 && granted.blocked.length === 0

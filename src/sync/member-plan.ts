@@ -14,8 +14,8 @@
  *   it to no managed role. Other bots never count as having lost access. While its grace runs
  *   (`access_lost_grace`) such a member is left alone; then `remove_roles` plans the role
  *   removals (the planner's rules, `remove_roles_on_leave` included), `none` leaves it alone, and
- *   `kick` kicks it, unless it is the owner, ranks at or above the bot, or the bot lacks Kick
- *   Members: then the kick is reported blocked, never attempted.
+ *   `kick` kicks it, unless it ranks at or above the bot or the bot lacks Kick Members: then the
+ *   kick is reported blocked, never attempted.
  */
 import type { GuildSettings } from '../store/port/index.js'
 import { renderNickname, type CompiledTemplate } from './nickname.js'
