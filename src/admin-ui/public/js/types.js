@@ -35,6 +35,9 @@
  * @property {string | null} audit_channel_id
  * @property {string | null} notification_channel_id
  * @property {number} max_role_changes_per_sync
+ * @property {string | null} nickname_template
+ * @property {'remove_roles' | 'kick' | 'none'} on_access_lost
+ * @property {string} access_lost_grace
  */
 
 /**
