@@ -20,7 +20,7 @@ import type { Candidate, GuildContext } from './guild-context.js'
 import { memberView } from './guild-plan.js'
 import { planChanges, type MemberPlan } from './member-plan.js'
 import { isUnknownOutcome, withReadRetries } from './read-retry.js'
-import type { PlannedChange, RolePlan } from './types.js'
+import type { PlannedChange } from './types.js'
 
 /** `X-Audit-Log-Reason`: visible to the guild's moderators, so it names the plugin, run and mappings (never a secret). */
 export function auditReason (runId: string, plan: MemberPlan): string {

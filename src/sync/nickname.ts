@@ -48,7 +48,7 @@ export class NicknameTemplateError extends Error {
 /** Parses and checks a template against the known variables (null: any name); throws NicknameTemplateError. */
 export function compileTemplate (source: string, known: readonly string[] | null): CompiledTemplate {
   if (source.length > TEMPLATE_MAX) throw new NicknameTemplateError(`is ${source.length} characters long; at most ${TEMPLATE_MAX} are allowed`)
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(source)) throw new NicknameTemplateError('contains a control character')
+  if (new RegExp(CONTROL_RE.source).test(source)) throw new NicknameTemplateError('contains a control character')
   const parts: TemplatePart[] = []
   let text = ''
   for (let i = 0; i < source.length; i++) {
