@@ -121,7 +121,7 @@ function brake (g: GuildContext): boolean {
   const max = g.req.guild.settings.max_role_changes_per_sync
   const planned = g.result.planned_changes
   if (g.run.force || planned <= max) return false
-  const reason = `${planned} planned role changes (kicks included) for ${g.result.members_to_change} members exceed max_role_changes_per_sync (${max}): nothing was written. Review them with a dry run, then run again with force: true to apply them.`
+  const reason = `${planned} planned role changes for ${g.result.members_to_change} members exceed max_role_changes_per_sync (${max}): nothing was written. Review them with a dry run, then run again with force: true to apply them.`
   g.result.status = 'blocked'
   g.result.reason = reason
   g.run.error({ guild_id: g.guildId, error: reason, code: 'brake' })
