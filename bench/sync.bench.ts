@@ -1,7 +1,11 @@
 /*
  * Role sync benchmark (issue 6). Not a test: it prints figures. Run it with
  *
- *   npx tsx bench/sync.bench.ts [--sizes 1000,10000,100000] [--scale 100] [--baseline-scale 1000] [--strategies ours,seed,alliance]
+ *   npx tsx bench/sync.bench.ts [--sizes 1000,10000,100000] [--scale 100] [--baseline-scale 1000] [--strategies ours,seed,alliance] [--nick]
+ *
+ * `--nick` runs our engine alone on the nickname scenario (bench/sync.sim.ts nickWorld): the guild
+ * has the template `[{ticker}] {name}`, 15% of members need a change (roles, nickname or both),
+ * and writes must equal exactly those members (the nickname rides in the roles' PATCH).
  *
  * A Discord simulator with Discord's default limits (global 50/s per bot, member writes 10 per
  * 10 s per guild, member reads 5/s, member list pages 10 per 10 s), time-scaled, runs in a
@@ -37,7 +41,7 @@ import { SyncMetrics } from '../src/sync/metrics.js'
 import { DiscordSyncEvents } from '../src/events.js'
 import type { MembershipInfo, MembershipProvider } from '../src/sync/membership.js'
 import { compileGuildPlan } from '../src/sync/planner.js'
-import { BENCH, memberId, world, type SimStats } from './sync.sim.js'
+import { BENCH, memberId, nickWorld, world, type SimStats } from './sync.sim.js'
 
 function arg (name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -47,6 +51,7 @@ const SIZES = arg('sizes', '1000,10000,100000').split(',').map(Number)
 const SCALE = Number(arg('scale', '100'))
 const STRATEGIES = arg('strategies', 'ours,seed,alliance').split(',')
 const BASELINE_SCALE = Number(arg('baseline-scale', '1000'))
+const NICK = process.argv.includes('--nick')
 const KEY = Buffer.alloc(32, 9).toString('base64')
 
 // A full collection before each measurement, without asking for a node flag on the command line.
@@ -135,7 +140,9 @@ const provider: MembershipProvider = {
   getMemberships: (userIds) => new Map(userIds.map((id) => [id, membership(id)]))
 }
 function membership (userId: string): MembershipInfo {
-  return { groups: world(Number(userId.slice(1))).groups.map((id) => ({ id, name: id })), character_count: 1, permissions: [] }
+  const i = Number(userId.slice(1))
+  const info: MembershipInfo = { groups: world(i).groups.map((id) => ({ id, name: id })), character_count: 1, permissions: [] }
+  return NICK ? { ...info, profile: { ticker: nickWorld(i).ticker, name: `m${i}` } } : info
 }
 
 // ------------------------------------------------------------------ strategies
@@ -156,7 +163,7 @@ interface Outcome {
 
 async function seedStore (n: number): Promise<{ store: DiscordStore, mappings: RoleMappingRecord[] }> {
   const store = await createStore(resolveOptions({ store: { type: 'sqlite', path: ':memory:' }, encryptionKey: KEY }))
-  await store.createGuild({ guild_id: BENCH.guild, guild_name: 'Bench Guild', bot_token: BENCH.botToken, bot_user_id: BENCH.bot, settings: { max_role_changes_per_sync: 1_000_000 } })
+  await store.createGuild({ guild_id: BENCH.guild, guild_name: 'Bench Guild', bot_token: BENCH.botToken, bot_user_id: BENCH.bot, settings: { max_role_changes_per_sync: 1_000_000, ...(NICK ? { nickname_template: '[{ticker}] {name}' } : {}) } })
   const mappings = [
     await store.createMapping({ guild_id: BENCH.guild, group_id: 'pilots', discord_role_id: BENCH.pilot, priority: 1 }),
     await store.createMapping({ guild_id: BENCH.guild, group_id: 'corp', discord_role_id: BENCH.corp, priority: 2 })
@@ -251,7 +258,8 @@ async function main (): Promise<void> {
     let needingChange = 0
     for (let i = 0; i < n; i++) {
       const m = world(i)
-      if (m.before.join() !== m.after.join()) needingChange++
+      const nick = nickWorld(i)
+      if (m.before.join() !== m.after.join() || (NICK && nick.before !== nick.after)) needingChange++
     }
     gc()
     const rssEmpty = process.memoryUsage().rss
@@ -262,11 +270,11 @@ async function main (): Promise<void> {
       { name: 'ours', scale: SCALE, run: (url: string) => ours(store, url) },
       { name: 'seed', scale: BASELINE_SCALE, run: (url: string) => baseline('seed', n, mappings, url) },
       { name: 'alliance', scale: BASELINE_SCALE, run: (url: string) => baseline('alliance', n, mappings, url) }
-    ]).filter((s) => STRATEGIES.includes(s.name))
+    ]).filter((s) => NICK ? s.name === 'ours' : STRATEGIES.includes(s.name))
     let current = null as { scale: number, url: string } | null
     for (const s of strategies) {
       if (current?.scale !== s.scale) {
-        current = { scale: s.scale, url: (await sim.call<{ apiBaseUrl: string }>({ op: 'start', n, timeScale: s.scale })).apiBaseUrl }
+        current = { scale: s.scale, url: (await sim.call<{ apiBaseUrl: string }>({ op: 'start', n, timeScale: s.scale, nick: NICK })).apiBaseUrl }
       } else {
         await sim.call({ op: 'reset' })
       }
@@ -289,7 +297,7 @@ async function main (): Promise<void> {
     }
     await store.close()
   }
-  console.log('\nsummary (members needing a change = 10%):')
+  console.log(`\nsummary (members needing a change = ${NICK ? '15%: roles, nickname or both' : '10%'}):`)
   for (const n of SIZES) {
     const by = (name: string): Outcome | undefined => outcomes.find((o) => o.members === n && o.strategy === name)
     const o = by('ours')

@@ -39,6 +39,17 @@ export function world (i: number): { groups: string[], before: string[], after: 
   return { groups: [], before: [...hand], after: [...hand] }
 }
 
+/**
+ * The nickname scenario (`--nick`): every member starts named `[OLD] m<i>`; the template
+ * `[{ticker}] {name}` renames the 8% whose ticker is now NEW: 3% also need roles (one PATCH
+ * carries both), 5% need only the nickname. Members needing any change: 15%.
+ */
+export function nickWorld (i: number): { ticker: string, before: string, after: string } {
+  const k = i % 100
+  const ticker = k < 3 || (k >= 10 && k < 15) ? 'NEW' : 'OLD'
+  return { ticker, before: `[OLD] m${i}`, after: `[${ticker}] m${i}` }
+}
+
 export interface SimStats {
   requests: Record<string, number>
   writes: number
@@ -53,15 +64,17 @@ export interface SimStats {
 }
 
 type Message =
-  | { op: 'start', n: number, timeScale: number }
+  | { op: 'start', n: number, timeScale: number, nick?: boolean }
   | { op: 'reset' }
   | { op: 'stats' }
   | { op: 'close' }
 
 let sim: DiscordSimulator | null = null
 let size = 0
+let nicks = false
 
-async function start (n: number, timeScale: number): Promise<{ apiBaseUrl: string }> {
+async function start (n: number, timeScale: number, nick = false): Promise<{ apiBaseUrl: string }> {
+  nicks = nick
   if (sim !== null) await sim.close()
   // Discord's default limits (global 50/s, member writes 10/10 s, member reads 5/s...), time-scaled.
   // The benchmark counts every request from the log, so it keeps them all (the default keeps the last 10,000).
@@ -70,7 +83,7 @@ async function start (n: number, timeScale: number): Promise<{ apiBaseUrl: strin
   const s = sim.state
   s.addBot({ token: BENCH.botToken, user: { id: BENCH.bot, username: 'benchbot' } })
   s.addGuild({ id: BENCH.guild, name: 'Bench Guild', owner_id: BENCH.owner })
-  s.addRole(BENCH.guild, { id: BENCH.botRole, name: 'benchbot', position: 10, permissions: PermissionFlags.MANAGE_ROLES })
+  s.addRole(BENCH.guild, { id: BENCH.botRole, name: 'benchbot', position: 10, permissions: PermissionFlags.MANAGE_ROLES | PermissionFlags.MANAGE_NICKNAMES })
   s.addRole(BENCH.guild, { id: BENCH.pilot, name: 'EVE Pilot', position: 5 })
   s.addRole(BENCH.guild, { id: BENCH.corp, name: 'Corporation Member', position: 4 })
   s.addRole(BENCH.guild, { id: BENCH.hand, name: 'Hand Picked', position: 1 })
@@ -78,12 +91,13 @@ async function start (n: number, timeScale: number): Promise<{ apiBaseUrl: strin
   const ids = Array.from({ length: n }, (_, i) => memberId(i))
   s.addUsers(ids)
   s.addMembers(BENCH.guild, ids.map((userId, i) => ({ userId, roleIds: world(i).before })))
+  if (nick) for (let i = 0; i < n; i++) s.updateMember(BENCH.guild, memberId(i), { nick: nickWorld(i).before })
   return { apiBaseUrl: sim.apiBaseUrl }
 }
 
 function reset (): void {
   if (sim === null) throw new Error('not started')
-  for (let i = 0; i < size; i++) sim.state.setMemberRoles(BENCH.guild, memberId(i), world(i).before)
+  for (let i = 0; i < size; i++) sim.state.updateMember(BENCH.guild, memberId(i), { roles: world(i).before, ...(nicks ? { nick: nickWorld(i).before } : {}) })
   sim.clearRequests()
   // Forget every open rate-limit window: the next strategy starts from a quiet API.
   sim.setRateLimits({})
@@ -116,7 +130,8 @@ function stats (): SimStats {
   let mismatches = 0
   for (let i = 0; i < size; i++) {
     const got = [...(sim.state.memberRoles(BENCH.guild, memberId(i)) ?? [])].sort().join(',')
-    if (got !== [...world(i).after].sort().join(',')) mismatches++
+    const nickWrong = nicks && sim.state.getMember(BENCH.guild, memberId(i))?.nick !== nickWorld(i).after
+    if (got !== [...world(i).after].sort().join(',') || nickWrong) mismatches++
   }
   return { requests, writes, rate_limited: rateLimited, non_shared_429: nonShared, non_shared_429_after_first_response: nonSharedAfterFirst, mismatches, members: size }
 }
@@ -127,7 +142,7 @@ if (process.send !== undefined) {
     const fail = (err: unknown): void => { process.send?.({ ok: false, error: String((err as Error)?.stack ?? err) }) }
     ;(async () => {
       try {
-        if (msg.op === 'start') reply(await start(msg.n, msg.timeScale))
+        if (msg.op === 'start') reply(await start(msg.n, msg.timeScale, msg.nick))
         else if (msg.op === 'reset') reply(reset())
         else if (msg.op === 'stats') reply(stats())
         else if (msg.op === 'close') {

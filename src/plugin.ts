@@ -82,7 +82,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     ? null
     : new LinkedRoles({ options: opts.linkedRoles, applicationId: opts.discord.clientId, client, store, membership: opts.membership, tokens: userTokens, log: oauthLog.child({ source: 'linked-roles' }) })
   const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, flow, log: oauthLog, events, featureScopes: featureScopes(store, linkedRoles !== null) })
-  const guilds = new GuildService({ store, bots, resetToken: (token) => { client.resetToken(token) } })
+  const guilds = new GuildService({ store, bots, resetToken: (token) => { client.resetToken(token) }, nicknameVariables: opts.sync.nicknameVariables })
   const mappings = new MappingService({ store, guilds })
   const users = new UserService(store)
 

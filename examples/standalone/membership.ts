@@ -10,9 +10,13 @@ import { ConfigError } from './config.js'
  *   MEMBERSHIP_FILE=./data/membership.json
  *   {
  *     "users": {
- *       "user-id-123": { "groups": [{ "id": "pilots", "name": "Pilots" }], "character_count": 2, "permissions": ["fleet.read"] }
+ *       "user-id-123": { "groups": [{ "id": "pilots", "name": "Pilots" }], "character_count": 2, "permissions": ["fleet.read"],
+ *                        "profile": { "name": "Jane Doe", "ticker": "ABC" } }
  *     }
  *   }
+ *
+ * `profile` (optional) fills a guild's nickname template (`[{ticker}] {name}`; the variables a
+ * template may use are the plugin's `sync.nicknameVariables`, default name and ticker).
  *
  * The file is re-read when it changes (checked at most once a second), so editing it takes
  * effect at the next sync without a restart. A user missing from the file is entitled to

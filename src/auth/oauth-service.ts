@@ -347,14 +347,15 @@ export class OAuthService {
 
   /**
    * The sync engine applies role removal: a pending `user` sync run targeting the Discord id tells
-   * it to plan this member with no linked user, which removes managed roles in every guild whose
-   * `remove_roles_on_leave` is on. Only guilds that are configured, enabled and known to contain
+   * it to plan this member with no linked user, which applies each guild's `on_access_lost` (removing
+   * managed roles where `remove_roles_on_leave` is on, or kicking) after its `access_lost_grace`. Only guilds that are configured, enabled and known to contain
    * the member count; without any, nothing is queued.
    */
   async #queueRoleRemoval (link: DiscordUserRecord, actor: AuthUser): Promise<UnlinkResult['role_removal']> {
     const memberOf = new Set(link.guilds.map((g) => g.id))
     const guilds = (await this.#d.store.listGuilds({ enabled: true }))
-      .filter((g) => memberOf.has(g.guild_id) && g.settings.remove_roles_on_leave)
+      // Guilds where losing the link does something (on_access_lost; remove_roles also needs remove_roles_on_leave).
+      .filter((g) => memberOf.has(g.guild_id) && (g.settings.on_access_lost === 'kick' || (g.settings.on_access_lost === 'remove_roles' && g.settings.remove_roles_on_leave)))
       .map((g) => g.guild_id)
     if (guilds.length === 0) return { queued: false, sync_run_id: null, guild_ids: [] }
     const run = await this.#d.store.createSyncRun({ sync_type: 'user', target_id: link.discord_user_id, status: 'pending', initiated_by: `unlink:${actor.id}` })

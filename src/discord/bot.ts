@@ -126,11 +126,24 @@ export class DiscordBotClient {
 
   /** PATCH /guilds/{guild.id}/members/{user.id} with `roles`: replaces the member's whole role list. */
   async setMemberRoles (guildId: string, userId: string, roleIds: readonly string[], options: WriteOptions = {}): Promise<APIGuildMember> {
+    return await this.modifyMember(guildId, userId, { roles: roleIds }, options)
+  }
+
+  /**
+   * PATCH /guilds/{guild.id}/members/{user.id} with `roles` (the whole list) and/or `nick` (null
+   * clears it; needs Manage Nicknames): one request, one Gateway update.
+   */
+  async modifyMember (guildId: string, userId: string, change: { roles?: readonly string[], nick?: string | null }, options: WriteOptions = {}): Promise<APIGuildMember> {
     assertSnowflake('guildId', guildId)
     assertSnowflake('userId', userId)
-    for (const roleId of roleIds) assertSnowflake('roleIds[]', roleId)
+    const body: { roles?: string[], nick?: string | null } = {}
+    if (change.roles !== undefined) {
+      for (const roleId of change.roles) assertSnowflake('roleIds[]', roleId)
+      body.roles = [...new Set(change.roles)]
+    }
+    if (change.nick !== undefined) body.nick = change.nick
     const path = Routes.guildMember(guildId, userId)
-    const value = await this.#send<unknown>({ method: 'PATCH', path, body: { roles: [...new Set(roleIds)] }, reason: options.reason, signal: options.signal, resendUnknownOutcome: options.resendUnknownOutcome })
+    const value = await this.#send<unknown>({ method: 'PATCH', path, body, reason: options.reason, signal: options.signal, resendUnknownOutcome: options.resendUnknownOutcome })
     return expectMember<APIGuildMember>(value, shapeContext('PATCH', path))
   }
 
@@ -150,6 +163,13 @@ export class DiscordBotClient {
     if (body.nick !== undefined) payload.nick = body.nick
     const value = await this.#send<unknown>({ method: 'PUT', path, body: payload, reason: options.reason, signal: options.signal, resendUnknownOutcome: options.resendUnknownOutcome })
     return value === undefined ? null : expectMember<APIGuildMember>(value, shapeContext('PUT', path))
+  }
+
+  /** DELETE /guilds/{guild.id}/members/{user.id}: kicks the member (Kick Members; 204). */
+  async removeGuildMember (guildId: string, userId: string, options: WriteOptions = {}): Promise<void> {
+    assertSnowflake('guildId', guildId)
+    assertSnowflake('userId', userId)
+    await this.#send<unknown>({ method: 'DELETE', path: Routes.guildMember(guildId, userId), reason: options.reason, signal: options.signal, resendUnknownOutcome: options.resendUnknownOutcome })
   }
 
   /** PUT /guilds/{guild.id}/members/{user.id}/roles/{role.id} (204). */

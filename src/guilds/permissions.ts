@@ -14,20 +14,24 @@
 /** The permission bits this module reasons about (values from the docs' table). */
 export const Permission = Object.freeze({
   CREATE_INSTANT_INVITE: 1n << 0n,
+  KICK_MEMBERS: 1n << 1n,
   ADMINISTRATOR: 1n << 3n,
   VIEW_CHANNEL: 1n << 10n,
   SEND_MESSAGES: 1n << 11n,
   EMBED_LINKS: 1n << 14n,
+  MANAGE_NICKNAMES: 1n << 27n,
   MANAGE_ROLES: 1n << 28n
 })
 
 /** Human names as Discord's client shows them, for messages an admin will read. */
 export const PERMISSION_NAMES: Readonly<Record<keyof typeof Permission, string>> = Object.freeze({
   CREATE_INSTANT_INVITE: 'Create Invite',
+  KICK_MEMBERS: 'Kick Members',
   ADMINISTRATOR: 'Administrator',
   VIEW_CHANNEL: 'View Channels',
   SEND_MESSAGES: 'Send Messages',
   EMBED_LINKS: 'Embed Links',
+  MANAGE_NICKNAMES: 'Manage Nicknames',
   MANAGE_ROLES: 'Manage Roles'
 })
 

@@ -1,11 +1,14 @@
 import type { DiscordStore, GuildConfigRecord, GuildSettings, RoleMappingRecord, UpdateGuildConfigInput } from '../store/port/index.js'
-import { ChannelInvalidError, GuildNoBotTokenError, NotFoundError, StoreConflictError, ValidationError } from '../errors.js'
+import { BotMissingPermissionError, ChannelInvalidError, GuildNoBotTokenError, NotFoundError, StoreConflictError, ValidationError } from '../errors.js'
 import type { CreateGuildBodyType, GuildSettingsInputBody, UpdateGuildBodyType } from '../schemas/guilds.js'
 import { parseDuration } from '../util/duration.js'
 import { inspectBot, listChannels, requireCreateInvite, requireManageRoles, type BotApiFactory, type BotInspection } from './bot-inspector.js'
 import { checkPostableChannel } from './channels.js'
 import { assessGuild } from '../health/assess.js'
 import { aliasValue } from './mappings/rules.js'
+import { compileTemplate, NicknameTemplateError } from '../sync/nickname.js'
+import { storedSettings } from '../store/records.js'
+import { missingSettingPermissions } from './setting-permissions.js'
 
 /*
  * Guild configurations. Every write that sets a bot token first proves the token against
@@ -19,6 +22,23 @@ import { aliasValue } from './mappings/rules.js'
 /** sync_interval bounds: under a minute would burn Discord's rate limits; over a week is a misconfiguration. */
 const MIN_SYNC_INTERVAL_MS = 60_000
 const MAX_SYNC_INTERVAL_MS = 7 * 86_400_000
+/** access_lost_grace bound: longer than the audit retention would outlive every trace of why. */
+const MAX_GRACE_MS = 90 * 86_400_000
+
+/** The settings in this write that need a permission the bot may lack (checked only when they change). */
+function permissionSettingsChanged (settings: GuildSettingsInputBody | undefined, stored: GuildSettings | null): boolean {
+  if (settings === undefined) return false
+  const template = settings.nickname_template
+  const onLost = settings.on_access_lost
+  return (typeof template === 'string' && template !== stored?.nickname_template) ||
+    (onLost === 'kick' && stored?.on_access_lost !== 'kick')
+}
+
+/** Refuses (422) settings the inspected bot lacks a permission for, naming the setting and the permission. */
+function requireSettingPermissions (inspection: BotInspection, settings: GuildSettings): void {
+  const missing = missingSettingPermissions(settings, inspection.permissions, inspection.facts.guild_id)
+  if (missing.length > 0) throw new BotMissingPermissionError(`${missing.map((m) => m.message).join('; ')}: grant it (or Administrator) or change the setting`)
+}
 
 export interface GuildServiceDeps {
   store: DiscordStore
@@ -30,6 +50,8 @@ export interface GuildServiceDeps {
    */
   resetToken?: (token: string) => void
   now?: () => Date
+  /** `sync.nicknameVariables`: the profile fields a nickname template may use. */
+  nicknameVariables?: readonly string[]
 }
 
 /** A guild whose bot was just inspected, with the plaintext token kept in memory only. */
@@ -39,7 +61,21 @@ export interface InspectedGuild {
   inspection: BotInspection
 }
 
-function checkSettings (settings: GuildSettingsInputBody | undefined): void {
+function checkSettings (settings: GuildSettingsInputBody | undefined, nicknameVariables: readonly string[]): void {
+  const template = settings?.nickname_template
+  if (typeof template === 'string') {
+    try {
+      compileTemplate(template, nicknameVariables)
+    } catch (err) {
+      if (err instanceof NicknameTemplateError) throw new ValidationError(err.message)
+      throw err
+    }
+  }
+  const grace = settings?.access_lost_grace
+  if (grace !== undefined) {
+    const ms = parseDuration(grace)
+    if (ms === null || ms > MAX_GRACE_MS) throw new ValidationError(`settings.access_lost_grace must be a duration from 0 to 90d, got "${grace}"`)
+  }
   if (settings?.sync_interval === undefined) return
   const ms = parseDuration(settings.sync_interval)
   if (ms === null || ms < MIN_SYNC_INTERVAL_MS || ms > MAX_SYNC_INTERVAL_MS) {
@@ -90,12 +126,14 @@ export class GuildService {
   readonly #bots: BotApiFactory
   readonly #resetToken: (token: string) => void
   readonly #now: () => Date
+  readonly #nicknameVariables: readonly string[]
 
   constructor (deps: GuildServiceDeps) {
     this.#store = deps.store
     this.#bots = deps.bots
     this.#resetToken = deps.resetToken ?? (() => {})
     this.#now = deps.now ?? (() => new Date())
+    this.#nicknameVariables = deps.nicknameVariables ?? ['name', 'ticker']
   }
 
   list (query: { enabled?: boolean } = {}): Promise<GuildConfigRecord[]> {
@@ -110,7 +148,7 @@ export class GuildService {
 
   async create (body: CreateGuildBodyType, actorId: string | null): Promise<GuildConfigRecord> {
     const enabled = enabledFrom(body)
-    checkSettings(body.settings)
+    checkSettings(body.settings, this.#nicknameVariables)
     if (body.bot_token === undefined && body.guild_name === undefined) {
       throw new ValidationError('guild_name is required when no bot_token is given (with a token, Discord\'s guild name is used)')
     }
@@ -131,7 +169,7 @@ export class GuildService {
         health_status: 'unknown'
       })
     }
-    const bot = await this.#verifyBot(body.guild_id, body.bot_token, [], channels, autoJoin)
+    const bot = await this.#verifyBot(body.guild_id, body.bot_token, [], channels, storedSettings(body.settings as Partial<GuildSettings> | undefined))
     return await this.#store.createGuild({
       guild_id: body.guild_id,
       guild_name: body.guild_name ?? bot.guild_name,
@@ -144,8 +182,9 @@ export class GuildService {
 
   async update (guildId: string, body: UpdateGuildBodyType): Promise<GuildConfigRecord> {
     const enabled = enabledFrom(body)
-    checkSettings(body.settings)
+    checkSettings(body.settings, this.#nicknameVariables)
     const current = await this.get(guildId)
+    const next = storedSettings({ ...current.settings, ...(body.settings as Partial<GuildSettings> | undefined) })
     const channels = changedChannels(body.settings, current.settings)
     const patch: UpdateGuildConfigInput = {}
     if (body.guild_name !== undefined) patch.guild_name = body.guild_name
@@ -161,14 +200,20 @@ export class GuildService {
       Object.assign(patch, { bot_token: null, bot_permissions: null, bot_user_id: null, health_status: 'unknown', last_error: null })
     } else if (body.bot_token !== undefined) {
       // The new bot may rank differently: judge the existing mappings against it right away.
-      const bot = await this.#verifyBot(guildId, body.bot_token, await this.#store.listMappings({ guild_id: guildId }), channels, autoJoin)
+      const bot = await this.#verifyBot(guildId, body.bot_token, await this.#store.listMappings({ guild_id: guildId }), channels, next)
       Object.assign(patch, bot.fields)
-    } else if (channels.length > 0 || checkInvite) {
+    } else if (channels.length > 0 || checkInvite || permissionSettingsChanged(body.settings, current.settings)) {
       const token = await this.#store.getBotToken(guildId)
-      if (token === null) throw channels.length > 0 ? channelsNeedToken(channels) : autoJoinNeedsToken()
-      const inspection = await inspectBot(this.#bots(token), guildId)
-      if (checkInvite) requireCreateInvite(inspection)
-      await this.#checkChannels(token, inspection, channels)
+      if (token === null) {
+        if (channels.length > 0) throw channelsNeedToken(channels)
+        if (checkInvite) throw autoJoinNeedsToken()
+        // Without a token nothing else can be checked yet: saving one later checks these settings.
+      } else {
+        const inspection = await inspectBot(this.#bots(token), guildId)
+        if (checkInvite) requireCreateInvite(inspection)
+        requireSettingPermissions(inspection, next)
+        await this.#checkChannels(token, inspection, channels)
+      }
     }
     const updated = await this.#store.updateGuild(guildId, patch)
     if (updated === null) throw new NotFoundError(`Guild ${guildId} is not configured`)
@@ -186,15 +231,16 @@ export class GuildService {
    * Proves a bot token for a write: the bot is in the guild with Manage Roles, and can post in
    * each newly set channel. Returns what to store; throws (before anything is stored) otherwise.
    */
-  async #verifyBot (guildId: string, token: string, mappings: readonly RoleMappingRecord[], channels: readonly ChannelChange[], autoJoin: boolean): Promise<VerifiedBot> {
+  async #verifyBot (guildId: string, token: string, mappings: readonly RoleMappingRecord[], channels: readonly ChannelChange[], settings: GuildSettings): Promise<VerifiedBot> {
     // Re-checked against Discord even when it is the same value: a token still refused answers
     // 401 once more and is locked again, so the reset costs one request per save at most.
     this.#resetToken(token)
     const inspection = await inspectBot(this.#bots(token), guildId)
     requireManageRoles(inspection)
-    if (autoJoin) requireCreateInvite(inspection)
+    if (settings.auto_join) requireCreateInvite(inspection)
+    requireSettingPermissions(inspection, settings)
     await this.#checkChannels(token, inspection, channels)
-    const assessment = assessGuild(inspection, mappings, { auto_join: autoJoin })
+    const assessment = assessGuild(inspection, mappings, settings)
     return {
       guild_name: inspection.guild_name,
       fields: {

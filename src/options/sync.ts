@@ -58,7 +58,11 @@ export const SyncSchema = Type.Object({
     minimumMs: 0,
     description: 'Host push (`notifyMembershipChanged`, POST /sync/users): user ids named within this window are coalesced into one targeted sync per user when it ends.'
   }),
-  auditChannel: opt(Type.Boolean(), { default: true, description: "Post a summary to a guild's audit_channel_id after a run with changes." })
+  auditChannel: opt(Type.Boolean(), { default: true, description: "Post a summary to a guild's audit_channel_id after a run with changes." }),
+  nicknameVariables: opt(Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), { maxItems: 50, uniqueItems: true }), {
+    default: ['name', 'ticker'],
+    description: "Profile fields the membership provider supplies (`profile` of each user) that a guild's `nickname_template` may use, besides the built-ins `username` and `global_name`. A template naming any other variable is refused at save (400)."
+  })
 }, { additionalProperties: false, description: 'The role synchronisation engine and its scheduled tasks (see docs/sync.md).' })
 
 /** The role synchronisation engine and its scheduled tasks. */
@@ -83,6 +87,7 @@ export interface ResolvedSyncOptions {
   syncOnLink: boolean
   pushDebounceMs: number
   auditChannel: boolean
+  nicknameVariables: readonly string[]
 }
 
 const DEFAULTS = defaultsOf(SyncSchema)
@@ -115,6 +120,7 @@ export function resolveSync (s: SyncOptions | undefined): ResolvedSyncOptions {
     writeDelayMs: durationMs(o.writeDelay, p.writeDelay, 'sync.writeDelay'),
     syncOnLink: o.syncOnLink ?? DEFAULTS.syncOnLink,
     pushDebounceMs: durationMs(o.pushDebounce, p.pushDebounce, 'sync.pushDebounce'),
-    auditChannel: o.auditChannel ?? DEFAULTS.auditChannel
+    auditChannel: o.auditChannel ?? DEFAULTS.auditChannel,
+    nicknameVariables: [...(o.nicknameVariables ?? DEFAULTS.nicknameVariables)]
   }
 }

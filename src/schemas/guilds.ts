@@ -18,6 +18,10 @@ const SyncInterval = Type.String({ pattern: '^(\\d+(\\.\\d+)?(ms|s|m|h|d))+$', m
 /** Discord bot tokens are three base64url parts separated by dots; the bounds only keep garbage out. */
 export const BotToken = Type.String({ minLength: 20, maxLength: 200, pattern: '^[A-Za-z0-9_\\-.]+$', description: 'Bot token (write-only: never returned)' })
 
+const AccessLost = Type.Union([Type.Literal('remove_roles'), Type.Literal('kick'), Type.Literal('none')], {
+  description: 'A member who lost access (unlinked, deauthorised, no longer entitled): `remove_roles` removes the managed roles, `kick` removes the member from the guild (needs Kick Members), `none` leaves it alone. Default remove_roles'
+})
+
 export const GuildSettingsInput = Type.Object({
   auto_sync: Type.Optional(Type.Boolean({ description: 'Sync this guild on its interval. Default true' })),
   sync_interval: Type.Optional(SyncInterval),
@@ -27,7 +31,10 @@ export const GuildSettingsInput = Type.Object({
   audit_channel_id: Type.Optional(Nullable(Snowflake)),
   notification_channel_id: Type.Optional(Nullable(Snowflake, 'Channel the health task posts to when the guild turns degraded or unhealthy')),
   max_role_changes_per_sync: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'Default 100' })),
-  auto_join: Type.Optional(Type.Boolean({ description: 'Join on link: a linked user entitled to a managed role here but not a member is added with their roles (OAuth scope `guilds.join`, bot permission CREATE_INSTANT_INVITE, checked at save: 422). Default false' }))
+  auto_join: Type.Optional(Type.Boolean({ description: 'Join on link: a linked user entitled to a managed role here but not a member is added with their roles (OAuth scope `guilds.join`, bot permission CREATE_INSTANT_INVITE, checked at save: 422). Default false' })),
+  nickname_template: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100 }), 'Nickname template such as "[{ticker}] {name}" (variables: username, global_name and the plugin\'s sync.nicknameVariables); null leaves nicknames alone. Needs Manage Nicknames. Default null')),
+  on_access_lost: Type.Optional(AccessLost),
+  access_lost_grace: Type.Optional(Type.String({ pattern: '^(0|(\\d+(\\.\\d+)?(ms|s|m|h|d))+)$', maxLength: 32, description: 'Go-style duration (0 to 90d) a member stays without access before on_access_lost acts. Default "0"' }))
 }, { additionalProperties: false })
 export type GuildSettingsInputBody = Static<typeof GuildSettingsInput>
 
@@ -40,7 +47,10 @@ export const GuildSettings = Type.Object({
   audit_channel_id: Nullable(Type.String()),
   notification_channel_id: Nullable(Type.String()),
   max_role_changes_per_sync: Type.Integer(),
-  auto_join: Type.Boolean()
+  auto_join: Type.Boolean(),
+  nickname_template: Nullable(Type.String()),
+  on_access_lost: AccessLost,
+  access_lost_grace: Type.String()
 })
 
 export const CreateGuildBody = Type.Object({
@@ -136,7 +146,10 @@ export function presentGuild (g: GuildConfigRecord, gateway: GuildGatewayState |
       audit_channel_id: g.settings.audit_channel_id,
       notification_channel_id: g.settings.notification_channel_id,
       max_role_changes_per_sync: g.settings.max_role_changes_per_sync,
-      auto_join: g.settings.auto_join
+      auto_join: g.settings.auto_join,
+      nickname_template: g.settings.nickname_template,
+      on_access_lost: g.settings.on_access_lost,
+      access_lost_grace: g.settings.access_lost_grace
     },
     has_bot_token: g.has_bot_token,
     bot_permissions: g.bot_permissions,

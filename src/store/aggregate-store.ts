@@ -36,6 +36,7 @@ import type { OAuthStateStore } from './port/oauth-states.js'
 import type { SyncRunStore } from './port/sync-runs.js'
 import type { TaskRunStore } from './port/task-runs.js'
 import type { ClaimLeaseOptions, LeaseRecord, LeaseStore } from './port/leases.js'
+import type { AccessLossStore } from './port/access-loss.js'
 
 /** One implementation of each aggregate's port, as an adapter builds them over its connection. */
 export interface StoreAggregates {
@@ -46,6 +47,7 @@ export interface StoreAggregates {
   taskRuns: TaskRunStore
   oauthStates: OAuthStateStore
   leases: LeaseStore
+  accessLoss: AccessLossStore
 }
 
 /**
@@ -124,4 +126,11 @@ export abstract class AggregateStore {
   claimLease (name: string, owner: string, ttlMs: number, opts?: ClaimLeaseOptions): Promise<boolean> { return this.#a.leases.claimLease(name, owner, ttlMs, opts) }
   releaseLease (name: string, owner: string): Promise<boolean> { return this.#a.leases.releaseLease(name, owner) }
   getLease (name: string): Promise<LeaseRecord | null> { return this.#a.leases.getLease(name) }
+
+  // -------------------------------------------------------------- access loss
+
+  markAccessLost (guildId: string, discordUserIds: readonly string[], now: Date): Promise<Map<string, Date>> { return this.#a.accessLoss.markAccessLost(guildId, discordUserIds, now) }
+  listAccessLost (guildId: string, discordUserIds: readonly string[]): Promise<Map<string, Date>> { return this.#a.accessLoss.listAccessLost(guildId, discordUserIds) }
+  clearAccessLost (guildId: string, discordUserIds: readonly string[]): Promise<void> { return this.#a.accessLoss.clearAccessLost(guildId, discordUserIds) }
+  sweepAccessLost (guildId: string, seenBefore: Date): Promise<number> { return this.#a.accessLoss.sweepAccessLost(guildId, seenBefore) }
 }

@@ -12,17 +12,23 @@
  * the member: applied when it holds the planned roles, else tried again a bounded number of
  * times. Reads retry passing failures (read-retry.ts).
  */
+import type { APIGuildMember } from 'discord-api-types/v10'
 import type { DiscordBotClient } from '../discord/bot.js'
+import { forgetAccessLoss } from './access-loss.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
 import type { Candidate, GuildContext } from './guild-context.js'
+import { memberView } from './guild-plan.js'
+import { planChanges, type MemberPlan } from './member-plan.js'
 import { isUnknownOutcome, withReadRetries } from './read-retry.js'
-import type { PlannedChange, RolePlan } from './types.js'
+import type { PlannedChange } from './types.js'
 
 /** `X-Audit-Log-Reason`: visible to the guild's moderators, so it names the plugin, run and mappings (never a secret). */
-export function auditReason (runId: string, plan: RolePlan): string {
+export function auditReason (runId: string, plan: MemberPlan): string {
+  if (plan.kick !== undefined) return `fastify-discord-sync role sync ${runId}: access lost (on_access_lost kick)`
   const parts = [
     ...plan.add.map((c) => `+${c.role_name} (mapping ${c.mapping_id})`),
-    ...plan.remove.map((c) => `-${c.role_name} (mapping ${c.mapping_id})`)
+    ...plan.remove.map((c) => `-${c.role_name} (mapping ${c.mapping_id})`),
+    ...(plan.nick !== undefined ? ['nickname from the guild template'] : [])
   ]
   // The client truncates to Discord's 512 URL-encoded characters.
   return `fastify-discord-sync role sync ${runId}: ${parts.join(', ')}`
@@ -73,24 +79,25 @@ const MAX_WRITE_TRIES = 3
 const VERIFY_TIMEOUT_MS = 10_000
 
 /** Reads the member, retrying passing failures; a cancelled run still verifies, bounded in time. */
-async function readRoles (g: GuildContext, id: string): Promise<readonly string[]> {
+async function readMember (g: GuildContext, id: string): Promise<APIGuildMember> {
   const signal = g.signal.aborted ? AbortSignal.timeout(VERIFY_TIMEOUT_MS) : g.signal
-  return (await withReadRetries(() => g.bot.getGuildMember(g.guildId, id, { signal }), signal)).roles
+  return await withReadRetries(() => g.bot.getGuildMember(g.guildId, id, { signal }), signal)
 }
 
-/** True when the member holds what the plan asked for: every added role, none of the removed ones. */
-function holds (roles: readonly string[], plan: RolePlan): boolean {
-  const has = new Set(roles)
-  return plan.add.every((c) => has.has(c.role_id)) && plan.remove.every((c) => !has.has(c.role_id))
+/** True when the member holds what the plan asked for: every added role, none of the removed ones, the new nickname. */
+function holds (m: APIGuildMember, plan: MemberPlan): boolean {
+  const has = new Set(m.roles)
+  return plan.add.every((c) => has.has(c.role_id)) && plan.remove.every((c) => !has.has(c.role_id)) &&
+    (plan.nick === undefined || (m.nick ?? null) === plan.nick.to)
 }
 
 async function apply (g: GuildContext, c: Candidate): Promise<void> {
   const bot = g.bot
   if (g.halted !== null || g.signal.aborted) return skip(g, c, g.planned(c))
-  let roles = c.roles
+  let view = { id: c.id, roles: c.roles, nick: c.nick, username: c.username, global_name: c.global_name, bot: c.bot }
   if (!c.fresh) {
     try {
-      roles = await readRoles(g, c.id)
+      view = memberView(await readMember(g, c.id))
     } catch (err) {
       return await failed(g, c, classifyFailure(err), g.planned(c))
     }
@@ -98,7 +105,7 @@ async function apply (g: GuildContext, c: Candidate): Promise<void> {
   let refreshed = false
   for (let tries = 1; ; tries++) {
     if (g.halted !== null || g.signal.aborted) return skip(g, c, g.planned(c))
-    const plan = g.plan(c.id, roles, c.user)
+    const plan = g.plan(view, c.user, c.access)
     if (!plan.changed) {
       // Someone (or something) already made the member right since the listing.
       g.run.results.users_synced++
@@ -116,23 +123,28 @@ async function apply (g: GuildContext, c: Candidate): Promise<void> {
       }
       if (!isUnknownOutcome(err)) return await failed(g, c, f, plan)
       // Discord may have applied it: what the member holds now decides, never a blind resend.
-      let now: readonly string[]
+      let now: APIGuildMember
       try {
-        now = await readRoles(g, c.id)
-      } catch {
+        now = await readMember(g, c.id)
+      } catch (readErr) {
+        // A kick that landed: the member is gone.
+        if (plan.kick !== undefined && classifyFailure(readErr).kind === 'unknown_member') return await applied(g, c, plan)
         return await failed(g, c, f, plan)
       }
-      if (holds(now, plan)) return applied(g, c, plan)
+      if (plan.kick === undefined && holds(now, plan)) return await applied(g, c, plan)
       if (g.signal.aborted || tries >= MAX_WRITE_TRIES) return await failed(g, c, f, plan)
-      roles = now
+      view = memberView(now)
       continue
     }
-    return applied(g, c, plan)
+    return await applied(g, c, plan)
   }
 }
 
 /** Stores the write about to be sent (see RunContext.writeStarting); a store failure is logged, not fatal. */
-async function recordIntent (g: GuildContext, c: Candidate, plan: RolePlan): Promise<void> {
+async function recordIntent (g: GuildContext, c: Candidate, plan: MemberPlan): Promise<void> {
+  // In-flight records let a crashed run's role writes be settled by reading roles; a kick or a
+  // nickname alone has no roles to check, and the next run plans it again anyway.
+  if (plan.add.length + plan.remove.length === 0) return
   const changes = [...plan.add, ...plan.remove].map((ch) => ({ role_id: ch.role_id, role_name: ch.role_name, action: ch.action, mapping_id: ch.mapping_id }))
   try {
     await g.run.writeStarting({ guild_id: g.guildId, discord_user_id: c.id, user_id: c.userId, changes })
@@ -141,13 +153,21 @@ async function recordIntent (g: GuildContext, c: Candidate, plan: RolePlan): Pro
   }
 }
 
-async function write (g: GuildContext, bot: DiscordBotClient, userId: string, plan: RolePlan): Promise<void> {
+async function write (g: GuildContext, bot: DiscordBotClient, userId: string, plan: MemberPlan): Promise<void> {
   // An unknown outcome is never resent blindly: the worker re-reads the member instead.
   const options = { reason: auditReason(g.run.id, plan), signal: g.signal, resendUnknownOutcome: false }
   await g.deps.pacer?.wait(g.guildId, g.signal)
+  if (plan.kick !== undefined) {
+    await bot.removeGuildMember(g.guildId, userId, options)
+    return
+  }
   // Before sending: Discord may dispatch the resulting GUILD_MEMBER_UPDATE before it answers us.
   g.deps.onWrite?.({ guild_id: g.guildId, discord_user_id: userId, role_ids: plan.desired_roles })
-  if (plan.add.length + plan.remove.length === 1) {
+  const roleChanges = plan.add.length + plan.remove.length
+  if (plan.nick !== undefined) {
+    // One PATCH carries both; without a role change it sends no role list (none can be stale).
+    await bot.modifyMember(g.guildId, userId, { ...(roleChanges > 0 ? { roles: plan.desired_roles } : {}), nick: plan.nick.to }, options)
+  } else if (roleChanges === 1) {
     // One change: the role endpoints need no role list, so no stale list can be written.
     const c = (plan.add[0] ?? plan.remove[0]) as PlannedChange
     if (c.action === 'add') await bot.addMemberRole(g.guildId, userId, c.role_id, options)
@@ -157,10 +177,14 @@ async function write (g: GuildContext, bot: DiscordBotClient, userId: string, pl
   }
 }
 
-function applied (g: GuildContext, c: Candidate, plan: RolePlan): void {
+async function applied (g: GuildContext, c: Candidate, plan: MemberPlan): Promise<void> {
   const r = g.run.results
   const changes = [...plan.add, ...plan.remove]
-  g.run.audit(g.ref(c.id, c.userId), changes, 'applied', null)
+  g.run.audit(g.ref(c.id, c.userId), planChanges(plan), 'applied', null)
+  if (plan.kick !== undefined) {
+    await forgetAccessLoss(g, c.id)
+    await g.markNotInGuild(c.id)
+  }
   g.result.roles_added += plan.add.length
   g.result.roles_removed += plan.remove.length
   r.roles_added += plan.add.length
@@ -168,14 +192,14 @@ function applied (g: GuildContext, c: Candidate, plan: RolePlan): void {
   r.users_synced++
   g.run.progress.members_applied++
   for (const ch of changes) g.mappingsApplied.add(ch.mapping_id)
-  g.collect(c.id, c.userId, { applied: changes, blocked: plan.blocked, roles_after: plan.desired_roles })
+  g.collect(c.id, c.userId, plan.kick !== undefined ? { applied: changes, in_guild: false } : { applied: changes, blocked: plan.blocked, roles_after: plan.desired_roles })
   if (c.userId !== null) {
     g.deps.store.updateUser(c.id, { last_sync: g.run.now() }).catch(() => { /* bookkeeping only */ })
   }
 }
 
-async function failed (g: GuildContext, c: Candidate, f: Failure, plan: RolePlan): Promise<void> {
-  const changes = [...plan.add, ...plan.remove]
+async function failed (g: GuildContext, c: Candidate, f: Failure, plan: MemberPlan): Promise<void> {
+  const changes = planChanges(plan)
   const ref = g.ref(c.id, c.userId)
   if (f.kind === 'aborted') return skip(g, c, plan)
   if (f.kind === 'unknown_member') {
@@ -190,11 +214,11 @@ async function failed (g: GuildContext, c: Candidate, f: Failure, plan: RolePlan
   g.memberFailed(c.id, c.userId, f, changes)
 }
 
-function skip (g: GuildContext, c: Candidate, plan: RolePlan): void {
-  const changes = [...plan.add, ...plan.remove]
+function skip (g: GuildContext, c: Candidate, plan: MemberPlan): void {
+  const changes = planChanges(plan)
   const halted = g.halted
   const code = halted !== null ? 'guild_halted' : 'aborted'
   g.run.audit(g.ref(c.id, c.userId), changes, 'skipped', code)
   const message = halted !== null ? `not attempted: writes to this guild stopped (${halted.message})` : 'not attempted: the run was cancelled'
-  g.collect(c.id, c.userId, { error: { kind: 'aborted', code, message }, held: changes })
+  g.collect(c.id, c.userId, { error: { kind: 'aborted', code, message }, held: [...plan.add, ...plan.remove] })
 }

@@ -11,10 +11,12 @@ import type { DiscordRestClient } from '../discord/client.js'
 import type { DiscordStore, GuildConfigRecord, RoleMappingRecord, SyncGuildResult } from '../store/port/index.js'
 import type { Failure } from './discord-errors.js'
 import type { MembershipProvider } from './membership.js'
+import { accessPolicy, kickPlan, unchangedPlan, withNickname, type AccessPolicy, type AccessState, type MemberPlan, type MemberView } from './member-plan.js'
+import { compileTemplate, type CompiledTemplate } from './nickname.js'
 import { compileGuildPlan } from './planner.js'
 import { withReadRetries } from './read-retry.js'
 import type { RoleCache, RoleSnapshot } from './role-cache.js'
-import { SyncAbortError, type RunContext } from './run.js'
+import { SyncAbortError, type AuditChange, type RunContext } from './run.js'
 import type { GuildPlanner, PlannedChange, RolePlan, UserContext } from './types.js'
 import type { WritePacer } from './write-pacer.js'
 
@@ -93,14 +95,13 @@ export interface GuildOutcome {
  * record, not its plan, which is recomputed from these in microseconds). With 10% of a 100k
  * guild to change, candidates are the largest thing a run keeps alive.
  */
-export interface Candidate {
-  id: string
+export interface Candidate extends MemberView {
   /** The host user of the member's link; null when the member is not linked. */
   userId: string | null
   user: UserContext | null
-  /** The roles the member was planned on. */
-  roles: readonly string[]
-  /** `roles` were read a moment ago (named-user mode): no re-read needed before writing. */
+  /** Where the member stood on access when planned (member-plan.ts); the apply phase keeps it. */
+  access: AccessState
+  /** `roles` (and nick) were read a moment ago (named-user mode): no re-read needed before writing. */
   fresh: boolean
 }
 
@@ -159,6 +160,11 @@ export class GuildContext {
   #planner: GuildPlanner | null = null
   #refreshes = 0
   #refreshing: Promise<boolean> | null = null
+  #positions: ReadonlyMap<string, number> = new Map()
+  #template: CompiledTemplate | null = null
+  #noGraceStoreReported = false
+  /** The guild's on_access_lost and access_lost_grace. */
+  readonly access: AccessPolicy
 
   constructor (deps: GuildSyncDeps, run: RunContext, req: GuildSyncRequest) {
     this.deps = deps
@@ -167,6 +173,16 @@ export class GuildContext {
     this.guildId = req.guild.guild_id
     this.result = emptyGuildResult(this.guildId)
     this.signal = AbortSignal.any([run.signal, this.#halt.signal])
+    this.access = accessPolicy(req.guild.settings)
+    const source = req.guild.settings.nickname_template
+    if (source !== null) {
+      try {
+        // Variables were checked when the guild was saved; one since dropped from the options just renders nothing.
+        this.#template = compileTemplate(source, null)
+      } catch (err) {
+        run.error({ guild_id: this.guildId, error: `nicknames left alone: ${(err as Error).message}`, code: 'nickname_template' })
+      }
+    }
   }
 
   /** Why writes to the guild stopped; null while they may go on. */
@@ -199,17 +215,45 @@ export class GuildContext {
     this.#planner = compileGuildPlan(
       { guild_id: this.guildId, remove_roles_on_leave: this.req.guild.settings.remove_roles_on_leave },
       snap.roles, snap.bot_top_position, this.req.mappings)
+    this.#positions = new Map(snap.roles.map((r) => [r.id, r.position]))
   }
 
-  /** The member's plan on `roles`, restricted to the run's roles for a mapping run. */
-  plan (id: string, roles: readonly string[], user: UserContext | null): RolePlan {
-    const plan = (this.#planner as GuildPlanner)({ discord_user_id: id, roles }, user)
-    return this.req.onlyRoleIds === null ? plan : restrictPlan(plan, roles, this.req.onlyRoleIds)
+  /**
+   * The member's plan: the planner's role changes (restricted to the run's roles for a mapping
+   * run), the template's nickname, or what on_access_lost does once its grace is over.
+   */
+  plan (m: MemberView, user: UserContext | null, access: AccessState = 'ok'): MemberPlan {
+    const snap = this.#snapshot as RoleSnapshot
+    if (access === 'grace') return unchangedPlan(m.roles)
+    if (access === 'act' && this.access.policy === 'none') return unchangedPlan(m.roles)
+    if (access === 'act' && this.access.policy === 'kick') return this.req.onlyRoleIds === null ? kickPlan(m, snap, this.#positions) : unchangedPlan(m.roles)
+    const plan = (this.#planner as GuildPlanner)({ discord_user_id: m.id, roles: m.roles }, user)
+    if (this.req.onlyRoleIds !== null) return restrictPlan(plan, m.roles, this.req.onlyRoleIds)
+    return withNickname(plan, m, user, this.#template, snap, this.#positions)
   }
 
   /** The plan the candidate was kept for (the roles it was listed or read with). */
-  planned (c: Candidate): RolePlan {
-    return this.plan(c.id, c.roles, c.user)
+  planned (c: Candidate): MemberPlan {
+    return this.plan(c, c.user, c.access)
+  }
+
+  /**
+   * No active link, or a provider answer that entitles the member to no managed role. The owner
+   * and other bots never lose access: Discord would refuse to kick the owner, and bots are
+   * integrations, not people who linked.
+   */
+  lostAccess (m: MemberView, user: UserContext | null): boolean {
+    if (m.bot || m.id === (this.#snapshot as RoleSnapshot).owner_id) return false
+    if (user === null) return true
+    const granted = (this.#planner as GuildPlanner)({ discord_user_id: m.id, roles: [] }, user)
+    return granted.add.length === 0 && granted.blocked.length === 0
+  }
+
+  /** A grace is set but the store cannot keep its clock: reported once per guild and run. */
+  noGraceStore (): void {
+    if (this.#noGraceStoreReported) return
+    this.#noGraceStoreReported = true
+    this.run.error({ guild_id: this.guildId, error: 'access_lost_grace is set but the store keeps no access-loss records: members without access are left alone', code: 'no_access_loss_store' })
   }
 
   /** 10011: a mapped role vanished. Fetch the roles again and re-plan (a bounded number of times per guild). */
@@ -252,7 +296,7 @@ export class GuildContext {
     })
   }
 
-  memberFailed (id: string, userId: string | null, f: Failure, changes: PlannedChange[]): void {
+  memberFailed (id: string, userId: string | null, f: Failure, changes: readonly AuditChange[]): void {
     const ref = this.ref(id, userId)
     this.run.audit(ref, changes, 'failed', f.code)
     this.result.members_failed++

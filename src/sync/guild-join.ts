@@ -11,6 +11,7 @@
  * unlike a role write it does not halt the guild, except a bot token Discord no longer accepts.
  */
 import type { APIGuildMember } from 'discord-api-types/v10'
+import { memberView, type MemberView } from './member-plan.js'
 import { DiscordAPIError } from '../discord/errors/index.js'
 import type { DiscordUserRecord } from '../store/port/index.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
@@ -28,7 +29,8 @@ const MAX_GUILDS = 30001
 const INVALID_OAUTH_TOKEN = 50025
 
 /** A member found in the guild after all (204), read a moment ago. */
-export interface PresentMember { id: string, roles: readonly string[] }
+/** A member found present (the join answered 204): planned like any listed member. */
+export type PresentMember = MemberView
 
 /** True when the request may join the users it finds outside the guild. */
 export function joinsAbsent (g: GuildContext): boolean {
@@ -78,7 +80,8 @@ function joinNickname (_g: GuildContext, _user: UserContext): string | undefined
 
 async function join (g: GuildContext, link: DiscordUserRecord, user: UserContext): Promise<PresentMember | null> {
   const id = link.discord_user_id
-  const plan = g.plan(id, [], user)
+  // Not a member yet: no roles and no nickname to compare with.
+  const plan = g.plan({ id, roles: [], nick: null, username: link.username, global_name: link.global_name ?? null, bot: false }, user)
   if (plan.add.length === 0) {
     await absent(g, id)
     return null
@@ -126,7 +129,7 @@ async function join (g: GuildContext, link: DiscordUserRecord, user: UserContext
     g.result.planned_changes -= plan.add.length
     try {
       const fresh = await withReadRetries(() => g.bot.getGuildMember(g.guildId, id, { signal: g.signal }), g.signal)
-      return { id, roles: fresh.roles }
+      return memberView(fresh)
     } catch (err) {
       return failed(g, link, plan, classifyFailure(err))
     }

@@ -11,16 +11,17 @@ import type { APIGuildMember } from 'discord-api-types/v10'
 import { compareSnowflakes } from '../discord/util.js'
 import type { DiscordUserRecord } from '../store/port/index.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
+import { resolveAccess, type AccessEntry } from './access-loss.js'
 import type { GuildContext } from './guild-context.js'
 import { joinAbsent, joinsAbsent } from './guild-join.js'
 import { abortable, resolveContexts } from './membership.js'
+import { blockedKick, brakeCount, memberView, planChanges, type MemberView } from './member-plan.js'
 import { isPassingFailure, READ_TRIES, withReadRetries } from './read-retry.js'
 import type { UserContext } from './types.js'
 
-interface ListedMember {
-  id: string
-  roles: readonly string[]
-}
+type ListedMember = MemberView
+
+export { memberView }
 
 /** Plans every member in scope, keeping the ones to change in `g.candidates`. */
 export async function planGuild (g: GuildContext, botUserId: string): Promise<void> {
@@ -30,7 +31,7 @@ export async function planGuild (g: GuildContext, botUserId: string): Promise<vo
       const members: ListedMember[] = []
       for (const m of page) {
         // The bot's own roles are never synced: changing them could cost it its hierarchy.
-        if (m.user.id !== botUserId) members.push({ id: m.user.id, roles: m.roles })
+        if (m.user.id !== botUserId) members.push(memberView(m))
       }
       await planMembers(g, members, false)
     })
@@ -78,7 +79,7 @@ async function readNamed (g: GuildContext, ids: readonly string[]): Promise<List
     if (g.halted !== null) return
     try {
       const m = await withReadRetries(() => bot.getGuildMember(g.guildId, id, { signal: g.signal }), g.signal)
-      out.push({ id, roles: m.roles })
+      out.push(memberView(m))
     } catch (err) {
       const f = classifyFailure(err)
       if (f.kind === 'unknown_member' && joins) {
@@ -108,6 +109,7 @@ async function planMembers (g: GuildContext, members: ListedMember[], fresh: boo
     : await abortable(resolveContexts(provider, [...links.values()].map((l) => l.user_id), g.deps.workers), g.signal)
   const run = g.run
   const results = run.results
+  const entries: Array<AccessEntry & { userId: string | null }> = []
   for (const m of members) {
     g.result.members_scanned++
     results.users_processed++
@@ -120,33 +122,39 @@ async function planMembers (g: GuildContext, members: ListedMember[], fresh: boo
         const failure: Failure = c === undefined
           ? { kind: 'transient', code: 'membership_unavailable', message: 'no membership provider is configured' }
           : { kind: 'transient', code: c.code, message: c.message }
-        // Unknown entitlements: the member keeps every role it has.
+        // Unknown entitlements: the member keeps every role it has (never read as "no groups": no kick either).
         g.memberFailed(m.id, link.user_id, failure, [])
         continue
       }
       user = c
     }
-    const userId = link?.user_id ?? null
-    const plan = g.plan(m.id, m.roles, user)
+    entries.push({ m, user, userId: link?.user_id ?? null })
+  }
+  const access = await resolveAccess(g, entries)
+  for (let i = 0; i < entries.length; i++) {
+    const { m, user, userId } = entries[i] as AccessEntry & { userId: string | null }
+    const state = access[i] ?? 'ok'
+    const plan = g.plan(m, user, state)
     const ref = g.ref(m.id, userId)
-    if (plan.blocked.length > 0) {
-      g.result.blocked_changes += plan.blocked.length
+    const kickBlocked = blockedKick(plan)
+    if (plan.blocked.length > 0 || kickBlocked.length > 0) {
+      g.result.blocked_changes += plan.blocked.length + kickBlocked.length
       run.audit(ref, plan.blocked, 'blocked', (c) => c.status)
+      run.audit(ref, kickBlocked, 'blocked', plan.kick?.status ?? null)
     }
     if (!plan.changed) {
       results.users_synced++
       g.collect(m.id, userId, { blocked: plan.blocked, roles_after: plan.desired_roles })
       continue
     }
-    const n = plan.add.length + plan.remove.length
     g.result.members_to_change++
-    g.result.planned_changes += n
+    g.result.planned_changes += brakeCount(plan)
     run.progress.members_to_change++
     if (run.dryRun) {
-      run.audit(ref, [...plan.add, ...plan.remove], 'dry_run', null)
+      run.audit(ref, planChanges(plan), 'dry_run', null)
       g.collect(m.id, userId, { blocked: plan.blocked, held: [...plan.add, ...plan.remove], roles_after: [...m.roles] })
       continue
     }
-    g.candidates.push({ id: m.id, userId, user, roles: m.roles, fresh })
+    g.candidates.push({ ...m, userId, user, access: state, fresh })
   }
 }

@@ -26,6 +26,8 @@ import { classifyFailure, type Failure } from './discord-errors.js'
 import { applyGuild } from './guild-apply.js'
 import { GuildContext, type GuildOutcome, type GuildSyncDeps, type GuildSyncRequest } from './guild-context.js'
 import { planGuild } from './guild-plan.js'
+import { sweepAccessLoss } from './access-loss.js'
+import { planChanges } from './member-plan.js'
 import { managedRoleIds } from './planner.js'
 import type { RunContext } from './run.js'
 import { withTimeout } from '../util/timeout.js'
@@ -96,8 +98,11 @@ async function execute (g: GuildContext): Promise<void> {
   }
 
   run.progress.phase = 'planning'
+  const planningStarted = run.now()
   await planGuild(g, snapshot.bot_user_id)
   if (g.halted !== null) return
+  // Every member was listed: access-loss records of members not seen have left the guild.
+  if (!run.dryRun && g.req.discordIds === null) await sweepAccessLoss(g, planningStarted)
 
   if (run.dryRun) {
     const max = guild.settings.max_role_changes_per_sync
@@ -122,9 +127,8 @@ function brake (g: GuildContext): boolean {
   g.run.error({ guild_id: g.guildId, error: reason, code: 'brake' })
   for (const c of g.candidates) {
     const plan = g.planned(c)
-    const changes = [...plan.add, ...plan.remove]
-    g.run.audit(g.ref(c.id, c.userId), changes, 'blocked', 'brake')
-    g.collect(c.id, c.userId, { blocked: plan.blocked, held: changes, roles_after: c.fresh ? [...c.roles] : null })
+    g.run.audit(g.ref(c.id, c.userId), planChanges(plan), 'blocked', 'brake')
+    g.collect(c.id, c.userId, { blocked: plan.blocked, held: [...plan.add, ...plan.remove], roles_after: c.fresh ? [...c.roles] : null })
   }
   g.candidates.length = 0
   return true

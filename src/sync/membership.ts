@@ -6,6 +6,7 @@
  * crash or (worse) a plan computed from garbage.
  */
 import pLimit from 'p-limit'
+import { cleanProfileValue } from './nickname.js'
 import type { UserContext, UserGroup } from './types.js'
 
 /** What the host reports for one of its users. */
@@ -16,6 +17,12 @@ export interface MembershipInfo {
   character_count: number
   /** The user's permissions; mappings may require all or any of a list. */
   permissions: string[]
+  /**
+   * Optional values for nickname templates (`{ ticker: 'ABC', name: 'Jane' }`): keys are
+   * lower-case names (/^[a-z][a-z0-9_]{0,31}$/), values strings. Untrusted text: control
+   * characters are stripped and each value cut to 64 characters.
+   */
+  profile?: { [name: string]: string }
 }
 
 /**
@@ -56,6 +63,23 @@ export class MembershipUnavailableError extends Error {
 const MAX_GROUPS = 10_000
 const MAX_PERMISSIONS = 10_000
 const MAX_ID_LENGTH = 256
+const MAX_PROFILE_FIELDS = 50
+const PROFILE_KEY_RE = /^[a-z][a-z0-9_]{0,31}$/
+
+/** The profile as a prototype-free map of cleaned values (a key like "constructor" reads nothing inherited). */
+function toProfile (raw: unknown): Record<string, string> | undefined {
+  if (raw === undefined || raw === null) return undefined
+  if (!isRecord(raw)) throw new MembershipInvalidError('profile must be an object of strings')
+  const entries = Object.entries(raw)
+  if (entries.length > MAX_PROFILE_FIELDS) throw new MembershipInvalidError(`more than ${MAX_PROFILE_FIELDS} profile fields`)
+  const out: Record<string, string> = Object.create(null) as Record<string, string>
+  for (const [k, v] of entries) {
+    if (!PROFILE_KEY_RE.test(k)) throw new MembershipInvalidError('profile keys must be lower-case names of 1-32 characters (a-z, 0-9, _)')
+    if (typeof v !== 'string') throw new MembershipInvalidError('profile values must be strings')
+    out[k] = cleanProfileValue(v)
+  }
+  return out
+}
 
 function isRecord (v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -86,7 +110,8 @@ export function toUserContext (userId: string, raw: unknown): UserContext {
       throw new MembershipInvalidError(`every permission must be a string of 1-${MAX_ID_LENGTH} characters`)
     }
   }
-  return { user_id: userId, groups: outGroups, character_count: count, permissions: [...permissions] as string[] }
+  const profile = toProfile(raw.profile)
+  return { user_id: userId, groups: outGroups, character_count: count, permissions: [...permissions] as string[], ...(profile === undefined ? {} : { profile }) }
 }
 
 /** A user's context, or the error that keeps the member out of this run. */

@@ -24,6 +24,11 @@ export interface RoleSnapshot {
   bot_top_position: number
   /** Whether the bot has Manage Roles (directly, through Administrator, or as owner). */
   can_manage_roles: boolean
+  /** The guild owner: never renamed nor kicked (Discord refuses both). */
+  owner_id: string
+  /** Manage Nicknames (nickname templates) and Kick Members (`on_access_lost: kick`). */
+  can_manage_nicknames: boolean
+  can_kick: boolean
   fetched_at: number
 }
 
@@ -52,13 +57,17 @@ export async function fetchRoleSnapshot (api: RoleSnapshotApi, guildId: string, 
   const roles = guild.roles.map((r) => ({ id: r.id, name: r.name, position: r.position, permissions: r.permissions, managed: r.managed }))
   const facts = { guild_id: guildId, owner_id: guild.owner_id, bot_user_id: botUserId, member_role_ids: self.roles, roles }
   const isOwner = guild.owner_id === botUserId
+  const permissions = computeBasePermissions(facts)
   return {
     guild_id: guildId,
     guild_name: guild.name,
     roles: roles.map((r) => ({ id: r.id, name: r.name, position: r.position, managed: r.managed })),
     bot_user_id: botUserId,
     bot_top_position: isOwner ? Number.POSITIVE_INFINITY : highestRolePosition(facts),
-    can_manage_roles: hasPermission(computeBasePermissions(facts), Permission.MANAGE_ROLES),
+    can_manage_roles: hasPermission(permissions, Permission.MANAGE_ROLES),
+    owner_id: guild.owner_id,
+    can_manage_nicknames: hasPermission(permissions, Permission.MANAGE_NICKNAMES),
+    can_kick: hasPermission(permissions, Permission.KICK_MEMBERS),
     fetched_at: now
   }
 }
@@ -137,6 +146,8 @@ export class RoleCache {
     if (raw === null) return null
     try {
       const s = JSON.parse(raw) as Stored
+      // Written by a version without the owner and these permissions: fetch it again.
+      if (typeof s.owner_id !== 'string' || typeof s.can_kick !== 'boolean') return null
       return { ...s, bot_top_position: s.bot_top_position ?? Number.POSITIVE_INFINITY }
     } catch {
       return null

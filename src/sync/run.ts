@@ -9,7 +9,17 @@ import type {
   AuditAction, AuditOutcome, CreateAuditEntryInput, DiscordStore, InFlightWrite, SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunResults, SyncRunStatus
 } from '../store/port/index.js'
 import type { SyncMetrics } from './metrics.js'
-import type { PlannedChange } from './types.js'
+
+/**
+ * One audited change: a role change (a PlannedChange), a nickname (`nick`: role_id empty,
+ * role_name the new nickname) or a kick (`kick`: role_id empty, role_name null).
+ */
+export interface AuditChange {
+  readonly role_id: string
+  readonly role_name: string | null
+  readonly action: AuditAction
+  readonly mapping_id: string | null
+}
 
 /** Where a run is, for GET /sync/status and GET /sync/runs/{id} while it runs. */
 export interface RunProgress {
@@ -115,7 +125,7 @@ export class RunContext {
   }
 
   /** Queues audit entries for the changes of one member; flushed in batches. */
-  audit (base: { guild_id: string, discord_user_id: string, user_id: string | null }, changes: readonly PlannedChange[], outcome: AuditOutcome, errorCode: string | null | ((c: PlannedChange) => string | null)): void {
+  audit<C extends AuditChange> (base: { guild_id: string, discord_user_id: string, user_id: string | null }, changes: readonly C[], outcome: AuditOutcome, errorCode: string | null | ((c: C) => string | null)): void {
     for (const c of changes) {
       const action: AuditAction = c.action
       this.#audit.push({

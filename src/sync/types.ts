@@ -47,6 +47,8 @@ export interface UserContext {
   groups: readonly UserGroup[]
   character_count: number
   permissions: readonly string[]
+  /** Nickname template variables (membership.ts cleans them); absent when the provider gave none. */
+  profile?: Readonly<Record<string, string>>
 }
 
 export type ChangeAction = 'add' | 'remove'
@@ -76,8 +78,19 @@ export interface RolePlan {
   blocked: PlannedChange[]
   /** The member's full new role list: current roles (first occurrence kept, order kept) minus removals, then additions. */
   desired_roles: string[]
-  /** True when `add` or `remove` is non-empty, i.e. a write is needed. */
+  /** True when `add` or `remove` is non-empty, i.e. a write is needed (or, in the engine, `nick` is set). */
   changed: boolean
+  /**
+   * Set by the engine (never by the pure planner) when the guild's nickname template gives the
+   * member another nickname: it goes in the same PATCH as the roles.
+   */
+  nick?: NickChange
+}
+
+/** A nickname the engine will set: the member's current one and the rendered one. */
+export interface NickChange {
+  from: string | null
+  to: string
 }
 
 /** Plans one member against a precompiled guild context. */

@@ -30,7 +30,9 @@ export class UnlinkRemovals {
   }
 
   async #scope (targetId: string | null, discordUserId: string): Promise<Scope> {
-    const guilds = (await this.#d.store.listGuilds({ enabled: true })).filter((g) => g.settings.remove_roles_on_leave)
+    // Guilds where losing the link does something: on_access_lost kick, or remove_roles with remove_roles_on_leave.
+    const guilds = (await this.#d.store.listGuilds({ enabled: true }))
+      .filter((g) => g.settings.on_access_lost === 'kick' || (g.settings.on_access_lost === 'remove_roles' && g.settings.remove_roles_on_leave))
     return { syncType: 'user', targetId, guilds, discordIds: [discordUserId], onlyRoleIds: null, lockKey: null, lockEachGuild: false, collect: false }
   }
 

@@ -9,6 +9,7 @@ import { syncRunsContract } from './contract/sync-runs.js'
 import { taskRunsContract } from './contract/task-runs.js'
 import { leasesContract } from './contract/leases.js'
 import { syncRunsVersionContract } from './contract/sync-runs-version.js'
+import { accessLossContract } from './contract/access-loss.js'
 
 export type { StoreHarness } from './contract/fixture.js'
 
@@ -45,6 +46,7 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
     syncRunsVersionContract(fx)
     taskRunsContract(fx)
     leasesContract(fx)
+    accessLossContract(fx)
     oauthStatesContract(fx)
     secretsAtRestContract(fx)
   })

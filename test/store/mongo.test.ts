@@ -152,7 +152,11 @@ const EXPECTED_INDEXES: Record<string, Array<{ name: string, key: Record<string,
   ],
   // Leases are found by name (_id) only.
   discord_leases: [],
-  discord_sync_runs_version: []
+  discord_sync_runs_version: [],
+  discord_access_loss: [
+    { name: 'guild_member', key: { guild_id: 1, discord_user_id: 1 } },
+    { name: 'guild_seen', key: { guild_id: 1, seen_at: 1 } }
+  ]
 }
 
 interface CodedError { code?: unknown, statusCode?: unknown, message: string, cause?: unknown }

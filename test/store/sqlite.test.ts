@@ -113,6 +113,7 @@ describe('SqliteStore specifics', () => {
     raw.exec('DROP TABLE discord_task_runs')
     raw.exec('DROP TABLE discord_leases')
     raw.exec('DROP TABLE discord_sync_runs_version')
+    raw.exec('DROP TABLE discord_access_loss')
     raw.pragma('user_version = 1')
     raw.close()
 
@@ -135,6 +136,7 @@ describe('SqliteStore specifics', () => {
     const raw = new Database(path)
     raw.exec('DROP TABLE discord_leases')
     raw.exec('DROP TABLE discord_sync_runs_version')
+    raw.exec('DROP TABLE discord_access_loss')
     raw.pragma('user_version = 2')
     raw.close()
 
@@ -154,6 +156,7 @@ describe('SqliteStore specifics', () => {
     await v3.close()
     const raw = new Database(path)
     raw.exec('DROP TABLE discord_sync_runs_version')
+    raw.exec('DROP TABLE discord_access_loss')
     raw.pragma('user_version = 3')
     raw.close()
 
@@ -165,6 +168,33 @@ describe('SqliteStore specifics', () => {
     const probe = track(new Database(path, { readonly: true }))
     expect(schemaVersion(probe)).toBe(MIGRATIONS.length)
     expect(MIGRATIONS[3]?.name).toBe('sync runs version')
+  })
+
+  it('upgrades a version 4 database to version 5 (nick/kick audit actions, access loss) keeping its audit rows', async () => {
+    const path = freshPath()
+    const box = secrets()
+    const v4 = await openAt(path, box)
+    await v4.close()
+    // Take the file back to v4: the audit table with its v1 CHECK and a row in it, no access-loss table.
+    const raw = new Database(path)
+    raw.exec(`DROP TABLE discord_access_loss;
+      DROP TABLE discord_audit_log;
+      CREATE TABLE discord_audit_log (id TEXT PRIMARY KEY, run_id TEXT, guild_id TEXT NOT NULL, discord_user_id TEXT NOT NULL, user_id TEXT,
+        role_id TEXT NOT NULL, role_name TEXT, action TEXT NOT NULL CHECK (action IN ('add', 'remove')), mapping_id TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'failed', 'dry_run', 'blocked', 'skipped')), error_code TEXT, created_at INTEGER NOT NULL) STRICT;
+      INSERT INTO discord_audit_log VALUES ('a1', 'r1', 'g1', 'u1', NULL, 'role1', 'Pilot', 'add', 'm1', 'applied', NULL, 1000);`)
+    expect(() => raw.exec("INSERT INTO discord_audit_log VALUES ('a2', 'r1', 'g1', 'u1', NULL, '', 'x', 'nick', NULL, 'applied', NULL, 1001)")).toThrow(/CHECK/)
+    raw.pragma('user_version = 4')
+    raw.close()
+
+    const upgraded = track(await openAt(path, box))
+    expect((await upgraded.listAudit({ run_id: 'r1' })).items.map((e) => [e.id, e.action, e.role_name])).toEqual([['a1', 'add', 'Pilot']])
+    expect(await upgraded.appendAudit([{ run_id: 'r1', guild_id: 'g1', discord_user_id: 'u1', user_id: null, role_id: '', role_name: 'Nick', action: 'nick', mapping_id: null, outcome: 'applied', error_code: null }])).toBe(1)
+    expect((await upgraded.markAccessLost('g1', ['u1'], new Date(5))).get('u1')).toEqual(new Date(5))
+    const probe = track(new Database(path, { readonly: true }))
+    expect(schemaVersion(probe)).toBe(5)
+    expect(probe.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'discord_audit_log' AND name LIKE 'discord_%' ORDER BY name").all()).toHaveLength(5)
+    expect(MIGRATIONS[4]?.name).toBe('audit nick/kick actions, access loss')
   })
 
   it('applies only the migrations a database has not seen, in order, and records the version', () => {

@@ -144,7 +144,8 @@ export async function buildSyncWorld (options: SyncWorldOptions = {}): Promise<S
 export const WRITE_ROUTES = new Set([
   'PATCH /guilds/:guild_id/members/:user_id',
   'PUT /guilds/:guild_id/members/:user_id/roles/:role_id',
-  'DELETE /guilds/:guild_id/members/:user_id/roles/:role_id'
+  'DELETE /guilds/:guild_id/members/:user_id/roles/:role_id',
+  'DELETE /guilds/:guild_id/members/:user_id'
 ])
 
 export function isWrite (r: { route: string | null }): boolean {

@@ -94,7 +94,8 @@ describe('sync options', () => {
       writeDelayMs: 0,
       syncOnLink: true,
       pushDebounceMs: 2_000,
-      auditChannel: true
+      auditChannel: true,
+      nicknameVariables: ['name', 'ticker']
     })
     expect(o.metrics).toEqual({ enabled: true, registry: null, prefix: 'discord_sync_', route: true, access: 'admin' })
     expect(o.membership).toBeNull()

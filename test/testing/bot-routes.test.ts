@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { DiscordSimulator } from '../../src/testing/index.js'
+import { PermissionFlags, type DiscordSimulator } from '../../src/testing/index.js'
 import { BOT_TOKEN, botFetch, IDS, json, OTHER_BOT_TOKEN, seededSimulators } from './seed.js'
 
 const start = seededSimulators()
@@ -332,5 +332,43 @@ describe('unknown routes', () => {
   it('the unversioned /api prefix is an alias of /api/v10', async () => {
     const res = await fetch(`${sim.url}/api/guilds/${IDS.guild}`, { headers: { authorization: `Bot ${BOT_TOKEN}` } })
     expect(res.status).toBe(200)
+  })
+})
+
+describe('DELETE /guilds/{guild.id}/members/{user.id} (kick)', () => {
+  const grantKick = (): void => {
+    sim.state.setRolePermissions(IDS.guild, IDS.botRole, PermissionFlags.MANAGE_ROLES | PermissionFlags.MANAGE_NICKNAMES | PermissionFlags.KICK_MEMBERS)
+  }
+
+  it('403 50013 without KICK_MEMBERS, and the member stays', async () => {
+    const res = await botFetch(sim, 'DELETE', member(IDS.bob))
+    expect(res.status).toBe(403)
+    expect((await json(res)).code).toBe(50013)
+    expect(sim.state.getGuild(IDS.guild)!.members.has(IDS.bob)).toBe(true)
+  })
+
+  it('204 with KICK_MEMBERS: the member is gone, audited as MEMBER_KICK with the reason; a second kick is 10007', async () => {
+    grantKick()
+    const res = await botFetch(sim, 'DELETE', member(IDS.bob), undefined, { 'x-audit-log-reason': 'access lost' })
+    expect(res.status).toBe(204)
+    expect(await res.text()).toBe('')
+    expect(sim.state.getGuild(IDS.guild)!.members.has(IDS.bob)).toBe(false)
+    expect(sim.state.auditLog.at(-1)).toMatchObject({ action_type: 20, user_id: IDS.bot, target_id: IDS.bob, reason: 'access lost' })
+    const again = await botFetch(sim, 'DELETE', member(IDS.bob))
+    expect(again.status).toBe(404)
+    expect((await json(again)).code).toBe(10007)
+  })
+
+  it('never the owner, nor a member whose highest role is not below the bot\'s', async () => {
+    grantKick()
+    sim.state.setMemberRoles(IDS.guild, IDS.bob, [IDS.roleEqual])
+    for (const id of [IDS.owner, IDS.bob]) {
+      const res = await botFetch(sim, 'DELETE', member(id))
+      expect(res.status).toBe(403)
+      expect((await json(res)).code).toBe(50013)
+    }
+    expect(sim.state.getGuild(IDS.guild)!.members.has(IDS.bob)).toBe(true)
+    sim.state.setMemberRoles(IDS.guild, IDS.bob, [IDS.roleA])
+    expect((await botFetch(sim, 'DELETE', member(IDS.bob))).status).toBe(204)
   })
 })

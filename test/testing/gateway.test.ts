@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createDiscordSimulator, GatewayIntent as Intent, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
+import { createDiscordSimulator, GatewayIntent as Intent, PermissionFlags, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
 import { RawGatewayClient } from './gateway-client.js'
 import { validatorAt } from './openapi.js'
 import { BOT_TOKEN, botFetch, IDS, OTHER_BOT_TOKEN, seedWorld } from './seed.js'
@@ -232,6 +232,16 @@ describe('dispatches of member and role changes', () => {
     for (const c of [members, guildsOnly]) {
       expect((await c.dispatch('GUILD_ROLE_UPDATE')).d).toMatchObject({ guild_id: IDS.guild, role: { id: IDS.roleB, position: 6 } })
     }
+  })
+
+  it('a REST kick becomes GUILD_MEMBER_REMOVE for GUILD_MEMBERS sessions only', async () => {
+    const sim = await start()
+    sim.state.setRolePermissions(IDS.guild, IDS.botRole, PermissionFlags.MANAGE_ROLES | PermissionFlags.MANAGE_NICKNAMES | PermissionFlags.KICK_MEMBERS)
+    const { client: members } = await identified(sim, ALL)
+    const { client: guildsOnly } = await identified(sim, Intent.GUILDS)
+    expect((await botFetch(sim, 'DELETE', `/guilds/${IDS.guild}/members/${IDS.bob}`)).status).toBe(204)
+    expect((await members.dispatch('GUILD_MEMBER_REMOVE')).d).toMatchObject({ guild_id: IDS.guild, user: { id: IDS.bob } })
+    expect(await guildsOnly.until(() => sim.gateway.requestHeartbeat())).toEqual([])
   })
 
   it('the state helpers dispatch too: member add, roles by hand, remove; role create and delete; the bot leaving and joining', async () => {

@@ -1,7 +1,7 @@
 import type { ClientSession, Collection, Db, MongoClient } from 'mongodb'
 import { InvalidOptionsError, StoreUnavailableError } from '../../errors.js'
 import type { SecretBox } from '../crypto.js'
-import type { AuditDoc, GuildDoc, LeaseDoc, MappingDoc, OAuthStateDoc, SyncRunDoc, SyncRunsVersionDoc, TaskRunDoc, UserDoc } from './documents.js'
+import type { AccessLossDoc, AuditDoc, GuildDoc, LeaseDoc, MappingDoc, OAuthStateDoc, SyncRunDoc, SyncRunsVersionDoc, TaskRunDoc, UserDoc } from './documents.js'
 import { toStoreError } from './errors.js'
 import { COLLECTION_SUFFIXES, INDEXES, type CollectionKey } from './indexes.js'
 import { importOptional } from '../../util/optional-import.js'
@@ -29,7 +29,8 @@ export interface Collections {
   oauthStates: Collection<OAuthStateDoc>
   audit: Collection<AuditDoc>
   leases: Collection<LeaseDoc>
-  syncRunsVersion: Collection<SyncRunsVersionDoc>
+  syncRunsVersion: Collection<SyncRunsVersionDoc>,
+  accessLoss: Collection<AccessLossDoc>
 }
 
 const DEFAULT_PREFIX = 'discord_'
@@ -126,7 +127,8 @@ export class MongoContext {
       oauthStates: db.collection<OAuthStateDoc>(name('oauthStates')),
       audit: db.collection<AuditDoc>(name('audit')),
       leases: db.collection<LeaseDoc>(name('leases')),
-      syncRunsVersion: db.collection<SyncRunsVersionDoc>(name('syncRunsVersion'))
+      syncRunsVersion: db.collection<SyncRunsVersionDoc>(name('syncRunsVersion')),
+      accessLoss: db.collection<AccessLossDoc>(name('accessLoss'))
     }
   }
 

@@ -50,6 +50,8 @@ export type AuditDoc = Stored<AuditEntryRecord>
 export interface LeaseDoc { _id: string, owner: string, expires_at: Date }
 /** The counter of changes to the finished sync runs (one document, `_id: 'sync_runs'`). */
 export interface SyncRunsVersionDoc { _id: string, version: number }
+/** A member without access since `lost_since`; `_id` is `<guild_id>:<discord_user_id>`. */
+export interface AccessLossDoc { _id: string, guild_id: string, discord_user_id: string, lost_since: Date, seen_at: Date }
 
 /** Secret-bearing fields, excluded from every read that produces a record. */
 export const USER_SECRET_FIELDS = ['access_token', 'refresh_token'] as const

@@ -6,6 +6,7 @@ import { MongoContext, type MongoStoreOptions } from './context.js'
 import { MongoGuilds } from './guilds.js'
 import { MongoMappings } from './mappings.js'
 import { MongoLeases } from './leases.js'
+import { MongoAccessLoss } from './access-loss.js'
 import { MongoOAuthStates } from './oauth-states.js'
 import { MongoSyncRuns } from './sync-runs.js'
 import { MongoTaskRuns } from './task-runs.js'
@@ -34,7 +35,8 @@ export class MongoStore extends AggregateStore implements DiscordStore {
       syncRuns: new MongoSyncRuns(ctx),
       taskRuns: new MongoTaskRuns(ctx),
       oauthStates: new MongoOAuthStates(ctx),
-      leases: new MongoLeases(ctx)
+      leases: new MongoLeases(ctx),
+      accessLoss: new MongoAccessLoss(ctx)
     })
     this.#ctx = ctx
   }

@@ -4,7 +4,7 @@
  * server's message names the index) and so operators can recognise them.
  */
 
-export type CollectionKey = 'users' | 'guilds' | 'mappings' | 'syncRuns' | 'taskRuns' | 'oauthStates' | 'audit' | 'leases' | 'syncRunsVersion'
+export type CollectionKey = 'users' | 'guilds' | 'mappings' | 'syncRuns' | 'taskRuns' | 'oauthStates' | 'audit' | 'leases' | 'syncRunsVersion' | 'accessLoss'
 
 export interface IndexSpec {
   name: string
@@ -22,7 +22,8 @@ export const COLLECTION_SUFFIXES: Readonly<Record<CollectionKey, string>> = Obje
   oauthStates: 'oauth_states',
   audit: 'audit_log',
   leases: 'leases',
-  syncRunsVersion: 'sync_runs_version'
+  syncRunsVersion: 'sync_runs_version',
+  accessLoss: 'access_loss'
 })
 
 const SPECS: Record<CollectionKey, readonly IndexSpec[]> = {
@@ -70,7 +71,12 @@ const SPECS: Record<CollectionKey, readonly IndexSpec[]> = {
   // Looked up by name (_id) only; an expired lease is taken over in place, so none is left to reap.
   leases: [],
   // One document, found by _id.
-  syncRunsVersion: []
+  syncRunsVersion: [],
+  // Marked and cleared by guild and member; swept by guild and last sighting.
+  accessLoss: [
+    { name: 'guild_member', key: { guild_id: 1, discord_user_id: 1 } },
+    { name: 'guild_seen', key: { guild_id: 1, seen_at: 1 } }
+  ]
 }
 
 export const INDEXES: Readonly<Record<CollectionKey, readonly IndexSpec[]>> = Object.freeze(SPECS)

@@ -1,6 +1,7 @@
 import type { PageQuery } from './page.js'
 
-export type AuditAction = 'add' | 'remove'
+/** A role added or removed, a nickname set (`nick`), a member kicked (`kick`, on_access_lost). */
+export type AuditAction = 'add' | 'remove' | 'nick' | 'kick'
 export type AuditOutcome = 'applied' | 'failed' | 'dry_run' | 'blocked' | 'skipped'
 
 export interface AuditEntryRecord {

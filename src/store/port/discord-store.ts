@@ -15,6 +15,7 @@
  * - Timestamps `created_at` / `updated_at` are set by the adapter.
  */
 
+import type { AccessLossStore } from './access-loss.js'
 import type { LinkedAccountStore } from './accounts.js'
 import type { GuildConfigStore } from './guilds.js'
 import type { LeaseStore } from './leases.js'
@@ -25,4 +26,4 @@ import type { SyncRunStore } from './sync-runs.js'
 import type { TaskRunStore } from './task-runs.js'
 
 /** The whole persistence port: what a host-provided store implements, and what the plugin uses. */
-export interface DiscordStore extends StoreLifecycle, LinkedAccountStore, GuildConfigStore, RoleMappingStore, SyncRunStore, TaskRunStore, OAuthStateStore, Partial<LeaseStore> {}
+export interface DiscordStore extends StoreLifecycle, LinkedAccountStore, GuildConfigStore, RoleMappingStore, SyncRunStore, TaskRunStore, OAuthStateStore, Partial<LeaseStore>, Partial<AccessLossStore> {}

@@ -2,6 +2,9 @@ export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'unknown'
 
 export type DriftPolicy = 'revert' | 'report'
 
+/** What a sync does to a member who lost access (unlinked, deauthorised, no longer entitled). */
+export type AccessLostPolicy = 'remove_roles' | 'kick' | 'none'
+
 export interface GuildSettings {
   auto_sync: boolean
   /** Go-style duration string, e.g. "15m". */
@@ -19,6 +22,12 @@ export interface GuildSettings {
    * CREATE_INSTANT_INVITE.
    */
   auto_join: boolean
+  /** Nickname template such as `[{ticker}] {name}`; null leaves nicknames alone (docs/sync.md "Nicknames"). */
+  nickname_template: string | null
+  /** What happens to a member who lost access; `remove_roles` is the historic behaviour. */
+  on_access_lost: AccessLostPolicy
+  /** Go-style duration a member must stay without access before `on_access_lost` acts ("0": at once). */
+  access_lost_grace: string
 }
 
 export const DEFAULT_GUILD_SETTINGS: Readonly<GuildSettings> = Object.freeze({
@@ -30,7 +39,10 @@ export const DEFAULT_GUILD_SETTINGS: Readonly<GuildSettings> = Object.freeze({
   audit_channel_id: null,
   notification_channel_id: null,
   max_role_changes_per_sync: 100,
-  auto_join: false
+  auto_join: false,
+  nickname_template: null,
+  on_access_lost: 'remove_roles',
+  access_lost_grace: '0'
 })
 
 /** A guild's configuration. The bot token is write-only: only `has_bot_token` is visible. */

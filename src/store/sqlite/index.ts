@@ -7,6 +7,7 @@ import { SqliteContext } from './context.js'
 import { SqliteGuilds } from './guilds.js'
 import { SqliteMappings } from './mappings.js'
 import { SqliteLeases } from './leases.js'
+import { SqliteAccessLoss } from './access-loss.js'
 import { SqliteOAuthStates } from './oauth-states.js'
 import { SqliteSyncRuns } from './sync-runs.js'
 import { SqliteTaskRuns } from './task-runs.js'
@@ -40,7 +41,8 @@ export class SqliteStore extends AggregateStore implements DiscordStore {
       syncRuns: new SqliteSyncRuns(ctx),
       taskRuns: new SqliteTaskRuns(ctx),
       oauthStates: new SqliteOAuthStates(ctx),
-      leases: new SqliteLeases(ctx)
+      leases: new SqliteLeases(ctx),
+      accessLoss: new SqliteAccessLoss(ctx)
     })
     this.#ctx = ctx
   }

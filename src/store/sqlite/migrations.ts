@@ -231,7 +231,54 @@ const v4: Migration = {
   }
 }
 
-export const MIGRATIONS: readonly Migration[] = Object.freeze([v1, v2, v3, v4])
+/*
+ * v5 (issue 14, nicknames and access loss): the audit log records nickname changes (`nick`) and
+ * kicks (`kick`) beside role changes, which the v1 CHECK on `action` refuses; SQLite cannot
+ * alter a CHECK, so the table is rebuilt with its rows and indexes. And each member seen
+ * without access gets the time it was first seen so (`access_lost_grace`), one row per guild
+ * and member, swept by `seen_at` when the member is gone.
+ */
+const v5: Migration = {
+  version: 5,
+  name: 'audit nick/kick actions, access loss',
+  up (db) {
+    db.exec(`
+      CREATE TABLE discord_audit_log_v4 (
+        id              TEXT PRIMARY KEY,
+        run_id          TEXT,
+        guild_id        TEXT NOT NULL,
+        discord_user_id TEXT NOT NULL,
+        user_id         TEXT,
+        role_id         TEXT NOT NULL,
+        role_name       TEXT,
+        action          TEXT NOT NULL CHECK (action IN ('add', 'remove', 'nick', 'kick')),
+        mapping_id      TEXT,
+        outcome         TEXT NOT NULL CHECK (outcome IN ('applied', 'failed', 'dry_run', 'blocked', 'skipped')),
+        error_code      TEXT,
+        created_at      INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO discord_audit_log_v4 SELECT id, run_id, guild_id, discord_user_id, user_id, role_id, role_name, action, mapping_id, outcome, error_code, created_at FROM discord_audit_log;
+      DROP TABLE discord_audit_log;
+      ALTER TABLE discord_audit_log_v4 RENAME TO discord_audit_log;
+      CREATE INDEX discord_audit_log_guild ON discord_audit_log (guild_id, created_at, id);
+      CREATE INDEX discord_audit_log_discord_user ON discord_audit_log (discord_user_id, created_at, id);
+      CREATE INDEX discord_audit_log_user ON discord_audit_log (user_id, created_at, id);
+      CREATE INDEX discord_audit_log_run ON discord_audit_log (run_id);
+      CREATE INDEX discord_audit_log_created ON discord_audit_log (created_at, id);
+
+      CREATE TABLE discord_access_loss (
+        guild_id        TEXT NOT NULL,
+        discord_user_id TEXT NOT NULL,
+        lost_since      INTEGER NOT NULL,
+        seen_at         INTEGER NOT NULL,
+        PRIMARY KEY (guild_id, discord_user_id)
+      ) STRICT;
+      CREATE INDEX discord_access_loss_seen ON discord_access_loss (guild_id, seen_at);
+    `)
+  }
+}
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([v1, v2, v3, v4, v5])
 
 /** Throws unless versions run 1..n in order, so a bad merge fails at load, not in production. */
 export function assertMigrationOrder (migrations: readonly Migration[]): void {

@@ -70,6 +70,7 @@ export const DEFAULT_ROUTE_GROUPS: Record<string, string> = {
   'GET /guilds/:guild_id/members': 'guild-members-list',
   'GET /guilds/:guild_id/members/:user_id': 'guild-member-get',
   'PATCH /guilds/:guild_id/members/:user_id': 'guild-member-write',
+  'DELETE /guilds/:guild_id/members/:user_id': 'guild-member-write',
   'PUT /guilds/:guild_id/members/:user_id/roles/:role_id': 'guild-member-write',
   'DELETE /guilds/:guild_id/members/:user_id/roles/:role_id': 'guild-member-write',
   'POST /channels/:channel_id/messages': 'channel-message-create',

@@ -146,8 +146,8 @@ export interface SimMessage {
 export interface AuditLogEntry {
   id: string
   guild_id: string
-  /** 24 MEMBER_UPDATE, 25 MEMBER_ROLE_UPDATE (docs/audit-log.mdx "Audit Log Events"). */
-  action_type: 24 | 25
+  /** 20 MEMBER_KICK, 24 MEMBER_UPDATE, 25 MEMBER_ROLE_UPDATE (docs/audit-log.mdx "Audit Log Events"). */
+  action_type: 20 | 24 | 25
   user_id: string
   target_id: string
   changes: Array<{ key: string, new_value?: unknown, old_value?: unknown }>

@@ -36,6 +36,9 @@
  * @property {string | null} notification_channel_id
  * @property {number} max_role_changes_per_sync
  * @property {boolean} auto_join
+ * @property {string | null} nickname_template
+ * @property {'remove_roles' | 'kick' | 'none'} on_access_lost
+ * @property {string} access_lost_grace
  */
 
 /**
@@ -230,7 +233,7 @@
  * @property {string | null} user_id
  * @property {string} role_id
  * @property {string | null} role_name
- * @property {'add' | 'remove'} action
+ * @property {'add' | 'remove' | 'nick' | 'kick'} action
  * @property {'applied' | 'failed' | 'dry_run' | 'blocked' | 'skipped'} outcome
  * @property {string | null} error_code
  * @property {string} created_at

@@ -7,8 +7,8 @@ import { ModifyMemberBody, validate, type ModifyMemberInput } from '../schemas.j
 import { botOf, guildForBot, jsonBody, memberOf, snowflakeParam, type Params } from './params.js'
 
 /*
- * Bot-token writes of a member's roles and nickname (docs/guild.mdx, docs/permissions.mdx), each
- * with its audit-log entry. Check order: path syntax (50035) -> guild exists (10004) -> bot is a
+ * Bot-token writes of a member's roles and nickname, and kicks (docs/guild.mdx, docs/permissions.mdx),
+ * each with its audit-log entry. Check order: path syntax (50035) -> guild exists (10004) -> bot is a
  * member (50001) -> target member / role exists (10007 / 10011) -> permissions and hierarchy
  * (50013) -> body.
  */
@@ -77,6 +77,22 @@ export function registerMemberRoutes (sim: SimContext, router: ApiRouter): void 
       })
     }
     return state.apiMember(member)
+  })
+
+  // docs/guild.mdx "Remove Guild Member": KICK_MEMBERS, 204, Guild Member Remove on the Gateway. permissions.mdx
+  // hierarchy: only members whose highest role is below the bot's, never the owner (an owner bot may kick anyone else).
+  router.route({ route: 'DELETE /guilds/:guild_id/members/:user_id', auth: 'bot', major: 'guild_id' }, async (request, reply, ctx) => {
+    const bot = botOf(ctx)
+    const params = request.params as Params
+    const { guild, self } = guildForBot(sim, params, bot)
+    const member = memberOf(guild, params)
+    const perms = computeBasePermissions(guild, bot.userId, self.roles, guild.roles)
+    const outranked = member.userId !== bot.userId && member.userId !== guild.owner_id &&
+      (guild.owner_id === bot.userId || highestPosition(member.roles, guild.roles) < highestPosition(self.roles, guild.roles))
+    if (!has(perms, PermissionFlags.KICK_MEMBERS) || !outranked) throw Errors.missingPermissions()
+    state.addAuditEntry({ id: state.ids.next(), guild_id: guild.id, action_type: 20, user_id: bot.userId, target_id: member.userId, changes: [], reason: ctx.reason ?? null, at: Date.now() })
+    state.removeMember(guild.id, member.userId)
+    return reply.code(204).send()
   })
 
   // docs/guild.mdx "Add Guild Member Role" / "Remove Guild Member Role": MANAGE_ROLES, 204 with no body.

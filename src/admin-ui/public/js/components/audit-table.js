@@ -31,7 +31,7 @@ export function auditColumns () {
     { label: 'Guild', value: (e) => guildName(e.guild_id) },
     { label: 'Discord user', value: (e) => h('span', { class: 'mono' }, e.discord_user_id) },
     { label: 'Host user', value: (e) => e.user_id ?? 'not linked' },
-    { label: 'Role', value: (e) => e.role_name ?? e.role_id },
+    { label: 'Role', value: (e) => e.action === 'kick' ? '—' : e.action === 'nick' ? `nickname: ${e.role_name ?? ''}` : e.role_name ?? e.role_id },
     { label: 'Change', value: (e) => badge(e.action) },
     { label: 'Outcome', value: (e) => badge(e.outcome) },
     { label: 'Detail', value: (e) => e.error_code ? (OUTCOME_NOTE[e.error_code] ?? e.error_code) : '—' },

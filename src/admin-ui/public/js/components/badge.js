@@ -21,10 +21,11 @@ const STATUS_CLASS = {
   unhealthy: 'bad',
   failed: 'bad',
   blocked: 'bad',
-  remove: 'bad'
+  remove: 'bad',
+  kick: 'bad'
 }
 /** @type {Record<string, string>} */
-const STATUS_TEXT = { dry_run: 'planned', add: 'add', remove: 'remove' }
+const STATUS_TEXT = { dry_run: 'planned', add: 'add', remove: 'remove', nick: 'nickname', kick: 'kick' }
 
 /**
  * @param {string} status a status from the API, or ok/bad/info

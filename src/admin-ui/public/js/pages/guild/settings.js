@@ -7,6 +7,7 @@ import { checkbox, field, inputOf, selectOf, submitButton } from '../../componen
 import { notify } from '../../components/notice.js'
 import { h } from '../../dom.js'
 import { go, rerender } from '../../navigation.js'
+import { identityFields, identitySettings } from './identity-settings.js'
 
 /**
  * @param {import('../../types.js').GuildConfig} guild
@@ -32,6 +33,7 @@ export function settingsSection (guild) {
         h('option', { value: 'revert', selected: s.drift_policy === 'revert' }, 'Put the planned roles back at once'),
         h('option', { value: 'report', selected: s.drift_policy === 'report' }, 'Only record it in the audit trail')),
       'Seen live through the Gateway; the plugin never mistakes its own changes for this.'),
+    ...identityFields(s),
     h('div', { class: 'actions span' }, h('button', { type: 'submit' }, 'Save settings')))
   form.addEventListener('submit', (ev) => {
     ev.preventDefault()
@@ -51,7 +53,8 @@ export function settingsSection (guild) {
           auto_join: checked('auto_join'),
           max_role_changes_per_sync: Number(inputOf(form, 'max_role_changes_per_sync').value),
           audit_channel_id: text('audit_channel_id') === '' ? null : text('audit_channel_id'),
-          notification_channel_id: text('notification_channel_id') === '' ? null : text('notification_channel_id')
+          notification_channel_id: text('notification_channel_id') === '' ? null : text('notification_channel_id'),
+          ...identitySettings(form)
         }
       }
       if (text('bot_token') !== '') body.bot_token = text('bot_token')
