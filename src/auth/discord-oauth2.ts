@@ -92,11 +92,22 @@ function toTokens (token: unknown, now: Date): OAuthTokens {
   }
 }
 
-interface ExchangeFailure { retry: boolean, error: Error, status: number | null, oauthError: string | null }
+interface ExchangeFailure { retry: boolean, error: Error, status: number | null, oauthError: string | null, waitMs?: number }
+
+/** The longest a 429 on the token endpoint is waited out before the user gets a 502. */
+const MAX_RATE_LIMIT_WAIT_MS = 10_000
+
+/** A 429's wait, from Discord's JSON `retry_after` (seconds) or the Retry-After header; null when neither is usable. */
+function retryAfterMs (payload: unknown, headers: unknown): number | null {
+  const body = typeof payload === 'object' && payload !== null ? (payload as { retry_after?: unknown }).retry_after : undefined
+  const header = typeof headers === 'object' && headers !== null ? (headers as Record<string, unknown>)['retry-after'] : undefined
+  const seconds = typeof body === 'number' ? body : typeof header === 'string' ? Number(header) : NaN
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds * 1000) : null
+}
 
 /** Maps a failed token request (@hapi/wreck's errors under simple-oauth2) to a client-safe error. */
 function classify (err: unknown): ExchangeFailure {
-  const data = (err as { data?: { res?: { statusCode?: unknown }, payload?: unknown } } | null)?.data
+  const data = (err as { data?: { res?: { statusCode?: unknown, headers?: unknown }, payload?: unknown } } | null)?.data
   const status = typeof data?.res?.statusCode === 'number' ? data.res.statusCode : null
   const payload = data?.payload
   const named = typeof payload === 'object' && payload !== null && typeof (payload as { error?: unknown }).error === 'string'
@@ -107,7 +118,13 @@ function classify (err: unknown): ExchangeFailure {
   if (status >= 500) return { retry: true, error: new DiscordUpstreamError(`${what} failed (HTTP ${status})`), status, oauthError: named }
   // An unreadable 2xx (Discord may have spent the code): not retried.
   if (status < 400) return { retry: false, error: new DiscordUpstreamError(`${what} failed (unreadable answer)`), status, oauthError: null }
-  if (status === 429) return { retry: false, error: new DiscordUpstreamError(`rate limited by Discord while ${what}; retry later`), status, oauthError: named }
+  if (status === 429) {
+    // The code stays valid while we wait: a short limit (the token endpoint's per-second bucket)
+    // is waited out, as the REST client does for every other route; a long one is the user's 502.
+    const waitMs = retryAfterMs(payload, data?.res?.headers)
+    const retry = waitMs !== null && waitMs <= MAX_RATE_LIMIT_WAIT_MS
+    return { retry, error: new DiscordUpstreamError(`rate limited by Discord while ${what}; retry later`), status, oauthError: named, ...(retry ? { waitMs } : {}) }
+  }
   if (named === 'invalid_grant') return { retry: false, error: new OAuthInvalidGrantError(), status, oauthError: named }
   if (named !== null) return { retry: false, error: new DiscordUpstreamError(`Discord refused ${what} (${safeOAuthErrorName(named)})`), status, oauthError: safeOAuthErrorName(named) }
   return { retry: false, error: new DiscordUpstreamError(`${what} failed (HTTP ${status})`), status, oauthError: null }
@@ -181,7 +198,7 @@ export class DiscordOAuth2 {
         if (isPluginError(err)) throw err
         const failure = classify(err)
         if (failure.retry && attempt < RETRIES) {
-          await sleep(fullJitterDelay(attempt, DEFAULT_REST_OPTIONS.retryBaseDelayMs, DEFAULT_REST_OPTIONS.retryMaxDelayMs))
+          await sleep(failure.waitMs ?? fullJitterDelay(attempt, DEFAULT_REST_OPTIONS.retryBaseDelayMs, DEFAULT_REST_OPTIONS.retryMaxDelayMs))
           continue
         }
         this.#log.warn({ status: failure.status, oauth_error: failure.oauthError, attempts: attempt + 1 }, 'discord oauth code exchange failed')
