@@ -36,6 +36,7 @@ import type { OAuthStateStore } from './port/oauth-states.js'
 import type { SyncRunStore } from './port/sync-runs.js'
 import type { TaskRunStore } from './port/task-runs.js'
 import type { ClaimLeaseOptions, LeaseRecord, LeaseStore } from './port/leases.js'
+import type { StoreStats, StoreStatsSource } from './port/stats.js'
 
 /** One implementation of each aggregate's port, as an adapter builds them over its connection. */
 export interface StoreAggregates {
@@ -46,6 +47,7 @@ export interface StoreAggregates {
   taskRuns: TaskRunStore
   oauthStates: OAuthStateStore
   leases: LeaseStore
+  stats: StoreStatsSource
 }
 
 /**
@@ -123,4 +125,8 @@ export abstract class AggregateStore {
   claimLease (name: string, owner: string, ttlMs: number, opts?: ClaimLeaseOptions): Promise<boolean> { return this.#a.leases.claimLease(name, owner, ttlMs, opts) }
   releaseLease (name: string, owner: string): Promise<boolean> { return this.#a.leases.releaseLease(name, owner) }
   getLease (name: string): Promise<LeaseRecord | null> { return this.#a.leases.getLease(name) }
+
+  // -------------------------------------------------------------- size and row counts
+
+  stats (): Promise<StoreStats> { return this.#a.stats.stats() }
 }

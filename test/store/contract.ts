@@ -8,6 +8,7 @@ import { secretsAtRestContract } from './contract/secrets.js'
 import { syncRunsContract } from './contract/sync-runs.js'
 import { taskRunsContract } from './contract/task-runs.js'
 import { leasesContract } from './contract/leases.js'
+import { storeStatsContract } from './contract/stats.js'
 
 export type { StoreHarness } from './contract/fixture.js'
 
@@ -45,5 +46,6 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
     leasesContract(fx)
     oauthStatesContract(fx)
     secretsAtRestContract(fx)
+    storeStatsContract(fx)
   })
 }

@@ -9,6 +9,7 @@ import { MongoLeases } from './leases.js'
 import { MongoOAuthStates } from './oauth-states.js'
 import { MongoSyncRuns } from './sync-runs.js'
 import { MongoTaskRuns } from './task-runs.js'
+import { MongoStats } from './stats.js'
 
 export type { MongoStoreOptions } from './context.js'
 export { COLLECTION_SUFFIXES, INDEXES } from './indexes.js'
@@ -34,7 +35,8 @@ export class MongoStore extends AggregateStore implements DiscordStore {
       syncRuns: new MongoSyncRuns(ctx),
       taskRuns: new MongoTaskRuns(ctx),
       oauthStates: new MongoOAuthStates(ctx),
-      leases: new MongoLeases(ctx)
+      leases: new MongoLeases(ctx),
+      stats: new MongoStats(ctx)
     })
     this.#ctx = ctx
   }

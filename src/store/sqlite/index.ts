@@ -10,6 +10,7 @@ import { SqliteLeases } from './leases.js'
 import { SqliteOAuthStates } from './oauth-states.js'
 import { SqliteSyncRuns } from './sync-runs.js'
 import { SqliteTaskRuns } from './task-runs.js'
+import { SqliteStats } from './stats.js'
 
 export { MIGRATIONS, migrate, schemaVersion } from './migrations.js'
 export type { Migration, MigrationOutcome } from './migrations.js'
@@ -40,7 +41,8 @@ export class SqliteStore extends AggregateStore implements DiscordStore {
       syncRuns: new SqliteSyncRuns(ctx),
       taskRuns: new SqliteTaskRuns(ctx),
       oauthStates: new SqliteOAuthStates(ctx),
-      leases: new SqliteLeases(ctx)
+      leases: new SqliteLeases(ctx),
+      stats: new SqliteStats(ctx)
     })
     this.#ctx = ctx
   }
