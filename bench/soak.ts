@@ -22,8 +22,9 @@
  * Retention is shortened (sync.retention, default here 10m, cleanup every 1m) so the cleanup
  * actually runs during the soak; the plugin's defaults are 90 days and 6 h.
  */
-import { readdirSync, statSync } from 'node:fs'
-import { loadavg } from 'node:os'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { ADMIN, authorizeAs, buildWorld, type World } from '../test/helpers/world.js'
@@ -153,9 +154,8 @@ function every (ms: number, fn: () => Promise<void>, busy: Set<Promise<void>>): 
 
 // ------------------------------------------------------------------ world
 
-async function start (dir: { path?: string }): Promise<World> {
+async function start (path: string): Promise<World> {
   const w = await buildWorld({
-    store: 'file',
     listen: true,
     oauth: OAUTH,
     membership: true,
@@ -173,6 +173,8 @@ async function start (dir: { path?: string }): Promise<World> {
       s.addMembers(ID.guild, ids.map((userId) => ({ userId, roleIds: [] })))
     },
     plugin: {
+      // The plugin opens the file itself, as a deployment does (WAL mode, synchronous NORMAL).
+      store: { type: 'sqlite', path },
       auth: { stateRateLimit: { max: 600, timeWindow: '1m' } },
       tokenRefresh: { enabled: true, interval: '10m' },
       sync: {
@@ -185,7 +187,6 @@ async function start (dir: { path?: string }): Promise<World> {
       }
     } as never
   })
-  dir.path = w.dbPath
   await w.store.createGuild({
     guild_id: ID.guild,
     guild_name: 'Soak Guild',
@@ -218,8 +219,9 @@ interface Sample {
   load: number
 }
 
-function tables (w: World): string[] {
-  return (w.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'discord_%' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name)
+async function storeStats (w: World): Promise<NonNullable<Awaited<ReturnType<NonNullable<World['store']['stats']>>>>> {
+  if (w.store.stats === undefined) throw new Error('the SQLite store implements stats()')
+  return await w.store.stats()
 }
 
 function fileBytes (path: string | undefined): number {
@@ -234,11 +236,11 @@ function fileBytes (path: string | undefined): number {
 const MB = 1024 * 1024
 const short = (name: string): string => name.replace(/^discord_/, '')
 
-function sample (w: World, names: string[], t0: number, loop: ReturnType<typeof monitorEventLoopDelay>): Sample {
+/** Rows from the store's own stats() (what GET /status shows admins); bytes from the files on disk. */
+async function sample (w: World, path: string, t0: number, loop: ReturnType<typeof monitorEventLoopDelay>): Promise<Sample> {
+  const rows = Object.fromEntries((await storeStats(w)).tables.map((t) => [t.name, t.rows]))
   gc()
   const m = process.memoryUsage()
-  const rows: Record<string, number> = {}
-  for (const n of names) rows[n] = w.db.prepare(`SELECT count(*) FROM "${n}"`).pluck().get() as number
   const s: Sample = {
     t: (Date.now() - t0) / 60_000,
     rss: m.rss / MB,
@@ -246,7 +248,7 @@ function sample (w: World, names: string[], t0: number, loop: ReturnType<typeof 
     fds: readdirSync('/proc/self/fd').length,
     loopP99: loop.percentile(99) / 1e6,
     loopMax: loop.max / 1e6,
-    dbBytes: fileBytes(w.dbPath) / MB,
+    dbBytes: fileBytes(path) / MB,
     simLog: w.sim.requests.length,
     rows,
     load: loadavg()[0] as number
@@ -321,16 +323,17 @@ const f = (v: number | undefined): string => v === undefined ? '-' : Math.abs(v)
 // ------------------------------------------------------------------ main
 
 async function main (): Promise<void> {
-  const dir: { path?: string } = {}
-  const w = await start(dir)
+  const dir = mkdtempSync(join(tmpdir(), 'discord-soak-'))
+  const path = join(dir, 'discord.sqlite')
+  const w = await start(path)
   const admin = w.tokenFor(ADMIN)
-  const names = tables(w)
+  const names = (await storeStats(w)).tables.map((t) => t.name)
   console.log(`node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${new Date().toISOString()}`)
   console.log(`soak: ${MINUTES} min, sample every ${SAMPLE_MS / 1000} s; guild of ${MEMBERS} members (${LOGIN_POOL} log in through OAuth, ${MEMBERS - LOGIN_POOL} linked up front), ${FLIP} change groups per 15 s cycle`)
   console.log('load: 1 login start/s (every ' + COMPLETE_EVERY + 'th completed: consent, callback, link, sync on link); every 15 s an applied guild sync, a dry run, 3 user syncs; every 5 s GET /status (admin, anonymous) and GET /sync/status')
   console.log(`retention SHORTENED for the soak: sync.retention ${args.retention}, sync.cleanupInterval ${args['cleanup-interval']} (plugin defaults 90d, 6h); ` +
     'OAuth states purged every auth.stateExpiry (10m); tokenRefresh every 10m, its runs kept tokenRefresh.retention (90d: at most 7 in this soak)')
-  console.log(`store: SQLite file ${dir.path ?? '?'}; simulator request log bounded at its default; rate limits generous (the world's default)`)
+  console.log(`store: SQLite file ${path}, opened by the plugin (WAL); rows from store.stats(), bytes = file + WAL + shm on disk; simulator request log bounded at its default; rate limits generous (the world's default)`)
 
   const loop = monitorEventLoopDelay({ resolution: 10 })
   loop.enable()
@@ -343,16 +346,17 @@ async function main (): Promise<void> {
   ]
   const samples: Sample[] = []
   console.log(header(names))
-  const first = sample(w, names, t0, loop)
+  const first = await sample(w, path, t0, loop)
   samples.push(first)
   console.log(line(first, names))
   const end = t0 + MINUTES * 60_000
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
-      const s = sample(w, names, t0, loop)
-      samples.push(s)
-      console.log(line(s, names))
-      if (Date.now() + SAMPLE_MS / 2 > end) { clearInterval(timer); resolve() }
+      sample(w, path, t0, loop).then((s) => {
+        samples.push(s)
+        console.log(line(s, names))
+        if (Date.now() + SAMPLE_MS / 2 > end) { clearInterval(timer); resolve() }
+      }, (err: unknown) => { clearInterval(timer); reject(err instanceof Error ? err : new Error(String(err))) })
     }, SAMPLE_MS)
   })
   for (const stop of stops) stop()
@@ -363,6 +367,7 @@ async function main (): Promise<void> {
   for (const l of summary(samples, names, WARMUP_MIN)) console.log(l)
   console.log(`load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${new Date().toISOString()}`)
   await w.close()
+  rmSync(dir, { recursive: true, force: true })
 }
 
 await main()

@@ -45,7 +45,7 @@ describe('demo mode history', () => {
       const store = app.discord.store
       const hour = 3_600_000
       const entry = { run_id: null, guild_id: DEMO.guildId, discord_user_id: DEMO.adminDiscordId, user_id: null, role_id: DEMO_ROLES.member.id, role_name: null, action: 'add' as const, mapping_id: null, outcome: 'applied' as const, error_code: null }
-      const before = (await store.listAudit({ limit: 1 })).total
+      const before = (await store.listAudit({ page_size: 1 })).total
       await store.appendAudit([{ ...entry, created_at: new Date(Date.now() - 25 * hour) }, { ...entry, created_at: new Date(Date.now() - 23 * hour) }])
       const cleanup = app.discord.sync.cleanup
       expect(cleanup).not.toBeNull()
@@ -53,7 +53,7 @@ describe('demo mode history', () => {
       expect(pruned?.audit).toBe(1)
       expect(Date.now() - (pruned?.before.getTime() ?? 0)).toBeGreaterThanOrEqual(24 * hour)
       expect(Date.now() - (pruned?.before.getTime() ?? 0)).toBeLessThan(24 * hour + 60_000)
-      expect((await store.listAudit({ limit: 1 })).total).toBe(before + 1)
+      expect((await store.listAudit({ page_size: 1 })).total).toBe(before + 1)
     } finally {
       await app.close()
     }
