@@ -4,7 +4,7 @@
  * mixed load for a configurable time, sampled at a fixed interval:
  *
  *   node --expose-gc --import tsx bench/soak.ts [--minutes 15] [--sample-seconds 60]
- *     [--members 200] [--flip 10] [--complete-every 5] [--retention 10m] [--cleanup-interval 1m]
+ *     [--members 200] [--flip 10] [--complete-every 5] [--retention 10m] [--cleanup-interval 1m] [--sim-log 1000]
  *
  * Load: one OAuth login start a second (every `--complete-every`th one is completed against the
  * simulator: consent, callback, token exchange, link); every 15 s an applied guild sync (the
@@ -40,7 +40,8 @@ const { values: args } = parseArgs({
     flip: { type: 'string', default: '10' },
     'complete-every': { type: 'string', default: '5' },
     retention: { type: 'string', default: '10m' },
-    'cleanup-interval': { type: 'string', default: '1m' }
+    'cleanup-interval': { type: 'string', default: '1m' },
+    'sim-log': { type: 'string', default: '1000' }
   }
 })
 const MINUTES = Number(args.minutes)
@@ -50,6 +51,11 @@ const FLIP = Number(args.flip)
 const COMPLETE_EVERY = Number(args['complete-every'])
 const RETENTION_MS = parseDuration(args.retention) as number
 const CLEANUP_MS = parseDuration(args['cleanup-interval']) as number
+/**
+ * The simulator's request log (a ring, default 10,000) lives in this process: kept small so it is
+ * full within the warm-up and its filling is not read as the plugin's heap growth.
+ */
+const SIM_LOG = Number(args['sim-log'])
 /** OAuth states live 10 min (auth.stateExpiry) and are purged every 10 min: 20 min until they level off. */
 const STATE_LEVEL_MIN = 20
 /** When every pruned table has had time to level off. */
@@ -156,6 +162,7 @@ function every (ms: number, fn: () => Promise<void>, busy: Set<Promise<void>>): 
 
 async function start (path: string): Promise<World> {
   const w = await buildWorld({
+    sim: { requestLogLimit: SIM_LOG },
     listen: true,
     oauth: OAUTH,
     membership: true,
@@ -333,7 +340,7 @@ async function main (): Promise<void> {
   console.log('load: 1 login start/s (every ' + COMPLETE_EVERY + 'th completed: consent, callback, link, sync on link); every 15 s an applied guild sync, a dry run, 3 user syncs; every 5 s GET /status (admin, anonymous) and GET /sync/status')
   console.log(`retention SHORTENED for the soak: sync.retention ${args.retention}, sync.cleanupInterval ${args['cleanup-interval']} (plugin defaults 90d, 6h); ` +
     'OAuth states purged every auth.stateExpiry (10m); tokenRefresh every 10m, its runs kept tokenRefresh.retention (90d: at most 7 in this soak)')
-  console.log(`store: SQLite file ${path}, opened by the plugin (WAL); rows from store.stats(), bytes = file + WAL + shm on disk; simulator request log bounded at its default; rate limits generous (the world's default)`)
+  console.log(`store: SQLite file ${path}, opened by the plugin (WAL); rows from store.stats(), bytes = file + WAL + shm on disk; simulator request log bounded at ${SIM_LOG} entries; rate limits generous (the world's default)`)
 
   const loop = monitorEventLoopDelay({ resolution: 10 })
   loop.enable()
