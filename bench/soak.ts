@@ -52,8 +52,10 @@ const COMPLETE_EVERY = Number(args['complete-every'])
 const RETENTION_MS = parseDuration(args.retention) as number
 const CLEANUP_MS = parseDuration(args['cleanup-interval']) as number
 /**
- * The simulator's request log (a ring, default 10,000) lives in this process: kept small so it is
- * full within the warm-up and its filling is not read as the plugin's heap growth.
+ * The simulator's request log and Discord audit log (rings, default 10,000 each) live in this
+ * process: kept small so they are full within the warm-up and their filling is not read as the
+ * plugin's heap growth (a 65-minute run with the defaults grew the heap 9 MB/h, ~8 of them the
+ * request log: ~945 B an entry).
  */
 const SIM_LOG = Number(args['sim-log'])
 /** OAuth states live 10 min (auth.stateExpiry) and are purged every 10 min: 20 min until they level off. */
@@ -162,7 +164,7 @@ function every (ms: number, fn: () => Promise<void>, busy: Set<Promise<void>>): 
 
 async function start (path: string): Promise<World> {
   const w = await buildWorld({
-    sim: { requestLogLimit: SIM_LOG },
+    sim: { requestLogLimit: SIM_LOG, auditLogLimit: SIM_LOG, messageLimit: SIM_LOG },
     listen: true,
     oauth: OAUTH,
     membership: true,
@@ -305,7 +307,9 @@ function summary (samples: Sample[], names: string[], warmupMin: number): string
     { name: 'loop p99 ms', get: (s) => s.loopP99, floor: () => 5, judged: false },
     { name: 'db MB (file+WAL)', get: (s) => s.dbBytes, floor: (mean) => Math.max(0.1, mean * 0.02), judged: false },
     { name: 'sim request log', get: (s) => s.simLog, floor: () => 1, judged: true },
-    ...names.map((n) => ({ name: short(n), get: (s: Sample) => s.rows[n] ?? 0, floor: (mean: number) => Math.max(2, mean * 0.02), judged: true }))
+    // Token refresh runs grow by one per tokenRefresh.interval (10m here) until tokenRefresh.retention
+    // (90d): bounded, but not within a soak; the other tables must level off.
+    ...names.map((n) => ({ name: short(n), get: (s: Sample) => s.rows[n] ?? 0, floor: (mean: number) => Math.max(2, mean * 0.02), judged: n !== 'discord_task_runs' }))
   ]
   const verdicts: string[] = []
   for (const m of measures) {
