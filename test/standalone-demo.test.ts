@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildStandalone } from '../examples/standalone/app.js'
-import { loadConfig } from '../examples/standalone/config.js'
+import { DEMO_HISTORY, loadConfig } from '../examples/standalone/config.js'
 import { DEMO, DEMO_PEOPLE, DEMO_ROLES, demoBanner, demoOf, type DemoInfo } from '../examples/standalone/demo.js'
 
 /*
@@ -28,6 +28,37 @@ async function startDemoServer (dbPath: string): Promise<{ app: FastifyInstance,
   await app.ready()
   return { app, demo: demoOf(app) as DemoInfo }
 }
+
+describe('demo mode history', () => {
+  it('keeps a day of sync runs, audit and task runs, pruned hourly; DISCORD_SYNC_RETENTION overrides the sync part', () => {
+    const path = join(tempDir(), 'demo.sqlite')
+    const demo = loadConfig({ DISCORD_DEMO: '1', DISCORD_DB_PATH: path })
+    expect(DEMO_HISTORY).toEqual({ retention: '1d', cleanupInterval: '1h' })
+    expect(demo.plugin.sync).toMatchObject({ retention: '1d', cleanupInterval: '1h' })
+    expect(demo.plugin.tokenRefresh).toMatchObject({ retention: '1d' })
+    expect(loadConfig({ DISCORD_DEMO: '1', DISCORD_DB_PATH: path, DISCORD_SYNC_RETENTION: '2h' }).plugin.sync).toMatchObject({ retention: '2h' })
+  })
+
+  it("the running demo's cleanup prunes what is older than a day and keeps the rest", async () => {
+    const { app } = await startDemoServer(join(tempDir(), 'demo.sqlite'))
+    try {
+      const store = app.discord.store
+      const hour = 3_600_000
+      const entry = { run_id: null, guild_id: DEMO.guildId, discord_user_id: DEMO.adminDiscordId, user_id: null, role_id: DEMO_ROLES.member.id, role_name: null, action: 'add' as const, mapping_id: null, outcome: 'applied' as const, error_code: null }
+      const before = (await store.listAudit({ page_size: 1 })).total
+      await store.appendAudit([{ ...entry, created_at: new Date(Date.now() - 25 * hour) }, { ...entry, created_at: new Date(Date.now() - 23 * hour) }])
+      const cleanup = app.discord.sync.cleanup
+      expect(cleanup).not.toBeNull()
+      const pruned = await cleanup?.run()
+      expect(pruned?.audit).toBe(1)
+      expect(Date.now() - (pruned?.before.getTime() ?? 0)).toBeGreaterThanOrEqual(24 * hour)
+      expect(Date.now() - (pruned?.before.getTime() ?? 0)).toBeLessThan(24 * hour + 60_000)
+      expect((await store.listAudit({ page_size: 1 })).total).toBe(before + 1)
+    } finally {
+      await app.close()
+    }
+  })
+})
 
 describe('demo mode seeds', () => {
   it('a simulated guild: roles at sensible positions, the bot above what it manages, one integration role, a few hundred members', async () => {

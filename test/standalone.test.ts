@@ -160,6 +160,19 @@ describe('standalone configuration', () => {
     expect((err as ConfigError).variable).toBe('DISCORD_RATE_LIMIT_DELAY')
   })
 
+  it('keeps the plugin\'s 90-day history unless DISCORD_SYNC_RETENTION says otherwise, and checks it like the plugin does', () => {
+    const path = join(tempDir(), 'x.sqlite')
+    expect(loadConfig({ ...REAL, DISCORD_DB_PATH: path }).plugin.sync?.retention).toBeUndefined()
+    expect(loadConfig({ ...REAL, DISCORD_DB_PATH: path, DISCORD_SYNC_RETENTION: '30d' }).plugin.sync).toMatchObject({ retention: '30d' })
+    for (const [value, why] of [['a while', /duration/], ['10m', /guildTimeout/]] as const) {
+      let err: unknown
+      try { loadConfig({ ...REAL, DISCORD_DB_PATH: path, DISCORD_SYNC_RETENTION: value }) } catch (e) { err = e }
+      expect(err).toBeInstanceOf(ConfigError)
+      expect((err as ConfigError).variable).toBe('DISCORD_SYNC_RETENTION')
+      expect((err as ConfigError).message).toMatch(why)
+    }
+  })
+
   it('uses MongoDB when MONGODB_URI is set', () => {
     const c = loadConfig({ ...REAL, MONGODB_URI: 'mongodb://127.0.0.1:27017/falcon' })
     expect(c.plugin.store).toEqual({ type: 'mongodb', uri: 'mongodb://127.0.0.1:27017/falcon', dbName: 'falcon' })

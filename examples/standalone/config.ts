@@ -50,6 +50,7 @@ const OPTION_VARIABLES: Readonly<Record<string, string>> = Object.freeze({
   'auth.sessionExpiry': 'AUTH_SESSION_EXPIRY',
   'tokenRefresh.interval': 'DISCORD_TOKEN_REFRESH_INTERVAL',
   'sync.writeDelay': 'DISCORD_RATE_LIMIT_DELAY',
+  'sync.retention': 'DISCORD_SYNC_RETENTION',
   adminUi: 'DISCORD_ADMIN_UI',
   'gateway.enabled': 'DISCORD_GATEWAY',
   'discord.clientId': 'DISCORD_CLIENT_ID',
@@ -139,6 +140,13 @@ function demoSecret (file: string | null, make: () => string): string {
     throw new ConfigError('DISCORD_DB_PATH', `names a directory where demo mode cannot keep its generated secrets (${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
 }
+
+/**
+ * How much history demo mode keeps: sync runs, audit entries and token refresh runs for a day
+ * (a deployment keeps the plugin's 90 days), pruned every hour (the plugin's default is 6 h).
+ * DISCORD_SYNC_RETENTION overrides the sync part in either mode.
+ */
+export const DEMO_HISTORY = Object.freeze({ retention: '1d', cleanupInterval: '1h' })
 
 /** Variables only a real deployment sets: any of them means this is not a first run. */
 const DEPLOYMENT_VARIABLES = ['JWT_SECRET', 'DISCORD_ENCRYPTION_KEY', 'DISCORD_DB_PATH', 'MONGODB_URI', 'REDIS_URL'] as const
@@ -270,6 +278,14 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
   plugin.tokenRefresh = { interval: duration(env, 'DISCORD_TOKEN_REFRESH_INTERVAL', '30m') }
   // The seed's variable: a minimum spacing between role writes to one guild; 0 leaves the pace to Discord's headers.
   plugin.sync = { writeDelay: duration(env, 'DISCORD_RATE_LIMIT_DELAY', '0') }
+  // History kept (docs/operations.md): the plugin's 90 days in a deployment unless
+  // DISCORD_SYNC_RETENTION says otherwise; a demo left running keeps a day (issue 18).
+  const retention = get(env, 'DISCORD_SYNC_RETENTION') === undefined && !demo ? undefined : duration(env, 'DISCORD_SYNC_RETENTION', DEMO_HISTORY.retention)
+  if (retention !== undefined) plugin.sync.retention = retention
+  if (demo) {
+    plugin.sync.cleanupInterval = DEMO_HISTORY.cleanupInterval
+    plugin.tokenRefresh.retention = DEMO_HISTORY.retention
+  }
   const adminUi = get(env, 'DISCORD_ADMIN_UI') ?? '1'
   if (!['0', '1', 'true', 'false'].includes(adminUi)) throw new ConfigError('DISCORD_ADMIN_UI', 'must be 1 or 0')
   plugin.adminUi = adminUi === '1' || adminUi === 'true'

@@ -29,7 +29,12 @@ export const SyncSchema = Type.Object({
     minimumMs: 1_000,
     description: "How long guild roles and the bot's position are cached (refreshed early on 10011/50013)."
   }),
-  retention: duration({ default: '90d', minimumMs: 3_600_000, description: 'Run records and audit entries older than this are pruned.' }),
+  retention: duration({
+    default: '90d',
+    minimumMs: 60_000,
+    description: 'Run records and audit entries older than this are pruned (see docs/operations.md for the rows and bytes it keeps). ' +
+      'At least `sync.guildTimeout` + `sync.staleAfter`, so the audit of a run that can still be running or reconciled is never pruned.'
+  }),
   cleanupInterval: duration({ default: '6h', minimumMs: 60_000, description: 'How often the retention cleanup runs.' }),
   schedulerTick: duration({ default: '1m', minimumMs: 1_000, description: 'How often the scheduler looks for guilds whose sync_interval has elapsed.' }),
   waitTimeout: duration({ default: '30s', minimumMs: 0, description: 'POST /sync/manual with wait=true waits this long for the run before answering 202.' }),
@@ -102,6 +107,11 @@ export function resolveSync (s: SyncOptions | undefined): ResolvedSyncOptions {
   // or a healthy run would be taken for dead.
   if (lockTtlMs < heartbeatMs * 2) fail('sync.lockTtl', 'must be at least twice sync.heartbeatInterval')
   if (staleAfterMs < heartbeatMs * 2) fail('sync.staleAfter', 'must be at least twice sync.heartbeatInterval')
+  const retentionMs = durationMs(o.retention, p.retention, 'sync.retention')
+  const guildTimeoutMs = durationMs(o.guildTimeout, p.guildTimeout, 'sync.guildTimeout')
+  // Reconciling an interrupted run reads its audit entries: they must outlive the longest run
+  // plus the time it takes to be declared stale.
+  if (retentionMs < guildTimeoutMs + staleAfterMs) fail('sync.retention', 'must be at least sync.guildTimeout + sync.staleAfter')
   return {
     enabled: o.enabled ?? DEFAULTS.enabled,
     workers: o.workers ?? DEFAULTS.workers,
@@ -110,11 +120,11 @@ export function resolveSync (s: SyncOptions | undefined): ResolvedSyncOptions {
     heartbeatMs,
     staleAfterMs,
     roleCacheTtlMs: durationMs(o.roleCacheTtl, p.roleCacheTtl, 'sync.roleCacheTtl'),
-    retentionMs: durationMs(o.retention, p.retention, 'sync.retention'),
+    retentionMs,
     cleanupIntervalMs: durationMs(o.cleanupInterval, p.cleanupInterval, 'sync.cleanupInterval'),
     schedulerTickMs: durationMs(o.schedulerTick, p.schedulerTick, 'sync.schedulerTick'),
     waitTimeoutMs: durationMs(o.waitTimeout, p.waitTimeout, 'sync.waitTimeout'),
-    guildTimeoutMs: durationMs(o.guildTimeout, p.guildTimeout, 'sync.guildTimeout'),
+    guildTimeoutMs,
     providerTimeoutMs: durationMs(o.providerTimeout, p.providerTimeout, 'sync.providerTimeout'),
     providerRetries: o.providerRetries ?? DEFAULTS.providerRetries,
     writeDelayMs: durationMs(o.writeDelay, p.writeDelay, 'sync.writeDelay'),

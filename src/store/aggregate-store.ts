@@ -37,6 +37,7 @@ import type { SyncRunStore } from './port/sync-runs.js'
 import type { TaskRunStore } from './port/task-runs.js'
 import type { ClaimLeaseOptions, LeaseRecord, LeaseStore } from './port/leases.js'
 import type { AccessLossStore } from './port/access-loss.js'
+import type { StoreStats, StoreStatsSource } from './port/stats.js'
 
 /** One implementation of each aggregate's port, as an adapter builds them over its connection. */
 export interface StoreAggregates {
@@ -48,6 +49,7 @@ export interface StoreAggregates {
   oauthStates: OAuthStateStore
   leases: LeaseStore
   accessLoss: AccessLossStore
+  stats: StoreStatsSource
 }
 
 /**
@@ -133,4 +135,7 @@ export abstract class AggregateStore {
   listAccessLost (guildId: string, discordUserIds: readonly string[]): Promise<Map<string, Date>> { return this.#a.accessLoss.listAccessLost(guildId, discordUserIds) }
   clearAccessLost (guildId: string, discordUserIds: readonly string[]): Promise<void> { return this.#a.accessLoss.clearAccessLost(guildId, discordUserIds) }
   sweepAccessLost (guildId: string, seenBefore: Date): Promise<number> { return this.#a.accessLoss.sweepAccessLost(guildId, seenBefore) }
+  // -------------------------------------------------------------- size and row counts
+
+  stats (): Promise<StoreStats> { return this.#a.stats.stats() }
 }

@@ -10,6 +10,7 @@ import { taskRunsContract } from './contract/task-runs.js'
 import { leasesContract } from './contract/leases.js'
 import { syncRunsVersionContract } from './contract/sync-runs-version.js'
 import { accessLossContract } from './contract/access-loss.js'
+import { storeStatsContract } from './contract/stats.js'
 
 export type { StoreHarness } from './contract/fixture.js'
 
@@ -49,5 +50,6 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
     accessLossContract(fx)
     oauthStatesContract(fx)
     secretsAtRestContract(fx)
+    storeStatsContract(fx)
   })
 }

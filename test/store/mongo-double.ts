@@ -508,7 +508,21 @@ export class MongoDouble {
     if (name === 'ping') return { ok: 1 }
     // A standalone server's answer: no setName, no msg 'isdbgrid', so no transactions.
     if (name === 'hello') return { isWritablePrimary: true, maxWireVersion: 21, logicalSessionTimeoutMinutes: 30, ok: 1 }
+    if (name === 'dbStats') return this.#dbStats()
     return unsupported(`Db.command(${String(name)})`)
+  }
+
+  /**
+   * The double's best equivalent of dbStats: JSON bytes of every stored document as storage
+   * (a real server stores compressed BSON pages, so only growth is comparable), no index bytes.
+   */
+  #dbStats (): Doc {
+    let dataSize = 0
+    let objects = 0
+    for (const c of this.#collections.values()) {
+      for (const d of c.rawDocuments()) { dataSize += Buffer.byteLength(JSON.stringify(d)); objects++ }
+    }
+    return { db: this.databaseName, collections: this.#collections.size, objects, dataSize, storageSize: dataSize, indexSize: 0, ok: 1 }
   }
 
   /**

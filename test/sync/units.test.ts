@@ -106,6 +106,9 @@ describe('sync options', () => {
     [{ sync: { lockTtl: '10s', heartbeatInterval: '6s' } }, /sync\.lockTtl.*twice sync\.heartbeatInterval/],
     [{ sync: { staleAfter: '5s', heartbeatInterval: '4s' } }, /sync\.staleAfter/],
     [{ sync: { retention: '1m' } }, /sync\.retention/],
+    // Shorter than the longest run (45m) + staleAfter (2m): a running run's audit could be pruned.
+    [{ sync: { retention: '46m' } }, /sync\.retention.*guildTimeout \+ sync\.staleAfter/],
+    [{ sync: { retention: '5m', guildTimeout: '3m', staleAfter: '2m1s' } }, /sync\.retention/],
     [{ sync: { unknown: true } }, /sync/],
     [{ membership: { getGroups: () => [] } }, /membership.*getMembership/],
     [{ membership: () => null }, /membership/],
@@ -114,6 +117,11 @@ describe('sync options', () => {
     [{ metrics: { prefix: 'bad prefix' } }, /metrics\.prefix/]
   ])('refuses %j', (extra, message) => {
     expect(() => resolveOptions({ ...base, ...extra })).toThrow(message)
+  })
+
+  it('accepts a retention of minutes when runs are bounded shorter (a demo, a soak)', () => {
+    expect(resolveOptions({ ...base, sync: { retention: '47m' } }).sync.retentionMs).toBe(47 * 60_000)
+    expect(resolveOptions({ ...base, sync: { retention: '5m', guildTimeout: '3m', staleAfter: '2m' } }).sync.retentionMs).toBe(300_000)
   })
 })
 

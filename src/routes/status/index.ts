@@ -1,39 +1,39 @@
-import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { readStoreUsage } from '../../health/store-usage.js'
+import { HealthResponse, presentStoreUsage } from '../../schemas/status.js'
 
-const HealthResponse = Type.Object({
-  module: Type.Literal('discord'),
-  status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]),
-  message: Type.String(),
-  checks: Type.Object({
-    store: Type.Union([Type.Literal('ok'), Type.Literal('unreachable')]),
-    redis: Type.Union([Type.Literal('ok'), Type.Literal('unreachable'), Type.Literal('not_configured')]),
-    discord: Type.Union([Type.Literal('configured'), Type.Literal('not_configured')])
-  }),
-  gateway: Type.Optional(Type.Object({
-    leader: Type.Boolean({ description: 'This instance holds the Gateway connections (one instance does across a Redis-sharing cluster)' }),
-    connections: Type.Integer({ description: 'Bot tokens with a connection held by this instance' }),
-    connected: Type.Integer({ description: 'Of those, connected now' }),
-    resumes: Type.Integer({ description: 'Sessions resumed after drops, summed over connections' })
-  }, { description: 'The live Gateway; absent when it is off' }))
-})
+/** The most an admin's status read waits for the store's figures before answering without them. */
+const STORE_USAGE_TIMEOUT_MS = 2000
 
-/** GET /status: public module health. 200 when healthy or degraded, 503 when unhealthy (for load balancers). */
+/**
+ * GET /status: public module health. 200 when healthy or degraded, 503 when unhealthy (for load
+ * balancers). An admin session also gets `store`: its size and rows per table (issue 18), so
+ * growth is visible; an invalid or expired session reads it as anonymous, as a load balancer does.
+ */
 const statusRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { auth, store } = fastify.discord
   fastify.get('/status', {
+    preValidation: auth.sessionIfValid,
     schema: {
       tags: ['discord'],
-      summary: 'Discord module status',
+      summary: 'Discord module status (store size and rows per table for admins)',
       response: { 200: HealthResponse, 503: HealthResponse }
     }
-  }, async (_request, reply) => {
+  }, async (request, reply) => {
     const report = await fastify.discord.health()
     const live = fastify.discord.gateway?.status()
     if (live?.enabled === true) {
       const connected = live.connections.filter((c) => c.status === 'connected').length
       Object.assign(report, { gateway: { leader: live.leader, connections: live.connections.length, connected, resumes: live.connections.reduce((n, c) => n + c.resumes, 0) } })
     }
-    return reply.status(report.status === 'unhealthy' ? 503 : 200).send(report)
+    const status = report.status === 'unhealthy' ? 503 : 200
+    const user = request.discordAuth
+    if (user == null || !(await auth.isAdmin(user, request))) return reply.status(status).send(report)
+    const stats = report.checks.store === 'ok'
+      ? await readStoreUsage(store, STORE_USAGE_TIMEOUT_MS, (err) => request.log.warn({ err: { message: (err as Error)?.message } }, 'store stats failed'))
+      : null
+    // Row counts of a deployment are not for shared caches.
+    return reply.status(status).header('cache-control', 'private, no-store').send({ ...report, store: presentStoreUsage(store.kind, stats) })
   })
 }
 

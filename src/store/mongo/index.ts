@@ -10,6 +10,7 @@ import { MongoAccessLoss } from './access-loss.js'
 import { MongoOAuthStates } from './oauth-states.js'
 import { MongoSyncRuns } from './sync-runs.js'
 import { MongoTaskRuns } from './task-runs.js'
+import { MongoStats } from './stats.js'
 
 export type { MongoStoreOptions } from './context.js'
 export { COLLECTION_SUFFIXES, INDEXES } from './indexes.js'
@@ -36,7 +37,8 @@ export class MongoStore extends AggregateStore implements DiscordStore {
       taskRuns: new MongoTaskRuns(ctx),
       oauthStates: new MongoOAuthStates(ctx),
       leases: new MongoLeases(ctx),
-      accessLoss: new MongoAccessLoss(ctx)
+      accessLoss: new MongoAccessLoss(ctx),
+      stats: new MongoStats(ctx)
     })
     this.#ctx = ctx
   }

@@ -11,6 +11,7 @@ import { SqliteAccessLoss } from './access-loss.js'
 import { SqliteOAuthStates } from './oauth-states.js'
 import { SqliteSyncRuns } from './sync-runs.js'
 import { SqliteTaskRuns } from './task-runs.js'
+import { SqliteStats } from './stats.js'
 
 export { MIGRATIONS, migrate, schemaVersion } from './migrations.js'
 export type { Migration, MigrationOutcome } from './migrations.js'
@@ -42,7 +43,8 @@ export class SqliteStore extends AggregateStore implements DiscordStore {
       taskRuns: new SqliteTaskRuns(ctx),
       oauthStates: new SqliteOAuthStates(ctx),
       leases: new SqliteLeases(ctx),
-      accessLoss: new SqliteAccessLoss(ctx)
+      accessLoss: new SqliteAccessLoss(ctx),
+      stats: new SqliteStats(ctx)
     })
     this.#ctx = ctx
   }

@@ -15,7 +15,9 @@ export class SqliteOAuthStates implements OAuthStateStore {
   async createOAuthState (input: CreateOAuthStateInput): Promise<OAuthStateRecord> {
     return this.#ctx.run(() => {
       const state = newOAuthStateFields(input)
-      const row = this.#ctx.get<OAuthStateRow>(`INSERT INTO discord_oauth_states (id, state, flow, user_id, redirect_url, scopes,
+      // all(), not get(): a RETURNING statement read for one row is left unfinished, and then
+      // the WAL is never restarted: it grew ~20 KB with every login until the process exited.
+      const [row] = this.#ctx.all<OAuthStateRow>(`INSERT INTO discord_oauth_states (id, state, flow, user_id, redirect_url, scopes,
           code_verifier, created_at, expires_at, used)
         VALUES (@id, @state, @flow, @user_id, @redirect_url, @scopes, @code_verifier, @now, @expires_at, @used)
         RETURNING *`, {
@@ -35,7 +37,7 @@ export class SqliteOAuthStates implements OAuthStateStore {
     return this.#ctx.run(() => {
       // The claim is a single conditional UPDATE: whoever flips `used` wins, and the
       // expiry test is part of the same condition, so an expired state never comes back.
-      const row = this.#ctx.get<OAuthStateRow>(
+      const [row] = this.#ctx.all<OAuthStateRow>(
         'UPDATE discord_oauth_states SET used = 1 WHERE state = ? AND used = 0 AND expires_at > ? RETURNING *', [state, t]
       )
       if (row !== undefined) return { ok: true, record: toOAuthState(row) }

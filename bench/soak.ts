@@ -1,0 +1,384 @@
+/*
+ * Soak (issue 18). Not a test: it prints figures. A host app (the plugin on a SQLite file, the
+ * simulator in this process over real HTTP on 127.0.0.1, a membership provider) under a steady
+ * mixed load for a configurable time, sampled at a fixed interval:
+ *
+ *   node --expose-gc --import tsx bench/soak.ts [--minutes 15] [--sample-seconds 60]
+ *     [--members 200] [--flip 10] [--complete-every 5] [--retention 10m] [--cleanup-interval 1m] [--sim-log 1000]
+ *
+ * Load: one OAuth login start a second (every `--complete-every`th one is completed against the
+ * simulator: consent, callback, token exchange, link); every 15 s an applied guild sync (the
+ * membership of `--flip` members changes first, so each applied run writes and audits), a dry
+ * run and three user syncs; every 5 s GET /status (admin and anonymous) and GET /sync/status.
+ *
+ * Samples: RSS, heap used after a forced GC, open file descriptors (/proc/self/fd), event-loop
+ * delay (monitorEventLoopDelay, since the last sample), rows per table, the SQLite file + WAL.
+ * The summary fits a line to each measure (growth per hour) over the samples after a warm-up
+ * (the longer of sync retention + two cleanup intervals and 20 min for OAuth states: 10 min
+ * expiry + 10 min purge interval; by then every pruned table has had time to level off)
+ * and calls a measure flat when that fitted change over the window is within twice the
+ * residual noise (or under a floor: 1 MB, 2 descriptors, 2% of a table's rows).
+ *
+ * Retention is shortened (sync.retention, default here 10m, cleanup every 1m) so the cleanup
+ * actually runs during the soak; the plugin's defaults are 90 days and 6 h.
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { ADMIN, authorizeAs, buildWorld, type World } from '../test/helpers/world.js'
+import { STATE_BINDING_COOKIE } from '../src/auth/state-binding.js'
+import { PermissionFlags } from '../src/testing/index.js'
+import { parseDuration } from '../src/util/duration.js'
+
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '15' },
+    'sample-seconds': { type: 'string', default: '60' },
+    members: { type: 'string', default: '200' },
+    flip: { type: 'string', default: '10' },
+    'complete-every': { type: 'string', default: '5' },
+    retention: { type: 'string', default: '10m' },
+    'cleanup-interval': { type: 'string', default: '1m' },
+    'sim-log': { type: 'string', default: '1000' }
+  }
+})
+const MINUTES = Number(args.minutes)
+const SAMPLE_MS = Number(args['sample-seconds']) * 1000
+const MEMBERS = Number(args.members)
+const FLIP = Number(args.flip)
+const COMPLETE_EVERY = Number(args['complete-every'])
+const RETENTION_MS = parseDuration(args.retention) as number
+const CLEANUP_MS = parseDuration(args['cleanup-interval']) as number
+/**
+ * The simulator's request log and Discord audit log (rings, default 10,000 each) live in this
+ * process: kept small so they are full within the warm-up and their filling is not read as the
+ * plugin's heap growth (a 65-minute run with the defaults grew the heap 9 MB/h, ~8 of them the
+ * request log: ~945 B an entry).
+ */
+const SIM_LOG = Number(args['sim-log'])
+/** OAuth states live 10 min (auth.stateExpiry) and are purged every 10 min: 20 min until they level off. */
+const STATE_LEVEL_MIN = 20
+/** When every pruned table has had time to level off. */
+const WARMUP_MIN = Math.max((RETENTION_MS + 2 * CLEANUP_MS) / 60_000, STATE_LEVEL_MIN)
+/** Discord accounts that log in through OAuth (the first members), the rest are linked up front. */
+const LOGIN_POOL = 20
+
+const gcFn = (globalThis as { gc?: () => void }).gc
+if (gcFn === undefined) {
+  console.error('run with node --expose-gc --import tsx bench/soak.ts')
+  process.exit(2)
+}
+const gc: () => void = gcFn
+
+const ID = {
+  botToken: 'MTEwMDAwMDAwMDAwMDAwMDAwMQ.Gsoak1.soak-benchmark-bot-token-val',
+  bot: '1100000000000000001',
+  owner: '1100000000000000002',
+  guild: '1200000000000000001',
+  botRole: '1210000000000000001',
+  pilot: '1210000000000000002',
+  corp: '1210000000000000003'
+}
+const OAUTH = { clientId: '1900000000000000001', clientSecret: 'soak-client-secret-0123456789abcdef', redirectUri: 'http://127.0.0.1:3999/discord/auth/callback' }
+const memberId = (i: number): string => String(1_400_000_000_000_000_000n + BigInt(i))
+const hostId = (i: number): string => `soak-user-${i}`
+
+// ------------------------------------------------------------------ load
+
+/** Responses by operation and status, and failures (thrown, not an HTTP answer). */
+const counts = new Map<string, number>()
+const count = (key: string): void => { counts.set(key, (counts.get(key) ?? 0) + 1) }
+
+async function http (w: World, op: string, method: string, path: string, opts: { token?: string, body?: unknown, cookie?: string } = {}): Promise<Response | null> {
+  const headers: Record<string, string> = {}
+  if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`
+  if (opts.cookie !== undefined) headers.cookie = opts.cookie
+  if (opts.body !== undefined) headers['content-type'] = 'application/json'
+  try {
+    const res = await fetch(`${w.baseUrl}/discord${path}`, { method, headers, redirect: 'manual', ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }) })
+    count(`${op} ${res.status}`)
+    return res
+  } catch (err) {
+    count(`${op} threw ${(err as Error).message.slice(0, 40)}`)
+    return null
+  }
+}
+
+let logins = 0
+async function login (w: World): Promise<void> {
+  const n = logins++
+  const res = await http(w, 'login start', 'GET', '/auth/login')
+  if (res === null) return
+  const body = await res.json() as { auth_url?: string }
+  if (n % COMPLETE_EVERY !== 0 || typeof body.auth_url !== 'string') return
+  const binding = (res.headers.getSetCookie().find((c) => c.startsWith(`${STATE_BINDING_COOKIE}=`)) ?? '').split(';')[0]
+  try {
+    const { code, state } = await authorizeAs(w.sim, body.auth_url, memberId((n / COMPLETE_EVERY) % LOGIN_POOL))
+    const cb = await http(w, 'login callback', 'GET', `/auth/callback?${new URLSearchParams({ code, state }).toString()}`, { cookie: binding })
+    await cb?.arrayBuffer()
+  } catch (err) {
+    count(`login authorize threw ${(err as Error).message.slice(0, 40)}`)
+  }
+}
+
+let cycle = 0
+async function syncCycle (w: World, admin: string): Promise<void> {
+  // Members [c*FLIP, (c+1)*FLIP) change groups, so the applied run has writes to make and audit.
+  const c = cycle++
+  for (let k = 0; k < FLIP; k++) {
+    const i = LOGIN_POOL + ((c * FLIP + k) % (MEMBERS - LOGIN_POOL))
+    const groups = w.membership.users.get(hostId(i))?.groups.map((g) => g.id) ?? []
+    w.membership.set(hostId(i), groups.includes('pilots') ? ['corp'] : ['pilots'])
+  }
+  await drain(await http(w, 'sync applied', 'POST', '/sync/manual', { token: admin, body: { guild_id: ID.guild, wait: true } }))
+  await drain(await http(w, 'sync dry run', 'POST', '/sync/manual', { token: admin, body: { guild_id: ID.guild, dry_run: true, wait: true } }))
+  for (let k = 0; k < 3; k++) {
+    const i = LOGIN_POOL + ((c * 3 + k) % (MEMBERS - LOGIN_POOL))
+    await drain(await http(w, 'sync user', 'POST', `/sync/user/${hostId(i)}`, { token: admin }))
+  }
+}
+
+async function reads (w: World, admin: string): Promise<void> {
+  await drain(await http(w, 'status admin', 'GET', '/status', { token: admin }))
+  await drain(await http(w, 'status anon', 'GET', '/status'))
+  await drain(await http(w, 'sync status', 'GET', '/sync/status', { token: admin }))
+}
+
+async function drain (res: Response | null): Promise<void> { await res?.arrayBuffer() }
+
+/** Runs `fn` every `ms`, never two at once (a slow round delays the next instead of piling up). */
+function every (ms: number, fn: () => Promise<void>, busy: Set<Promise<void>>): () => void {
+  let running = false
+  const timer = setInterval(() => {
+    if (running) { count(`skipped tick ${ms} ms`); return }
+    running = true
+    const p = fn().catch((err: unknown) => { count(`load threw ${(err as Error).message.slice(0, 40)}`) }).finally(() => { running = false; busy.delete(p) })
+    busy.add(p)
+  }, ms)
+  return () => clearInterval(timer)
+}
+
+// ------------------------------------------------------------------ world
+
+async function start (path: string): Promise<World> {
+  const w = await buildWorld({
+    sim: { requestLogLimit: SIM_LOG, auditLogLimit: SIM_LOG, messageLimit: SIM_LOG },
+    listen: true,
+    oauth: OAUTH,
+    membership: true,
+    seed (sim) {
+      const s = sim.state
+      s.addBot({ token: ID.botToken, user: { id: ID.bot, username: 'soakbot' } })
+      s.addUser({ id: ID.owner, username: 'owner' })
+      s.addGuild({ id: ID.guild, name: 'Soak Guild', owner_id: ID.owner })
+      s.addRole(ID.guild, { id: ID.botRole, name: 'soakbot', position: 10, permissions: PermissionFlags.MANAGE_ROLES })
+      s.addRole(ID.guild, { id: ID.pilot, name: 'Pilot', position: 5 })
+      s.addRole(ID.guild, { id: ID.corp, name: 'Corp', position: 4 })
+      s.addMember(ID.guild, ID.bot, [ID.botRole])
+      const ids = Array.from({ length: MEMBERS }, (_, i) => memberId(i))
+      s.addUsers(ids)
+      s.addMembers(ID.guild, ids.map((userId) => ({ userId, roleIds: [] })))
+    },
+    plugin: {
+      // The plugin opens the file itself, as a deployment does (WAL mode, synchronous NORMAL).
+      store: { type: 'sqlite', path },
+      auth: { stateRateLimit: { max: 600, timeWindow: '1m' } },
+      tokenRefresh: { enabled: true, interval: '10m' },
+      sync: {
+        enabled: true,
+        retention: RETENTION_MS,
+        cleanupInterval: CLEANUP_MS,
+        heartbeatInterval: '5s',
+        staleAfter: '15s',
+        guildTimeout: '2m'
+      }
+    } as never
+  })
+  await w.store.createGuild({
+    guild_id: ID.guild,
+    guild_name: 'Soak Guild',
+    bot_token: ID.botToken,
+    bot_user_id: ID.bot,
+    // Scheduled syncs off: the load below decides when the guild syncs. Brake above any one cycle.
+    settings: { auto_sync: false, max_role_changes_per_sync: 10_000 }
+  })
+  await w.store.createMapping({ guild_id: ID.guild, group_id: 'pilots', discord_role_id: ID.pilot, priority: 1 })
+  await w.store.createMapping({ guild_id: ID.guild, group_id: 'corp', discord_role_id: ID.corp, priority: 2 })
+  for (let i = LOGIN_POOL; i < MEMBERS; i++) {
+    await w.store.createUser({ user_id: hostId(i), discord_user_id: memberId(i), username: `m${i}`, guilds: [{ id: ID.guild, name: 'Soak Guild', permissions: '0' }] })
+    w.membership.set(hostId(i), i % 2 === 0 ? ['pilots'] : [])
+  }
+  return w
+}
+
+// ------------------------------------------------------------------ sampling
+
+interface Sample {
+  t: number
+  rss: number
+  heap: number
+  fds: number
+  loopP99: number
+  loopMax: number
+  dbBytes: number
+  simLog: number
+  rows: Record<string, number>
+  load: number
+}
+
+async function storeStats (w: World): Promise<NonNullable<Awaited<ReturnType<NonNullable<World['store']['stats']>>>>> {
+  if (w.store.stats === undefined) throw new Error('the SQLite store implements stats()')
+  return await w.store.stats()
+}
+
+function fileBytes (path: string | undefined): number {
+  if (path === undefined) return 0
+  let total = 0
+  for (const suffix of ['', '-wal', '-shm']) {
+    try { total += statSync(path + suffix).size } catch { /* absent side file */ }
+  }
+  return total
+}
+
+const MB = 1024 * 1024
+const short = (name: string): string => name.replace(/^discord_/, '')
+
+/** Rows from the store's own stats() (what GET /status shows admins); bytes from the files on disk. */
+async function sample (w: World, path: string, t0: number, loop: ReturnType<typeof monitorEventLoopDelay>): Promise<Sample> {
+  const rows = Object.fromEntries((await storeStats(w)).tables.map((t) => [t.name, t.rows]))
+  gc()
+  const m = process.memoryUsage()
+  const s: Sample = {
+    t: (Date.now() - t0) / 60_000,
+    rss: m.rss / MB,
+    heap: m.heapUsed / MB,
+    fds: readdirSync('/proc/self/fd').length,
+    loopP99: loop.percentile(99) / 1e6,
+    loopMax: loop.max / 1e6,
+    dbBytes: fileBytes(path) / MB,
+    simLog: w.sim.requests.length,
+    rows,
+    load: loadavg()[0] as number
+  }
+  loop.reset()
+  // The world records every response its hook saw; the soak reads none of them, and must not
+  // count the harness's own list as the plugin's growth.
+  w.served.length = 0
+  return s
+}
+
+function header (names: string[]): string {
+  return ['min', 'rss MB', 'heap MB', 'fds', 'loop p99', 'loop max', 'db MB', 'sim log', ...names.map(short), 'load'].join(' | ')
+}
+
+function line (s: Sample, names: string[]): string {
+  return [s.t.toFixed(1), s.rss.toFixed(1), s.heap.toFixed(2), s.fds, s.loopP99.toFixed(1), s.loopMax.toFixed(1), s.dbBytes.toFixed(2), s.simLog,
+    ...names.map((n) => s.rows[n]), s.load.toFixed(2)].join(' | ')
+}
+
+/** Least-squares slope (per minute) and the residual standard deviation. */
+function fit (xs: number[], ys: number[]): { slope: number, noise: number } {
+  const n = xs.length
+  if (n < 3) return { slope: 0, noise: 0 }
+  const mx = xs.reduce((a, b) => a + b, 0) / n
+  const my = ys.reduce((a, b) => a + b, 0) / n
+  let sxy = 0
+  let sxx = 0
+  for (let i = 0; i < n; i++) { sxy += ((xs[i] as number) - mx) * ((ys[i] as number) - my); sxx += ((xs[i] as number) - mx) ** 2 }
+  const slope = sxx === 0 ? 0 : sxy / sxx
+  const res = ys.map((y, i) => y - (my + slope * ((xs[i] as number) - mx)))
+  return { slope, noise: Math.sqrt(res.reduce((a, r) => a + r * r, 0) / (n - 2)) }
+}
+
+function summary (samples: Sample[], names: string[], warmupMin: number): string[] {
+  const out: string[] = []
+  const after = samples.filter((s) => s.t >= warmupMin)
+  const window = after.length >= 3 ? after : samples
+  const span = (window.at(-1)?.t ?? 0) - (window[0]?.t ?? 0)
+  out.push(`growth per hour: least-squares slope over ${window.length} samples from minute ${window[0]?.t.toFixed(1)} to ${window.at(-1)?.t.toFixed(1)} ` +
+    `(warm-up ${warmupMin.toFixed(1)} min: the longer of sync retention + 2 cleanup intervals and OAuth state expiry + purge interval${after.length >= 3 ? '' : '; run shorter than that: all samples used'})`)
+  out.push('measure | first | last | min | max | per hour (all samples) | per hour (after warm-up) | change over window | noise (sd) | verdict')
+  const measures: Array<{ name: string, get: (s: Sample) => number, floor: (mean: number) => number, judged: boolean }> = [
+    { name: 'rss MB', get: (s) => s.rss, floor: () => 1, judged: false },
+    { name: 'heap MB (after GC)', get: (s) => s.heap, floor: () => 1, judged: true },
+    { name: 'fds', get: (s) => s.fds, floor: () => 2, judged: true },
+    { name: 'loop p99 ms', get: (s) => s.loopP99, floor: () => 5, judged: false },
+    { name: 'db MB (file+WAL)', get: (s) => s.dbBytes, floor: (mean) => Math.max(0.1, mean * 0.02), judged: false },
+    { name: 'sim request log', get: (s) => s.simLog, floor: () => 1, judged: true },
+    // Token refresh runs grow by one per tokenRefresh.interval (10m here) until tokenRefresh.retention
+    // (90d): bounded, but not within a soak; the other tables must level off.
+    ...names.map((n) => ({ name: short(n), get: (s: Sample) => s.rows[n] ?? 0, floor: (mean: number) => Math.max(2, mean * 0.02), judged: n !== 'discord_task_runs' }))
+  ]
+  const verdicts: string[] = []
+  for (const m of measures) {
+    const all = samples.map(m.get)
+    const ys = window.map(m.get)
+    const overall = fit(samples.map((s) => s.t), all)
+    const w = fit(window.map((s) => s.t), ys)
+    const mean = ys.reduce((a, b) => a + b, 0) / Math.max(1, ys.length)
+    const change = w.slope * span
+    const flat = Math.abs(change) <= Math.max(2 * w.noise, m.floor(mean))
+    const verdict = flat ? 'flat' : change > 0 ? 'GROWING' : 'falling'
+    if (m.judged) verdicts.push(`${m.name} ${verdict}`)
+    out.push([m.name, f(all[0]), f(all.at(-1)), f(Math.min(...all)), f(Math.max(...all)), f(overall.slope * 60), f(w.slope * 60), f(change), f(w.noise), m.judged ? verdict : `${verdict} (not judged)`].join(' | '))
+  }
+  const bad = verdicts.filter((v) => !v.endsWith('flat'))
+  out.push(`verdict: ${bad.length === 0 ? 'PASS: heap, descriptors, the simulator log and every table flat after warm-up' : `FAIL: ${bad.join(', ')}`}`)
+  return out
+}
+
+const f = (v: number | undefined): string => v === undefined ? '-' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2)
+
+// ------------------------------------------------------------------ main
+
+async function main (): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'discord-soak-'))
+  const path = join(dir, 'discord.sqlite')
+  const w = await start(path)
+  const admin = w.tokenFor(ADMIN)
+  const names = (await storeStats(w)).tables.map((t) => t.name)
+  console.log(`node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${new Date().toISOString()}`)
+  console.log(`soak: ${MINUTES} min, sample every ${SAMPLE_MS / 1000} s; guild of ${MEMBERS} members (${LOGIN_POOL} log in through OAuth, ${MEMBERS - LOGIN_POOL} linked up front), ${FLIP} change groups per 15 s cycle`)
+  console.log('load: 1 login start/s (every ' + COMPLETE_EVERY + 'th completed: consent, callback, link, sync on link); every 15 s an applied guild sync, a dry run, 3 user syncs; every 5 s GET /status (admin, anonymous) and GET /sync/status')
+  console.log(`retention SHORTENED for the soak: sync.retention ${args.retention}, sync.cleanupInterval ${args['cleanup-interval']} (plugin defaults 90d, 6h); ` +
+    'OAuth states purged every auth.stateExpiry (10m); tokenRefresh every 10m, its runs kept tokenRefresh.retention (90d: at most 7 in this soak)')
+  console.log(`store: SQLite file ${path}, opened by the plugin (WAL); rows from store.stats(), bytes = file + WAL + shm on disk; simulator request log bounded at ${SIM_LOG} entries; rate limits generous (the world's default)`)
+
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
+  const t0 = Date.now()
+  const busy = new Set<Promise<void>>()
+  const stops = [
+    every(1000, async () => await login(w), busy),
+    every(15_000, async () => await syncCycle(w, admin), busy),
+    every(5000, async () => await reads(w, admin), busy)
+  ]
+  const samples: Sample[] = []
+  console.log(header(names))
+  const first = await sample(w, path, t0, loop)
+  samples.push(first)
+  console.log(line(first, names))
+  const end = t0 + MINUTES * 60_000
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      sample(w, path, t0, loop).then((s) => {
+        samples.push(s)
+        console.log(line(s, names))
+        if (Date.now() + SAMPLE_MS / 2 > end) { clearInterval(timer); resolve() }
+      }, (err: unknown) => { clearInterval(timer); reject(err instanceof Error ? err : new Error(String(err))) })
+    }, SAMPLE_MS)
+  })
+  for (const stop of stops) stop()
+  await Promise.allSettled([...busy])
+  loop.disable()
+  console.log('')
+  console.log('responses: ' + [...counts.entries()].sort().map(([k, v]) => `${k}: ${v}`).join('; '))
+  for (const l of summary(samples, names, WARMUP_MIN)) console.log(l)
+  console.log(`load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${new Date().toISOString()}`)
+  await w.close()
+  rmSync(dir, { recursive: true, force: true })
+}
+
+await main()

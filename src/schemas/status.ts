@@ -1,0 +1,43 @@
+import { Type } from '@sinclair/typebox'
+import type { StoreStats } from '../store/port/index.js'
+
+const StoreTable = Type.Object({
+  name: Type.String({ description: 'Table (SQLite) or collection (MongoDB) name' }),
+  aggregate: Type.String({ description: 'What it stores: accounts, account_guilds, guilds, mappings, sync_runs, audit, task_runs, oauth_states, leases' }),
+  rows: Type.Integer({ description: 'Rows or documents it holds now' })
+})
+
+/** Admins only: how large the store is, so growth is visible (docs/operations.md says what bounds each table). */
+export const StoreUsage = Type.Union([
+  Type.Object({
+    kind: Type.String({ description: "The store's backend: sqlite or mongodb" }),
+    bytes: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'SQLite: page_count × page_size plus the WAL file; MongoDB: dbStats storageSize + indexSize of the whole database; null when the backend would not say'
+    }),
+    tables: Type.Array(StoreTable)
+  }),
+  Type.Null()
+], { description: 'Admins only (absent for everyone else): store size and rows per table; null when the store is unreachable, slow, or does not implement stats()' })
+
+export const HealthResponse = Type.Object({
+  module: Type.Literal('discord'),
+  status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]),
+  message: Type.String(),
+  checks: Type.Object({
+    store: Type.Union([Type.Literal('ok'), Type.Literal('unreachable')]),
+    redis: Type.Union([Type.Literal('ok'), Type.Literal('unreachable'), Type.Literal('not_configured')]),
+    discord: Type.Union([Type.Literal('configured'), Type.Literal('not_configured')])
+  }),
+  gateway: Type.Optional(Type.Object({
+    leader: Type.Boolean({ description: 'This instance holds the Gateway connections (one instance does across a Redis-sharing cluster)' }),
+    connections: Type.Integer({ description: 'Bot tokens with a connection held by this instance' }),
+    connected: Type.Integer({ description: 'Of those, connected now' }),
+    resumes: Type.Integer({ description: 'Sessions resumed after drops, summed over connections' })
+  }, { description: 'The live Gateway; absent when it is off' })),
+  store: Type.Optional(StoreUsage)
+})
+
+/** The store's figures as GET /status shows them to admins. */
+export function presentStoreUsage (kind: string, stats: StoreStats | null): { kind: string, bytes: number | null, tables: StoreStats['tables'] } | null {
+  return stats === null ? null : { kind, bytes: stats.bytes, tables: stats.tables }
+}
