@@ -32,6 +32,15 @@ interface PackResult { filename: string, size: number, unpackedSize: number, ent
 let packed: PackResult
 let installLog = ''
 
+/** The first TypeScript block under README.md's "Quickstart in a host". */
+function readmeQuickstart (): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('## Quickstart in a host'))
+  const block = /```ts\n([\s\S]*?)```/.exec(section)
+  if (block === null) throw new Error('README.md has no ts block under "Quickstart in a host"')
+  return block[1] as string
+}
+
 /** Runs a command; a failure carries its output (tsc prints its errors on stdout). */
 async function run (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   try {
@@ -129,9 +138,11 @@ describe('the packed package, installed offline into a fresh host', () => {
 
   it('a host compiles with strict tsc (skipLibCheck false) against the shipped types, starts on the simulator and completes a login', async () => {
     copyFileSync(join(import.meta.dirname, 'host/host.ts'), join(host, 'host.ts'))
+    // The README's quickstart, as a new team copies it, compiles against the installed package too.
+    writeFileSync(join(host, 'quickstart.ts'), readmeQuickstart())
     writeFileSync(join(host, 'tsconfig.json'), JSON.stringify({
       compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, skipLibCheck: false, types: ['node'], outDir: 'out' },
-      include: ['host.ts']
+      include: ['host.ts', 'quickstart.ts']
     }))
     await run(join(root, 'node_modules/.bin/tsc'), ['-p', '.'], host)
     const out = await run(process.execPath, ['out/host.js'], host)
