@@ -3,7 +3,7 @@ import type { StoreStats } from '../store/port/index.js'
 
 const StoreTable = Type.Object({
   name: Type.String({ description: 'Table (SQLite) or collection (MongoDB) name' }),
-  aggregate: Type.String({ description: 'What it stores: accounts, account_guilds, guilds, mappings, sync_runs, audit, task_runs, oauth_states, leases' }),
+  aggregate: Type.String({ description: 'What it stores: accounts, account_guilds, guilds, mappings, sync_runs, audit, task_runs, oauth_states, leases, access_loss, sync_runs_version' }),
   rows: Type.Integer({ description: 'Rows or documents it holds now' })
 })
 

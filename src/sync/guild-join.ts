@@ -70,14 +70,6 @@ async function absent (g: GuildContext, id: string): Promise<void> {
   await g.markNotInGuild(id)
 }
 
-/**
- * The nickname sent with a join. Nickname templates (issue 14, part 2) render it here from the
- * guild's template and the user's profile; until then nicknames are left alone.
- */
-function joinNickname (_g: GuildContext, _user: UserContext): string | undefined {
-  return undefined
-}
-
 async function join (g: GuildContext, link: DiscordUserRecord, user: UserContext): Promise<PresentMember | null> {
   const id = link.discord_user_id
   // Not a member yet: no roles and no nickname to compare with.
@@ -98,7 +90,8 @@ async function join (g: GuildContext, link: DiscordUserRecord, user: UserContext
     await absent(g, id)
     return null
   }
-  const nick = joinNickname(g, user)
+  // The guild's nickname template, rendered by the same plan (no current nickname to compare with).
+  const nick = plan.nick?.to
   const body = { roles: plan.desired_roles, ...(nick === undefined ? {} : { nick }) }
   g.run.progress.members_to_change++
   g.result.members_to_change++

@@ -47,13 +47,13 @@ export interface KickChange {
   status: 'planned' | 'blocked_owner' | 'blocked_hierarchy' | 'blocked_permission'
 }
 
-/** The engine's plan: the planner's, plus a nickname and a kick. */
 /** The fields planning reads from Discord's member object. */
 export function memberView (m: APIGuildMember): MemberView {
   const u = m.user
   return { id: u.id, roles: m.roles, nick: m.nick ?? null, username: u.username ?? null, global_name: u.global_name ?? null, bot: u.bot === true }
 }
 
+/** The engine's plan: the planner's, plus a nickname and a kick. */
 export interface MemberPlan extends RolePlan {
   kick?: KickChange
 }

@@ -60,6 +60,19 @@ describe('join on link', () => {
     expect((await w.store.getUserByDiscordId(IDS.alice))?.guilds.map((g) => g.id)).toContain(IDS.g1)
   })
 
+  it('the join carries the nickname the guild\'s template gives, still in one request', async () => {
+    const w = await world({ auto_join: true })
+    w.sim.state.setRolePermissions(IDS.g1, IDS.botRole, BOT_PERMS | PermissionFlags.CREATE_INSTANT_INVITE | PermissionFlags.MANAGE_NICKNAMES)
+    await w.store.updateGuild(IDS.g1, { settings: { nickname_template: '[{ticker}] {name}' } })
+    w.membership.users.set(HOST.alice, { groups: [{ id: 'pilots', name: 'Pilots' }], character_count: 1, permissions: [], profile: { ticker: 'FALC', name: 'Alice Pilot' } })
+    await linkAlice(w, ['identify', 'guilds.join'])
+    const res = await w.call('POST', `/sync/user/${HOST.alice}`)
+    expect(res.status).toBe(200)
+    expect(w.sim.state.getMember(IDS.g1, IDS.alice)).toMatchObject({ nick: '[FALC] Alice Pilot', roles: [IDS.pilot] })
+    const g1 = w.discordCalls((r) => r.majorId === IDS.g1 && r.method !== 'GET')
+    expect(g1).toEqual([{ method: 'PUT', route: ADD_MEMBER, majorId: IDS.g1, status: 201 }])
+  })
+
   it('without a guild with auto_join the flow does not ask for guilds.join, and a sync adds no one', async () => {
     const w = await world({ auto_join: false })
     const started = await w.call('POST', '/auth/link', { as: { id: HOST.alice, permissions: [] }, body: {} })

@@ -12,7 +12,9 @@ const COLLECTIONS: ReadonlyArray<{ key: CollectionKey, aggregate: StoreAggregate
   { key: 'audit', aggregate: 'audit' },
   { key: 'taskRuns', aggregate: 'task_runs' },
   { key: 'oauthStates', aggregate: 'oauth_states' },
-  { key: 'leases', aggregate: 'leases' }
+  { key: 'leases', aggregate: 'leases' },
+  { key: 'accessLoss', aggregate: 'access_loss' },
+  { key: 'syncRunsVersion', aggregate: 'sync_runs_version' }
 ])
 
 /** Size and document counts of the MongoDB store. */

@@ -9,6 +9,8 @@ export type StoreAggregateName =
   | 'task_runs'
   | 'oauth_states'
   | 'leases'
+  | 'access_loss'
+  | 'sync_runs_version'
 
 /** Rows of one table (SQLite) or documents of one collection (MongoDB). */
 export interface StoreTableStats {

@@ -12,7 +12,9 @@ const TABLES: ReadonlyArray<{ name: string, aggregate: StoreAggregateName }> = O
   { name: 'discord_audit_log', aggregate: 'audit' },
   { name: 'discord_task_runs', aggregate: 'task_runs' },
   { name: 'discord_oauth_states', aggregate: 'oauth_states' },
-  { name: 'discord_leases', aggregate: 'leases' }
+  { name: 'discord_leases', aggregate: 'leases' },
+  { name: 'discord_access_loss', aggregate: 'access_loss' },
+  { name: 'discord_sync_runs_version', aggregate: 'sync_runs_version' }
 ])
 
 /** Size and row counts of the SQLite store. */
