@@ -25,6 +25,19 @@ export function featureScopes (store: Pick<DiscordStore, 'listGuilds'>, linkedRo
 /** An access token this close to its expiry is refreshed before use: it could expire in flight. */
 const EXPIRY_MARGIN_MS = 60_000
 
+/**
+ * The tokens to store after a refresh: Discord may omit a new refresh token or the scope, and then
+ * the current ones stay valid (docs/oauth2.mdx "Refresh Token Exchange").
+ */
+export function refreshedTokens (answer: { access_token: string, refresh_token?: string | null, expires_in: number, scope?: string | null }, current: OAuthTokens, now: Date): OAuthTokens {
+  return {
+    access_token: answer.access_token,
+    refresh_token: typeof answer.refresh_token === 'string' && answer.refresh_token !== '' ? answer.refresh_token : current.refresh_token,
+    expires_at: new Date(now.getTime() + answer.expires_in * 1000),
+    scopes: typeof answer.scope === 'string' && answer.scope !== '' ? answer.scope.split(/\s+/) : current.scopes
+  }
+}
+
 export interface UserTokenDeps {
   store: DiscordStore
   oauth: DiscordOAuth2Client
@@ -64,13 +77,7 @@ export class UserTokens {
   async #refresh (discordUserId: string, current: OAuthTokens, signal?: AbortSignal): Promise<OAuthTokens | null> {
     if (current.refresh_token === null) return null
     try {
-      const t = await this.#d.oauth.refreshToken(current.refresh_token, signal === undefined ? {} : { signal })
-      const next: OAuthTokens = {
-        access_token: t.access_token,
-        refresh_token: typeof t.refresh_token === 'string' && t.refresh_token !== '' ? t.refresh_token : current.refresh_token,
-        expires_at: new Date(this.#now().getTime() + t.expires_in * 1000),
-        scopes: typeof t.scope === 'string' && t.scope !== '' ? t.scope.split(/\s+/) : current.scopes
-      }
+      const next = refreshedTokens(await this.#d.oauth.refreshToken(current.refresh_token, signal === undefined ? {} : { signal }), current, this.#now())
       await this.#d.store.setUserTokens(discordUserId, next)
       return next
     } catch (err) {

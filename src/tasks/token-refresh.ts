@@ -1,10 +1,11 @@
 import pLimit from 'p-limit'
 import type { FastifyBaseLogger } from 'fastify'
 import { DiscordAPIError, DiscordOAuthError, type DiscordOAuth2Client } from '../discord/index.js'
-import type { CreateTaskRunInput, DiscordStore, DiscordUserRecord, OAuthTokens, TaskRunRecord } from '../store/port/index.js'
+import type { CreateTaskRunInput, DiscordStore, DiscordUserRecord, TaskRunRecord } from '../store/port/index.js'
 import type { DiscordSyncEvents } from '../events.js'
 import type { TaskLock } from './lock.js'
 import { withTimeout } from '../util/timeout.js'
+import { refreshedTokens } from '../auth/user-tokens.js'
 
 /** A run went past `tokenRefresh.runTimeout`. */
 class RunTimeoutError extends Error {
@@ -237,13 +238,7 @@ export class TokenRefreshTask {
       return
     }
     try {
-      const t = await this.#d.oauth.refreshToken(current.refresh_token)
-      const next: OAuthTokens = {
-        access_token: t.access_token,
-        refresh_token: typeof t.refresh_token === 'string' && t.refresh_token !== '' ? t.refresh_token : current.refresh_token,
-        expires_at: new Date(this.#now().getTime() + t.expires_in * 1000),
-        scopes: typeof t.scope === 'string' && t.scope !== '' ? t.scope.split(/\s+/) : current.scopes
-      }
+      const next = refreshedTokens(await this.#d.oauth.refreshToken(current.refresh_token), current, this.#now())
       await this.#d.store.setUserTokens(id, next)
       run.refreshed++
     } catch (err) {

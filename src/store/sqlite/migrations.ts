@@ -243,7 +243,7 @@ const v5: Migration = {
   name: 'audit nick/kick actions, access loss',
   up (db) {
     db.exec(`
-      CREATE TABLE discord_audit_log_v4 (
+      CREATE TABLE discord_audit_log_v5 (
         id              TEXT PRIMARY KEY,
         run_id          TEXT,
         guild_id        TEXT NOT NULL,
@@ -257,9 +257,9 @@ const v5: Migration = {
         error_code      TEXT,
         created_at      INTEGER NOT NULL
       ) STRICT;
-      INSERT INTO discord_audit_log_v4 SELECT id, run_id, guild_id, discord_user_id, user_id, role_id, role_name, action, mapping_id, outcome, error_code, created_at FROM discord_audit_log;
+      INSERT INTO discord_audit_log_v5 SELECT id, run_id, guild_id, discord_user_id, user_id, role_id, role_name, action, mapping_id, outcome, error_code, created_at FROM discord_audit_log;
       DROP TABLE discord_audit_log;
-      ALTER TABLE discord_audit_log_v4 RENAME TO discord_audit_log;
+      ALTER TABLE discord_audit_log_v5 RENAME TO discord_audit_log;
       CREATE INDEX discord_audit_log_guild ON discord_audit_log (guild_id, created_at, id);
       CREATE INDEX discord_audit_log_discord_user ON discord_audit_log (discord_user_id, created_at, id);
       CREATE INDEX discord_audit_log_user ON discord_audit_log (user_id, created_at, id);
