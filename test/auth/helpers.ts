@@ -1,5 +1,5 @@
 import type { FastifyDiscordSyncOptions } from '../../src/index.js'
-import { createDiscordSimulator, type DiscordSimulator } from '../../src/testing/index.js'
+import { createDiscordSimulator, type DiscordSimulator, type SimulatorOptions } from '../../src/testing/index.js'
 import type { OAuthApp, WorldOptions } from '../helpers/world.js'
 
 /*
@@ -17,8 +17,8 @@ export const ALICE = '100000000000000001'
 export const BOB = '100000000000000002'
 export const GUILD = '200000000000000001'
 
-export async function startSimulator (): Promise<DiscordSimulator> {
-  const sim = await createDiscordSimulator()
+export async function startSimulator (options: SimulatorOptions = {}): Promise<DiscordSimulator> {
+  const sim = await createDiscordSimulator(options)
   sim.state.addOAuthApp({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [REDIRECT_URI], name: 'Falcon' })
   sim.state.addUser({ id: ALICE, username: 'alice', global_name: 'Alice' })
   sim.state.addUser({ id: BOB, username: 'bob', global_name: 'Bob' })

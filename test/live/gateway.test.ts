@@ -171,6 +171,19 @@ describe('live Gateway faults and bad input', () => {
     expect(guild.last_error).toMatch(/role/i)
   })
 
+  it('re-checks health at once when a mapped role is moved above the bot', async () => {
+    w = await buildLiveWorld()
+    await w.store.updateGuild(IDS.g1, { health_status: 'healthy' })
+    // GUILD_ROLE_UPDATE: the mapped role now outranks the bot's role (position 10).
+    w.sim.state.setRolePosition(IDS.g1, IDS.pilot, 15)
+    const guild = await until(async () => {
+      const g = await w?.store.getGuild(IDS.g1)
+      return g?.health_status !== 'healthy' ? g : null
+    })
+    expect(guild.health_status).toBe('degraded')
+    expect(await gatewayCount(w, 'GUILD_ROLE_UPDATE', 'handled')).toBe(1)
+  })
+
   it('logs and skips malformed member events without throwing', async () => {
     w = await buildLiveWorld()
     const guild = await w.store.getGuild(IDS.g1)
