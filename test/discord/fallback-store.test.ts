@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { FallbackRateLimitStore } from '../../src/discord/ratelimit/fallback.js'
 import type { GlobalAcquireParams } from '../../src/discord/ratelimit/store.js'
 import { REDIS_URL, redisAvailable, uniquePrefix } from '../helpers/redis.js'
@@ -151,10 +151,16 @@ describe('fallback store: what counts as a Redis failure', () => {
     // Redis comes back empty (its keys gone, as after a restart without persistence).
     await admin.del(`${prefix}gl:tok`)
     await redis.connect()
-    // A real wait on purpose: the store probes Redis at most every retryIntervalMs of wall-clock time.
-    await new Promise((resolve) => setTimeout(resolve, retryIntervalMs + 20))
-    await store.checkInvalid('tok', params('probe'))
-    await recovered
+    // The store probes Redis at most every retryIntervalMs of its clock (Date.now): move that clock
+    // past the interval instead of waiting it out. Only Date is faked; ioredis keeps its real timers.
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(Date.now() + retryIntervalMs + 20)
+      await store.checkInvalid('tok', params('probe'))
+      await recovered
+    } finally {
+      vi.useRealTimers()
+    }
     expect(changes).toEqual(['fallback', 'recovered'])
     expect(await store.acquireGlobal('tok', { ...params('after'), instance: 'A' })).toEqual({ granted: true })
     // The 4 grants of the window (2 mirrored while Redis was up, 2 in-process) went into Redis before that one.
