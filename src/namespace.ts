@@ -18,6 +18,7 @@ import type { MappingService } from './guilds/mappings/service.js'
 import type { UserService } from './users/service.js'
 import type { DiscordSyncEvents } from './events.js'
 import type { PushAccepted } from './live/push.js'
+import type { JobBackend } from './jobs/backend.js'
 
 /*
  * The shape of `fastify.discord`, declared apart from src/plugin.ts (which builds it) so that
@@ -109,6 +110,11 @@ export interface DiscordSyncNamespace {
    * `gateway.enabled` is false or no membership provider is configured.
    */
   gateway: LiveGateway | null
+  /**
+   * Where background work runs (`jobs.backend`, `jobs.role`): `syncUser()`, `runUnlinkRemoval()`,
+   * `removeManagedRoles()` hand work to it; `stats()` reads the BullMQ queue (null when local).
+   */
+  readonly jobs: JobBackend
 }
 
 declare module 'fastify' {

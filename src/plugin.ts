@@ -1,6 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { RedisConnection as Redis } from './util/driver-types.js'
-import type { ToadScheduler } from 'toad-scheduler'
 import { withTimeout } from './util/timeout.js'
 import { importOptional } from './util/optional-import.js'
 import { AlreadyRegisteredError, DiscordNotConfiguredError } from './errors.js'
@@ -20,21 +19,21 @@ import { MappingService } from './guilds/mappings/service.js'
 import { UserService } from './users/service.js'
 import { checkHealth, withGuildHealth } from './health/module.js'
 import { RedisBreaker } from './health/redis-breaker.js'
-import { GuildHealthTask, HEALTH_CHECK_JOB_ID } from './health/guild-health.js'
+import { GuildHealthTask } from './health/guild-health.js'
 import { SyncEngine } from './sync/engine.js'
 import { SyncMetrics } from './sync/metrics.js'
 import { RedisTaskLock } from './tasks/lock.js'
-import { resolveScheduler, scheduleOnReady } from './tasks/scheduler.js'
-import { TOKEN_REFRESH_JOB_ID, TokenRefreshTask } from './tasks/token-refresh.js'
-import { ROLE_SYNC_JOB_ID, RoleSyncTask } from './tasks/role-sync.js'
-import { SYNC_CLEANUP_JOB_ID, SyncCleanupTask } from './tasks/cleanup.js'
+import { createLocalJobs, openBullQueue, startBullJobs, type JobBackend } from './jobs/index.js'
+import { TokenRefreshTask } from './tasks/token-refresh.js'
+import { RoleSyncTask } from './tasks/role-sync.js'
+import { SyncCleanupTask } from './tasks/cleanup.js'
 import { MembershipPush } from './live/push.js'
 import { WebhookEvents } from './live/webhook-events.js'
 import { webhookPublicKey } from './live/webhook-signature.js'
 import { EchoFilter } from './live/gateway/echo.js'
 import { LiveGateway } from './live/gateway/gateway.js'
 import { MemberEvents } from './live/gateway/member-events.js'
-import { OAuthStateCleanupTask, STATE_CLEANUP_JOB_ID } from './tasks/state-cleanup.js'
+import { OAuthStateCleanupTask } from './tasks/state-cleanup.js'
 import routes from './routes/index.js'
 import type { DiscordSyncNamespace, DiscordSyncPublicOptions, SyncModule } from './namespace.js'
 
@@ -62,6 +61,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     throw err
   })
   const { redis, ownsRedis } = await openRedis(opts, log)
+  // jobs.backend "bullmq" (the resolver made sure Redis is configured): the queue every role enqueues on.
+  const bullQueue = opts.jobs.backend === 'bullmq' && redis !== null ? await openBullQueue(opts, redis, log) : null
   // What a request waits for in Redis (the API rate limit, the /status probe) goes through one breaker.
   const redisBreaker = redis === null ? null : new RedisBreaker(redis, opts.redisCommandTimeoutMs)
   const lockFor = (name: string, ttlMs: number): RedisTaskLock | null =>
@@ -121,7 +122,6 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     onWrite: echo.expect,
     userTokens
   })
-  connectSync(events, engine, opts.sync.syncOnLink, syncLog)
   if (linkedRoles !== null) connectLinkedRoles(events, linkedRoles)
   if (metrics !== null) {
     connectMetrics(events, metrics)
@@ -160,11 +160,25 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     })
     : null
   const roleSync = opts.sync.enabled
-    ? new RoleSyncTask({ engine, store, defaultIntervalMs: opts.syncIntervalMs, log: syncLog, ...(gateway === null ? {} : { cadence: (id, ms) => gateway.cadence(id, ms) }) })
+    ? new RoleSyncTask({
+      engine,
+      store,
+      defaultIntervalMs: opts.syncIntervalMs,
+      log: syncLog,
+      ...(gateway === null ? {} : { cadence: (id, ms) => gateway.cadence(id, ms) }),
+      ...(bullQueue === null ? {} : { dispatch: bullQueue.syncGuild })
+    })
     : null
   const cleanup = opts.sync.enabled ? new SyncCleanupTask({ store, retentionMs: opts.sync.retentionMs, log: syncLog }) : null
   // Always scheduled: anonymous callers create states whether or not sync is on.
   const stateCleanup = new OAuthStateCleanupTask({ store, log: oauthLog })
+  // Scheduled tasks and background work: in this process, or BullMQ jobs (jobs.backend).
+  const tasks = { engine, tokenRefresh, guildHealth: opts.healthCheck.enabled ? healthChecker : null, roleSync, cleanup, stateCleanup }
+  const logs = { oauthLog, botLog, syncLog }
+  const jobs: JobBackend = bullQueue === null
+    ? await createLocalJobs(fastify, opts, tasks, logs)
+    : await startBullJobs(fastify, bullQueue, opts, tasks, logs, metrics === null ? null : { registry: metrics.registry, prefix: opts.metrics.prefix })
+  connectSync(events, engine, jobs, opts.sync.syncOnLink)
 
   const sync: SyncModule = {
     engine,
@@ -175,7 +189,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     metricsRoute: { enabled: metrics !== null && opts.metrics.route, access: opts.metrics.access },
     removeManagedRoles: (discordUserId, initiatedBy) => engine.removeManagedRoles(discordUserId, initiatedBy)
   }
-  const guildHealth = opts.healthCheck.enabled ? healthChecker : null
+  const guildHealth = tasks.guildHealth
   const discordConfigured = opts.discord !== null
   const namespace: DiscordSyncNamespace = {
     store,
@@ -203,16 +217,17 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     guildHealth,
     sync,
     notifyMembershipChanged: (userIds) => push.notify(userIds),
-    gateway
+    gateway,
+    jobs
   }
   fastify.decorate('discord', namespace)
   fastify.decorateRequest('discordAuth', null)
 
-  await schedule(fastify, opts, { tokenRefresh, guildHealth, roleSync, cleanup, stateCleanup }, { oauthLog, botLog, syncLog })
   // Runs a crashed instance left "running" are failed; unlink removals left pending are resumed.
   fastify.addHook('onReady', async () => {
     try {
-      await engine.recoverStale()
+      // An API-only process leaves recovery to the workers (their role-sync job sweeps too).
+      if (jobs.works) await engine.recoverStale()
     } catch (err) {
       syncLog.error({ code: (err as { code?: unknown })?.code }, 'recovering interrupted sync runs failed')
     }
@@ -251,23 +266,23 @@ function connectLinkedRoles (events: DiscordSyncEvents, linkedRoles: LinkedRoles
   })
 }
 
-/** Sync reacts to the OAuth flow: a new link is synced soon, an unlink removes the managed roles. */
-function connectSync (events: DiscordSyncEvents, engine: SyncEngine, syncOnLink: boolean, log: FastifyBaseLogger): void {
-  if (syncOnLink) events.on('account.linked', (e) => engine.syncUserSoon(e.user_id, `link:${e.user_id}`))
+/**
+ * Sync reacts to the OAuth flow: a new link is synced soon, an unlink removes the managed roles;
+ * both through the job backend (at once in this process, or as BullMQ jobs).
+ */
+function connectSync (events: DiscordSyncEvents, engine: SyncEngine, jobs: JobBackend, syncOnLink: boolean): void {
+  if (syncOnLink) events.on('account.linked', (e) => { jobs.syncUser(e.user_id, `link:${e.user_id}`) })
   events.on('account.unlinked', (e) => {
     // Without a provider the plugin manages no roles: a queued removal waits until one is configured.
     if (!engine.configured) return
     const runId = e.role_removal.sync_run_id
-    const failed = (err: unknown): void => {
-      log.warn({ run_id: runId, code: (err as { code?: unknown })?.code }, 'the unlink role removal failed to start')
-    }
     if (e.role_removal.queued && runId !== null) {
       // The scheduler tick retries pending removals that could not start here.
-      engine.runUnlinkRemoval(runId).catch(failed)
+      jobs.runUnlinkRemoval(runId)
     } else {
       // Nothing queued (the link's guild list did not name a configured guild, e.g. no guilds
       // scope): the account may still hold managed roles, so every configured guild is checked.
-      engine.removeManagedRoles(e.discord_user_id, e.initiated_by).then((r) => r.done).catch(failed)
+      jobs.removeManagedRoles(e.discord_user_id, e.initiated_by)
     }
   })
 }
@@ -282,28 +297,6 @@ function connectMetrics (events: DiscordSyncEvents, metrics: SyncMetrics): void 
     metrics.tokenRefresh('failed', r.failed)
     metrics.tokenRefresh('skipped', r.skipped)
   })
-}
-
-interface Tasks {
-  tokenRefresh: TokenRefreshTask | null
-  guildHealth: GuildHealthTask | null
-  roleSync: RoleSyncTask | null
-  cleanup: SyncCleanupTask | null
-  stateCleanup: OAuthStateCleanupTask
-}
-
-/** Interval jobs on the host's @fastify/schedule, or our own; each starts on ready and is removed before close. */
-async function schedule (fastify: FastifyInstance, opts: ResolvedOptions, tasks: Tasks, logs: { oauthLog: FastifyBaseLogger, botLog: FastifyBaseLogger, syncLog: FastifyBaseLogger }): Promise<void> {
-  const { tokenRefresh, guildHealth, roleSync, cleanup, stateCleanup } = tasks
-  const { scheduler } = await resolveScheduler(fastify)
-  const job = (id: string, everyMs: number, run: () => Promise<unknown>, log: FastifyBaseLogger, what: string): void =>
-    scheduleOnReady(fastify, scheduler as ToadScheduler, id, everyMs, run, (err) => log.error({ err: { message: err.message } }, `${what} job failed`))
-  if (tokenRefresh !== null) job(TOKEN_REFRESH_JOB_ID, opts.tokenRefresh.intervalMs, () => tokenRefresh.run(), logs.oauthLog, 'token refresh')
-  if (guildHealth !== null) job(HEALTH_CHECK_JOB_ID, opts.healthCheck.intervalMs, () => guildHealth.run(), logs.botLog, 'guild health')
-  if (roleSync !== null) job(ROLE_SYNC_JOB_ID, opts.sync.schedulerTickMs, () => roleSync.tick(), logs.syncLog, 'role sync')
-  if (cleanup !== null) job(SYNC_CLEANUP_JOB_ID, opts.sync.cleanupIntervalMs, () => cleanup.run(), logs.syncLog, 'sync cleanup')
-  // Every state lifetime: the table holds at most about two lifetimes' worth of starts.
-  job(STATE_CLEANUP_JOB_ID, opts.stateExpiryMs, () => stateCleanup.run(), logs.oauthLog, 'OAuth state cleanup')
 }
 
 function publicOptions (opts: ResolvedOptions): DiscordSyncPublicOptions {

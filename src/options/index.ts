@@ -10,6 +10,7 @@ export type { HealthCheckOptions, ResolvedHealthCheckOptions } from './health-ch
 export type { GatewayOptions, ResolvedGatewayOptions } from './gateway.js'
 export type { RateLimitOptions, ResolvedRateLimitOptions } from './rate-limit.js'
 export type { SyncOptions, ResolvedSyncOptions } from './sync.js'
+export type { JobsOptions, ResolvedJobsOptions, JobsBackendName, JobsRole } from './jobs.js'
 export type { MetricsOptions, ResolvedMetricsOptions } from './metrics.js'
 export { LINKED_ROLE_TYPES, type LinkedRolesOptions, type LinkedRoleValue, type ResolvedLinkedRoles, type ResolvedLinkedRoleField } from './linked-roles.js'
 export { OptionsSchema, type FastifyDiscordSyncOptions } from './schema.js'

@@ -7,6 +7,7 @@ import { DEFAULT_OPTIONS } from './defaults.js'
 import { checkDiscordUrls, resolveDiscordApp, type ResolvedDiscordApp } from './discord-app.js'
 import { durationMs, fail } from './fail.js'
 import { resolveHealthCheck, type ResolvedHealthCheckOptions } from './health-check.js'
+import { resolveJobs, type ResolvedJobsOptions } from './jobs.js'
 import { resolveGateway, type ResolvedGatewayOptions } from './gateway.js'
 import { resolveLinkedRoles, type ResolvedLinkedRoles } from './linked-roles.js'
 import { resolveMetrics, type ResolvedMetricsOptions } from './metrics.js'
@@ -46,6 +47,8 @@ export interface ResolvedOptions {
   apiDocs: boolean
   membership: MembershipProvider | null
   sync: ResolvedSyncOptions
+  /** Where background work runs (local scheduler or BullMQ). */
+  jobs: ResolvedJobsOptions
   /** null when `linkedRoles` is not given. */
   linkedRoles: ResolvedLinkedRoles | null
   metrics: ResolvedMetricsOptions
@@ -130,6 +133,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     apiDocs: o.apiDocs ?? DEFAULT_OPTIONS.apiDocs,
     membership: resolveMembership(o.membership),
     sync: resolveSync(o.sync),
+    jobs: resolveJobs(o.jobs, o.redis !== undefined && o.redis !== null),
     linkedRoles: resolveLinkedRoles(o.linkedRoles),
     metrics: resolveMetrics(o.metrics),
     adminUi

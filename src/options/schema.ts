@@ -5,6 +5,7 @@ import { AuthSchema } from './auth.js'
 import { duration, instance, opt } from './define.js'
 import { DiscordAppSchema } from './discord-app.js'
 import { HealthCheckSchema } from './health-check.js'
+import { JobsSchema } from './jobs.js'
 import { LinkedRolesSchema } from './linked-roles.js'
 import { GatewaySchema } from './gateway.js'
 import { MetricsSchema } from './metrics.js'
@@ -63,6 +64,7 @@ export const OptionsSchema = Type.Object({
       '(unlink removals stay queued until a provider is configured). See docs/host-integration.md.'
   }),
   sync: Type.Optional(SyncSchema),
+  jobs: Type.Optional(JobsSchema),
   linkedRoles: Type.Optional(LinkedRolesSchema),
   gateway: Type.Optional(GatewaySchema),
   metrics: Type.Optional(MetricsSchema),

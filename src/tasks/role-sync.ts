@@ -28,12 +28,19 @@ export interface RoleSyncTaskDeps {
    * null pauses the guild (the bot was removed from it).
    */
   cadence?: (guildId: string, intervalMs: number) => number | null
+  /**
+   * Hands a due guild to a job queue instead of starting its run here (jobs.backend `bullmq`:
+   * a worker runs it; a guild already pending is not queued twice).
+   */
+  dispatch?: (guildId: string) => Promise<void>
   now?: () => Date
 }
 
 export interface RoleSyncTick {
   /** Guilds whose run started in this tick. */
   started: Array<{ guild_id: string, run_id: string }>
+  /** Guilds handed to the job queue (with `dispatch`), whose runs a worker starts. */
+  queued: string[]
   /** Guilds due but locked by another run. */
   locked: string[]
   /** Guilds due but claimed by another instance for this interval. */
@@ -81,7 +88,7 @@ export class RoleSyncTask {
 
   async #tick (): Promise<RoleSyncTick> {
     const { engine, store, log } = this.#d
-    const out: RoleSyncTick = { started: [], locked: [], claimed: [], resumed: 0, swept: 0 }
+    const out: RoleSyncTick = { started: [], queued: [], locked: [], claimed: [], resumed: 0, swept: 0 }
     // Without a membership provider the engine writes no role at all.
     if (!engine.configured) return out
     out.resumed = await engine.processPending()
@@ -110,6 +117,12 @@ export class RoleSyncTask {
         claimed = store.claimLease === undefined || await store.claimLease(claim, this.#owner, intervalMs, { now: new Date(now), ...(replacing === undefined ? {} : { replacing }) })
         if (!claimed) {
           out.claimed.push(guild.guild_id)
+          continue
+        }
+        if (this.#d.dispatch !== undefined) {
+          // The claim stays: the queued job is this interval's run.
+          await this.#d.dispatch(guild.guild_id)
+          out.queued.push(guild.guild_id)
           continue
         }
         const started = await engine.startGuild(guild.guild_id, 'system')
