@@ -19,6 +19,22 @@ export const StoreUsage = Type.Union([
   Type.Null()
 ], { description: 'Admins only (absent for everyone else): store size and rows per table; null when the store is unreachable, slow, or does not implement stats()' })
 
+/** Admins only: where background work runs and, with BullMQ, the shared queue. */
+export const JobsView = Type.Object({
+  backend: Type.Union([Type.Literal('local'), Type.Literal('bullmq')], { description: 'jobs.backend' }),
+  role: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { description: "jobs.role: what this process does ('api' only enqueues)" }),
+  queue: Type.Union([
+    Type.Object({
+      waiting: Type.Integer({ description: 'Jobs waiting for a worker' }),
+      active: Type.Integer({ description: 'Jobs a worker is running' }),
+      delayed: Type.Integer({ description: 'Jobs waiting out a retry backoff' }),
+      failed: Type.Integer({ description: 'Jobs kept after their last attempt failed' }),
+      oldest_waiting_ms: Type.Union([Type.Integer(), Type.Null()], { description: 'How long the oldest waiting job has waited (the queue latency); null when none waits' })
+    }),
+    Type.Null()
+  ], { description: 'The shared BullMQ queue; null with the local backend, or when Redis did not answer in time' })
+}, { description: 'Admins only (absent for everyone else): the job backend and its queue' })
+
 export const HealthResponse = Type.Object({
   module: Type.Literal('discord'),
   status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]),
@@ -34,7 +50,8 @@ export const HealthResponse = Type.Object({
     connected: Type.Integer({ description: 'Of those, connected now' }),
     resumes: Type.Integer({ description: 'Sessions resumed after drops, summed over connections' })
   }, { description: 'The live Gateway; absent when it is off' })),
-  store: Type.Optional(StoreUsage)
+  store: Type.Optional(StoreUsage),
+  jobs: Type.Optional(JobsView)
 })
 
 /** The store's figures as GET /status shows them to admins. */

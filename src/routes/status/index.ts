@@ -8,10 +8,10 @@ const STORE_USAGE_TIMEOUT_MS = 2000
 /**
  * GET /status: public module health. 200 when healthy or degraded, 503 when unhealthy (for load
  * balancers). An admin session also gets `store`: its size and rows per table (issue 18), so
- * growth is visible; an invalid or expired session reads it as anonymous, as a load balancer does.
+ * growth is visible, and the job backend with its queue's depth; an invalid or expired session reads it as anonymous, as a load balancer does.
  */
 const statusRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { auth, store } = fastify.discord
+  const { auth, store, jobs } = fastify.discord
   fastify.get('/status', {
     preValidation: auth.sessionIfValid,
     schema: {
@@ -32,8 +32,12 @@ const statusRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const stats = report.checks.store === 'ok'
       ? await readStoreUsage(store, STORE_USAGE_TIMEOUT_MS, (err) => request.log.warn({ err: { message: (err as Error)?.message } }, 'store stats failed'))
       : null
+    const queue = await jobs.stats().catch((err: unknown) => {
+      request.log.warn({ err: { message: (err as Error)?.message } }, 'job queue stats failed')
+      return null
+    })
     // Row counts of a deployment are not for shared caches.
-    return reply.status(status).header('cache-control', 'private, no-store').send({ ...report, store: presentStoreUsage(store.kind, stats) })
+    return reply.status(status).header('cache-control', 'private, no-store').send({ ...report, store: presentStoreUsage(store.kind, stats), jobs: { backend: jobs.backend, role: jobs.role, queue } })
   })
 }
 
