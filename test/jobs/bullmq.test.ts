@@ -112,11 +112,11 @@ describe.skipIf(!hasRedis)('jobs.backend bullmq', () => {
     const retriedTwice = new Promise<void>((resolve) => { twice = resolve })
     events.on('delayed', ({ jobId }) => {
       if (!jobId.startsWith('guild-')) return
-      void queue.getJob(jobId).then((job) => {
+      queue.getJob(jobId).then((job) => {
         if (job === undefined) return
         delays.push(job.delay)
         if (delays.length === 2) twice()
-      })
+      }, () => {})
     })
     expect((await w.app.discord.sync.scheduler?.tick())?.queued).toEqual([IDS.g1])
     await retriedTwice
