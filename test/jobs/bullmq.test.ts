@@ -103,19 +103,20 @@ describe.skipIf(!hasRedis)('jobs.backend bullmq', () => {
     const prefix = uniquePrefix('jobs-retry')
     const { queue, events } = outside(prefix)
     await events.waitUntilReady()
-    const w = await aliceNeedsPilot(await jobsWorld(prefix, { attempts: 4, backoff: '100ms' }, { sync: { enabled: true } }))
+    const w = await aliceNeedsPilot(await jobsWorld(prefix, { attempts: 8, backoff: '100ms' }, { sync: { enabled: true } }))
     // Another run holds the guild (a live one: its heartbeat is fresh, so no sweep frees it).
     const held = await w.app.discord.sync.engine.locks.acquire(lockKeys.guild(IDS.g1), 'someone-else')
     expect(held.ok).toBe(true)
-    const delays: number[] = []
+    // attempt made → the backoff before the next one (read with its attempt, so a late read cannot mismatch them)
+    const delays = new Map<number, number>()
     let twice: () => void = () => {}
     const retriedTwice = new Promise<void>((resolve) => { twice = resolve })
     events.on('delayed', ({ jobId }) => {
       if (!jobId.startsWith('guild-')) return
       queue.getJob(jobId).then((job) => {
         if (job === undefined) return
-        delays.push(job.delay)
-        if (delays.length === 2) twice()
+        delays.set(job.attemptsMade, job.delay)
+        if (delays.size === 2) twice()
       }, () => {})
     })
     expect((await w.app.discord.sync.scheduler?.tick())?.queued).toEqual([IDS.g1])
@@ -123,8 +124,9 @@ describe.skipIf(!hasRedis)('jobs.backend bullmq', () => {
     expect(await hasPilot(w)).toBeNull()
     if (held.ok) await w.app.discord.sync.engine.locks.release(held.handle)
     await until(async () => await hasPilot(w))
-    // 100 ms, then doubled: BullMQ's exponential backoff from jobs.backoff.
-    expect(delays.slice(0, 2)).toEqual([100, 200])
+    // 100 ms, then doubled at each attempt: BullMQ's exponential backoff from jobs.backoff.
+    expect(delays.size).toBeGreaterThanOrEqual(2)
+    for (const [attempt, delay] of delays) expect(delay).toBe(100 * 2 ** (attempt - 1))
   })
 
   it('the periodic tasks are Job Schedulers, and the role-sync scheduler starts due guilds', async () => {
