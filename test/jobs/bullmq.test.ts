@@ -103,7 +103,8 @@ describe.skipIf(!hasRedis)('jobs.backend bullmq', () => {
     const prefix = uniquePrefix('jobs-retry')
     const { queue, events } = outside(prefix)
     await events.waitUntilReady()
-    const w = await aliceNeedsPilot(await jobsWorld(prefix, { attempts: 8, backoff: '100ms' }, { sync: { enabled: true } }))
+    const logLines: string[] = []
+    const w = await aliceNeedsPilot(await jobsWorld(prefix, { attempts: 8, backoff: '100ms' }, { sync: { enabled: true } }, { logLines }))
     // Another run holds the guild (a live one: its heartbeat is fresh, so no sweep frees it).
     const held = await w.app.discord.sync.engine.locks.acquire(lockKeys.guild(IDS.g1), 'someone-else')
     expect(held.ok).toBe(true)
@@ -127,6 +128,15 @@ describe.skipIf(!hasRedis)('jobs.backend bullmq', () => {
     // 100 ms, then doubled at each attempt: BullMQ's exponential backoff from jobs.backoff.
     expect(delays.size).toBeGreaterThanOrEqual(2)
     for (const [attempt, delay] of delays) expect(delay).toBe(100 * 2 ** (attempt - 1))
+    const retried = logLines.map((l) => JSON.parse(l) as { msg: string, job?: string, attempt?: number }).filter((l) => l.msg === 'job failed: retrying' && l.job === 'guild-sync')
+    expect(retried.length).toBeGreaterThanOrEqual(2)
+    // The same attempts in the metrics, with the queue's depth read from Redis at scrape time.
+    const text = await w.app.discord.sync.metrics?.registry.metrics() ?? ''
+    const value = (line: RegExp): number => Number(text.split('\n').find((l) => line.test(l))?.split(' ').pop())
+    expect(value(/^discord_sync_jobs_total\{name="guild-sync",outcome="retried"\}/)).toBeGreaterThanOrEqual(2)
+    await until(async () => (await w.app.discord.sync.metrics?.registry.metrics())?.includes('discord_sync_jobs_total{name="guild-sync",outcome="completed"} 1') === true ? true : null)
+    expect(text).toMatch(/^discord_sync_job_queue_depth\{state="delayed"\} \d+$/m)
+    expect(text).toMatch(/^discord_sync_job_wait_seconds_count\{name="guild-sync"\} 1$/m)
   })
 
   it('the periodic tasks are Job Schedulers, and the role-sync scheduler starts due guilds', async () => {
