@@ -271,6 +271,11 @@ describe('standalone configuration', () => {
     ['DISCORD_TOKEN_REFRESH_INTERVAL', { DISCORD_TOKEN_REFRESH_INTERVAL: 'soon' }],
     ['DISCORD_ADMIN_UI', { DISCORD_ADMIN_UI: 'yes' }],
     ['DISCORD_GATEWAY', { DISCORD_GATEWAY: 'off' }],
+    ['DISCORD_JOBS', { DISCORD_JOBS: 'kafka' }],
+    ['DISCORD_ROLE', { DISCORD_JOBS: 'bullmq', REDIS_URL: 'redis://127.0.0.1:6379', DISCORD_ROLE: 'scheduler' }],
+    // BullMQ keeps its queue in Redis: the plugin's refusal comes back naming the variable.
+    ['DISCORD_JOBS', { DISCORD_JOBS: 'bullmq' }],
+    ['DISCORD_ROLE', { DISCORD_ROLE: 'worker' }],
     // Well-formed but below what the plugin accepts: its option error comes back naming the variable.
     ['DISCORD_STATE_EXPIRY', { DISCORD_STATE_EXPIRY: '1s' }],
     ['DISCORD_SYNC_INTERVAL', { DISCORD_SYNC_INTERVAL: '30s' }],
@@ -282,6 +287,12 @@ describe('standalone configuration', () => {
     const env = { ...REAL, DISCORD_DB_PATH: join(tempDir(), 'db.sqlite') }
     expect(loadConfig(env).plugin.gateway?.enabled).toBe(true)
     expect(loadConfig({ ...env, DISCORD_GATEWAY: '0' }).plugin.gateway?.enabled).toBe(false)
+  })
+
+  it('runs background work as BullMQ jobs with DISCORD_JOBS=bullmq, in the role DISCORD_ROLE names (local, all by default)', () => {
+    const env = { ...REAL, DISCORD_DB_PATH: join(tempDir(), 'db.sqlite') }
+    expect(loadConfig(env).plugin.jobs).toBeUndefined()
+    expect(loadConfig({ ...env, REDIS_URL: 'redis://127.0.0.1:6379', DISCORD_JOBS: 'bullmq', DISCORD_ROLE: 'worker' }).plugin.jobs).toEqual({ backend: 'bullmq', role: 'worker' })
   })
 
   it.each(bad)('names %s when it is wrong', (variable, override) => {

@@ -53,6 +53,8 @@ const OPTION_VARIABLES: Readonly<Record<string, string>> = Object.freeze({
   'sync.retention': 'DISCORD_SYNC_RETENTION',
   adminUi: 'DISCORD_ADMIN_UI',
   'gateway.enabled': 'DISCORD_GATEWAY',
+  'jobs.backend': 'DISCORD_JOBS',
+  'jobs.role': 'DISCORD_ROLE',
   'discord.clientId': 'DISCORD_CLIENT_ID',
   'discord.clientSecret': 'DISCORD_CLIENT_SECRET',
   'discord.redirectUri': 'DISCORD_REDIRECT_URI',
@@ -293,6 +295,13 @@ export function loadConfig (env: Env = process.env): StandaloneConfig {
   const gateway = get(env, 'DISCORD_GATEWAY') ?? '1'
   if (!['0', '1', 'true', 'false'].includes(gateway)) throw new ConfigError('DISCORD_GATEWAY', 'must be 1 or 0')
   plugin.gateway = { ...plugin.gateway, enabled: gateway === '1' || gateway === 'true' }
+
+  // Background work: this process (local), or BullMQ jobs on REDIS_URL shared by API and worker processes.
+  const jobs = get(env, 'DISCORD_JOBS') ?? 'local'
+  if (jobs !== 'local' && jobs !== 'bullmq') throw new ConfigError('DISCORD_JOBS', 'must be local or bullmq')
+  const role = get(env, 'DISCORD_ROLE') ?? 'all'
+  if (role !== 'all' && role !== 'api' && role !== 'worker') throw new ConfigError('DISCORD_ROLE', 'must be all, api or worker')
+  if (jobs !== 'local' || role !== 'all') plugin.jobs = { backend: jobs, role }
 
   const scopes = (get(env, 'DISCORD_SCOPES') ?? 'identify guilds').split(/\s+/)
   for (const s of scopes) if (!ALLOWED_SCOPES.includes(s)) throw new ConfigError('DISCORD_SCOPES', `contains "${s}", which is not an allowed scope (${ALLOWED_SCOPES.join(', ')})`)

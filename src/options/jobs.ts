@@ -20,8 +20,10 @@ export const JobsSchema = Type.Object({
     description: 'With `bullmq`: jobs one worker process runs at once (guild syncs share the bot\'s rate limits whatever this is).'
   }),
   attempts: opt(Type.Integer({ minimum: 1, maximum: 50 }), {
-    default: 5,
-    description: 'With `bullmq`: tries a job gets (a failed or interrupted sync, a guild still locked by a dead run) before it is dropped; its next scheduled run starts afresh.'
+    default: 8,
+    description: 'With `bullmq`: tries a job gets (a failed or interrupted sync, a guild still locked by a dead run) before it is dropped; ' +
+      'its next scheduled run starts afresh. With the default backoff, 8 tries span about 10 minutes: longer than `sync.staleAfter`, ' +
+      'so a guild a dead worker left locked is synced by the same job once its run is found stale.'
   }),
   backoff: duration({
     default: '5s',

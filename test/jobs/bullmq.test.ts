@@ -63,7 +63,7 @@ describe('jobs options', () => {
     expect(() => resolveOptions({ encryptionKey: TEST_KEY, redis: REDIS_URL, jobs: { role: 'worker' } })).toThrow(/"jobs\.role": "worker" needs jobs\.backend "bullmq"/)
   })
   it('defaults to the local backend, all roles', () => {
-    expect(resolveOptions({ encryptionKey: TEST_KEY }).jobs).toMatchObject({ backend: 'local', role: 'all', attempts: 5, backoffMs: 5000, lockDurationMs: 30_000 })
+    expect(resolveOptions({ encryptionKey: TEST_KEY }).jobs).toMatchObject({ backend: 'local', role: 'all', attempts: 8, backoffMs: 5000, lockDurationMs: 30_000 })
   })
 })
 
