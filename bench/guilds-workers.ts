@@ -77,14 +77,18 @@ const ready: Array<Promise<void>> = []
 for (let w = 0; w < WORKERS; w++) {
   const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env, NAME: `w${w}` }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
   children.push(child)
-  ready.push(new Promise((resolve) => {
+  ready.push(new Promise((resolve, reject) => {
+    child.once('exit', (code) => { reject(new Error(`worker w${w} exited (${code ?? 'signal'}) before it was ready`)) })
     child.on('message', (m: { type: string, name: string, sync_type?: string, status?: string }) => {
       if (m.type === 'ready') resolve()
       if (m.type === 'run' && m.sync_type === 'guild') runs.push({ name: m.name, status: m.status ?? '' })
     })
   }))
 }
-await Promise.all(ready)
+await Promise.all(ready).catch((err: unknown) => {
+  for (const c of children) c.kill('SIGKILL')
+  throw err
+})
 
 const redis = new Redis(REDIS_URL)
 const queue = await openBullQueue(resolveOptions({ ...base, redis, redisKeyPrefix: prefix, jobs: { backend: 'bullmq' } }), redis, pino({ level: 'silent' }))
