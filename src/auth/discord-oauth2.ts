@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyOAuth2Options, OAuth2Namespace } from '@fastify/oauth2'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { Routes } from 'discord-api-types/v10'
+import { Routes } from '../discord/routes.js'
 import { DiscordUpstreamError, OAuthInvalidGrantError } from '../errors.js'
 import { DEFAULT_REST_OPTIONS } from '../discord/index.js'
 import { fullJitterDelay } from '../discord/util.js'
