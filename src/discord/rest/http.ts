@@ -75,10 +75,11 @@ export class HttpSender {
       const qs = params.toString()
       if (qs.length > 0) path += `?${qs}`
     }
+    // Before the clock starts: loading undici (first request only) is not Discord's answer time.
+    const dispatcher = this.#dispatcher ?? await this.#ownAgent()
     const timeout = AbortSignal.timeout(this.#timeoutMs)
     const signal = request.signal === undefined ? timeout : AbortSignal.any([request.signal, timeout])
     try {
-      const dispatcher = this.#dispatcher ?? await this.#ownAgent()
       const res = await dispatcher.request({ origin: this.#origin, path, method: request.method, headers, body: body ?? null, signal })
       const text = await res.body.text()
       return { status: res.statusCode, headers: res.headers, text }
