@@ -112,7 +112,7 @@
  * @property {string | null} last_sync
  */
 
-/** @typedef {{ mappings: RoleMapping[], total: number }} RoleMappingList */
+/** GET /guilds/{guild_id}/role-mappings, a page (`after` = next_cursor). @typedef {{ mappings: RoleMapping[], total: number, next_cursor: string | null }} RoleMappingList */
 
 /**
  * The body of a mapping create or update, as the form sends it.
