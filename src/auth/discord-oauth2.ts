@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import fastifyOauth2, { type OAuth2Namespace } from '@fastify/oauth2'
+import type { FastifyOAuth2Options, OAuth2Namespace } from '@fastify/oauth2'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { Routes } from 'discord-api-types/v10'
+import { Routes } from '../discord/routes.js'
 import { DiscordUpstreamError, OAuthInvalidGrantError } from '../errors.js'
 import { DEFAULT_REST_OPTIONS } from '../discord/index.js'
 import { fullJitterDelay } from '../discord/util.js'
@@ -29,10 +29,9 @@ import { PKCE_VERIFIER_COOKIE, StateBinding } from './state-binding.js'
  */
 
 /**
- * @fastify/oauth2 decorates with this name (and `oauth2FastifyDiscordSync`), on a context of our
- * own: a host's instance never gets it, so a host's own @fastify/oauth2 (under its own name) and a
- * second registration of this plugin in another context do not clash with it; only a host
- * decorator of this very name, registered before the plugin, would.
+ * @fastify/oauth2 decorates with this name (and `oauth2FastifyDiscordSync`) a Fastify instance of
+ * our own that never listens (see `lazyNamespace`): a host's instance never gets it, so a host's
+ * own @fastify/oauth2 and a second registration of this plugin do not clash with it.
  */
 const DECORATOR = 'fastifyDiscordSync'
 
@@ -158,12 +157,12 @@ export interface OAuthFlow {
 
 /** The authorize URL and the code exchange, through @fastify/oauth2. */
 export class DiscordOAuth2 {
-  readonly #ns: OAuth2Namespace
+  readonly #ns: () => Promise<OAuth2Namespace>
   readonly #log: FastifyBaseLogger
   readonly #now: () => Date
 
-  /** @internal Built by `registerOAuthFlow`. */
-  constructor (ns: OAuth2Namespace, log: FastifyBaseLogger, now: () => Date) {
+  /** @internal Built by `registerOAuthFlow`; `ns` yields @fastify/oauth2's namespace (loaded on first use). */
+  constructor (ns: () => Promise<OAuth2Namespace>, log: FastifyBaseLogger, now: () => Date) {
     this.#ns = ns
     this.#log = log
     this.#now = now
@@ -178,7 +177,7 @@ export class DiscordOAuth2 {
         return this
       }
     }
-    const generated = await this.#ns.generateAuthorizationUri(carrier as unknown as FastifyRequest, onlyVerifier as unknown as FastifyReply)
+    const generated = await (await this.#ns()).generateAuthorizationUri(carrier as unknown as FastifyRequest, onlyVerifier as unknown as FastifyReply)
     if (carrier.issued === null) throw new Error('@fastify/oauth2 produced an authorize URL without calling generateStateFunction')
     return { auth_url: discordAuthorizeUrl(generated, pending.scopes), issued: carrier.issued }
   }
@@ -190,10 +189,11 @@ export class DiscordOAuth2 {
    */
   async exchange (code: string, state: string, verifier: string | undefined, claim: ClaimContext): Promise<{ record: OAuthStateRecord, tokens: OAuthTokens }> {
     const carrier = new ExchangeCarrier(code, state, verifier, claim)
+    const ns = await this.#ns()
     for (let attempt = 0; ; attempt++) {
       let token: unknown
       try {
-        token = (await this.#ns.getAccessTokenFromAuthorizationCodeFlow(carrier as unknown as FastifyRequest)).token
+        token = (await ns.getAccessTokenFromAuthorizationCodeFlow(carrier as unknown as FastifyRequest)).token
       } catch (err) {
         if (isPluginError(err)) throw err
         const failure = classify(err)
@@ -216,9 +216,9 @@ export class DiscordOAuth2 {
 }
 
 /**
- * Builds the flow's parts and, with a Discord application, registers @fastify/oauth2 on a child
- * context with Discord's endpoints from the options (`discord.authorizeUrl`, `apiBaseUrl`), so the
- * simulator is reached the same way as Discord.
+ * Builds the flow's parts. With a Discord application, @fastify/oauth2 is configured with
+ * Discord's endpoints from the options (`discord.authorizeUrl`, `apiBaseUrl`), so the simulator is
+ * reached the same way as Discord, and loaded on the first flow (see `lazyNamespace`).
  */
 export async function registerOAuthFlow (fastify: FastifyInstance, deps: OAuthFlowDeps): Promise<OAuthFlow> {
   const now = deps.now ?? (() => new Date())
@@ -229,43 +229,72 @@ export async function registerOAuthFlow (fastify: FastifyInstance, deps: OAuthFl
 
   const authorize = new URL(app.authorizeUrl)
   const token = new URL(`${deps.apiBaseUrl}${Routes.oauth2TokenExchange()}`)
-  let ns: OAuth2Namespace | undefined
-  await fastify.register(async (child) => {
-    await child.register(fastifyOauth2, {
-      name: DECORATOR,
-      scope: app.scopes,
-      credentials: {
-        client: { id: app.clientId, secret: app.clientSecret },
-        auth: {
-          authorizeHost: authorize.origin,
-          authorizePath: `${authorize.pathname}${authorize.search}`,
-          tokenHost: token.origin,
-          tokenPath: token.pathname
-        },
-        // Discord accepts HTTP Basic client authentication, as DiscordRestClient sends it.
-        options: { authorizationMethod: 'header' },
-        http: { timeout: DEFAULT_REST_OPTIONS.timeoutMs }
+  const options: FastifyOAuth2Options = {
+    name: DECORATOR,
+    scope: app.scopes,
+    credentials: {
+      client: { id: app.clientId, secret: app.clientSecret },
+      auth: {
+        authorizeHost: authorize.origin,
+        authorizePath: `${authorize.pathname}${authorize.search}`,
+        tokenHost: token.origin,
+        tokenPath: token.pathname
       },
-      callbackUri: app.redirectUri,
-      generateStateFunction: async (request: FastifyRequest): Promise<string> => {
-        const carrier = request as unknown
-        if (!(carrier instanceof StartCarrier)) throw new Error('generateStateFunction called without a flow start')
-        carrier.issued = await states.issue(carrier.pending)
-        return carrier.issued.state
-      },
-      checkStateFunction: async (request: FastifyRequest): Promise<boolean> => {
-        const carrier = request as unknown
-        if (!(carrier instanceof ExchangeCarrier)) throw new Error('checkStateFunction called without a code exchange')
-        carrier.record ??= await states.claim(carrier.query.state, carrier.claim)
-        return true
-      },
-      ...(deps.auth.pkce === false ? {} : { pkce: deps.auth.pkce }),
-      verifierCookieName: PKCE_VERIFIER_COOKIE,
-      cookie: binding.verifierCookieOptions,
-      userAgent: deps.userAgent ?? DEFAULT_REST_OPTIONS.userAgent
-    })
-    ns = child.oauth2FastifyDiscordSync
-  })
-  if (ns === undefined) throw new Error('@fastify/oauth2 did not decorate its namespace')
-  return { binding, states, oauth2: new DiscordOAuth2(ns, deps.log, now) }
+      // Discord accepts HTTP Basic client authentication, as DiscordRestClient sends it.
+      options: { authorizationMethod: 'header' },
+      http: { timeout: DEFAULT_REST_OPTIONS.timeoutMs }
+    },
+    callbackUri: app.redirectUri,
+    generateStateFunction: async (request: FastifyRequest): Promise<string> => {
+      const carrier = request as unknown
+      if (!(carrier instanceof StartCarrier)) throw new Error('generateStateFunction called without a flow start')
+      carrier.issued = await states.issue(carrier.pending)
+      return carrier.issued.state
+    },
+    checkStateFunction: async (request: FastifyRequest): Promise<boolean> => {
+      const carrier = request as unknown
+      if (!(carrier instanceof ExchangeCarrier)) throw new Error('checkStateFunction called without a code exchange')
+      carrier.record ??= await states.claim(carrier.query.state, carrier.claim)
+      return true
+    },
+    ...(deps.auth.pkce === false ? {} : { pkce: deps.auth.pkce }),
+    verifierCookieName: PKCE_VERIFIER_COOKIE,
+    cookie: binding.verifierCookieOptions,
+    userAgent: deps.userAgent ?? DEFAULT_REST_OPTIONS.userAgent
+  }
+  const lazy = lazyNamespace(options)
+  fastify.addHook('onClose', lazy.close)
+  return { binding, states, oauth2: new DiscordOAuth2(lazy.get, deps.log, now) }
+}
+
+/*
+ * @fastify/oauth2 (with simple-oauth2 and joi under it) was a sixth of the plugin's start-up
+ * (issue 16, part 4), paid by every process, including workers and API processes nobody logs in
+ * through. It is loaded on the first login or link instead, and registered on a Fastify instance of
+ * our own that never listens: a plugin cannot register on the host's instance after ready, and
+ * the namespace is only ever handed carriers (see above), never the HTTP request and reply, so
+ * which instance carries the decorator makes no difference. A failed load is not kept: the next
+ * flow tries again.
+ */
+function lazyNamespace (options: FastifyOAuth2Options): { get: () => Promise<OAuth2Namespace>, close: () => Promise<void> } {
+  let loading: Promise<{ ns: OAuth2Namespace, close: () => Promise<void> }> | null = null
+  const load = async (): Promise<{ ns: OAuth2Namespace, close: () => Promise<void> }> => {
+    const [{ default: Fastify }, { default: fastifyOauth2 }] = await Promise.all([import('fastify'), import('@fastify/oauth2')])
+    const own = Fastify({ logger: false })
+    await own.register(fastifyOauth2, options)
+    await own.ready()
+    const ns = (own as unknown as Record<string, OAuth2Namespace | undefined>).oauth2FastifyDiscordSync
+    if (ns === undefined) throw new Error('@fastify/oauth2 did not decorate its namespace')
+    return { ns, close: async () => { await own.close() } }
+  }
+  return {
+    get: async () => {
+      loading ??= load().catch((err: unknown) => { loading = null; throw err })
+      return (await loading).ns
+    },
+    close: async () => {
+      const loaded = await loading?.catch(() => null)
+      await loaded?.close()
+    }
+  }
 }

@@ -10,7 +10,7 @@ import type {
   RESTGetAPIGuildMembersResult,
   RESTPostAPIChannelMessageJSONBody
 } from 'discord-api-types/v10'
-import { Routes } from 'discord-api-types/v10'
+import { Routes } from './routes.js'
 import type { CallOptions, Send, WriteOptions } from './types.js'
 import { MAX_MEMBERS_PAGE_SIZE } from './defaults.js'
 import { fetchCurrentUser } from './current-user.js'

@@ -1,5 +1,5 @@
 import type { APIUser } from 'discord-api-types/v10'
-import { Routes } from 'discord-api-types/v10'
+import { Routes } from './routes.js'
 import type { CallOptions, Send } from './types.js'
 import { expectEntity, shapeContext } from './validate.js'
 

@@ -1,5 +1,5 @@
 import type { RESTPostOAuth2AccessTokenResult, RESTPostOAuth2RefreshTokenResult } from 'discord-api-types/v10'
-import { Routes } from 'discord-api-types/v10'
+import { Routes } from './routes.js'
 import type { CallOptions, Send } from './types.js'
 import { expectTokenResponse } from './validate.js'
 

@@ -1,5 +1,5 @@
 import type { APIApplicationRoleConnection, APIUser, RESTAPIPartialCurrentUserGuild, RESTPutAPICurrentUserApplicationRoleConnectionJSONBody } from 'discord-api-types/v10'
-import { Routes } from 'discord-api-types/v10'
+import { Routes } from './routes.js'
 import type { CallOptions, Send } from './types.js'
 import { fetchCurrentUser } from './current-user.js'
 import { assertSnowflake } from './util.js'

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifySchema, FastifySchemaCompiler } from 'fastify'
 import type { TSchema } from '@sinclair/typebox'
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
+import { lazyValidatorCompiler, useLazySerializers } from './lazy-compilers.js'
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js'
 
 /*
@@ -103,5 +104,7 @@ const strictValidatorCompiler: FastifySchemaCompiler<FastifySchema> = (route) =>
 }
 
 export function useStrictJson (fastify: FastifyInstance): void {
-  fastify.setValidatorCompiler(strictValidatorCompiler)
+  // Compiled on each route's first request, not at ready (lazy-compilers.ts).
+  fastify.setValidatorCompiler(lazyValidatorCompiler(strictValidatorCompiler))
+  useLazySerializers(fastify)
 }

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { ErrorResponse, Snowflake } from './common.js'
 import { IsoDateTime, iso, Label, Nullable } from './http.js'
-import type { RoleMappingRecord } from '../store/port/index.js'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type RoleMappingRecord } from '../store/port/index.js'
+import { MappingCursorParam } from './mapping-cursor.js'
 
 /*
  * Group → Discord role mappings (the seed's `discord_role_mappings`). Requests accept the
@@ -60,13 +61,20 @@ export const MappingParams = Type.Object({
   mapping_id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })
 }, { additionalProperties: false })
 
+const MappingPageFields = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: `Mappings per page, in (guild, priority, id) order (at most ${MAX_PAGE_SIZE})` })),
+  after: Type.Optional(MappingCursorParam)
+}
+
 export const MappingListQuery = Type.Object({
   guild_id: Type.Optional(Snowflake),
-  enabled: Type.Optional(Type.Boolean())
+  enabled: Type.Optional(Type.Boolean()),
+  ...MappingPageFields
 }, { additionalProperties: false })
 
 export const GuildMappingListQuery = Type.Object({
-  enabled: Type.Optional(Type.Boolean())
+  enabled: Type.Optional(Type.Boolean()),
+  ...MappingPageFields
 }, { additionalProperties: false })
 
 export const RoleMapping = Type.Object({
@@ -91,7 +99,8 @@ export type RoleMappingDto = Static<typeof RoleMapping>
 
 export const RoleMappingList = Type.Object({
   mappings: Type.Array(RoleMapping),
-  total: Type.Integer()
+  total: Type.Integer({ description: 'Mappings matching the filter, on every page' }),
+  next_cursor: Nullable(Type.String({ description: 'Pass as `after` for the next page; null on the last page' }))
 })
 
 export const DeletedMapping = Type.Object({

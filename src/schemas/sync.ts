@@ -123,8 +123,22 @@ export const ManualSyncResponse = Type.Object({
   changes_total: Nullable(Type.Integer())
 })
 
+/*
+ * A run in a list: its counts, without the error list and the per-guild results (up to hundreds
+ * of entries per run, most of a list's size and serialisation time); GET /sync/runs/{id} has them.
+ */
+const { errors: _errors, guilds: _guilds, ...resultCounts } = RunDto.properties.results.properties
+export const RunSummaryDto = Type.Object({
+  ...RunDto.properties,
+  results: Type.Object({
+    ...resultCounts,
+    errors_count: Type.Integer({ description: 'Entries of `results.errors` (GET /sync/runs/{id})' }),
+    guilds_count: Type.Integer({ description: 'Entries of `results.guilds` (GET /sync/runs/{id})' })
+  })
+}, { description: 'A run without its error list and per-guild results: GET /sync/runs/{id} has them' })
+
 export const RunList = Type.Object({
-  runs: Type.Array(RunDto),
+  runs: Type.Array(RunSummaryDto),
   next_cursor: Nullable(Type.String(), 'Pass as before= for the next (older) page; null on the last page')
 })
 export const RunListQuery = Type.Object({
@@ -247,6 +261,36 @@ export function presentRun (run: SyncRunRecord, progress: RunProgress | null = n
     initiated_by: run.initiated_by,
     created_at: run.created_at.toISOString(),
     progress
+  }
+}
+
+/** A run for a list: the counts of `presentRun`, the error list and per-guild results only counted. */
+export function presentRunSummary (run: SyncRunRecord): Static<typeof RunSummaryDto> {
+  const r = run.results
+  return {
+    id: run.id,
+    sync_type: run.sync_type,
+    target_id: run.target_id,
+    status: run.status,
+    dry_run: run.dry_run,
+    force: run.force,
+    started_at: iso(run.started_at),
+    completed_at: iso(run.completed_at),
+    duration: run.duration,
+    heartbeat_at: iso(run.heartbeat_at),
+    results: {
+      users_processed: r.users_processed,
+      users_synced: r.users_synced,
+      users_failed: r.users_failed,
+      roles_added: r.roles_added,
+      roles_removed: r.roles_removed,
+      guilds_processed: r.guilds_processed,
+      errors_count: r.errors.length,
+      guilds_count: r.guilds?.length ?? 0
+    },
+    initiated_by: run.initiated_by,
+    created_at: run.created_at.toISOString(),
+    progress: null
   }
 }
 

@@ -13,6 +13,7 @@ import type {
   ListAuditQuery,
   ListDiscordUsersQuery,
   ListRoleMappingsQuery,
+  ListRoleMappingsPage,
   ListSyncRunsQuery,
   ListTaskRunsQuery,
   OAuthStateRecord,
@@ -91,7 +92,7 @@ export abstract class AggregateStore {
 
   createMapping (input: CreateRoleMappingInput): Promise<RoleMappingRecord> { return this.#a.mappings.createMapping(input) }
   getMapping (id: string): Promise<RoleMappingRecord | null> { return this.#a.mappings.getMapping(id) }
-  listMappings (query?: ListRoleMappingsQuery): Promise<RoleMappingRecord[]> { return this.#a.mappings.listMappings(query) }
+  listMappings (query?: ListRoleMappingsPage): Promise<RoleMappingRecord[]> { return this.#a.mappings.listMappings(query) }
   updateMapping (id: string, patch: UpdateRoleMappingInput): Promise<RoleMappingRecord | null> { return this.#a.mappings.updateMapping(id, patch) }
   deleteMapping (id: string): Promise<boolean> { return this.#a.mappings.deleteMapping(id) }
   applyMappingBatch (guildId: string, batch: RoleMappingBatch): Promise<RoleMappingBatchResult> { return this.#a.mappings.applyMappingBatch(guildId, batch) }

@@ -179,7 +179,58 @@ describe('listing and reading', () => {
     const on = await t.inject({ url: `${base}?enabled=true`, as: 'admin' })
     expect(on.json().mappings.map((m: { group_id: string }) => m.group_id)).toEqual(['pilots'])
     const other = await t.inject({ url: `/discord/role-mappings?guild_id=${IDS.noBotGuild}`, as: 'admin' })
-    expect(other.json()).toEqual({ mappings: [], total: 0 })
+    expect(other.json()).toEqual({ mappings: [], total: 0, next_cursor: null })
+  })
+
+  it('pages by keyset: limit, next_cursor as after, every mapping once in (priority, id) order, total on every page', async () => {
+    const store = t.app.discord.store
+    // Equal priorities too, so the id breaks ties and the cursor must carry it.
+    for (let i = 0; i < 7; i++) {
+      await store.createMapping({ guild_id: IDS.guild, group_id: `group-${i}`, discord_role_id: IDS.pilotRole, priority: 1 + (i % 3) })
+    }
+    const expected = (await store.listMappings({ guild_id: IDS.guild })).map((m) => m.id)
+    for (const url of [base, `/discord/role-mappings?guild_id=${IDS.guild}`, '/discord/role-mappings']) {
+      const seen: string[] = []
+      let after: string | null = null
+      let pages = 0
+      do {
+        const sep = url.includes('?') ? '&' : '?'
+        const res = await t.inject({ url: `${url}${sep}limit=3${after === null ? '' : `&after=${after}`}`, as: 'admin' })
+        expect(res.statusCode, res.body).toBe(200)
+        const body = res.json() as { mappings: Array<{ id: string }>, total: number, next_cursor: string | null }
+        expect(body.total).toBe(7)
+        expect(body.mappings.length).toBeLessThanOrEqual(3)
+        seen.push(...body.mappings.map((m) => m.id))
+        after = body.next_cursor
+        pages++
+      } while (after !== null && pages < 10)
+      expect(seen).toEqual(expected)
+      expect(pages).toBe(3)
+    }
+    // A page that ends exactly at the last mapping says so: no empty extra page.
+    const exact = await t.inject({ url: `${base}?limit=7`, as: 'admin' })
+    expect(exact.json().next_cursor).toBeNull()
+    // The default page is 20.
+    for (let i = 7; i < 25; i++) await store.createMapping({ guild_id: IDS.guild, group_id: `group-${i}`, discord_role_id: IDS.pilotRole, priority: 5 })
+    const first = await t.inject({ url: base, as: 'admin' })
+    expect(first.json().mappings).toHaveLength(20)
+    expect(first.json().total).toBe(25)
+    expect(typeof first.json().next_cursor).toBe('string')
+  })
+
+  it.each([
+    ['a cursor it never returned', 'after=bm90LWEtY3Vyc29y', /after/],
+    ['a cursor that is not base64url', 'after=%2B%2B', /after/],
+    ['limit 0', 'limit=0', /limit/],
+    ['limit above 100', 'limit=101', /limit/],
+    ['a fractional limit', 'limit=2.5', /limit/]
+  ])('refuses %s with 400 FST_DISCORD_VALIDATION on both lists', async (_what, qs, message) => {
+    for (const url of [`${base}?${qs}`, `/discord/role-mappings?${qs}`]) {
+      const res = await t.inject({ url, as: 'admin' })
+      expect(res.statusCode, url).toBe(400)
+      expect(res.json().code).toBe('FST_DISCORD_VALIDATION')
+      expect(res.json().message).toMatch(message)
+    }
   })
 
   it('listing an unconfigured guild is a 404; bad filters are 400s', async () => {

@@ -22,7 +22,7 @@ const root = resolve(import.meta.dirname, '../..')
 const outDir = join(root, 'test-results', `driver-loading-${process.pid}`)
 
 interface Loaded { mongodb: boolean, sqlite: boolean, redis: boolean }
-interface Report { atImport: Loaded, afterStore: Loaded | null, storeError?: string }
+interface Report { atImport: Loaded, afterStore: Loaded | null, storeError?: string, heavyAfterReady?: Record<string, boolean> }
 
 /** The script each child runs: import the bundle, report, optionally build a store, report again. */
 type Backend = 'none' | 'sqlite' | 'mongodb' | 'plugin-sqlite' | 'plugin-redis'
@@ -47,15 +47,26 @@ function script (format: 'esm' | 'cjs', backend: Backend): string {
         redis: files.some((f) => /[\\\\/]node_modules[\\\\/]ioredis[\\\\/]/.test(f))
       }
     }
+    // Libraries the plugin loads on first use only (issue 16, part 4), CommonJS like the drivers.
+    const heavy = () => {
+      const files = Object.keys(req.cache)
+      const has = (name) => files.some((f) => f.split(/[\\/]/).join('/').includes('/node_modules/' + name + '/'))
+      return { oauth2: has('@fastify/oauth2'), simpleOauth2: has('simple-oauth2'), undici: has('undici'), discordApiTypes: has('discord-api-types') }
+    }
     const report = { atImport: loaded(), afterStore: null }
     if (${JSON.stringify(backend)}.startsWith('plugin-')) {
       // The whole plugin on SQLite, with or without a Redis URL (port 9: nothing answers, the plugin degrades).
       try {
         const Fastify = req('fastify')
         const app = Fastify()
-        await app.register(pkg.default, { store: { type: 'sqlite', path: ':memory:' }, encryptionKey: pkg.generateKey(), ${backend === 'plugin-redis' ? "redis: 'redis://127.0.0.1:9'" : ''} })
+        await app.register(pkg.default, { store: { type: 'sqlite', path: ':memory:' }, encryptionKey: pkg.generateKey(), auth: { jwtSecret: 'driver-loading-jwt-secret-of-32-chars-or-more' }, discord: { clientId: '900000000000000001', clientSecret: 'driver-loading-secret', redirectUri: 'http://127.0.0.1:9/discord/auth/callback' }, ${backend === 'plugin-redis' ? "redis: 'redis://127.0.0.1:9'" : ''} })
         await app.ready()
         report.afterStore = loaded()
+        report.heavyAfterReady = heavy()
+        // The first login start loads @fastify/oauth2 (so the probe above can see it).
+        const login = await app.inject({ url: '/discord/auth/login' })
+        if (login.statusCode !== 200) throw new Error('login start answered ' + login.statusCode + ': ' + login.body)
+        report.heavyAfterLogin = heavy()
         await app.close()
       } catch (err) {
         report.storeError = String(err && (err.code || err.message))
@@ -122,13 +133,17 @@ describe('store drivers are loaded only by the backend that needs them (built pa
       expect(report.afterStore).toEqual({ mongodb: true, sqlite: false, redis: false })
     })
 
-    it(`${format}: the plugin on SQLite without Redis never loads ioredis; with a Redis URL it does`, async () => {
+    it(`${format}: the plugin on SQLite without Redis never loads ioredis (with a Redis URL it does); @fastify/oauth2, undici and discord-api-types wait for first use`, async () => {
       const without = await run(format, 'plugin-sqlite')
       expect(without.storeError).toBeUndefined()
       expect(without.afterStore).toEqual({ mongodb: false, sqlite: true, redis: false })
+      // With a Discord application configured, ready() has loaded none of the on-first-use libraries.
+      expect(without.heavyAfterReady).toEqual({ oauth2: false, simpleOauth2: false, undici: false, discordApiTypes: false })
+      expect((without as Report & { heavyAfterLogin?: Record<string, boolean> }).heavyAfterLogin).toMatchObject({ oauth2: true, simpleOauth2: true })
       const withRedis = await run(format, 'plugin-redis')
       expect(withRedis.storeError).toBeUndefined()
       expect(withRedis.afterStore).toEqual({ mongodb: false, sqlite: true, redis: true })
-    })
+      // Two fresh processes each loading the whole plugin: slow on a loaded machine, not a timing check.
+    }, 60_000)
   }
 })

@@ -137,6 +137,8 @@ describe('status, runs and audit', () => {
     const run = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1, wait: true } })
     const list = await w.call('GET', '/sync/runs?sync_type=guild&limit=5')
     expect(list.body.runs.map((r: any) => r.id)).toEqual([run.body.run_id])
+    // A list carries counts only; the run itself has the error list and per-guild results.
+    expect(list.body.runs[0].results).toEqual({ users_processed: expect.any(Number), users_synced: expect.any(Number), users_failed: expect.any(Number), roles_added: 1, roles_removed: expect.any(Number), guilds_processed: 1, errors_count: 0, guilds_count: 1 })
     const one = await w.call('GET', `/sync/runs/${run.body.run_id as string}`)
     expect(one.body).toMatchObject({ id: run.body.run_id, status: 'completed', sync_type: 'guild', target_id: IDS.g1, initiated_by: 'admin-1', progress: null })
     expect(one.body.duration).toEqual(expect.any(Number))

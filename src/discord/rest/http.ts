@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import { describeFailure } from '../errors/discord-api-error.js'
 import { DiscordNetworkError } from '../errors/network-error.js'
 import { DiscordTimeoutError } from '../errors/timeout-error.js'
@@ -14,8 +14,11 @@ import type { RawResponse } from './outcome.js'
  * connection comes back as a typed error for the transport to retry.
  */
 export class HttpSender {
-  readonly #dispatcher: Dispatcher
-  readonly #ownsDispatcher: boolean
+  /** The caller's dispatcher, or our Agent once the first request has created it. */
+  #dispatcher: Dispatcher | null
+  /** Our Agent while undici loads (first request only); null when the caller passed a dispatcher. */
+  #agent: Promise<Dispatcher> | null = null
+  readonly #agentOptions: { connections: number, keepAliveTimeout: number }
   readonly #origin: string
   readonly #basePath: string
   readonly #userAgent: string
@@ -27,18 +30,27 @@ export class HttpSender {
     this.#basePath = base.pathname.replace(/\/+$/, '')
     this.#userAgent = opts.userAgent
     this.#timeoutMs = opts.timeoutMs
-    if (opts.dispatcher !== undefined) {
-      this.#dispatcher = opts.dispatcher
-      this.#ownsDispatcher = false
-    } else {
-      this.#dispatcher = new Agent({ connections: opts.connections, keepAliveTimeout: opts.keepAliveTimeoutMs })
-      this.#ownsDispatcher = true
-    }
+    this.#dispatcher = opts.dispatcher ?? null
+    this.#agentOptions = { connections: opts.connections, keepAliveTimeout: opts.keepAliveTimeoutMs }
+  }
+
+  /*
+   * undici is loaded by the first request, not at start-up (issue 16, part 4): it is 8–9 MB and
+   * ~150 ms of a process that may serve reads for a long time before it calls Discord.
+   */
+  async #ownAgent (): Promise<Dispatcher> {
+    this.#agent ??= import('undici').then(({ Agent }) => {
+      const agent = new Agent(this.#agentOptions)
+      this.#dispatcher = agent
+      return agent
+    }).catch((err: unknown) => { this.#agent = null; throw err })
+    return await this.#agent
   }
 
   /** Closes the undici Agent if this sender created it; a dispatcher the caller passed in is theirs to close. */
   async close (): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.close()
+    const agent = await this.#agent?.catch(() => null)
+    await agent?.close()
   }
 
   /** Sends one HTTP request and reads the whole body, within `timeoutMs`. */
@@ -63,10 +75,12 @@ export class HttpSender {
       const qs = params.toString()
       if (qs.length > 0) path += `?${qs}`
     }
+    // Before the clock starts: loading undici (first request only) is not Discord's answer time.
+    const dispatcher = this.#dispatcher ?? await this.#ownAgent()
     const timeout = AbortSignal.timeout(this.#timeoutMs)
     const signal = request.signal === undefined ? timeout : AbortSignal.any([request.signal, timeout])
     try {
-      const res = await this.#dispatcher.request({ origin: this.#origin, path, method: request.method, headers, body: body ?? null, signal })
+      const res = await dispatcher.request({ origin: this.#origin, path, method: request.method, headers, body: body ?? null, signal })
       const text = await res.body.text()
       return { status: res.statusCode, headers: res.headers, text }
     } catch (err) {

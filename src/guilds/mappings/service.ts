@@ -1,4 +1,4 @@
-import type { DiscordStore, RoleMappingRecord, UpdateRoleMappingInput } from '../../store/port/index.js'
+import type { DiscordStore, ListRoleMappingsPage, RoleMappingRecord, UpdateRoleMappingInput } from '../../store/port/index.js'
 import {
   BotMissingPermissionError,
   ImportInvalidError,
@@ -75,6 +75,19 @@ export class MappingService {
 
   list (query: { guild_id?: string, enabled?: boolean }): Promise<RoleMappingRecord[]> {
     return this.#store.listMappings(query)
+  }
+
+  /**
+   * One page of a mapping list (keyset: strictly after `after`, at most `limit`) and how many
+   * mappings match the filter in all (a COUNT on the guild index: mapping tables are small).
+   * With `guild_id`, 404 when the guild is not configured (an empty list would hide a typo).
+   */
+  async page (query: ListRoleMappingsPage & { limit: number }, guildMustExist: boolean): Promise<{ items: RoleMappingRecord[], total: number, more: boolean }> {
+    if (guildMustExist && query.guild_id !== undefined) await this.#guilds.get(query.guild_id)
+    const filter = { ...(query.guild_id === undefined ? {} : { guild_id: query.guild_id }), ...(query.enabled === undefined ? {} : { enabled: query.enabled }) }
+    // One more than asked tells whether another page follows without a second query.
+    const [rows, total] = await Promise.all([this.#store.listMappings({ ...query, limit: query.limit + 1 }), this.#store.countMappings(filter)])
+    return { items: rows.slice(0, query.limit), total, more: rows.length > query.limit }
   }
 
   /** A configured guild's mappings; 404 when the guild is not configured (an empty list would hide a typo). */

@@ -1,6 +1,6 @@
 import type { REST } from '@discordjs/rest'
-import { WebSocketManager, WebSocketShardEvents, type SessionInfo } from '@discordjs/ws'
-import { GatewayIntentBits, type GatewayDispatchPayload } from 'discord-api-types/v10'
+import type { SessionInfo, WebSocketManager } from '@discordjs/ws'
+import type { GatewayDispatchPayload } from 'discord-api-types/v10'
 import type { FastifyBaseLogger } from 'fastify'
 import type { DiscordBotClient } from '../../discord/bot.js'
 
@@ -11,8 +11,12 @@ import type { DiscordBotClient } from '../../discord/bot.js'
  * plugin needs around it: the state operators see and the close codes that mean "stop trying".
  */
 
-/** GUILDS for GUILD_CREATE/DELETE and role events; GUILD_MEMBERS (privileged) for member events. */
-export const GATEWAY_INTENTS = GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers
+/**
+ * GUILDS (1 << 0) for GUILD_CREATE/DELETE and role events; GUILD_MEMBERS (1 << 1, privileged)
+ * for member events (docs/gateway.mdx "List of Intents"). Written out so that loading this module
+ * does not load discord-api-types' enums.
+ */
+export const GATEWAY_INTENTS = (1 << 0) | (1 << 1)
 
 /**
  * Close codes after which reconnecting cannot help (docs/gateway.mdx "Gateway Close Event
@@ -55,7 +59,8 @@ export interface BotConnectionDeps {
 export class BotConnection {
   readonly state: ConnectionState = { status: 'connecting', shards: 0, connected_at: null, last_event_at: null, resumes: 0, identifies: 0, last_close_code: null, error: null }
   readonly #d: BotConnectionDeps
-  readonly #manager: WebSocketManager
+  /** Built by the first connect(): @discordjs/ws is loaded only by a process that opens a Gateway connection. */
+  #manager: WebSocketManager | null = null
   readonly #now: () => Date
   readonly #sessions = new Map<number, SessionInfo>()
   #destroyed = false
@@ -63,10 +68,17 @@ export class BotConnection {
   constructor (deps: BotConnectionDeps) {
     this.#d = deps
     this.#now = deps.now ?? (() => new Date())
+  }
+
+  /** The library's manager, built on first use (issue 16, part 4: @discordjs/ws is ~10 MB and ~150 ms to load). */
+  async #managerOf (): Promise<WebSocketManager> {
+    if (this.#manager !== null) return this.#manager
+    const { WebSocketManager, WebSocketShardEvents } = await import('@discordjs/ws')
+    const deps = this.#d
     // The manager only ever calls rest.get(Routes.gatewayBot()): answering it through the plugin's
     // own client keeps one rate limiter (and the token lock after a 401) for every Discord call.
     const rest = { get: async () => await deps.bot.getGatewayBot() } as unknown as REST
-    this.#manager = new WebSocketManager({
+    const m = new WebSocketManager({
       token: deps.token,
       intents: GATEWAY_INTENTS,
       rest,
@@ -74,7 +86,6 @@ export class BotConnection {
       retrieveSessionInfo: (id) => this.#sessions.get(id) ?? null,
       updateSessionInfo: (id, info) => { if (info === null) this.#sessions.delete(id); else this.#sessions.set(id, info) }
     })
-    const m = this.#manager
     m.on(WebSocketShardEvents.Ready, () => this.#connected(false))
     m.on(WebSocketShardEvents.Resumed, () => this.#connected(true))
     m.on(WebSocketShardEvents.Closed, (code) => this.#closed(code))
@@ -83,15 +94,20 @@ export class BotConnection {
       this.state.last_event_at = this.#now()
       deps.onDispatch(payload)
     })
+    this.#manager = m
+    return m
   }
 
   /** Connects every shard; rejects when GET /gateway/bot fails (the caller retries later). */
   async connect (): Promise<void> {
     this.state.status = 'connecting'
     try {
-      const info = await this.#manager.fetchGatewayInformation(true)
+      const manager = await this.#managerOf()
+      // Closed while the library loaded: nothing was opened yet, and nothing must be.
+      if (this.#destroyed) return
+      const info = await manager.fetchGatewayInformation(true)
       this.state.shards = info.shards
-      await this.#manager.connect()
+      await manager.connect()
     } catch (err) {
       // A fatal close code already said what is wrong, in words an operator can act on.
       if ((this.state.status as ConnectionState['status']) !== 'failed') {
@@ -134,7 +150,7 @@ export class BotConnection {
   async destroy (): Promise<void> {
     if (this.#destroyed) return
     this.#destroyed = true
-    await this.#manager.destroy({ reason: 'shutting down' })
+    await this.#manager?.destroy({ reason: 'shutting down' })
     this.state.status = 'disconnected'
   }
 }

@@ -19,6 +19,11 @@ import {
   UpdateMappingBody
 } from '../../schemas/role-mappings.js'
 import { ADMIN_BODY_LIMIT } from '../strict-json.js'
+import { decodeMappingCursor, encodeMappingCursor } from '../../schemas/mapping-cursor.js'
+import { DEFAULT_PAGE_SIZE } from '../../store/port/index.js'
+import type { Static } from '@sinclair/typebox'
+
+type RoleMappingListDto = Static<typeof RoleMappingList>
 
 /** An import of MAX_IMPORT_ENTRIES full entries fits well under 1 MiB. */
 const IMPORT_BODY_LIMIT = 1024 * 1024
@@ -37,21 +42,25 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { mappings } = fastify.discord
   const admin = fastify.discord.auth.requireAdmin
   const tags = ['discord role mappings']
+  // Both lists page the same way: `limit` (default 20, at most 100) and `after` = next_cursor.
+  const listPage = async (query: { guild_id?: string, enabled?: boolean, limit?: number, after?: string }, guildMustExist: boolean): Promise<RoleMappingListDto> => {
+    const { after, limit = DEFAULT_PAGE_SIZE, ...filter } = query
+    const page = await mappings.page({ ...filter, limit, ...(after === undefined ? {} : { after: decodeMappingCursor(after) }) }, guildMustExist)
+    const last = page.items.at(-1)
+    return { mappings: page.items.map(presentMapping), total: page.total, next_cursor: page.more && last !== undefined ? encodeMappingCursor(last) : null }
+  }
 
   fastify.get('/guilds/:guild_id/role-mappings', {
     preValidation: admin,
     schema: sessionRoute({
       tags,
-      summary: 'List the role mappings of a guild',
+      summary: 'List the role mappings of a guild, a page at a time',
       params: GuildParams,
       querystring: GuildMappingListQuery,
       response: { 200: RoleMappingList },
       errors: [404]
     })
-  }, async (request) => {
-    const list = await mappings.listForGuild(request.params.guild_id, request.query)
-    return { mappings: list.map(presentMapping), total: list.length }
-  })
+  }, async (request) => await listPage({ ...request.query, guild_id: request.params.guild_id }, true))
 
   fastify.post('/guilds/:guild_id/role-mappings', {
     preValidation: admin,
@@ -105,14 +114,11 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     preValidation: admin,
     schema: sessionRoute({
       tags,
-      summary: 'List role mappings, optionally of one guild',
+      summary: 'List role mappings, optionally of one guild, a page at a time',
       querystring: MappingListQuery,
       response: { 200: RoleMappingList }
     })
-  }, async (request) => {
-    const list = await mappings.list(request.query)
-    return { mappings: list.map(presentMapping), total: list.length }
-  })
+  }, async (request) => await listPage(request.query, false))
 
   fastify.get('/role-mappings/:mapping_id', {
     preValidation: admin,

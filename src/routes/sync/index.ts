@@ -9,7 +9,7 @@ import { DEFAULT_PAGE_SIZE } from '../../store/port/index.js'
 import { decodeRunCursor, encodeRunCursor } from '../../schemas/run-cursor.js'
 import type { AuthUser } from '../../auth/types.js'
 import {
-  AuditPage, AuditQuery, ManualSyncBody, ManualSyncResponse, presentAudit, presentRun, presentStatus, RunDto, RunList, RunListQuery, RunParams,
+  AuditPage, AuditQuery, ManualSyncBody, ManualSyncResponse, presentAudit, presentRun, presentRunSummary, presentStatus, RunDto, RunList, RunListQuery, RunParams,
   PushUsersBody, PushUsersResponse, SyncStatusResponse, UserSyncParams, UserSyncResponse
 } from '../../schemas/sync.js'
 
@@ -111,13 +111,13 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/sync/runs', {
     preValidation: auth.requireAdmin,
-    schema: { tags, security, summary: 'Sync runs, newest first, a page at a time (admin)', querystring: RunListQuery, response: { 200: RunList, ...errorResponses(...COMMON_ERROR_STATUSES) } }
+    schema: { tags, security, summary: 'Sync runs, newest first, a page at a time, without their error lists and per-guild results (admin)', querystring: RunListQuery, response: { 200: RunList, ...errorResponses(...COMMON_ERROR_STATUSES) } }
   }, async (request) => {
     const { before, ...query } = request.query
     const limit = query.limit ?? DEFAULT_PAGE_SIZE
     const runs = await engine.listRuns({ ...query, limit, ...(before === undefined ? {} : { before: decodeRunCursor(before) }) })
     const last = runs.at(-1)
-    return { runs: runs.map((r) => presentRun(r)), next_cursor: runs.length === limit && last !== undefined ? encodeRunCursor(last) : null }
+    return { runs: runs.map(presentRunSummary), next_cursor: runs.length === limit && last !== undefined ? encodeRunCursor(last) : null }
   })
 
   fastify.get('/sync/runs/:id', {

@@ -6,6 +6,7 @@ import {
   pickKnown,
   type CreateRoleMappingInput,
   type ListRoleMappingsQuery,
+  type ListRoleMappingsPage,
   type RoleMappingBatch,
   type RoleMappingBatchResult,
   type RoleMappingRecord,
@@ -83,11 +84,21 @@ export class MongoMappings implements RoleMappingStore {
     return filter
   }
 
-  async listMappings (query: ListRoleMappingsQuery = {}): Promise<RoleMappingRecord[]> {
+  async listMappings (query: ListRoleMappingsPage = {}): Promise<RoleMappingRecord[]> {
     return this.#ctx.run('listMappings', 'role mapping', async () => {
-      const docs = await this.#ctx.c.mappings.find(this.#mappingFilter(query))
-        .sort({ guild_id: 1, priority: 1, _id: 1 })
-        .toArray()
+      const filter = this.#mappingFilter(query)
+      const a = query.after
+      // Strictly after the cursor in (guild_id, priority, _id) order, the sort below.
+      if (a !== undefined) {
+        filter.$or = [
+          { guild_id: { $gt: a.guild_id } },
+          { guild_id: a.guild_id, priority: { $gt: a.priority } },
+          { guild_id: a.guild_id, priority: a.priority, _id: { $gt: a.id } }
+        ]
+      }
+      let cursor = this.#ctx.c.mappings.find(filter).sort({ guild_id: 1, priority: 1, _id: 1 })
+      if (query.limit !== undefined) cursor = cursor.limit(Math.max(1, Math.floor(query.limit)))
+      const docs = await cursor.toArray()
       return docs.map(toMappingRecord)
     })
   }

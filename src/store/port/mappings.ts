@@ -63,6 +63,20 @@ export interface ListRoleMappingsQuery {
   enabled?: boolean
 }
 
+/** Where a page of mappings resumes: strictly after this mapping in (guild_id, priority, id) order. */
+export interface MappingCursor {
+  guild_id: string
+  priority: number
+  id: string
+}
+
+/** A page of a mapping list: without `limit`, every mapping after `after` (or all of them). */
+export interface ListRoleMappingsPage extends ListRoleMappingsQuery {
+  after?: MappingCursor
+  /** At most this many (a positive integer); the caller clamps it. */
+  limit?: number
+}
+
 /**
  * A batch of mapping changes applied all-or-nothing (bulk import).
  * Creates, updates and deletes are validated by the caller; the store guarantees
@@ -85,8 +99,8 @@ export interface RoleMappingStore {
   /** Unique per (guild_id, group_id, discord_role_id); the guild must exist (NotFoundError otherwise). */
   createMapping (input: CreateRoleMappingInput): Promise<RoleMappingRecord>
   getMapping (id: string): Promise<RoleMappingRecord | null>
-  /** Ordered by guild_id, priority, id. */
-  listMappings (query?: ListRoleMappingsQuery): Promise<RoleMappingRecord[]>
+  /** Ordered by guild_id, priority, id; `after`/`limit` page through that order (keyset). */
+  listMappings (query?: ListRoleMappingsPage): Promise<RoleMappingRecord[]>
   updateMapping (id: string, patch: UpdateRoleMappingInput): Promise<RoleMappingRecord | null>
   deleteMapping (id: string): Promise<boolean>
   /** All-or-nothing. On any failure nothing changes and the error is rethrown. */

@@ -5,6 +5,7 @@ import {
   mergeKnown,
   type CreateRoleMappingInput,
   type ListRoleMappingsQuery,
+  type ListRoleMappingsPage,
   type RoleMappingBatch,
   type RoleMappingBatchResult,
   type RoleMappingRecord,
@@ -93,10 +94,17 @@ export class SqliteMappings implements RoleMappingStore {
     return { clause: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params }
   }
 
-  async listMappings (query: ListRoleMappingsQuery = {}): Promise<RoleMappingRecord[]> {
+  async listMappings (query: ListRoleMappingsPage = {}): Promise<RoleMappingRecord[]> {
     const { clause, params } = this.#mappingFilter(query)
+    let where = clause
+    if (query.after !== undefined) {
+      // Row-value comparison: the keyset of the ORDER BY, served by the (guild_id, priority) index.
+      where = `${clause === '' ? 'WHERE' : `${clause} AND`} (guild_id, priority, id) > (@after_guild, @after_priority, @after_id)`
+      Object.assign(params, { after_guild: query.after.guild_id, after_priority: query.after.priority, after_id: query.after.id })
+    }
+    const limit = query.limit === undefined ? '' : ` LIMIT ${Math.max(1, Math.floor(query.limit))}`
     return this.#ctx.run(() => this.#ctx.all<MappingRow>(
-      `SELECT * FROM discord_role_mappings ${clause} ORDER BY guild_id, priority, id`, params
+      `SELECT * FROM discord_role_mappings ${where} ORDER BY guild_id, priority, id${limit}`, params
     ).map(toMapping))
   }
 

@@ -79,6 +79,31 @@ export function roleMappingsContract (fx: ContractFixture): void {
       expect(await store.countMappings({ enabled: false })).toBe(1)
     })
 
+    it('pages by keyset: strictly after (guild_id, priority, id), at most limit, filters kept', async () => {
+      const g1 = await guild()
+      const g2 = await guild()
+      for (const p of [3, 1, 2, 1, 2]) await store.createMapping(mappingInput(g1, { priority: p, enabled: p !== 3 }))
+      for (const p of [1, 4]) await store.createMapping(mappingInput(g2, { priority: p }))
+      const all = await store.listMappings()
+      const seen: RoleMappingRecord[] = []
+      let after: { guild_id: string, priority: number, id: string } | undefined
+      for (let i = 0; i < 10; i++) {
+        const page = await store.listMappings({ limit: 2, ...(after === undefined ? {} : { after }) })
+        expect(page.length).toBeLessThanOrEqual(2)
+        if (page.length === 0) break
+        seen.push(...page)
+        const last = page.at(-1) as RoleMappingRecord
+        after = { guild_id: last.guild_id, priority: last.priority, id: last.id }
+      }
+      expect(seen).toEqual(all)
+      // Within one guild, with a filter, from the middle of equal priorities.
+      const inG1 = all.filter((m) => m.guild_id === g1 && m.enabled)
+      const mid = inG1[1] as RoleMappingRecord
+      const rest = await store.listMappings({ guild_id: g1, enabled: true, after: { guild_id: mid.guild_id, priority: mid.priority, id: mid.id } })
+      expect(rest.map((m) => m.id)).toEqual(inG1.slice(2).map((m) => m.id))
+      expect((await store.listMappings({ guild_id: g1, limit: 1 })).map((m) => m.id)).toEqual([all.filter((m) => m.guild_id === g1)[0]?.id])
+    })
+
     it('updates a mapping, merging conditions, and reports unknown ids with null', async () => {
       const gid = await guild()
       const m = await store.createMapping(mappingInput(gid, { conditions: { require_all: true } }))

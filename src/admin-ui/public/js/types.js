@@ -112,7 +112,7 @@
  * @property {string | null} last_sync
  */
 
-/** @typedef {{ mappings: RoleMapping[], total: number }} RoleMappingList */
+/** GET /guilds/{guild_id}/role-mappings, a page (`after` = next_cursor). @typedef {{ mappings: RoleMapping[], total: number, next_cursor: string | null }} RoleMappingList */
 
 /**
  * The body of a mapping create or update, as the form sends it.
@@ -191,7 +191,7 @@
  */
 
 /**
- * A sync run: GET /sync/runs/{id}, each of GET /sync/runs, the `run` of POST /sync/manual.
+ * A sync run: GET /sync/runs/{id}, the `run` of POST /sync/manual (a list has RunSummary).
  * @typedef {object} SyncRun
  * @property {string} id
  * @property {SyncType} sync_type
@@ -207,7 +207,12 @@
  * @property {RunProgress | null} progress
  */
 
-/** @typedef {{ runs: SyncRun[], next_cursor: string | null }} RunList */
+/**
+ * A run in GET /sync/runs: its errors and per-guild results are only counted.
+ * @typedef {Omit<SyncRun, 'results'> & { results: { users_processed: number, users_synced: number, users_failed: number, roles_added: number, roles_removed: number, errors_count: number, guilds_count: number } }} RunSummary
+ */
+
+/** @typedef {{ runs: RunSummary[], next_cursor: string | null }} RunList */
 
 /**
  * POST /sync/manual: `run` is there when the answer waited for the run (a dry run does).

@@ -7,7 +7,7 @@ import { table } from './table.js'
 import { when } from './time.js'
 
 /**
- * @param {import('../types.js').SyncRun[]} runs
+ * @param {Array<import('../types.js').SyncRun | import('../types.js').RunSummary>} runs
  */
 export function runsTable (runs) {
   return table([

@@ -29,6 +29,22 @@ function conditionsText (c) {
 }
 
 /**
+ * Every mapping of the guild: the list is paged (at most 100 a page), the table shows them all.
+ * @param {string} guildId
+ * @returns {Promise<RoleMappingList['mappings']>}
+ */
+async function allMappings (guildId) {
+  const out = []
+  let after = null
+  do {
+    const page = /** @type {RoleMappingList} */ (await api('GET', `guilds/${guildId}/role-mappings?limit=100${after === null ? '' : `&after=${encodeURIComponent(after)}`}`))
+    out.push(...page.mappings)
+    after = page.next_cursor
+  } while (after !== null)
+  return out
+}
+
+/**
  * (Re)draws the mappings section from the API.
  * @param {HTMLElement} section
  * @param {string} guildId
@@ -36,7 +52,7 @@ function conditionsText (c) {
  */
 export async function renderMappings (section, guildId, roles) {
   section.textContent = ''
-  const { mappings } = /** @type {RoleMappingList} */ (await api('GET', `guilds/${guildId}/role-mappings`))
+  const mappings = await allMappings(guildId)
   const roleById = new Map((roles?.roles ?? []).map((r) => [r.id, r]))
   const formHost = h('div')
   const out = h('div')
