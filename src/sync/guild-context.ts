@@ -10,6 +10,7 @@ import type { DiscordBotClient } from '../discord/bot.js'
 import type { DiscordRestClient } from '../discord/client.js'
 import type { DiscordStore, GuildConfigRecord, RoleMappingRecord, SyncGuildResult } from '../store/port/index.js'
 import type { Failure } from './discord-errors.js'
+import type { JoinCandidate } from './guild-join.js'
 import type { MembershipProvider } from './membership.js'
 import { accessPolicy, kickPlan, unchangedPlan, withNickname, type AccessPolicy, type AccessState, type MemberPlan, type MemberView } from './member-plan.js'
 import { compileTemplate, type CompiledTemplate } from './nickname.js'
@@ -82,6 +83,10 @@ export interface MemberOutcome {
   held: PlannedChange[]
   /** Role ids after the sync (without @everyone), when known. */
   roles_after: string[] | null
+  /** The nickname this sync set (the guild's template); null when it set none. */
+  nick: string | null
+  /** This sync removed the member from the guild (on_access_lost kick). */
+  kicked: boolean
   error: Failure | null
 }
 
@@ -118,6 +123,7 @@ export function emptyGuildResult (guildId: string): SyncGuildResult {
     status: 'completed',
     members_scanned: 0,
     members_to_change: 0,
+    members_to_join: 0,
     planned_changes: 0,
     blocked_changes: 0,
     roles_added: 0,
@@ -149,6 +155,8 @@ export class GuildContext {
   readonly result: SyncGuildResult
   readonly members: MemberOutcome[] = []
   readonly candidates: Candidate[] = []
+  /** Users outside the guild to add (auto_join), planned and counted, sent in the apply phase (guild-join.ts). */
+  readonly joins: JoinCandidate[] = []
   /** Aborted when the run is cancelled or the guild halted: every call in flight stops. */
   readonly signal: AbortSignal
   /** Mappings that changed at least one member (their sync counters are recorded). */
@@ -292,6 +300,8 @@ export class GuildContext {
       blocked: o.blocked ?? [],
       held: o.held ?? [],
       roles_after: after,
+      nick: o.nick ?? null,
+      kicked: o.kicked ?? false,
       error: o.error ?? null
     })
   }

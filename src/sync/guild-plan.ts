@@ -13,7 +13,7 @@ import type { DiscordUserRecord } from '../store/port/index.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
 import { resolveAccess, type AccessEntry } from './access-loss.js'
 import type { GuildContext } from './guild-context.js'
-import { joinAbsent, joinsAbsent } from './guild-join.js'
+import { joinsAbsent, planJoins } from './guild-join.js'
 import { abortable, resolveContexts } from './membership.js'
 import { blockedKick, brakeCount, memberView, planChanges, type MemberView } from './member-plan.js'
 import { isPassingFailure, READ_TRIES, withReadRetries } from './read-retry.js'
@@ -94,7 +94,7 @@ async function readNamed (g: GuildContext, ids: readonly string[]): Promise<List
       }
     }
   })))
-  if (g.halted === null) out.push(...await joinAbsent(g, absent))
+  if (g.halted === null) await planJoins(g, absent)
   return out
 }
 
