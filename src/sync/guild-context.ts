@@ -8,7 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { DiscordBotClient } from '../discord/bot.js'
 import type { DiscordRestClient } from '../discord/client.js'
-import type { DiscordStore, GuildConfigRecord, RoleMappingRecord, SyncGuildResult } from '../store/port/index.js'
+import type { DiscordStore, DiscordUserRecord, GuildConfigRecord, RoleMappingRecord, SyncGuildResult } from '../store/port/index.js'
 import type { Failure } from './discord-errors.js'
 import type { JoinCandidate } from './guild-join.js'
 import type { MembershipProvider } from './membership.js'
@@ -40,7 +40,12 @@ export interface GuildSyncDeps {
   onWrite?: RoleWriteObserver
   /** Users' OAuth tokens, for join on link (guild-join.ts); absent: no guild adds anyone. */
   userTokens?: UserTokenSource | null
+  /** Told, in real runs, of the entitlements resolved for linked members (Linked Roles pushes their values). */
+  onEntitlements?: EntitlementsObserver
 }
+
+/** Linked members and their provider answers, as a run resolved them (a page of members at a time). */
+export type EntitlementsObserver = (members: ReadonlyArray<{ link: DiscordUserRecord, user: UserContext }>) => void
 
 /** A linked user's access token, as the plugin's OAuth side hands it out (auth/user-tokens.ts). */
 export interface UserTokenSource {

@@ -49,7 +49,7 @@ export function joinsAbsent (g: GuildContext): boolean {
 
 /** The link holds a grant the join can use (the token itself is read, and refreshed, only when sending). */
 function canJoin (link: DiscordUserRecord): boolean {
-  return link.is_active && link.has_tokens && !link.needs_reauth && link.scopes.includes(JOIN_SCOPE)
+  return link.is_active && !link.needs_reauth && link.scopes.includes(JOIN_SCOPE)
 }
 
 /** The plan of a user who is not a member yet: no roles and no nickname to compare with. */
