@@ -28,7 +28,7 @@ const run = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
     roles_removed: 0,
     guilds_processed: 1,
     errors: [{ user_id: null, discord_user_id: '42', guild_id: null, error: 'x', code: null, occurred_at: '2026-01-01T00:00:02.000Z' }],
-    guilds: [{ guild_id: '7', status: 'blocked', members_scanned: 3, members_to_change: 1, planned_changes: 2, blocked_changes: 0, roles_added: 0, roles_removed: 0, members_failed: 0, reason: 'brake' }]
+    guilds: [{ guild_id: '7', status: 'blocked', members_scanned: 3, members_to_change: 1, members_to_join: 0, planned_changes: 2, blocked_changes: 0, roles_added: 0, roles_removed: 0, members_failed: 0, reason: 'brake' }]
   },
   initiated_by: 'admin',
   created_at: '2026-01-01T00:00:00.000Z',
