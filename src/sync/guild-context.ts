@@ -10,7 +10,6 @@ import type { DiscordBotClient } from '../discord/bot.js'
 import type { DiscordRestClient } from '../discord/client.js'
 import type { DiscordStore, DiscordUserRecord, GuildConfigRecord, RoleMappingRecord, SyncGuildResult } from '../store/port/index.js'
 import type { Failure } from './discord-errors.js'
-import type { JoinCandidate } from './guild-join.js'
 import type { MembershipProvider } from './membership.js'
 import { accessPolicy, kickPlan, unchangedPlan, withNickname, type AccessPolicy, type AccessState, type MemberPlan, type MemberView } from './member-plan.js'
 import { compileTemplate, type CompiledTemplate } from './nickname.js'
@@ -53,6 +52,12 @@ export interface UserTokenSource {
   access: (discordUserId: string, scope: string, signal?: AbortSignal) => Promise<string | null>
   /** Discord refused the token: a refreshed one, or null when it cannot be refreshed. */
   refresh: (discordUserId: string, signal?: AbortSignal) => Promise<string | null>
+}
+
+/** A user outside the guild planned for a join (auto_join, guild-join.ts): what sending it needs (the plan is recomputed). */
+export interface JoinCandidate {
+  link: DiscordUserRecord
+  user: UserContext
 }
 
 /** A role write about to be sent: the member's whole role list once it lands. */

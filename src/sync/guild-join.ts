@@ -23,7 +23,7 @@ import { brakeCount, memberView, planChanges, type MemberPlan, type MemberView }
 import { DiscordAPIError } from '../discord/errors/index.js'
 import type { DiscordUserRecord } from '../store/port/index.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
-import type { GuildContext, UserTokenSource } from './guild-context.js'
+import type { GuildContext, JoinCandidate, UserTokenSource } from './guild-context.js'
 import { abortable, resolveContexts } from './membership.js'
 import { withReadRetries } from './read-retry.js'
 import type { UserContext } from './types.js'
@@ -35,12 +35,6 @@ export const JOIN_SCOPE = 'guilds.join'
 const MAX_GUILDS = 30001
 /** "Invalid OAuth2 access token provided". */
 const INVALID_OAUTH_TOKEN = 50025
-
-/** A user planned for a join: what sending it needs (the plan is recomputed, as for candidates). */
-export interface JoinCandidate {
-  link: DiscordUserRecord
-  user: UserContext
-}
 
 /** True when the request may join the users it finds outside the guild (a dry run only lists them). */
 export function joinsAbsent (g: GuildContext): boolean {
