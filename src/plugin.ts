@@ -230,7 +230,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     } catch (err) {
       syncLog.error({ code: (err as { code?: unknown })?.code }, 'recovering interrupted sync runs failed')
     }
-    await linkedRoles?.register().catch((err: unknown) => oauthLog.warn({ code: (err as { code?: unknown })?.code }, 'registering the linked roles metadata failed'))
+    const registered = await linkedRoles?.register().catch((err: unknown) => oauthLog.warn({ code: (err as { code?: unknown })?.code }, 'registering the linked roles metadata failed'))
+    if (registered === 'no_bot_token') oauthLog.info('linked roles: no configured guild uses the application\'s bot yet (and linkedRoles.botToken is not set); the metadata is registered before the first push once one does')
     await gateway?.start().catch((err: unknown) => gatewayLog.warn({ err: { message: (err as Error)?.message } }, 'starting the gateway failed'))
     // States left by a previous process are purged now, not one interval later; a failure must not stop start-up.
     await stateCleanup.run().catch((err: unknown) => oauthLog.warn({ code: (err as { code?: unknown })?.code }, 'purging OAuth states at start failed'))

@@ -102,6 +102,8 @@ export class LinkedRoles {
   readonly #otherBots = new Set<string>()
   #registered = false
   #registering: Promise<boolean> | null = null
+  /** Registration failed during this burst of pushes: the rest of it is not tried again (one attempt per burst). */
+  #skipUntilIdle = false
 
   constructor (deps: LinkedRolesDeps) {
     this.#d = deps
@@ -286,7 +288,12 @@ export class LinkedRoles {
     const wanted = fingerprint(body)
     if (this.#pushed.get(discordUserId) === wanted) return 'unchanged'
     // Values for keys Discord does not know would be refused: register first (the bot token may have appeared since start).
-    if (!await this.#ready()) return 'not_registered'
+    if (this.#skipUntilIdle) return 'not_registered'
+    if (!await this.#ready()) {
+      this.#skipUntilIdle = true
+      this.#queue.drained().then(() => { this.#skipUntilIdle = false }).catch(() => {})
+      return 'not_registered'
+    }
     try {
       return await this.#withToken(discordUserId, undefined, async (token) => {
         const user = this.#d.client.user(token)
