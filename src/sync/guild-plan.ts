@@ -130,6 +130,7 @@ async function planMembers (g: GuildContext, members: ListedMember[], fresh: boo
     }
     entries.push({ m, user, userId: link?.user_id ?? null })
   }
+  // Linked Roles pushes from the answers read here (no second provider call); the arguments are not built without a listener.
   if (!run.dryRun) g.deps.onEntitlements?.(entries.flatMap((e) => e.user === null ? [] : [{ link: links.get(e.m.id) as DiscordUserRecord, user: e.user }]))
   const access = await resolveAccess(g, entries)
   for (let i = 0; i < entries.length; i++) {
