@@ -79,10 +79,25 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   const flow = await registerOAuthFlow(fastify, { store, app: opts.discord, auth: opts.auth, apiBaseUrl: opts.apiBaseUrl, stateExpiryMs: opts.stateExpiryMs, log: oauthLog })
   // Users' own OAuth tokens (join on link, Linked Roles), refreshed through the application.
   const userTokens = opts.discord === null ? null : new UserTokens({ store, oauth: client.oauth2({ clientId: opts.discord.clientId, clientSecret: opts.discord.clientSecret }) })
+  const metrics = opts.metrics.enabled ? new SyncMetrics({ registry: opts.metrics.registry, prefix: opts.metrics.prefix }) : null
+  // Without metrics the engine still counts through a private registry nobody reads: one code path.
+  const engineMetrics = metrics ?? new SyncMetrics({ registry: null, prefix: opts.metrics.prefix })
   const linkedRoles = opts.linkedRoles === null || opts.discord === null || userTokens === null
     ? null
-    : new LinkedRoles({ options: opts.linkedRoles, applicationId: opts.discord.clientId, client, store, membership: opts.membership, tokens: userTokens, log: oauthLog.child({ source: 'linked-roles' }) })
-  const oauth = new OAuthService({ store, client, app: opts.discord, auth: opts.auth, session: auth, flow, log: oauthLog, events, featureScopes: featureScopes(store, linkedRoles !== null) })
+    : new LinkedRoles({ options: opts.linkedRoles, applicationId: opts.discord.clientId, client, store, membership: opts.membership, tokens: userTokens, log: oauthLog.child({ source: 'linked-roles' }), metrics: engineMetrics })
+  const oauth = new OAuthService({
+    store,
+    client,
+    app: opts.discord,
+    auth: opts.auth,
+    session: auth,
+    flow,
+    log: oauthLog,
+    events,
+    featureScopes: featureScopes(store, linkedRoles !== null),
+    // The Linked Roles connection goes while the user's token still works (the unlink revokes it next).
+    ...(linkedRoles === null ? {} : { beforeUnlink: async (discordUserId: string) => { await linkedRoles.unlink(discordUserId) } })
+  })
   const guilds = new GuildService({ store, bots, resetToken: (token) => { client.resetToken(token) }, nicknameVariables: opts.sync.nicknameVariables })
   const mappings = new MappingService({ store, guilds })
   const users = new UserService(store)
@@ -105,11 +120,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
       events
     })
 
-  const metrics = opts.metrics.enabled ? new SyncMetrics({ registry: opts.metrics.registry, prefix: opts.metrics.prefix }) : null
   // Our own role writes, noted before they are sent, so the Gateway does not take their echo for drift.
   const echo = new EchoFilter()
-  // Without metrics the engine still counts through a private registry nobody reads: one code path.
-  const engineMetrics = metrics ?? new SyncMetrics({ registry: null, prefix: opts.metrics.prefix })
   const engine = new SyncEngine({
     store,
     client,
@@ -120,7 +132,9 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     settings: { ...opts.sync, redisKeyPrefix: opts.redisKeyPrefix },
     events,
     onWrite: echo.expect,
-    userTokens
+    userTokens,
+    // Linked Roles values follow every real sync, not only the user's own (the provider answers are read anyway).
+    ...(linkedRoles === null ? {} : { onEntitlements: (members) => { linkedRoles.pushMembers(members) } })
   })
   if (linkedRoles !== null) connectLinkedRoles(events, linkedRoles)
   if (metrics !== null) {
@@ -231,7 +245,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     } catch (err) {
       syncLog.error({ code: (err as { code?: unknown })?.code }, 'recovering interrupted sync runs failed')
     }
-    await linkedRoles?.register().catch((err: unknown) => oauthLog.warn({ code: (err as { code?: unknown })?.code }, 'registering the linked roles metadata failed'))
+    const registered = await linkedRoles?.register().catch((err: unknown) => oauthLog.warn({ code: (err as { code?: unknown })?.code }, 'registering the linked roles metadata failed'))
+    if (registered === 'no_bot_token') oauthLog.info('linked roles: no configured guild uses the application\'s bot yet (and linkedRoles.botToken is not set); the metadata is registered before the first push once one does')
     await gateway?.start().catch((err: unknown) => gatewayLog.warn({ err: { message: (err as Error)?.message } }, 'starting the gateway failed'))
     // States left by a previous process are purged now, not one interval later; a failure must not stop start-up.
     await stateCleanup.run().catch((err: unknown) => oauthLog.warn({ code: (err as { code?: unknown })?.code }, 'purging OAuth states at start failed'))
@@ -241,6 +256,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     await push.close()
     await gateway?.close()
     await engine.close()
+    await linkedRoles?.close()
   })
   fastify.addHook('onClose', async () => {
     // A refresh run in progress finishes its batch before the store and client go away.
@@ -258,7 +274,10 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks })
 }
 
-/** A user's Linked Roles values are pushed when they link and after each sync of theirs (the provider's data may have changed). */
+/**
+ * A user's Linked Roles values are pushed when they link and after each sync of theirs (the
+ * provider's data may have changed); guild runs hand theirs over through the engine (onEntitlements).
+ */
 function connectLinkedRoles (events: DiscordSyncEvents, linkedRoles: LinkedRoles): void {
   events.on('account.linked', (e) => { linkedRoles.pushUserSoon(e.user_id) })
   events.on('sync.finished', (e) => {

@@ -46,6 +46,11 @@ export interface OAuthServiceDeps {
    * guild has auto_join on, `role_connections.write` with Linked Roles): see user-tokens.ts.
    */
   featureScopes?: () => Promise<readonly string[]>
+  /**
+   * Called on unlink before the token is revoked, while it still works (Linked Roles deletes the
+   * user's role connection with it). Bounded by the callee; a rejection is logged, the unlink goes on.
+   */
+  beforeUnlink?: (discordUserId: string) => Promise<void>
   now?: () => Date
 }
 
@@ -314,6 +319,9 @@ export class OAuthService {
       throw new NotFoundError(admin ? 'this Discord account is not linked' : 'no Discord account with this id is linked to you')
     }
 
+    await this.#d.beforeUnlink?.(discordUserId).catch((err: unknown) => {
+      this.#d.log.warn({ discord_user_id: discordUserId, code: (err as { code?: unknown }).code }, 'the step before revoking the token failed; unlinking anyway')
+    })
     const token_revocation = await this.#revoke(discordUserId)
     const tokens_deleted = link.has_tokens ? await store.setUserTokens(discordUserId, null) : false
     await store.deleteUser(discordUserId)

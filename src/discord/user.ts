@@ -64,6 +64,12 @@ export class DiscordUserClient {
     const value = await this.#send<unknown>({ method: 'PUT', path, body, signal: options.signal })
     return expectConnection(value, shapeContext('PUT', path))
   }
+
+  /** DELETE /users/@me/applications/{application.id}/role-connection (scope `role_connections.write`; 204): removes the user's Linked Roles connection. */
+  async deleteRoleConnection (applicationId: string, options: CallOptions = {}): Promise<void> {
+    assertSnowflake('applicationId', applicationId)
+    await this.#send<unknown>({ method: 'DELETE', path: Routes.userApplicationRoleConnection(applicationId), signal: options.signal })
+  }
 }
 
 function expectConnection (value: unknown, ctx: ReturnType<typeof shapeContext>): APIApplicationRoleConnection {

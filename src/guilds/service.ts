@@ -264,6 +264,25 @@ export class GuildService {
     }
   }
 
+  /**
+   * Checks a settings change on a guild whose bot was just inspected exactly as a save checks it
+   * (values 400; Create Invite for auto_join, the permissions of setting-permissions.ts and the
+   * channels 422), writing nothing. Returns the settings it would leave and the names of those
+   * that change. Used by the import, which writes them with the mappings.
+   */
+  async checkSettingsChange (inspected: InspectedGuild, input: GuildSettingsInputBody): Promise<{ next: GuildSettings, changed: string[] }> {
+    checkSettings(input, this.#nicknameVariables)
+    const current = inspected.guild.settings
+    const next = storedSettings({ ...current, ...(input as Partial<GuildSettings>) })
+    const channels = changedChannels(input, current)
+    const checkInvite = next.auto_join && !current.auto_join
+    if (checkInvite) requireCreateInvite(inspected.inspection)
+    if (checkInvite || channels.length > 0 || permissionSettingsChanged(input, current)) requireSettingPermissions(inspected.inspection, next)
+    await this.#checkChannels(inspected.token, inspected.inspection, channels)
+    const changed = (Object.keys(next) as Array<keyof GuildSettings>).filter((k) => next[k] !== current[k]).map((k) => `settings.${k}`)
+    return { next, changed }
+  }
+
   /** The guild with its bot's current view, for operations that must check roles against Discord. */
   async inspect (guildId: string): Promise<InspectedGuild> {
     const guild = await this.get(guildId)

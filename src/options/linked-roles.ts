@@ -40,8 +40,10 @@ const LinkedRoleField = Type.Object({
 }, { additionalProperties: false })
 
 export const LinkedRolesSchema = Type.Object({
-  botToken: required(Type.String({ minLength: 20, maxLength: 200, pattern: '^[A-Za-z0-9_\\-.]+$' }), {
-    description: "The application's bot token: registering the metadata records is a bot call. Never logged or returned."
+  botToken: opt(Type.String({ minLength: 20, maxLength: 200, pattern: '^[A-Za-z0-9_\\-.]+$' }), {
+    defaultText: 'the stored bot token of a configured guild whose bot belongs to the application',
+    description: "The application's bot token: registering the metadata records is a bot call with the bot of the application that owns the OAuth client. " +
+      'Leave it out when a configured guild uses that bot: its stored token is used (found at start, or before the first push once such a guild is saved). Never logged or returned.'
   }),
   platformName: opt(Type.String({ minLength: 1, maxLength: 50 }), { defaultText: 'none', description: 'The platform name shown on each user\'s connection (max 50 characters).' }),
   fields: required(Type.Array(LinkedRoleField, { minItems: 1, maxItems: 5 }), {
@@ -71,7 +73,8 @@ export interface ResolvedLinkedRoleField {
 }
 
 export interface ResolvedLinkedRoles {
-  botToken: string
+  /** null: the stored token of a configured guild whose bot belongs to the application. */
+  botToken: string | null
   platformName: string | null
   fields: ResolvedLinkedRoleField[]
 }
@@ -102,5 +105,5 @@ export function resolveLinkedRoles (o: LinkedRolesOptions | undefined): Resolved
     }
     return { key: f.key, name: f.name, description: f.description, type, kind, value: f.source !== undefined ? SOURCES[f.source].value : f.value as LinkedRoleValue }
   })
-  return { botToken: o.botToken, platformName: o.platformName ?? null, fields }
+  return { botToken: o.botToken ?? null, platformName: o.platformName ?? null, fields }
 }

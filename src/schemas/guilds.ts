@@ -125,6 +125,24 @@ export const DeletedGuild = Type.Object({
   message: Type.String()
 })
 
+/** Stored settings → API shape (guild responses and the export document), field by field. */
+export function presentSettings (s: GuildConfigRecord['settings']): Static<typeof GuildSettings> {
+  return {
+    auto_sync: s.auto_sync,
+    sync_interval: s.sync_interval,
+    sync_on_join: s.sync_on_join,
+    drift_policy: s.drift_policy,
+    remove_roles_on_leave: s.remove_roles_on_leave,
+    audit_channel_id: s.audit_channel_id,
+    notification_channel_id: s.notification_channel_id,
+    max_role_changes_per_sync: s.max_role_changes_per_sync,
+    auto_join: s.auto_join,
+    nickname_template: s.nickname_template,
+    on_access_lost: s.on_access_lost,
+    access_lost_grace: s.access_lost_grace
+  }
+}
+
 /*
  * Record → API shape, field by field on purpose: a field added to a record later does not reach
  * a response until someone lists it here (and in the response schema), so a secret can never
@@ -137,20 +155,7 @@ export function presentGuild (g: GuildConfigRecord, gateway: GuildGatewayState |
     guild_name: g.guild_name,
     enabled: g.enabled,
     is_enabled: g.enabled,
-    settings: {
-      auto_sync: g.settings.auto_sync,
-      sync_interval: g.settings.sync_interval,
-      sync_on_join: g.settings.sync_on_join,
-      drift_policy: g.settings.drift_policy,
-      remove_roles_on_leave: g.settings.remove_roles_on_leave,
-      audit_channel_id: g.settings.audit_channel_id,
-      notification_channel_id: g.settings.notification_channel_id,
-      max_role_changes_per_sync: g.settings.max_role_changes_per_sync,
-      auto_join: g.settings.auto_join,
-      nickname_template: g.settings.nickname_template,
-      on_access_lost: g.settings.on_access_lost,
-      access_lost_grace: g.settings.access_lost_grace
-    },
+    settings: presentSettings(g.settings),
     has_bot_token: g.has_bot_token,
     bot_permissions: g.bot_permissions,
     bot_user_id: g.bot_user_id,

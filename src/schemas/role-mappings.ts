@@ -3,6 +3,7 @@ import { ErrorResponse, Snowflake } from './common.js'
 import { IsoDateTime, iso, Label, Nullable } from './http.js'
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type RoleMappingRecord } from '../store/port/index.js'
 import { MappingCursorParam } from './mapping-cursor.js'
+import { GuildSettings, GuildSettingsInput } from './guilds.js'
 
 /*
  * Group → Discord role mappings (the seed's `discord_role_mappings`). Requests accept the
@@ -122,7 +123,8 @@ export const MappingExport = Type.Object({
   guild_id: Type.String(),
   exported_at: IsoDateTime,
   // The mapping as the API shows it, minus what belongs to this installation (ids, creator, counters, dates).
-  mappings: Type.Array(Type.Pick(RoleMapping, ['group_id', 'group_name', 'discord_role_id', 'discord_role_name', 'conditions', 'priority', 'exclusive_set', 'enabled']))
+  mappings: Type.Array(Type.Pick(RoleMapping, ['group_id', 'group_name', 'discord_role_id', 'discord_role_name', 'conditions', 'priority', 'exclusive_set', 'enabled'])),
+  settings: Type.Object(GuildSettings.properties, { description: 'The guild\'s settings (sync, joins, nicknames, access loss...), as GET /guilds/{guild_id} shows them' })
 })
 export type MappingExportType = Static<typeof MappingExport>
 
@@ -136,7 +138,8 @@ export const MappingImportBody = Type.Object({
   exported_at: Type.Optional(Type.String({ maxLength: 64 })),
   mode: Type.Optional(Type.Union([Type.Literal('merge'), Type.Literal('replace')], { description: 'merge (default): create and update, keep the rest; replace: also delete mappings absent from the document' })),
   dry_run: Type.Optional(Type.Boolean({ description: 'Validate and report without writing. Default false' })),
-  mappings: Type.Array(MappingDocumentEntry, { maxItems: MAX_IMPORT_ENTRIES })
+  mappings: Type.Array(MappingDocumentEntry, { maxItems: MAX_IMPORT_ENTRIES }),
+  settings: Type.Optional(Type.Object(GuildSettingsInput.properties, { additionalProperties: false, description: 'Guild settings to apply with the mappings, checked as a guild save checks them (values 400, the bot\'s permissions and channels 422); absent: settings are left as they are' }))
 }, { additionalProperties: false })
 export type MappingImportBodyType = Static<typeof MappingImportBody>
 
@@ -164,7 +167,8 @@ export const ImportReport = Type.Object({
   updated: Type.Array(ReportEntry),
   deleted: Type.Array(ReportEntry),
   unchanged: Type.Array(ReportEntry),
-  invalid: Type.Array(InvalidEntry)
+  invalid: Type.Array(InvalidEntry),
+  settings_changed: Type.Array(Type.String(), { description: 'Settings the document changes (`settings.auto_join`...); written with the mappings, or only reported by a dry run' })
 })
 export type ImportReportType = Static<typeof ImportReport>
 

@@ -56,7 +56,8 @@ const GuildResultDto = Type.Object({
   status: Type.Union([Type.Literal('completed'), Type.Literal('blocked'), Type.Literal('failed'), Type.Literal('skipped')]),
   members_scanned: Type.Integer(),
   members_to_change: Type.Integer(),
-  planned_changes: Type.Integer(),
+  members_to_join: Type.Integer({ description: 'Of members_to_change, users outside the guild that auto_join adds (a dry run only lists them: audit code `join`)' }),
+  planned_changes: Type.Integer({ description: 'Role changes planned (adds, removes, kicks; a join counts its role adds), before the safety brake' }),
   blocked_changes: Type.Integer({ description: 'Changes the bot may not make (role above it, managed, missing)' }),
   roles_added: Type.Integer(),
   roles_removed: Type.Integer(),
@@ -112,7 +113,7 @@ export const AuditEntryDto = Type.Object({
   action: Type.Union([Type.Literal('add'), Type.Literal('remove'), Type.Literal('nick'), Type.Literal('kick')], { description: 'add/remove a role, nick: nickname set from the guild\'s template, kick: member removed (on_access_lost kick)' }),
   mapping_id: Nullable(Type.String()),
   outcome: Type.Union([Type.Literal('applied'), Type.Literal('failed'), Type.Literal('dry_run'), Type.Literal('blocked'), Type.Literal('skipped')]),
-  error_code: Nullable(Type.String({ description: 'Discord code (10007, 50013...), planner status (blocked_hierarchy...), brake, guild_halted' })),
+  error_code: Nullable(Type.String({ description: 'Discord code (10007, 50013...), planner status (blocked_hierarchy...), brake, guild_halted; join (a dry run\'s planned auto_join), joined (roles given by an auto_join)' })),
   created_at: IsoDateTime
 })
 
@@ -164,7 +165,7 @@ export const AuditPage = Type.Object({
   page_size: Type.Integer()
 })
 
-/** Exactly the seed's "Sync User Roles" response. */
+/** The seed's "Sync User Roles" response, plus nickname and kick counts. */
 export const UserSyncResponse = Type.Object({
   user_id: Type.String(),
   discord_user_id: Type.String(),
@@ -173,12 +174,16 @@ export const UserSyncResponse = Type.Object({
     guild_name: Type.String(),
     roles_added: Type.Array(Type.String(), { description: 'Role names' }),
     roles_removed: Type.Array(Type.String(), { description: 'Role names' }),
-    total_roles: Type.Integer({ description: 'Roles the member holds after the sync (without @everyone)' }),
+    total_roles: Type.Integer({ description: 'Roles the member holds after the sync (without @everyone); 0 when it was kicked' }),
+    nickname_changes: Type.Integer({ description: 'Nicknames set from the guild\'s nickname_template (audit action nick)' }),
+    kicks: Type.Integer({ description: 'Members removed from the guild (on_access_lost kick; audit action kick)' }),
     errors: Type.Array(Type.String())
   })),
   total_guilds: Type.Integer(),
   successful_guilds: Type.Integer(),
   failed_guilds: Type.Integer(),
+  nickname_changes: Type.Integer({ description: 'Sum over sync_results' }),
+  kicks: Type.Integer({ description: 'Sum over sync_results' }),
   synced_at: IsoDateTime
 })
 
@@ -256,7 +261,7 @@ export function presentRun (run: SyncRunRecord, progress: RunProgress | null = n
       roles_removed: run.results.roles_removed,
       guilds_processed: run.results.guilds_processed,
       errors: run.results.errors.map(errorDto),
-      guilds: (run.results.guilds ?? []).map((g) => ({ ...g }))
+      guilds: (run.results.guilds ?? []).map((g) => ({ ...g, members_to_join: g.members_to_join ?? 0 }))
     },
     initiated_by: run.initiated_by,
     created_at: run.created_at.toISOString(),

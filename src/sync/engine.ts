@@ -12,8 +12,6 @@ import type { RedisConnection as Redis } from '../util/driver-types.js'
 import type { DiscordRestClient } from '../discord/client.js'
 import type { ResolvedSyncOptions } from '../options/index.js'
 import {
-  GuildDisabledError,
-  MappingDisabledError,
   NotFoundError,
   SyncInProgressError,
   SyncLockUnavailableError,
@@ -23,7 +21,7 @@ import {
   ValidationError
 } from '../errors.js'
 import type {
-  AuditEntryRecord, DiscordStore, DiscordUserRecord, GuildConfigRecord, ListAuditQuery, ListSyncRunsQuery, Page, SyncRunRecord
+  AuditEntryRecord, DiscordStore, ListAuditQuery, ListSyncRunsQuery, Page, SyncRunRecord
 } from '../store/port/index.js'
 import { FallbackSyncLocks, lockKeys, MemorySyncLocks, RedisSyncLocks, type SyncLocks } from './locks.js'
 import { NO_MEMBERSHIP_PROVIDER, type MembershipProvider } from './membership.js'
@@ -33,14 +31,16 @@ import type { SyncMetrics } from './metrics.js'
 import { reconcileInFlight } from './reconcile.js'
 import { RoleCache } from './role-cache.js'
 import type { RunProgress } from './run.js'
-import type { RoleWriteObserver, UserTokenSource } from './guild-context.js'
+import type { EntitlementsObserver, RoleWriteObserver, UserTokenSource } from './guild-context.js'
 import { SyncRunner, type GuildOutcomes, type Scope } from './runner.js'
 import { FINISHED, SyncStatusReader, type SyncStatus } from './status.js'
 import { UnlinkRemovals } from './unlink-removals.js'
 import { buildUserSyncResult, type UserSyncResult } from './user-sync.js'
+import { activeLinks, enabledGuild, manualScope, type ManualSyncInput } from './scopes.js'
 
 export type { SyncStatus, SyncStatusRecentError } from './status.js'
 export { UNLINK_INITIATOR_PREFIX } from './unlink-removals.js'
+export type { ManualSyncInput } from './scopes.js'
 
 /**
  * The resolved `sync` options the engine runs with (see `sync.*` in the plugin options for what
@@ -65,16 +65,9 @@ export interface SyncEngineDeps {
   onWrite?: RoleWriteObserver
   /** Users' OAuth tokens, for join on link (guild setting auto_join); null without an OAuth application. */
   userTokens?: UserTokenSource | null
+  /** Told of the entitlements real runs resolve for linked members (Linked Roles). */
+  onEntitlements?: EntitlementsObserver
   now?: () => Date
-}
-
-/** POST /sync/manual: at most one of guild_id / mapping_id, optionally user_ids. */
-export interface ManualSyncInput {
-  guild_id?: string | undefined
-  mapping_id?: string | undefined
-  user_ids?: string[] | undefined
-  dry_run?: boolean | undefined
-  force?: boolean | undefined
 }
 
 export interface StartedRun {
@@ -130,6 +123,7 @@ export class SyncEngine {
       now: this.#now,
       events: deps.events,
       ...(deps.onWrite === undefined ? {} : { onWrite: deps.onWrite }),
+      ...(deps.onEntitlements === undefined ? {} : { onEntitlements: deps.onEntitlements }),
       userTokens: deps.userTokens ?? null
     })
     this.#status = new SyncStatusReader(deps.store, this.#runner)
@@ -156,46 +150,6 @@ export class SyncEngine {
     if (this.#closing) throw new SyncShuttingDownError()
   }
 
-  async #enabledGuild (guildId: string): Promise<GuildConfigRecord> {
-    const guild = await this.#d.store.getGuild(guildId)
-    if (guild === null) throw new NotFoundError(`guild ${guildId} is not configured`)
-    if (!guild.enabled) throw new GuildDisabledError(guildId)
-    return guild
-  }
-
-  async #activeLinks (userId: string): Promise<DiscordUserRecord[]> {
-    return (await this.#d.store.listUsersByUserId(userId)).filter((l) => l.is_active)
-  }
-
-  async #scopeOf (input: ManualSyncInput): Promise<Scope> {
-    if (input.guild_id !== undefined && input.mapping_id !== undefined) throw new ValidationError('send guild_id or mapping_id, not both')
-    if (input.mapping_id !== undefined && input.user_ids !== undefined) throw new ValidationError('user_ids cannot be combined with mapping_id')
-    if (input.mapping_id !== undefined) {
-      const mapping = await this.#d.store.getMapping(input.mapping_id)
-      if (mapping === null) throw new NotFoundError(`role mapping ${input.mapping_id} does not exist`)
-      if (!mapping.enabled) throw new MappingDisabledError(mapping.id)
-      const guild = await this.#enabledGuild(mapping.guild_id)
-      return { syncType: 'mapping', targetId: mapping.id, guilds: [guild], discordIds: null, onlyRoleIds: new Set([mapping.discord_role_id]), lockKey: lockKeys.guild(guild.guild_id), lockEachGuild: false, collect: false }
-    }
-    if (input.user_ids !== undefined) {
-      const userIds = [...new Set(input.user_ids)]
-      const discordIds: string[] = []
-      for (const userId of userIds) {
-        const links = await this.#activeLinks(userId)
-        if (links.length === 0) throw new UserNotLinkedError(userId)
-        for (const l of links) discordIds.push(l.discord_user_id)
-      }
-      const guilds = input.guild_id !== undefined ? [await this.#enabledGuild(input.guild_id)] : await this.#d.store.listGuilds({ enabled: true })
-      // Named users are re-read before every write, so they need no guild lock.
-      return { syncType: 'user', targetId: userIds.join(','), guilds, discordIds, onlyRoleIds: null, lockKey: null, lockEachGuild: false, collect: false }
-    }
-    if (input.guild_id !== undefined) {
-      const guild = await this.#enabledGuild(input.guild_id)
-      return { syncType: 'guild', targetId: guild.guild_id, guilds: [guild], discordIds: null, onlyRoleIds: null, lockKey: lockKeys.guild(guild.guild_id), lockEachGuild: false, collect: false }
-    }
-    return { syncType: 'full', targetId: null, guilds: await this.#d.store.listGuilds({ enabled: true }), discordIds: null, onlyRoleIds: null, lockKey: lockKeys.full, lockEachGuild: true, collect: false }
-  }
-
   #lockTarget (scope: Scope): string {
     return scope.lockKey === lockKeys.full ? 'every guild (full sync)' : `guild ${scope.guilds[0]?.guild_id ?? ''}`
   }
@@ -203,7 +157,7 @@ export class SyncEngine {
   /** A manual run (admin): validates the scope, refuses a guild already being synced (409), starts in the background. */
   async startManual (input: ManualSyncInput, initiatedBy: string): Promise<StartedRun> {
     this.#requireConfigured()
-    const scope = await this.#scopeOf(input)
+    const scope = await manualScope(this.#d.store, input)
     if (scope.lockKey !== null) {
       let holder: string | null
       try {
@@ -227,7 +181,7 @@ export class SyncEngine {
   /** A scheduled guild run. Null when the guild is locked by another run (it is then simply not due yet). */
   async startGuild (guildId: string, initiatedBy = 'system'): Promise<StartedRun | null> {
     this.#requireConfigured()
-    const guild = await this.#enabledGuild(guildId)
+    const guild = await enabledGuild(this.#d.store, guildId)
     const scope: Scope = { syncType: 'guild', targetId: guildId, guilds: [guild], discordIds: null, onlyRoleIds: null, lockKey: lockKeys.guild(guildId), lockEachGuild: false, collect: false }
     if (await this.locks.holder(scope.lockKey as string) !== null) return null
     const started = await this.#runner.start(scope, { dry_run: false, force: false, initiated_by: initiatedBy })
@@ -241,7 +195,7 @@ export class SyncEngine {
    */
   async syncUser (userId: string, initiatedBy: string): Promise<UserSyncResult> {
     this.#requireConfigured()
-    const links = await this.#activeLinks(userId)
+    const links = await activeLinks(this.#d.store, userId)
     if (links.length === 0) throw new UserNotLinkedError(userId)
     const guilds = await this.#d.store.listGuilds({ enabled: true })
     const scope: Scope = { syncType: 'user', targetId: userId, guilds, discordIds: links.map((l) => l.discord_user_id), onlyRoleIds: null, lockKey: null, lockEachGuild: false, collect: true }
@@ -260,7 +214,7 @@ export class SyncEngine {
    */
   async syncMember (guildId: string, discordUserId: string, o: { initiatedBy: string, dryRun: boolean }): Promise<MemberSyncOutcome> {
     this.#requireConfigured()
-    const guild = await this.#enabledGuild(guildId)
+    const guild = await enabledGuild(this.#d.store, guildId)
     const scope: Scope = { syncType: 'user', targetId: discordUserId, guilds: [guild], discordIds: [discordUserId], onlyRoleIds: null, lockKey: null, lockEachGuild: false, collect: true }
     const record = await this.#d.store.createSyncRun({ sync_type: 'user', target_id: discordUserId, status: 'running', started_at: this.#now(), initiated_by: o.initiatedBy, dry_run: o.dryRun })
     let outcomes: GuildOutcomes = []

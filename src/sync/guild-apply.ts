@@ -15,6 +15,7 @@
 import type { APIGuildMember } from 'discord-api-types/v10'
 import type { DiscordBotClient } from '../discord/bot.js'
 import { forgetAccessLoss } from './access-loss.js'
+import { applyJoins } from './guild-join.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
 import type { Candidate, GuildContext } from './guild-context.js'
 import { memberView } from './guild-plan.js'
@@ -61,6 +62,8 @@ export async function drain<T> (items: T[], workers: number, fn: (item: T) => Pr
  * most the writes in flight (one per worker) without a row.
  */
 export async function applyGuild (g: GuildContext): Promise<void> {
+  // Joins first: a user who turns out to be a member already (204) becomes a candidate below.
+  await applyJoins(g)
   await drain(g.candidates, g.deps.workers, async (c) => {
     await apply(g, c)
     await g.run.flushAudit()
@@ -192,7 +195,7 @@ async function applied (g: GuildContext, c: Candidate, plan: MemberPlan): Promis
   r.users_synced++
   g.run.progress.members_applied++
   for (const ch of changes) g.mappingsApplied.add(ch.mapping_id)
-  g.collect(c.id, c.userId, plan.kick !== undefined ? { applied: changes, in_guild: false } : { applied: changes, blocked: plan.blocked, roles_after: plan.desired_roles })
+  g.collect(c.id, c.userId, plan.kick !== undefined ? { applied: changes, in_guild: false, kicked: true } : { applied: changes, blocked: plan.blocked, roles_after: plan.desired_roles, nick: plan.nick?.to ?? null })
   if (c.userId !== null) {
     g.deps.store.updateUser(c.id, { last_sync: g.run.now() }).catch(() => { /* bookkeeping only */ })
   }

@@ -8,7 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { DiscordBotClient } from '../discord/bot.js'
 import type { DiscordRestClient } from '../discord/client.js'
-import type { DiscordStore, GuildConfigRecord, RoleMappingRecord, SyncGuildResult } from '../store/port/index.js'
+import type { DiscordStore, DiscordUserRecord, GuildConfigRecord, RoleMappingRecord, SyncGuildResult } from '../store/port/index.js'
 import type { Failure } from './discord-errors.js'
 import type { MembershipProvider } from './membership.js'
 import { accessPolicy, kickPlan, unchangedPlan, withNickname, type AccessPolicy, type AccessState, type MemberPlan, type MemberView } from './member-plan.js'
@@ -39,7 +39,12 @@ export interface GuildSyncDeps {
   onWrite?: RoleWriteObserver
   /** Users' OAuth tokens, for join on link (guild-join.ts); absent: no guild adds anyone. */
   userTokens?: UserTokenSource | null
+  /** Told, in real runs, of the entitlements resolved for linked members (Linked Roles pushes their values). */
+  onEntitlements?: EntitlementsObserver
 }
+
+/** Linked members and their provider answers, as a run resolved them (a page of members at a time). */
+export type EntitlementsObserver = (members: ReadonlyArray<{ link: DiscordUserRecord, user: UserContext }>) => void
 
 /** A linked user's access token, as the plugin's OAuth side hands it out (auth/user-tokens.ts). */
 export interface UserTokenSource {
@@ -47,6 +52,12 @@ export interface UserTokenSource {
   access: (discordUserId: string, scope: string, signal?: AbortSignal) => Promise<string | null>
   /** Discord refused the token: a refreshed one, or null when it cannot be refreshed. */
   refresh: (discordUserId: string, signal?: AbortSignal) => Promise<string | null>
+}
+
+/** A user outside the guild planned for a join (auto_join, guild-join.ts): what sending it needs (the plan is recomputed). */
+export interface JoinCandidate {
+  link: DiscordUserRecord
+  user: UserContext
 }
 
 /** A role write about to be sent: the member's whole role list once it lands. */
@@ -82,6 +93,10 @@ export interface MemberOutcome {
   held: PlannedChange[]
   /** Role ids after the sync (without @everyone), when known. */
   roles_after: string[] | null
+  /** The nickname this sync set (the guild's template); null when it set none. */
+  nick: string | null
+  /** This sync removed the member from the guild (on_access_lost kick). */
+  kicked: boolean
   error: Failure | null
 }
 
@@ -118,6 +133,7 @@ export function emptyGuildResult (guildId: string): SyncGuildResult {
     status: 'completed',
     members_scanned: 0,
     members_to_change: 0,
+    members_to_join: 0,
     planned_changes: 0,
     blocked_changes: 0,
     roles_added: 0,
@@ -149,6 +165,8 @@ export class GuildContext {
   readonly result: SyncGuildResult
   readonly members: MemberOutcome[] = []
   readonly candidates: Candidate[] = []
+  /** Users outside the guild to add (auto_join), planned and counted, sent in the apply phase (guild-join.ts). */
+  readonly joins: JoinCandidate[] = []
   /** Aborted when the run is cancelled or the guild halted: every call in flight stops. */
   readonly signal: AbortSignal
   /** Mappings that changed at least one member (their sync counters are recorded). */
@@ -292,6 +310,8 @@ export class GuildContext {
       blocked: o.blocked ?? [],
       held: o.held ?? [],
       roles_after: after,
+      nick: o.nick ?? null,
+      kicked: o.kicked ?? false,
       error: o.error ?? null
     })
   }

@@ -13,7 +13,7 @@ import type { DiscordUserRecord } from '../store/port/index.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
 import { resolveAccess, type AccessEntry } from './access-loss.js'
 import type { GuildContext } from './guild-context.js'
-import { joinAbsent, joinsAbsent } from './guild-join.js'
+import { joinsAbsent, planJoins } from './guild-join.js'
 import { abortable, resolveContexts } from './membership.js'
 import { blockedKick, brakeCount, memberView, planChanges, type MemberView } from './member-plan.js'
 import { isPassingFailure, READ_TRIES, withReadRetries } from './read-retry.js'
@@ -94,7 +94,7 @@ async function readNamed (g: GuildContext, ids: readonly string[]): Promise<List
       }
     }
   })))
-  if (g.halted === null) out.push(...await joinAbsent(g, absent))
+  if (g.halted === null) await planJoins(g, absent)
   return out
 }
 
@@ -130,6 +130,8 @@ async function planMembers (g: GuildContext, members: ListedMember[], fresh: boo
     }
     entries.push({ m, user, userId: link?.user_id ?? null })
   }
+  // Linked Roles pushes from the answers read here (no second provider call); the arguments are not built without a listener.
+  if (!run.dryRun) g.deps.onEntitlements?.(entries.flatMap((e) => e.user === null ? [] : [{ link: links.get(e.m.id) as DiscordUserRecord, user: e.user }]))
   const access = await resolveAccess(g, entries)
   for (let i = 0; i < entries.length; i++) {
     const { m, user, userId } = entries[i] as AccessEntry & { userId: string | null }

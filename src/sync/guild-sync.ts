@@ -26,6 +26,7 @@ import { classifyFailure, type Failure } from './discord-errors.js'
 import { applyGuild } from './guild-apply.js'
 import { GuildContext, type GuildOutcome, type GuildSyncDeps, type GuildSyncRequest } from './guild-context.js'
 import { planGuild } from './guild-plan.js'
+import { holdJoins } from './guild-join.js'
 import { sweepAccessLoss } from './access-loss.js'
 import { planChanges } from './member-plan.js'
 import { managedRoleIds } from './planner.js'
@@ -131,6 +132,7 @@ function brake (g: GuildContext): boolean {
     g.collect(c.id, c.userId, { blocked: plan.blocked, held: [...plan.add, ...plan.remove], roles_after: c.fresh ? [...c.roles] : null })
   }
   g.candidates.length = 0
+  holdJoins(g)
   return true
 }
 

@@ -25,6 +25,7 @@ export class SyncMetrics {
   readonly #tokenRefresh: Counter<'outcome'>
   readonly #gatewayEvents: Counter<'type' | 'outcome'>
   readonly #drift: Counter<'policy'>
+  readonly #roleConnections: Counter<'operation' | 'outcome'>
   readonly #duration: Histogram<'sync_type'>
   readonly #inProgress: Gauge
 
@@ -41,6 +42,7 @@ export class SyncMetrics {
     this.#duration = new Histogram({ name: `${p}run_duration_seconds`, help: 'Duration of finished sync runs', labelNames: ['sync_type'], buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 10800], registers })
     this.#gatewayEvents = new Counter({ name: `${p}gateway_events_total`, help: 'Gateway dispatches handled, by type and outcome (handled, echo, ignored, invalid)', labelNames: ['type', 'outcome'], registers })
     this.#drift = new Counter({ name: `${p}drift_total`, help: 'Managed roles changed by hand in Discord, by the guild drift_policy applied (revert, report)', labelNames: ['policy'], registers })
+    this.#roleConnections = new Counter({ name: `${p}role_connection_pushes_total`, help: 'Linked Roles: users\' role connections by operation (update, delete) and outcome (updated, unchanged, deleted, no_token, failed)', labelNames: ['operation', 'outcome'], registers })
     this.#inProgress = new Gauge({ name: `${p}runs_in_progress`, help: 'Sync runs executing in this instance', registers })
   }
 
@@ -68,6 +70,11 @@ export class SyncMetrics {
 
   drift (policy: string): void {
     this.#drift.inc({ policy })
+  }
+
+  /** One user's role connection (Linked Roles) written, found unchanged, skipped or refused. */
+  roleConnection (operation: 'update' | 'delete', outcome: string): void {
+    this.#roleConnections.inc({ operation, outcome })
   }
 
   tokenRefresh (outcome: string, n = 1): void {

@@ -12,7 +12,7 @@ import type { ResolvedSyncOptions } from '../options/index.js'
 import { SyncLockUnavailableError } from '../errors.js'
 import type { DiscordStore, GuildConfigRecord, SyncGuildResult, SyncRunRecord, SyncRunStatus, SyncType } from '../store/port/index.js'
 import { emptyGuildResult, syncGuild, type GuildOutcome, type GuildSyncDeps } from './guild-sync.js'
-import type { RoleWriteObserver, UserTokenSource } from './guild-context.js'
+import type { EntitlementsObserver, RoleWriteObserver, UserTokenSource } from './guild-context.js'
 import { lockKeys, type LockHandle, type SyncLocks } from './locks.js'
 import type { MembershipProvider } from './membership.js'
 import type { SyncMetrics } from './metrics.js'
@@ -53,6 +53,7 @@ export interface SyncRunnerDeps {
   onWrite?: RoleWriteObserver
   /** Users' OAuth tokens (join on link); null without an OAuth application. */
   userTokens?: UserTokenSource | null
+  onEntitlements?: EntitlementsObserver
 }
 
 interface ActiveRun {
@@ -225,6 +226,7 @@ export class SyncRunner {
       ...(d.settings.guildTimeoutMs === undefined ? {} : { guildTimeoutMs: d.settings.guildTimeoutMs }),
       ...(d.pacer === undefined ? {} : { pacer: d.pacer }),
       ...(d.onWrite === undefined ? {} : { onWrite: d.onWrite }),
+      ...(d.onEntitlements === undefined ? {} : { onEntitlements: d.onEntitlements }),
       userTokens: d.userTokens ?? null
     }
   }

@@ -3,6 +3,8 @@ import { buildExport, planImport, type ImportPlanInput } from '../../src/guilds/
 import type { BotGuildFacts } from '../../src/guilds/permissions.js'
 import { DEFAULT_MAPPING_CONDITIONS, type RoleMappingRecord } from '../../src/store/port/index.js'
 import type { MappingDocumentEntryType } from '../../src/schemas/role-mappings.js'
+import { presentSettings } from '../../src/schemas/guilds.js'
+import { storedSettings } from '../../src/store/records.js'
 
 const GUILD = '123456789012345678'
 const BOT_ROLE = '400000000000000001'
@@ -53,7 +55,7 @@ function plan (entries: MappingDocumentEntryType[], existing: RoleMappingRecord[
 }
 
 describe('buildExport', () => {
-  it('writes version 1, the guild and each mapping without ids or counters', () => {
+  it('writes version 1, the guild, each mapping without ids or counters, and the guild settings', () => {
     const doc = buildExport(GUILD, [record('m1', 'pilots', PILOT, { priority: 2, group_name: 'EVE Players' })], new Date('2024-01-15T10:30:00Z'))
     expect(doc).toEqual({
       version: 1,
@@ -68,7 +70,9 @@ describe('buildExport', () => {
         priority: 2,
         exclusive_set: null,
         enabled: true
-      }]
+      }],
+      // No settings given: the defaults a new guild gets.
+      settings: presentSettings(storedSettings(undefined))
     })
     expect(JSON.stringify(doc)).not.toMatch(/"id"|sync_count|created_by/)
   })

@@ -67,7 +67,7 @@ async function world (opts: Parameters<typeof buildSyncWorld>[0] = {}): Promise<
 }
 
 describe('POST /sync/user/{user_id}', () => {
-  it('answers exactly the seed\'s example shape, field by field, with role names', async () => {
+  it('answers the seed\'s example shape, field by field, with role names, plus the nickname and kick counts', async () => {
     const w = await world()
     // Configured and enabled, but Alice is not in it: not part of the answer.
     await w.guild(IDS.g2, 'Beta Guild')
@@ -75,12 +75,15 @@ describe('POST /sync/user/{user_id}', () => {
     const before = Date.now()
     const res = await w.call('POST', `/sync/user/${HOST.alice}`)
     expect(res.status).toBe(200)
-    expectSameShape(res.body, SEED_EXAMPLE)
+    // The seed's fields, plus the counts of nicknames and kicks (per guild and in total) the audit records.
+    const counts = { nickname_changes: 0, kicks: 0 }
+    const seed = { ...SEED_EXAMPLE, ...counts, sync_results: [{ ...SEED_EXAMPLE.sync_results[0], ...counts }] }
+    expectSameShape(res.body, seed)
     expect(res.body).toEqual({
-      ...SEED_EXAMPLE,
+      ...seed,
       user_id: HOST.alice,
       discord_user_id: IDS.alice,
-      sync_results: [{ ...SEED_EXAMPLE.sync_results[0], guild_id: IDS.g1 }],
+      sync_results: [{ ...seed.sync_results[0], guild_id: IDS.g1 }],
       synced_at: res.body.synced_at
     })
     expect(Date.parse(res.body.synced_at)).toBeGreaterThanOrEqual(before - 1000)

@@ -1,4 +1,4 @@
-import type { DiscordStore, ListRoleMappingsPage, RoleMappingRecord, UpdateRoleMappingInput } from '../../store/port/index.js'
+import type { DiscordStore, GuildConfigRecord, GuildSettings, ListRoleMappingsPage, RoleMappingBatch, RoleMappingRecord, UpdateRoleMappingInput } from '../../store/port/index.js'
 import {
   BotMissingPermissionError,
   ImportInvalidError,
@@ -171,21 +171,41 @@ export class MappingService {
     if (!await this.#store.deleteMapping(mappingId)) throw new NotFoundError(`Role mapping ${mappingId} does not exist`)
   }
 
+  /**
+   * Writes the settings, then the mapping batch (all or nothing); a batch the store refuses puts
+   * the previous settings back, so a failed import leaves the guild as it was.
+   */
+  async #applyWithSettings (guild: GuildConfigRecord, settings: GuildSettings | null, batch: RoleMappingBatch): Promise<Awaited<ReturnType<DiscordStore['applyMappingBatch']>>> {
+    if (settings === null) return await this.#store.applyMappingBatch(guild.guild_id, batch)
+    await this.#store.updateGuild(guild.guild_id, { settings })
+    try {
+      return await this.#store.applyMappingBatch(guild.guild_id, batch)
+    } catch (err) {
+      await this.#store.updateGuild(guild.guild_id, { settings: guild.settings }).catch(() => { /* the batch's error is the one to report */ })
+      throw err
+    }
+  }
+
   async exportGuild (guildId: string): Promise<MappingExportType> {
-    const mappings = await this.listForGuild(guildId)
-    return buildExport(guildId, mappings, this.#now())
+    const guild = await this.#guilds.get(guildId)
+    const mappings = await this.#store.listMappings({ guild_id: guildId })
+    return buildExport(guildId, mappings, this.#now(), guild.settings)
   }
 
   /**
    * Validates the whole document against Discord's current roles, then applies every change
    * in one all-or-nothing store batch. A dry run, or a document with any invalid entry,
-   * writes nothing; the latter is rejected with the full report attached.
+   * writes nothing; the latter is rejected with the full report attached. The document's
+   * settings, when it has them, are checked first exactly as a guild save checks them (a bad
+   * value 400, a permission the bot lacks 422: nothing is written) and stored with the mappings.
    */
   async importGuild (guildId: string, body: MappingImportBodyType, actorId: string | null): Promise<ImportReportType> {
     if (body.guild_id !== undefined && body.guild_id !== guildId) {
       throw new ValidationError(`The document is for guild ${body.guild_id} but is imported into guild ${guildId}: role ids differ between guilds`)
     }
-    const { inspection } = await this.#guilds.inspect(guildId)
+    const inspected = await this.#guilds.inspect(guildId)
+    const { inspection } = inspected
+    const settings = body.settings === undefined ? null : await this.#guilds.checkSettingsChange(inspected, body.settings)
     const plan = planImport({
       guildId,
       mode: body.mode ?? 'merge',
@@ -195,6 +215,7 @@ export class MappingService {
       facts: inspection.facts,
       createdBy: actorId
     })
+    plan.report.settings_changed = settings?.changed ?? []
     // A dry run reports invalid entries too, as a plain answer: validating is what it was asked for.
     if (plan.report.dry_run) return plan.report
     if (!plan.valid) {
@@ -203,7 +224,7 @@ export class MappingService {
       throw rejection
     }
 
-    const result = await this.#store.applyMappingBatch(guildId, plan.batch)
+    const result = await this.#applyWithSettings(inspected.guild, settings?.changed.length === 0 ? null : settings?.next ?? null, plan.batch)
     const createdIds = new Map(result.created.map((m) => [`${m.group_id}\u0000${m.discord_role_id}`, m.id]))
     for (const entry of plan.report.created) entry.mapping_id = createdIds.get(`${entry.group_id}\u0000${entry.discord_role_id}`) ?? null
     plan.report.applied = true

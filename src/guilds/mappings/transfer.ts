@@ -1,4 +1,6 @@
-import type { CreateRoleMappingInput, MappingConditions, RoleMappingBatch, RoleMappingRecord, UpdateRoleMappingInput } from '../../store/port/index.js'
+import type { CreateRoleMappingInput, GuildSettings, MappingConditions, RoleMappingBatch, RoleMappingRecord, UpdateRoleMappingInput } from '../../store/port/index.js'
+import { storedSettings } from '../../store/records.js'
+import { presentSettings } from '../../schemas/guilds.js'
 import {
   MAPPING_DOCUMENT_VERSION,
   type ImportReportType,
@@ -10,7 +12,8 @@ import { checkRoleAssignable, computeBasePermissions, type BotGuildFacts } from 
 import { conditionsFromInput, conditionsProblem, resolveAlias } from './rules.js'
 
 /*
- * Bulk export/import of a guild's mappings. The document is declarative: each entry is a
+ * Bulk export/import of a guild's mappings (and its settings: see MappingService.importGuild,
+ * which checks them as a guild save does). The document is declarative: each entry is a
  * complete mapping, identified by its (group_id, discord_role_id) pair (the store's unique
  * key within a guild), and any field an entry leaves out takes its default. So exporting
  * and importing the result changes nothing, whatever the mode.
@@ -22,8 +25,8 @@ import { conditionsFromInput, conditionsProblem, resolveAlias } from './rules.js
 
 export type ImportMode = 'merge' | 'replace'
 
-/** Builds the export document (no ids, no counters: they belong to this installation). */
-export function buildExport (guildId: string, mappings: readonly RoleMappingRecord[], now: Date): MappingExportType {
+/** Builds the export document (no ids, no counters: they belong to this installation), with the guild's settings. */
+export function buildExport (guildId: string, mappings: readonly RoleMappingRecord[], now: Date, settings: GuildSettings = storedSettings(undefined)): MappingExportType {
   return {
     version: MAPPING_DOCUMENT_VERSION,
     guild_id: guildId,
@@ -37,7 +40,8 @@ export function buildExport (guildId: string, mappings: readonly RoleMappingReco
       priority: m.priority,
       exclusive_set: m.exclusive_set,
       enabled: m.enabled
-    }))
+    })),
+    settings: presentSettings(settings)
   }
 }
 
@@ -142,7 +146,8 @@ export function planImport (input: ImportPlanInput): ImportPlan {
     updated: [],
     deleted: [],
     unchanged: [],
-    invalid
+    invalid,
+    settings_changed: []
   }
   const existingByKey = new Map(input.existing.map((m) => [keyOf(m.group_id, m.discord_role_id), m]))
 

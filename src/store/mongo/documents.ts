@@ -155,6 +155,7 @@ function toSyncGuildDoc (g: SyncGuildResult): SyncGuildResult {
     status: g.status,
     members_scanned: g.members_scanned,
     members_to_change: g.members_to_change,
+    ...(g.members_to_join === undefined ? {} : { members_to_join: g.members_to_join }),
     planned_changes: g.planned_changes,
     blocked_changes: g.blocked_changes,
     roles_added: g.roles_added,

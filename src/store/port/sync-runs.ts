@@ -21,6 +21,8 @@ export interface SyncGuildResult {
   members_scanned: number
   /** Members whose managed roles differ from the plan. */
   members_to_change: number
+  /** Of those, users outside the guild to add (auto_join; a dry run only lists them). Absent in records from before it existed. */
+  members_to_join?: number
   /** Role changes the plan asked for (adds + removes), before the brake. */
   planned_changes: number
   /** Changes the bot may not make (hierarchy, managed, missing role): reported, never applied. */

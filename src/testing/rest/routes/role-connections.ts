@@ -7,7 +7,7 @@ import { jsonBody, snowflakeParam, type Params } from './params.js'
 /*
  * Linked Roles. The application's metadata records (docs/application-role-connection-metadata.mdx,
  * bot token of that application) and a user's role connection (docs/user.mdx, the user's OAuth2
- * token for that application with `role_connections.write`). The docs give no answer for another
+ * token for that application with `role_connections.write`; GET, PUT and DELETE). The docs give no answer for another
  * application's id or a missing scope: 403 50001 Missing Access, as the user routes answer a
  * missing scope. A user's metadata must use keys the application registered (the docs describe
  * metadata as "keys to their values" of those records), else 50035 on the key.
@@ -63,5 +63,12 @@ export function registerRoleConnectionRoutes (sim: SimContext, router: ApiRouter
     }
     state.roleConnections.set(`${appId}:${userId}`, next)
     return next
+  })
+
+  // docs/user.mdx "Delete Current User Application Role Connection"; openapi: 204.
+  router.route({ route: 'DELETE /users/@me/applications/:application_id/role-connection', auth: 'bearer' }, async (request, reply, ctx) => {
+    const { appId, userId } = appOfBearer(ctx, request.params as Params)
+    state.roleConnections.delete(`${appId}:${userId}`)
+    return reply.code(204).send()
   })
 }
