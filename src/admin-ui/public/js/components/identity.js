@@ -81,7 +81,8 @@ export function person (p, { href, ids = true } = {}) {
  * @param {{ id: string, name: string, color: number }} r
  */
 export function roleChip (r) {
-  const colour = r.color > 0 ? `#${r.color.toString(16).padStart(6, '0')}` : null
-  return h('span', { class: 'role-chip', title: `Role id ${r.id}` },
-    h('span', { class: 'role-dot', style: colour === null ? null : `background:${colour}`, 'aria-hidden': 'true' }), r.name)
+  const dot = h('span', { class: 'role-dot', 'aria-hidden': 'true' })
+  // Set through the CSSOM: the UI's Content-Security-Policy refuses inline style attributes.
+  if (r.color > 0) dot.style.backgroundColor = `#${r.color.toString(16).padStart(6, '0')}`
+  return h('span', { class: 'role-chip', title: `Role id ${r.id}` }, dot, r.name)
 }
