@@ -69,6 +69,8 @@ export interface MemberGuildDetail {
 export interface MemberDetail {
   summary: MemberSummary
   groups: Array<{ id: string, name: string }>
+  /** The provider's nickname template values for the member (the settings page previews with them). */
+  profile: Record<string, string> | null
   membership_error: string | null
   guilds: MemberGuildDetail[]
 }
@@ -136,7 +138,8 @@ export class MemberDirectory {
       else user = r
     }
     const guilds = await Promise.all(context.guilds.map((g) => this.#guildDetail(g, link, user, membershipError)))
-    return { summary, groups: user?.groups.map((g) => ({ id: g.id, name: g.name })) ?? [], membership_error: membershipError, guilds }
+    const profile = user?.profile === undefined ? null : { ...user.profile }
+    return { summary, groups: user?.groups.map((g) => ({ id: g.id, name: g.name })) ?? [], profile, membership_error: membershipError, guilds }
   }
 
   async #guildDetail (g: GuildConfigRecord, link: DiscordUserRecord, user: UserContext | null, membershipError: string | null): Promise<MemberGuildDetail> {

@@ -75,6 +75,7 @@ const MemberGuildDetail = Type.Object({
 export const MemberDetailBody = Type.Object({
   member: MemberSummaryBody,
   groups: Type.Array(Type.Object({ id: Type.String(), name: Type.String() }), { description: 'The host groups the membership provider reports' }),
+  profile: Nullable(Type.Record(Type.String(), Type.String()), 'The provider\'s nickname template values for the member; null when it gave none'),
   membership_error: Nullable(Type.String()),
   guilds: Type.Array(MemberGuildDetail)
 })
@@ -103,7 +104,7 @@ export function presentMember (s: MemberSummary): Static<typeof MemberSummaryBod
 }
 
 export function presentMemberDetail (d: MemberDetail): Static<typeof MemberDetailBody> {
-  return { member: presentMember(d.summary), groups: d.groups, membership_error: d.membership_error, guilds: d.guilds }
+  return { member: presentMember(d.summary), groups: d.groups, profile: d.profile, membership_error: d.membership_error, guilds: d.guilds }
 }
 
 /** The cursor: the last link a page examined (creation time and id), base64url. */

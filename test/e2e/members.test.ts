@@ -94,7 +94,7 @@ async function expectNamedLabels (p: Page): Promise<void> {
 
 /** The page fits its width: no horizontal scrolling of the whole page (wide tables scroll inside their frame). */
 async function expectNoPageOverflow (p: Page): Promise<void> {
-  expect(await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0)
+  expect(await p.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBeLessThanOrEqual(0)
 }
 
 describe('members pages in a real browser (demo server)', () => {
@@ -152,7 +152,8 @@ describe('members pages in a real browser (demo server)', () => {
     expect(await officer.textContent()).toContain('Not in group "Officers"')
     // The role held now, by name, in its Discord colour.
     const chip = guild.locator('dd .role-chip').filter({ hasText: 'Officer' })
-    expect(await chip.locator('.role-dot').evaluate((el) => getComputedStyle(el).backgroundColor)).not.toBe('rgb(153, 170, 181)')
+    // Officer's colour (0xe67e22), not the grey of a role without one.
+    expect(await chip.locator('.role-dot').evaluate('(el) => getComputedStyle(el).backgroundColor')).toBe('rgb(230, 126, 34)')
     await expectNamedLabels(page)
 
     await page.getByRole('button', { name: 'Sync Heidi now' }).click()

@@ -355,6 +355,7 @@
  * @typedef {object} MemberDetail
  * @property {Member} member
  * @property {{ id: string, name: string }[]} groups
+ * @property {Record<string, string> | null} profile the provider's nickname template values
  * @property {string | null} membership_error
  * @property {MemberGuildDetail[]} guilds
  */

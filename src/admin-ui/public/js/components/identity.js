@@ -45,8 +45,8 @@ export function copyableId (id, what) {
       // No clipboard (an insecure origin, a denied permission): select the text for a manual copy.
       const range = document.createRange()
       range.selectNodeContents(text)
-      getSelection()?.removeAllRanges()
-      getSelection()?.addRange(range)
+      window.getSelection()?.removeAllRanges()
+      window.getSelection()?.addRange(range)
       button.textContent = 'Selected'
     }
     setTimeout(() => { button.textContent = 'Copy' }, 2000)
