@@ -153,7 +153,7 @@ describe('members pages in a real browser (demo server)', () => {
     // The role held now, by name, in its Discord colour.
     const chip = guild.locator('dd .role-chip').filter({ hasText: 'Officer' })
     // Officer's colour (0xe67e22), not the grey of a role without one.
-    expect(await chip.locator('.role-dot').evaluate('(el) => getComputedStyle(el).backgroundColor')).toBe('rgb(230, 126, 34)')
+    expect(await chip.locator('.role-dot').evaluate((el) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { backgroundColor: string } }).getComputedStyle(el).backgroundColor)).toBe('rgb(230, 126, 34)')
     await expectNamedLabels(page)
 
     await page.getByRole('button', { name: 'Sync Heidi now' }).click()
@@ -186,6 +186,31 @@ describe('members pages in a real browser (demo server)', () => {
     await expect.poll(() => page.getByRole('list', { name: 'Matching groups' }).getByRole('button').count(), SLOW).toBe(0)
     await page.getByLabel('Group id').fill('typed-by-hand')
     expect(await page.getByLabel('Group id').inputValue()).toBe('typed-by-hand')
+  }, 60_000)
+
+  it('previews the nickname template for a chosen member, as the engine would render it', async () => {
+    await page.goto(`${demo.adminUiUrl}#/guilds/${G}`)
+    const template = page.getByLabel('Nickname template')
+    await template.fill('{global_name} ({username})')
+    const who = page.getByLabel('Preview the nickname of')
+    await expect.poll(() => who.locator('option').allTextContents(), SLOW).toContain('Alice (@alice)')
+    await who.selectOption({ label: 'Alice (@alice)' })
+    await expect.poll(() => page.getByText('Alice would be named: Alice (alice)').count(), SLOW).toBe(1)
+    // The demo's provider gives no profile: a template reading one leaves Alice's nickname alone.
+    await template.fill('[{ticker}] {name}')
+    await expect.poll(() => page.getByText('Alice: nickname left alone (a variable has no value for them).').count(), SLOW).toBe(1)
+    // The settings of issues 10 and 11 are on the same form.
+    for (const name of ['Sync members when they join', 'When someone changes a managed role by hand in Discord', 'When a member loses access', 'Grace before acting']) {
+      expect(await page.getByLabel(name).count()).toBe(1)
+    }
+    expect(await page.getByLabel(/^Add linked users to the server/).count()).toBe(1)
+  }, 60_000)
+
+  it('shows the live Gateway\'s state on the overview', async () => {
+    await page.goto(`${demo.adminUiUrl}#/`)
+    const live = page.getByRole('region', { name: 'Live events and queue' })
+    await expect.poll(() => live.textContent(), SLOW).toContain('Gateway: connected')
+    expect(await live.textContent()).toMatch(/1 of 1 bot connection\(s\) up/)
   }, 60_000)
 
   it('fits a 390 px phone: the members and member pages keep names first and do not scroll sideways', async () => {
