@@ -73,6 +73,7 @@
  * @property {string} id
  * @property {string} name
  * @property {number} position
+ * @property {number} color RGB integer, 0 for none
  * @property {boolean} managed
  * @property {boolean} held_by_bot
  * @property {boolean} assignable
