@@ -185,6 +185,9 @@ export const SyncLockUnavailableError = createError('FST_DISCORD_SYNC_LOCK_UNAVA
 /** The plugin is closing; no new run starts. */
 export const SyncShuttingDownError = createError('FST_DISCORD_SYNC_SHUTTING_DOWN', 'The server is shutting down: no new sync runs start', 503)
 
+/** The membership provider failed or answered garbage when asked for its group list (GET /membership/groups). */
+export const MembershipUnavailableHttpError = createError('FST_DISCORD_MEMBERSHIP_UNAVAILABLE', 'The membership provider could not list its groups: %s', 502)
+
 // ---------------------------------------------------------------- live events
 
 /** A Webhook Event whose Ed25519 signature or timestamp does not verify (Discord expects 401). */

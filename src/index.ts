@@ -29,6 +29,7 @@ export { parseDuration, formatDuration } from './util/duration.js'
 export * from './discord/index.js'
 export type { ManualSyncInput, RunView, SyncStatus } from './sync/engine.js'
 export type { MembershipInfo, MembershipProvider } from './sync/membership.js'
+export type { UserGroup } from './sync/types.js'
 export type { UserSyncResult, UserGuildSyncResult } from './sync/user-sync.js'
 // The pure planner, for hosts that want to preview what a sync would do with their own data.
 export { compileGuildPlan, planMemberRoles, managedRoleIds } from './sync/planner.js'

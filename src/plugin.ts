@@ -35,6 +35,8 @@ import { LiveGateway } from './live/gateway/gateway.js'
 import { MemberEvents } from './live/gateway/member-events.js'
 import { OAuthStateCleanupTask } from './tasks/state-cleanup.js'
 import routes from './routes/index.js'
+import { MemberDirectory } from './members/directory.js'
+import { guardProvider } from './sync/provider-guard.js'
 import type { DiscordSyncNamespace, DiscordSyncPublicOptions, SyncModule } from './namespace.js'
 
 /*
@@ -271,7 +273,10 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   // fastify-plugin shares the parent's context, so Fastify does not apply the register
   // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
   const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks })
+  // The members page reads the provider like a sync does: bounded in time, so a hung host cannot hold a request.
+  const membership = opts.membership === null ? null : guardProvider(opts.membership, { timeoutMs: opts.sync.providerTimeoutMs, retries: 0 })
+  const members = new MemberDirectory({ store, bots, roleCache: engine.roleCache, membership, status: () => engine.status(), cdnBaseUrl: opts.cdnBaseUrl, log: syncLog })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks, members, membership })
 }
 
 /**

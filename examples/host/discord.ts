@@ -30,6 +30,8 @@ export function hostMembership (db: HostDatabase): MembershipProvider {
   return {
     getMembership: (userId) => db.membership(userId),
     // One call per members page of a guild sync (up to 1000 users) instead of one per user.
-    getMemberships: (userIds) => db.memberships(userIds)
+    getMemberships: (userIds) => db.memberships(userIds),
+    // Every host group, so the admin UI's mapping editor offers them by name.
+    listGroups: () => db.listGroups().map((g) => ({ id: g.id, name: g.name }))
   }
 }

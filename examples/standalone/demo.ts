@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
@@ -77,6 +77,11 @@ function person (n: number, username: string, globalName: string, groups: string
   return { discordId: `13000000000000010${String(n).padStart(2, '0')}`, username, globalName, userId: username, groups, characterCount: groups.length, permissions: [], roles, preLinked, ...extra }
 }
 
+/** A stable avatar hash per person (Discord's form: 32 hex digits), so the admin UI has avatar URLs to show. */
+function demoAvatar (p: DemoPerson): string {
+  return createHash('md5').update(p.username).digest('hex')
+}
+
 /** The named people of the demo. The admin and the last two are not linked until they sign in. */
 export const DEMO_PEOPLE: readonly DemoPerson[] = Object.freeze([
   person(1, 'demo-admin', 'Demo Admin', ['members', 'officers', 'pilots'], ['member'], false, { userId: DEMO.adminUserId, permissions: [DEMO.adminPermission], characterCount: 3 }),
@@ -145,8 +150,10 @@ async function freePort (host: string): Promise<number> {
 }
 
 /** The demo people's groups, in the standalone membership file's format ({ users: { id: info } }). */
-export function demoMembershipDocument (): { users: Record<string, MembershipInfo> } {
+export function demoMembershipDocument (): { groups: Array<{ id: string, name: string }>, users: Record<string, MembershipInfo> } {
   return {
+    // Every demo group, for the admin UI's group picker ("veterans" has no member yet: pick it to see a mapping wait for one).
+    groups: [...Object.entries(GROUP_NAMES).map(([id, name]) => ({ id, name })), { id: 'veterans', name: 'Veterans' }],
     users: Object.fromEntries(DEMO_PEOPLE.map((p) => [p.userId, {
       groups: p.groups.map((id) => ({ id, name: GROUP_NAMES[id] ?? id })),
       character_count: p.characterCount,
@@ -204,7 +211,7 @@ export async function startDemo (config: StandaloneConfig): Promise<Demo> {
   const clientSecret = randomBytes(24).toString('base64url')
 
   // Named people first: the consent page lists users in this order, the admin on top.
-  for (const p of DEMO_PEOPLE) s.addUser({ id: p.discordId, username: p.username, global_name: p.globalName })
+  for (const p of DEMO_PEOPLE) s.addUser({ id: p.discordId, username: p.username, global_name: p.globalName, avatar: demoAvatar(p) })
   s.addUser({ id: DEMO.ownerId, username: 'guild-owner', global_name: 'Guild Owner' })
   s.addBot({ token: botToken, user: { id: DEMO.botUserId, username: 'Falcon Sync' } })
   s.addOAuthApp({ client_id: DEMO.clientId, client_secret: clientSecret, redirect_uris: [redirectUri], name: 'Falcon Sync Demo', owner_id: DEMO.ownerId })
@@ -247,6 +254,8 @@ export async function startDemo (config: StandaloneConfig): Promise<Demo> {
     },
     auth: { ...config.plugin.auth, resolveUser: demoResolveUser, adminPermission: DEMO.adminPermission },
     membership,
+    // The simulator serves no images: the admin UI's avatars fall back to initials, as offline.
+    cdnBaseUrl: `${sim.url}/cdn`,
     adminUi: true
   }
 
@@ -284,6 +293,7 @@ async function seedStore (app: FastifyInstance, botToken: string): Promise<void>
       discord_user_id: p.discordId,
       username: p.username,
       global_name: p.globalName,
+      avatar: demoAvatar(p),
       guilds: [{ id: DEMO.guildId, name: DEMO.guildName, permissions: '0' }]
     })
   }

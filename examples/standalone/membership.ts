@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { MembershipInfo, MembershipProvider } from '../../src/index.js'
+import type { MembershipInfo, MembershipProvider, UserGroup } from '../../src/index.js'
 import { ConfigError } from './config.js'
 
 /*
@@ -15,6 +15,10 @@ import { ConfigError } from './config.js'
  *     }
  *   }
  *
+ * `groups` (optional, top level: `"groups": [{ "id": "pilots", "name": "Pilots" }]`) lists every
+ * group for the admin UI's group picker, including groups nobody is in yet; the groups the users
+ * name are listed too.
+ *
  * `profile` (optional) fills a guild's nickname template (`[{ticker}] {name}`; the variables a
  * template may use are the plugin's `sync.nicknameVariables`, default name and ticker).
  *
@@ -28,6 +32,8 @@ import { ConfigError } from './config.js'
 interface Loaded {
   mtimeMs: number
   users: Map<string, unknown>
+  /** The top-level `groups`, as written (the plugin validates what listGroups returns). */
+  groups: unknown[]
 }
 
 export class JsonFileMembership implements MembershipProvider {
@@ -40,19 +46,25 @@ export class JsonFileMembership implements MembershipProvider {
   }
 
   #current (): Map<string, unknown> {
+    return this.#file().users
+  }
+
+  #file (): Loaded {
     const now = Date.now()
-    if (this.#loaded !== null && now - this.#checkedAt < 1000) return this.#loaded.users
+    if (this.#loaded !== null && now - this.#checkedAt < 1000) return this.#loaded
     this.#checkedAt = now
     try {
       const { mtimeMs } = statSync(this.path)
-      if (this.#loaded?.mtimeMs === mtimeMs) return this.#loaded.users
+      if (this.#loaded?.mtimeMs === mtimeMs) return this.#loaded
       const parsed: unknown = JSON.parse(readFileSync(this.path, 'utf8'))
       const users = (parsed as { users?: unknown } | null)?.users
       if (typeof users !== 'object' || users === null || Array.isArray(users)) {
         throw new Error(`${this.path}: expected { "users": { "<user id>": { groups, character_count, permissions } } }`)
       }
-      this.#loaded = { mtimeMs, users: new Map(Object.entries(users)) }
-      return this.#loaded.users
+      const groups = (parsed as { groups?: unknown }).groups
+      if (groups !== undefined && !Array.isArray(groups)) throw new Error(`${this.path}: "groups" must be an array of { id, name }`)
+      this.#loaded = { mtimeMs, users: new Map(Object.entries(users)), groups: groups ?? [] }
+      return this.#loaded
     } catch (err) {
       // Forget the old content: until the file is fixed every call throws, so no page of a sync
       // is planned on what the file said before the edit while others are refused.
@@ -69,6 +81,24 @@ export class JsonFileMembership implements MembershipProvider {
   getMemberships (userIds: readonly string[]): Map<string, MembershipInfo | null> {
     const users = this.#current()
     return new Map(userIds.map((id) => [id, (users.get(id) as MembershipInfo | undefined) ?? null]))
+  }
+
+  /** The file's `groups`, then every other group a user names (first name seen wins), for the admin UI's picker. */
+  listGroups (): UserGroup[] {
+    const file = this.#file()
+    const out = new Map<string, UserGroup>()
+    const add = (g: unknown): void => {
+      // Malformed entries pass through as they are: the plugin refuses the list and says why.
+      const id = (g as { id?: unknown } | null)?.id
+      if (typeof id === 'string' && out.has(id)) return
+      out.set(typeof id === 'string' ? id : `#${out.size}`, g as UserGroup)
+    }
+    for (const g of file.groups) add(g)
+    for (const info of file.users.values()) {
+      const groups = (info as { groups?: unknown } | null)?.groups
+      if (Array.isArray(groups)) for (const g of groups) add(g)
+    }
+    return [...out.values()]
   }
 }
 

@@ -90,7 +90,10 @@ function roleFacts (role: APIRole, guildId: string): GuildRoleFacts {
   if (typeof name !== 'string' || !Number.isSafeInteger(position) || typeof permissions !== 'string' || typeof managed !== 'boolean') {
     throw malformedFacts(guildId, `a malformed role ${String(id)}`)
   }
-  return { id: id as string, name, position: position as number, permissions, managed }
+  // The colour is for display only: a missing or odd one shows as none rather than refusing the answer.
+  const r = role as unknown as { colors?: { primary_color?: unknown }, color?: unknown }
+  const colour = r.colors?.primary_color ?? r.color
+  return { id: id as string, name, position: position as number, permissions, managed, color: Number.isSafeInteger(colour) && (colour as number) >= 0 && (colour as number) <= 0xffffff ? colour as number : 0 }
 }
 
 /** Fetches the bot's view of the guild. Throws this module's errors (see `translateDiscordError`). */

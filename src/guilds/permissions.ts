@@ -53,6 +53,8 @@ export interface GuildRoleFacts {
   /** Decimal bit set, as Discord sends it. */
   permissions: string
   managed: boolean
+  /** Primary colour as an RGB integer, 0 for none (for display only; absent when Discord sent none). */
+  color?: number
 }
 
 /** What the bot knows about itself in one guild: enough to decide what it may assign. */

@@ -33,6 +33,8 @@ export interface ResolvedOptions {
   redisCommandTimeoutMs: number
   discord: ResolvedDiscordApp | null
   apiBaseUrl: string
+  /** Discord's image CDN, without a trailing slash. */
+  cdnBaseUrl: string
   stateExpiryMs: number
   tokenRefreshThresholdMs: number
   syncIntervalMs: number
@@ -99,6 +101,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   const apiBaseUrl = (o.apiBaseUrl ?? o.discord?.apiBaseUrl ?? DEFAULT_OPTIONS.apiBaseUrl).replace(/\/+$/, '')
   if (o.discord) checkDiscordUrls(o.discord)
   if (o.apiBaseUrl !== undefined && !URL.canParse(o.apiBaseUrl)) fail('apiBaseUrl', 'must be an absolute http(s) URL')
+  if (o.cdnBaseUrl !== undefined && !URL.canParse(o.cdnBaseUrl)) fail('cdnBaseUrl', 'must be an absolute http(s) URL')
   const discord = o.discord ? resolveDiscordApp(o.discord) : null
 
   const auth = resolveAuth(o.auth)
@@ -121,6 +124,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     redisCommandTimeoutMs: durationMs(o.redisCommandTimeout, p.redisCommandTimeout, 'redisCommandTimeout'),
     discord,
     apiBaseUrl,
+    cdnBaseUrl: (o.cdnBaseUrl ?? DEFAULT_OPTIONS.cdnBaseUrl).replace(/\/+$/, ''),
     stateExpiryMs: durationMs(o.stateExpiry, p.stateExpiry, 'stateExpiry'),
     tokenRefreshThresholdMs: durationMs(o.tokenRefreshThreshold, p.tokenRefreshThreshold, 'tokenRefreshThreshold'),
     syncIntervalMs: durationMs(o.syncInterval, p.syncInterval, 'syncInterval'),

@@ -43,6 +43,12 @@ export const OptionsSchema = Type.Object({
   }),
   discord: Type.Optional(DiscordAppSchema),
   apiBaseUrl: opt(Type.String({ pattern: '^https?://' }), { default: 'https://discord.com/api/v10', description: 'Discord REST base URL for bot calls.' }),
+  cdnBaseUrl: opt(Type.String({ pattern: '^https?://' }), {
+    default: 'https://cdn.discordapp.com',
+    description: 'Discord\'s image CDN (reference.mdx "Image Base URL"): the admin API builds member avatar URLs on it ' +
+      '(`{cdnBaseUrl}/avatars/{user_id}/{avatar}.png`). A test or offline deployment points it elsewhere; the admin UI shows ' +
+      'initials when an image does not load.'
+  }),
   stateExpiry: duration({ default: '10m', minimumMs: 30_000, description: 'Lifetime of an OAuth state.' }),
   tokenRefreshThreshold: duration({ default: '24h', minimumMs: 60_000, description: 'Refresh access tokens expiring within this window.' }),
   syncInterval: duration({ default: '15m', minimumMs: 60_000, description: 'Default interval between automatic guild syncs.' }),

@@ -18,6 +18,9 @@ import type { ResolvedRateLimitOptions } from '../options/index.js'
 import type { GuildHealthTask } from '../health/guild-health.js'
 import type { WebhookEvents } from '../live/webhook-events.js'
 import webhookRoutes from './webhooks/index.js'
+import memberRoutes from './members/index.js'
+import type { MemberDirectory } from '../members/directory.js'
+import type { MembershipProvider } from '../sync/membership.js'
 import apiDocsRoutes from './docs/index.js'
 import type { RedisBreaker } from '../health/redis-breaker.js'
 import { breakerRateLimitStore } from './rate-limit-store.js'
@@ -40,6 +43,10 @@ export interface RoutesOptions {
   healthChecker: GuildHealthTask
   /** Discord's signed Webhook Events (POST /webhooks/events). */
   webhooks: WebhookEvents
+  /** The admin members page (GET /members...) and the provider's groups (GET /membership/groups). */
+  members: MemberDirectory
+  /** Bounded in time; null without a provider. */
+  membership: MembershipProvider | null
 }
 
 /** Every route group of the plugin, mounted in one encapsulated context under the prefix. */
@@ -104,6 +111,7 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   await fastify.register(syncRoutes)
   await fastify.register(adminRoutes, { healthChecker: opts.healthChecker })
   await fastify.register(webhookRoutes, { webhooks: opts.webhooks })
+  await fastify.register(memberRoutes, { members: opts.members, membership: opts.membership })
 
   if (opts.openapi) {
     fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())

@@ -30,7 +30,7 @@ import type {
   UpdateRoleMappingInput,
   UpdateSyncRunInput
 } from './port/index.js'
-import type { LinkedAccountStore } from './port/accounts.js'
+import type { LinkedAccountSearch, LinkedAccountStore, SearchUsersQuery } from './port/accounts.js'
 import type { GuildConfigStore } from './port/guilds.js'
 import type { RoleMappingStore } from './port/mappings.js'
 import type { OAuthStateStore } from './port/oauth-states.js'
@@ -42,7 +42,7 @@ import type { StoreStats, StoreStatsSource } from './port/stats.js'
 
 /** One implementation of each aggregate's port, as an adapter builds them over its connection. */
 export interface StoreAggregates {
-  accounts: LinkedAccountStore
+  accounts: LinkedAccountStore & LinkedAccountSearch
   guilds: GuildConfigStore
   mappings: RoleMappingStore
   syncRuns: SyncRunStore & Required<Pick<SyncRunStore, 'syncRunsVersion'>>
@@ -78,6 +78,7 @@ export abstract class AggregateStore {
   getUserTokens (discordUserId: string): Promise<OAuthTokens | null> { return this.#a.accounts.getUserTokens(discordUserId) }
   listUsersWithTokensExpiringBefore (before: Date, limit: number): Promise<DiscordUserRecord[]> { return this.#a.accounts.listUsersWithTokensExpiringBefore(before, limit) }
   countUsers (query?: { is_active?: boolean }): Promise<number> { return this.#a.accounts.countUsers(query) }
+  searchUsers (query: SearchUsersQuery): Promise<DiscordUserRecord[]> { return this.#a.accounts.searchUsers(query) }
 
   // -------------------------------------------------------------- guilds
 

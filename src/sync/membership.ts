@@ -38,6 +38,13 @@ export interface MembershipInfo {
 export interface MembershipProvider {
   getMembership (userId: string): MembershipInfo | null | Promise<MembershipInfo | null>
   getMemberships? (userIds: readonly string[]): Map<string, MembershipInfo | null> | Promise<Map<string, MembershipInfo | null>>
+  /**
+   * Optional: every group a mapping may name, `{ id, name }` each, so the admin UI's mapping
+   * editor offers them by name with search (GET {routePrefix}/membership/groups). Without it the
+   * editor takes the group id as free text. The answer is validated like any provider answer
+   * (ids of 1-256 characters, at most 10 000 groups); a bad answer is an error, never a partial list.
+   */
+  listGroups? (): UserGroup[] | Promise<UserGroup[]>
 }
 
 /** A provider answer that is not a valid MembershipInfo. The message names the field, never the value. */
@@ -60,9 +67,9 @@ export class MembershipUnavailableError extends Error {
 }
 
 /** Generous bounds: enough for any real host, small enough that one bad answer cannot exhaust memory. */
-const MAX_GROUPS = 10_000
+export const MAX_GROUPS = 10_000
 const MAX_PERMISSIONS = 10_000
-const MAX_ID_LENGTH = 256
+export const MAX_ID_LENGTH = 256
 const MAX_PROFILE_FIELDS = 50
 const PROFILE_KEY_RE = /^[a-z][a-z0-9_]{0,31}$/
 
@@ -173,7 +180,8 @@ export async function resolveContexts (provider: MembershipProvider, userIds: re
 export function isMembershipProvider (v: unknown): v is MembershipProvider {
   if (typeof v !== 'object' || v === null) return false
   const p = v as Record<string, unknown>
-  return typeof p.getMembership === 'function' && (p.getMemberships === undefined || typeof p.getMemberships === 'function')
+  return typeof p.getMembership === 'function' && (p.getMemberships === undefined || typeof p.getMemberships === 'function') &&
+    (p.listGroups === undefined || typeof p.listGroups === 'function')
 }
 
 /**

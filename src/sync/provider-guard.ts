@@ -40,7 +40,14 @@ async function bounded<T> (call: () => T | Promise<T>, o: ProviderGuardOptions):
 /** The same provider with every call bounded in time and retried; the host's object is not modified. */
 export function guardProvider (provider: MembershipProvider, o: ProviderGuardOptions): MembershipProvider {
   const one = (userId: string): Promise<MembershipInfo | null> => bounded(() => provider.getMembership(userId), o)
-  if (typeof provider.getMemberships !== 'function') return { getMembership: one }
-  const many = provider.getMemberships.bind(provider)
-  return { getMembership: one, getMemberships: (userIds) => bounded(() => many(userIds), o) }
+  const guarded: MembershipProvider = { getMembership: one }
+  if (typeof provider.getMemberships === 'function') {
+    const many = provider.getMemberships.bind(provider)
+    guarded.getMemberships = (userIds) => bounded(() => many(userIds), o)
+  }
+  if (typeof provider.listGroups === 'function') {
+    const groups = provider.listGroups.bind(provider)
+    guarded.listGroups = () => bounded(groups, o)
+  }
+  return guarded
 }

@@ -61,7 +61,8 @@ export async function fetchRoleSnapshot (api: RoleSnapshotApi, guildId: string, 
   return {
     guild_id: guildId,
     guild_name: guild.name,
-    roles: roles.map((r) => ({ id: r.id, name: r.name, position: r.position, managed: r.managed })),
+    // `colors.primary_color` is the documented field; `color` (deprecated) carries the same value.
+    roles: guild.roles.map((r) => ({ id: r.id, name: r.name, position: r.position, managed: r.managed, color: r.colors?.primary_color ?? r.color ?? 0 })),
     bot_user_id: botUserId,
     bot_top_position: isOwner ? Number.POSITIVE_INFINITY : highestRolePosition(facts),
     can_manage_roles: hasPermission(permissions, Permission.MANAGE_ROLES),

@@ -19,6 +19,8 @@ export interface GuildRole {
   position: number
   /** True when an integration (bot, booster, subscription) owns the role. */
   managed: boolean
+  /** The role's primary colour as an RGB integer, 0 for none (permissions.mdx "Role Colors"); for display only. */
+  color?: number
 }
 
 /**

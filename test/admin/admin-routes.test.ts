@@ -125,7 +125,7 @@ describe('GET /guilds/{guild_id}/discord-roles (the role picker)', () => {
     expect(body).toMatchObject({ guild_id: IDS.guild, guild_name: 'My Discord Server', bot_user_id: IDS.bot, bot_username: 'syncbot', bot_highest_position: 10, can_manage_roles: true })
     const byId = new Map(body.roles.map((r: { id: string }) => [r.id, r]))
     expect(body.roles.map((r: { position: number }) => r.position)).toEqual([...body.roles.map((r: { position: number }) => r.position)].sort((a, b) => b - a))
-    expect(byId.get(IDS.pilotRole)).toEqual({ id: IDS.pilotRole, name: 'EVE Pilot', position: 5, managed: false, held_by_bot: false, assignable: true, reason: null, message: 'The bot can assign this role' })
+    expect(byId.get(IDS.pilotRole)).toEqual({ id: IDS.pilotRole, name: 'EVE Pilot', position: 5, color: 0, managed: false, held_by_bot: false, assignable: true, reason: null, message: 'The bot can assign this role' })
     expect(byId.get(IDS.adminsRole)).toMatchObject({ assignable: false, reason: 'role_not_below_bot', message: expect.stringContaining('move the bot\'s role above it') })
     expect(byId.get(IDS.peerRole)).toMatchObject({ assignable: false, reason: 'role_not_below_bot' })
     expect(byId.get(IDS.boosterRole)).toMatchObject({ managed: true, assignable: false, reason: 'managed_role' })

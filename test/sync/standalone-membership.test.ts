@@ -38,6 +38,15 @@ describe('JsonFileMembership', () => {
     expect(p.getMembership('bob')).toEqual(ALICE)
   })
 
+  it('lists the file\'s groups, then the groups users name, once each, for the admin UI\'s picker', () => {
+    const p = new JsonFileMembership(file('groups.json', {
+      groups: [{ id: 'veterans', name: 'Veterans' }, { id: 'pilots', name: 'Pilot wing' }],
+      users: { alice: ALICE, bob: { groups: [{ id: 'officers', name: 'Officers' }, { id: 'pilots', name: 'Pilots' }], character_count: 1, permissions: [] } }
+    }))
+    expect(p.listGroups()).toEqual([{ id: 'veterans', name: 'Veterans' }, { id: 'pilots', name: 'Pilot wing' }, { id: 'officers', name: 'Officers' }])
+    expect(() => new JsonFileMembership(file('bad-groups.json', { groups: {}, users: {} })).listGroups()).toThrow(/"groups" must be an array/)
+  })
+
   it('a broken file makes the provider throw (members are then skipped, not stripped)', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const path = file('m2.json', { users: { alice: ALICE } })

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Filter } from 'mongodb'
 import { secretContext } from '../crypto.js'
 import {
+  MAX_PAGE_SIZE,
   normalisePage,
   type CreateDiscordUserInput,
   type DiscordUserRecord,
@@ -9,6 +10,7 @@ import {
   type ListDiscordUsersQuery,
   type OAuthTokens,
   type Page,
+  type SearchUsersQuery,
   type UpdateDiscordUserInput
 } from '../port/index.js'
 import { newUserFields } from '../records.js'
@@ -100,6 +102,28 @@ export class MongoAccounts implements LinkedAccountStore {
         this.#ctx.c.users.countDocuments(filter)
       ])
       return { items: docs.map(toUserRecord), total, page, page_size }
+    })
+  }
+
+  async searchUsers (query: SearchUsersQuery): Promise<DiscordUserRecord[]> {
+    return this.#ctx.run('searchUsers', 'Discord user', async () => {
+      const and: Array<Filter<UserDoc>> = []
+      if (query.after != null) {
+        const at = query.after.created_at
+        and.push({ $or: [{ created_at: { $gt: at } }, { created_at: at, _id: { $gt: query.after.id } }] })
+      }
+      if (query.needs_reauth !== undefined) and.push({ needs_reauth: query.needs_reauth })
+      if (query.search !== undefined && query.search !== '') {
+        // Every regex character escaped: the search is text, never a pattern.
+        const part = new RegExp(query.search.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i')
+        and.push({ $or: [{ discord_user_id: query.search }, { user_id: query.search }, { username: part }, { global_name: part }] })
+      }
+      const docs = await this.#ctx.c.users.find(and.length > 0 ? { $and: and } : {})
+        .sort({ created_at: 1, _id: 1 })
+        .limit(Math.max(1, Math.min(query.limit, MAX_PAGE_SIZE)))
+        .project<PublicUserDoc>(USER_PUBLIC_PROJECTION)
+        .toArray()
+      return docs.map(toUserRecord)
     })
   }
 

@@ -71,6 +71,35 @@ export interface ListDiscordUsersQuery extends PageQuery {
   user_id?: string
 }
 
+/** Where a keyset page of links starts: strictly after this link in (created_at, id) order. */
+export interface UserCursor {
+  created_at: Date
+  id: string
+}
+
+/**
+ * A keyset page of links for the admin's members page: no offset to skip, so a page deep in a
+ * large table costs what the first one does, and links added meanwhile neither repeat nor vanish.
+ */
+export interface SearchUsersQuery {
+  /** Start strictly after this link; none: from the first. */
+  after?: UserCursor | null
+  /** At most this many links (1..MAX_PAGE_SIZE). */
+  limit: number
+  /**
+   * The Discord id or host user id exactly, or a case-insensitive part of the username or
+   * global name. Matched as text: `%`, `_` and regex characters have no special meaning.
+   */
+  search?: string
+  needs_reauth?: boolean
+}
+
+/** Keyset search over links (optional: the members page scans `listUsers` pages without it). */
+export interface LinkedAccountSearch {
+  /** Links in created_at, id order after `after`, matching `search` and `needs_reauth`. */
+  searchUsers (query: SearchUsersQuery): Promise<DiscordUserRecord[]>
+}
+
 /** Discord accounts linked to host users, with their sealed OAuth tokens (the `discord_users` aggregate). */
 export interface LinkedAccountStore {
   createUser (input: CreateDiscordUserInput): Promise<DiscordUserRecord>

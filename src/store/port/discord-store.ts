@@ -16,7 +16,7 @@
  */
 
 import type { AccessLossStore } from './access-loss.js'
-import type { LinkedAccountStore } from './accounts.js'
+import type { LinkedAccountSearch, LinkedAccountStore } from './accounts.js'
 import type { GuildConfigStore } from './guilds.js'
 import type { LeaseStore } from './leases.js'
 import type { StoreLifecycle } from './lifecycle.js'
@@ -27,4 +27,4 @@ import type { TaskRunStore } from './task-runs.js'
 import type { StoreStatsSource } from './stats.js'
 
 /** The whole persistence port: what a host-provided store implements, and what the plugin uses. */
-export interface DiscordStore extends StoreLifecycle, LinkedAccountStore, GuildConfigStore, RoleMappingStore, SyncRunStore, TaskRunStore, OAuthStateStore, Partial<LeaseStore>, Partial<AccessLossStore>, Partial<StoreStatsSource> {}
+export interface DiscordStore extends StoreLifecycle, LinkedAccountStore, GuildConfigStore, RoleMappingStore, SyncRunStore, TaskRunStore, OAuthStateStore, Partial<LeaseStore>, Partial<AccessLossStore>, Partial<StoreStatsSource>, Partial<LinkedAccountSearch> {}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { secretContext } from '../crypto.js'
 import {
+  MAX_PAGE_SIZE,
   normalisePage,
   type CreateDiscordUserInput,
   type DiscordGuildSummary,
@@ -9,6 +10,7 @@ import {
   type ListDiscordUsersQuery,
   type OAuthTokens,
   type Page,
+  type SearchUsersQuery,
   type UpdateDiscordUserInput
 } from '../port/index.js'
 import { newUserFields } from '../records.js'
@@ -122,6 +124,27 @@ export class SqliteAccounts implements LinkedAccountStore {
       ).map(toUser)
       return { items, total, page, page_size }
     })
+  }
+
+  async searchUsers (query: SearchUsersQuery): Promise<DiscordUserRecord[]> {
+    const where: string[] = []
+    const params: Params = { limit: Math.max(1, Math.min(query.limit, MAX_PAGE_SIZE)) }
+    if (query.after != null) {
+      where.push('(u.created_at > @after_at OR (u.created_at = @after_at AND u.id > @after_id))')
+      params.after_at = ms(query.after.created_at)
+      params.after_id = query.after.id
+    }
+    if (query.needs_reauth !== undefined) { where.push('u.needs_reauth = @needs_reauth'); params.needs_reauth = bit(query.needs_reauth) }
+    if (query.search !== undefined && query.search !== '') {
+      // LIKE with every wildcard escaped: the search is text, never a pattern.
+      where.push("(u.discord_user_id = @q OR u.user_id = @q OR lower(u.username) LIKE @like ESCAPE '\\' OR lower(coalesce(u.global_name, '')) LIKE @like ESCAPE '\\')")
+      params.q = query.search
+      params.like = `%${query.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    }
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+    return this.#ctx.run(() => this.#ctx.all<UserRow>(
+      `SELECT ${userSelect('u')} FROM discord_users u ${clause} ORDER BY u.created_at, u.id LIMIT @limit`, params
+    ).map(toUser))
   }
 
   async updateUser (discordUserId: string, patch: UpdateDiscordUserInput): Promise<DiscordUserRecord | null> {

@@ -321,4 +321,51 @@ export function linkedAccountsContract (fx: ContractFixture): void {
       expect((await store.listUsers({ guild_id: 'no-such-guild' })).items).toEqual([])
     })
   })
+
+  describe('searchUsers (keyset pages for the members page)', () => {
+    it('pages after a cursor in created_at, id order with no gaps, repeats or offset', async () => {
+      const search = store.searchUsers?.bind(store)
+      expect(search).toBeTypeOf('function')
+      if (search === undefined) return
+      const users: DiscordUserRecord[] = []
+      for (let i = 0; i < 9; i++) users.push(await store.createUser(userInput()))
+      const expected = [...users].sort(byCreatedThenId).map((u) => u.id)
+      const seen: string[] = []
+      let after: DiscordUserRecord | null = null
+      for (;;) {
+        const page: DiscordUserRecord[] = await search({ after, limit: 4 })
+        seen.push(...page.map((u) => u.id))
+        if (page.length < 4) break
+        after = page[page.length - 1] as DiscordUserRecord
+      }
+      expect(seen).toEqual(expected)
+      // A link added after the first page was read still comes, once, at the end.
+      const firstPage = await search({ limit: 4 })
+      const late = await store.createUser(userInput())
+      const rest = await search({ after: firstPage[3], limit: 100 })
+      expect([...firstPage, ...rest].map((u) => u.id)).toEqual([...expected, late.id])
+    })
+
+    it('matches ids exactly and names as text, case-insensitively, and filters needs_reauth', async () => {
+      const search = store.searchUsers?.bind(store)
+      if (search === undefined) throw new Error('the adapter has no searchUsers')
+      const a = await store.createUser(userInput({ username: 'Alice_1', global_name: 'Queen 50%' }))
+      const b = await store.createUser(userInput({ username: 'bob', global_name: '500 club' }))
+      const c = await store.createUser(userInput({ username: 'alicex1', global_name: 'Carol' }))
+      await store.updateUser(c.discord_user_id, { needs_reauth: true })
+      const ids = async (q: Parameters<typeof search>[0]): Promise<string[]> => (await search(q)).map((u) => u.id)
+      expect(await ids({ limit: 10, search: 'ALICE' })).toEqual([a, c].sort(byCreatedThenId).map((u) => u.id))
+      // Wildcards are text: "_" matches only an underscore, "%" only a percent sign, "." only a dot.
+      expect(await ids({ limit: 10, search: 'e_1' })).toEqual([a.id])
+      expect(await ids({ limit: 10, search: '50%' })).toEqual([a.id])
+      expect(await ids({ limit: 10, search: 'b.b' })).toEqual([])
+      expect(await ids({ limit: 10, search: 'carol' })).toEqual([c.id])
+      expect(await ids({ limit: 10, search: b.discord_user_id })).toEqual([b.id])
+      expect(await ids({ limit: 10, search: a.user_id })).toEqual([a.id])
+      // A part of an id is not a match: ids are looked up whole.
+      expect(await ids({ limit: 10, search: b.discord_user_id.slice(0, 10) })).toEqual([])
+      expect(await ids({ limit: 10, search: 'alice', needs_reauth: true })).toEqual([c.id])
+      expect(await ids({ limit: 10, needs_reauth: false, search: 'alice' })).toEqual([a.id])
+    })
+  })
 }

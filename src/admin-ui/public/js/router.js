@@ -15,6 +15,8 @@ import { guildsPage } from './pages/guilds.js'
 import { overviewPage } from './pages/overview.js'
 import { signInPage } from './pages/sign-in.js'
 import { syncPage } from './pages/sync.js'
+import { memberPage } from './pages/members/member.js'
+import { membersPage } from './pages/members/list.js'
 import { alive, nextView, RETURN_KEY, signedIn, state } from './state.js'
 
 /**
@@ -29,7 +31,9 @@ const ROUTES = [
   [/^\/guilds$/, requireAdmin(guildsPage)],
   [/^\/guilds\/(\d{17,20})$/, requireAdmin(guildPage)],
   [/^\/sync$/, requireAdmin(syncPage)],
-  [/^\/audit$/, requireAdmin(auditPage)]
+  [/^\/audit$/, requireAdmin(auditPage)],
+  [/^\/members$/, requireAdmin(membersPage)],
+  [/^\/members\/(\d{17,20})$/, requireAdmin(memberPage)]
 ]
 
 /**

@@ -73,6 +73,7 @@
  * @property {string} id
  * @property {string} name
  * @property {number} position
+ * @property {number} color RGB integer, 0 for none
  * @property {boolean} managed
  * @property {boolean} held_by_bot
  * @property {boolean} assignable
@@ -299,5 +300,72 @@
 /** GET /auth/login, POST /auth/link. @typedef {{ auth_url: string, state: string, expires_at: string }} StartedFlow */
 
 /** DELETE /auth/unlink/{discord_user_id}. @typedef {{ role_removal: { queued: boolean } }} UnlinkAnswer */
+
+/* ---- issue 17 (ui-a): members, their roles per guild, the provider's groups ---- */
+
+/**
+ * @typedef {object} MemberGuildState
+ * @property {string} guild_id
+ * @property {string} guild_name
+ * @property {boolean} in_guild
+ * @property {boolean} held
+ * @property {boolean} failed
+ */
+
+/**
+ * Each of GET /members.
+ * @typedef {object} Member
+ * @property {string} discord_user_id
+ * @property {string} user_id
+ * @property {string} username
+ * @property {string | null} global_name
+ * @property {string | null} avatar_url
+ * @property {boolean} needs_reauth
+ * @property {string} linked_at
+ * @property {string | null} last_sync
+ * @property {boolean} out_of_sync
+ * @property {boolean} held
+ * @property {boolean} not_in_guild
+ * @property {MemberGuildState[]} guilds
+ */
+
+/** GET /members. @typedef {{ members: Member[], next_cursor: string | null }} MemberPage */
+
+/** @typedef {'out_of_sync' | 'held' | 'not_in_guild' | 'needs_reauth'} MemberFilter */
+
+/**
+ * @typedef {object} ManagedRoleState
+ * @property {string} role_id
+ * @property {string} role_name
+ * @property {number} color
+ * @property {boolean} held
+ * @property {boolean} wanted
+ * @property {'in_sync' | 'to_add' | 'to_remove' | 'blocked'} state
+ * @property {string} reason
+ * @property {string | null} mapping_id
+ */
+
+/**
+ * @typedef {object} MemberGuildDetail
+ * @property {string} guild_id
+ * @property {string} guild_name
+ * @property {boolean} in_guild
+ * @property {string | null} error
+ * @property {string | null} nick
+ * @property {{ id: string, name: string, color: number, position: number }[]} roles
+ * @property {ManagedRoleState[]} managed
+ */
+
+/**
+ * GET /members/{discord_user_id}.
+ * @typedef {object} MemberDetail
+ * @property {Member} member
+ * @property {{ id: string, name: string }[]} groups
+ * @property {Record<string, string> | null} profile the provider's nickname template values
+ * @property {string | null} membership_error
+ * @property {MemberGuildDetail[]} guilds
+ */
+
+/** GET /membership/groups. @typedef {{ available: boolean, groups: { id: string, name: string }[] }} GroupList */
 
 export {}

@@ -4,6 +4,7 @@ import { api } from '../api.js'
 import { action } from '../components/action.js'
 import { liveBadge } from '../components/guild-table.js'
 import { badge } from '../components/badge.js'
+import { copyableId, roleChip } from '../components/identity.js'
 import { errorBox } from '../components/errors.js'
 import { notify } from '../components/notice.js'
 import { table } from '../components/table.js'
@@ -39,7 +40,7 @@ export async function guildPage (main, _params, guildId) {
   main.append(h('section', { class: 'panel', 'aria-labelledby': 'gh' },
     h('h2', { id: 'gh' }, 'Health'),
     h('dl', { class: 'kv' },
-      h('dt', {}, 'Guild id'), h('dd', { class: 'mono' }, guild.guild_id),
+      h('dt', {}, 'Guild id'), h('dd', {}, copyableId(guild.guild_id, `guild id of ${guild.guild_name}`)),
       h('dt', {}, 'Status'), h('dd', {}, badge(guild.health_status)),
       h('dt', {}, 'Last check'), h('dd', {}, when(guild.last_health_check)),
       h('dt', {}, 'Last error'), h('dd', {}, guild.last_error ?? 'none'),
@@ -60,7 +61,7 @@ export async function guildPage (main, _params, guildId) {
     rolesSection.append(
       h('p', { class: 'muted small' }, `Read from Discord with the bot "${roles.bot_username}". Its highest role is at position ${roles.bot_highest_position}: it can assign roles strictly below that${roles.can_manage_roles ? '' : ', but it lacks the Manage Roles permission'}.`),
       table([
-        { label: 'Role', value: (r) => r.name },
+        { label: 'Role', value: (r) => roleChip(r) },
         { label: 'Position', num: true, value: (r) => r.position },
         { label: 'Bot can assign', value: (r) => r.assignable ? badge('ok', 'yes') : badge('bad', 'no') },
         { label: 'Why not', value: (r) => r.assignable ? (r.held_by_bot ? 'the bot holds this role' : '—') : r.message }

@@ -3,6 +3,7 @@
 import { api } from '../api.js'
 import { errorBox } from '../components/errors.js'
 import { guildTable } from '../components/guild-table.js'
+import { liveStatePanel } from '../components/live-state.js'
 import { progressView } from '../components/progress.js'
 import { table } from '../components/table.js'
 import { when } from '../components/time.js'
@@ -22,7 +23,7 @@ export async function overviewPage (main) {
   main.append(h('h1', { tabindex: '-1' }, 'Overview'))
   const statusBox = h('section', { class: 'panel', 'aria-labelledby': 'ov-sync' })
   const healthBox = h('section', { class: 'panel', 'aria-labelledby': 'ov-health' })
-  main.append(statusBox, healthBox)
+  main.append(statusBox, healthBox, liveStatePanel())
 
   const refresh = async () => {
     const [status, guilds] = /** @type {[SyncStatus, GuildList]} */ (await Promise.all([api('GET', 'sync/status'), api('GET', 'guilds')]))

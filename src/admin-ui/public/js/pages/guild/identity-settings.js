@@ -5,39 +5,11 @@
  * after how long. The server validates everything again (unknown variables, permissions).
  */
 import { field, inputOf, selectOf } from '../../components/forms.js'
+import { api } from '../../api.js'
 import { h } from '../../dom.js'
+import { nicknameFor, previewNickname } from './nickname-preview.js'
 
-/** Sample values for the preview; a variable without one shows as its own name. */
-const SAMPLE = { username: 'jdoe', global_name: 'Jane', name: 'Jane Doe', ticker: 'ABC' }
-/** Discord's nickname limit (user.mdx). */
-const NICK_MAX = 32
-
-/**
- * The server's rendering, for a preview: variables filled, whitespace collapsed, cut at 32
- * UTF-16 units without splitting a surrogate pair. Returns null when the template is malformed.
- * @param {string} template
- * @returns {string | null}
- */
-export function previewNickname (template) {
-  let out = ''
-  for (let i = 0; i < template.length; i++) {
-    const ch = template[i]
-    if ((ch === '{' || ch === '}') && template[i + 1] === ch) { out += ch; i++; continue }
-    if (ch === '}') return null
-    if (ch !== '{') { out += ch; continue }
-    const end = template.indexOf('}', i + 1)
-    if (end < 0) return null
-    const name = template.slice(i + 1, end)
-    out += /** @type {Record<string, string>} */ (SAMPLE)[name] ?? name
-    i = end
-  }
-  let nick = out.replace(/\s+/g, ' ').trim()
-  if (nick.length > NICK_MAX) {
-    const code = nick.charCodeAt(NICK_MAX - 1)
-    nick = nick.slice(0, code >= 0xD800 && code <= 0xDBFF ? NICK_MAX - 1 : NICK_MAX).trim()
-  }
-  return nick
-}
+/** @typedef {import('./nickname-preview.js').PreviewMember} PreviewMember */
 
 /**
  * The fields, to place in the settings form.
@@ -46,16 +18,44 @@ export function previewNickname (template) {
 export function identityFields (s) {
   const template = h('input', { name: 'nickname_template', maxlength: '100', placeholder: '[{ticker}] {name}', value: s.nickname_template ?? '' })
   const preview = h('div', { class: 'hint', 'aria-live': 'polite' })
+  const who = h('select', { name: 'preview_member', 'aria-label': 'Preview the nickname of' }, h('option', { value: '' }, 'a sample member'))
+  /** @type {PreviewMember | null} */
+  let chosen = null
   const update = () => {
     const t = template.value.trim()
-    const p = t === '' ? null : previewNickname(t)
-    preview.textContent = t === '' ? 'Nicknames are left alone.' : p === null ? 'Unbalanced braces: write {{ or }} for a literal brace.' : `Preview: ${p}`
+    if (t === '') { preview.textContent = 'Nicknames are left alone.'; return }
+    if (chosen === null) {
+      const p = previewNickname(t)
+      preview.textContent = p === null ? 'Unbalanced braces: write {{ or }} for a literal brace.' : `Preview: ${p}`
+      return
+    }
+    const p = nicknameFor(t, chosen)
+    const name = chosen.global_name ?? chosen.username
+    preview.textContent = p === undefined ? 'Unbalanced braces: write {{ or }} for a literal brace.' : p === null ? `${name}: nickname left alone (a variable has no value for them).` : `${name} would be named: ${p}`
   }
+  who.addEventListener('change', async () => {
+    chosen = null
+    if (who.value !== '') {
+      try {
+        const d = /** @type {import('../../types.js').MemberDetail} */ (await api('GET', `members/${who.value}`))
+        chosen = { username: d.member.username, global_name: d.member.global_name, profile: d.profile }
+      } catch (err) {
+        preview.textContent = `The member could not be read: ${err instanceof Error ? err.message : String(err)}`
+        return
+      }
+    }
+    update()
+  })
+  // The first page of linked members, by name, to choose from; the sample stays when none can be read.
+  api('GET', 'members?limit=100').then((page) => {
+    for (const m of /** @type {import('../../types.js').MemberPage} */ (page).members) who.append(h('option', { value: m.discord_user_id }, `${m.global_name ?? m.username} (@${m.username})`))
+  }).catch(() => {})
   template.addEventListener('input', update)
   update()
   return [
     h('div', { class: 'span' },
       field('Nickname template', template, 'Variables: {username}, {global_name} and the profile fields your host provides (e.g. {name}, {ticker}). Empty leaves nicknames alone; needs Manage Nicknames.'),
+      h('div', { class: 'check' }, h('span', { class: 'hint' }, 'Preview for'), who),
       preview),
     field('When a member loses access',
       h('select', { name: 'on_access_lost' },

@@ -5,6 +5,7 @@ import { run } from '../../components/action.js'
 import { checkbox, controlOf, field, inputOf, list, submitButton } from '../../components/forms.js'
 import { notify } from '../../components/notice.js'
 import { h, uid } from '../../dom.js'
+import { groupPicker } from './group-picker.js'
 
 /**
  * @typedef {import('../../types.js').DiscordRoleList} DiscordRoleList
@@ -58,7 +59,7 @@ export function showMappingForm (host, guildId, roles, mapping, done) {
   const cancel = h('button', { type: 'button', class: 'secondary', 'data-cancel': '' }, 'Cancel')
   const form = h('form', { class: 'grid', 'aria-labelledby': titleId },
     h('h3', { id: titleId, class: 'span' }, mapping !== null ? `Edit mapping ${mapping.group_id} → ${mapping.discord_role_name ?? mapping.discord_role_id}` : 'New mapping'),
-    field('Group id', h('input', { name: 'group_id', required: true, maxlength: '200', value: mapping?.group_id ?? '' }), 'The host group, as the membership provider names it.'),
+    field('Group id', h('input', { name: 'group_id', required: true, maxlength: '200', value: mapping?.group_id ?? '' }), 'The host group\'s id, as the membership provider names it (pick one above when the provider lists them).'),
     field('Group name', h('input', { name: 'group_name', maxlength: '200', value: mapping?.group_name ?? '' }), 'Optional display name.'),
     field('Discord role', roleInput, roles === null ? 'The roles could not be read from Discord: enter the role id.' : 'Roles the bot cannot assign are disabled; the Discord roles table says why.'),
     field('Priority', h('input', { name: 'priority', type: 'number', min: '1', max: '1000', required: true, value: String(mapping?.priority ?? 1) }), '1 is first; decides the winner inside an exclusive set.'),
@@ -108,4 +109,8 @@ export function showMappingForm (host, guildId, roles, mapping, done) {
   })
   host.append(h('div', { class: 'panel' }, form, out))
   inputOf(form, 'group_id').focus()
+  // The provider's group list, when it has one: placed before the id field once read.
+  groupPicker(inputOf(form, 'group_id'), inputOf(form, 'group_name')).then((picker) => {
+    if (picker !== null && form.isConnected) form.querySelector('h3')?.after(picker)
+  })
 }

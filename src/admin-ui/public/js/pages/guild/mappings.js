@@ -3,6 +3,7 @@
 import { api } from '../../api.js'
 import { action } from '../../components/action.js'
 import { badge } from '../../components/badge.js'
+import { roleChip } from '../../components/identity.js'
 import { confirmDialog } from '../../components/dialog.js'
 import { notify } from '../../components/notice.js'
 import { table } from '../../components/table.js'
@@ -64,7 +65,7 @@ export async function renderMappings (section, guildId, roles) {
     h('p', { class: 'muted small' }, 'Members of a group get the mapped role; linked members who leave the group lose it. Roles that no mapping names are never touched.'),
     table([
       { label: 'Group', value: (m) => [m.group_name ?? m.group_id, m.group_name ? h('div', { class: 'muted small mono' }, m.group_id) : null] },
-      { label: 'Discord role', value: (m) => { const r = roleById.get(m.discord_role_id); return [r?.name ?? m.discord_role_name ?? m.discord_role_id, r && !r.assignable ? h('div', { class: 'small' }, badge('bad', 'not assignable')) : null] } },
+      { label: 'Discord role', value: (m) => { const r = roleById.get(m.discord_role_id); return [roleChip({ id: m.discord_role_id, name: r?.name ?? m.discord_role_name ?? 'role no longer in Discord', color: r?.color ?? 0 }), r && !r.assignable ? h('div', { class: 'small' }, badge('bad', 'not assignable')) : null] } },
       { label: 'Priority', num: true, value: (m) => m.priority },
       { label: 'Exclusive set', value: (m) => m.exclusive_set ?? '—' },
       { label: 'Conditions', value: (m) => conditionsText(m.conditions) },
