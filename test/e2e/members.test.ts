@@ -211,6 +211,8 @@ describe('members pages in a real browser (demo server)', () => {
     const live = page.getByRole('region', { name: 'Live events and queue' })
     await expect.poll(() => live.textContent(), SLOW).toContain('Gateway: connected')
     expect(await live.textContent()).toMatch(/1 of 1 bot connection\(s\) up/)
+    // The demo runs one machine: jobs on the local scheduler, stated in words.
+    expect(await live.textContent()).toContain('Jobs: run by this server on its own schedule')
   }, 60_000)
 
   it('fits a 390 px phone: the members and member pages keep names first and do not scroll sideways', async () => {

@@ -14,16 +14,24 @@ import { errorBox } from './errors.js'
  * GET /status as this panel reads it (an admin's answer).
  * @typedef {object} LiveStatus
  * @property {{ leader: boolean, connections: number, connected: number, resumes: number }} [gateway]
- * @property {Record<string, unknown>} [queue]
+ * @property {{ backend: 'local' | 'bullmq', role: 'all' | 'api' | 'worker', queue: null | { waiting: number, active: number, delayed: number, failed: number, oldest_waiting_ms: number | null } }} [jobs]
  */
 
+/** @type {Record<string, string>} */
+const ROLE_TEXT = { all: 'serves the API and runs jobs', api: 'serves the API and only enqueues jobs', worker: 'runs jobs' }
+
 /**
- * A label for a queue figure's key: `waiting_jobs` → "Waiting jobs".
- * @param {string} key
+ * The job backend in words, then the shared queue's figures when there is one.
+ * @param {NonNullable<LiveStatus['jobs']>} j
  */
-function label (key) {
-  const words = key.replace(/[_-]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()
-  return words.charAt(0).toUpperCase() + words.slice(1)
+function jobsBlock (j) {
+  if (j.backend === 'local') return [h('p', {}, h('strong', {}, 'Jobs: '), 'run by this server on its own schedule (one machine).')]
+  const intro = h('p', {}, h('strong', {}, 'Jobs: '), `shared BullMQ queue; this server ${ROLE_TEXT[j.role] ?? j.role}.`)
+  const q = j.queue
+  if (q === null) return [intro, h('p', { class: 'muted' }, 'Queue figures unavailable: Redis did not answer in time.')]
+  const age = q.oldest_waiting_ms === null ? 'none waiting' : `${Math.round(q.oldest_waiting_ms / 1000)} s`
+  const rows = [['Waiting', String(q.waiting)], ['Running', String(q.active)], ['Retrying later', String(q.delayed)], ['Failed', String(q.failed)], ['Oldest waiting', age]]
+  return [intro, h('dl', { class: 'kv' }, rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))]
 }
 
 /**
@@ -46,11 +54,7 @@ export function liveStatePanel () {
     const s = /** @type {LiveStatus} */ (raw)
     body.textContent = ''
     body.append(h('p', {}, h('strong', {}, 'Gateway: '), gatewayText(s.gateway)))
-    const q = s.queue
-    if (q !== undefined && q !== null && typeof q === 'object') {
-      const rows = Object.entries(q).filter(([, v]) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')
-      body.append(h('h3', {}, 'Job queue'), h('dl', { class: 'kv' }, rows.flatMap(([k, v]) => [h('dt', {}, label(k)), h('dd', {}, String(v))])))
-    }
+    if (s.jobs !== undefined) body.append(...jobsBlock(s.jobs))
   }).catch((err) => {
     body.textContent = ''
     body.append(errorBox(err))
