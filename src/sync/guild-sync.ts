@@ -25,9 +25,9 @@ import type { DiscordBotClient } from '../discord/bot.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
 import { applyGuild } from './guild-apply.js'
 import { GuildContext, type GuildOutcome, type GuildSyncDeps, type GuildSyncRequest } from './guild-context.js'
-import { planGuild } from './guild-plan.js'
+import { holdBack, planGuild } from './guild-plan.js'
+import { streamGuild } from './guild-stream.js'
 import { sweepAccessLoss } from './access-loss.js'
-import { planChanges } from './member-plan.js'
 import { managedRoleIds } from './planner.js'
 import type { RunContext } from './run.js'
 import { withTimeout } from '../util/timeout.js'
@@ -99,6 +99,12 @@ async function execute (g: GuildContext): Promise<void> {
 
   run.progress.phase = 'planning'
   const planningStarted = run.now()
+  if (!run.dryRun && run.force && g.req.discordIds === null) {
+    // Forced: no brake waits for the whole plan, so pages are planned and written as a pipeline.
+    await streamGuild(g, snapshot.bot_user_id)
+    if (g.halted === null) await sweepAccessLoss(g, planningStarted)
+    return
+  }
   await planGuild(g, snapshot.bot_user_id)
   if (g.halted !== null) return
   // Every member was listed: access-loss records of members not seen have left the guild.
@@ -125,11 +131,8 @@ function brake (g: GuildContext): boolean {
   g.result.status = 'blocked'
   g.result.reason = reason
   g.run.error({ guild_id: g.guildId, error: reason, code: 'brake' })
-  for (const c of g.candidates) {
-    const plan = g.planned(c)
-    g.run.audit(g.ref(c.id, c.userId), planChanges(plan), 'blocked', 'brake')
-    g.collect(c.id, c.userId, { blocked: plan.blocked, held: [...plan.add, ...plan.remove], roles_after: c.fresh ? [...c.roles] : null })
-  }
+  // Candidates past the limit were already recorded as held back while planning (guild-plan.ts).
+  for (const c of g.candidates) holdBack(g, c)
   g.candidates.length = 0
   return true
 }
