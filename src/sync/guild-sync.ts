@@ -6,7 +6,8 @@
  * 1. Plan (guild-plan.ts). Either stream the whole member list in pages of 1000 (one call per
  *    page), or, for a few named users, read each member (GET member, a separate and faster
  *    bucket). Every member is planned with the pure planner; only members whose managed roles
- *    must change are kept, so memory grows with the changes, not with the guild.
+ *    must change are kept, and only up to the brake's limit, so memory grows with the changes
+ *    (at most `max_role_changes_per_sync` of them), not with the guild.
  * 2. Brake. More planned changes than the guild's `max_role_changes_per_sync` write nothing
  *    (status blocked) unless the run says `force`: a misconfigured mapping must never strip
  *    roles from a whole guild silently.
@@ -14,6 +15,10 @@
  *    moment ago) so a concurrent edit is not overwritten, re-plan on the fresh roles, and
  *    write once: PUT or DELETE for a single change, one PATCH with the full role list
  *    otherwise. Writes therefore equal the members whose roles actually change.
+ *
+ * A forced full-list run has no brake to wait for, so the three phases run as a pipeline
+ * (guild-stream.ts): pages are read and planned while earlier pages' members are written, and
+ * the run holds one page plus a bounded queue of candidates however large the guild.
  *
  * Failures: 10007 on a member is recorded and the link kept (marked not in this guild); 10011
  * refreshes the role cache and re-plans the member once; 401, 50013, 50001 or 10004 halt every
