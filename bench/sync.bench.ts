@@ -3,6 +3,10 @@
  *
  *   npx tsx bench/sync.bench.ts [--sizes 1000,10000,100000] [--scale 100] [--baseline-scale 1000] [--strategies ours,seed,alliance] [--nick] [--store memory|file]
  *
+ * `--unforced`: our run without `force` (the guild's limit is 1,000,000 so the brake never holds it):
+ * it plans every page before the first write and keeps every candidate meanwhile, where a forced run
+ * (the default here) streams pages while it writes (docs/sync.md).
+ *
  * `--store`: the benchmark's SQLite store of linked accounts in memory or in a temporary file.
  * Default: in memory up to 100k members, a file above (a million linked accounts in an
  * in-memory database would be ~300 MB of this process's RSS that no real deployment has).
@@ -60,6 +64,7 @@ const STRATEGIES = arg('strategies', 'ours,seed,alliance').split(',')
 const BASELINE_SCALE = Number(arg('baseline-scale', '1000'))
 const NICK = process.argv.includes('--nick')
 const STORE = arg('store', '')
+const UNFORCED = process.argv.includes('--unforced')
 const KEY = Buffer.alloc(32, 9).toString('base64')
 
 // A full collection before each measurement, without asking for a node flag on the command line.
@@ -203,7 +208,7 @@ async function ours (store: DiscordStore, apiBaseUrl: string): Promise<void> {
     events: new DiscordSyncEvents(silentLog),
     settings: { workers: 5, guildConcurrency: 1, lockTtlMs: 3_600_000, heartbeatMs: 15_000, staleAfterMs: 3_600_000, roleCacheTtlMs: 3_600_000, auditChannel: false, redisKeyPrefix: 'bench:' }
   })
-  const started = await engine.startManual({ guild_id: BENCH.guild, force: true }, 'bench')
+  const started = await engine.startManual({ guild_id: BENCH.guild, force: !UNFORCED }, 'bench')
   const run = await started.done
   if (run.status !== 'completed') throw new Error(`our run ended ${run.status}: ${JSON.stringify(run.results.errors.slice(0, 3))}`)
   await rest.close()
@@ -279,7 +284,7 @@ async function main (): Promise<void> {
   const sim = new Sim()
   const outcomes: Outcome[] = []
   const mb = (n: number): string => (n / 1024 / 1024).toFixed(0)
-  console.log(`sync benchmark: sizes ${SIZES.join(', ')}; ours at time scale ${SCALE}, baselines at ${BASELINE_SCALE}; client offsetMs ${DEFAULT_REST_OPTIONS.offsetMs} (scaled); ` +
+  console.log(`sync benchmark: sizes ${SIZES.join(', ')}; ours at time scale ${SCALE}${UNFORCED ? ' (unforced: plan every page, then write)' : ' (forced: pages streamed while writing)'}, baselines at ${BASELINE_SCALE}; client offsetMs ${DEFAULT_REST_OPTIONS.offsetMs} (scaled); ` +
     `node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; RSS at start ${mb(process.memoryUsage().rss)} MB (node + tsx + modules)`)
   for (const n of SIZES) {
     // Counted member by member: materialising 100k worlds would grow this process's heap (and
