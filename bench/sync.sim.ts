@@ -67,6 +67,7 @@ type Message =
   | { op: 'start', n: number, timeScale: number, nick?: boolean }
   | { op: 'reset' }
   | { op: 'stats' }
+  | { op: 'rss' }
   | { op: 'close' }
 
 let sim: DiscordSimulator | null = null
@@ -145,6 +146,7 @@ if (process.send !== undefined) {
         if (msg.op === 'start') reply(await start(msg.n, msg.timeScale, msg.nick))
         else if (msg.op === 'reset') reply(reset())
         else if (msg.op === 'stats') reply(stats())
+        else if (msg.op === 'rss') reply(process.memoryUsage().rss)
         else if (msg.op === 'close') {
           await sim?.close()
           reply(null)

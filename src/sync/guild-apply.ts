@@ -64,11 +64,19 @@ export async function drain<T> (items: T[], workers: number, fn: (item: T) => Pr
 export async function applyGuild (g: GuildContext): Promise<void> {
   // Joins first: a user who turns out to be a member already (204) becomes a candidate below.
   await applyJoins(g)
-  await drain(g.candidates, g.deps.workers, async (c) => {
-    await apply(g, c)
-    await g.run.flushAudit()
-    g.run.writeSettled(g.guildId, c.id)
-  })
+  await drain(g.candidates, g.deps.workers, async (c) => { await applyOne(g, c) })
+  markIncomplete(g)
+}
+
+/** Applies one candidate and stores its audit rows before the worker moves on. */
+export async function applyOne (g: GuildContext, c: Candidate): Promise<void> {
+  await apply(g, c)
+  await g.run.flushAudit()
+  g.run.writeSettled(g.guildId, c.id)
+}
+
+/** After the apply phase: a cancelled run left members unwritten, so the guild is not "completed". */
+export function markIncomplete (g: GuildContext): void {
   if (g.run.signal.aborted && g.halted === null && g.result.status === 'completed') {
     // Some members were never written: the guild is not "completed", whatever stopped the run.
     const why = (g.run.signal.reason as Error | undefined)?.message ?? 'cancelled'

@@ -12,7 +12,7 @@ import { compareSnowflakes } from '../discord/util.js'
 import type { DiscordUserRecord } from '../store/port/index.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
 import { resolveAccess, type AccessEntry } from './access-loss.js'
-import type { GuildContext } from './guild-context.js'
+import type { Candidate, GuildContext } from './guild-context.js'
 import { joinsAbsent, planJoins } from './guild-join.js'
 import { abortable, resolveContexts } from './membership.js'
 import { blockedKick, brakeCount, memberView, planChanges, type MemberView } from './member-plan.js'
@@ -23,8 +23,12 @@ type ListedMember = MemberView
 
 export { memberView }
 
-/** Plans every member in scope, keeping the ones to change in `g.candidates`. */
-export async function planGuild (g: GuildContext, botUserId: string): Promise<void> {
+/**
+ * Plans every member in scope, keeping the ones to change in `g.candidates`. `afterPage`, when
+ * given, runs after each listed page is planned (the streaming sync hands the page's candidates
+ * to its writers there, and waits for room before the next page is read).
+ */
+export async function planGuild (g: GuildContext, botUserId: string, afterPage?: () => Promise<void>): Promise<void> {
   const discordIds = g.req.discordIds
   if (discordIds === null) {
     await listPages(g, async (page) => {
@@ -34,6 +38,7 @@ export async function planGuild (g: GuildContext, botUserId: string): Promise<vo
         if (m.user.id !== botUserId) members.push(memberView(m))
       }
       await planMembers(g, members, false)
+      await afterPage?.()
     })
   } else {
     await planMembers(g, await readNamed(g, discordIds), true)
@@ -159,4 +164,18 @@ async function planMembers (g: GuildContext, members: ListedMember[], fresh: boo
     }
     g.candidates.push({ ...m, userId, user, access: state, fresh })
   }
+  // Past the brake's limit nothing of this guild will be written: the candidates are recorded
+  // as held back at once instead of being kept, so an unforced run holds at most
+  // max_role_changes_per_sync members' worth of candidates however many need a change.
+  if (!run.dryRun && !run.force && g.result.planned_changes > g.req.guild.settings.max_role_changes_per_sync) {
+    for (const c of g.candidates) holdBack(g, c)
+    g.candidates.length = 0
+  }
+}
+
+/** Records a candidate as held back by the safety brake (audit row `blocked`/`brake`, collected as held). */
+export function holdBack (g: GuildContext, c: Candidate): void {
+  const plan = g.planned(c)
+  g.run.audit(g.ref(c.id, c.userId), planChanges(plan), 'blocked', 'brake')
+  g.collect(c.id, c.userId, { blocked: plan.blocked, held: [...plan.add, ...plan.remove], roles_after: c.fresh ? [...c.roles] : null })
 }

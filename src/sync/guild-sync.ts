@@ -6,7 +6,8 @@
  * 1. Plan (guild-plan.ts). Either stream the whole member list in pages of 1000 (one call per
  *    page), or, for a few named users, read each member (GET member, a separate and faster
  *    bucket). Every member is planned with the pure planner; only members whose managed roles
- *    must change are kept, so memory grows with the changes, not with the guild.
+ *    must change are kept, and only up to the brake's limit, so memory grows with the changes
+ *    (at most `max_role_changes_per_sync` of them), not with the guild.
  * 2. Brake. More planned changes than the guild's `max_role_changes_per_sync` write nothing
  *    (status blocked) unless the run says `force`: a misconfigured mapping must never strip
  *    roles from a whole guild silently.
@@ -14,6 +15,10 @@
  *    moment ago) so a concurrent edit is not overwritten, re-plan on the fresh roles, and
  *    write once: PUT or DELETE for a single change, one PATCH with the full role list
  *    otherwise. Writes therefore equal the members whose roles actually change.
+ *
+ * A forced full-list run has no brake to wait for, so the three phases run as a pipeline
+ * (guild-stream.ts): pages are read and planned while earlier pages' members are written, and
+ * the run holds one page plus a bounded queue of candidates however large the guild.
  *
  * Failures: 10007 on a member is recorded and the link kept (marked not in this guild); 10011
  * refreshes the role cache and re-plans the member once; 401, 50013, 50001 or 10004 halt every
@@ -25,10 +30,10 @@ import type { DiscordBotClient } from '../discord/bot.js'
 import { classifyFailure, type Failure } from './discord-errors.js'
 import { applyGuild } from './guild-apply.js'
 import { GuildContext, type GuildOutcome, type GuildSyncDeps, type GuildSyncRequest } from './guild-context.js'
-import { planGuild } from './guild-plan.js'
+import { holdBack, planGuild } from './guild-plan.js'
 import { holdJoins } from './guild-join.js'
+import { streamGuild } from './guild-stream.js'
 import { sweepAccessLoss } from './access-loss.js'
-import { planChanges } from './member-plan.js'
 import { managedRoleIds } from './planner.js'
 import type { RunContext } from './run.js'
 import { withTimeout } from '../util/timeout.js'
@@ -100,6 +105,12 @@ async function execute (g: GuildContext): Promise<void> {
 
   run.progress.phase = 'planning'
   const planningStarted = run.now()
+  if (!run.dryRun && run.force && g.req.discordIds === null) {
+    // Forced: no brake waits for the whole plan, so pages are planned and written as a pipeline.
+    await streamGuild(g, snapshot.bot_user_id)
+    if (g.halted === null) await sweepAccessLoss(g, planningStarted)
+    return
+  }
   await planGuild(g, snapshot.bot_user_id)
   if (g.halted !== null) return
   // Every member was listed: access-loss records of members not seen have left the guild.
@@ -126,11 +137,8 @@ function brake (g: GuildContext): boolean {
   g.result.status = 'blocked'
   g.result.reason = reason
   g.run.error({ guild_id: g.guildId, error: reason, code: 'brake' })
-  for (const c of g.candidates) {
-    const plan = g.planned(c)
-    g.run.audit(g.ref(c.id, c.userId), planChanges(plan), 'blocked', 'brake')
-    g.collect(c.id, c.userId, { blocked: plan.blocked, held: [...plan.add, ...plan.remove], roles_after: c.fresh ? [...c.roles] : null })
-  }
+  // Candidates past the limit were already recorded as held back while planning (guild-plan.ts).
+  for (const c of g.candidates) holdBack(g, c)
   g.candidates.length = 0
   holdJoins(g)
   return true
