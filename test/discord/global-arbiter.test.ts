@@ -140,10 +140,10 @@ describe('global arbiter: the limiter in front of the store', () => {
   })
 
   it('a request aborted while in line leaves it without taking a slot', async () => {
-    const limiter = new GlobalLimiter(new MemoryRateLimitStore(), limiterOptions({ requestsPerWindow: 2, windowMs: 10_000, globalOffsetMs: 0 }), 'i1')
+    const limiter = new GlobalLimiter(new MemoryRateLimitStore(), limiterOptions(), 'i1')
     const arbiter = limiter.arbiter('bot')
-    await arbiter.acquire()
-    await arbiter.acquire()
+    // A global 429 paused the token: everyone waits, the head asleep in the store's pause.
+    await limiter.pause('bot', 10_000)
     const head = new AbortController()
     const second = new AbortController()
     const waiting = arbiter.acquire(head.signal)
