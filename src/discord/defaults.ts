@@ -34,9 +34,9 @@ export const DEFAULT_REST_OPTIONS = Object.freeze({
    * `globalWindowMs + globalOffsetMs`, paced evenly (one every 21 ms by default, 47.6/s). Smaller
    * than `offsetMs` because the global limiter paces its grants: the 150 ms above were measured
    * with bursts of a whole window queued on the connections (transit p99 ~120 ms); paced requests
-   * do not queue, so their transit varies far less (bench/guilds.bench.ts: no global 429, at most
-   * 50 requests in any sliding second at the simulator). It costs ~5% when the global limit is
-   * the bottleneck.
+   * do not queue, so their transit varies far less. It costs ~5% when the global limit is the
+   * bottleneck. On a 2-core machine at load 16-29, 20-100 guilds still drew 2-47 global 429s
+   * (docs/performance.md, "Many guilds"): stalls there exceed 50 ms.
    */
   globalOffsetMs: 50,
   /**
