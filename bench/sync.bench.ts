@@ -108,6 +108,7 @@ function client (apiBaseUrl: string, scale: number): DiscordRestClient {
     baseUrl: apiBaseUrl,
     globalWindowMs: DEFAULT_REST_OPTIONS.globalWindowMs / scale,
     offsetMs: DEFAULT_REST_OPTIONS.offsetMs / scale,
+    globalOffsetMs: DEFAULT_REST_OPTIONS.globalOffsetMs / scale,
     maxRateLimitWaitMs: 600_000 / scale,
     connections: 16
   })

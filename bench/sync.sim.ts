@@ -6,6 +6,7 @@
  *
  * The world is a pure function of the member index, shared with the bench: see world().
  */
+import { pathToFileURL } from 'node:url'
 import { createDiscordSimulator, PermissionFlags, type DiscordSimulator } from '../src/testing/index.js'
 
 export const BENCH = Object.freeze({
@@ -137,7 +138,8 @@ function stats (): SimStats {
   return { requests, writes, rate_limited: rateLimited, non_shared_429: nonShared, non_shared_429_after_first_response: nonSharedAfterFirst, mismatches, members: size }
 }
 
-if (process.send !== undefined) {
+// Only as the forked process itself: bench/guilds.sim.ts imports world() from here and answers its own messages.
+if (process.send !== undefined && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   process.on('message', (msg: Message) => {
     const reply = (value: unknown): void => { process.send?.({ ok: true, value }) }
     const fail = (err: unknown): void => { process.send?.({ ok: false, error: String((err as Error)?.stack ?? err) }) }

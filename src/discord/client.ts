@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { DiscordBotClient } from './bot.js'
 import { Credential } from './credential.js'
 import type { DiscordRestEvents } from './events.js'
+import type { GlobalArbiter } from './ratelimit/arbiter.js'
 import { DiscordOAuth2Client, type OAuth2ClientCredentials } from './oauth2.js'
 import { resolveOptions, type DiscordRestClientOptions, type ResolvedRestOptions } from './options.js'
 import { RestTransport } from './rest/transport.js'
@@ -45,6 +46,16 @@ export class DiscordRestClient extends EventEmitter<DiscordRestEvents> {
   /** A view of the API authenticated with one bot token (`Authorization: Bot <token>`). */
   bot (token: string): DiscordBotClient {
     return new DiscordBotClient(this.#transport.bind(Credential.bot(token)))
+  }
+
+  /**
+   * The global arbiter of a bot token: the budget of Discord's global limit (50 requests per
+   * second per bot) that every request this client sends with the token waits for, shared with
+   * other processes through Redis when configured. For work that has to pace itself on that
+   * budget; requests through `bot(token)` already take their slot.
+   */
+  globalArbiter (token: string): GlobalArbiter {
+    return this.#transport.arbiter(Credential.bot(token))
   }
 
   /** A view of the API authenticated with a user's OAuth2 access token (`Authorization: Bearer <token>`). */

@@ -30,6 +30,16 @@ export const DEFAULT_REST_OPTIONS = Object.freeze({
    */
   offsetMs: 150,
   /**
+   * Safety margin of the global window: at most `globalRequestsPerSecond` requests in any
+   * `globalWindowMs + globalOffsetMs`, paced evenly (one every 21 ms by default, 47.6/s). Smaller
+   * than `offsetMs` because the global limiter paces its grants: the 150 ms above were measured
+   * with bursts of a whole window queued on the connections (transit p99 ~120 ms); paced requests
+   * do not queue, so their transit varies far less. It costs ~5% when the global limit is the
+   * bottleneck. On a 2-core machine at load 16-29, 20-100 guilds still drew 2-47 global 429s
+   * (docs/performance.md, "Many guilds"): stalls there exceed 50 ms.
+   */
+  globalOffsetMs: 50,
+  /**
    * Discord bans an IP after 10,000 invalid requests (401, 403, non-shared 429) in
    * 10 minutes. That budget is per IP, while this guard counts per token: a host
    * runs one bot token per guild, from one IP, possibly in several processes.

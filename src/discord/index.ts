@@ -16,6 +16,7 @@ export type {
   WaitEvent
 } from './events.js'
 export type { RateLimitStore, BucketAcquireResult, BucketUpdate, GlobalAcquireParams, GlobalAcquireResult } from './ratelimit/store.js'
+export type { GlobalArbiter } from './ratelimit/arbiter.js'
 export { MemoryRateLimitStore } from './ratelimit/memory.js'
 export { RedisRateLimitStore } from './ratelimit/redis.js'
 export { parseRoute, type RouteInfo } from './route.js'

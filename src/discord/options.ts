@@ -32,8 +32,10 @@ export interface DiscordRestClientOptions {
   globalRequestsPerSecond?: number
   /** Length of the global window; only change it against a time-scaled simulator. Default 1 000 ms. */
   globalWindowMs?: number
-  /** Safety margin added to every bucket reset and to the global window (clock skew, transit jitter; see `DEFAULT_REST_OPTIONS`). Default 150 ms. */
+  /** Safety margin added to every bucket reset and to the wait after a global 429 (clock skew, transit jitter; see `DEFAULT_REST_OPTIONS`). Default 150 ms. */
   offsetMs?: number
+  /** Safety margin of the global window, whose grants are paced (see `DEFAULT_REST_OPTIONS`). Default 50 ms. */
+  globalOffsetMs?: number
   /** Invalid responses (401, 403, non-shared 429) per token in the sliding window before that token's requests are refused. Default 1 000 (Discord bans at 10 000 per IP). */
   invalidRequestThreshold?: number
   /** Invalid responses over all tokens in the sliding window before every request is refused. Default 5 000. */
@@ -93,7 +95,7 @@ export function resolveOptions (options: DiscordRestClientOptions): ResolvedRest
     const v = merged[key]
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new TypeError(`DiscordRestClient option ${key} must be a positive number`)
   }
-  const nonNegative = ['retries', 'retryBaseDelayMs', 'retryMaxDelayMs', 'rateLimitRetries', 'offsetMs'] as const
+  const nonNegative = ['retries', 'retryBaseDelayMs', 'retryMaxDelayMs', 'rateLimitRetries', 'offsetMs', 'globalOffsetMs'] as const
   for (const key of nonNegative) {
     const v = merged[key]
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`DiscordRestClient option ${key} must be a non-negative number`)

@@ -11,7 +11,12 @@ export const SyncSchema = Type.Object({
     default: 5,
     description: "Members applied at once per guild (p-limit); Discord's shared rate limits set the real pace."
   }),
-  guildConcurrency: opt(Type.Integer({ minimum: 1, maximum: 50 }), { default: 2, description: 'Guilds synced at once within one run.' }),
+  guildConcurrency: opt(Type.Integer({ minimum: 1, maximum: 50 }), {
+    defaultText: "derived from the bot's global budget: one guild per request per second of it (50)",
+    description: "Guilds synced at once within one run. By default as many as the bot's global budget has requests per second " +
+      "(Discord's 50): each guild is held back by its own member-write bucket (about one write per second), so that many keep the " +
+      'budget busy, and the global arbiter keeps them together within it. Set it only to cap parallelism below that.'
+  }),
   lockTtl: duration({
     default: '2m',
     minimumMs: 5_000,
@@ -76,7 +81,8 @@ export type SyncOptions = Static<typeof SyncSchema>
 export interface ResolvedSyncOptions {
   enabled: boolean
   workers: number
-  guildConcurrency: number
+  /** Undefined: derived from the global budget (see guildConcurrencyFor). */
+  guildConcurrency: number | undefined
   lockTtlMs: number
   heartbeatMs: number
   staleAfterMs: number
@@ -115,7 +121,7 @@ export function resolveSync (s: SyncOptions | undefined): ResolvedSyncOptions {
   return {
     enabled: o.enabled ?? DEFAULTS.enabled,
     workers: o.workers ?? DEFAULTS.workers,
-    guildConcurrency: o.guildConcurrency ?? DEFAULTS.guildConcurrency,
+    guildConcurrency: o.guildConcurrency,
     lockTtlMs,
     heartbeatMs,
     staleAfterMs,

@@ -34,6 +34,18 @@ export interface Scope {
   collect: boolean
 }
 
+/**
+ * Guilds one run syncs at once: `sync.guildConcurrency` when set, else one per request per second
+ * of the bot's global budget (Discord's 50). A guild is held back by its own member-write bucket
+ * (Discord: about one write per second per guild, each write preceded by a re-read), so fewer
+ * guilds than that leave the budget idle while the others wait their turn (the old fixed 2 took
+ * 10.7x the floor on 20 guilds); more would only hold more member lists in memory. Guilds in
+ * flight share the budget through the client's global arbiter, which never lets them exceed it.
+ */
+export function guildConcurrency (explicit: number | undefined, globalRequestsPerSecond: number): number {
+  return explicit ?? Math.max(1, Math.floor(globalRequestsPerSecond))
+}
+
 export type GuildOutcomes = Array<{ guild: GuildConfigRecord, outcome: GuildOutcome }>
 
 export interface SyncRunnerDeps {
@@ -235,7 +247,7 @@ export class SyncRunner {
     ctx.progress.guilds_total = scope.guilds.length
     const deps = this.#guildDeps()
     const outcomes: GuildOutcomes = []
-    const limit = pLimit(this.#d.settings.guildConcurrency)
+    const limit = pLimit(guildConcurrency(this.#d.settings.guildConcurrency, this.#d.client.options.globalRequestsPerSecond))
     await Promise.all(scope.guilds.map((guild) => limit(async () => {
       if (ctx.signal.aborted) return this.#skipGuild(ctx, guild, 'the run was cancelled before reaching this guild')
       let handle: LockHandle | null = null

@@ -23,7 +23,7 @@ describe('DEFAULT_OPTIONS (read from the schemas)', () => {
       healthCheck: { enabled: d.healthCheck.enabled, intervalMs: ms(d.healthCheck.interval), lockTtlMs: ms(d.healthCheck.lockTtl) },
       rateLimit: { max: d.rateLimit.max, timeWindowMs: ms(d.rateLimit.timeWindow) },
       openapi: d.openapi,
-      sync: { enabled: d.sync.enabled, workers: d.sync.workers, guildConcurrency: d.sync.guildConcurrency, heartbeatMs: ms(d.sync.heartbeatInterval), lockTtlMs: ms(d.sync.lockTtl), waitTimeoutMs: ms(d.sync.waitTimeout) },
+      sync: { enabled: d.sync.enabled, workers: d.sync.workers, guildConcurrency: undefined, heartbeatMs: ms(d.sync.heartbeatInterval), lockTtlMs: ms(d.sync.lockTtl), waitTimeoutMs: ms(d.sync.waitTimeout) },
       metrics: d.metrics,
       adminUi: d.adminUi
     })

@@ -3,6 +3,7 @@ import { resolveOptions } from '../../src/options/index.js'
 import { resolveContexts, toUserContext, MembershipInvalidError, MembershipUnavailableError, type MembershipInfo } from '../../src/sync/membership.js'
 import { auditReason, drain } from '../../src/sync/guild-apply.js'
 import { restrictPlan } from '../../src/sync/guild-context.js'
+import { guildConcurrency } from '../../src/sync/runner.js'
 import { classifyFailure } from '../../src/sync/discord-errors.js'
 import { planMemberRoles } from '../../src/sync/planner.js'
 import { DiscordNotFoundError, DiscordPermissionError, DiscordRateLimitError, DiscordServerError, DiscordTokenInvalidError } from '../../src/discord/errors/index.js'
@@ -79,7 +80,7 @@ describe('sync options', () => {
     expect(o.sync).toEqual({
       enabled: true,
       workers: 5,
-      guildConcurrency: 2,
+      guildConcurrency: undefined,
       lockTtlMs: 120_000,
       heartbeatMs: 15_000,
       staleAfterMs: 120_000,
@@ -117,6 +118,14 @@ describe('sync options', () => {
     [{ metrics: { prefix: 'bad prefix' } }, /metrics\.prefix/]
   ])('refuses %j', (extra, message) => {
     expect(() => resolveOptions({ ...base, ...extra })).toThrow(message)
+  })
+
+  it('guild concurrency: derived from the global budget unless set, then the setting', () => {
+    expect(guildConcurrency(undefined, 50)).toBe(50)
+    // A bot whose global limit Discord raised gets as many more guilds at once.
+    expect(guildConcurrency(undefined, 200)).toBe(200)
+    expect(guildConcurrency(3, 50)).toBe(3)
+    expect(resolveOptions({ ...base, sync: { guildConcurrency: 3 } }).sync.guildConcurrency).toBe(3)
   })
 
   it('accepts a retention of minutes when runs are bounded shorter (a demo, a soak)', () => {

@@ -78,6 +78,11 @@ export class BucketQueues {
     }
   }
 
+  /** Tasks queued or running under `key`. */
+  size (key: string): number {
+    return this.#queues.get(key)?.size ?? 0
+  }
+
   /** Number of queues with pending or running work (for tests and diagnostics). */
   get activeQueues (): number {
     return this.#queues.size

@@ -120,7 +120,8 @@ export class FallbackRateLimitStore implements RateLimitStore {
       // Redis gone again: the in-process grant just taken stands.
       return await this.#run((s) => s.acquireGlobal(tokenId, params), undefined, async () => local)
     }
-    return await this.#run((s) => s.acquireGlobal(tokenId, params), async (m, r) => { if (r.granted) await m.acquireGlobal(tokenId, params) },
+    // The mirror records a grant Redis already made: it must not be refused by the in-process pacing.
+    return await this.#run((s) => s.acquireGlobal(tokenId, params), async (m, r) => { if (r.granted) await m.acquireGlobal(tokenId, { ...params, burst: Number.POSITIVE_INFINITY }) },
       (m) => m.acquireGlobal(tokenId, this.#share(tokenId, params)))
   }
 
@@ -210,7 +211,10 @@ export class FallbackRateLimitStore implements RateLimitStore {
   /** While not sure Redis holds every process's grants, this process takes its share of the limit. */
   #share (tokenId: string, params: GlobalAcquireParams): GlobalAcquireParams {
     const instances = this.#sightings.get(tokenId)?.instances ?? 1
-    return instances <= 1 ? params : { ...params, limit: Math.max(1, Math.floor(params.limit / instances)) }
+    if (instances <= 1) return params
+    const limit = Math.max(1, Math.floor(params.limit / instances))
+    // The pace slows down with the share: each process takes 1/instances of the rate.
+    return { ...params, limit, ...(params.intervalMs === undefined ? {} : { intervalMs: params.intervalMs * params.limit / limit }) }
   }
 
   #noteWindow (tokenId: string, windowMs: number): void {

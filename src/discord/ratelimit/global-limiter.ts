@@ -2,12 +2,17 @@ import { describeFailure } from '../errors/discord-api-error.js'
 import { DiscordInvalidRequestLimitError } from '../errors/invalid-request-limit-error.js'
 import { DiscordRateLimitError } from '../errors/rate-limit-error.js'
 import { sleep } from '../util.js'
+import type { GlobalArbiter } from './arbiter.js'
+import { BucketQueues } from './bucket-queue.js'
 import type { LimiterContext, WaitNotice } from './context.js'
 import type { RateLimitStore } from './store.js'
 
 export interface GlobalLimiterOptions {
   requestsPerWindow: number
   windowMs: number
+  /** Safety margin of the global window (`globalOffsetMs`): no `windowMs + globalOffsetMs` holds more than `requestsPerWindow` grants. */
+  globalOffsetMs: number
+  /** Added to the wait after a global 429 (`offsetMs`). */
   offsetMs: number
   maxWaitMs: number
   invalidThreshold: number
@@ -16,16 +21,34 @@ export interface GlobalLimiterOptions {
 }
 
 /**
+ * Grants that may follow one another at once when the head of the line was woken late (see
+ * GlobalAcquireParams.burst): a timer firing a few ms late must not cost the budget those ms for
+ * good, but every extra grant of a catch-up burst reaches Discord together with the ones a stall
+ * held back. 4% of the window's budget: 2 of Discord's 50 (one interval, 21 ms, of lateness
+ * absorbed); the sliding window still caps every window.
+ */
+const PACING_BURST_SHARE = 0.04
+
+/**
  * The per-token global limit (Discord: 50 requests per second per bot) and the
- * invalid-request guard, both answered by one atomic store call per request.
- * The window is a sliding log widened by `offsetMs`, so no interval of
- * `windowMs` ever holds more than `requestsPerWindow` requests even with some
- * jitter between the grant and the moment the request reaches Discord.
+ * invalid-request guard, both answered by one atomic store call per request: the global
+ * arbiter of every guild, task and view using the token in this process, and, through the
+ * Redis store, in every process sharing it.
+ *
+ * - The window is a sliding log widened by `globalOffsetMs`, so no interval of
+ *   `windowMs + globalOffsetMs` ever holds more than `requestsPerWindow` grants.
+ * - Grants are paced (GCRA, one per `(windowMs + globalOffsetMs) / requestsPerWindow` on
+ *   average) instead of let through as a burst of the whole window: a burst queues on the
+ *   connections and reaches Discord spread over more than a second, part of it in the next
+ *   window, which is how 20 guilds at once drew global 429s with the window alone.
+ * - Requests wait in line per token (FIFO) and only the head asks the store, so that
+ *   waiters neither stampede the store when the window opens nor overtake one another.
  */
 export class GlobalLimiter {
   readonly #store: RateLimitStore
   readonly #opts: GlobalLimiterOptions
   readonly #instance: string
+  readonly #line = new BucketQueues()
   #seq = 0
 
   constructor (store: RateLimitStore, options: GlobalLimiterOptions, instanceId: string) {
@@ -34,13 +57,40 @@ export class GlobalLimiter {
     this.#instance = instanceId
   }
 
+  /** Requests per second this limiter admits per token, at most (the budget less its safety margin). */
+  get requestsPerSecond (): number {
+    return this.#opts.requestsPerWindow * 1000 / (this.#opts.windowMs + this.#opts.globalOffsetMs)
+  }
+
+  /** Requests waiting in line for a global slot of the token in this process (including the head). */
+  waiting (tokenId: string): number {
+    return this.#line.size(`g:${tokenId}`)
+  }
+
   /** Waits for a global slot; throws when the invalid-request guard is tripped or the wait is too long. */
   async acquire (ctx: LimiterContext, onWait: (notice: WaitNotice) => void): Promise<void> {
+    await this.#line.run(`g:${ctx.tokenId}`, () => this.#acquireHead(ctx, onWait), ctx.signal)
+  }
+
+  /** A view of this limiter for one token, for callers outside the REST client. */
+  arbiter (tokenId: string): GlobalArbiter {
+    const ctx = { tokenId, method: 'ANY', route: '(global arbiter)', major: 'global' }
+    return {
+      acquire: async (signal?: AbortSignal) => { await this.acquire({ ...ctx, signal }, () => {}) },
+      requestsPerSecond: this.requestsPerSecond,
+      waiting: () => this.waiting(tokenId)
+    }
+  }
+
+  async #acquireHead (ctx: LimiterContext, onWait: (notice: WaitNotice) => void): Promise<void> {
+    const window = this.#opts.windowMs + this.#opts.globalOffsetMs
     for (;;) {
       ctx.signal?.throwIfAborted()
       const result = await this.#store.acquireGlobal(ctx.tokenId, {
         limit: this.#opts.requestsPerWindow,
-        windowMs: this.#opts.windowMs + this.#opts.offsetMs,
+        windowMs: window,
+        intervalMs: window / this.#opts.requestsPerWindow,
+        burst: Math.max(1, Math.ceil(this.#opts.requestsPerWindow * PACING_BURST_SHARE)),
         invalidThreshold: this.#opts.invalidThreshold,
         invalidTotalThreshold: this.#opts.invalidTotalThreshold,
         invalidWindowMs: this.#opts.invalidWindowMs,

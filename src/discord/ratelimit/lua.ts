@@ -32,13 +32,15 @@ end
 
 /**
  * KEYS: global log (zset), global pause, invalid log of the token (zset), invalid log of all tokens (zset),
- * instances using the token (zset)
- * ARGV: limit, windowMs, member, invalidThreshold, invalidTotalThreshold, invalidWindowMs, instance id ('' for none), instance TTL ms
+ * instances using the token (zset), pacing (string: theoretical arrival time of the next grant)
+ * ARGV: limit, windowMs, member, invalidThreshold, invalidTotalThreshold, invalidWindowMs, instance id ('' for none), instance TTL ms,
+ * intervalMs (0: no pacing), burst
  * Returns {status, waitMs, count, inWindow, instances}: status 0 granted, 1 paused, 2 token guard tripped,
- * 3 total guard tripped, 4 window full; inWindow is the log's size after this call and instances how
+ * 3 total guard tripped, 4 window full or paced; inWindow is the log's size after this call and instances how
  * many processes used the token recently (what a process needs to carry the window if Redis goes away).
  * Guarantee: at most `limit` grants carry a score in any `windowMs` interval, whatever the
- * number of callers, because the count and the insert happen in one atomic step.
+ * number of callers, because the count and the insert happen in one atomic step; with pacing,
+ * grants are also spread `intervalMs` apart on average over every process (GCRA with `burst`).
  */
 export const GLOBAL_ACQUIRE = `${NOW}${INVALID_GUARD}
 local tripped = invalidGuard(KEYS[3], KEYS[4], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
@@ -56,13 +58,21 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local c = redis.call('ZCARD', KEYS[1])
 local p = redis.call('PTTL', KEYS[2])
 if p > 0 then return {1, p, 0, c, instances} end
-if c < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
-  return {0, 0, 0, c + 1, instances}
+if c >= limit then
+  local e = redis.call('ZRANGE', KEYS[1], c - limit, c - limit, 'WITHSCORES')
+  return {4, tonumber(e[2]) + window - now, 0, c, instances}
 end
-local e = redis.call('ZRANGE', KEYS[1], c - limit, c - limit, 'WITHSCORES')
-return {4, tonumber(e[2]) + window - now, 0, c, instances}
+local interval = tonumber(ARGV[9])
+if interval > 0 then
+  local tat = tonumber(redis.call('GET', KEYS[6]) or '0')
+  if tat < now then tat = now end
+  local early = tat - now - (math.max(1, tonumber(ARGV[10])) - 1) * interval
+  if early > 0 then return {4, math.ceil(early), 0, c, instances} end
+  redis.call('SET', KEYS[6], tostring(tat + interval), 'PX', math.ceil(tat + interval - now) + window)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window)
+return {0, 0, 0, c + 1, instances}
 `
 
 /**

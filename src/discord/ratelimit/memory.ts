@@ -33,6 +33,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
   readonly #now: () => number
   readonly #global = new Map<string, number[]>()
   readonly #pauses = new Map<string, number>()
+  /** Pacing per token: the theoretical arrival time of the next grant (GCRA). */
+  readonly #paced = new Map<string, number>()
   readonly #invalid = new Map<string, number[]>()
   readonly #invalidTotal: number[] = []
   readonly #states = new Map<string, BucketState>()
@@ -78,12 +80,20 @@ export class MemoryRateLimitStore implements RateLimitStore {
       this.#global.set(tokenId, log)
     }
     prune(log, now - params.windowMs)
-    if (log.length < params.limit) {
-      log.push(now)
-      return { granted: true }
+    if (log.length >= params.limit) {
+      const pivot = log[log.length - params.limit] as number
+      return { granted: false, reason: 'limit', waitMs: Math.max(1, pivot + params.windowMs - now) }
     }
-    const pivot = log[log.length - params.limit] as number
-    return { granted: false, reason: 'limit', waitMs: Math.max(1, pivot + params.windowMs - now) }
+    const interval = params.intervalMs ?? 0
+    if (interval > 0) {
+      // GCRA: the grant may come up to (burst - 1) intervals before its theoretical time.
+      const tat = Math.max(this.#paced.get(tokenId) ?? 0, now)
+      const early = tat - now - (Math.max(1, params.burst ?? 1) - 1) * interval
+      if (early > 0) return { granted: false, reason: 'limit', waitMs: Math.max(1, Math.ceil(early)) }
+      this.#paced.set(tokenId, tat + interval)
+    }
+    log.push(now)
+    return { granted: true }
   }
 
   /** This process's view of the token's global window: grant times (ms, this store's clock) younger than `windowMs`. */
@@ -192,6 +202,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
     for (const [key, state] of this.#states) if (Math.max(state.reset, state.pause) + BUCKET_STATE_GRACE_MS <= now) this.#states.delete(key)
     for (const [key, lock] of this.#locks) if (lock.expires <= now) this.#locks.delete(key)
     for (const [key, until] of this.#pauses) if (until <= now) this.#pauses.delete(key)
+    for (const [key, tat] of this.#paced) if (tat <= now) this.#paced.delete(key)
     for (const [key, entry] of this.#hashes) if (entry.expires <= now) this.#hashes.delete(key)
     // A log whose newest entry is older than any plausible window can go.
     for (const [key, log] of this.#global) if (log.length === 0 || (log[log.length - 1] as number) < now - 60_000) this.#global.delete(key)

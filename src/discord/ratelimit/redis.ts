@@ -89,9 +89,9 @@ export class RedisRateLimitStore implements RateLimitStore {
   async acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult> {
     const p = this.#prefix
     const reply = await scripts.globalAcquire.run(this.#redis,
-      [`${p}gl:${tokenId}`, `${p}gp:${tokenId}`, `${p}inv:${tokenId}`, `${p}invall`, `${p}gi:${tokenId}`],
+      [`${p}gl:${tokenId}`, `${p}gp:${tokenId}`, `${p}inv:${tokenId}`, `${p}invall`, `${p}gi:${tokenId}`, `${p}gt:${tokenId}`],
       [params.limit, params.windowMs, params.member, params.invalidThreshold, params.invalidTotalThreshold, params.invalidWindowMs,
-        params.instance ?? '', INSTANCE_TTL_MS])
+        params.instance ?? '', INSTANCE_TTL_MS, params.intervalMs ?? 0, Number.isFinite(params.burst) ? Math.max(1, params.burst ?? 1) : 1_000_000])
     const [status, waitMs, count, inWindow, instances] = ints(reply, 3) as [number, number, number, number | undefined, number | undefined]
     if (inWindow !== undefined && instances !== undefined) this.#observe?.(tokenId, { inWindow, instances })
     const wait = Math.max(1, waitMs)

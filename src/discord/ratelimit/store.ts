@@ -13,6 +13,16 @@ export interface GlobalAcquireParams {
   limit: number
   /** Window length in ms (already including the safety offset). */
   windowMs: number
+  /**
+   * Pacing: grants are spread at least this far apart on average (a GCRA, "generic cell rate
+   * algorithm", whose theoretical arrival time is kept per token), with `burst` grants of slack
+   * so that a waiter woken late does not lose its turn for good. 0 or absent: no pacing.
+   * Without it the sliding window admits the whole limit at once, and a burst of 50 queued on the
+   * connections reaches Discord spread out (some in the next second).
+   */
+  intervalMs?: number
+  /** Grants that may follow one another without waiting for `intervalMs` (at least 1). */
+  burst?: number
   /** Invalid responses per token allowed in `invalidWindowMs`. */
   invalidThreshold: number
   /** Invalid responses over all tokens allowed in `invalidWindowMs`. */

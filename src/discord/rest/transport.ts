@@ -7,6 +7,7 @@ import { parseRoute } from '../route.js'
 import { BucketLimiter } from '../ratelimit/bucket-limiter.js'
 import { BucketQueues } from '../ratelimit/bucket-queue.js'
 import { FallbackRateLimitStore } from '../ratelimit/fallback.js'
+import type { GlobalArbiter } from '../ratelimit/arbiter.js'
 import { GlobalLimiter } from '../ratelimit/global-limiter.js'
 import { MemoryRateLimitStore } from '../ratelimit/memory.js'
 import type { RateLimitStore } from '../ratelimit/store.js'
@@ -28,6 +29,7 @@ export class RestTransport {
   readonly #http: HttpSender
   readonly #store: RateLimitStore
   readonly #handler: SequentialHandler
+  readonly #global: GlobalLimiter
   readonly #notify: Notify
   /** Bot tokens Discord answered 401 to. */
   readonly locks: TokenLocks
@@ -59,12 +61,14 @@ export class RestTransport {
     const global = new GlobalLimiter(this.#store, {
       requestsPerWindow: opts.globalRequestsPerSecond,
       windowMs: opts.globalWindowMs,
+      globalOffsetMs: opts.globalOffsetMs,
       offsetMs: opts.offsetMs,
       maxWaitMs: opts.maxRateLimitWaitMs,
       invalidThreshold: opts.invalidRequestThreshold,
       invalidTotalThreshold: opts.invalidRequestTotalThreshold,
       invalidWindowMs: opts.invalidRequestWindowMs
     }, instanceId)
+    this.#global = global
     this.locks = new TokenLocks(opts.logger, this.#notify)
     this.#handler = new SequentialHandler({
       queues: new BucketQueues(),
@@ -82,6 +86,11 @@ export class RestTransport {
   /** `redis` while limits are shared through Redis, `memory` when in-process. */
   get limiterBackend (): 'memory' | 'redis' {
     return this.#store.kind
+  }
+
+  /** The global arbiter of a credential (see GlobalArbiter). */
+  arbiter (credential: Credential): GlobalArbiter {
+    return this.#global.arbiter(credential.id)
   }
 
   /** The transport as one credential uses it: what a view holds instead of a token. */
