@@ -29,15 +29,14 @@ export interface A11yViolation {
 /** Runs axe-core on the page; returns the violations of at least `minImpact` (default serious). */
 export async function axeScan (page: Page, minImpact: 'minor' | 'moderate' | 'serious' | 'critical' = 'serious'): Promise<A11yViolation[]> {
   axeSource ??= readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
-  const loaded = await page.evaluate(() => 'axe' in window)
+  // Browser-side code as text: the test build has no DOM types, and none of it runs in Node.
+  const loaded = await page.evaluate('typeof window.axe === "object"') as boolean
   if (!loaded) await page.evaluate(axeSource)
   const order = ['minor', 'moderate', 'serious', 'critical']
   const floor = order.indexOf(minImpact)
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: Array<{ id: string, impact: string | null, help: string, nodes: Array<{ target: unknown[] }> }> }> } }).axe
-    const r = await axe.run(document, { resultTypes: ['violations'] })
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 5).map((n) => n.target.map(String).join(' ')) }))
-  })
+  const violations = await page.evaluate(`window.axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 5).map((n) => n.target.map(String).join(' '))
+  })))`) as A11yViolation[]
   return violations.filter((v) => order.indexOf(v.impact ?? 'minor') >= floor)
 }
 
@@ -53,13 +52,13 @@ export interface BareSnowflake {
  * `[data-secondary-id]`. Only the innermost such element is reported.
  */
 export async function bareSnowflakes (page: Page): Promise<BareSnowflake[]> {
-  return await page.evaluate(() => {
-    const SNOWFLAKE = /^\d{17,20}$/
-    const found: Array<{ tag: string, text: string, path: string }> = []
-    const pathOf = (el: Element): string => {
-      const parts: string[] = []
-      for (let e: Element | null = el; e !== null && e !== document.body && parts.length < 5; e = e.parentElement) {
-        parts.unshift(e.tagName.toLowerCase() + (e.id !== '' ? `#${e.id}` : '') + (e.classList.length > 0 ? `.${[...e.classList].join('.')}` : ''))
+  return await page.evaluate(`(() => {
+    const SNOWFLAKE = /^\\d{17,20}$/
+    const found = []
+    const pathOf = (el) => {
+      const parts = []
+      for (let e = el; e !== null && e !== document.body && parts.length < 5; e = e.parentElement) {
+        parts.unshift(e.tagName.toLowerCase() + (e.id !== '' ? '#' + e.id : '') + (e.classList.length > 0 ? '.' + [...e.classList].join('.') : ''))
       }
       return parts.join(' > ')
     }
@@ -70,12 +69,12 @@ export async function bareSnowflakes (page: Page): Promise<BareSnowflake[]> {
       if (!SNOWFLAKE.test(text)) continue
       // The innermost element holding the text is the label; its ancestors only contain it.
       if ([...el.children].some((c) => (c.textContent ?? '').trim() === text)) continue
-      const visible = el.tagName === 'OPTION' || (el as HTMLElement).getClientRects().length > 0
+      const visible = el.tagName === 'OPTION' || el.getClientRects().length > 0
       if (!visible) continue
       found.push({ tag: el.tagName.toLowerCase(), text, path: pathOf(el) })
     }
     return found
-  })
+  })()`) as BareSnowflake[]
 }
 
 /** The two widths every page is checked at: a desktop and a phone (iPhone 12-14 class, 390 px). */
