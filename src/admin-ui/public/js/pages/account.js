@@ -1,11 +1,10 @@
 // @ts-check
 /* Everyone's own page: their Discord link (re-link, unlink), syncing their roles, their recent role changes. */
-import { api, query } from '../api.js'
+import { api } from '../api.js'
 import { action } from '../components/action.js'
-import { auditColumns } from '../components/audit-table.js'
+import { memberHistory } from '../components/audit-table.js'
 import { badge } from '../components/badge.js'
 import { confirmDialog } from '../components/dialog.js'
-import { errorBox } from '../components/errors.js'
 import { notify } from '../components/notice.js'
 import { table } from '../components/table.js'
 import { when } from '../components/time.js'
@@ -84,10 +83,5 @@ export async function accountPage (main) {
 
   const history = h('section', { class: 'panel', 'aria-labelledby': 'acc-hist' }, h('h2', { id: 'acc-hist' }, 'My recent role changes'))
   main.append(history)
-  try {
-    const data = /** @type {import('../types.js').AuditPage} */ (await api('GET', `sync/audit${query({ user_id: s.user_id, page_size: 20 })}`))
-    history.append(table(auditColumns().filter((c) => !['Host user', 'Run'].includes(c.label)), data.entries, { empty: 'No role change yet.' }))
-  } catch (err) {
-    history.append(errorBox(err))
-  }
+  history.append(memberHistory({ user_id: s.user_id ?? '' }, ['Host user', 'Run'], 'No role change yet.'))
 }

@@ -7,7 +7,8 @@ import { progressView } from '../components/progress.js'
 import { table } from '../components/table.js'
 import { when } from '../components/time.js'
 import { append, h } from '../dom.js'
-import { alive, currentView, POLL_MS } from '../state.js'
+import { guildName } from '../guilds.js'
+import { alive, currentView, POLL_MS, state } from '../state.js'
 
 /**
  * @typedef {import('../types.js').SyncStatus} SyncStatus
@@ -27,6 +28,8 @@ export async function overviewPage (main) {
   const refresh = async () => {
     const [status, guilds] = /** @type {[SyncStatus, GuildList]} */ (await Promise.all([api('GET', 'sync/status'), api('GET', 'guilds')]))
     if (!alive(myView)) return
+    // Kept for guildName: the tables below name guilds the API gives by id.
+    state.guilds = guilds.guilds
     statusBox.textContent = ''
     append(statusBox, [
       h('h2', { id: 'ov-sync' }, 'Sync status'),
@@ -47,7 +50,7 @@ export async function overviewPage (main) {
       status.held_guilds.length > 0 ? h('h3', {}, 'Held by the safety brake (nothing written)') : null,
       status.held_guilds.length > 0
         ? table([
-          { label: 'Guild', value: (g) => g.guild_id },
+          { label: 'Guild', value: (g) => guildName(g.guild_id) },
           { label: 'Held', value: (g) => when(g.held_at) },
           { label: 'Planned changes', value: (g) => String(g.planned_changes) },
           { label: 'Members', value: (g) => String(g.members_to_change) },
@@ -59,7 +62,7 @@ export async function overviewPage (main) {
       h('h3', {}, 'Recent errors'),
       table([
         { label: 'When', value: (e) => when(e.occurred_at) },
-        { label: 'Guild', value: (e) => e.guild_id ?? '—' },
+        { label: 'Guild', value: (e) => e.guild_id ? guildName(e.guild_id) : '—' },
         { label: 'User', value: (e) => e.user_id ?? e.discord_user_id ?? '—' },
         { label: 'Error', value: (e) => e.error },
         { label: 'Code', value: (e) => e.code ?? '—' },
