@@ -8,6 +8,7 @@ import { errorBox } from './errors.js'
 import { pager } from './pager.js'
 import { table } from './table.js'
 import { when } from './time.js'
+import { secondaryId } from './ids.js'
 
 /**
  * @typedef {import('../types.js').AuditEntry} AuditEntry
@@ -45,8 +46,8 @@ export function auditColumns () {
   const columns = [
     { label: 'When', value: (e) => when(e.created_at) },
     { label: 'Guild', value: (e) => guildName(e.guild_id) },
-    { label: 'Discord user', value: (e) => h('span', { class: 'mono' }, e.discord_user_id) },
-    { label: 'Host user', value: (e) => e.user_id ?? 'not linked' },
+    // Named by the host's user id (the Discord id is secondary); an unlinked member has only the id.
+    { label: 'Member', value: (e) => [e.user_id ?? 'not linked', ' ', secondaryId(e.discord_user_id)] },
     { label: 'Role', value: (e) => e.action === 'kick' ? '—' : e.action === 'nick' ? `nickname: ${e.role_name ?? ''}` : e.role_name ?? e.role_id },
     { label: 'Change', value: (e) => badge(e.action) },
     { label: 'Outcome', value: (e) => e.outcome === 'blocked' && e.error_code === 'brake' ? badge('degraded', 'held') : badge(e.outcome) },

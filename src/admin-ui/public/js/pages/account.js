@@ -11,6 +11,7 @@ import { when } from '../components/time.js'
 import { h } from '../dom.js'
 import { rerender } from '../navigation.js'
 import { RETURN_KEY, signedIn, UI_URL } from '../state.js'
+import { secondaryId } from '../components/ids.js'
 
 /**
  * @param {HTMLElement} main
@@ -54,7 +55,7 @@ export async function accountPage (main) {
       h('h3', {}, a.global_name ?? a.username, ' ', h('span', { class: 'muted small' }, `@${a.username}`)),
       a.needs_reauth ? h('p', { class: 'warning' }, 'Discord no longer accepts this link: re-link to keep your roles in sync.') : null,
       h('dl', { class: 'kv' },
-        h('dt', {}, 'Discord id'), h('dd', { class: 'mono' }, a.discord_user_id),
+        h('dt', {}, 'Discord id'), secondaryId(a.discord_user_id, 'dd'),
         h('dt', {}, 'Scopes'), h('dd', {}, a.scopes.join(' ') || '—'),
         h('dt', {}, 'Guilds seen'), h('dd', {}, String(a.guild_count)),
         h('dt', {}, 'Linked'), h('dd', {}, when(a.linked_at)),
@@ -83,5 +84,5 @@ export async function accountPage (main) {
 
   const history = h('section', { class: 'panel', 'aria-labelledby': 'acc-hist' }, h('h2', { id: 'acc-hist' }, 'My recent role changes'))
   main.append(history)
-  history.append(memberHistory({ user_id: s.user_id ?? '' }, ['Host user', 'Run'], 'No role change yet.'))
+  history.append(memberHistory({ user_id: s.user_id ?? '' }, ['Member', 'Run'], 'No role change yet.'))
 }

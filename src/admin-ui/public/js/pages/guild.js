@@ -13,6 +13,7 @@ import { rerender } from '../navigation.js'
 import { renderMappings } from './guild/mappings.js'
 import { settingsSection } from './guild/settings.js'
 import { transferSection } from './guild/transfer.js'
+import { secondaryId } from '../components/ids.js'
 
 /**
  * @typedef {import('../types.js').GuildConfig} GuildConfig
@@ -39,7 +40,7 @@ export async function guildPage (main, _params, guildId) {
   main.append(h('section', { class: 'panel', 'aria-labelledby': 'gh' },
     h('h2', { id: 'gh' }, 'Health'),
     h('dl', { class: 'kv' },
-      h('dt', {}, 'Guild id'), h('dd', { class: 'mono' }, guild.guild_id),
+      h('dt', {}, 'Guild id'), secondaryId(guild.guild_id, 'dd'),
       h('dt', {}, 'Status'), h('dd', {}, badge(guild.health_status)),
       h('dt', {}, 'Last check'), h('dd', {}, when(guild.last_health_check)),
       h('dt', {}, 'Last error'), h('dd', {}, guild.last_error ?? 'none'),

@@ -9,6 +9,7 @@ import { when } from '../components/time.js'
 import { append, h } from '../dom.js'
 import { guildName } from '../guilds.js'
 import { alive, currentView, POLL_MS, state } from '../state.js'
+import { secondaryId } from '../components/ids.js'
 
 /**
  * @typedef {import('../types.js').SyncStatus} SyncStatus
@@ -63,7 +64,7 @@ export async function overviewPage (main) {
       table([
         { label: 'When', value: (e) => when(e.occurred_at) },
         { label: 'Guild', value: (e) => e.guild_id ? guildName(e.guild_id) : '—' },
-        { label: 'User', value: (e) => e.user_id ?? e.discord_user_id ?? '—' },
+        { label: 'User', value: (e) => e.user_id ?? (e.discord_user_id ? ['unlinked member ', secondaryId(e.discord_user_id)] : '—') },
         { label: 'Error', value: (e) => e.error },
         { label: 'Code', value: (e) => e.code ?? '—' },
         { label: 'Run', value: (e) => h('a', { href: `#/audit?run_id=${encodeURIComponent(e.run_id)}` }, e.run_id) }
