@@ -23,6 +23,7 @@ import { RedisBreaker } from './health/redis-breaker.js'
 import { GuildHealthTask, HEALTH_CHECK_JOB_ID } from './health/guild-health.js'
 import { SyncEngine } from './sync/engine.js'
 import { SyncMetrics } from './sync/metrics.js'
+import { RequestActivity } from './discord/request-activity.js'
 import { RedisTaskLock } from './tasks/lock.js'
 import { resolveScheduler, scheduleOnReady } from './tasks/scheduler.js'
 import { TOKEN_REFRESH_JOB_ID, TokenRefreshTask } from './tasks/token-refresh.js'
@@ -128,6 +129,10 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     const stop = metrics.observeClient(client)
     fastify.addHook('onClose', async () => stop())
   }
+  // The admin UI's requests-per-minute chart: a fixed ring of the last hour, whatever the metrics option says.
+  const requestActivity = new RequestActivity()
+  const stopActivity = requestActivity.observe(client)
+  fastify.addHook('onClose', async () => stopActivity())
   const push = new MembershipPush({ engine, debounceMs: opts.sync.pushDebounceMs, log: syncLog })
   const webhooks = new WebhookEvents({
     store,
@@ -240,7 +245,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   // fastify-plugin shares the parent's context, so Fastify does not apply the register
   // `prefix` to our routes; honour it ourselves (`register(plugin, { prefix: '/api' })`).
   const hostPrefix = typeof (rawOptions as { prefix?: unknown }).prefix === 'string' ? (rawOptions as { prefix: string }).prefix.replace(/\/+$/, '') : ''
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks, requestActivity })
 }
 
 /** A user's Linked Roles values are pushed when they link and after each sync of theirs (the provider's data may have changed). */

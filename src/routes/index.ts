@@ -22,6 +22,7 @@ import apiDocsRoutes from './docs/index.js'
 import type { RedisBreaker } from '../health/redis-breaker.js'
 import { breakerRateLimitStore } from './rate-limit-store.js'
 import { simplifyRouteResponses } from './response-schemas.js'
+import type { RequestActivity } from '../discord/request-activity.js'
 
 export interface RoutesOptions {
   /** null: no rate limit (the host handles it). */
@@ -40,6 +41,8 @@ export interface RoutesOptions {
   healthChecker: GuildHealthTask
   /** Discord's signed Webhook Events (POST /webhooks/events). */
   webhooks: WebhookEvents
+  /** Discord requests and 429s per minute (GET /guilds/{id}/activity). */
+  requestActivity: RequestActivity
 }
 
 /** Every route group of the plugin, mounted in one encapsulated context under the prefix. */
@@ -102,7 +105,7 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   await fastify.register(roleMappingRoutes)
   await fastify.register(userRoutes)
   await fastify.register(syncRoutes)
-  await fastify.register(adminRoutes, { healthChecker: opts.healthChecker })
+  await fastify.register(adminRoutes, { healthChecker: opts.healthChecker, requestActivity: opts.requestActivity })
   await fastify.register(webhookRoutes, { webhooks: opts.webhooks })
 
   if (opts.openapi) {
