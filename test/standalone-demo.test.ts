@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildStandalone } from '../examples/standalone/app.js'
 import { DEMO_HISTORY, loadConfig } from '../examples/standalone/config.js'
-import { DEMO, DEMO_PEOPLE, DEMO_ROLES, demoBanner, demoOf, type DemoInfo } from '../examples/standalone/demo.js'
+import { DEMO, DEMO_PEOPLE, DEMO_ROLES, demoBanner, demoOf, resetDemoFiles, type DemoInfo } from '../examples/standalone/demo.js'
 
 /*
  * Demo mode of the standalone server: what it seeds (in the simulator and in the store), that it
@@ -135,6 +135,37 @@ describe('demo mode seeds', () => {
       await second.app.close()
     }
   }, 40_000)
+
+  it('--reset-demo (resetDemoFiles) deletes the database and membership file so the next start seeds anew; refused outside demo mode', async () => {
+    const dir = tempDir()
+    const db = join(dir, 'demo.sqlite')
+    const first = await startDemoServer(db)
+    const mappings = await first.app.discord.store.listMappings({ guild_id: DEMO.guildId })
+    await first.app.discord.store.deleteMapping(mappings.find((m) => m.group_id === 'officers')?.id as string)
+    writeFileSync(first.demo.membershipFile, JSON.stringify({ users: {} }))
+    await first.app.close()
+
+    const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DISCORD_DEMO: '1', DISCORD_DB_PATH: db })
+    const deleted = resetDemoFiles(config)
+    expect(deleted).toEqual(expect.arrayContaining([db, join(dir, 'demo-membership.json')]))
+    expect(existsSync(db)).toBe(false)
+    const second = await startDemoServer(db)
+    try {
+      expect((await second.app.discord.store.listMappings({ guild_id: DEMO.guildId })).map((m) => m.group_id).sort()).toEqual(['members', 'officers'])
+      expect(JSON.parse(readFileSync(second.demo.membershipFile, 'utf8')).users.alice.groups.length).toBeGreaterThan(0)
+      expect((await second.app.discord.store.listAudit()).total).toBe(0)
+      // GET / of the server opens the admin UI instead of answering a JSON 404.
+      const home = await second.app.inject({ url: '/' })
+      expect(home.statusCode).toBe(302)
+      expect(home.headers.location).toBe('/api/discord/admin/')
+    } finally {
+      await second.app.close()
+    }
+    const real = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DISCORD_DB_PATH: db, DISCORD_CLIENT_ID: '1300000000000000200', DISCORD_CLIENT_SECRET: 'x'.repeat(32), DISCORD_REDIRECT_URI: 'http://127.0.0.1:3000/api/discord/auth/callback', DISCORD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), JWT_SECRET: 'j'.repeat(64) })
+    expect(real.demo).toBe(false)
+    expect(() => resetDemoFiles(real)).toThrow(/demo mode only/)
+    expect(existsSync(db)).toBe(true)
+  }, 60_000)
 
   it('reads the groups through the standalone membership file it writes once: editing it changes the next sync', async () => {
     const dir = tempDir()

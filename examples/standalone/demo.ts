@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -155,16 +155,37 @@ export function demoMembershipDocument (): { users: Record<string, MembershipInf
   }
 }
 
+/** Where the demo keeps its membership file: beside a SQLite database file, else ./data. */
+function demoDataDir (config: StandaloneConfig): string {
+  const store = config.plugin.store
+  return store !== undefined && 'type' in store && store.type === 'sqlite' && typeof store.path === 'string' && store.path !== ':memory:'
+    ? dirname(store.path)
+    : resolve('data')
+}
+
+/**
+ * `--reset-demo`: deletes the demo's SQLite database (with its WAL files) and membership file, so
+ * this start seeds everything anew: the crew's links, the two mappings, no runs, no audit, and
+ * groups as shipped. Demo mode only: with real credentials the same file is a real deployment's
+ * data, and this throws instead. Returns the files it deleted.
+ */
+export function resetDemoFiles (config: StandaloneConfig): string[] {
+  if (!config.demo) throw new Error('--reset-demo works in demo mode only (no DISCORD_CLIENT_ID, or DISCORD_DEMO=1): it would delete a real database')
+  const store = config.plugin.store
+  const db = store !== undefined && 'type' in store && store.type === 'sqlite' && typeof store.path === 'string' && store.path !== ':memory:' ? store.path : null
+  const files = [...(db === null ? [] : [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]), join(demoDataDir(config), 'demo-membership.json')]
+  const deleted = files.filter((f) => existsSync(f))
+  for (const f of deleted) rmSync(f, { force: true })
+  return deleted
+}
+
 /**
  * The host's side of the demo goes through the standalone server's own provider (a JSON file,
  * see membership.ts): written once beside the database, then read like any MEMBERSHIP_FILE, so
  * editing a person's groups there changes their roles at the next sync. Unknown users have none.
  */
 function demoMembership (config: StandaloneConfig): JsonFileMembership {
-  const store = config.plugin.store
-  const dir = store !== undefined && 'type' in store && store.type === 'sqlite' && typeof store.path === 'string' && store.path !== ':memory:'
-    ? dirname(store.path)
-    : resolve('data')
+  const dir = demoDataDir(config)
   const file = join(dir, 'demo-membership.json')
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true })
@@ -299,6 +320,7 @@ export function demoBanner (info: DemoInfo): string {
     `  Admin UI   ${info.adminUiUrl}`,
     `  Sign in    "Sign in with Discord", pick "${admin.globalName}" on the consent page, Authorize`,
     `  Groups     ${info.membershipFile} (edit it; the next sync follows)`,
+    '  Start over npx fastify-discord-sync --reset-demo (or npm start -- --reset-demo)',
     '  Real app   set DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET, DISCORD_REDIRECT_URI,',
     '             DISCORD_ENCRYPTION_KEY and JWT_SECRET (docs/standalone.md)',
     ''
