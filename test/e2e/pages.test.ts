@@ -100,7 +100,7 @@ describe.each(VIEWPORTS)('admin UI pages at $width px ($name)', (viewport) => {
     })()`)
     expect(rows).toBeLessThanOrEqual(viewport.width < 600 ? 2 : 1)
     // Every link of the navigation is whole on screen: none hides behind the edge.
-    const navCut = await page.evaluate(`[...document.querySelectorAll('header nav a')].filter((a) => a.getBoundingClientRect().right > window.innerWidth).map((a) => a.textContent)`)
+    const navCut = await page.evaluate('[...document.querySelectorAll(\'header nav a\')].filter((a) => a.getBoundingClientRect().right > window.innerWidth).map((a) => a.textContent)')
     expect(navCut).toEqual([])
     // Nothing pushes the page sideways on a phone (tables scroll inside their own box).
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(viewport.width)
@@ -117,4 +117,18 @@ describe.each(VIEWPORTS)('admin UI pages at $width px ($name)', (viewport) => {
       await page.screenshot({ path: join(IMAGES, `${p.name}-${viewport.width}.png`), fullPage: viewport.width < 600 })
     }
   }, 60_000)
+})
+
+describe('errors in words', () => {
+  it('an invalid filter shows what to do first, the API\'s message and code only as the detail; dismissing removes it', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await page.goto(`${demo.adminUiUrl}#/audit?from=yesterday`)
+    const alert = page.getByRole('alert')
+    await expect.poll(() => alert.count(), SLOW).toBe(1)
+    expect(await alert.locator('.error-text').textContent()).toBe('Some of what was entered is not valid. Check the fields and try again.')
+    expect(await alert.locator('.error-detail').textContent()).toContain('(FST_DISCORD_VALIDATION)')
+    expect(await axeScan(page)).toEqual([])
+    await alert.getByRole('button', { name: 'Dismiss this error' }).click()
+    expect(await page.getByRole('alert').count()).toBe(0)
+  })
 })
