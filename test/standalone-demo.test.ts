@@ -167,6 +167,39 @@ describe('demo mode seeds', () => {
     expect(existsSync(db)).toBe(true)
   }, 60_000)
 
+  it('POST /api/discord/demo/reset (admin, X-Requested-With) puts the running demo back to its seed: Discord roles, mappings, links, runs, audit', async () => {
+    const { app, demo } = await startDemoServer(join(tempDir(), 'demo.sqlite'))
+    try {
+      const store = app.discord.store
+      const alice = DEMO_PEOPLE.find((p) => p.username === 'alice') as { discordId: string }
+      const started = await app.discord.sync.engine.startManual({ guild_id: DEMO.guildId, force: true }, DEMO.adminUserId)
+      await started.done
+      const changed = demo.sim.state.memberRoles(DEMO.guildId, alice.discordId)
+      expect(changed).not.toEqual([DEMO_ROLES.recruit.id])
+      await store.deleteMapping((await store.listMappings({ guild_id: DEMO.guildId }))[0]?.id as string)
+      expect((await store.listAudit()).total).toBeGreaterThan(0)
+
+      expect((await app.inject({ url: '/api/discord/demo' })).json()).toEqual({ demo: true })
+      const url = '/api/discord/demo/reset'
+      expect((await app.inject({ method: 'POST', url })).statusCode).toBe(401)
+      const member = app.discord.auth.issue({ id: 'alice', permissions: [] }).token
+      expect((await app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${member}`, 'x-requested-with': 'x' } })).statusCode).toBe(403)
+      const admin = `Bearer ${app.discord.auth.issue({ id: DEMO.adminUserId, permissions: [DEMO.adminPermission] }).token}`
+      expect((await app.inject({ method: 'POST', url, headers: { authorization: admin } })).json().code).toBe('FST_DISCORD_CSRF_HEADER_REQUIRED')
+      const res = await app.inject({ method: 'POST', url, headers: { authorization: admin, 'x-requested-with': 'x' } })
+      expect(res.statusCode).toBe(200)
+
+      expect(demo.sim.state.memberRoles(DEMO.guildId, alice.discordId)).toEqual([DEMO_ROLES.recruit.id])
+      expect((await store.listMappings({ guild_id: DEMO.guildId })).map((m) => m.group_id).sort()).toEqual(['members', 'officers'])
+      expect(await store.countUsers({})).toBe(DEMO_PEOPLE.filter((p) => p.preLinked).length)
+      expect((await store.listAudit()).total).toBe(0)
+      expect(await store.listSyncRuns({})).toEqual([])
+      expect((await store.getGuild(DEMO.guildId))?.health_status).toBe('healthy')
+    } finally {
+      await app.close()
+    }
+  }, 60_000)
+
   it('reads the groups through the standalone membership file it writes once: editing it changes the next sync', async () => {
     const dir = tempDir()
     const { app, demo } = await startDemoServer(join(dir, 'demo.sqlite'))

@@ -279,8 +279,33 @@ export async function startDemo (config: StandaloneConfig): Promise<Demo> {
       // Registered before the plugin, so it runs after the plugin's own close hooks (runs finish, then Discord goes away).
       app.addHook('onClose', async () => { await sim.close() })
       app.addHook('onReady', async () => { await seedStore(app, botToken) })
+      registerDemoRoutes(app, info, () => seedStore(app, botToken))
     }
   }
+}
+
+/**
+ * GET /api/discord/demo (public: tells the UI it runs a demo) and POST /api/discord/demo/reset
+ * (admin, X-Requested-With): registered in demo mode only, so a real deployment has neither.
+ */
+function registerDemoRoutes (app: FastifyInstance, info: DemoInfo, seed: () => Promise<void>): void {
+  app.get('/api/discord/demo', { schema: { hide: true } }, async () => ({ demo: true }))
+  app.post('/api/discord/demo/reset', {
+    schema: { hide: true },
+    preValidation: async (request) => { await app.discord.auth.requireAdmin(request) }
+  }, async (request, reply) => {
+    // A cross-site form must not be able to wipe the demo: the same proof the plugin asks of cookie writes.
+    const proof = request.headers['x-requested-with']
+    if (typeof proof !== 'string' || proof.trim() === '') {
+      return await reply.code(403).send({ statusCode: 403, code: 'FST_DISCORD_CSRF_HEADER_REQUIRED', error: 'Forbidden', message: 'Send the X-Requested-With header' })
+    }
+    if ((await app.discord.sync.engine.status()).sync_in_progress) {
+      return await reply.code(409).send({ statusCode: 409, code: 'FST_DISCORD_SYNC_IN_PROGRESS', error: 'Conflict', message: 'A sync is running: reset the demo when it has finished' })
+    }
+    const { resetRunningDemo } = await import('./demo-reset.js')
+    await resetRunningDemo(app, info, seed)
+    return { reset: true }
+  })
 }
 
 /** Guild configuration, mappings and the crew's links. Idempotent: a restart keeps what an admin changed. */

@@ -132,3 +132,19 @@ describe('errors in words', () => {
     expect(await page.getByRole('alert').count()).toBe(0)
   })
 })
+
+describe('demo reset', () => {
+  it('the overview\'s button (demo only) asks first, then puts the demo back to its seed', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 })
+    expect((await server.discord.store.listAudit()).total).toBeGreaterThan(0)
+    await page.goto(`${demo.adminUiUrl}#/`)
+    const button = page.getByRole('button', { name: 'Reset the demo…' })
+    await button.click()
+    const dialog = page.getByRole('dialog', { name: 'Reset the demo?' })
+    await dialog.getByRole('button', { name: 'Reset the demo' }).click()
+    await expect.poll(() => page.locator('#notice').textContent(), SLOW).toContain('The demo was reset to its first state.')
+    expect((await server.discord.store.listAudit()).total).toBe(0)
+    expect((await server.discord.store.listMappings({ guild_id: DEMO.guildId })).map((m) => m.group_id).sort()).toEqual(['members', 'officers'])
+    expect(scriptErrors.splice(0)).toEqual([])
+  })
+})

@@ -10,6 +10,7 @@ import { append, h } from '../dom.js'
 import { guildName } from '../guilds.js'
 import { alive, currentView, POLL_MS, state } from '../state.js'
 import { secondaryId } from '../components/ids.js'
+import { demoResetPanel } from '../components/demo-reset.js'
 
 /**
  * @typedef {import('../types.js').SyncStatus} SyncStatus
@@ -75,6 +76,9 @@ export async function overviewPage (main) {
     if (status.sync_in_progress) setTimeout(() => { if (alive(myView)) refresh().catch((err) => { if (alive(myView)) statusBox.append(errorBox(err)) }) }, POLL_MS * 2)
   }
   await refresh()
+  // The demo's reset button (the standalone demo only).
+  const demo = await demoResetPanel().catch(() => null)
+  if (demo !== null && alive(myView)) main.append(demo)
 }
 
 /**
