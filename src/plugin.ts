@@ -22,6 +22,7 @@ import { RedisBreaker } from './health/redis-breaker.js'
 import { GuildHealthTask } from './health/guild-health.js'
 import { SyncEngine } from './sync/engine.js'
 import { SyncMetrics } from './sync/metrics.js'
+import { RequestActivity } from './discord/request-activity.js'
 import { RedisTaskLock } from './tasks/lock.js'
 import { createLocalJobs, openBullQueue, startBullJobs, type JobBackend } from './jobs/index.js'
 import { TokenRefreshTask } from './tasks/token-refresh.js'
@@ -144,6 +145,10 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     const stop = metrics.observeClient(client)
     fastify.addHook('onClose', async () => stop())
   }
+  // The admin UI's requests-per-minute chart: a fixed ring of the last hour, whatever the metrics option says.
+  const requestActivity = new RequestActivity()
+  const stopActivity = requestActivity.observe(client)
+  fastify.addHook('onClose', async () => stopActivity())
   const push = new MembershipPush({ engine, debounceMs: opts.sync.pushDebounceMs, log: syncLog })
   const webhooks = new WebhookEvents({
     store,
@@ -276,7 +281,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   // The members page reads the provider like a sync does: bounded in time, so a hung host cannot hold a request.
   const membership = opts.membership === null ? null : guardProvider(opts.membership, { timeoutMs: opts.sync.providerTimeoutMs, retries: 0 })
   const members = new MemberDirectory({ store, bots, roleCache: engine.roleCache, membership, status: () => engine.status(), cdnBaseUrl: opts.cdnBaseUrl, log: syncLog })
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks, members, membership })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks, members, membership, requestActivity })
 }
 
 /**

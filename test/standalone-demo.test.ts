@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildStandalone } from '../examples/standalone/app.js'
 import { DEMO_HISTORY, loadConfig } from '../examples/standalone/config.js'
-import { DEMO, DEMO_PEOPLE, DEMO_ROLES, demoBanner, demoOf, type DemoInfo } from '../examples/standalone/demo.js'
+import { DEMO, DEMO_PEOPLE, DEMO_ROLES, demoBanner, demoOf, resetDemoFiles, type DemoInfo } from '../examples/standalone/demo.js'
 
 /*
  * Demo mode of the standalone server: what it seeds (in the simulator and in the store), that it
@@ -135,6 +135,70 @@ describe('demo mode seeds', () => {
       await second.app.close()
     }
   }, 40_000)
+
+  it('--reset-demo (resetDemoFiles) deletes the database and membership file so the next start seeds anew; refused outside demo mode', async () => {
+    const dir = tempDir()
+    const db = join(dir, 'demo.sqlite')
+    const first = await startDemoServer(db)
+    const mappings = await first.app.discord.store.listMappings({ guild_id: DEMO.guildId })
+    await first.app.discord.store.deleteMapping(mappings.find((m) => m.group_id === 'officers')?.id as string)
+    writeFileSync(first.demo.membershipFile, JSON.stringify({ users: {} }))
+    await first.app.close()
+
+    const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DISCORD_DEMO: '1', DISCORD_DB_PATH: db })
+    const deleted = resetDemoFiles(config)
+    expect(deleted).toEqual(expect.arrayContaining([db, join(dir, 'demo-membership.json')]))
+    expect(existsSync(db)).toBe(false)
+    const second = await startDemoServer(db)
+    try {
+      expect((await second.app.discord.store.listMappings({ guild_id: DEMO.guildId })).map((m) => m.group_id).sort()).toEqual(['members', 'officers'])
+      expect(JSON.parse(readFileSync(second.demo.membershipFile, 'utf8')).users.alice.groups.length).toBeGreaterThan(0)
+      expect((await second.app.discord.store.listAudit()).total).toBe(0)
+      // GET / of the server opens the admin UI instead of answering a JSON 404.
+      const home = await second.app.inject({ url: '/' })
+      expect(home.statusCode).toBe(302)
+      expect(home.headers.location).toBe('/api/discord/admin/')
+    } finally {
+      await second.app.close()
+    }
+    const real = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DISCORD_DB_PATH: db, DISCORD_CLIENT_ID: '1300000000000000200', DISCORD_CLIENT_SECRET: 'x'.repeat(32), DISCORD_REDIRECT_URI: 'http://127.0.0.1:3000/api/discord/auth/callback', DISCORD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), JWT_SECRET: 'j'.repeat(64) })
+    expect(real.demo).toBe(false)
+    expect(() => resetDemoFiles(real)).toThrow(/demo mode only/)
+    expect(existsSync(db)).toBe(true)
+  }, 60_000)
+
+  it('POST /api/discord/demo/reset (admin, X-Requested-With) puts the running demo back to its seed: Discord roles, mappings, links, runs, audit', async () => {
+    const { app, demo } = await startDemoServer(join(tempDir(), 'demo.sqlite'))
+    try {
+      const store = app.discord.store
+      const alice = DEMO_PEOPLE.find((p) => p.username === 'alice') as { discordId: string }
+      const started = await app.discord.sync.engine.startManual({ guild_id: DEMO.guildId, force: true }, DEMO.adminUserId)
+      await started.done
+      const changed = demo.sim.state.memberRoles(DEMO.guildId, alice.discordId)
+      expect(changed).not.toEqual([DEMO_ROLES.recruit.id])
+      await store.deleteMapping((await store.listMappings({ guild_id: DEMO.guildId }))[0]?.id as string)
+      expect((await store.listAudit()).total).toBeGreaterThan(0)
+
+      expect((await app.inject({ url: '/api/discord/demo' })).json()).toEqual({ demo: true })
+      const url = '/api/discord/demo/reset'
+      expect((await app.inject({ method: 'POST', url })).statusCode).toBe(401)
+      const member = app.discord.auth.issue({ id: 'alice', permissions: [] }).token
+      expect((await app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${member}`, 'x-requested-with': 'x' } })).statusCode).toBe(403)
+      const admin = `Bearer ${app.discord.auth.issue({ id: DEMO.adminUserId, permissions: [DEMO.adminPermission] }).token}`
+      expect((await app.inject({ method: 'POST', url, headers: { authorization: admin } })).json().code).toBe('FST_DISCORD_CSRF_HEADER_REQUIRED')
+      const res = await app.inject({ method: 'POST', url, headers: { authorization: admin, 'x-requested-with': 'x' } })
+      expect(res.statusCode).toBe(200)
+
+      expect(demo.sim.state.memberRoles(DEMO.guildId, alice.discordId)).toEqual([DEMO_ROLES.recruit.id])
+      expect((await store.listMappings({ guild_id: DEMO.guildId })).map((m) => m.group_id).sort()).toEqual(['members', 'officers'])
+      expect(await store.countUsers({})).toBe(DEMO_PEOPLE.filter((p) => p.preLinked).length)
+      expect((await store.listAudit()).total).toBe(0)
+      expect(await store.listSyncRuns({})).toEqual([])
+      expect((await store.getGuild(DEMO.guildId))?.health_status).toBe('healthy')
+    } finally {
+      await app.close()
+    }
+  }, 60_000)
 
   it('reads the groups through the standalone membership file it writes once: editing it changes the next sync', async () => {
     const dir = tempDir()

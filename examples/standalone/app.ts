@@ -48,6 +48,9 @@ export async function buildStandalone (config: StandaloneConfig): Promise<Fastif
     const membership = demo === null && config.plugin.membership === undefined ? membershipFromEnv() : null
     const plugin = demo?.plugin ?? (membership === null ? config.plugin : { ...config.plugin, membership })
     await app.register(discordSync, { ...plugin, prefix: '/api' })
+    // Someone opening the server's address in a browser gets the admin UI (or the status), not a JSON 404.
+    const home = plugin.adminUi === true ? '/api/discord/admin/' : '/api/discord/status'
+    app.get('/', { schema: { hide: true } }, async (_request, reply) => await reply.redirect(home, 302))
   } catch (err) {
     await app.close().catch(() => {})
     throw configErrorOf(err, config) ?? err

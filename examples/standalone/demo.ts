@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -162,16 +162,37 @@ export function demoMembershipDocument (): { groups: Array<{ id: string, name: s
   }
 }
 
+/** Where the demo keeps its membership file: beside a SQLite database file, else ./data. */
+function demoDataDir (config: StandaloneConfig): string {
+  const store = config.plugin.store
+  return store !== undefined && 'type' in store && store.type === 'sqlite' && typeof store.path === 'string' && store.path !== ':memory:'
+    ? dirname(store.path)
+    : resolve('data')
+}
+
+/**
+ * `--reset-demo`: deletes the demo's SQLite database (with its WAL files) and membership file, so
+ * this start seeds everything anew: the crew's links, the two mappings, no runs, no audit, and
+ * groups as shipped. Demo mode only: with real credentials the same file is a real deployment's
+ * data, and this throws instead. Returns the files it deleted.
+ */
+export function resetDemoFiles (config: StandaloneConfig): string[] {
+  if (!config.demo) throw new Error('--reset-demo works in demo mode only (no DISCORD_CLIENT_ID, or DISCORD_DEMO=1): it would delete a real database')
+  const store = config.plugin.store
+  const db = store !== undefined && 'type' in store && store.type === 'sqlite' && typeof store.path === 'string' && store.path !== ':memory:' ? store.path : null
+  const files = [...(db === null ? [] : [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]), join(demoDataDir(config), 'demo-membership.json')]
+  const deleted = files.filter((f) => existsSync(f))
+  for (const f of deleted) rmSync(f, { force: true })
+  return deleted
+}
+
 /**
  * The host's side of the demo goes through the standalone server's own provider (a JSON file,
  * see membership.ts): written once beside the database, then read like any MEMBERSHIP_FILE, so
  * editing a person's groups there changes their roles at the next sync. Unknown users have none.
  */
 function demoMembership (config: StandaloneConfig): JsonFileMembership {
-  const store = config.plugin.store
-  const dir = store !== undefined && 'type' in store && store.type === 'sqlite' && typeof store.path === 'string' && store.path !== ':memory:'
-    ? dirname(store.path)
-    : resolve('data')
+  const dir = demoDataDir(config)
   const file = join(dir, 'demo-membership.json')
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true })
@@ -267,8 +288,33 @@ export async function startDemo (config: StandaloneConfig): Promise<Demo> {
       // Registered before the plugin, so it runs after the plugin's own close hooks (runs finish, then Discord goes away).
       app.addHook('onClose', async () => { await sim.close() })
       app.addHook('onReady', async () => { await seedStore(app, botToken) })
+      registerDemoRoutes(app, info, () => seedStore(app, botToken))
     }
   }
+}
+
+/**
+ * GET /api/discord/demo (public: tells the UI it runs a demo) and POST /api/discord/demo/reset
+ * (admin, X-Requested-With): registered in demo mode only, so a real deployment has neither.
+ */
+function registerDemoRoutes (app: FastifyInstance, info: DemoInfo, seed: () => Promise<void>): void {
+  app.get('/api/discord/demo', { schema: { hide: true } }, async () => ({ demo: true }))
+  app.post('/api/discord/demo/reset', {
+    schema: { hide: true },
+    preValidation: async (request) => { await app.discord.auth.requireAdmin(request) }
+  }, async (request, reply) => {
+    // A cross-site form must not be able to wipe the demo: the same proof the plugin asks of cookie writes.
+    const proof = request.headers['x-requested-with']
+    if (typeof proof !== 'string' || proof.trim() === '') {
+      return await reply.code(403).send({ statusCode: 403, code: 'FST_DISCORD_CSRF_HEADER_REQUIRED', error: 'Forbidden', message: 'Send the X-Requested-With header' })
+    }
+    if ((await app.discord.sync.engine.status()).sync_in_progress) {
+      return await reply.code(409).send({ statusCode: 409, code: 'FST_DISCORD_SYNC_IN_PROGRESS', error: 'Conflict', message: 'A sync is running: reset the demo when it has finished' })
+    }
+    const { resetRunningDemo } = await import('./demo-reset.js')
+    await resetRunningDemo(app, info, seed)
+    return { reset: true }
+  })
 }
 
 /** Guild configuration, mappings and the crew's links. Idempotent: a restart keeps what an admin changed. */
@@ -309,6 +355,7 @@ export function demoBanner (info: DemoInfo): string {
     `  Admin UI   ${info.adminUiUrl}`,
     `  Sign in    "Sign in with Discord", pick "${admin.globalName}" on the consent page, Authorize`,
     `  Groups     ${info.membershipFile} (edit it; the next sync follows)`,
+    '  Start over npx fastify-discord-sync --reset-demo (or npm start -- --reset-demo)',
     '  Real app   set DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET, DISCORD_REDIRECT_URI,',
     '             DISCORD_ENCRYPTION_KEY and JWT_SECRET (docs/standalone.md)',
     ''

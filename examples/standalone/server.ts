@@ -1,6 +1,6 @@
 import { buildStandalone, listenStandalone } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
-import { demoBanner, demoOf } from './demo.js'
+import { demoBanner, demoOf, resetDemoFiles } from './demo.js'
 
 /*
  * `npm start`: configuration from the environment, the plugin at /api/discord, and a
@@ -9,6 +9,12 @@ import { demoBanner, demoOf } from './demo.js'
  */
 async function main (): Promise<void> {
   const config = loadConfig()
+  // `--reset-demo`: the demo starts from its seed again (a tripped brake, an admin's edits, the audit: all gone).
+  if (process.argv.slice(2).includes('--reset-demo')) {
+    if (!config.demo) throw new ConfigError('DISCORD_DEMO', '--reset-demo resets the demo only; this configuration has real Discord credentials')
+    const deleted = resetDemoFiles(config)
+    console.log(`fastify-discord-sync: demo reset (${deleted.length === 0 ? 'nothing to delete' : `deleted ${deleted.join(', ')}`})`)
+  }
 
   const app = await buildStandalone(config)
   let closing = false

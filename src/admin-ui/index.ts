@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyPluginAsync } from 'fastify'
 import fastifyStatic from '@fastify/static'
@@ -37,6 +39,23 @@ const CSP = [
   "frame-ancestors 'none'"
 ].join('; ')
 
+/**
+ * Third-party browser files the UI loads, served from their npm packages (runtime dependencies,
+ * installed with the plugin) rather than copied into public/: no build step, no CDN, and an
+ * upgrade of the package is an upgrade of what the browser gets. URL name → package file.
+ */
+const VENDOR: Record<string, { pkg: string, file: string, type: string }> = {
+  'uPlot.esm.js': { pkg: 'uplot', file: 'dist/uPlot.esm.js', type: 'text/javascript; charset=utf-8' },
+  'uPlot.min.css': { pkg: 'uplot', file: 'dist/uPlot.min.css', type: 'text/css; charset=utf-8' }
+}
+
+/** A vendored file's content, read once from its package. */
+function vendorFile (name: string): Buffer {
+  const v = VENDOR[name] as { pkg: string, file: string }
+  const require = createRequire(import.meta.url)
+  return readFileSync(join(dirname(require.resolve(`${v.pkg}/package.json`)), v.file))
+}
+
 /** Serves the UI at `/admin/` under the plugin's prefix (`/admin` redirects there, so relative URLs work). */
 export const adminUi: FastifyPluginAsync = async (fastify) => {
   await fastify.register(fastifyStatic, {
@@ -58,4 +77,15 @@ export const adminUi: FastifyPluginAsync = async (fastify) => {
       if (path.endsWith('.html')) reply.header('cache-control', 'no-cache')
     }
   })
+  for (const [name, v] of Object.entries(VENDOR)) {
+    // Read on first use, then kept: start-up does not pay for a chart nobody opened.
+    let body: Buffer | undefined
+    fastify.get(`/admin/vendor/${name}`, { schema: { hide: true } }, async (_request, reply) => {
+      reply.header('content-security-policy', CSP)
+      reply.header('x-content-type-options', 'nosniff')
+      reply.header('referrer-policy', 'no-referrer')
+      body ??= vendorFile(name)
+      return reply.type(v.type).send(body)
+    })
+  }
 }

@@ -25,6 +25,7 @@ import apiDocsRoutes from './docs/index.js'
 import type { RedisBreaker } from '../health/redis-breaker.js'
 import { breakerRateLimitStore } from './rate-limit-store.js'
 import { simplifyRouteResponses } from './response-schemas.js'
+import type { RequestActivity } from '../discord/request-activity.js'
 
 export interface RoutesOptions {
   /** null: no rate limit (the host handles it). */
@@ -47,6 +48,8 @@ export interface RoutesOptions {
   members: MemberDirectory
   /** Bounded in time; null without a provider. */
   membership: MembershipProvider | null
+  /** Discord requests and 429s per minute (GET /guilds/{id}/activity). */
+  requestActivity: RequestActivity
 }
 
 /** Every route group of the plugin, mounted in one encapsulated context under the prefix. */
@@ -109,7 +112,7 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   await fastify.register(roleMappingRoutes)
   await fastify.register(userRoutes)
   await fastify.register(syncRoutes)
-  await fastify.register(adminRoutes, { healthChecker: opts.healthChecker })
+  await fastify.register(adminRoutes, { healthChecker: opts.healthChecker, requestActivity: opts.requestActivity })
   await fastify.register(webhookRoutes, { webhooks: opts.webhooks })
   await fastify.register(memberRoutes, { members: opts.members, membership: opts.membership })
 

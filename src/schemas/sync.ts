@@ -1,7 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Snowflake } from './common.js'
 import { IsoDateTime, iso, Nullable } from './http.js'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type AuditEntryRecord, type SyncRunError, type SyncRunRecord } from '../store/port/index.js'
+import { ValidationError } from '../errors.js'
+import {
+  AUDIT_ACTIONS, AUDIT_OUTCOMES, AUDIT_TRIGGERS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+  type AuditAction, type AuditEntryRecord, type AuditOutcome, type AuditTrigger, type ListAuditQuery, type SyncRunError, type SyncRunRecord
+} from '../store/port/index.js'
 import type { RunProgress } from '../sync/run.js'
 import { RunCursor } from './run-cursor.js'
 import type { SyncStatus, SyncStatusRecentError } from '../sync/engine.js'
@@ -10,6 +14,15 @@ import type { SyncStatus, SyncStatusRecentError } from '../sync/engine.js'
  * Request and response schemas of the sync routes, and the functions that turn engine
  * records into those responses (dates as ISO strings, error codes as strings).
  */
+
+/** An ISO 8601 time with its zone (the request validator has no `date-time` format; auditQuery also checks the date exists). */
+const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$'
+
+/** A comma-separated list of known words (`outcome=applied,failed`): one query parameter, validated whole. */
+function listOf (words: readonly string[], description: string): ReturnType<typeof Type.String> {
+  const one = `(${words.join('|')})`
+  return Type.String({ pattern: `^${one}(,${one})*$`, maxLength: 200, description: `${description}: ${words.join(', ')}` })
+}
 
 const HostUserId = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\s\\x00-\\x1f\\x7f]+$', description: 'Host user id' })
 const RunId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Sync run id' })
@@ -114,6 +127,7 @@ export const AuditEntryDto = Type.Object({
   mapping_id: Nullable(Type.String()),
   outcome: Type.Union([Type.Literal('applied'), Type.Literal('failed'), Type.Literal('dry_run'), Type.Literal('blocked'), Type.Literal('skipped')]),
   error_code: Nullable(Type.String({ description: 'Discord code (10007, 50013...), planner status (blocked_hierarchy...), brake, guild_halted; join (a dry run\'s planned auto_join), joined (roles given by an auto_join)' })),
+  trigger: Type.Union(AUDIT_TRIGGERS.map((t) => Type.Literal(t)), { description: 'What started the run: schedule, manual, link, join, drift, deauthorized, unlink, push' }),
   created_at: IsoDateTime
 })
 
@@ -155,6 +169,13 @@ export const AuditQuery = Type.Object({
   discord_user_id: Type.Optional(Snowflake),
   user_id: Type.Optional(HostUserId),
   run_id: Type.Optional(RunId),
+  outcome: Type.Optional(listOf(AUDIT_OUTCOMES, 'Any of these outcomes, comma-separated')),
+  action: Type.Optional(listOf(AUDIT_ACTIONS, 'Any of these actions, comma-separated')),
+  trigger: Type.Optional(listOf(AUDIT_TRIGGERS, 'Any of these triggers, comma-separated')),
+  from: Type.Optional(Type.String({ pattern: ISO_TIME, maxLength: 40, description: 'Entries created at or after this time (ISO 8601 with a zone, e.g. 2026-12-01T00:00:00Z)' })),
+  to: Type.Optional(Type.String({ pattern: ISO_TIME, maxLength: 40, description: 'Entries created before this time (ISO 8601 with a zone); later than from' })),
+  effects_only: Type.Optional(Type.Boolean({ description: 'Leave out dry runs and changes held by the safety brake (what never reached Discord by design)' })),
+  order: Type.Optional(Type.Union([Type.Literal('newest'), Type.Literal('member')], { description: 'newest (default) or member: by user, Discord id, then role (a run\'s changes)' })),
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
   page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }))
 }, { additionalProperties: false })
@@ -297,6 +318,35 @@ export function presentRunSummary (run: SyncRunRecord): Static<typeof RunSummary
     created_at: run.created_at.toISOString(),
     progress: null
   }
+}
+
+/**
+ * The audit query string as a store query: comma lists split (the schema allowed only known
+ * words), times parsed. A window that ends before it starts is refused with
+ * FST_DISCORD_VALIDATION rather than answered with an empty page that looks like "nothing happened".
+ */
+export function auditQuery (q: Static<typeof AuditQuery>): ListAuditQuery {
+  const { outcome, action, trigger, from, to, ...rest } = q
+  const split = <T extends string>(v: string | undefined): T[] | undefined => v === undefined ? undefined : [...new Set(v.split(','))] as T[]
+  const out: ListAuditQuery = { ...rest }
+  const o = split<AuditOutcome>(outcome)
+  const a = split<AuditAction>(action)
+  const t = split<AuditTrigger>(trigger)
+  if (o !== undefined) out.outcome = o
+  if (a !== undefined) out.action = a
+  if (t !== undefined) out.trigger = t
+  if (from !== undefined) out.from = time(from, 'from')
+  if (to !== undefined) out.to = time(to, 'to')
+  if (out.from !== undefined && out.to !== undefined && out.from.getTime() >= out.to.getTime()) {
+    throw new ValidationError('querystring/to must be later than querystring/from')
+  }
+  return out
+}
+
+function time (v: string, name: string): Date {
+  const d = new Date(v)
+  if (Number.isNaN(d.getTime())) throw new ValidationError(`querystring/${name} is not a valid time`)
+  return d
 }
 
 export function presentAudit (e: AuditEntryRecord): Static<typeof AuditEntryDto> {

@@ -7,6 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { DiscordRestClient } from '../discord/client.js'
 import type { CreateAuditEntryInput, DiscordStore, InFlightWrite, SyncRunRecord } from '../store/port/index.js'
+import { triggerOf } from '../store/port/index.js'
 import { withReadRetries } from './read-retry.js'
 
 export interface ReconcileDeps {
@@ -46,7 +47,8 @@ export async function reconcileInFlight (d: ReconcileDeps, run: SyncRunRecord): 
         action: c.action,
         mapping_id: c.mapping_id,
         outcome: 'applied',
-        error_code: 'reconciled'
+        error_code: 'reconciled',
+        trigger: triggerOf(run.initiated_by)
       }))
       added += await d.store.appendAudit(entries)
     } catch (err) {

@@ -5,8 +5,9 @@
  * is failed as interrupted by the next scheduler tick (engine.sweepStale), never left "running" forever.
  */
 import type { FastifyBaseLogger } from 'fastify'
+import { triggerOf } from '../store/port/index.js'
 import type {
-  AuditAction, AuditOutcome, CreateAuditEntryInput, DiscordStore, InFlightWrite, SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunResults, SyncRunStatus
+  AuditAction, AuditOutcome, AuditTrigger, CreateAuditEntryInput, DiscordStore, InFlightWrite, SyncGuildResult, SyncRunError, SyncRunRecord, SyncRunResults, SyncRunStatus
 } from '../store/port/index.js'
 import type { SyncMetrics } from './metrics.js'
 
@@ -58,6 +59,8 @@ export class RunContext {
   readonly record: SyncRunRecord
   readonly dryRun: boolean
   readonly force: boolean
+  /** What started the run, written on each of its audit entries. */
+  readonly trigger: AuditTrigger
   readonly results: SyncRunResults & { guilds: SyncGuildResult[] }
   readonly progress: RunProgress = {
     phase: 'starting', guilds_total: 0, guilds_done: 0, current_guild_id: null, members_scanned: 0, members_to_change: 0, members_applied: 0
@@ -76,6 +79,7 @@ export class RunContext {
   constructor (record: SyncRunRecord, deps: RunContextDeps) {
     this.id = record.id
     this.record = record
+    this.trigger = triggerOf(record.initiated_by)
     this.dryRun = record.dry_run
     this.force = record.force
     this.#d = deps
@@ -138,7 +142,8 @@ export class RunContext {
         action,
         mapping_id: c.mapping_id,
         outcome,
-        error_code: typeof errorCode === 'function' ? errorCode(c) : errorCode
+        error_code: typeof errorCode === 'function' ? errorCode(c) : errorCode,
+        trigger: this.trigger
       })
       this.#d.metrics.roleChange(action, outcome)
     }

@@ -214,6 +214,20 @@ describe('the admin UI (adminUi option)', () => {
     expect((await t.inject({ url: '/discord/admin/js/api.js' })).body).toContain("'x-requested-with'")
     expect((await t.inject({ url: '/discord/admin/app.css' })).headers['content-type']).toMatch(/^text\/css/)
     expect((await t.inject({ url: '/discord/admin/../index.ts' })).statusCode).toBe(404)
+    // The favicon, and the chart library served from its npm package under the same headers.
+    expect(page.body).toContain('<link rel="icon" href="favicon.svg" type="image/svg+xml">')
+    const icon = await t.inject({ url: '/discord/admin/favicon.svg' })
+    expect(icon.statusCode).toBe(200)
+    expect(icon.headers['content-type']).toMatch(/^image\/svg\+xml/)
+    const uplot = await t.inject({ url: '/discord/admin/vendor/uPlot.esm.js' })
+    expect(uplot.statusCode).toBe(200)
+    expect(uplot.headers['content-type']).toMatch(/^text\/javascript/)
+    expect(uplot.headers['content-security-policy']).toBe(csp)
+    expect(uplot.body).toContain('export { uPlot as default }')
+    const uplotCss = await t.inject({ url: '/discord/admin/vendor/uPlot.min.css' })
+    expect(uplotCss.headers['content-type']).toMatch(/^text\/css/)
+    expect(uplotCss.body).toContain('.uplot')
+    expect((await t.inject({ url: '/discord/admin/vendor/other.js' })).statusCode).toBe(404)
   })
 
   it('loads without spending the API\'s rate limit: the page and its modules are not counted, the API still is', async () => {

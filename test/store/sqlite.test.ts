@@ -219,9 +219,39 @@ describe('SqliteStore specifics', () => {
     expect(await upgraded.appendAudit([{ run_id: 'r1', guild_id: 'g1', discord_user_id: 'u1', user_id: null, role_id: '', role_name: 'Nick', action: 'nick', mapping_id: null, outcome: 'applied', error_code: null }])).toBe(1)
     expect((await upgraded.markAccessLost('g1', ['u1'], new Date(5))).get('u1')).toEqual(new Date(5))
     const probe = track(new Database(path, { readonly: true }))
-    expect(schemaVersion(probe)).toBe(5)
+    expect(schemaVersion(probe)).toBe(MIGRATIONS.length)
     expect(probe.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'discord_audit_log' AND name LIKE 'discord_%' ORDER BY name").all()).toHaveLength(5)
     expect(MIGRATIONS[4]?.name).toBe('audit nick/kick actions, access loss')
+  })
+
+  it('upgrades a version 5 database to version 6 (audit trigger), taking each entry\'s trigger from its run', async () => {
+    const path = freshPath()
+    const box = secrets()
+    const v5 = await openAt(path, box)
+    const scheduled = await v5.createSyncRun({ sync_type: 'guild', target_id: 'g1', initiated_by: 'system' })
+    const joined = await v5.createSyncRun({ sync_type: 'user', target_id: 'u1', initiated_by: 'join:u1' })
+    const byHand = await v5.createSyncRun({ sync_type: 'full', initiated_by: 'admin-7' })
+    await v5.close()
+    // Back to v5: the audit table without the trigger column, rows from three runs and one whose run is gone.
+    const raw = new Database(path)
+    raw.exec(`DROP TABLE discord_audit_log;
+      CREATE TABLE discord_audit_log (id TEXT PRIMARY KEY, run_id TEXT, guild_id TEXT NOT NULL, discord_user_id TEXT NOT NULL, user_id TEXT,
+        role_id TEXT NOT NULL, role_name TEXT, action TEXT NOT NULL CHECK (action IN ('add', 'remove', 'nick', 'kick')), mapping_id TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'failed', 'dry_run', 'blocked', 'skipped')), error_code TEXT, created_at INTEGER NOT NULL) STRICT;
+      INSERT INTO discord_audit_log VALUES ('a1', '${scheduled.id}', 'g1', 'u1', NULL, 'role1', 'Pilot', 'add', 'm1', 'applied', NULL, 1000);
+      INSERT INTO discord_audit_log VALUES ('a2', '${joined.id}', 'g1', 'u1', NULL, 'role1', 'Pilot', 'add', 'm1', 'applied', NULL, 1001);
+      INSERT INTO discord_audit_log VALUES ('a3', '${byHand.id}', 'g1', 'u1', NULL, 'role1', 'Pilot', 'add', 'm1', 'applied', NULL, 1002);
+      INSERT INTO discord_audit_log VALUES ('a4', 'pruned-run', 'g1', 'u1', NULL, 'role1', 'Pilot', 'add', 'm1', 'applied', NULL, 1003);`)
+    raw.pragma('user_version = 5')
+    raw.close()
+
+    const upgraded = track(await openAt(path, box))
+    expect((await upgraded.listAudit()).items.map((e) => [e.id, e.trigger])).toEqual([['a4', 'manual'], ['a3', 'manual'], ['a2', 'join'], ['a1', 'schedule']])
+    expect((await upgraded.listAudit({ trigger: ['schedule', 'join'] })).total).toBe(2)
+    const probe = track(new Database(path, { readonly: true }))
+    expect(schemaVersion(probe)).toBe(6)
+    expect(() => probe.prepare('SELECT "trigger" FROM discord_audit_log').all()).not.toThrow()
+    expect(MIGRATIONS[5]?.name).toBe('audit trigger')
   })
 
   it('applies only the migrations a database has not seen, in order, and records the version', () => {

@@ -6,6 +6,9 @@ import { DiscordRoleList, presentDiscordRoles, SessionBody, SignedOut } from '..
 import { AuthNotConfiguredError, AuthTokenExpiredError, AuthTokenInvalidError, CsrfHeaderRequiredError } from '../../errors.js'
 import { CSRF_HEADER } from '../../auth/session.js'
 import type { GuildHealthTask } from '../../health/guild-health.js'
+import type { RequestActivity } from '../../discord/request-activity.js'
+import { guildActivity } from '../../sync/activity.js'
+import { GuildActivityBody, presentActivity } from '../../schemas/activity.js'
 
 /*
  * What the admin web UI needs beyond the resource routes, built on the same services:
@@ -15,11 +18,13 @@ import type { GuildHealthTask } from '../../health/guild-health.js'
  * - GET    /guilds/{guild_id}/discord-roles      the guild's current Discord roles, each with whether the
  *                                                bot may assign it and why not (admin; the role picker)
  * - POST   /guilds/{guild_id}/health-check       check the guild's bot now instead of at the next scheduled pass (admin)
+ * - GET    /guilds/{guild_id}/activity           the last 30 days of the guild's runs per day, and Discord requests and
+ *                                                429s per minute over the last hour (admin; the UI's charts)
  *
  * They are plain JSON routes: a script or another frontend can use them as the UI does.
  */
 
-const adminRoutes: FastifyPluginAsyncTypebox<{ healthChecker: GuildHealthTask }> = async (fastify, { healthChecker }) => {
+const adminRoutes: FastifyPluginAsyncTypebox<{ healthChecker: GuildHealthTask, requestActivity: RequestActivity }> = async (fastify, { healthChecker, requestActivity }) => {
   const { auth, guilds } = fastify.discord
   const tags = ['discord admin']
   const security = SESSION_SECURITY
@@ -88,6 +93,22 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ healthChecker: GuildHealthTask }>
   }, async (request) => {
     await healthChecker.checkGuild(await guilds.get(request.params.guild_id))
     return presentGuild(await guilds.get(request.params.guild_id), fastify.discord.gateway?.guildState(request.params.guild_id) ?? null)
+  })
+
+  fastify.get('/guilds/:guild_id/activity', {
+    preValidation: auth.requireAdmin,
+    schema: {
+      tags,
+      security,
+      summary: 'The guild\'s runs per day (applied, planned, held, failed, durations) over 30 days, and Discord requests and 429s per minute',
+      params: GuildParams,
+      response: { 200: GuildActivityBody, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }
+    }
+  }, async (request) => {
+    // 404 for a guild that is not configured, like every other guild route.
+    const guild = await guilds.get(request.params.guild_id)
+    const activity = await guildActivity(fastify.discord.store, guild.guild_id, { now: new Date() })
+    return presentActivity(activity, requestActivity.series())
   })
 }
 

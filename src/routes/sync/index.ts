@@ -9,7 +9,7 @@ import { DEFAULT_PAGE_SIZE } from '../../store/port/index.js'
 import { decodeRunCursor, encodeRunCursor } from '../../schemas/run-cursor.js'
 import type { AuthUser } from '../../auth/types.js'
 import {
-  AuditPage, AuditQuery, ManualSyncBody, ManualSyncResponse, presentAudit, presentRun, presentRunSummary, presentStatus, RunDto, RunList, RunListQuery, RunParams,
+  AuditPage, AuditQuery, auditQuery, ManualSyncBody, ManualSyncResponse, presentAudit, presentRun, presentRunSummary, presentStatus, RunDto, RunList, RunListQuery, RunParams,
   PushUsersBody, PushUsersResponse, SyncStatusResponse, UserSyncParams, UserSyncResponse
 } from '../../schemas/sync.js'
 
@@ -24,7 +24,8 @@ import {
  * - GET  /sync/status           admin   the seed's status figures plus runs in progress
  * - GET  /sync/runs             admin   runs, newest first, paged by cursor (before = next_cursor)
  * - GET  /sync/runs/{id}        admin   one run, with live progress while it runs here
- * - GET  /sync/audit            admin, or a user for their own user_id   role change audit, paginated
+ * - GET  /sync/audit            admin, or a user for their own user_id   role change audit, paginated, filtered
+ *                               (outcome, action, trigger, time, effects_only; order=member for a run's changes)
  * - GET  /metrics               admin (or public, per options)   Prometheus metrics
  */
 
@@ -142,7 +143,7 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
     if (request.query.user_id !== user.id && !(await auth.isAdmin(user, request))) {
       throw new ForbiddenError('only admins may read other users\' audit entries: pass your own user_id')
     }
-    const page = await engine.listAudit(request.query)
+    const page = await engine.listAudit(auditQuery(request.query))
     return { entries: page.items.map(presentAudit), total: page.total, page: page.page, page_size: page.page_size }
   })
 

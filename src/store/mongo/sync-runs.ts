@@ -165,13 +165,12 @@ export class MongoSyncRuns implements SyncRunStore {
   async listAudit (query: ListAuditQuery = {}): Promise<Page<AuditEntryRecord>> {
     return this.#ctx.run('listAudit', 'audit entry', async () => {
       const { page, page_size, offset } = normalisePage(query)
-      const filter: Filter<AuditDoc> = {}
-      if (query.guild_id !== undefined) filter.guild_id = query.guild_id
-      if (query.discord_user_id !== undefined) filter.discord_user_id = query.discord_user_id
-      if (query.user_id !== undefined) filter.user_id = query.user_id
-      if (query.run_id !== undefined) filter.run_id = query.run_id
+      const filter = auditFilter(query)
+      const sort: Record<string, 1 | -1> = query.order === 'member'
+        ? { user_id: 1, discord_user_id: 1, role_name: 1, role_id: 1, created_at: 1, _id: 1 }
+        : { created_at: -1, _id: -1 }
       const [docs, total] = await Promise.all([
-        this.#ctx.c.audit.find(filter).sort({ created_at: -1, _id: -1 }).skip(offset).limit(page_size).toArray(),
+        this.#ctx.c.audit.find(filter).sort(sort).skip(offset).limit(page_size).toArray(),
         this.#ctx.c.audit.countDocuments(filter)
       ])
       return { items: docs.map(toAuditRecord), total, page, page_size }
@@ -184,4 +183,28 @@ export class MongoSyncRuns implements SyncRunStore {
       return res.deletedCount
     })
   }
+}
+
+/**
+ * The audit query as a MongoDB filter. Entries written before `trigger` existed have none and
+ * read as `manual` (auditEntryFields), so a `manual` filter matches them too.
+ */
+function auditFilter (query: ListAuditQuery): Filter<AuditDoc> {
+  const and: Array<Filter<AuditDoc>> = []
+  if (query.guild_id !== undefined) and.push({ guild_id: query.guild_id })
+  if (query.discord_user_id !== undefined) and.push({ discord_user_id: query.discord_user_id })
+  if (query.user_id !== undefined) and.push({ user_id: query.user_id })
+  if (query.run_id !== undefined) and.push({ run_id: query.run_id })
+  if (query.outcome !== undefined) and.push({ outcome: { $in: [...query.outcome] } })
+  if (query.action !== undefined) and.push({ action: { $in: [...query.action] } })
+  if (query.trigger !== undefined) {
+    const triggers = { trigger: { $in: [...query.trigger] } }
+    and.push(query.trigger.includes('manual') ? { $or: [triggers, { trigger: { $exists: false } }] } : triggers)
+  }
+  if (query.from !== undefined) and.push({ created_at: { $gte: query.from } })
+  if (query.to !== undefined) and.push({ created_at: { $lt: query.to } })
+  if (query.effects_only === true) {
+    and.push({ outcome: { $ne: 'dry_run' } }, { $nor: [{ outcome: 'blocked', error_code: 'brake' }] })
+  }
+  return and.length === 0 ? {} : { $and: and }
 }

@@ -278,7 +278,36 @@ const v5: Migration = {
   }
 }
 
-export const MIGRATIONS: readonly Migration[] = Object.freeze([v1, v2, v3, v4, v5])
+/*
+ * v6 (issue 17, audit that separates intent from effect): each entry records what started its
+ * run (`trigger`), so the log can be filtered by it without the run, which retention may have
+ * pruned first. Existing entries take it from their run while it is there (the CASE is
+ * triggerOf in src/store/port/audit.ts), else `manual`. `trigger` is an SQL keyword: quoted.
+ */
+const v6: Migration = {
+  version: 6,
+  name: 'audit trigger',
+  up (db) {
+    db.exec(`
+      ALTER TABLE discord_audit_log ADD COLUMN "trigger" TEXT NOT NULL DEFAULT 'manual'
+        CHECK ("trigger" IN ('schedule', 'manual', 'link', 'join', 'drift', 'deauthorized', 'unlink', 'push'));
+      UPDATE discord_audit_log SET "trigger" = (
+        SELECT CASE
+          WHEN s.initiated_by = 'system' THEN 'schedule'
+          WHEN s.initiated_by = 'push' THEN 'push'
+          WHEN s.initiated_by LIKE 'link:%' THEN 'link'
+          WHEN s.initiated_by LIKE 'join:%' THEN 'join'
+          WHEN s.initiated_by LIKE 'drift:%' THEN 'drift'
+          WHEN s.initiated_by LIKE 'deauthorized:%' THEN 'deauthorized'
+          WHEN s.initiated_by LIKE 'unlink:%' THEN 'unlink'
+          ELSE 'manual' END
+        FROM discord_sync_status s WHERE s.id = discord_audit_log.run_id)
+      WHERE run_id IN (SELECT id FROM discord_sync_status);
+    `)
+  }
+}
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([v1, v2, v3, v4, v5, v6])
 
 /** Throws unless versions run 1..n in order, so a bad merge fails at load, not in production. */
 export function assertMigrationOrder (migrations: readonly Migration[]): void {

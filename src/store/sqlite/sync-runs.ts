@@ -147,9 +147,9 @@ export class SqliteSyncRuns implements SyncRunStore {
       const now = Date.now()
       for (const e of entries) {
         this.#ctx.exec(`INSERT INTO discord_audit_log (id, run_id, guild_id, discord_user_id, user_id, role_id, role_name, action,
-            mapping_id, outcome, error_code, created_at)
+            mapping_id, outcome, error_code, "trigger", created_at)
           VALUES (@id, @run_id, @guild_id, @discord_user_id, @user_id, @role_id, @role_name, @action,
-            @mapping_id, @outcome, @error_code, @created_at)`, {
+            @mapping_id, @outcome, @error_code, @trigger, @created_at)`, {
           id: randomUUID(),
           ...auditEntryFields(e),
           created_at: e.created_at === undefined ? now : ms(e.created_at)
@@ -166,11 +166,24 @@ export class SqliteSyncRuns implements SyncRunStore {
     for (const k of ['guild_id', 'discord_user_id', 'user_id', 'run_id'] as const) {
       if (query[k] !== undefined) { where.push(`${k} = @${k}`); params[k] = query[k] }
     }
+    for (const k of ['outcome', 'action', 'trigger'] as const) {
+      const values = query[k]
+      if (values === undefined) continue
+      // Bound one by one: the values never become SQL text.
+      const names = values.map((v, i) => { params[`${k}_${i}`] = v; return `@${k}_${i}` })
+      where.push(names.length === 0 ? '0' : `"${k}" IN (${names.join(', ')})`)
+    }
+    if (query.from !== undefined) { where.push('created_at >= @from'); params.from = ms(query.from) }
+    if (query.to !== undefined) { where.push('created_at < @to'); params.to = ms(query.to) }
+    if (query.effects_only === true) where.push("outcome <> 'dry_run' AND NOT (outcome = 'blocked' AND error_code IS 'brake')")
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+    const order = query.order === 'member'
+      ? 'user_id IS NULL, user_id, discord_user_id, role_name IS NULL, role_name, role_id, created_at, id'
+      : 'created_at DESC, id DESC'
     return this.#ctx.tx(() => {
       const total = (this.#ctx.get<{ n: number }>(`SELECT COUNT(*) AS n FROM discord_audit_log ${clause}`, params) as { n: number }).n
       const items = this.#ctx.all<AuditRow>(
-        `SELECT * FROM discord_audit_log ${clause} ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset`,
+        `SELECT * FROM discord_audit_log ${clause} ORDER BY ${order} LIMIT @limit OFFSET @offset`,
         { ...params, limit: page_size, offset }
       ).map(toAudit)
       return { items, total, page, page_size }

@@ -157,7 +157,7 @@ export function syncRunsContract (fx: ContractFixture): void {
 
     it('appends entries and lists them newest first with every field', async () => {
       const base = Date.now() - 10_000
-      const full = entry({ run_id: 'run-1', user_id: 'host-1', role_name: 'Pilot', action: 'remove', mapping_id: 'm-1', outcome: 'failed', error_code: '50013', created_at: new Date(base + 2_000) })
+      const full = entry({ run_id: 'run-1', user_id: 'host-1', role_name: 'Pilot', action: 'remove', mapping_id: 'm-1', outcome: 'failed', error_code: '50013', trigger: 'join', created_at: new Date(base + 2_000) })
       expect(await store.appendAudit([
         entry({ created_at: new Date(base) }),
         full,
@@ -191,6 +191,41 @@ export function syncRunsContract (fx: ContractFixture): void {
       expect(combined.total).toBe(1)
       expect(first(combined.items).run_id).toBe('run-B')
       expect((await store.listAudit({ run_id: 'none' })).items).toEqual([])
+    })
+
+    it('records the trigger (manual when none is given) and filters by outcome, action, trigger and time', async () => {
+      const base = Date.now() - 100_000
+      await store.appendAudit([
+        entry({ role_id: 'a', outcome: 'applied', action: 'add', trigger: 'schedule', created_at: new Date(base) }),
+        entry({ role_id: 'b', outcome: 'failed', action: 'remove', trigger: 'join', created_at: new Date(base + 1_000) }),
+        entry({ role_id: 'c', outcome: 'dry_run', action: 'add', trigger: 'drift', created_at: new Date(base + 2_000) }),
+        entry({ role_id: 'd', outcome: 'blocked', action: 'add', error_code: 'brake', created_at: new Date(base + 3_000) }),
+        entry({ role_id: 'e', outcome: 'blocked', action: 'nick', error_code: 'blocked_hierarchy', trigger: 'link', created_at: new Date(base + 4_000) })
+      ])
+      const ids = async (q: Parameters<typeof store.listAudit>[0]): Promise<string[]> => (await store.listAudit(q)).items.map((e) => e.role_id).sort()
+      expect((await store.listAudit({ outcome: ['blocked'] })).items.map((e) => e.trigger).sort()).toEqual(['link', 'manual'])
+      expect(await ids({ outcome: ['applied', 'failed'] })).toEqual(['a', 'b'])
+      expect(await ids({ outcome: [] })).toEqual([])
+      expect(await ids({ action: ['remove', 'nick'] })).toEqual(['b', 'e'])
+      expect(await ids({ trigger: ['manual'] })).toEqual(['d'])
+      expect(await ids({ trigger: ['join', 'drift'], action: ['add'] })).toEqual(['c'])
+      expect(await ids({ from: new Date(base + 1_000), to: new Date(base + 3_000) })).toEqual(['b', 'c'])
+      // Effects only: no dry run and nothing the brake held; a change the bot may not make stays (it is a finding).
+      expect(await ids({ effects_only: true })).toEqual(['a', 'b', 'e'])
+      expect((await store.listAudit({ effects_only: true })).total).toBe(3)
+    })
+
+    it('orders a run\'s changes by member, then role, on request', async () => {
+      const base = Date.now() - 100_000
+      await store.appendAudit([
+        entry({ run_id: 'r', user_id: 'zed', discord_user_id: 'd3', role_name: 'Alpha', created_at: new Date(base) }),
+        entry({ run_id: 'r', user_id: 'amy', discord_user_id: 'd1', role_name: 'Pilot', created_at: new Date(base + 1_000) }),
+        entry({ run_id: 'r', user_id: 'amy', discord_user_id: 'd1', role_name: 'Member', created_at: new Date(base + 2_000) }),
+        entry({ run_id: 'r', user_id: 'bob', discord_user_id: 'd2', role_name: 'Officer', created_at: new Date(base + 3_000) })
+      ])
+      const page = await store.listAudit({ run_id: 'r', order: 'member' })
+      expect(page.items.map((e) => `${e.user_id ?? ''}/${e.role_name ?? ''}`)).toEqual(['amy/Member', 'amy/Pilot', 'bob/Officer', 'zed/Alpha'])
+      expect((await store.listAudit({ run_id: 'r' })).items.map((e) => e.role_name)).toEqual(['Officer', 'Member', 'Pilot', 'Alpha'])
     })
 
     it('pages newest first without duplicates or gaps and clamps page_size', async () => {

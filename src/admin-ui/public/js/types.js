@@ -242,6 +242,7 @@
  * @property {'add' | 'remove' | 'nick' | 'kick'} action
  * @property {'applied' | 'failed' | 'dry_run' | 'blocked' | 'skipped'} outcome
  * @property {string | null} error_code
+ * @property {'schedule' | 'manual' | 'link' | 'join' | 'drift' | 'deauthorized' | 'unlink' | 'push'} [trigger] what started the run
  * @property {string} created_at
  */
 

@@ -1,6 +1,6 @@
 // @ts-check
 /* Buttons that run an async action: disabled meanwhile, API errors shown beside them. */
-import { errorBox, showError } from './errors.js'
+import { clearTopErrors, errorBox, showError } from './errors.js'
 
 /**
  * Makes the button run fn on click.
@@ -27,6 +27,7 @@ export function action (button, out, fn) {
 export async function run (button, out, fn) {
   if (button) button.disabled = true
   if (out) out.textContent = ''
+  clearTopErrors()
   try {
     await fn()
   } catch (err) {

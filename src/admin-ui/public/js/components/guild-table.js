@@ -4,6 +4,7 @@ import { h } from '../dom.js'
 import { badge } from './badge.js'
 import { table } from './table.js'
 import { when } from './time.js'
+import { secondaryId } from './ids.js'
 
 /**
  * Whether the Gateway delivers this guild's events now (roles follow within seconds) or the
@@ -23,7 +24,7 @@ export function liveBadge (live) {
 export function guildTable (guilds) {
   return table([
     { label: 'Guild', value: (g) => h('a', { href: `#/guilds/${g.guild_id}` }, g.guild_name) },
-    { label: 'Id', value: (g) => h('span', { class: 'mono' }, g.guild_id) },
+    { label: 'Id', value: (g) => secondaryId(g.guild_id) },
     { label: 'Enabled', value: (g) => g.enabled ? 'yes' : 'no' },
     { label: 'Health', value: (g) => badge(g.health_status) },
     { label: 'Last check', value: (g) => when(g.last_health_check) },

@@ -52,7 +52,8 @@ export function copyableId (id, what) {
     setTimeout(() => { button.textContent = 'Copy' }, 2000)
   })
   const text = h('span', { class: 'mono' }, id)
-  return h('span', { class: 'id-line muted small' }, text, ' ', button)
+  // data-secondary-id: the browser tests' bare-id scan (test/e2e/helpers/a11y.ts) reads this as secondary text.
+  return h('span', { class: 'id-line muted small', 'data-secondary-id': '' }, text, ' ', button)
 }
 
 /**

@@ -5,6 +5,7 @@ import { guildName } from '../guilds.js'
 import { badge } from './badge.js'
 import { runTarget } from './progress.js'
 import { table } from './table.js'
+import { secondaryId } from './ids.js'
 
 /**
  * @param {import('../types.js').SyncRun} r
@@ -31,7 +32,7 @@ export function runSummary (r) {
     errors.length > 0
       ? [h('h3', {}, 'Errors'), table([
           { label: 'Guild', value: (e) => e.guild_id ? guildName(e.guild_id) : '—' },
-          { label: 'Member', value: (e) => e.discord_user_id ?? e.user_id ?? '—' },
+          { label: 'Member', value: (e) => e.user_id ?? (e.discord_user_id ? ['unlinked member ', secondaryId(e.discord_user_id)] : '—') },
           { label: 'Error', value: (e) => e.error },
           { label: 'Code', value: (e) => e.code ?? '—' }
         ], errors.slice(0, 50))]

@@ -18,7 +18,8 @@ import { h } from '../dom.js'
  */
 export function table (columns, rows, { caption, empty = 'Nothing to show.', rowClass } = {}) {
   if (rows.length === 0) return h('p', { class: 'muted' }, empty)
-  return h('div', { class: 'table-wrap' }, h('table', {},
+  // Focusable: a table wider than a phone scrolls inside this box, and a keyboard must be able to scroll it.
+  return h('div', { class: 'table-wrap', tabindex: '0' }, h('table', {},
     caption ? h('caption', {}, caption) : null,
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null }, c.label)))),
     h('tbody', {}, rows.map((r) => h('tr', { class: rowClass ? rowClass(r) : null }, columns.map((c) => h('td', { class: c.num ? 'num' : null }, c.value(r))))))

@@ -1,17 +1,17 @@
 // @ts-check
 /* Everyone's own page: their Discord link (re-link, unlink), syncing their roles, their recent role changes. */
-import { api, query } from '../api.js'
+import { api } from '../api.js'
 import { action } from '../components/action.js'
-import { auditColumns } from '../components/audit-table.js'
+import { memberHistory } from '../components/audit-table.js'
 import { badge } from '../components/badge.js'
 import { confirmDialog } from '../components/dialog.js'
-import { errorBox } from '../components/errors.js'
 import { notify } from '../components/notice.js'
 import { table } from '../components/table.js'
 import { when } from '../components/time.js'
 import { h } from '../dom.js'
 import { rerender } from '../navigation.js'
 import { RETURN_KEY, signedIn, UI_URL } from '../state.js'
+import { secondaryId } from '../components/ids.js'
 
 /**
  * @param {HTMLElement} main
@@ -55,7 +55,7 @@ export async function accountPage (main) {
       h('h3', {}, a.global_name ?? a.username, ' ', h('span', { class: 'muted small' }, `@${a.username}`)),
       a.needs_reauth ? h('p', { class: 'warning' }, 'Discord no longer accepts this link: re-link to keep your roles in sync.') : null,
       h('dl', { class: 'kv' },
-        h('dt', {}, 'Discord id'), h('dd', { class: 'mono' }, a.discord_user_id),
+        h('dt', {}, 'Discord id'), secondaryId(a.discord_user_id, 'dd'),
         h('dt', {}, 'Scopes'), h('dd', {}, a.scopes.join(' ') || '—'),
         h('dt', {}, 'Guilds seen'), h('dd', {}, String(a.guild_count)),
         h('dt', {}, 'Linked'), h('dd', {}, when(a.linked_at)),
@@ -84,10 +84,5 @@ export async function accountPage (main) {
 
   const history = h('section', { class: 'panel', 'aria-labelledby': 'acc-hist' }, h('h2', { id: 'acc-hist' }, 'My recent role changes'))
   main.append(history)
-  try {
-    const data = /** @type {import('../types.js').AuditPage} */ (await api('GET', `sync/audit${query({ user_id: s.user_id, page_size: 20 })}`))
-    history.append(table(auditColumns().filter((c) => !['Host user', 'Run'].includes(c.label)), data.entries, { empty: 'No role change yet.' }))
-  } catch (err) {
-    history.append(errorBox(err))
-  }
+  history.append(memberHistory({ user_id: s.user_id ?? '' }, ['Member', 'Run'], 'No role change yet.'))
 }

@@ -14,6 +14,8 @@ import { rerender } from '../navigation.js'
 import { renderMappings } from './guild/mappings.js'
 import { settingsSection } from './guild/settings.js'
 import { transferSection } from './guild/transfer.js'
+import { secondaryId } from '../components/ids.js'
+import { activitySection } from '../components/activity-charts.js'
 
 /**
  * @typedef {import('../types.js').GuildConfig} GuildConfig
@@ -49,6 +51,9 @@ export async function guildPage (main, _params, guildId) {
       h('dt', {}, 'Live events'), h('dd', {}, liveBadge(guild.gateway), ' ', liveText(guild.gateway))),
     h('div', { class: 'actions' }, checkNow, h('a', { class: 'button secondary', href: `#/sync?guild_id=${guildId}` }, 'Sync this guild…'), h('a', { class: 'button secondary', href: `#/audit?guild_id=${guildId}` }, 'Audit trail')),
     healthOut))
+
+  // Activity: runs per day and Discord requests per minute (charts)
+  main.append(activitySection(guildId))
 
   // Roles and mappings
   const rolesSection = h('section', { class: 'panel', 'aria-labelledby': 'gr' }, h('h2', { id: 'gr' }, 'Discord roles'))
@@ -86,6 +91,6 @@ function liveText (live) {
   if (live === null) return 'Roles follow on the scheduled syncs (the Gateway is off, or another server instance holds it).'
   if (live.error !== null) return live.error
   if (live.removed) return 'The bot was removed from this guild: syncs are paused until it is invited again.'
-  const last = live.last_event_at === null ? 'no event yet' : `last event ${when(live.last_event_at)}`
-  return `${live.connected ? 'Joins and hand edits are acted on within seconds' : 'Reconnecting'}; ${last}; ${live.resumes} resume${live.resumes === 1 ? '' : 's'}.`
+  const last = live.last_event_at === null ? 'no event yet' : ['last event ', when(live.last_event_at)]
+  return [`${live.connected ? 'Joins and hand edits are acted on within seconds' : 'Reconnecting'}; `, last, `; ${live.resumes} resume${live.resumes === 1 ? '' : 's'}.`]
 }

@@ -8,7 +8,10 @@ import { progressView } from '../components/progress.js'
 import { table } from '../components/table.js'
 import { when } from '../components/time.js'
 import { append, h } from '../dom.js'
-import { alive, currentView, POLL_MS } from '../state.js'
+import { guildName } from '../guilds.js'
+import { alive, currentView, POLL_MS, state } from '../state.js'
+import { secondaryId } from '../components/ids.js'
+import { demoResetPanel } from '../components/demo-reset.js'
 
 /**
  * @typedef {import('../types.js').SyncStatus} SyncStatus
@@ -28,6 +31,8 @@ export async function overviewPage (main) {
   const refresh = async () => {
     const [status, guilds] = /** @type {[SyncStatus, GuildList]} */ (await Promise.all([api('GET', 'sync/status'), api('GET', 'guilds')]))
     if (!alive(myView)) return
+    // Kept for guildName: the tables below name guilds the API gives by id.
+    state.guilds = guilds.guilds
     statusBox.textContent = ''
     append(statusBox, [
       h('h2', { id: 'ov-sync' }, 'Sync status'),
@@ -48,7 +53,7 @@ export async function overviewPage (main) {
       status.held_guilds.length > 0 ? h('h3', {}, 'Held by the safety brake (nothing written)') : null,
       status.held_guilds.length > 0
         ? table([
-          { label: 'Guild', value: (g) => g.guild_id },
+          { label: 'Guild', value: (g) => guildName(g.guild_id) },
           { label: 'Held', value: (g) => when(g.held_at) },
           { label: 'Planned changes', value: (g) => String(g.planned_changes) },
           { label: 'Members', value: (g) => String(g.members_to_change) },
@@ -60,8 +65,8 @@ export async function overviewPage (main) {
       h('h3', {}, 'Recent errors'),
       table([
         { label: 'When', value: (e) => when(e.occurred_at) },
-        { label: 'Guild', value: (e) => e.guild_id ?? '—' },
-        { label: 'User', value: (e) => e.user_id ?? e.discord_user_id ?? '—' },
+        { label: 'Guild', value: (e) => e.guild_id ? guildName(e.guild_id) : '—' },
+        { label: 'User', value: (e) => e.user_id ?? (e.discord_user_id ? ['unlinked member ', secondaryId(e.discord_user_id)] : '—') },
         { label: 'Error', value: (e) => e.error },
         { label: 'Code', value: (e) => e.code ?? '—' },
         { label: 'Run', value: (e) => h('a', { href: `#/audit?run_id=${encodeURIComponent(e.run_id)}` }, e.run_id) }
@@ -72,6 +77,9 @@ export async function overviewPage (main) {
     if (status.sync_in_progress) setTimeout(() => { if (alive(myView)) refresh().catch((err) => { if (alive(myView)) statusBox.append(errorBox(err)) }) }, POLL_MS * 2)
   }
   await refresh()
+  // The demo's reset button (the standalone demo only).
+  const demo = await demoResetPanel().catch(() => null)
+  if (demo !== null && alive(myView)) main.append(demo)
 }
 
 /**

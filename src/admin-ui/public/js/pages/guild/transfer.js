@@ -9,6 +9,7 @@ import { field } from '../../components/forms.js'
 import { notify } from '../../components/notice.js'
 import { table } from '../../components/table.js'
 import { h } from '../../dom.js'
+import { secondaryId } from '../../components/ids.js'
 
 /**
  * @typedef {import('../../types.js').ImportReport} ImportReport
@@ -113,7 +114,7 @@ function importReport (r) {
     table([
       { label: 'Entry', value: (e) => e.what },
       { label: 'Group', value: (e) => e.group_id },
-      { label: 'Role id', value: (e) => h('span', { class: 'mono' }, e.discord_role_id) },
+      { label: 'Role id', value: (e) => secondaryId(e.discord_role_id) },
       { label: 'Problem', value: (e) => e.message ?? '—' }
     ], rows, { empty: 'The document has no mappings.' }))
 }
