@@ -156,7 +156,7 @@ describe('members pages in a real browser (demo server)', () => {
     expect(await chip.locator('.role-dot').evaluate((el) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { backgroundColor: string } }).getComputedStyle(el).backgroundColor)).toBe('rgb(230, 126, 34)')
     await expectNamedLabels(page)
 
-    await page.getByRole('button', { name: 'Sync Heidi now' }).click()
+    await page.getByRole('button', { name: 'Sync now: Heidi' }).click()
     await expect.poll(() => page.locator('#notice').textContent(), SLOW).toContain('Heidi synced in 1 of 1 guild(s)')
     await expect.poll(() => roles(heidi.discordId), SLOW).toEqual([R.member.id])
     await expect.poll(() => page.getByRole('region', { name: DEMO.guildName }).getByRole('row').filter({ hasText: 'in sync' }).count(), SLOW).toBe(2)

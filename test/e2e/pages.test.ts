@@ -26,6 +26,7 @@ const PAGES = [
   { name: 'overview', hash: '#/', heading: 'Overview' },
   { name: 'guilds', hash: '#/guilds', heading: 'Guilds' },
   { name: 'guild', hash: `#/guilds/${DEMO.guildId}`, heading: DEMO.guildName },
+  { name: 'members', hash: '#/members', heading: 'Members' },
   { name: 'sync', hash: '#/sync', heading: 'Sync' },
   { name: 'audit', hash: '#/audit?intent=1', heading: 'Audit trail' },
   { name: 'account', hash: '#/account', heading: 'My account' }

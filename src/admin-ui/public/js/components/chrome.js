@@ -7,7 +7,7 @@ import { action } from './action.js'
 import { badge } from './badge.js'
 
 /** @type {[href: string, label: string][]} */
-const ADMIN_NAV = [['#/', 'Overview'], ['#/guilds', 'Guilds'], ['#/sync', 'Sync'], ['#/audit', 'Audit'], ['#/account', 'My account']]
+const ADMIN_NAV = [['#/', 'Overview'], ['#/guilds', 'Guilds'], ['#/members', 'Members'], ['#/sync', 'Sync'], ['#/audit', 'Audit'], ['#/account', 'My account']]
 /** @type {[href: string, label: string][]} */
 const USER_NAV = [['#/account', 'My account']]
 
@@ -26,7 +26,9 @@ export function renderChrome (signOut) {
   for (const [href, label] of s.is_admin ? ADMIN_NAV : USER_NAV) {
     const target = href.slice(1)
     const current = target === '/' ? path === '/' : path === target || path.startsWith(`${target}/`)
-    nav.append(h('a', { href, 'aria-current': current ? 'page' : null }, label))
+    // "My " is hidden visually at phone width (app.css) so six links fit one row; screen readers keep it.
+    const text = label.startsWith('My ') ? [h('span', { class: 'nav-my' }, 'My '), label.slice(3)] : [label]
+    nav.append(h('a', { href, 'aria-current': current ? 'page' : null }, ...text))
   }
   const signOutButton = h('button', { type: 'button' }, 'Sign out')
   action(signOutButton, null, signOut)

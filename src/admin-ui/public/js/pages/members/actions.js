@@ -15,7 +15,7 @@ import { h } from '../../dom.js'
  */
 export function memberActions (m, out, after) {
   const name = m.global_name ?? m.username
-  const sync = h('button', { type: 'button', class: 'secondary', 'aria-label': `Sync ${name} now` }, 'Sync now')
+  const sync = h('button', { type: 'button', class: 'secondary', 'aria-label': `Sync now: ${name}` }, 'Sync now')
   action(sync, out, async () => {
     const r = /** @type {import('../../types.js').UserSyncAnswer} */ (await api('POST', `sync/user/${encodeURIComponent(m.user_id)}`))
     const changes = r.sync_results.flatMap((g) => [...g.roles_added.map((x) => `+${x}`), ...g.roles_removed.map((x) => `−${x}`)])
