@@ -8,9 +8,9 @@
  * - Failures are retried (`jobs.attempts`) with exponential backoff from `jobs.backoff`; errors
  *   that cannot get better by waiting (a 4xx: guild disabled, user not linked) are not.
  * - A worker renews the lock of each job it runs; a worker that dies stops renewing, and the
- *   stalled-job check of the others puts the job back in the queue. The guild's sync lock and run
- *   record the dead worker left are released by `sweepStale` once its heartbeat is stale, so the
- *   guild-sync job retries (backoff) until then and the guild converges.
+ *   stalled-job check of the others puts the job back in the queue. The run record the dead
+ *   worker left holds its guild (even once its lock lapsed) until its heartbeat is stale; the
+ *   guild-sync job retries (backoff) until then, sweeps it (failed, `stale`) and the guild converges.
  * - The periodic tasks are Job Schedulers (`upsertJobScheduler`, one per task, upserted by every
  *   process with the same options: idempotent), so each interval produces one job cluster-wide.
  *
@@ -100,12 +100,9 @@ function permanent (err: unknown): boolean {
 function jobRunner (tasks: JobTasks): (name: JobName, data: Record<string, string>) => Promise<unknown> {
   const { engine } = tasks
   const guildSync = async (guildId: string, initiatedBy: string): Promise<unknown> => {
-    let started = await engine.startGuild(guildId, initiatedBy)
-    if (started === null) {
-      // Locked: by a live run (retry later), or by a dead worker's run, freed once its heartbeat is stale.
-      await engine.sweepStale()
-      started = await engine.startGuild(guildId, initiatedBy)
-    }
+    // Null while another run holds the guild: a live one (retry later), or a dead worker's run,
+    // which startGuild sweeps (and then starts) once its heartbeat is stale.
+    const started = await engine.startGuild(guildId, initiatedBy)
     if (started === null) throw new Error(`guild ${guildId} is locked by another run`)
     const final = await started.done
     if (final.status === 'failed') throw new Error(`sync run ${final.id} of guild ${guildId} failed`)

@@ -28,10 +28,10 @@ import { NO_MEMBERSHIP_PROVIDER, type MembershipProvider } from './membership.js
 import { guardProvider } from './provider-guard.js'
 import { WritePacer } from './write-pacer.js'
 import type { SyncMetrics } from './metrics.js'
-import { reconcileInFlight } from './reconcile.js'
 import { RoleCache } from './role-cache.js'
 import type { RunProgress } from './run.js'
 import type { EntitlementsObserver, RoleWriteObserver, UserTokenSource } from './guild-context.js'
+import { StaleRuns } from './stale-runs.js'
 import { SyncRunner, type GuildOutcomes, type Scope } from './runner.js'
 import { FINISHED, SyncStatusReader, type SyncStatus } from './status.js'
 import { UnlinkRemovals } from './unlink-removals.js'
@@ -94,6 +94,7 @@ export class SyncEngine {
   readonly #runner: SyncRunner
   readonly #status: SyncStatusReader
   readonly #removals: UnlinkRemovals
+  readonly #stale: StaleRuns
   #closing = false
 
   constructor (deps: SyncEngineDeps) {
@@ -127,6 +128,7 @@ export class SyncEngine {
       userTokens: deps.userTokens ?? null
     })
     this.#status = new SyncStatusReader(deps.store, this.#runner)
+    this.#stale = new StaleRuns({ ...deps, locks: this.locks, isActive: (id) => this.#runner.isActive(id), now: this.#now, staleAfterMs: this.#s.staleAfterMs })
     this.#removals = new UnlinkRemovals({
       store: deps.store,
       runner: this.#runner,
@@ -161,7 +163,7 @@ export class SyncEngine {
     if (scope.lockKey !== null) {
       let holder: string | null
       try {
-        holder = await this.locks.holder(scope.lockKey)
+        holder = await this.#stale.claimant(scope.lockKey)
       } catch (err) {
         throw new SyncLockUnavailableError((err as Error).name ?? 'error')
       }
@@ -183,7 +185,8 @@ export class SyncEngine {
     this.#requireConfigured()
     const guild = await enabledGuild(this.#d.store, guildId)
     const scope: Scope = { syncType: 'guild', targetId: guildId, guilds: [guild], discordIds: null, onlyRoleIds: null, lockKey: lockKeys.guild(guildId), lockEachGuild: false, collect: false }
-    if (await this.locks.holder(scope.lockKey as string) !== null) return null
+    // Not only the lock: a dead instance's run whose lock lapsed holds the guild until it is swept.
+    if (await this.#stale.claimant(scope.lockKey as string) !== null) return null
     const started = await this.#runner.start(scope, { dry_run: false, force: false, initiated_by: initiatedBy })
     return started.ok ? { run: started.run, done: started.done } : null
   }
@@ -277,32 +280,7 @@ export class SyncEngine {
    * held is freed, and its guild is due again at once. Returns how many were swept.
    */
   async sweepStale (): Promise<number> {
-    const before = new Date(this.#now().getTime() - this.#s.staleAfterMs)
-    const isStale = (r: SyncRunRecord): boolean => !this.#runner.isActive(r.id) && (r.heartbeat_at ?? r.started_at ?? r.created_at) < before
-    const dead = (await this.#d.store.listSyncRuns({ status: 'running', limit: 100 })).filter(isStale)
-    const failed = await this.#d.store.failStaleSyncRuns(before, `interrupted: no heartbeat since before ${before.toISOString()} (the instance running it stopped or crashed)`)
-    for (const run of dead) {
-      // A heartbeat that landed between the listing and the sweep kept its run alive: keep its lock too.
-      const swept = await this.#d.store.getSyncRun(run.id)
-      if (swept?.status !== 'failed') continue
-      await reconcileInFlight(this.#d, swept)
-      for (const key of await this.#lockKeysOf(run)) {
-        await this.locks.releaseHeldBy(key, run.id).catch(() => { /* it expires with its TTL anyway */ })
-      }
-    }
-    if (failed > 0) this.#d.log.warn({ failed }, 'marked interrupted sync runs as failed')
-    return failed
-  }
-
-  /** The locks a run of this kind takes (a full run's per-guild locks are matched on every enabled guild). */
-  async #lockKeysOf (run: SyncRunRecord): Promise<string[]> {
-    if (run.sync_type === 'guild' && run.target_id !== null) return [lockKeys.guild(run.target_id)]
-    if (run.sync_type === 'mapping' && run.target_id !== null) {
-      const mapping = await this.#d.store.getMapping(run.target_id)
-      return mapping === null ? [] : [lockKeys.guild(mapping.guild_id)]
-    }
-    if (run.sync_type === 'full') return [lockKeys.full, ...(await this.#d.store.listGuilds({ enabled: true })).map((g) => lockKeys.guild(g.guild_id))]
-    return []
+    return await this.#stale.sweep()
   }
 
   async getRun (id: string): Promise<RunView> {

@@ -17,9 +17,10 @@ import { BOT_TOKEN, IDS, isWrite, seedSimulator, until } from '../sync/helpers.j
 /*
  * jobs.backend "bullmq" across processes sharing a SQLite file and Redis: worker A takes a guild
  * sync and is SIGKILLed mid-run (some role writes done, no shutdown hook). Its job lock lapses,
- * worker B's stalled-job check puts the job back, B's attempts find the guild still locked by A's
- * dead run and back off until the run's heartbeat is stale, then sweep it and sync the guild:
- * every member converges and the dead run is recorded as interrupted.
+ * worker B's stalled-job check puts the job back, B's attempts find the guild still held by A's
+ * dead run (by its lock, and once that lapsed by its record, still "running") and back off until
+ * the run's heartbeat is stale, then sweep it and sync the guild: every member converges and the
+ * dead run is recorded as interrupted (never two running runs on the guild, never a phantom one).
  */
 
 const WORKER = fileURLToPath(new URL('./fixtures/jobs-process.ts', import.meta.url))

@@ -81,6 +81,32 @@ describe('start-up recovery', () => {
   })
 })
 
+describe('a dead run whose lock lapsed', () => {
+  it('still holds its guild until it is stale; then the next start sweeps it (failed, stale) and runs alone', async () => {
+    const w = await aliceNeedsPilot(await buildSyncWorld())
+    worlds.push(w)
+    const engine = w.app.discord.sync.engine
+    // Another instance's run, SIGKILLed: its lock (sync.lockTtl) lapsed, its record is not stale yet.
+    const dead = await w.store.createSyncRun({ sync_type: 'guild', target_id: IDS.g1, status: 'running', started_at: new Date(), initiated_by: 'system' })
+    await w.store.updateSyncRun(dead.id, { heartbeat_at: new Date() })
+    expect(await engine.locks.holder(`guild:${IDS.g1}`)).toBeNull()
+
+    expect(await engine.startGuild(IDS.g1)).toBeNull()
+    await expect(engine.startManual({ guild_id: IDS.g1 }, 'admin')).rejects.toMatchObject({ code: 'FST_DISCORD_SYNC_IN_PROGRESS', statusCode: 409, run_id: dead.id })
+    expect((await w.store.listSyncRuns({ sync_type: 'guild', target_id: IDS.g1, status: 'running' })).map((r) => r.id)).toEqual([dead.id])
+
+    // Its heartbeat is now older than sync.staleAfter (default 2 min).
+    await w.store.updateSyncRun(dead.id, { heartbeat_at: new Date(Date.now() - 3_600_000) })
+    const started = await engine.startGuild(IDS.g1)
+    expect(started).not.toBeNull()
+    const swept = await w.store.getSyncRun(dead.id)
+    expect(swept?.status).toBe('failed')
+    expect(swept?.results.errors.map((e) => e.code)).toContain('stale')
+    expect((await started?.done)?.status).toBe('completed')
+    expect(w.roles(IDS.g1, IDS.alice)).toContain(IDS.pilot)
+  })
+})
+
 describe('heartbeat', () => {
   it('a running run rewrites its heartbeat and progress in the store, so other instances and restarts see it alive', async () => {
     const w = await buildSyncWorld()
