@@ -14,7 +14,6 @@ import { rerender } from '../navigation.js'
 import { renderMappings } from './guild/mappings.js'
 import { settingsSection } from './guild/settings.js'
 import { transferSection } from './guild/transfer.js'
-import { secondaryId } from '../components/ids.js'
 import { activitySection } from '../components/activity-charts.js'
 
 /**
