@@ -136,6 +136,10 @@ function templates (): Record<string, Template> {
     'GET /guilds/:guild_id/discord-roles': { params: g, missing: noGuild },
     'POST /guilds/:guild_id/health-check': { params: g, missing: noGuild },
     'GET /guilds/:guild_id/activity': { params: g, missing: noGuild },
+    // The admin members page (src/routes/members) and the provider's group list.
+    'GET /members': { query: { q: 'alice', filter: 'out_of_sync', limit: '10' } },
+    'GET /members/:discord_user_id': { params: { discord_user_id: IDS.alice }, missing: { discord_user_id: MISSING_SNOWFLAKE } },
+    'GET /membership/groups': {},
     'GET /openapi.json': {},
     'GET /admin': {},
     'GET /admin/': {},
