@@ -65,6 +65,7 @@ export const ERROR_SENTENCES = {
   FST_DISCORD_MAPPING_DISABLED: 'This mapping is disabled. Enable it before syncing it.',
   FST_DISCORD_SYNC_LOCK_UNAVAILABLE: 'Syncing is paused for a moment (the lock service is not answering). Try again shortly.',
   FST_DISCORD_SYNC_SHUTTING_DOWN: 'The server is restarting. Try again in a minute.',
+  FST_DISCORD_MEMBERSHIP_UNAVAILABLE: 'The host\'s list of groups could not be read. Type the group id by hand, or try again in a minute; if it lasts, tell whoever runs the server.',
   FST_DISCORD_WEBHOOK_SIGNATURE_INVALID: 'Discord\'s event could not be verified. Check the application\'s public key.',
   NETWORK: 'The server could not be reached. Check your connection, or whether the server is running.'
 }
