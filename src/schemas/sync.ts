@@ -371,14 +371,8 @@ export function presentAudit (e: AuditEntryRecord, names: EntryNames): Static<ty
 
 /** GET /sync/runs/{id}: each error with its member's names, each guild result with its name. */
 export function nameRun (run: RunDtoType, person: (id: string | null) => PersonNames, guild: (id: string | null) => string | null): RunDtoType {
-  return {
-    ...run,
-    results: {
-      ...run.results,
-      errors: run.results.errors.map((e) => ({ ...e, ...person(e.discord_user_id) })),
-      guilds: run.results.guilds.map((g) => ({ ...g, guild_name: guild(g.guild_id) }))
-    }
-  }
+  const errors = run.results.errors.map((e) => ({ ...e, ...person(e.discord_user_id) }))
+  return { ...run, results: { ...run.results, errors, guilds: run.results.guilds.map((g) => ({ ...g, guild_name: guild(g.guild_id) })) } }
 }
 
 function recentErrorDto (e: SyncStatusRecentError): Static<typeof RecentErrorDto> {
