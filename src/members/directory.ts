@@ -24,6 +24,7 @@ import type { SyncStatus } from '../sync/status.js'
 import { resolveContext, type MembershipProvider } from '../sync/membership.js'
 import type { UserContext } from '../sync/types.js'
 import { explainMemberRoles, type RoleExplanation } from './explain.js'
+import { Namer } from './names.js'
 
 export type MemberFilter = 'out_of_sync' | 'held' | 'not_in_guild' | 'needs_reauth'
 
@@ -89,9 +90,12 @@ export interface MemberDirectoryDeps {
 
 export class MemberDirectory {
   readonly #d: MemberDirectoryDeps
+  /** Names for the ids of audit pages and run details, from the same store, cache and CDN. */
+  readonly namer: Namer
 
   constructor (deps: MemberDirectoryDeps) {
     this.#d = deps
+    this.namer = new Namer({ store: deps.store, peekRoles: (id) => deps.roleCache.peek(id), avatarUrl: (link) => this.avatarUrl(link) })
   }
 
   /** The avatar's CDN URL (reference.mdx "CDN Endpoints": avatars/{user_id}/{hash}.png), or null without one. */

@@ -111,7 +111,7 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   await fastify.register(guildRoutes)
   await fastify.register(roleMappingRoutes)
   await fastify.register(userRoutes)
-  await fastify.register(syncRoutes)
+  await fastify.register(syncRoutes, { namer: opts.members.namer })
   await fastify.register(adminRoutes, { healthChecker: opts.healthChecker, requestActivity: opts.requestActivity })
   await fastify.register(webhookRoutes, { webhooks: opts.webhooks })
   await fastify.register(memberRoutes, { members: opts.members, membership: opts.membership })

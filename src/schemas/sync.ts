@@ -9,6 +9,7 @@ import {
 import type { RunProgress } from '../sync/run.js'
 import { RunCursor } from './run-cursor.js'
 import type { SyncStatus, SyncStatusRecentError } from '../sync/engine.js'
+import type { EntryNames, PersonNames } from '../members/names.js'
 
 /*
  * Request and response schemas of the sync routes, and the functions that turn engine
@@ -55,17 +56,28 @@ export const PushUsersResponse = Type.Object({
   flush_in_ms: Type.Integer({ description: 'When the batch starts: each user then gets one targeted sync in every enabled guild' })
 })
 
+/** Who a Discord id is, from the linked account (issue 17); null when the member is not linked. */
+const personNames = {
+  discord_username: Nullable(Type.String(), 'The linked account\'s Discord username; null when the member is not linked'),
+  discord_global_name: Nullable(Type.String(), 'The Discord display (global) name; null when none is set or not linked'),
+  avatar_url: Nullable(Type.String(), 'The avatar\'s CDN URL (option cdnBaseUrl); null without one')
+}
+
 const RunErrorDto = Type.Object({
   user_id: Nullable(Type.String()),
   discord_user_id: Nullable(Type.String()),
   guild_id: Nullable(Type.String()),
   error: Type.String(),
   code: Nullable(Type.String()),
-  occurred_at: IsoDateTime
-})
+  occurred_at: IsoDateTime,
+  discord_username: Type.Optional(personNames.discord_username),
+  discord_global_name: Type.Optional(personNames.discord_global_name),
+  avatar_url: Type.Optional(personNames.avatar_url)
+}, { description: 'GET /sync/runs/{id} adds the member\'s Discord names (discord_username, discord_global_name, avatar_url)' })
 
 const GuildResultDto = Type.Object({
   guild_id: Type.String(),
+  guild_name: Type.Optional(Nullable(Type.String(), 'GET /sync/runs/{id}: the guild\'s stored name; null when no config has it')),
   status: Type.Union([Type.Literal('completed'), Type.Literal('blocked'), Type.Literal('failed'), Type.Literal('skipped')]),
   members_scanned: Type.Integer(),
   members_to_change: Type.Integer(),
@@ -128,7 +140,10 @@ export const AuditEntryDto = Type.Object({
   outcome: Type.Union([Type.Literal('applied'), Type.Literal('failed'), Type.Literal('dry_run'), Type.Literal('blocked'), Type.Literal('skipped')]),
   error_code: Nullable(Type.String({ description: 'Discord code (10007, 50013...), planner status (blocked_hierarchy...), brake, guild_halted; join (a dry run\'s planned auto_join), joined (roles given by an auto_join)' })),
   trigger: Type.Union(AUDIT_TRIGGERS.map((t) => Type.Literal(t)), { description: 'What started the run: schedule, manual, link, join, drift, deauthorized, unlink, push' }),
-  created_at: IsoDateTime
+  created_at: IsoDateTime,
+  ...personNames,
+  guild_name: Nullable(Type.String(), 'The guild\'s stored name; null when no config has it'),
+  role_color: Nullable(Type.Integer(), 'The role\'s colour (RGB integer, 0: none) from the role cache; null for nick/kick entries or when the cache holds no copy of the guild\'s roles')
 })
 
 export const ManualSyncResponse = Type.Object({
@@ -349,8 +364,15 @@ function time (v: string, name: string): Date {
   return d
 }
 
-export function presentAudit (e: AuditEntryRecord): Static<typeof AuditEntryDto> {
-  return { ...e, created_at: e.created_at.toISOString() }
+/** An entry with its names (Namer.entries, in the same order). */
+export function presentAudit (e: AuditEntryRecord, names: EntryNames): Static<typeof AuditEntryDto> {
+  return { ...e, created_at: e.created_at.toISOString(), ...names }
+}
+
+/** GET /sync/runs/{id}: each error with its member's names, each guild result with its name. */
+export function nameRun (run: RunDtoType, person: (id: string | null) => PersonNames, guild: (id: string | null) => string | null): RunDtoType {
+  const errors = run.results.errors.map((e) => ({ ...e, ...person(e.discord_user_id) }))
+  return { ...run, results: { ...run.results, errors, guilds: run.results.guilds.map((g) => ({ ...g, guild_name: guild(g.guild_id) })) } }
 }
 
 function recentErrorDto (e: SyncStatusRecentError): Static<typeof RecentErrorDto> {

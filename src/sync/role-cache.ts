@@ -103,6 +103,11 @@ export class RoleCache {
     return this.refresh(guildId, api, botUserIdHint, signal)
   }
 
+  /** The cached snapshot, or null: never asks Discord (labels in a list must not spend the guild's budget). */
+  async peek (guildId: string): Promise<RoleSnapshot | null> {
+    return await this.#read(guildId)
+  }
+
   /** Always asks Discord (sharing a fetch already in flight) and stores the answer. */
   refresh (guildId: string, api: RoleSnapshotApi, botUserIdHint: string | null, signal?: AbortSignal): Promise<RoleSnapshot> {
     let p = this.#inflight.get(guildId)

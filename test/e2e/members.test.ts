@@ -160,6 +160,12 @@ describe('members pages in a real browser (demo server)', () => {
     await expect.poll(() => page.locator('#notice').textContent(), SLOW).toContain('Heidi synced in 1 of 1 guild(s)')
     await expect.poll(() => roles(heidi.discordId), SLOW).toEqual([R.member.id])
     await expect.poll(() => page.getByRole('region', { name: DEMO.guildName }).getByRole('row').filter({ hasText: 'in sync' }).count(), SLOW).toBe(2)
+    // Her history: what the sync just did, by role name, in the guild named.
+    const history = page.getByRole('region', { name: 'Recent role changes' })
+    await expect.poll(() => history.locator('tbody tr').count(), SLOW).toBe(2)
+    expect((await history.locator('.role-chip').allTextContents()).sort()).toEqual(['Member', 'Officer'])
+    expect(await history.locator('tbody tr').first().textContent()).toContain(DEMO.guildName)
+    await expectNamedLabels(page)
   }, 60_000)
 
   it('unlinks a member after confirmation: the link and the managed roles go', async () => {

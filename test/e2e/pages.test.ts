@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -6,7 +6,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { FastifyInstance } from 'fastify'
 import { buildStandalone } from '../../examples/standalone/app.js'
 import { loadConfig } from '../../examples/standalone/config.js'
-import { DEMO, demoOf, type DemoInfo } from '../../examples/standalone/demo.js'
+import { DEMO, DEMO_PEOPLE, demoOf, type DemoInfo } from '../../examples/standalone/demo.js'
 import { axeScan, bareSnowflakes, VIEWPORTS } from './helpers/a11y.js'
 
 /*
@@ -131,6 +131,76 @@ describe('errors in words', () => {
     expect(await axeScan(page)).toEqual([])
     await alert.getByRole('button', { name: 'Dismiss this error' }).click()
     expect(await page.getByRole('alert').count()).toBe(0)
+  })
+})
+
+describe('names, not ids, on the audit trail and a run\'s detail', () => {
+  const NAMES = new Set(DEMO_PEOPLE.map((p) => p.globalName))
+
+  it('the audit trail names each member (avatar, global name, @username) and shows roles as chips', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await page.goto(`${demo.adminUiUrl}#/audit`)
+    const table = page.locator('main table')
+    await expect.poll(() => table.locator('.person-name').count(), SLOW).toBeGreaterThan(0)
+    const names = await table.locator('.person-name').allTextContents()
+    expect(names.every((n) => NAMES.has(n))).toBe(true)
+    expect(await table.locator('.role-chip').count()).toBeGreaterThan(0)
+    expect(await table.locator('tbody tr').first().textContent()).toContain(DEMO.guildName)
+    expect({ axe: await axeScan(page), bareIds: await bareSnowflakes(page) }).toEqual({ axe: [], bareIds: [] })
+    expect(scriptErrors.splice(0)).toEqual([])
+  })
+
+  it('a dry run\'s detail lists its planned changes by member name and role chip', async () => {
+    const carol = DEMO_PEOPLE.find((p) => p.username === 'carol')
+    if (carol === undefined) throw new Error('the demo has no carol')
+    // Carol leaves the officers in the host's membership file: the dry run plans to take her Officer role.
+    const doc = JSON.parse(readFileSync(demo.membershipFile, 'utf8')) as { users: Record<string, { groups: Array<{ id: string }> }> }
+    const entry = doc.users[carol.userId]
+    if (entry === undefined) throw new Error('carol is not in the membership file')
+    entry.groups = entry.groups.filter((g) => g.id !== 'officers')
+    writeFileSync(demo.membershipFile, JSON.stringify(doc))
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await page.goto(`${demo.adminUiUrl}#/sync?guild_id=${DEMO.guildId}`)
+    await page.getByRole('button', { name: 'Dry run' }).click()
+    await page.getByRole('heading', { level: 2, name: 'Dry run: planned changes' }).waitFor()
+    const changes = page.locator('#sync-result .changes')
+    await expect.poll(() => changes.locator('.person-name').count(), SLOW).toBeGreaterThan(0)
+    const row = changes.locator('tbody tr', { hasText: 'Carol' }).first()
+    expect(await row.locator('.person-name').textContent()).toBe('Carol')
+    expect(await row.textContent()).toContain('@carol')
+    expect(await row.locator('.role-chip').count()).toBe(1)
+    expect(await page.locator('#sync-result table').first().textContent()).toContain(DEMO.guildName)
+    expect({ axe: await axeScan(page), bareIds: await bareSnowflakes(page) }).toEqual({ axe: [], bareIds: [] })
+    expect(scriptErrors.splice(0)).toEqual([])
+  })
+})
+
+describe('forms keep their input on error', () => {
+  it('a guild settings save refused by the API (a grace past 90 days) leaves every field as typed and says what to do', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await page.goto(`${demo.adminUiUrl}#/guilds/${DEMO.guildId}`)
+    const form = page.locator('form', { has: page.getByRole('button', { name: 'Save settings' }) })
+    await form.waitFor()
+    const before = await server.discord.store.getGuild(DEMO.guildId)
+    await form.getByLabel('Display name').fill('Renamed by the officer')
+    await form.getByLabel('Sync interval').fill('2h')
+    await form.getByLabel('Grace before acting').fill('91d')
+    const enabled = form.getByLabel('Sync members when they join')
+    const wasChecked = await enabled.isChecked()
+    await enabled.setChecked(!wasChecked)
+    await form.getByRole('button', { name: 'Save settings' }).click()
+
+    const alert = page.getByRole('alert')
+    await expect.poll(() => alert.count(), SLOW).toBe(1)
+    expect(await alert.locator('.error-text').textContent()).toBe('Some of what was entered is not valid. Check the fields and try again.')
+    expect(await alert.locator('.error-detail').textContent()).toContain('(FST_DISCORD_VALIDATION)')
+    expect(await form.getByLabel('Display name').inputValue()).toBe('Renamed by the officer')
+    expect(await form.getByLabel('Sync interval').inputValue()).toBe('2h')
+    expect(await form.getByLabel('Grace before acting').inputValue()).toBe('91d')
+    expect(await enabled.isChecked()).toBe(!wasChecked)
+    // Nothing was saved.
+    expect((await server.discord.store.getGuild(DEMO.guildId))?.guild_name).toBe(before?.guild_name)
+    expect(scriptErrors.splice(0)).toEqual([])
   })
 })
 

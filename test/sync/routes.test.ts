@@ -162,6 +162,56 @@ describe('status, runs and audit', () => {
   })
 })
 
+describe('names for the ids (issue 17)', () => {
+  const GOLD = '1300000000000000099'
+
+  it('GET /sync/audit names each entry\'s member, guild and role colour in one batched account read, without asking Discord', async () => {
+    w.sim.state.addRole(IDS.g1, { id: GOLD, name: 'Gold', position: 8, color: 0xf1c40f })
+    await w.mapping({ group_id: 'pilots', discord_role_id: GOLD })
+    await w.store.updateUser(IDS.alice, { global_name: 'Alice Liddell', avatar: 'a'.repeat(32) })
+    w.sim.state.addMember(IDS.g1, IDS.bob)
+    w.membership.set(HOST.bob, ['pilots']) // bob is not linked: no names, ids only
+    await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1, wait: true } })
+
+    const reads = vi.spyOn(w.store, 'listUsersByDiscordIds')
+    const before = w.sim.requests.length
+    const page = await w.call('GET', `/sync/audit?guild_id=${IDS.g1}&order=member`)
+    expect(page.status).toBe(200)
+    expect(w.sim.requests.length).toBe(before)
+    expect(reads).toHaveBeenCalledTimes(1)
+    expect(reads.mock.calls[0]?.[0]).toEqual([IDS.alice])
+    const gold = page.body.entries.find((e: any) => e.role_id === GOLD)
+    expect(gold).toMatchObject({
+      discord_user_id: IDS.alice,
+      discord_username: 'u0001',
+      discord_global_name: 'Alice Liddell',
+      avatar_url: expect.stringMatching(new RegExp(`/avatars/${IDS.alice}/a{32}\\.png`)),
+      guild_name: 'Alpha Guild',
+      role_name: 'Gold',
+      role_color: 0xf1c40f
+    })
+    expect(page.body.entries.find((e: any) => e.role_id === IDS.pilot)).toMatchObject({ role_color: 0 })
+
+    // The role cache emptied: the colour is unknown (null) rather than fetched from Discord.
+    await w.app.discord.sync.engine.roleCache.invalidate(IDS.g1)
+    const cold = await w.call('GET', `/sync/audit?guild_id=${IDS.g1}`)
+    expect(w.sim.requests.length).toBe(before)
+    expect(cold.body.entries.every((e: any) => e.role_color === null && e.guild_name === 'Alpha Guild')).toBe(true)
+    reads.mockRestore()
+  })
+
+  it('GET /sync/runs/{id} names the guilds of its results and the members of its errors', async () => {
+    w.sim.state.addMember(IDS.g1, IDS.bob)
+    await w.link(HOST.bob, IDS.bob)
+    await w.store.updateUser(IDS.bob, { global_name: 'Bob Builder' })
+    w.membership.failing.add(HOST.bob)
+    const run = await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1, wait: true } })
+    const one = await w.call('GET', `/sync/runs/${run.body.run_id as string}`)
+    expect(one.body.results.guilds[0]).toMatchObject({ guild_id: IDS.g1, guild_name: 'Alpha Guild' })
+    expect(one.body.results.errors[0]).toMatchObject({ discord_user_id: IDS.bob, discord_username: 'u0002', discord_global_name: 'Bob Builder', avatar_url: null })
+  })
+})
+
 describe('audit channel, role cache and metrics', () => {
   it('posts a summary to the audit channel after a run with changes, with mentions disabled', async () => {
     await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1, wait: true } })

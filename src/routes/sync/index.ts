@@ -8,8 +8,10 @@ import { ForbiddenError } from '../../errors.js'
 import { DEFAULT_PAGE_SIZE } from '../../store/port/index.js'
 import { decodeRunCursor, encodeRunCursor } from '../../schemas/run-cursor.js'
 import type { AuthUser } from '../../auth/types.js'
+import type { Namer } from '../../members/names.js'
+import type { AuditEntryRecord } from '../../store/port/index.js'
 import {
-  AuditPage, AuditQuery, auditQuery, ManualSyncBody, ManualSyncResponse, presentAudit, presentRun, presentRunSummary, presentStatus, RunDto, RunList, RunListQuery, RunParams,
+  AuditPage, AuditQuery, auditQuery, ManualSyncBody, ManualSyncResponse, nameRun, presentAudit, presentRun, presentRunSummary, presentStatus, RunDto, RunList, RunListQuery, RunParams,
   PushUsersBody, PushUsersResponse, SyncStatusResponse, UserSyncParams, UserSyncResponse
 } from '../../schemas/sync.js'
 
@@ -38,12 +40,17 @@ const InProgressResponse = Type.Object({
   run_id: Type.String({ description: 'The run holding the guild (GET /sync/runs/{id})' })
 }, { description: 'A sync of this guild (or a full sync) is already running' })
 
-const syncRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  // A child scope, so the 409 handler wraps the inherited one instead of overriding it in place.
-  await fastify.register(routes)
+interface SyncRoutesOptions {
+  /** Names for the ids of audit entries and run errors: batched store reads, no Discord call. */
+  namer: Namer
 }
 
-const routes: FastifyPluginAsyncTypebox = async (fastify) => {
+const syncRoutes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (fastify, opts) => {
+  // A child scope, so the 409 handler wraps the inherited one instead of overriding it in place.
+  await fastify.register(routes, opts)
+}
+
+const routes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (fastify, { namer }) => {
   const inherited = fastify.errorHandler
   fastify.setErrorHandler(function (err: FastifyError & { run_id?: unknown }, request: FastifyRequest, reply: FastifyReply) {
     if (err.code === 'FST_DISCORD_SYNC_IN_PROGRESS' && typeof err.run_id === 'string') {
@@ -57,6 +64,11 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   const tags = ['discord sync']
   const security = SESSION_SECURITY
   const caller = (request: FastifyRequest): AuthUser => request.discordAuth as AuthUser
+  /** A page of entries with their names: one batched lookup for the page, not one per entry. */
+  const named = async (items: AuditEntryRecord[]) => {
+    const names = await namer.entries(items)
+    return items.map((e, i) => presentAudit(e, names[i] as (typeof names)[number]))
+  }
 
   fastify.post('/sync/manual', {
     preValidation: auth.requireAdmin,
@@ -73,7 +85,7 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
     return reply.code(r.finished ? 200 : 202).send({
       run_id: r.view.run.id,
       run: presentRun(r.view.run, r.view.progress),
-      changes: r.changes === null ? null : r.changes.items.map(presentAudit),
+      changes: r.changes === null ? null : await named(r.changes.items),
       changes_total: r.changes?.total ?? null
     })
   })
@@ -126,7 +138,8 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: { tags, security, summary: 'One sync run, with live progress while it runs (admin)', params: RunParams, response: { 200: RunDto, ...errorResponses(...COMMON_ERROR_STATUSES, 404) } }
   }, async (request) => {
     const view = await engine.getRun(request.params.id)
-    return presentRun(view.run, view.progress)
+    const [person, guild] = await Promise.all([namer.people(view.run.results.errors.map((e) => e.discord_user_id ?? null)), namer.guilds()])
+    return nameRun(presentRun(view.run, view.progress), person, guild)
   })
 
   fastify.get('/sync/audit', {
@@ -144,7 +157,7 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       throw new ForbiddenError('only admins may read other users\' audit entries: pass your own user_id')
     }
     const page = await engine.listAudit(auditQuery(request.query))
-    return { entries: page.items.map(presentAudit), total: page.total, page: page.page, page_size: page.page_size }
+    return { entries: await named(page.items), total: page.total, page: page.page, page_size: page.page_size }
   })
 
   if (sync.metrics !== null && sync.metricsRoute.enabled) {

@@ -166,11 +166,15 @@
  * @property {string | null} guild_id
  * @property {string} error
  * @property {string | null} code
+ * @property {string | null} [discord_username] GET /sync/runs/{id}: the linked account's names (null: not linked)
+ * @property {string | null} [discord_global_name]
+ * @property {string | null} [avatar_url]
  */
 
 /**
  * @typedef {object} GuildRunResult
  * @property {string} guild_id
+ * @property {string | null} [guild_name] GET /sync/runs/{id}: the stored guild name
  * @property {'completed' | 'blocked' | 'failed' | 'skipped'} status
  * @property {number} members_scanned
  * @property {number} members_to_change
@@ -244,6 +248,11 @@
  * @property {string | null} error_code
  * @property {'schedule' | 'manual' | 'link' | 'join' | 'drift' | 'deauthorized' | 'unlink' | 'push'} [trigger] what started the run
  * @property {string} created_at
+ * @property {string | null} discord_username the linked account's username; null when the member is not linked
+ * @property {string | null} discord_global_name
+ * @property {string | null} avatar_url
+ * @property {string | null} guild_name the stored guild name
+ * @property {number | null} role_color the role's colour from the role cache; null when unknown
  */
 
 /** GET /sync/audit. @typedef {{ entries: AuditEntry[], total: number, page: number, page_size: number }} AuditPage */

@@ -9,6 +9,7 @@ import { pager } from './pager.js'
 import { table } from './table.js'
 import { when } from './time.js'
 import { secondaryId } from './ids.js'
+import { person, roleChip } from './identity.js'
 
 /**
  * @typedef {import('../types.js').AuditEntry} AuditEntry
@@ -40,15 +41,50 @@ export const TRIGGER_LABELS = {
   push: 'Groups changed'
 }
 
+/**
+ * A member by its Discord names when the API has them (a linked account), the host user id
+ * beneath; an unlinked member has only its Discord id, shown as such.
+ * @param {{ discord_user_id: string | null, user_id: string | null, discord_username?: string | null, discord_global_name?: string | null, avatar_url?: string | null }} m
+ */
+export function memberLabel (m) {
+  if (m.discord_user_id !== null && typeof m.discord_username === 'string') {
+    const p = person({ discord_user_id: m.discord_user_id, username: m.discord_username, global_name: m.discord_global_name ?? null, avatar_url: m.avatar_url ?? null })
+    if (m.user_id !== null) p.lastElementChild?.append(h('div', { class: 'muted small' }, `host user ${m.user_id}`))
+    return p
+  }
+  if (m.discord_user_id === null) return m.user_id ?? '—'
+  return [m.user_id ?? 'not linked', ' ', secondaryId(m.discord_user_id)]
+}
+
+/**
+ * A guild by the name the API sent, else the one the guild list has; an unknown guild says so.
+ * @param {string} guildId
+ * @param {string | null | undefined} name
+ */
+export function guildLabel (guildId, name) {
+  const known = name ?? guildName(guildId)
+  return known !== guildId ? known : ['unknown guild ', secondaryId(guildId)]
+}
+
+/**
+ * The role of an entry: a chip in its colour; nick and kick entries say what they did.
+ * @param {AuditEntry} e
+ */
+function roleLabel (e) {
+  if (e.action === 'kick') return '—'
+  if (e.action === 'nick') return `nickname: ${e.role_name ?? ''}`
+  if (e.role_name === null) return ['unknown role ', secondaryId(e.role_id)]
+  return roleChip({ id: e.role_id, name: e.role_name, color: e.role_color ?? 0 })
+}
+
 /** Every column; each page filters out those its filter makes redundant. */
 export function auditColumns () {
   /** @type {import('./table.js').Column<AuditEntry>[]} */
   const columns = [
     { label: 'When', value: (e) => when(e.created_at) },
-    { label: 'Guild', value: (e) => guildName(e.guild_id) },
-    // Named by the host's user id (the Discord id is secondary); an unlinked member has only the id.
-    { label: 'Member', value: (e) => [e.user_id ?? 'not linked', ' ', secondaryId(e.discord_user_id)] },
-    { label: 'Role', value: (e) => e.action === 'kick' ? '—' : e.action === 'nick' ? `nickname: ${e.role_name ?? ''}` : e.role_name ?? e.role_id },
+    { label: 'Guild', value: (e) => guildLabel(e.guild_id, e.guild_name) },
+    { label: 'Member', value: (e) => memberLabel(e) },
+    { label: 'Role', value: (e) => roleLabel(e) },
     { label: 'Change', value: (e) => badge(e.action) },
     { label: 'Outcome', value: (e) => e.outcome === 'blocked' && e.error_code === 'brake' ? badge('degraded', 'held') : badge(e.outcome) },
     { label: 'Detail', value: (e) => e.error_code ? (OUTCOME_NOTE[e.error_code] ?? e.error_code) : '—' },

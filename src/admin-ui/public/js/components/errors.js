@@ -45,7 +45,7 @@ export const ERROR_SENTENCES = {
   FST_DISCORD_SCOPE_NOT_ALLOWED: 'That Discord permission is not allowed here.',
   FST_DISCORD_ACCOUNT_LINKED_ELSEWHERE: 'This Discord account is linked to another user. Unlink it there first, or sign in with another Discord account.',
   FST_DISCORD_BOT_TOKEN_INVALID: 'Discord rejected the bot token. Copy a fresh token from the Discord developer portal and save it again.',
-  FST_DISCORD_BOT_MISSING_PERMISSION: 'The bot lacks a permission it needs. Give its role Manage Roles in the server settings, then check the bot again.',
+  FST_DISCORD_BOT_MISSING_PERMISSION: 'The bot lacks a permission it needs (the detail names it; Manage Roles for role sync, Manage Nicknames for a nickname template). Give it to the bot\'s role in the server settings, then try again.',
   FST_DISCORD_GUILD_UNKNOWN: 'Discord does not know that server, or the bot cannot see it. Check the server id and invite the bot.',
   FST_DISCORD_BOT_NOT_IN_GUILD: 'The bot is not in that server. Invite it with the Manage Roles permission, then try again.',
   FST_DISCORD_GUILD_NO_BOT_TOKEN: 'This guild has no bot token. Set one in its settings first.',
@@ -65,6 +65,7 @@ export const ERROR_SENTENCES = {
   FST_DISCORD_MAPPING_DISABLED: 'This mapping is disabled. Enable it before syncing it.',
   FST_DISCORD_SYNC_LOCK_UNAVAILABLE: 'Syncing is paused for a moment (the lock service is not answering). Try again shortly.',
   FST_DISCORD_SYNC_SHUTTING_DOWN: 'The server is restarting. Try again in a minute.',
+  FST_DISCORD_MEMBERSHIP_UNAVAILABLE: 'The host\'s list of groups could not be read. Type the group id by hand, or try again in a minute; if it lasts, tell whoever runs the server.',
   FST_DISCORD_WEBHOOK_SIGNATURE_INVALID: 'Discord\'s event could not be verified. Check the application\'s public key.',
   NETWORK: 'The server could not be reached. Check your connection, or whether the server is running.'
 }

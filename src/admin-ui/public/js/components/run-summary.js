@@ -1,11 +1,10 @@
 // @ts-check
 /* A finished sync run: its totals, one row per guild, and its errors. */
 import { h } from '../dom.js'
-import { guildName } from '../guilds.js'
 import { badge } from './badge.js'
 import { runTarget } from './progress.js'
 import { table } from './table.js'
-import { secondaryId } from './ids.js'
+import { guildLabel, memberLabel } from './audit-table.js'
 
 /**
  * @param {import('../types.js').SyncRun} r
@@ -19,7 +18,7 @@ export function runSummary (r) {
       `Members processed: ${res.users_processed}, in sync or fixed: ${res.users_synced}, failed: ${res.users_failed}. `,
       r.dry_run ? '' : `Roles added: ${res.roles_added}, removed: ${res.roles_removed}.`),
     table([
-      { label: 'Guild', value: (g) => guildName(g.guild_id) },
+      { label: 'Guild', value: (g) => guildLabel(g.guild_id, g.guild_name) },
       { label: 'Status', value: (g) => badge(g.status) },
       { label: 'Scanned', num: true, value: (g) => g.members_scanned },
       { label: 'Members to change', num: true, value: (g) => g.members_to_change },
@@ -31,8 +30,8 @@ export function runSummary (r) {
     ], res.guilds, { empty: 'No guild was synced (none enabled?).' }),
     errors.length > 0
       ? [h('h3', {}, 'Errors'), table([
-          { label: 'Guild', value: (e) => e.guild_id ? guildName(e.guild_id) : '—' },
-          { label: 'Member', value: (e) => e.user_id ?? (e.discord_user_id ? ['unlinked member ', secondaryId(e.discord_user_id)] : '—') },
+          { label: 'Guild', value: (e) => e.guild_id ? guildLabel(e.guild_id, null) : '—' },
+          { label: 'Member', value: (e) => memberLabel(e) },
           { label: 'Error', value: (e) => e.error },
           { label: 'Code', value: (e) => e.code ?? '—' }
         ], errors.slice(0, 50))]

@@ -8,6 +8,7 @@ import { when } from '../../components/time.js'
 import { h } from '../../dom.js'
 import { go, rerender } from '../../navigation.js'
 import { memberActions } from './actions.js'
+import { memberHistory } from '../../components/audit-table.js'
 
 /** @type {Record<import('../../types.js').ManagedRoleState['state'], [string, string]>} */
 const STATE = {
@@ -70,4 +71,7 @@ export async function memberPage (main, _params, discordUserId) {
     main.append(section)
   }
   if (d.guilds.length === 0) main.append(h('p', { class: 'muted' }, 'No guild is enabled.'))
+  // What the syncs did to this member, effects first (the page names them already: no Member column).
+  main.append(h('section', { class: 'panel', 'aria-labelledby': 'mem-hist' }, h('h2', { id: 'mem-hist' }, 'Recent role changes'),
+    memberHistory({ discord_user_id: discordUserId }, ['Member', 'Run'], 'No role change yet.')))
 }
