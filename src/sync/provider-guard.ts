@@ -40,14 +40,12 @@ async function bounded<T> (call: () => T | Promise<T>, o: ProviderGuardOptions):
 /** The same provider with every call bounded in time and retried; the host's object is not modified. */
 export function guardProvider (provider: MembershipProvider, o: ProviderGuardOptions): MembershipProvider {
   const one = (userId: string): Promise<MembershipInfo | null> => bounded(() => provider.getMembership(userId), o)
-  const guarded: MembershipProvider = { getMembership: one }
-  if (typeof provider.getMemberships === 'function') {
-    const many = provider.getMemberships.bind(provider)
-    guarded.getMemberships = (userIds) => bounded(() => many(userIds), o)
+  const many = typeof provider.getMemberships === 'function' ? provider.getMemberships.bind(provider) : undefined
+  const groups = typeof provider.listGroups === 'function' ? provider.listGroups.bind(provider) : undefined
+  // Optional methods stay absent when the host has none: callers test for them.
+  return {
+    getMembership: one,
+    ...(many === undefined ? {} : { getMemberships: (userIds: readonly string[]) => bounded(() => many(userIds), o) }),
+    ...(groups === undefined ? {} : { listGroups: () => bounded(groups, o) })
   }
-  if (typeof provider.listGroups === 'function') {
-    const groups = provider.listGroups.bind(provider)
-    guarded.listGroups = () => bounded(groups, o)
-  }
-  return guarded
 }
