@@ -24,6 +24,8 @@ export interface RequestEvent extends Base {
 export interface ResponseEvent extends RequestEvent {
   status: number
   durationMs: number
+  /** The guild a `/guilds/{guild.id}/...` request was for (a snowflake, not secret); null for any other path. */
+  guildId: string | null
 }
 
 /** Discord answered 429. */

@@ -26,7 +26,7 @@ export const GuildActivityBody = Type.Object({
   days: Type.Array(Day, { description: 'The last 30 UTC days of the guild\'s runs, oldest first' }),
   runs_read: Type.Integer(),
   truncated: Type.Boolean({ description: 'The bound on runs read was reached before the 30 days began: older days are incomplete' }),
-  requests: Type.Array(Minute, { description: 'Discord requests and 429s per minute over the last hour, this instance, all guilds' })
+  requests: Type.Array(Minute, { description: 'Discord requests and 429s per minute over the last hour: this guild\'s own (`/guilds/{id}/...`) requests, as seen by this instance' })
 })
 
 export function presentActivity (a: GuildActivity, minutes: readonly RequestMinute[]): Static<typeof GuildActivityBody> {

@@ -29,6 +29,26 @@ describe('RequestActivity: requests and 429s per minute', () => {
     expect(a.series().every((m) => m.requests === 0)).toBe(true)
     expect(a.series()).toHaveLength(3)
   })
+
+  it('keeps each guild\'s requests apart from the others, and at most maxGuilds guilds (the one heard from longest ago goes)', () => {
+    const now = Date.UTC(2026, 0, 1, 12, 0, 10)
+    const a = new RequestActivity({ minutes: 2, maxGuilds: 2, now: () => now })
+    a.record(false, '101')
+    a.record(true, '101')
+    a.record(false, '202')
+    a.record(false)
+    const total = (s: Array<{ requests: number, rate_limited: number }>): number[] => [s.reduce((n, m) => n + m.requests, 0), s.reduce((n, m) => n + m.rate_limited, 0)]
+    expect(total(a.series('101'))).toEqual([2, 1])
+    expect(total(a.series('202'))).toEqual([1, 0])
+    expect(total(a.series())).toEqual([4, 1])
+    // 101 was heard from again, so a third guild pushes out 202, not 101.
+    a.record(false, '101')
+    a.record(false, '303')
+    expect(total(a.series('202'))).toEqual([0, 0])
+    expect(total(a.series('101'))).toEqual([3, 1])
+    expect(total(a.series('303'))).toEqual([1, 0])
+    expect(a.series('404')).toHaveLength(2)
+  })
 })
 
 function run (over: Partial<SyncRunRecord> & { created_at: Date }, guild: Partial<NonNullable<SyncRunRecord['results']['guilds']>[number]>): SyncRunRecord {
@@ -124,7 +144,15 @@ describe('GET /guilds/{guild_id}/activity', () => {
     const today = res.body.days.at(-1)
     expect(today).toMatchObject({ day: new Date().toISOString().slice(0, 10), runs: 2, applied: 1, planned: 1, held: 0 })
     expect(res.body.requests).toHaveLength(60)
-    expect(res.body.requests.reduce((n: number, m: { requests: number }) => n + m.requests, 0)).toBeGreaterThan(0)
+    const guildRequests = (body: { requests: Array<{ requests: number }> }): number => body.requests.reduce((n, m) => n + m.requests, 0)
+    expect(guildRequests(res.body)).toBeGreaterThan(0)
+    // Only this guild's requests: a second guild's sync adds to its own chart, not to this one.
+    await w.guild(IDS.g2, 'Beta Guild')
+    const before = guildRequests(res.body)
+    await w.call('POST', `/guilds/${IDS.g2}/health-check`)
+    const other = await w.call('GET', `/guilds/${IDS.g2}/activity`)
+    expect(guildRequests(other.body)).toBeGreaterThan(0)
+    expect(guildRequests((await w.call('GET', `/guilds/${IDS.g1}/activity`)).body)).toBe(before)
 
     expect((await w.call('GET', `/guilds/${IDS.g1}/activity`, { as: { id: HOST.alice, permissions: [] } })).status).toBe(403)
     expect((await w.call('GET', '/guilds/1999999999999999999/activity')).body.code).toBe('FST_DISCORD_NOT_FOUND')

@@ -126,7 +126,8 @@ export class SequentialHandler {
       bucket,
       attempt,
       status: response.status,
-      durationMs: Math.round((performance.now() - started) * 1000) / 1000
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      guildId: route.template.startsWith('/guilds/:guild_id') ? route.major : null
     })
     if (headers.bucket !== undefined) {
       held.stateKey = `${headers.bucket}:${route.major}`

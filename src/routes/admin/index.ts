@@ -108,7 +108,7 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ healthChecker: GuildHealthTask, r
     // 404 for a guild that is not configured, like every other guild route.
     const guild = await guilds.get(request.params.guild_id)
     const activity = await guildActivity(fastify.discord.store, guild.guild_id, { now: new Date() })
-    return presentActivity(activity, requestActivity.series())
+    return presentActivity(activity, requestActivity.series(guild.guild_id))
   })
 }
 
