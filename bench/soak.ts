@@ -5,6 +5,7 @@
  *
  *   node --expose-gc --import tsx bench/soak.ts [--minutes 15] [--sample-seconds 60]
  *     [--members 200] [--flip 10] [--complete-every 5] [--retention 10m] [--cleanup-interval 1m] [--sim-log 1000]
+ *     [--sim-token-ttl 10m]
  *
  * Load: one OAuth login start a second (every `--complete-every`th one is completed against the
  * simulator: consent, callback, token exchange, link); every 15 s an applied guild sync (the
@@ -41,7 +42,8 @@ const { values: args } = parseArgs({
     'complete-every': { type: 'string', default: '5' },
     retention: { type: 'string', default: '10m' },
     'cleanup-interval': { type: 'string', default: '1m' },
-    'sim-log': { type: 'string', default: '1000' }
+    'sim-log': { type: 'string', default: '1000' },
+    'sim-token-ttl': { type: 'string', default: '10m' }
   }
 })
 const MINUTES = Number(args.minutes)
@@ -58,6 +60,15 @@ const CLEANUP_MS = parseDuration(args['cleanup-interval']) as number
  * request log: ~945 B an entry).
  */
 const SIM_LOG = Number(args['sim-log'])
+/**
+ * The simulator, like Discord, keeps every access token it issued until it expires (and one
+ * lifetime more, for revocation): with Discord's 7 days, every login's token stays in this
+ * process for two weeks, ~1 KB each (issue 18's heap snapshots: an authorization, a token
+ * record, code and key strings per login). Shortened so the simulator's token store levels
+ * off within the warm-up and is not read as the plugin's growth; the plugin's token refresh
+ * then renews the linked users' tokens every run (each expires within tokenRefreshThreshold).
+ */
+const SIM_TOKEN_TTL_S = (parseDuration(args['sim-token-ttl']) as number) / 1000
 /** OAuth states live 10 min (auth.stateExpiry) and are purged every 10 min: 20 min until they level off. */
 const STATE_LEVEL_MIN = 20
 /** When every pruned table has had time to level off. */
@@ -164,7 +175,7 @@ function every (ms: number, fn: () => Promise<void>, busy: Set<Promise<void>>): 
 
 async function start (path: string): Promise<World> {
   const w = await buildWorld({
-    sim: { requestLogLimit: SIM_LOG, auditLogLimit: SIM_LOG, messageLimit: SIM_LOG },
+    sim: { requestLogLimit: SIM_LOG, auditLogLimit: SIM_LOG, messageLimit: SIM_LOG, accessTokenTtlSeconds: SIM_TOKEN_TTL_S },
     listen: true,
     oauth: OAUTH,
     membership: true,
@@ -344,7 +355,7 @@ async function main (): Promise<void> {
   console.log('load: 1 login start/s (every ' + COMPLETE_EVERY + 'th completed: consent, callback, link, sync on link); every 15 s an applied guild sync, a dry run, 3 user syncs; every 5 s GET /status (admin, anonymous) and GET /sync/status')
   console.log(`retention SHORTENED for the soak: sync.retention ${args.retention}, sync.cleanupInterval ${args['cleanup-interval']} (plugin defaults 90d, 6h); ` +
     'OAuth states purged every auth.stateExpiry (10m); tokenRefresh every 10m, its runs kept tokenRefresh.retention (90d: at most 7 in this soak)')
-  console.log(`store: SQLite file ${path}, opened by the plugin (WAL); rows from store.stats(), bytes = file + WAL + shm on disk; simulator request log bounded at ${SIM_LOG} entries; rate limits generous (the world's default)`)
+  console.log(`store: SQLite file ${path}, opened by the plugin (WAL); rows from store.stats(), bytes = file + WAL + shm on disk; simulator request log bounded at ${SIM_LOG} entries, its access tokens expire after ${args['sim-token-ttl']} (Discord: 7 days); rate limits generous (the world's default)`)
 
   const loop = monitorEventLoopDelay({ resolution: 10 })
   loop.enable()

@@ -2,7 +2,7 @@ import { describeFailure } from '../errors/discord-api-error.js'
 import { DiscordRateLimitError } from '../errors/rate-limit-error.js'
 import { sleep } from '../util.js'
 import type { LimiterContext, WaitNotice } from './context.js'
-import type { BucketUpdate, RateLimitStore } from './store.js'
+import { BUCKET_HASH_IDLE_MS, type BucketUpdate, type RateLimitStore } from './store.js'
 
 export interface BucketLimiterOptions {
   offsetMs: number
@@ -12,6 +12,9 @@ export interface BucketLimiterOptions {
 
 /** A known route -> bucket mapping is written to the store again after this long (its TTL is 24 h). */
 const HASH_REFRESH_MS = 60 * 60 * 1000
+
+/** The cache is swept for idle mappings (BUCKET_HASH_IDLE_MS) at most this often, when it learns one. */
+const SWEEP_INTERVAL_MS = 60 * 1000
 
 /** How often a request polls a bucket whose lock another process (or queue) holds. */
 const LOCK_POLL_MS = 10
@@ -26,16 +29,25 @@ const LOCK_POLL_MS = 10
 export class BucketLimiter {
   readonly #store: RateLimitStore
   readonly #opts: BucketLimiterOptions
-  readonly #hashes = new Map<string, { hash: string, storedAt: number }>()
+  readonly #hashes = new Map<string, { hash: string, storedAt: number, usedAt: number }>()
+  #sweptAt = 0
 
   constructor (store: RateLimitStore, options: BucketLimiterOptions) {
     this.#store = store
     this.#opts = options
   }
 
+  /** Mappings cached in this process (for tests and bounds). */
+  get cachedMappings (): number {
+    return this.#hashes.size
+  }
+
   /** Bucket hash known in this process, without asking the store. */
   cachedHash (tokenId: string, routeKey: string): string | undefined {
-    return this.#hashes.get(`${tokenId}:${routeKey}`)?.hash
+    const entry = this.#hashes.get(`${tokenId}:${routeKey}`)
+    if (entry === undefined) return undefined
+    entry.usedAt = Date.now()
+    return entry.hash
   }
 
   /** Bucket hash of the route: this process's cache, else whatever another process discovered. */
@@ -43,7 +55,7 @@ export class BucketLimiter {
     const cached = this.cachedHash(tokenId, routeKey)
     if (cached !== undefined) return cached
     const remote = await this.#store.getBucketHash(tokenId, routeKey)
-    if (remote !== undefined) this.#hashes.set(`${tokenId}:${routeKey}`, { hash: remote, storedAt: Date.now() })
+    if (remote !== undefined) this.#cache(`${tokenId}:${routeKey}`, remote, Date.now())
     return remote
   }
 
@@ -54,9 +66,21 @@ export class BucketLimiter {
   async remember (tokenId: string, routeKey: string, hash: string): Promise<void> {
     const key = `${tokenId}:${routeKey}`
     const known = this.#hashes.get(key)
-    if (known !== undefined && known.hash === hash && Date.now() - known.storedAt < HASH_REFRESH_MS) return
-    this.#hashes.set(key, { hash, storedAt: Date.now() })
+    const now = Date.now()
+    if (known !== undefined && known.hash === hash && now - known.storedAt < HASH_REFRESH_MS) {
+      known.usedAt = now
+      return
+    }
+    this.#cache(key, hash, now)
     await this.#store.setBucketHash(tokenId, routeKey, hash)
+  }
+
+  #cache (key: string, hash: string, now: number): void {
+    if (!this.#hashes.has(key) && now - this.#sweptAt >= SWEEP_INTERVAL_MS) {
+      this.#sweptAt = now
+      for (const [k, entry] of this.#hashes) if (now - entry.usedAt >= BUCKET_HASH_IDLE_MS) this.#hashes.delete(k)
+    }
+    this.#hashes.set(key, { hash, storedAt: now, usedAt: now })
   }
 
   /**

@@ -1,5 +1,5 @@
 import {
-  BUCKET_HASH_TTL_MS,
+  BUCKET_HASH_IDLE_MS,
   BUCKET_STATE_GRACE_MS,
   type BucketAcquireResult,
   type BucketUpdate,
@@ -44,6 +44,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
 
   constructor (now: () => number = Date.now) {
     this.#now = now
+  }
+
+  /** Route -> bucket mappings held (for tests and bounds). */
+  get bucketHashes (): number {
+    return this.#hashes.size
   }
 
   async checkInvalid (tokenId: string, params: InvalidGuardParams): Promise<InvalidCheckResult> {
@@ -184,15 +189,18 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const key = `${tokenId}:${routeKey}`
     const entry = this.#hashes.get(key)
     if (entry === undefined) return undefined
-    if (entry.expires <= this.#now()) {
+    const now = this.#now()
+    if (entry.expires <= now) {
       this.#hashes.delete(key)
       return undefined
     }
+    // In one process a mapping lives while it is used (BUCKET_HASH_IDLE_MS), not a fixed 24 h.
+    entry.expires = now + BUCKET_HASH_IDLE_MS
     return entry.value
   }
 
   async setBucketHash (tokenId: string, routeKey: string, hash: string): Promise<void> {
-    this.#hashes.set(`${tokenId}:${routeKey}`, { value: hash, expires: this.#now() + BUCKET_HASH_TTL_MS })
+    this.#hashes.set(`${tokenId}:${routeKey}`, { value: hash, expires: this.#now() + BUCKET_HASH_IDLE_MS })
   }
 
   /** Drops state nobody can need any more, so idle tokens and guilds do not accumulate. */

@@ -120,5 +120,13 @@ export interface RateLimitStore {
 
 /** How long a discovered route -> bucket mapping is kept (refreshed on every sighting). */
 export const BUCKET_HASH_TTL_MS = 24 * 60 * 60 * 1000
+/**
+ * In this process (the limiter's cache, the memory store) a mapping unused this long is
+ * forgotten sooner. Keys include the token, and a user's OAuth token makes a few requests at
+ * login and is then idle: kept 24 h, every login added entries for a day (issue 18's soak).
+ * Forgetting one costs its next request a turn under the provisional route key, and its bucket
+ * state has long expired by then (it is dropped a second after its reset).
+ */
+export const BUCKET_HASH_IDLE_MS = 10 * 60 * 1000
 /** Bucket state is kept this long past its reset (it is useless after the reset). */
 export const BUCKET_STATE_GRACE_MS = 1_000
