@@ -277,7 +277,8 @@ function errorDto (e: SyncRunError): Static<typeof RunErrorDto> {
   }
 }
 
-export function presentRun (run: SyncRunRecord, progress: RunProgress | null = null): RunDtoType {
+/** What a run's full record and its list summary share. */
+function runHeader (run: SyncRunRecord) {
   return {
     id: run.id,
     sync_type: run.sync_type,
@@ -289,6 +290,12 @@ export function presentRun (run: SyncRunRecord, progress: RunProgress | null = n
     completed_at: iso(run.completed_at),
     duration: run.duration,
     heartbeat_at: iso(run.heartbeat_at),
+  }
+}
+
+export function presentRun (run: SyncRunRecord, progress: RunProgress | null = null): RunDtoType {
+  return {
+    ...runHeader(run),
     results: {
       users_processed: run.results.users_processed,
       users_synced: run.results.users_synced,
@@ -309,16 +316,7 @@ export function presentRun (run: SyncRunRecord, progress: RunProgress | null = n
 export function presentRunSummary (run: SyncRunRecord): Static<typeof RunSummaryDto> {
   const r = run.results
   return {
-    id: run.id,
-    sync_type: run.sync_type,
-    target_id: run.target_id,
-    status: run.status,
-    dry_run: run.dry_run,
-    force: run.force,
-    started_at: iso(run.started_at),
-    completed_at: iso(run.completed_at),
-    duration: run.duration,
-    heartbeat_at: iso(run.heartbeat_at),
+    ...runHeader(run),
     results: {
       users_processed: r.users_processed,
       users_synced: r.users_synced,
