@@ -1,19 +1,22 @@
 /*
- * Soak (issue 18). Not a test: it prints figures. A host app (the plugin on a SQLite file, the
- * simulator in this process over real HTTP on 127.0.0.1, a membership provider) under a steady
- * mixed load for a configurable time, sampled at a fixed interval:
+ * Soak (issue 18). Not a test: it prints figures. A host app (the plugin on a SQLite file, a
+ * membership provider) talking over real HTTP on 127.0.0.1 to the simulator in a child process
+ * (bench/soak-sim.ts), under a steady mixed load for a configurable time, sampled at a fixed
+ * interval. Two processes, so the host's heap is the plugin's alone and the simulator's own
+ * memory is sampled and judged as a measure of its own:
  *
  *   node --expose-gc --import tsx bench/soak.ts [--minutes 15] [--sample-seconds 60]
  *     [--members 200] [--flip 10] [--complete-every 5] [--retention 10m] [--cleanup-interval 1m] [--sim-log 1000]
- *     [--sim-token-ttl 10m]
+ *     [--sim-token-ttl 10m] [--heap-snapshots 25,45]
  *
  * Load: one OAuth login start a second (every `--complete-every`th one is completed against the
  * simulator: consent, callback, token exchange, link); every 15 s an applied guild sync (the
  * membership of `--flip` members changes first, so each applied run writes and audits), a dry
  * run and three user syncs; every 5 s GET /status (admin and anonymous) and GET /sync/status.
  *
- * Samples: RSS, heap used after a forced GC, open file descriptors (/proc/self/fd), event-loop
- * delay (monitorEventLoopDelay, since the last sample), rows per table, the SQLite file + WAL.
+ * Samples: RSS, heap used after a forced GC, open file descriptors (/proc/self/fd) of both
+ * processes, the host's event-loop delay (monitorEventLoopDelay, since the last sample), rows per
+ * table, the SQLite file + WAL, the simulator's request log.
  * The summary fits a line to each measure (growth per hour) over the samples after a warm-up
  * (the longer of sync retention + two cleanup intervals and 20 min for OAuth states: 10 min
  * expiry + 10 min purge interval; by then every pruned table has had time to level off)
@@ -23,15 +26,18 @@
  * Retention is shortened (sync.retention, default here 10m, cleanup every 1m) so the cleanup
  * actually runs during the soak; the plugin's defaults are 90 days and 6 h.
  */
+import { fork, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { ADMIN, authorizeAs, buildWorld, type World } from '../test/helpers/world.js'
+import { writeHeapSnapshot } from 'node:v8'
+import { fileURLToPath } from 'node:url'
+import { ADMIN, buildWorld, type World } from '../test/helpers/world.js'
 import { STATE_BINDING_COOKIE } from '../src/auth/state-binding.js'
-import { PermissionFlags } from '../src/testing/index.js'
 import { parseDuration } from '../src/util/duration.js'
+import type { SoakSimConfig, SoakSimSample } from './soak-sim.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -43,7 +49,8 @@ const { values: args } = parseArgs({
     retention: { type: 'string', default: '10m' },
     'cleanup-interval': { type: 'string', default: '1m' },
     'sim-log': { type: 'string', default: '1000' },
-    'sim-token-ttl': { type: 'string', default: '10m' }
+    'sim-token-ttl': { type: 'string', default: '10m' },
+    'heap-snapshots': { type: 'string', default: '' }
   }
 })
 const MINUTES = Number(args.minutes)
@@ -54,20 +61,22 @@ const COMPLETE_EVERY = Number(args['complete-every'])
 const RETENTION_MS = parseDuration(args.retention) as number
 const CLEANUP_MS = parseDuration(args['cleanup-interval']) as number
 /**
- * The simulator's request log and Discord audit log (rings, default 10,000 each) live in this
- * process: kept small so they are full within the warm-up and their filling is not read as the
- * plugin's heap growth (a 65-minute run with the defaults grew the heap 9 MB/h, ~8 of them the
- * request log: ~945 B an entry).
+ * The simulator's request log and Discord audit log (rings, default 10,000 each): kept small so
+ * they are full within the warm-up and the simulator's heap can be judged flat after it (~945 B
+ * an entry: a 65-minute run with the defaults, simulator in the host's process then, grew the
+ * heap 9 MB/h, ~8 of them the request log).
  */
 const SIM_LOG = Number(args['sim-log'])
 /**
  * The simulator, like Discord, keeps every access token it issued until it expires (and one
- * lifetime more, for revocation): with Discord's 7 days, every login's token stays in this
- * process for two weeks, ~1 KB each (issue 18's heap snapshots: an authorization, a token
+ * lifetime more, for revocation): with Discord's 7 days, every login's token stays in the
+ * simulator for two weeks, ~1 KB each (issue 18's heap snapshots: an authorization, a token
  * record, code and key strings per login). Shortened so the simulator's token store levels
- * off within the warm-up and is not read as the plugin's growth; the plugin's token refresh
- * then renews the linked users' tokens every run (each expires within tokenRefreshThreshold).
+ * off within the warm-up; the plugin's token refresh then renews the linked users' tokens every
+ * run (each expires within tokenRefreshThreshold).
  */
+/** Minutes after which the host writes a V8 heap snapshot (to diff when its heap is not flat). */
+const SNAPSHOT_AT = args['heap-snapshots'] === '' ? [] : args['heap-snapshots'].split(',').map(Number)
 const SIM_TOKEN_TTL_S = (parseDuration(args['sim-token-ttl']) as number) / 1000
 /** OAuth states live 10 min (auth.stateExpiry) and are purged every 10 min: 20 min until they level off. */
 const STATE_LEVEL_MIN = 20
@@ -117,8 +126,59 @@ async function http (w: World, op: string, method: string, path: string, opts: {
   }
 }
 
+// ------------------------------------------------------------------ the simulator's process
+
+/** The simulator in a child process, asked over IPC. */
+class SimProcess {
+  private nextId = 0
+  private readonly waiting = new Map<number, (reply: Record<string, unknown>) => void>()
+  private constructor (private readonly child: ChildProcess, readonly ready: { url: string, apiBaseUrl: string, publicKey?: string }) {
+    child.on('message', (raw) => {
+      const reply = raw as { id: number }
+      this.waiting.get(reply.id)?.(reply as unknown as Record<string, unknown>)
+      this.waiting.delete(reply.id)
+    })
+  }
+
+  get pid (): number | undefined { return this.child.pid }
+
+  static async start (config: SoakSimConfig): Promise<SimProcess> {
+    const child = fork(fileURLToPath(new URL('./soak-sim.ts', import.meta.url)), [JSON.stringify(config)], {
+      execArgv: ['--expose-gc', '--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    })
+    const ready = await new Promise<SimProcess['ready']>((resolve, reject) => {
+      child.once('message', (m) => { resolve(m as SimProcess['ready']) })
+      child.once('exit', (code) => { reject(new Error(`the simulator process exited (${String(code)}) before it was ready`)) })
+    })
+    return new SimProcess(child, ready)
+  }
+
+  private async ask (msg: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = this.nextId++
+    return await new Promise((resolve, reject) => {
+      this.waiting.set(id, (reply) => { reply.ok === true ? resolve(reply) : reject(new Error(String(reply.error))) })
+      this.child.send({ ...msg, id })
+    })
+  }
+
+  /** Plays the browser at the consent page, approving as `userId`: Discord's redirect parameters. */
+  async authorize (authUrl: string, userId: string): Promise<{ code: string, state: string }> {
+    const r = await this.ask({ type: 'authorize', authUrl, userId })
+    return { code: String(r.code), state: String(r.state) }
+  }
+
+  async sample (): Promise<SoakSimSample> { return (await this.ask({ type: 'sample' })).sample as SoakSimSample }
+
+  async close (): Promise<void> {
+    const exited = new Promise<void>((resolve) => { this.child.once('exit', () => { resolve() }) })
+    this.child.send({ type: 'close' })
+    await exited
+  }
+}
+
 let logins = 0
-async function login (w: World): Promise<void> {
+async function login (w: World, sim: SimProcess): Promise<void> {
   const n = logins++
   const res = await http(w, 'login start', 'GET', '/auth/login')
   if (res === null) return
@@ -126,7 +186,7 @@ async function login (w: World): Promise<void> {
   if (n % COMPLETE_EVERY !== 0 || typeof body.auth_url !== 'string') return
   const binding = (res.headers.getSetCookie().find((c) => c.startsWith(`${STATE_BINDING_COOKIE}=`)) ?? '').split(';')[0]
   try {
-    const { code, state } = await authorizeAs(w.sim, body.auth_url, memberId((n / COMPLETE_EVERY) % LOGIN_POOL))
+    const { code, state } = await sim.authorize(body.auth_url, memberId((n / COMPLETE_EVERY) % LOGIN_POOL))
     const cb = await http(w, 'login callback', 'GET', `/auth/callback?${new URLSearchParams({ code, state }).toString()}`, { cookie: binding })
     await cb?.arrayBuffer()
   } catch (err) {
@@ -173,28 +233,27 @@ function every (ms: number, fn: () => Promise<void>, busy: Set<Promise<void>>): 
 
 // ------------------------------------------------------------------ world
 
-async function start (path: string): Promise<World> {
-  const w = await buildWorld({
+async function start (path: string): Promise<{ w: World, sim: SimProcess }> {
+  const sim = await SimProcess.start({
     sim: { requestLogLimit: SIM_LOG, auditLogLimit: SIM_LOG, messageLimit: SIM_LOG, accessTokenTtlSeconds: SIM_TOKEN_TTL_S },
-    listen: true,
     oauth: OAUTH,
+    ids: ID,
+    members: Array.from({ length: MEMBERS }, (_, i) => memberId(i))
+  })
+  const w = await buildWorld({
+    sim: false,
+    listen: true,
     membership: true,
-    seed (sim) {
-      const s = sim.state
-      s.addBot({ token: ID.botToken, user: { id: ID.bot, username: 'soakbot' } })
-      s.addUser({ id: ID.owner, username: 'owner' })
-      s.addGuild({ id: ID.guild, name: 'Soak Guild', owner_id: ID.owner })
-      s.addRole(ID.guild, { id: ID.botRole, name: 'soakbot', position: 10, permissions: PermissionFlags.MANAGE_ROLES })
-      s.addRole(ID.guild, { id: ID.pilot, name: 'Pilot', position: 5 })
-      s.addRole(ID.guild, { id: ID.corp, name: 'Corp', position: 4 })
-      s.addMember(ID.guild, ID.bot, [ID.botRole])
-      const ids = Array.from({ length: MEMBERS }, (_, i) => memberId(i))
-      s.addUsers(ids)
-      s.addMembers(ID.guild, ids.map((userId) => ({ userId, roleIds: [] })))
-    },
     plugin: {
       // The plugin opens the file itself, as a deployment does (WAL mode, synchronous NORMAL).
       store: { type: 'sqlite', path },
+      apiBaseUrl: sim.ready.apiBaseUrl,
+      discord: {
+        ...OAUTH,
+        apiBaseUrl: sim.ready.apiBaseUrl,
+        authorizeUrl: `${sim.ready.url}/oauth2/authorize`,
+        ...(sim.ready.publicKey === undefined ? {} : { publicKey: sim.ready.publicKey })
+      },
       auth: { stateRateLimit: { max: 600, timeWindow: '1m' } },
       tokenRefresh: { enabled: true, interval: '10m' },
       sync: {
@@ -221,7 +280,7 @@ async function start (path: string): Promise<World> {
     await w.store.createUser({ user_id: hostId(i), discord_user_id: memberId(i), username: `m${i}`, guilds: [{ id: ID.guild, name: 'Soak Guild', permissions: '0' }] })
     w.membership.set(hostId(i), i % 2 === 0 ? ['pilots'] : [])
   }
-  return w
+  return { w, sim }
 }
 
 // ------------------------------------------------------------------ sampling
@@ -235,6 +294,9 @@ interface Sample {
   loopMax: number
   dbBytes: number
   simLog: number
+  simRss: number
+  simHeap: number
+  simFds: number
   rows: Record<string, number>
   load: number
 }
@@ -257,8 +319,9 @@ const MB = 1024 * 1024
 const short = (name: string): string => name.replace(/^discord_/, '')
 
 /** Rows from the store's own stats() (what GET /status shows admins); bytes from the files on disk. */
-async function sample (w: World, path: string, t0: number, loop: ReturnType<typeof monitorEventLoopDelay>): Promise<Sample> {
+async function sample (w: World, sim: SimProcess, path: string, t0: number, loop: ReturnType<typeof monitorEventLoopDelay>): Promise<Sample> {
   const rows = Object.fromEntries((await storeStats(w)).tables.map((t) => [t.name, t.rows]))
+  const child = await sim.sample()
   gc()
   const m = process.memoryUsage()
   const s: Sample = {
@@ -269,7 +332,10 @@ async function sample (w: World, path: string, t0: number, loop: ReturnType<type
     loopP99: loop.percentile(99) / 1e6,
     loopMax: loop.max / 1e6,
     dbBytes: fileBytes(path) / MB,
-    simLog: w.sim.requests.length,
+    simLog: child.requests,
+    simRss: child.rss / MB,
+    simHeap: child.heap / MB,
+    simFds: child.fds,
     rows,
     load: loadavg()[0] as number
   }
@@ -281,11 +347,12 @@ async function sample (w: World, path: string, t0: number, loop: ReturnType<type
 }
 
 function header (names: string[]): string {
-  return ['min', 'rss MB', 'heap MB', 'fds', 'loop p99', 'loop max', 'db MB', 'sim log', ...names.map(short), 'load'].join(' | ')
+  return ['min', 'rss MB', 'heap MB', 'fds', 'loop p99', 'loop max', 'db MB', 'sim rss', 'sim heap', 'sim fds', 'sim log', ...names.map(short), 'load'].join(' | ')
 }
 
 function line (s: Sample, names: string[]): string {
-  return [s.t.toFixed(1), s.rss.toFixed(1), s.heap.toFixed(2), s.fds, s.loopP99.toFixed(1), s.loopMax.toFixed(1), s.dbBytes.toFixed(2), s.simLog,
+  return [s.t.toFixed(1), s.rss.toFixed(1), s.heap.toFixed(2), s.fds, s.loopP99.toFixed(1), s.loopMax.toFixed(1), s.dbBytes.toFixed(2),
+    s.simRss.toFixed(1), s.simHeap.toFixed(2), s.simFds, s.simLog,
     ...names.map((n) => s.rows[n]), s.load.toFixed(2)].join(' | ')
 }
 
@@ -317,6 +384,9 @@ function summary (samples: Sample[], names: string[], warmupMin: number): string
     { name: 'fds', get: (s) => s.fds, floor: () => 2, judged: true },
     { name: 'loop p99 ms', get: (s) => s.loopP99, floor: () => 5, judged: false },
     { name: 'db MB (file+WAL)', get: (s) => s.dbBytes, floor: (mean) => Math.max(0.1, mean * 0.02), judged: false },
+    { name: 'simulator rss MB', get: (s) => s.simRss, floor: () => 1, judged: false },
+    { name: 'simulator heap MB (after GC)', get: (s) => s.simHeap, floor: () => 1, judged: true },
+    { name: 'simulator fds', get: (s) => s.simFds, floor: () => 2, judged: true },
     { name: 'sim request log', get: (s) => s.simLog, floor: () => 1, judged: true },
     // Token refresh runs grow by one per tokenRefresh.interval (10m here) until tokenRefresh.retention
     // (90d): bounded, but not within a soak; the other tables must level off.
@@ -336,7 +406,7 @@ function summary (samples: Sample[], names: string[], warmupMin: number): string
     out.push([m.name, f(all[0]), f(all.at(-1)), f(Math.min(...all)), f(Math.max(...all)), f(overall.slope * 60), f(w.slope * 60), f(change), f(w.noise), m.judged ? verdict : `${verdict} (not judged)`].join(' | '))
   }
   const bad = verdicts.filter((v) => !v.endsWith('flat'))
-  out.push(`verdict: ${bad.length === 0 ? 'PASS: heap, descriptors, the simulator log and every table flat after warm-up' : `FAIL: ${bad.join(', ')}`}`)
+  out.push(`verdict: ${bad.length === 0 ? 'PASS: host heap and descriptors, simulator heap, descriptors and log, and every table flat after warm-up' : `FAIL: ${bad.join(', ')}`}`)
   return out
 }
 
@@ -347,7 +417,7 @@ const f = (v: number | undefined): string => v === undefined ? '-' : Math.abs(v)
 async function main (): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'discord-soak-'))
   const path = join(dir, 'discord.sqlite')
-  const w = await start(path)
+  const { w, sim } = await start(path)
   const admin = w.tokenFor(ADMIN)
   const names = (await storeStats(w)).tables.map((t) => t.name)
   console.log(`node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${new Date().toISOString()}`)
@@ -355,28 +425,35 @@ async function main (): Promise<void> {
   console.log('load: 1 login start/s (every ' + COMPLETE_EVERY + 'th completed: consent, callback, link, sync on link); every 15 s an applied guild sync, a dry run, 3 user syncs; every 5 s GET /status (admin, anonymous) and GET /sync/status')
   console.log(`retention SHORTENED for the soak: sync.retention ${args.retention}, sync.cleanupInterval ${args['cleanup-interval']} (plugin defaults 90d, 6h); ` +
     'OAuth states purged every auth.stateExpiry (10m); tokenRefresh every 10m, its runs kept tokenRefresh.retention (90d: at most 7 in this soak)')
-  console.log(`store: SQLite file ${path}, opened by the plugin (WAL); rows from store.stats(), bytes = file + WAL + shm on disk; simulator request log bounded at ${SIM_LOG} entries, its access tokens expire after ${args['sim-token-ttl']} (Discord: 7 days); rate limits generous (the world's default)`)
+  console.log(`store: SQLite file ${path}, opened by the plugin (WAL); rows from store.stats(), bytes = file + WAL + shm on disk; simulator in a child process (pid ${sim.pid}), its request log bounded at ${SIM_LOG} entries, its access tokens expire after ${args['sim-token-ttl']} (Discord: 7 days); rate limits generous (the world's default)`)
 
   const loop = monitorEventLoopDelay({ resolution: 10 })
   loop.enable()
   const t0 = Date.now()
   const busy = new Set<Promise<void>>()
   const stops = [
-    every(1000, async () => await login(w), busy),
+    every(1000, async () => await login(w, sim), busy),
     every(15_000, async () => await syncCycle(w, admin), busy),
     every(5000, async () => await reads(w, admin), busy)
   ]
   const samples: Sample[] = []
+  const snapshotted = new Set<number>()
+  const snapshotDir = mkdtempSync(join(tmpdir(), 'discord-soak-heap-'))
   console.log(header(names))
-  const first = await sample(w, path, t0, loop)
+  const first = await sample(w, sim, path, t0, loop)
   samples.push(first)
   console.log(line(first, names))
   const end = t0 + MINUTES * 60_000
   await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
-      sample(w, path, t0, loop).then((s) => {
+      sample(w, sim, path, t0, loop).then((s) => {
         samples.push(s)
         console.log(line(s, names))
+        const due = SNAPSHOT_AT.filter((m) => m <= s.t && !snapshotted.has(m))
+        for (const m of due) {
+          snapshotted.add(m)
+          console.log(`heap snapshot (minute ${m}): ${writeHeapSnapshot(join(snapshotDir, `host-${m}min.heapsnapshot`))}`)
+        }
         if (Date.now() + SAMPLE_MS / 2 > end) { clearInterval(timer); resolve() }
       }, (err: unknown) => { clearInterval(timer); reject(err instanceof Error ? err : new Error(String(err))) })
     }, SAMPLE_MS)
@@ -389,6 +466,7 @@ async function main (): Promise<void> {
   for (const l of summary(samples, names, WARMUP_MIN)) console.log(l)
   console.log(`load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${new Date().toISOString()}`)
   await w.close()
+  await sim.close()
   rmSync(dir, { recursive: true, force: true })
 }
 
