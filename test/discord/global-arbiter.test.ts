@@ -39,6 +39,7 @@ function limiterOptions (over: Partial<GlobalLimiterOptions> = {}): GlobalLimite
     globalOffsetMs: DEFAULT_REST_OPTIONS.globalOffsetMs,
     offsetMs: DEFAULT_REST_OPTIONS.offsetMs,
     maxWaitMs: 60_000,
+    inFlightMs: DEFAULT_REST_OPTIONS.timeoutMs,
     invalidThreshold: 1_000_000,
     invalidTotalThreshold: 1_000_000,
     invalidWindowMs: 600_000,
@@ -59,6 +60,7 @@ function recording (store: RateLimitStore, clock: () => number): { store: RateLi
     }
     return r
   }
+  wrapped.settleGlobal = async (tokenId, member) => { await store.settleGlobal(tokenId, member) }
   return { store: wrapped, grants, byToken }
 }
 
@@ -122,7 +124,8 @@ describe('global arbiter: the limiter in front of the store', () => {
     let botLast = 0
     let otherLast = 0
     await Promise.all([
-      ...Array.from({ length: 40 }, (_, i) => limiter.acquire(ctx, () => {}).then(() => { order.push(i); botLast = Date.now() })),
+      // Each request answered at once: its grant settled as soon as it is made.
+      ...Array.from({ length: 40 }, (_, i) => limiter.acquire(ctx, () => {}).then(async (grant) => { order.push(i); botLast = Date.now(); await limiter.settle('bot', grant) })),
       ...Array.from({ length: 10 }, () => other.acquire().then(() => { otherLast = Date.now() }))
     ])
     // First come, first served, and the line is gone once drained.
@@ -137,6 +140,30 @@ describe('global arbiter: the limiter in front of the store', () => {
     expect(byToken.get('other-bot')).toHaveLength(10)
     expect(otherLast).toBeLessThan(botLast)
     expect(other.requestsPerSecond).toBeCloseTo(10 * 1000 / 210, 5)
+  })
+
+  it('a request that reaches Discord late still keeps every second of arrivals within the budget', async () => {
+    // A 200 ms window with a budget of 10 and no margin: the first five requests (new connections,
+    // as at start-up) arrive 100 ms after their grants, the rest at once; each is settled on
+    // arrival plus 1 ms (its answer). Dated at their grants, the five late ones would meet the
+    // next window's grants (15 arrivals in 200 ms).
+    const limiter = new GlobalLimiter(new MemoryRateLimitStore(), limiterOptions({ requestsPerWindow: 10, windowMs: 200, globalOffsetMs: 0 }), 'i1')
+    const ctx = { tokenId: 'bot', method: 'GET', route: '/x', major: 'global' }
+    const arrivals: number[] = []
+    const answered: Array<Promise<void>> = []
+    await Promise.all(Array.from({ length: 60 }, async (_, i) => {
+      const grant = await limiter.acquire(ctx, () => {})
+      const late = i < 5 ? 100 : 0
+      answered.push((async () => {
+        await new Promise((resolve) => setTimeout(resolve, late))
+        arrivals.push(performance.now())
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        await limiter.settle('bot', grant)
+      })())
+    }))
+    await Promise.all(answered)
+    expect(arrivals).toHaveLength(60)
+    expect(maxInSlidingWindow(arrivals.sort((a, b) => a - b), 200)).toBeLessThanOrEqual(10)
   })
 
   it('a request aborted while in line leaves it without taking a slot', async () => {

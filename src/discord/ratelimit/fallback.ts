@@ -125,6 +125,11 @@ export class FallbackRateLimitStore implements RateLimitStore {
       (m) => m.acquireGlobal(tokenId, this.#share(tokenId, params)))
   }
 
+  settleGlobal (tokenId: string, member: string): Promise<void> {
+    // Both: the in-process mirror (or the degraded window) holds the same member.
+    return this.#run((s) => s.settleGlobal(tokenId, member), (m) => m.settleGlobal(tokenId, member))
+  }
+
   checkInvalid (tokenId: string, params: InvalidGuardParams): Promise<InvalidCheckResult> {
     return this.#run((s) => s.checkInvalid(tokenId, params))
   }

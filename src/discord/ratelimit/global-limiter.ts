@@ -15,6 +15,12 @@ export interface GlobalLimiterOptions {
   /** Added to the wait after a global 429 (`offsetMs`). */
   offsetMs: number
   maxWaitMs: number
+  /**
+   * The longest a granted request can be on its way (the client's `timeoutMs`): a grant counts in
+   * the window from the moment it is granted until a window after `settle`, and for at most this
+   * long if it is never settled (a crashed process's grants in Redis).
+   */
+  inFlightMs: number
   invalidThreshold: number
   invalidTotalThreshold: number
   invalidWindowMs: number
@@ -37,6 +43,12 @@ const PACING_BURST_SHARE = 0.04
  *
  * - The window is a sliding log widened by `globalOffsetMs`, so no interval of
  *   `windowMs + globalOffsetMs` ever holds more than `requestsPerWindow` grants.
+ * - A grant holds its place from the moment it is granted until a window after its answer came
+ *   back (`settle`): a request reaches Discord somewhere in between, so however late it leaves
+ *   (a new connection, a busy event loop, a slow network) no window of arrivals at Discord holds
+ *   more than the limit. Dating grants when they were granted let a request that left 100 ms late
+ *   meet the 51st grant inside one of Discord's seconds (issue 16: one global 429 in 20,400
+ *   requests on a quiet machine, and more under load).
  * - Grants are paced (GCRA, one per `(windowMs + globalOffsetMs) / requestsPerWindow` on
  *   average) instead of let through as a burst of the whole window: a burst queues on the
  *   connections and reaches Discord spread over more than a second, part of it in the next
@@ -67,25 +79,38 @@ export class GlobalLimiter {
     return this.#line.size(`g:${tokenId}`)
   }
 
-  /** Waits for a global slot; throws when the invalid-request guard is tripped or the wait is too long. */
-  async acquire (ctx: LimiterContext, onWait: (notice: WaitNotice) => void): Promise<void> {
-    await this.#line.run(`g:${ctx.tokenId}`, () => this.#acquireHead(ctx, onWait), ctx.signal)
+  /**
+   * Waits for a global slot; throws when the invalid-request guard is tripped or the wait is too
+   * long. Returns the grant, to `settle` once the request's answer is in (or it failed).
+   */
+  async acquire (ctx: LimiterContext, onWait: (notice: WaitNotice) => void): Promise<string> {
+    return await this.#line.run(`g:${ctx.tokenId}`, () => this.#acquireHead(ctx, onWait), ctx.signal)
+  }
+
+  /**
+   * Dates a grant now: its request has an answer or has failed. Never throws: a grant that is
+   * not settled leaves the window `inFlightMs` + a window after it was granted.
+   */
+  async settle (tokenId: string, grant: string): Promise<void> {
+    await this.#store.settleGlobal(tokenId, grant).catch(() => {})
   }
 
   /** A view of this limiter for one token, for callers outside the REST client. */
   arbiter (tokenId: string): GlobalArbiter {
     const ctx = { tokenId, method: 'ANY', route: '(global arbiter)', major: 'global' }
     return {
-      acquire: async (signal?: AbortSignal) => { await this.acquire({ ...ctx, signal }, () => {}) },
+      // The caller sends (or paces) on its own: its grant is dated when granted.
+      acquire: async (signal?: AbortSignal) => { await this.settle(tokenId, await this.acquire({ ...ctx, signal }, () => {})) },
       requestsPerSecond: this.requestsPerSecond,
       waiting: () => this.waiting(tokenId)
     }
   }
 
-  async #acquireHead (ctx: LimiterContext, onWait: (notice: WaitNotice) => void): Promise<void> {
+  async #acquireHead (ctx: LimiterContext, onWait: (notice: WaitNotice) => void): Promise<string> {
     const window = this.#opts.windowMs + this.#opts.globalOffsetMs
     for (;;) {
       ctx.signal?.throwIfAborted()
+      const member = `${this.#instance}:${++this.#seq}`
       const result = await this.#store.acquireGlobal(ctx.tokenId, {
         limit: this.#opts.requestsPerWindow,
         windowMs: window,
@@ -94,10 +119,11 @@ export class GlobalLimiter {
         invalidThreshold: this.#opts.invalidThreshold,
         invalidTotalThreshold: this.#opts.invalidTotalThreshold,
         invalidWindowMs: this.#opts.invalidWindowMs,
-        member: `${this.#instance}:${++this.#seq}`,
+        member,
+        inFlightMs: this.#opts.inFlightMs,
         instance: this.#instance
       })
-      if (result.granted) return
+      if (result.granted) return member
       if (result.reason === 'invalid' || result.reason === 'invalidTotal') throw this.#guardError(ctx, result.reason, result.count, result.waitMs)
       const waitMs = result.reason === 'paused' ? result.waitMs + this.#opts.offsetMs : result.waitMs
       if (waitMs > this.#opts.maxWaitMs) {

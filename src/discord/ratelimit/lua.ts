@@ -34,13 +34,15 @@ end
  * KEYS: global log (zset), global pause, invalid log of the token (zset), invalid log of all tokens (zset),
  * instances using the token (zset), pacing (string: theoretical arrival time of the next grant)
  * ARGV: limit, windowMs, member, invalidThreshold, invalidTotalThreshold, invalidWindowMs, instance id ('' for none), instance TTL ms,
- * intervalMs (0: no pacing), burst
+ * intervalMs (0: no pacing), burst, inFlightMs (0: the grant is dated now)
  * Returns {status, waitMs, count, inWindow, instances}: status 0 granted, 1 paused, 2 token guard tripped,
  * 3 total guard tripped, 4 window full or paced; inWindow is the log's size after this call and instances how
  * many processes used the token recently (what a process needs to carry the window if Redis goes away).
  * Guarantee: at most `limit` grants carry a score in any `windowMs` interval, whatever the
  * number of callers, because the count and the insert happen in one atomic step; with pacing,
  * grants are also spread `intervalMs` apart on average over every process (GCRA with `burst`).
+ * A grant in flight is scored `inFlightMs` ahead (counted until GLOBAL_SETTLE dates it), so the
+ * window holds it from its grant until a window after its answer.
  */
 export const GLOBAL_ACQUIRE = `${NOW}${INVALID_GUARD}
 local tripped = invalidGuard(KEYS[3], KEYS[4], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
@@ -58,11 +60,14 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local c = redis.call('ZCARD', KEYS[1])
 local p = redis.call('PTTL', KEYS[2])
 if p > 0 then return {1, p, 0, c, instances} end
+local interval = tonumber(ARGV[9])
 if c >= limit then
   local e = redis.call('ZRANGE', KEYS[1], c - limit, c - limit, 'WITHSCORES')
-  return {4, tonumber(e[2]) + window - now, 0, c, instances}
+  local at = tonumber(e[2])
+  -- An in-flight grant frees its place only a window after it settles: look again one interval on.
+  if at > now then return {4, math.max(1, math.ceil(interval)), 0, c, instances} end
+  return {4, at + window - now, 0, c, instances}
 end
-local interval = tonumber(ARGV[9])
 if interval > 0 then
   local tat = tonumber(redis.call('GET', KEYS[6]) or '0')
   if tat < now then tat = now end
@@ -70,9 +75,19 @@ if interval > 0 then
   if early > 0 then return {4, math.ceil(early), 0, c, instances} end
   redis.call('SET', KEYS[6], tostring(tat + interval), 'PX', math.ceil(tat + interval - now) + window)
 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], window)
+local inflight = tonumber(ARGV[11] or '0')
+redis.call('ZADD', KEYS[1], now + inflight, ARGV[3])
+if redis.call('PTTL', KEYS[1]) < window + inflight then redis.call('PEXPIRE', KEYS[1], window + inflight) end
 return {0, 0, 0, c + 1, instances}
+`
+
+/**
+ * KEYS: global log (zset). ARGV: member.
+ * Dates an in-flight grant now (its answer came back); a member no longer in the log is left out.
+ */
+export const GLOBAL_SETTLE = `${NOW}
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+return 0
 `
 
 /**
@@ -86,7 +101,7 @@ for i = 3, #ARGV do
   local at = now - tonumber(ARGV[i])
   if at > now - window then redis.call('ZADD', KEYS[1], at, ARGV[2] .. ':' .. i) end
 end
-redis.call('PEXPIRE', KEYS[1], window)
+if redis.call('PTTL', KEYS[1]) < window then redis.call('PEXPIRE', KEYS[1], window) end
 return 0
 `
 

@@ -31,7 +31,10 @@ function prune (log: number[], floor: number): void {
 export class MemoryRateLimitStore implements RateLimitStore {
   readonly kind = 'memory' as const
   readonly #now: () => number
+  /** Per token: settled grants (the time they were dated), ascending. */
   readonly #global = new Map<string, number[]>()
+  /** Per token: grants in flight, member -> the time they count as (grant + inFlightMs). */
+  readonly #inFlight = new Map<string, Map<string, number>>()
   readonly #pauses = new Map<string, number>()
   /** Pacing per token: the theoretical arrival time of the next grant (GCRA). */
   readonly #paced = new Map<string, number>()
@@ -85,11 +88,15 @@ export class MemoryRateLimitStore implements RateLimitStore {
       this.#global.set(tokenId, log)
     }
     prune(log, now - params.windowMs)
-    if (log.length >= params.limit) {
-      const pivot = log[log.length - params.limit] as number
-      return { granted: false, reason: 'limit', waitMs: Math.max(1, pivot + params.windowMs - now) }
-    }
+    const flying = this.#inFlight.get(tokenId)
+    if (flying !== undefined) for (const [member, at] of flying) if (at <= now - params.windowMs) flying.delete(member)
+    const count = log.length + (flying?.size ?? 0)
     const interval = params.intervalMs ?? 0
+    if (count >= params.limit) {
+      // The grant whose leaving frees a place: an in-flight one leaves only a window after it settles.
+      const pivot = (flying === undefined || flying.size === 0 ? log : [...log, ...flying.values()].sort((a, b) => a - b))[count - params.limit] as number
+      return { granted: false, reason: 'limit', waitMs: pivot > now ? Math.max(1, Math.ceil(interval)) : Math.max(1, pivot + params.windowMs - now) }
+    }
     if (interval > 0) {
       // GCRA: the grant may come up to (burst - 1) intervals before its theoretical time.
       const tat = Math.max(this.#paced.get(tokenId) ?? 0, now)
@@ -97,16 +104,41 @@ export class MemoryRateLimitStore implements RateLimitStore {
       if (early > 0) return { granted: false, reason: 'limit', waitMs: Math.max(1, Math.ceil(early)) }
       this.#paced.set(tokenId, tat + interval)
     }
-    log.push(now)
+    const inFlightMs = params.inFlightMs ?? 0
+    if (inFlightMs > 0) {
+      let map = flying
+      if (map === undefined) {
+        map = new Map()
+        this.#inFlight.set(tokenId, map)
+      }
+      map.set(params.member, now + inFlightMs)
+    } else {
+      log.push(now)
+    }
     return { granted: true }
+  }
+
+  async settleGlobal (tokenId: string, member: string): Promise<void> {
+    if (this.#inFlight.get(tokenId)?.delete(member) !== true) return
+    let log = this.#global.get(tokenId)
+    if (log === undefined) {
+      log = []
+      this.#global.set(tokenId, log)
+    }
+    const now = this.#now()
+    let i = log.length
+    while (i > 0 && (log[i - 1] as number) > now) i--
+    log.splice(i, 0, now)
   }
 
   /** This process's view of the token's global window: grant times (ms, this store's clock) younger than `windowMs`. */
   globalLog (tokenId: string, windowMs: number): number[] {
-    const log = this.#global.get(tokenId)
-    if (log === undefined) return []
-    prune(log, this.#now() - windowMs)
-    return [...log]
+    const now = this.#now()
+    const log = this.#global.get(tokenId) ?? []
+    prune(log, now - windowMs)
+    // A grant still in flight is as recent as a grant can be.
+    const flying = [...(this.#inFlight.get(tokenId)?.values() ?? [])].filter((at) => at > now - windowMs).map(() => now)
+    return [...log, ...flying]
   }
 
   /**
@@ -214,6 +246,10 @@ export class MemoryRateLimitStore implements RateLimitStore {
     for (const [key, entry] of this.#hashes) if (entry.expires <= now) this.#hashes.delete(key)
     // A log whose newest entry is older than any plausible window can go.
     for (const [key, log] of this.#global) if (log.length === 0 || (log[log.length - 1] as number) < now - 60_000) this.#global.delete(key)
+    for (const [key, flying] of this.#inFlight) {
+      for (const [member, at] of flying) if (at < now - 60_000) flying.delete(member)
+      if (flying.size === 0) this.#inFlight.delete(key)
+    }
     for (const [key, log] of this.#invalid) if (log.length === 0 || (log[log.length - 1] as number) < now - 24 * 60 * 60 * 1000) this.#invalid.delete(key)
   }
 }

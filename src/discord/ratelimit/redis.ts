@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { RedisConnection as Redis } from '../../util/driver-types.js'
-import { BUCKET_ACQUIRE, BUCKET_RELEASE, GLOBAL_ACQUIRE, GLOBAL_PAUSE, GLOBAL_SEED, INVALID_CHECK, RECORD_INVALID } from './lua.js'
+import { BUCKET_ACQUIRE, BUCKET_RELEASE, GLOBAL_ACQUIRE, GLOBAL_PAUSE, GLOBAL_SEED, GLOBAL_SETTLE, INVALID_CHECK, RECORD_INVALID } from './lua.js'
 import {
   BUCKET_HASH_TTL_MS,
   BUCKET_STATE_GRACE_MS,
@@ -38,6 +38,7 @@ const scripts = {
   globalAcquire: new Script(GLOBAL_ACQUIRE),
   globalPause: new Script(GLOBAL_PAUSE),
   globalSeed: new Script(GLOBAL_SEED),
+  globalSettle: new Script(GLOBAL_SETTLE),
   invalidCheck: new Script(INVALID_CHECK),
   recordInvalid: new Script(RECORD_INVALID),
   bucketAcquire: new Script(BUCKET_ACQUIRE),
@@ -91,7 +92,8 @@ export class RedisRateLimitStore implements RateLimitStore {
     const reply = await scripts.globalAcquire.run(this.#redis,
       [`${p}gl:${tokenId}`, `${p}gp:${tokenId}`, `${p}inv:${tokenId}`, `${p}invall`, `${p}gi:${tokenId}`, `${p}gt:${tokenId}`],
       [params.limit, params.windowMs, params.member, params.invalidThreshold, params.invalidTotalThreshold, params.invalidWindowMs,
-        params.instance ?? '', INSTANCE_TTL_MS, params.intervalMs ?? 0, Number.isFinite(params.burst) ? Math.max(1, params.burst ?? 1) : 1_000_000])
+        params.instance ?? '', INSTANCE_TTL_MS, params.intervalMs ?? 0, Number.isFinite(params.burst) ? Math.max(1, params.burst ?? 1) : 1_000_000,
+        Math.max(0, Math.ceil(params.inFlightMs ?? 0))])
     const [status, waitMs, count, inWindow, instances] = ints(reply, 3) as [number, number, number, number | undefined, number | undefined]
     if (inWindow !== undefined && instances !== undefined) this.#observe?.(tokenId, { inWindow, instances })
     const wait = Math.max(1, waitMs)
@@ -103,6 +105,10 @@ export class RedisRateLimitStore implements RateLimitStore {
       case 4: return { granted: false, reason: 'limit', waitMs: wait }
       default: throw new Error(`unexpected status ${status} from the global-limit script`)
     }
+  }
+
+  async settleGlobal (tokenId: string, member: string): Promise<void> {
+    await scripts.globalSettle.run(this.#redis, [`${this.#prefix}gl:${tokenId}`], [member])
   }
 
   async checkInvalid (tokenId: string, params: InvalidGuardParams): Promise<InvalidCheckResult> {

@@ -31,6 +31,13 @@ export interface GlobalAcquireParams {
   invalidWindowMs: number
   /** Unique id of this acquisition (a member of the sliding-window log). */
   member: string
+  /**
+   * How long a grant counts as in flight until `settleGlobal` dates it (at most: a request is
+   * answered, timed out or failed by then). While in flight it holds its place in the window;
+   * 0 or absent: the grant is dated at once (the window then trusts the request to reach
+   * Discord as soon as it is granted).
+   */
+  inFlightMs?: number
   /** Id of the calling process, so a shared store can tell how many processes use the token. */
   instance?: string
 }
@@ -83,6 +90,15 @@ export interface RateLimitStore {
    * otherwise record one grant.
    */
   acquireGlobal (tokenId: string, params: GlobalAcquireParams): Promise<GlobalAcquireResult>
+
+  /**
+   * Dates the grant `member` now: its request has been answered (or failed), so it reached
+   * Discord no later than this. A grant is counted in the window from the moment it is granted
+   * until `windowMs` after it is settled, so however long it took to leave this process or to
+   * cross the network, every window of arrivals at Discord holds at most `limit` of them.
+   * Unknown or already settled members are ignored.
+   */
+  settleGlobal (tokenId: string, member: string): Promise<void>
 
   /** The invalid-request guard alone (checked before a request even queues for its bucket). */
   checkInvalid (tokenId: string, params: InvalidGuardParams): Promise<InvalidCheckResult>

@@ -106,7 +106,7 @@ export class SequentialHandler {
     const tokenId = credential.id
     // Re-checked inside the queue: a 401 earlier in the queue locks the requests behind it.
     locks.assertUnlocked(credential, request.method, route.template)
-    await global.acquire(ctx, onWait)
+    const grant = await global.acquire(ctx, onWait)
     const started = performance.now()
     notify('request', { method: request.method, route: route.template, tokenId, bucket: hash, attempt })
     let response: RawResponse
@@ -116,6 +116,9 @@ export class SequentialHandler {
       if (err instanceof DiscordTimeoutError) return { kind: 'retry', error: err, reason: 'timeout', status: undefined }
       if (err instanceof DiscordNetworkError) return { kind: 'retry', error: err, reason: 'network', status: undefined }
       throw err
+    } finally {
+      // The request reached Discord (if at all) by now: its grant is dated now, not when granted.
+      await global.settle(tokenId, grant)
     }
     const headers = parseRateLimitHeaders(response.headers)
     const bucket = headers.bucket ?? hash

@@ -64,6 +64,7 @@ export class RestTransport {
       globalOffsetMs: opts.globalOffsetMs,
       offsetMs: opts.offsetMs,
       maxWaitMs: opts.maxRateLimitWaitMs,
+      inFlightMs: opts.timeoutMs,
       invalidThreshold: opts.invalidRequestThreshold,
       invalidTotalThreshold: opts.invalidRequestTotalThreshold,
       invalidWindowMs: opts.invalidRequestWindowMs

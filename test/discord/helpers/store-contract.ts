@@ -46,6 +46,27 @@ export function storeContract (name: string, make: () => ContractStore | Promise
       expect((await store.acquireGlobal(token, params())).granted).toBe(true)
     })
 
+    it('holds a grant in flight until a window after it is settled, then frees it', async () => {
+      const { store, elapse } = await make()
+      const token = `${tokenPrefix()}f`
+      const flying = params({ inFlightMs: 60_000 })
+      expect((await store.acquireGlobal(token, flying)).granted).toBe(true)
+      for (let i = 0; i < 2; i++) expect((await store.acquireGlobal(token, params({ inFlightMs: 60_000 }))).granted).toBe(true)
+      // Three in flight: full. Their grants are older than the window, yet they still count.
+      await elapse(400)
+      const full = await store.acquireGlobal(token, params())
+      expect(full).toMatchObject({ granted: false, reason: 'limit' })
+      // Settled now, the first counts a whole window from now, not from when it was granted.
+      await store.settleGlobal(token, flying.member)
+      await store.settleGlobal(token, 'never-granted')
+      expect((await store.acquireGlobal(token, params())).granted).toBe(false)
+      await elapse(150)
+      expect((await store.acquireGlobal(token, params())).granted).toBe(false)
+      await elapse(200)
+      expect((await store.acquireGlobal(token, params())).granted).toBe(true)
+      expect((await store.acquireGlobal(token, params())).granted).toBe(false)
+    })
+
     it('keeps tokens independent', async () => {
       const { store } = await make()
       const a = `${tokenPrefix()}a`
