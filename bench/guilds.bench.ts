@@ -25,7 +25,7 @@
  * statistics and the floor are computed the same way for every backend.
  */
 import { fork, type ChildProcess } from 'node:child_process'
-import { loadavg, setPriority } from 'node:os'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { DEFAULT_REST_OPTIONS, DiscordRestClient } from '../src/discord/index.js'
@@ -37,6 +37,7 @@ import { SyncMetrics } from '../src/sync/metrics.js'
 import { DiscordSyncEvents } from '../src/events.js'
 import type { MembershipInfo, MembershipProvider } from '../src/sync/membership.js'
 import { BENCH, memberId, world } from './sync.sim.js'
+import { BenchPriority } from './priority.js'
 import { guildWorld, type GuildsSimStats } from './guilds.sim.js'
 
 function arg (name: string, fallback: string): string {
@@ -52,27 +53,12 @@ const SCALE = Number(arg('scale', '1'))
 const CONCURRENCY = arg('guild-concurrency', '')
 const BACKEND = arg('backend', 'local')
 const WORKERS = Number(arg('workers', '1'))
-const RENICE = !process.argv.includes('--no-renice')
 const KEY = Buffer.alloc(32, 9).toString('base64')
 const GLOBAL_PER_SECOND = 50
 
 // ------------------------------------------------------------------ the simulator process
 
-/**
- * On a shared machine (load averages of 15-20 on 2 cores) the scheduler parks a process for
- * 100 ms and more; the simulator then stamps a whole backlog of requests with one arrival time, a
- * burst no client sent. `--no-renice` keeps normal priority (and such bursts).
- */
-let reniced = 'no'
-function raisePriority (pid?: number): void {
-  try {
-    if (pid === undefined) setPriority(-10)
-    else setPriority(pid, -10)
-    reniced = 'yes (-10, bench and simulator)'
-  } catch {
-    reniced = 'not permitted'
-  }
-}
+const priority = new BenchPriority()
 
 class Sim {
   readonly #child: ChildProcess
@@ -80,7 +66,7 @@ class Sim {
 
   constructor () {
     this.#child = fork(fileURLToPath(new URL('./guilds.sim.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
-    if (RENICE) raisePriority(this.#child.pid)
+    priority.raise(this.#child.pid)
     this.#child.on('message', (m: { ok: boolean, value?: unknown, error?: string }) => {
       const p = this.#pending.shift()
       if (p === undefined) return
@@ -173,7 +159,7 @@ async function main (): Promise<void> {
   const backend = BACKENDS[BACKEND]
   if (backend === undefined) throw new Error(`backend ${BACKEND} is not built yet (known: ${Object.keys(BACKENDS).join(', ')})`)
   if (BACKEND === 'local' && WORKERS !== 1) throw new Error('--workers needs a multi-process backend')
-  if (RENICE) raisePriority()
+  priority.raise()
   const sim = new Sim()
   try {
     await scenarios(sim, backend)
@@ -185,7 +171,7 @@ async function main (): Promise<void> {
 
 async function scenarios (sim: Sim, backend: Backend): Promise<void> {
   const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ')
-  console.log(`guilds benchmark: backend ${BACKEND}; time scale ${SCALE}; sync.guildConcurrency ${CONCURRENCY === '' ? 'default' : CONCURRENCY}; raised priority ${reniced}; node ${process.version}; load average ${load()}`)
+  console.log(`guilds benchmark: backend ${BACKEND}; time scale ${SCALE}; sync.guildConcurrency ${CONCURRENCY === '' ? 'default' : CONCURRENCY}; raised priority ${String(priority)}; node ${process.version}; load average ${load()}`)
   for (const { guilds, members } of SCENARIOS) {
     let perGuildWrites = 0
     for (let i = 0; i < members; i++) if (world(i).before.join() !== world(i).after.join()) perGuildWrites++

@@ -1,7 +1,7 @@
 /*
  * Role sync benchmark (issue 6). Not a test: it prints figures. Run it with
  *
- *   npx tsx bench/sync.bench.ts [--sizes 1000,10000,100000] [--scale 100] [--baseline-scale 1000] [--strategies ours,seed,alliance] [--nick] [--store memory|file]
+ *   npx tsx bench/sync.bench.ts [--sizes 1000,10000,100000] [--scale 100] [--baseline-scale 1000] [--strategies ours,seed,alliance] [--nick] [--store memory|file] [--no-renice]
  *
  * `--unforced`: our run without `force` (the guild's limit is 1,000,000 so the brake never holds it):
  * it plans every page before the first write and keeps every candidate meanwhile, where a forced run
@@ -53,6 +53,7 @@ import { DiscordSyncEvents } from '../src/events.js'
 import type { MembershipInfo, MembershipProvider } from '../src/sync/membership.js'
 import { compileGuildPlan } from '../src/sync/planner.js'
 import { BENCH, memberId, nickWorld, world, type SimStats } from './sync.sim.js'
+import { BenchPriority } from './priority.js'
 
 function arg (name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -66,6 +67,7 @@ const NICK = process.argv.includes('--nick')
 const STORE = arg('store', '')
 const UNFORCED = process.argv.includes('--unforced')
 const KEY = Buffer.alloc(32, 9).toString('base64')
+const priority = new BenchPriority()
 
 // A full collection before each measurement, without asking for a node flag on the command line.
 setFlagsFromString('--expose-gc')
@@ -79,6 +81,7 @@ class Sim {
 
   constructor () {
     this.#child = fork(fileURLToPath(new URL('./sync.sim.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+    priority.raise(this.#child.pid)
     this.#child.on('message', (m: { ok: boolean, value?: unknown, error?: string }) => {
       const p = this.#pending.shift()
       if (p === undefined) return
@@ -282,10 +285,11 @@ function row (o: Outcome): string {
 }
 
 async function main (): Promise<void> {
+  priority.raise()
   const sim = new Sim()
   const outcomes: Outcome[] = []
   const mb = (n: number): string => (n / 1024 / 1024).toFixed(0)
-  console.log(`sync benchmark: sizes ${SIZES.join(', ')}; ours at time scale ${SCALE}${UNFORCED ? ' (unforced: plan every page, then write)' : ' (forced: pages streamed while writing)'}, baselines at ${BASELINE_SCALE}; client offsetMs ${DEFAULT_REST_OPTIONS.offsetMs} (scaled); ` +
+  console.log(`sync benchmark: sizes ${SIZES.join(', ')}; ours at time scale ${SCALE}${UNFORCED ? ' (unforced: plan every page, then write)' : ' (forced: pages streamed while writing)'}, baselines at ${BASELINE_SCALE}; client offsetMs ${DEFAULT_REST_OPTIONS.offsetMs} (scaled); raised priority ${String(priority)}; ` +
     `node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; RSS at start ${mb(process.memoryUsage().rss)} MB (node + tsx + modules)`)
   for (const n of SIZES) {
     // Counted member by member: materialising 100k worlds would grow this process's heap (and
