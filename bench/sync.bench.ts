@@ -54,6 +54,7 @@ import type { MembershipInfo, MembershipProvider } from '../src/sync/membership.
 import { compileGuildPlan } from '../src/sync/planner.js'
 import { BENCH, memberId, nickWorld, world, type SimStats } from './sync.sim.js'
 import { BenchPriority } from './priority.js'
+import Database from 'better-sqlite3'
 
 function arg (name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -196,8 +197,30 @@ async function seedStore (n: number, path: string): Promise<{ store: DiscordStor
     await store.createMapping({ guild_id: BENCH.guild, group_id: 'pilots', discord_role_id: BENCH.pilot, priority: 1 }),
     await store.createMapping({ guild_id: BENCH.guild, group_id: 'corp', discord_role_id: BENCH.corp, priority: 2 })
   ]
-  for (let i = 0; i < n; i++) await store.createUser({ user_id: `h${i}`, discord_user_id: memberId(i), username: `m${i}` })
+  if (path === ':memory:') {
+    for (let i = 0; i < n; i++) await store.createUser({ user_id: `h${i}`, discord_user_id: memberId(i), username: `m${i}` })
+  } else {
+    await seedFile(n, path)
+  }
   return { store, mappings }
+}
+
+/** Seeding rows is set-up, not the run: through the store's own createUser, 10,000 to a transaction, on a second connection to the file. */
+async function seedFile (n: number, path: string): Promise<void> {
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = OFF')
+  const seeding = await createStore(resolveOptions({ store: { type: 'sqlite', database: db }, encryptionKey: KEY }))
+  try {
+    for (let i = 0; i < n; i++) {
+      if (i % 10_000 === 0) db.exec('BEGIN')
+      await seeding.createUser({ user_id: `h${i}`, discord_user_id: memberId(i), username: `m${i}` })
+      if (i % 10_000 === 9_999 || i === n - 1) db.exec('COMMIT')
+    }
+  } finally {
+    await seeding.close()
+    db.close()
+  }
 }
 
 async function ours (store: DiscordStore, apiBaseUrl: string): Promise<void> {
