@@ -11,6 +11,12 @@ export const DEFAULT_REQUEST_LOG_LIMIT = 10_000
 export const DEFAULT_AUDIT_LOG_LIMIT = 10_000
 /** Default `messageLimit`: channel messages `sim.state.messages` retains (all channels together). */
 export const DEFAULT_MESSAGE_LIMIT = 10_000
+/**
+ * Default `authorizationsPerUserLimit`: live OAuth authorizations the simulator keeps per user and
+ * app (each login is one, its refresh token valid until used or revoked); past it the oldest is
+ * revoked. Discord documents no such number; the plugin only ever holds a user's newest tokens.
+ */
+export const DEFAULT_AUTHORIZATIONS_PER_USER = 10
 /** Unexpected handler exceptions kept in `sim.internalErrors` (the first ones: they show the cause). */
 export const INTERNAL_ERRORS_KEPT = 100
 

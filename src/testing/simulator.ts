@@ -7,7 +7,7 @@ import { defaultRateLimitConfig, mergeRateLimitConfig, type RateLimitConfig, typ
 import { RateLimiter, type ForcedSharedLimit } from './ratelimit/limiter.js'
 import { RequestLog, type RequestCount } from './rest/request-log.js'
 import type { RecordedRequest } from './rest/request.js'
-import { checkRetentionLimit, DEFAULT_AUDIT_LOG_LIMIT, DEFAULT_MESSAGE_LIMIT, DEFAULT_REQUEST_LOG_LIMIT } from './retention.js'
+import { checkRetentionLimit, DEFAULT_AUDIT_LOG_LIMIT, DEFAULT_AUTHORIZATIONS_PER_USER, DEFAULT_MESSAGE_LIMIT, DEFAULT_REQUEST_LOG_LIMIT } from './retention.js'
 import { createServer } from './server.js'
 import { SimulatorState } from './state/simulator-state.js'
 import type { DeliverOptions } from './webhooks/deliver.js'
@@ -44,6 +44,11 @@ export interface SimulatorOptions {
   auditLogLimit?: number
   /** Messages `state.messages` retains over all channels (default 10,000; Infinity keeps all), the oldest dropped first. */
   messageLimit?: number
+  /**
+   * Live OAuth authorizations kept per user and app (default 10; Infinity keeps all): one more
+   * login revokes the oldest, so a user logging in again and again does not grow the simulator.
+   */
+  authorizationsPerUserLimit?: number
   /** The Gateway: heartbeat interval and timeout, resume backlog, GET /gateway/bot numbers. */
   gateway?: GatewayOptions
 }
@@ -122,6 +127,7 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     // RFC 6749 4.1.2: codes should live at most 10 minutes.
     codeTtlMs: clock.real(600_000),
     auditLogLimit: checkRetentionLimit('auditLogLimit', options.auditLogLimit, DEFAULT_AUDIT_LOG_LIMIT),
+    authorizationsPerUser: checkRetentionLimit('authorizationsPerUserLimit', options.authorizationsPerUserLimit, DEFAULT_AUTHORIZATIONS_PER_USER),
     messageLimit: checkRetentionLimit('messageLimit', options.messageLimit, DEFAULT_MESSAGE_LIMIT)
   })
   const gateway = new Gateway(state, clock, options.gateway)

@@ -52,8 +52,9 @@ describe('state history', () => {
 })
 
 describe('OAuth records', () => {
-  function oauthState (): SimulatorState {
-    const s = new SimulatorState({ accessTokenTtlMs: 1000, accessTokenTtlSeconds: 1, codeTtlMs: 1000 })
+  function oauthState (authorizationsPerUser = Number.POSITIVE_INFINITY): SimulatorState {
+    // Unbounded per user unless a test is about that bound: these tests log one user in thousands of times.
+    const s = new SimulatorState({ accessTokenTtlMs: 1000, accessTokenTtlSeconds: 1, codeTtlMs: 1000, authorizationsPerUser })
     s.addUser({ id: IDS.alice, username: 'alice' })
     s.addOAuthApp({ client_id: OAUTH.clientId, client_secret: OAUTH.clientSecret, redirect_uris: [OAUTH.redirectUri] })
     return s
@@ -88,6 +89,28 @@ describe('OAuth records', () => {
     expect(authorization).toBeDefined()
     s.revokeAuthorization(authorization!)
     expect(s.findRefreshToken(first.refresh_token!)).toBeUndefined()
+  })
+})
+
+describe('authorizations per user', () => {
+  it('one user logging in again and again keeps only the newest authorizationsPerUserLimit; others keep theirs', async () => {
+    const sim = await start({ rateLimits: { enabled: false }, authorizationsPerUserLimit: 3 })
+    const s = sim.state
+    const grant = (userId: string): { clientId: string, userId: string, scopes: string[] } => ({ clientId: OAUTH.clientId, userId, scopes: ['identify'] })
+    const bobs = s.issueUserToken(grant(IDS.bob))
+    const alices = Array.from({ length: 5 }, () => s.issueUserToken(grant(IDS.alice)))
+    // The two oldest of alice's five are revoked (access and refresh token), the newest three and bob's stay.
+    expect(alices.map((t) => s.findAccessToken(t.access_token) !== undefined)).toEqual([false, false, true, true, true])
+    expect(alices.map((t) => s.findRefreshToken(t.refresh_token!) !== undefined)).toEqual([false, false, true, true, true])
+    expect(s.findAccessToken(bobs.access_token)).toBeDefined()
+    expect(s.listAuthorizations().filter((a) => a.userId === IDS.alice && !a.revoked)).toHaveLength(3)
+    // Over HTTP too: the revoked token is refused as Discord refuses a revoked one.
+    const res = await fetch(`${sim.apiBaseUrl}/users/@me`, { headers: { authorization: `Bearer ${alices[0]!.access_token}` } })
+    expect(res.status).toBe(401)
+  })
+
+  it('the limit must be a whole number or Infinity', async () => {
+    await expect(createDiscordSimulator({ authorizationsPerUserLimit: -1 })).rejects.toThrow('authorizationsPerUserLimit must be a whole number')
   })
 })
 

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto'
+import { DEFAULT_AUTHORIZATIONS_PER_USER } from '../retention.js'
 import { randomToken, tokenId, tokenKey } from '../tokens.js'
 import { generateSigningKeyPair } from '../webhooks/keys.js'
 import { fail, requireSnowflake } from './guards.js'
@@ -12,6 +13,8 @@ export interface OAuthLifetimes {
   codeTtlMs: number
   /** Lifetime reported as expires_in, in real seconds. */
   accessTokenTtlSeconds: number
+  /** Live authorizations kept per user and app (default DEFAULT_AUTHORIZATIONS_PER_USER; see retention.ts). */
+  authorizationsPerUser?: number
 }
 
 /** Ended authorizations (revoked, or left with no token) kept for listAuthorizations(), the newest. */
@@ -108,7 +111,20 @@ export class OAuthStore {
     }
     this.#sweepIfGrown()
     this.authorizations.push(authorization)
+    this.#endOldestBeyondLimit(input.clientId, input.userId)
     return this.#mint(authorization, input.withRefreshToken ?? true)
+  }
+
+  /*
+   * Every login is an authorization with a refresh token that stays valid until used or revoked;
+   * one user logging in again and again (a soak, a demo left running) would otherwise pile them
+   * up for ever, ~1.4 KB each. Past the limit the oldest are revoked, as if the user had.
+   */
+  #endOldestBeyondLimit (clientId: string, userId: string): void {
+    const limit = this.#lifetimes.authorizationsPerUser ?? DEFAULT_AUTHORIZATIONS_PER_USER
+    if (limit === Number.POSITIVE_INFINITY) return
+    const live = this.authorizations.filter((a) => a.clientId === clientId && a.userId === userId && !a.revoked)
+    for (const a of live.slice(0, Math.max(0, live.length - limit))) this.revokeAuthorization(a)
   }
 
   rotate (authorization: OAuthAuthorization): IssuedTokens {
