@@ -134,7 +134,8 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     log: syncLog,
     settings: { ...opts.sync, redisKeyPrefix: opts.redisKeyPrefix },
     events,
-    onWrite: echo.expect,
+    // Only the Gateway consumes echoes: without it, noting writes would only fill memory.
+    ...(opts.gateway.enabled ? { onWrite: echo.expect } : {}),
     userTokens,
     // Linked Roles values follow every real sync, not only the user's own (the provider answers are read anyway).
     ...(linkedRoles === null ? {} : { onEntitlements: (members) => { linkedRoles.pushMembers(members) } })

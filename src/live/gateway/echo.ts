@@ -12,6 +12,12 @@ import type { RoleWrite } from '../../sync/guild-context.js'
 const DEFAULT_TTL_MS = 60_000
 /** Writes remembered at most, so a flood of writes with no Gateway attached cannot grow memory. */
 const MAX_ENTRIES = 50_000
+/**
+ * Lapsed expectations are dropped every this many writes: echoes never come for an instance that
+ * does not hold the Gateway connection (or a write Discord refused), and waiting for MAX_ENTRIES
+ * kept ~10 MB of them on a quiet server (issue 18's soak: +1.2 MB/h until then).
+ */
+const PRUNE_EVERY = 256
 
 interface Expected {
   roles: Set<string>
@@ -23,6 +29,7 @@ export class EchoFilter {
   readonly #ttlMs: number
   readonly #now: () => number
   #size = 0
+  #writes = 0
 
   constructor (options: { ttlMs?: number, now?: () => number } = {}) {
     this.#ttlMs = options.ttlMs ?? DEFAULT_TTL_MS
@@ -32,6 +39,7 @@ export class EchoFilter {
   /** The sync engine's write observer: a write to `discord_user_id` in `guild_id` is about to be sent. */
   readonly expect = (write: RoleWrite): void => {
     if (this.#size >= MAX_ENTRIES) this.#prune(true)
+    else if (++this.#writes % PRUNE_EVERY === 0) this.#prune(false)
     const key = `${write.guild_id}:${write.discord_user_id}`
     const list = this.#expected.get(key) ?? []
     list.push({ roles: new Set(write.role_ids), at: this.#now() })
@@ -62,6 +70,11 @@ export class EchoFilter {
   pending (guildId: string, discordUserId: string): boolean {
     const list = this.#expected.get(`${guildId}:${discordUserId}`)
     return list !== undefined && list.some((e) => this.#now() - e.at < this.#ttlMs)
+  }
+
+  /** Writes awaiting their echo (lapsed ones included until the next prune). */
+  get size (): number {
+    return this.#size
   }
 
   forget (guildId: string, discordUserId: string): void {
