@@ -16,7 +16,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Fasti
  * the next request tries again.
  */
 
-/** A Fastify instance of our own, built on first use, closed with the host. */
+/** A Fastify instance of our own, built on first use, closed with the outer one. */
 export interface LazyApp {
   get: () => Promise<FastifyInstance>
   close: () => Promise<void>
@@ -41,7 +41,7 @@ export function lazyApp (outer: FastifyInstance, build: (own: FastifyInstance) =
     const c = outer.initialConfig
     // useSemicolonDelimiter is a router option Fastify accepts that its types do not list yet.
     const routerOptions = { caseSensitive: c.caseSensitive, ignoreTrailingSlash: c.ignoreTrailingSlash, ignoreDuplicateSlashes: c.ignoreDuplicateSlashes, maxParamLength: c.maxParamLength, useSemicolonDelimiter: c.useSemicolonDelimiter }
-    const own = Fastify({ logger: false, routerOptions: routerOptions as FastifyServerOptions['routerOptions'] })
+    const own = Fastify({ logger: false, exposeHeadRoutes: (c as { exposeHeadRoutes?: boolean }).exposeHeadRoutes ?? true, routerOptions: routerOptions as FastifyServerOptions['routerOptions'] })
     const ticket = (request: FastifyRequest): string => String(request.headers[TICKET])
     own.setNotFoundHandler(async (request, reply) => {
       outcomes.set(ticket(request), { notFound: true })
@@ -60,15 +60,17 @@ export function lazyApp (outer: FastifyInstance, build: (own: FastifyInstance) =
     }
     return own
   }
+  const close = async (): Promise<void> => {
+    const own = await loading?.catch(() => null)
+    await own?.close()
+  }
+  outer.addHook('onClose', close)
   return {
     outcomes,
+    close,
     get: async () => {
       loading ??= load().catch((err: unknown) => { loading = null; throw err })
       return await loading
-    },
-    close: async () => {
-      const own = await loading?.catch(() => null)
-      await own?.close()
     }
   }
 }
@@ -96,18 +98,24 @@ export function forwardTo (fastify: FastifyInstance, paths: string[], app: Retur
       outcome = app.outcomes.get(ticket)
       app.outcomes.delete(ticket)
     }
+    // Headers the inner plugin's hooks set (swagger-ui's CSP) stay on a 404 or an error answer too.
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (value === undefined || NOT_FORWARDED.has(name)) continue
+      if (outcome === undefined || (name !== 'content-type' && name !== 'content-length')) reply.header(name, value)
+    }
     if (outcome !== undefined && 'error' in outcome) throw outcome.error
     if (outcome !== undefined) {
       reply.callNotFound()
       return reply
     }
     reply.code(res.statusCode)
-    for (const [name, value] of Object.entries(res.headers)) {
-      if (value !== undefined && !NOT_FORWARDED.has(name)) reply.header(name, value)
-    }
     // No body (a redirect, a 304, a HEAD): none is sent, so no content type is made up for it.
     return await (res.rawPayload.length === 0 ? reply.send() : reply.send(res.rawPayload))
   }
-  for (const url of paths) fastify.route({ method: ['GET', 'HEAD'], url, schema: { hide: true }, handler })
-  fastify.addHook('onClose', app.close)
+  // HEAD as a route of its own, as @fastify/static registers it: Fastify's automatic HEAD twin
+  // would replace the inner answer's content-length with that of the (empty) body sent here.
+  for (const url of paths) {
+    fastify.route({ method: 'GET', url, exposeHeadRoute: false, schema: { hide: true }, handler })
+    fastify.route({ method: 'HEAD', url, schema: { hide: true }, handler })
+  }
 }
