@@ -63,10 +63,12 @@ function vendorFile (name: string): Buffer {
  */
 export const adminUi: FastifyPluginAsync = async (fastify) => {
   const prefix = fastify.prefix
+  // Found now: an install without the assets fails at start, not on the first visit.
+  const root = adminUiRoot()
   const files = lazyApp(fastify, async (own) => {
     const { default: fastifyStatic } = await import('@fastify/static')
     await own.register(fastifyStatic, {
-      root: adminUiRoot(),
+      root,
       prefix: `${prefix}/admin/`,
       redirect: true,
       index: ['index.html'],
