@@ -38,7 +38,11 @@ export const packageBuild: Options = {
   // server's start (issue 16, part 4). Bundled, only the parts used remain, in the one file.
   // Schemas stay interchangeable with a host's own TypeBox (they are plain JSON Schema tagged
   // with Symbol.for keys); the declarations still import the types from the package.
-  noExternal: [/^@sinclair\/typebox(\/|$)/, /^@fastify\/type-provider-typebox$/],
+  //
+  // And p-limit (with yocto-queue, two small files): it is ESM only, and a CommonJS bundle's
+  // require() of it gets its module namespace, whose `default` esbuild's Node-mode interop then
+  // wraps once more (`pLimit is not a function` on the first sync). Bundled, both builds call it directly.
+  noExternal: [/^@sinclair\/typebox(\/|$)/, /^@fastify\/type-provider-typebox$/, /^p-limit$/, /^yocto-queue$/],
   // The admin UI's static files ship beside the bundle (dist/admin-ui/public), inside package "files".
   async onSuccess () {
     await cp('src/admin-ui/public', 'dist/admin-ui/public', { recursive: true })
