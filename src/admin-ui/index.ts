@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyPluginAsync } from 'fastify'
-import fastifyStatic from '@fastify/static'
+import { forwardTo, lazyApp } from '../routes/deferred-app.js'
 
 /*
  * The admin web UI: static files (the HTML page, its stylesheet and the browser ES modules under
@@ -56,27 +56,38 @@ function vendorFile (name: string): Buffer {
   return readFileSync(join(dirname(require.resolve(`${v.pkg}/package.json`)), v.file))
 }
 
-/** Serves the UI at `/admin/` under the plugin's prefix (`/admin` redirects there, so relative URLs work). */
+/**
+ * Serves the UI at `/admin/` under the plugin's prefix (`/admin` redirects there, so relative URLs
+ * work). @fastify/static (and glob, and a route per file) is loaded on the UI's first request, in
+ * an instance of our own the requests are handed to (routes/deferred-app.ts).
+ */
 export const adminUi: FastifyPluginAsync = async (fastify) => {
-  await fastify.register(fastifyStatic, {
-    root: adminUiRoot(),
-    prefix: '/admin/',
-    redirect: true,
-    index: ['index.html'],
-    // A host may have registered @fastify/static itself: leave its reply decorators alone.
-    decorateReply: false,
-    // The files are fixed at build time: one route each (subfolders included) instead of a wildcard over the directory.
-    wildcard: false,
-    schemaHide: true,
-    dotfiles: 'deny',
-    setHeaders (reply, path) {
-      reply.header('content-security-policy', CSP)
-      reply.header('x-content-type-options', 'nosniff')
-      reply.header('referrer-policy', 'no-referrer')
-      // HTML is revalidated on every visit so an upgrade's new script and page never mix.
-      if (path.endsWith('.html')) reply.header('cache-control', 'no-cache')
-    }
+  const prefix = fastify.prefix
+  // Found now: an install without the assets fails at start, not on the first visit.
+  const root = adminUiRoot()
+  const files = lazyApp(fastify, async (own) => {
+    const { default: fastifyStatic } = await import('@fastify/static')
+    await own.register(fastifyStatic, {
+      root,
+      prefix: `${prefix}/admin/`,
+      redirect: true,
+      index: ['index.html'],
+      // A host may have registered @fastify/static itself: leave its reply decorators alone.
+      decorateReply: false,
+      // The files are fixed at build time: one route each (subfolders included) instead of a wildcard over the directory.
+      wildcard: false,
+      schemaHide: true,
+      dotfiles: 'deny',
+      setHeaders (reply, path) {
+        reply.header('content-security-policy', CSP)
+        reply.header('x-content-type-options', 'nosniff')
+        reply.header('referrer-policy', 'no-referrer')
+        // HTML is revalidated on every visit so an upgrade's new script and page never mix.
+        if (path.endsWith('.html')) reply.header('cache-control', 'no-cache')
+      }
+    })
   })
+  forwardTo(fastify, ['/admin', '/admin/*'], files)
   for (const [name, v] of Object.entries(VENDOR)) {
     // Read on first use, then kept: start-up does not pay for a chart nobody opened.
     let body: Buffer | undefined

@@ -3,7 +3,8 @@
  * queue's depth per state (read from Redis at scrape time, so every process reports the shared
  * queue) and, in worker processes, how long each finished job waited for a worker and ran.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { promClient } from '../util/prom-client.js'
 import type { Job } from 'bullmq'
 import type { JobQueueStats } from './backend.js'
 
@@ -20,10 +21,10 @@ export class JobMetrics {
     const registers = [options.registry]
     const p = options.prefix
     const buckets = [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600]
-    this.#wait = new Histogram({ name: `${p}job_wait_seconds`, help: 'Time a job waited in the queue before a worker took it (its latency), by job name', labelNames: ['name'], buckets, registers })
-    this.#run = new Histogram({ name: `${p}job_run_seconds`, help: 'Time a worker spent on one attempt of a job, by job name and outcome', labelNames: ['name', 'outcome'], buckets, registers })
-    this.#finished = new Counter({ name: `${p}jobs_total`, help: 'Job attempts finished in this process, by job name and outcome (completed, retried, failed)', labelNames: ['name', 'outcome'], registers })
-    const depth = new Gauge({
+    this.#wait = new promClient.Histogram({ name: `${p}job_wait_seconds`, help: 'Time a job waited in the queue before a worker took it (its latency), by job name', labelNames: ['name'], buckets, registers })
+    this.#run = new promClient.Histogram({ name: `${p}job_run_seconds`, help: 'Time a worker spent on one attempt of a job, by job name and outcome', labelNames: ['name', 'outcome'], buckets, registers })
+    this.#finished = new promClient.Counter({ name: `${p}jobs_total`, help: 'Job attempts finished in this process, by job name and outcome (completed, retried, failed)', labelNames: ['name', 'outcome'], registers })
+    const depth = new promClient.Gauge({
       name: `${p}job_queue_depth`,
       help: 'Jobs in the shared queue by state (waiting, active, delayed, failed), read from Redis at scrape time',
       labelNames: ['state'],
@@ -34,7 +35,7 @@ export class JobMetrics {
         for (const state of STATES) depth.set({ state }, s[state])
       }
     })
-    this.#oldest = new Gauge({
+    this.#oldest = new promClient.Gauge({
       name: `${p}job_oldest_waiting_seconds`,
       help: 'Age of the oldest job waiting for a worker (0 when none waits)',
       registers,

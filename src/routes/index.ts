@@ -1,7 +1,6 @@
 import type { FastifyError, FastifyPluginAsync } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifyRateLimit from '@fastify/rate-limit'
-import fastifySwagger from '@fastify/swagger'
 import { discordErrorHandler } from './error-handler.js'
 import statusRoutes from './status/index.js'
 import authRoutes from './auth/index.js'
@@ -13,7 +12,6 @@ import adminRoutes from './admin/index.js'
 import { adminUi } from '../admin-ui/index.js'
 import { normaliseFastifyError, useStrictJson } from './strict-json.js'
 import { NotFoundError, RateLimitedError } from '../errors.js'
-import { PACKAGE_VERSION } from '../discord/defaults.js'
 import type { ResolvedRateLimitOptions } from '../options/index.js'
 import type { GuildHealthTask } from '../health/guild-health.js'
 import type { WebhookEvents } from '../live/webhook-events.js'
@@ -21,7 +19,7 @@ import webhookRoutes from './webhooks/index.js'
 import memberRoutes from './members/index.js'
 import type { MemberDirectory } from '../members/directory.js'
 import type { MembershipProvider } from '../sync/membership.js'
-import apiDocsRoutes from './docs/index.js'
+import { openApi } from './docs/index.js'
 import type { RedisBreaker } from '../health/redis-breaker.js'
 import { breakerRateLimitStore } from './rate-limit-store.js'
 import { simplifyRouteResponses } from './response-schemas.js'
@@ -60,28 +58,16 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   // Session cookies are read and set by our routes; a host that registered @fastify/cookie keeps its own.
   if (!fastify.hasRequestDecorator('cookies')) await fastify.register(fastifyCookie)
 
-  // Registered here, inside our encapsulated context, so they see only the plugin's routes and
-  // never clash with a host's own @fastify/swagger or @fastify/rate-limit.
-  if (opts.openapi) {
-    await fastify.register(fastifySwagger, {
-      openapi: {
-        openapi: '3.1.0',
-        info: { title: 'fastify-discord-sync', version: PACKAGE_VERSION, description: 'Discord OAuth2 login and linking, guild bot configuration, group to role mappings and role sync' },
-        components: {
-          securitySchemes: {
-            bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-            cookieAuth: { type: 'apiKey', in: 'cookie', name: fastify.discord.auth.cookieName }
-          }
-        }
-      }
-    })
-  }
+  // Recorded here, inside our encapsulated context, so the document describes only the plugin's
+  // routes; built on first use (docs/index.ts). The rate limiter is registered here too, so it never
+  // clashes with a host's own @fastify/rate-limit.
+  const openapi = opts.openapi ? openApi(fastify, { cookieName: fastify.discord.auth.cookieName, apiDocs: opts.apiDocs === true }) : null
   // The admin UI's static files come before the limiter, which then applies to the routes
   // registered after it only: a page load fetches some 40 small modules, which would otherwise
   // spend a third of an anonymous IP's API quota (the limit is there to protect the API and
   // Discord behind it; the files are read from disk).
   if (opts.adminUi === true) await fastify.register(adminUi)
-  if (opts.openapi && opts.apiDocs === true) await fastify.register(apiDocsRoutes)
+  if (openapi !== null && opts.apiDocs === true) openapi.serveDocs()
   if (opts.rateLimit !== null) {
     const { auth } = fastify.discord
     await fastify.register(fastifyRateLimit, {
@@ -116,8 +102,8 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   await fastify.register(webhookRoutes, { webhooks: opts.webhooks })
   await fastify.register(memberRoutes, { members: opts.members, membership: opts.membership })
 
-  if (opts.openapi) {
-    fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
+  if (openapi !== null) {
+    fastify.get('/openapi.json', { schema: { hide: true } }, async () => await openapi.document())
   }
 
   // A path under the prefix that no route matches (a typo, a method the route lacks, a client

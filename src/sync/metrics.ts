@@ -5,7 +5,8 @@
  * Labels are low-cardinality by construction: route templates (never concrete ids), statuses,
  * error codes, scopes.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { promClient } from '../util/prom-client.js'
 import type { DiscordRestClient } from '../discord/client.js'
 import type { AuditAction, AuditOutcome, SyncRunStatus, SyncType } from '../store/port/index.js'
 
@@ -30,20 +31,20 @@ export class SyncMetrics {
   readonly #inProgress: Gauge
 
   constructor (options: SyncMetricsOptions) {
-    this.registry = options.registry ?? new Registry()
+    this.registry = options.registry ?? new promClient.Registry()
     const registers = [this.registry]
     const p = options.prefix
-    this.#runs = new Counter({ name: `${p}runs_total`, help: 'Sync runs finished, by type and final status', labelNames: ['sync_type', 'status'], registers })
-    this.#changes = new Counter({ name: `${p}role_changes_total`, help: 'Role changes by action (add/remove) and outcome (applied, failed, dry_run, blocked, skipped)', labelNames: ['action', 'outcome'], registers })
-    this.#requests = new Counter({ name: `${p}discord_requests_total`, help: 'Discord API answers by method, route template and HTTP status', labelNames: ['method', 'route', 'status'], registers })
-    this.#rateLimited = new Counter({ name: `${p}discord_rate_limited_total`, help: 'Discord 429 answers by X-RateLimit-Scope (user, global, shared)', labelNames: ['scope'], registers })
-    this.#oauth = new Counter({ name: `${p}oauth_total`, help: 'OAuth2 callbacks by flow (login/link) and outcome (success or error code)', labelNames: ['flow', 'outcome'], registers })
-    this.#tokenRefresh = new Counter({ name: `${p}token_refresh_total`, help: 'Access-token refresh outcomes per link (refreshed, reauth_required, failed, skipped) and skipped runs (run_skipped)', labelNames: ['outcome'], registers })
-    this.#duration = new Histogram({ name: `${p}run_duration_seconds`, help: 'Duration of finished sync runs', labelNames: ['sync_type'], buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 10800], registers })
-    this.#gatewayEvents = new Counter({ name: `${p}gateway_events_total`, help: 'Gateway dispatches handled, by type and outcome (handled, echo, ignored, invalid)', labelNames: ['type', 'outcome'], registers })
-    this.#drift = new Counter({ name: `${p}drift_total`, help: 'Managed roles changed by hand in Discord, by the guild drift_policy applied (revert, report)', labelNames: ['policy'], registers })
-    this.#roleConnections = new Counter({ name: `${p}role_connection_pushes_total`, help: 'Linked Roles: users\' role connections by operation (update, delete) and outcome (updated, unchanged, deleted, no_token, failed)', labelNames: ['operation', 'outcome'], registers })
-    this.#inProgress = new Gauge({ name: `${p}runs_in_progress`, help: 'Sync runs executing in this instance', registers })
+    this.#runs = new promClient.Counter({ name: `${p}runs_total`, help: 'Sync runs finished, by type and final status', labelNames: ['sync_type', 'status'], registers })
+    this.#changes = new promClient.Counter({ name: `${p}role_changes_total`, help: 'Role changes by action (add/remove) and outcome (applied, failed, dry_run, blocked, skipped)', labelNames: ['action', 'outcome'], registers })
+    this.#requests = new promClient.Counter({ name: `${p}discord_requests_total`, help: 'Discord API answers by method, route template and HTTP status', labelNames: ['method', 'route', 'status'], registers })
+    this.#rateLimited = new promClient.Counter({ name: `${p}discord_rate_limited_total`, help: 'Discord 429 answers by X-RateLimit-Scope (user, global, shared)', labelNames: ['scope'], registers })
+    this.#oauth = new promClient.Counter({ name: `${p}oauth_total`, help: 'OAuth2 callbacks by flow (login/link) and outcome (success or error code)', labelNames: ['flow', 'outcome'], registers })
+    this.#tokenRefresh = new promClient.Counter({ name: `${p}token_refresh_total`, help: 'Access-token refresh outcomes per link (refreshed, reauth_required, failed, skipped) and skipped runs (run_skipped)', labelNames: ['outcome'], registers })
+    this.#duration = new promClient.Histogram({ name: `${p}run_duration_seconds`, help: 'Duration of finished sync runs', labelNames: ['sync_type'], buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 10800], registers })
+    this.#gatewayEvents = new promClient.Counter({ name: `${p}gateway_events_total`, help: 'Gateway dispatches handled, by type and outcome (handled, echo, ignored, invalid)', labelNames: ['type', 'outcome'], registers })
+    this.#drift = new promClient.Counter({ name: `${p}drift_total`, help: 'Managed roles changed by hand in Discord, by the guild drift_policy applied (revert, report)', labelNames: ['policy'], registers })
+    this.#roleConnections = new promClient.Counter({ name: `${p}role_connection_pushes_total`, help: 'Linked Roles: users\' role connections by operation (update, delete) and outcome (updated, unchanged, deleted, no_token, failed)', labelNames: ['operation', 'outcome'], registers })
+    this.#inProgress = new promClient.Gauge({ name: `${p}runs_in_progress`, help: 'Sync runs executing in this instance', registers })
   }
 
   runStarted (): void {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, rmSync } from 'node:fs'
+import { cpSync, mkdirSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
@@ -53,20 +53,32 @@ function script (format: 'esm' | 'cjs', backend: Backend): string {
       const has = (name) => files.some((f) => f.split(/[\\/]/).join('/').includes('/node_modules/' + name + '/'))
       return { oauth2: has('@fastify/oauth2'), simpleOauth2: has('simple-oauth2'), undici: has('undici'), discordApiTypes: has('discord-api-types') }
     }
+    // Built on the first request of the admin UI, the API reference or the OpenAPI document; prom-client's index never.
+    const pages = () => {
+      const files = Object.keys(req.cache).map((f) => f.split(/[\\/]/).join('/'))
+      const has = (name) => files.some((f) => f.includes('/node_modules/' + name + '/'))
+      return { static: has('@fastify/static'), swagger: has('@fastify/swagger'), swaggerUi: has('@fastify/swagger-ui'), yaml: has('yaml'), promClientIndex: files.some((f) => f.endsWith('/node_modules/prom-client/index.js')), openTelemetry: has('@opentelemetry/api') }
+    }
     const report = { atImport: loaded(), afterStore: null }
     if (${JSON.stringify(backend)}.startsWith('plugin-')) {
       // The whole plugin on SQLite, with or without a Redis URL (port 9: nothing answers, the plugin degrades).
       try {
         const Fastify = req('fastify')
         const app = Fastify()
-        await app.register(pkg.default, { store: { type: 'sqlite', path: ':memory:' }, encryptionKey: pkg.generateKey(), auth: { jwtSecret: 'driver-loading-jwt-secret-of-32-chars-or-more' }, discord: { clientId: '900000000000000001', clientSecret: 'driver-loading-secret', redirectUri: 'http://127.0.0.1:9/discord/auth/callback' }, ${backend === 'plugin-redis' ? "redis: 'redis://127.0.0.1:9'" : ''} })
+        await app.register(pkg.default, { adminUi: true, store: { type: 'sqlite', path: ':memory:' }, encryptionKey: pkg.generateKey(), auth: { jwtSecret: 'driver-loading-jwt-secret-of-32-chars-or-more' }, discord: { clientId: '900000000000000001', clientSecret: 'driver-loading-secret', redirectUri: 'http://127.0.0.1:9/discord/auth/callback' }, ${backend === 'plugin-redis' ? "redis: 'redis://127.0.0.1:9'" : ''} })
         await app.ready()
         report.afterStore = loaded()
         report.heavyAfterReady = heavy()
+        report.pagesAfterReady = pages()
         // The first login start loads @fastify/oauth2 (so the probe above can see it).
         const login = await app.inject({ url: '/discord/auth/login' })
         if (login.statusCode !== 200) throw new Error('login start answered ' + login.statusCode + ': ' + login.body)
         report.heavyAfterLogin = heavy()
+        for (const url of ['/discord/admin/', '/discord/docs/', '/discord/openapi.json']) {
+          const page = await app.inject({ url })
+          if (page.statusCode !== 200) throw new Error(url + ' answered ' + page.statusCode + ': ' + page.body)
+        }
+        report.pagesAfterUse = pages()
         await app.close()
       } catch (err) {
         report.storeError = String(err && (err.code || err.message))
@@ -106,6 +118,8 @@ describe('store drivers are loaded only by the backend that needs them (built pa
       config: false
     }
     await build(options)
+    // The admin UI's assets beside the bundle, as the package build's onSuccess copies them.
+    cpSync(join(root, 'src/admin-ui/public'), join(outDir, 'admin-ui/public'), { recursive: true })
   }, 120_000)
 
   afterAll(() => {
@@ -133,13 +147,17 @@ describe('store drivers are loaded only by the backend that needs them (built pa
       expect(report.afterStore).toEqual({ mongodb: true, sqlite: false, redis: false })
     })
 
-    it(`${format}: the plugin on SQLite without Redis never loads ioredis (with a Redis URL it does); @fastify/oauth2, undici and discord-api-types wait for first use`, async () => {
+    it(`${format}: the plugin on SQLite without Redis never loads ioredis (with a Redis URL it does); @fastify/oauth2, undici, discord-api-types and the UI/docs libraries wait for first use`, async () => {
       const without = await run(format, 'plugin-sqlite')
       expect(without.storeError).toBeUndefined()
       expect(without.afterStore).toEqual({ mongodb: false, sqlite: true, redis: false })
       // With a Discord application configured, ready() has loaded none of the on-first-use libraries.
       expect(without.heavyAfterReady).toEqual({ oauth2: false, simpleOauth2: false, undici: false, discordApiTypes: false })
       expect((without as Report & { heavyAfterLogin?: Record<string, boolean> }).heavyAfterLogin).toMatchObject({ oauth2: true, simpleOauth2: true })
+      // The admin UI (on here), the API reference and the OpenAPI document are built on their first request.
+      const pages = without as Report & { pagesAfterReady?: Record<string, boolean>, pagesAfterUse?: Record<string, boolean> }
+      expect(pages.pagesAfterReady).toEqual({ static: false, swagger: false, swaggerUi: false, yaml: false, promClientIndex: false, openTelemetry: false })
+      expect(pages.pagesAfterUse).toEqual({ static: true, swagger: true, swaggerUi: true, yaml: true, promClientIndex: false, openTelemetry: false })
       const withRedis = await run(format, 'plugin-redis')
       expect(withRedis.storeError).toBeUndefined()
       expect(withRedis.afterStore).toEqual({ mongodb: false, sqlite: true, redis: true })
