@@ -4,7 +4,7 @@ import { IsoDateTime, iso, Nullable } from './http.js'
 import { ValidationError } from '../errors.js'
 import {
   AUDIT_ACTIONS, AUDIT_OUTCOMES, AUDIT_TRIGGERS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
-  type AuditAction, type AuditEntryRecord, type AuditOutcome, type AuditTrigger, type ListAuditQuery, type SyncRunError, type SyncRunRecord
+  type AuditAction, type AuditEntryRecord, type AuditOutcome, type AuditTrigger, type ListAuditQuery, type SyncRunError, type SyncRunRecord, type SyncRunSummaryRecord
 } from '../store/port/index.js'
 import type { RunProgress } from '../sync/run.js'
 import { RunCursor } from './run-cursor.js'
@@ -277,8 +277,7 @@ function errorDto (e: SyncRunError): Static<typeof RunErrorDto> {
   }
 }
 
-/** What a run's full record and its list summary share. */
-function runHeader (run: SyncRunRecord) {
+export function presentRun (run: SyncRunRecord, progress: RunProgress | null = null): RunDtoType {
   return {
     id: run.id,
     sync_type: run.sync_type,
@@ -290,12 +289,6 @@ function runHeader (run: SyncRunRecord) {
     completed_at: iso(run.completed_at),
     duration: run.duration,
     heartbeat_at: iso(run.heartbeat_at),
-  }
-}
-
-export function presentRun (run: SyncRunRecord, progress: RunProgress | null = null): RunDtoType {
-  return {
-    ...runHeader(run),
     results: {
       users_processed: run.results.users_processed,
       users_synced: run.results.users_synced,
@@ -312,11 +305,24 @@ export function presentRun (run: SyncRunRecord, progress: RunProgress | null = n
   }
 }
 
-/** A run for a list: the counts of `presentRun`, the error list and per-guild results only counted. */
-export function presentRunSummary (run: SyncRunRecord): Static<typeof RunSummaryDto> {
+/**
+ * A run for a list: the counts of `presentRun`, the error list and per-guild results only
+ * counted. Written out field by field like presentRun: spreading a shared header into each
+ * row made this function a tenth of the list's CPU time.
+ */
+export function presentRunSummary (run: SyncRunSummaryRecord): Static<typeof RunSummaryDto> {
   const r = run.results
   return {
-    ...runHeader(run),
+    id: run.id,
+    sync_type: run.sync_type,
+    target_id: run.target_id,
+    status: run.status,
+    dry_run: run.dry_run,
+    force: run.force,
+    started_at: iso(run.started_at),
+    completed_at: iso(run.completed_at),
+    duration: run.duration,
+    heartbeat_at: iso(run.heartbeat_at),
     results: {
       users_processed: r.users_processed,
       users_synced: r.users_synced,
@@ -324,8 +330,8 @@ export function presentRunSummary (run: SyncRunRecord): Static<typeof RunSummary
       roles_added: r.roles_added,
       roles_removed: r.roles_removed,
       guilds_processed: r.guilds_processed,
-      errors_count: r.errors.length,
-      guilds_count: r.guilds?.length ?? 0
+      errors_count: r.errors_count,
+      guilds_count: r.guilds_count
     },
     initiated_by: run.initiated_by,
     created_at: run.created_at.toISOString(),
@@ -364,7 +370,27 @@ function time (v: string, name: string): Date {
 
 /** An entry with its names (Namer.entries, in the same order). */
 export function presentAudit (e: AuditEntryRecord, names: EntryNames): Static<typeof AuditEntryDto> {
-  return { ...e, created_at: e.created_at.toISOString(), ...names }
+  // Field by field: spreading two objects into a third made this a tenth of a page's CPU time.
+  return {
+    id: e.id,
+    run_id: e.run_id,
+    guild_id: e.guild_id,
+    discord_user_id: e.discord_user_id,
+    user_id: e.user_id,
+    role_id: e.role_id,
+    role_name: e.role_name,
+    action: e.action,
+    mapping_id: e.mapping_id,
+    outcome: e.outcome,
+    error_code: e.error_code,
+    trigger: e.trigger,
+    created_at: e.created_at.toISOString(),
+    discord_username: names.discord_username,
+    discord_global_name: names.discord_global_name,
+    avatar_url: names.avatar_url,
+    guild_name: names.guild_name,
+    role_color: names.role_color
+  }
 }
 
 /** GET /sync/runs/{id}: each error with its member's names, each guild result with its name. */

@@ -128,7 +128,7 @@ const routes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (fastify, { n
   }, async (request) => {
     const { before, ...query } = request.query
     const limit = query.limit ?? DEFAULT_PAGE_SIZE
-    const runs = await engine.listRuns({ ...query, limit, ...(before === undefined ? {} : { before: decodeRunCursor(before) }) })
+    const runs = await engine.listRunSummaries({ ...query, limit, ...(before === undefined ? {} : { before: decodeRunCursor(before) }) })
     const last = runs.at(-1)
     return { runs: runs.map(presentRunSummary), next_cursor: runs.length === limit && last !== undefined ? encodeRunCursor(last) : null }
   })

@@ -11,6 +11,8 @@ import {
   type OAuthTokens,
   type Page,
   type SearchUsersQuery,
+  type AccountNames,
+  type NameLookup,
   type UpdateDiscordUserInput
 } from '../port/index.js'
 import { newUserFields } from '../records.js'
@@ -18,7 +20,7 @@ import type { Params, SqliteContext } from './context.js'
 import { bit, dateOrNull, ms, msOrNull, toUser, userSelect, type TokenRow, type UserRow } from './rows.js'
 
 /** Linked Discord accounts and their sealed tokens (discord_users, mirrored guild list in discord_user_guilds). */
-export class SqliteAccounts implements LinkedAccountStore {
+export class SqliteAccounts implements LinkedAccountStore, Pick<NameLookup, 'listAccountNames'> {
   readonly #ctx: SqliteContext
 
   constructor (ctx: SqliteContext) {
@@ -97,6 +99,20 @@ export class SqliteAccounts implements LinkedAccountStore {
         const rows = this.#ctx.all<UserRow>(
           `SELECT ${userSelect('u')} FROM discord_users u WHERE u.discord_user_id IN (${chunk.map(() => '?').join(', ')})`, chunk)
         for (const row of rows) out.push(toUser(row))
+      }
+      return out
+    })
+  }
+
+  async listAccountNames (discordUserIds: readonly string[]): Promise<AccountNames[]> {
+    const ids = [...new Set(discordUserIds)]
+    return this.#ctx.run(() => {
+      const out: AccountNames[] = []
+      // Four columns by the unique index: no guild list or scopes to read and parse per row.
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500)
+        out.push(...this.#ctx.all<AccountNames>(
+          `SELECT discord_user_id, username, global_name, avatar FROM discord_users WHERE discord_user_id IN (${chunk.map(() => '?').join(', ')})`, chunk))
       }
       return out
     })
