@@ -17,7 +17,10 @@ import {
 } from '../port/index.js'
 import { newUserFields } from '../records.js'
 import type { Params, SqliteContext } from './context.js'
-import { bit, dateOrNull, ms, msOrNull, toUser, userSelect, type TokenRow, type UserRow } from './rows.js'
+import { bit, dateOrNull, ms, msOrNull, toUser, toUserParsed, userSelect, type StoredGuildSummary, type TokenRow, type UserRow } from './rows.js'
+import { USER_JSON } from './json-rows.js'
+
+type UserJsonRow = Omit<UserRow, 'scopes' | 'guilds'> & { scopes: string[], guilds: StoredGuildSummary[] }
 
 /** Linked Discord accounts and their sealed tokens (discord_users, mirrored guild list in discord_user_guilds). */
 export class SqliteAccounts implements LinkedAccountStore, Pick<NameLookup, 'listAccountNames'> {
@@ -134,10 +137,10 @@ export class SqliteAccounts implements LinkedAccountStore, Pick<NameLookup, 'lis
     // One read transaction, so the page and the total come from the same snapshot.
     return this.#ctx.tx(() => {
       const total = (this.#ctx.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${from} ${clause}`, params) as { n: number }).n
-      const items = this.#ctx.all<UserRow>(
-        `SELECT ${userSelect('u')} FROM ${from} ${clause} ORDER BY u.created_at, u.id LIMIT @limit OFFSET @offset`,
+      const items = this.#ctx.allJson<UserJsonRow>(
+        `SELECT ${USER_JSON} FROM ${from} ${clause} ORDER BY u.created_at, u.id LIMIT @limit OFFSET @offset`,
         { ...params, limit: page_size, offset }
-      ).map(toUser)
+      ).map((r) => toUserParsed(r, r.scopes, r.guilds))
       return { items, total, page, page_size }
     })
   }

@@ -18,9 +18,12 @@ import {
 } from '../port/index.js'
 import { newSyncRunFields } from '../records.js'
 import type { Params, SqliteContext } from './context.js'
-import { bit, ms, msOrNull, RUN_SUMMARY_SELECT, toAudit, toSyncRun, toSyncRunSummary, type AuditRow, type SyncRunRow, type SyncRunSummaryRow } from './rows.js'
+import { AUDIT_COLUMNS, jsonRow } from './json-rows.js'
+import { bit, ms, msOrNull, RUN_SUMMARY_COLUMNS, toAudit, toSyncRun, toSyncRunSummary, type AuditRow, type SyncRunRow, type SyncRunSummaryRow } from './rows.js'
 
 const FINISHED_RUN_STATUSES = "('completed', 'failed', 'blocked')"
+const AUDIT_JSON = jsonRow(AUDIT_COLUMNS)
+const RUN_SUMMARY_JSON = jsonRow(RUN_SUMMARY_COLUMNS)
 const FINISHED: ReadonlySet<string> = new Set(['completed', 'failed', 'blocked'])
 
 /** The WHERE clause and parameters of a run list (both lists share filters, order and limit). */
@@ -127,8 +130,8 @@ export class SqliteSyncRuns implements SyncRunStore {
 
   async listSyncRunSummaries (query: ListSyncRunsQuery = {}): Promise<SyncRunSummaryRecord[]> {
     const { clause, params } = runFilter(query)
-    return this.#ctx.run(() => this.#ctx.all<SyncRunSummaryRow>(
-      `SELECT ${RUN_SUMMARY_SELECT} FROM discord_sync_status ${clause} ORDER BY created_at DESC, id DESC LIMIT @limit`, params
+    return this.#ctx.run(() => this.#ctx.allJson<SyncRunSummaryRow>(
+      `SELECT ${RUN_SUMMARY_JSON} FROM discord_sync_status ${clause} ORDER BY created_at DESC, id DESC LIMIT @limit`, params
     ).map(toSyncRunSummary))
   }
 
@@ -208,8 +211,8 @@ export class SqliteSyncRuns implements SyncRunStore {
       : 'created_at DESC, id DESC'
     return this.#ctx.tx(() => {
       const total = (this.#ctx.get<{ n: number }>(`SELECT COUNT(*) AS n FROM discord_audit_log ${clause}`, params) as { n: number }).n
-      const items = this.#ctx.all<AuditRow>(
-        `SELECT * FROM discord_audit_log ${clause} ORDER BY ${order} LIMIT @limit OFFSET @offset`,
+      const items = this.#ctx.allJson<AuditRow>(
+        `SELECT ${AUDIT_JSON} FROM discord_audit_log ${clause} ORDER BY ${order} LIMIT @limit OFFSET @offset`,
         { ...params, limit: page_size, offset }
       ).map(toAudit)
       return { items, total, page, page_size }
