@@ -12,6 +12,7 @@ import {
 } from '../errors.js'
 import type { ResolvedAuthOptions } from '../options/index.js'
 import type { AuthUser } from './types.js'
+import { VerifiedSessions } from './verified-sessions.js'
 
 /** The part of @fastify/jwt's `fastify.jwt` the plugin uses, whoever registered it. */
 export interface SessionJwt {
@@ -91,10 +92,14 @@ export class SessionAuth {
   readonly #opts: ResolvedAuthOptions
   readonly source: JwtSource
 
+  /** Only for our own verifier, whose checks are all known (see VerifiedSessions). */
+  readonly #verified: VerifiedSessions | null
+
   constructor (jwt: SessionJwt | null, source: JwtSource, opts: ResolvedAuthOptions) {
     this.#jwt = jwt
     this.source = source
     this.#opts = opts
+    this.#verified = source === 'own' ? new VerifiedSessions() : null
   }
 
   get configured (): boolean {
@@ -134,6 +139,14 @@ export class SessionAuth {
   /** Verifies a token and maps its claims; throws 401 with a stable code when it does not verify. */
   verify (token: string): AuthUser {
     const jwt = this.#requireJwt()
+    const known = this.#verified?.get(token) ?? null
+    if (known !== null) return known
+    const user = this.#verify(jwt, token)
+    this.#verified?.set(token, user)
+    return user
+  }
+
+  #verify (jwt: SessionJwt, token: string): AuthUser {
     let claims: unknown
     try {
       claims = jwt.verify(token)

@@ -6,7 +6,7 @@
  * Discord call: what the cache does not hold stays unnamed (null) rather than spend the guild's
  * request budget on a label. Unlinked members (no account) have no names: the UI shows their id.
  */
-import type { DiscordStore, DiscordUserRecord } from '../store/port/index.js'
+import type { AccountNames, DiscordStore, DiscordUserRecord, GuildName } from '../store/port/index.js'
 import type { RoleSnapshot } from '../sync/role-cache.js'
 
 /** The names one entry gets; null where the store or the cache has none. */
@@ -23,7 +23,8 @@ export interface EntryNames extends PersonNames {
 }
 
 export interface NamerDeps {
-  store: Pick<DiscordStore, 'listUsersByDiscordIds' | 'listGuilds'>
+  /** listAccountNames and listGuildNames when the store has them (narrow reads), else the full records. */
+  store: Pick<DiscordStore, 'listUsersByDiscordIds' | 'listGuilds' | 'listAccountNames' | 'listGuildNames'>
   /** A cached role snapshot, or null: never asks Discord. */
   peekRoles: (guildId: string) => Promise<RoleSnapshot | null>
   avatarUrl: (link: Pick<DiscordUserRecord, 'discord_user_id' | 'avatar'>) => string | null
@@ -41,19 +42,29 @@ export class Namer {
   /** The people among these Discord ids, in one store call (none when the list is empty). */
   async people (discordUserIds: ReadonlyArray<string | null>): Promise<(id: string | null) => PersonNames> {
     const ids = [...new Set(discordUserIds.filter((id): id is string => id !== null))]
-    const links = ids.length === 0 ? [] : await this.#d.store.listUsersByDiscordIds(ids)
-    const byId = new Map<string, PersonNames>(links.map((l) => [l.discord_user_id, {
-      discord_username: l.username,
-      discord_global_name: l.global_name,
-      avatar_url: this.#d.avatarUrl(l)
-    }]))
+    const links = ids.length === 0 ? [] : await this.#accountNames(ids)
+    const byId = new Map<string, PersonNames>()
+    for (const l of links) {
+      byId.set(l.discord_user_id, { discord_username: l.username, discord_global_name: l.global_name, avatar_url: this.#d.avatarUrl(l) })
+    }
     return (id) => (id === null ? undefined : byId.get(id)) ?? NO_PERSON
   }
 
   /** Guild names by id from the stored configs (one call). */
   async guilds (): Promise<(id: string | null) => string | null> {
-    const byId = new Map((await this.#d.store.listGuilds()).map((g) => [g.guild_id, g.guild_name]))
+    const byId = new Map<string, string>()
+    for (const g of await this.#guildNames()) byId.set(g.guild_id, g.guild_name)
     return (id) => id === null ? null : byId.get(id) ?? null
+  }
+
+  async #accountNames (ids: string[]): Promise<AccountNames[]> {
+    const { store } = this.#d
+    return typeof store.listAccountNames === 'function' ? await store.listAccountNames(ids) : await store.listUsersByDiscordIds(ids)
+  }
+
+  async #guildNames (): Promise<GuildName[]> {
+    const { store } = this.#d
+    return typeof store.listGuildNames === 'function' ? await store.listGuildNames() : await store.listGuilds()
   }
 
   /** Names for a page of audit entries, in their order. */
@@ -66,11 +77,16 @@ export class Namer {
       Promise.all(guildIds.map(async (id) => [id, await this.#peek(id)] as const))
     ])
     const colours = new Map(snaps.map(([id, snap]) => [id, new Map((snap?.roles ?? []).map((r) => [r.id, r.color ?? 0]))]))
-    return entries.map((e) => ({
-      ...person(e.discord_user_id),
-      guild_name: guild(e.guild_id),
-      role_color: e.role_id === '' ? null : colours.get(e.guild_id)?.get(e.role_id) ?? null
-    }))
+    return entries.map((e) => {
+      const p = person(e.discord_user_id)
+      return {
+        discord_username: p.discord_username,
+        discord_global_name: p.discord_global_name,
+        avatar_url: p.avatar_url,
+        guild_name: guild(e.guild_id),
+        role_color: e.role_id === '' ? null : colours.get(e.guild_id)?.get(e.role_id) ?? null
+      }
+    })
   }
 
   async #peek (guildId: string): Promise<RoleSnapshot | null> {

@@ -1,19 +1,16 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Snowflake } from './common.js'
-import { IsoDateTime, iso, Nullable } from './http.js'
+import { IsoDateTime, Nullable } from './http.js'
 import { ValidationError } from '../errors.js'
 import {
   AUDIT_ACTIONS, AUDIT_OUTCOMES, AUDIT_TRIGGERS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
-  type AuditAction, type AuditEntryRecord, type AuditOutcome, type AuditTrigger, type ListAuditQuery, type SyncRunError, type SyncRunRecord
+  type AuditAction, type AuditOutcome, type AuditTrigger, type ListAuditQuery
 } from '../store/port/index.js'
-import type { RunProgress } from '../sync/run.js'
 import { RunCursor } from './run-cursor.js'
-import type { SyncStatus, SyncStatusRecentError } from '../sync/engine.js'
-import type { EntryNames, PersonNames } from '../members/names.js'
 
 /*
- * Request and response schemas of the sync routes, and the functions that turn engine
- * records into those responses (dates as ISO strings, error codes as strings).
+ * Request and response schemas of the sync routes, and the audit query's conversion; the
+ * responses are built from engine records in sync-present.ts.
  */
 
 /** An ISO 8601 time with its zone (the request validator has no `date-time` format; auditQuery also checks the date exists). */
@@ -63,7 +60,7 @@ const personNames = {
   avatar_url: Nullable(Type.String(), 'The avatar\'s CDN URL (option cdnBaseUrl); null without one')
 }
 
-const RunErrorDto = Type.Object({
+export const RunErrorDto = Type.Object({
   user_id: Nullable(Type.String()),
   discord_user_id: Nullable(Type.String()),
   guild_id: Nullable(Type.String()),
@@ -125,7 +122,7 @@ export const RunDto = Type.Object({
   created_at: IsoDateTime,
   progress: Nullable(ProgressDto, 'Live progress while the run executes in the answering instance')
 })
-type RunDtoType = Static<typeof RunDto>
+export type RunDtoType = Static<typeof RunDto>
 
 export const AuditEntryDto = Type.Object({
   id: Type.String(),
@@ -223,7 +220,7 @@ export const UserSyncResponse = Type.Object({
   synced_at: IsoDateTime
 })
 
-const RecentErrorDto = Type.Object({
+export const RecentErrorDto = Type.Object({
   user_id: Nullable(Type.String()),
   guild_id: Nullable(Type.String()),
   error: Type.String(),
@@ -266,73 +263,6 @@ export const SyncStatusResponse = Type.Object({
   current_runs: Type.Array(RunDto)
 })
 
-function errorDto (e: SyncRunError): Static<typeof RunErrorDto> {
-  return {
-    user_id: e.user_id ?? null,
-    discord_user_id: e.discord_user_id ?? null,
-    guild_id: e.guild_id ?? null,
-    error: e.error,
-    code: e.code === undefined || e.code === null ? null : String(e.code),
-    occurred_at: e.occurred_at.toISOString()
-  }
-}
-
-/** What a run's full record and its list summary share. */
-function runHeader (run: SyncRunRecord) {
-  return {
-    id: run.id,
-    sync_type: run.sync_type,
-    target_id: run.target_id,
-    status: run.status,
-    dry_run: run.dry_run,
-    force: run.force,
-    started_at: iso(run.started_at),
-    completed_at: iso(run.completed_at),
-    duration: run.duration,
-    heartbeat_at: iso(run.heartbeat_at),
-  }
-}
-
-export function presentRun (run: SyncRunRecord, progress: RunProgress | null = null): RunDtoType {
-  return {
-    ...runHeader(run),
-    results: {
-      users_processed: run.results.users_processed,
-      users_synced: run.results.users_synced,
-      users_failed: run.results.users_failed,
-      roles_added: run.results.roles_added,
-      roles_removed: run.results.roles_removed,
-      guilds_processed: run.results.guilds_processed,
-      errors: run.results.errors.map(errorDto),
-      guilds: (run.results.guilds ?? []).map((g) => ({ ...g, members_to_join: g.members_to_join ?? 0 }))
-    },
-    initiated_by: run.initiated_by,
-    created_at: run.created_at.toISOString(),
-    progress
-  }
-}
-
-/** A run for a list: the counts of `presentRun`, the error list and per-guild results only counted. */
-export function presentRunSummary (run: SyncRunRecord): Static<typeof RunSummaryDto> {
-  const r = run.results
-  return {
-    ...runHeader(run),
-    results: {
-      users_processed: r.users_processed,
-      users_synced: r.users_synced,
-      users_failed: r.users_failed,
-      roles_added: r.roles_added,
-      roles_removed: r.roles_removed,
-      guilds_processed: r.guilds_processed,
-      errors_count: r.errors.length,
-      guilds_count: r.guilds?.length ?? 0
-    },
-    initiated_by: run.initiated_by,
-    created_at: run.created_at.toISOString(),
-    progress: null
-  }
-}
-
 /**
  * The audit query string as a store query: comma lists split (the schema allowed only known
  * words), times parsed. A window that ends before it starts is refused with
@@ -360,35 +290,4 @@ function time (v: string, name: string): Date {
   const d = new Date(v)
   if (Number.isNaN(d.getTime())) throw new ValidationError(`querystring/${name} is not a valid time`)
   return d
-}
-
-/** An entry with its names (Namer.entries, in the same order). */
-export function presentAudit (e: AuditEntryRecord, names: EntryNames): Static<typeof AuditEntryDto> {
-  return { ...e, created_at: e.created_at.toISOString(), ...names }
-}
-
-/** GET /sync/runs/{id}: each error with its member's names, each guild result with its name. */
-export function nameRun (run: RunDtoType, person: (id: string | null) => PersonNames, guild: (id: string | null) => string | null): RunDtoType {
-  const errors = run.results.errors.map((e) => ({ ...e, ...person(e.discord_user_id) }))
-  return { ...run, results: { ...run.results, errors, guilds: run.results.guilds.map((g) => ({ ...g, guild_name: guild(g.guild_id) })) } }
-}
-
-function recentErrorDto (e: SyncStatusRecentError): Static<typeof RecentErrorDto> {
-  return { user_id: e.user_id, guild_id: e.guild_id, error: e.error, occurred_at: e.occurred_at.toISOString(), run_id: e.run_id, discord_user_id: e.discord_user_id, code: e.code }
-}
-
-export function presentStatus (s: SyncStatus): Static<typeof SyncStatusResponse> {
-  return {
-    last_full_sync: iso(s.last_full_sync),
-    sync_in_progress: s.sync_in_progress,
-    total_users: s.total_users,
-    synced_users: s.synced_users,
-    failed_users: s.failed_users,
-    total_guilds: s.total_guilds,
-    active_role_mappings: s.active_role_mappings,
-    recent_errors: s.recent_errors.map(recentErrorDto),
-    last_dry_run: s.last_dry_run === null ? null : { ...s.last_dry_run, completed_at: s.last_dry_run.completed_at.toISOString() },
-    held_guilds: s.held_guilds.map((g) => ({ ...g, held_at: g.held_at.toISOString() })),
-    current_runs: s.current_runs.map((r) => presentRun(r.run, r.progress))
-  }
 }

@@ -23,6 +23,7 @@ import type {
   RoleMappingBatchResult,
   RoleMappingRecord,
   SyncRunRecord,
+  SyncRunSummaryRecord,
   TaskName,
   TaskRunRecord,
   UpdateDiscordUserInput,
@@ -39,13 +40,14 @@ import type { TaskRunStore } from './port/task-runs.js'
 import type { ClaimLeaseOptions, LeaseRecord, LeaseStore } from './port/leases.js'
 import type { AccessLossStore } from './port/access-loss.js'
 import type { StoreStats, StoreStatsSource } from './port/stats.js'
+import type { AccountNames, GuildName, NameLookup } from './port/names.js'
 
 /** One implementation of each aggregate's port, as an adapter builds them over its connection. */
 export interface StoreAggregates {
-  accounts: LinkedAccountStore & LinkedAccountSearch
-  guilds: GuildConfigStore
+  accounts: LinkedAccountStore & LinkedAccountSearch & Pick<NameLookup, 'listAccountNames'>
+  guilds: GuildConfigStore & Pick<NameLookup, 'listGuildNames'>
   mappings: RoleMappingStore
-  syncRuns: SyncRunStore & Required<Pick<SyncRunStore, 'syncRunsVersion'>>
+  syncRuns: SyncRunStore & Required<Pick<SyncRunStore, 'syncRunsVersion' | 'listSyncRunSummaries'>>
   taskRuns: TaskRunStore
   oauthStates: OAuthStateStore
   leases: LeaseStore
@@ -79,6 +81,7 @@ export abstract class AggregateStore {
   listUsersWithTokensExpiringBefore (before: Date, limit: number): Promise<DiscordUserRecord[]> { return this.#a.accounts.listUsersWithTokensExpiringBefore(before, limit) }
   countUsers (query?: { is_active?: boolean }): Promise<number> { return this.#a.accounts.countUsers(query) }
   searchUsers (query: SearchUsersQuery): Promise<DiscordUserRecord[]> { return this.#a.accounts.searchUsers(query) }
+  listAccountNames (discordUserIds: readonly string[]): Promise<AccountNames[]> { return this.#a.accounts.listAccountNames(discordUserIds) }
 
   // -------------------------------------------------------------- guilds
 
@@ -88,6 +91,7 @@ export abstract class AggregateStore {
   updateGuild (guildId: string, patch: UpdateGuildConfigInput): Promise<GuildConfigRecord | null> { return this.#a.guilds.updateGuild(guildId, patch) }
   deleteGuild (guildId: string): Promise<{ deleted: boolean, mappings_deleted: number }> { return this.#a.guilds.deleteGuild(guildId) }
   getBotToken (guildId: string): Promise<string | null> { return this.#a.guilds.getBotToken(guildId) }
+  listGuildNames (): Promise<GuildName[]> { return this.#a.guilds.listGuildNames() }
 
   // -------------------------------------------------------------- role mappings
 
@@ -106,6 +110,7 @@ export abstract class AggregateStore {
   getSyncRun (id: string): Promise<SyncRunRecord | null> { return this.#a.syncRuns.getSyncRun(id) }
   updateSyncRun (id: string, patch: UpdateSyncRunInput): Promise<SyncRunRecord | null> { return this.#a.syncRuns.updateSyncRun(id, patch) }
   listSyncRuns (query?: ListSyncRunsQuery): Promise<SyncRunRecord[]> { return this.#a.syncRuns.listSyncRuns(query) }
+  listSyncRunSummaries (query?: ListSyncRunsQuery): Promise<SyncRunSummaryRecord[]> { return this.#a.syncRuns.listSyncRunSummaries(query) }
   failStaleSyncRuns (before: Date, reason: string): Promise<number> { return this.#a.syncRuns.failStaleSyncRuns(before, reason) }
   pruneSyncRuns (before: Date): Promise<number> { return this.#a.syncRuns.pruneSyncRuns(before) }
   syncRunsVersion (): Promise<number> { return this.#a.syncRuns.syncRunsVersion() }

@@ -20,8 +20,9 @@ import {
   UserNotLinkedError,
   ValidationError
 } from '../errors.js'
-import type {
-  AuditEntryRecord, DiscordStore, ListAuditQuery, ListSyncRunsQuery, Page, SyncRunRecord
+import {
+  summariseRun,
+  type AuditEntryRecord, type DiscordStore, type ListAuditQuery, type ListSyncRunsQuery, type Page, type SyncRunRecord, type SyncRunSummaryRecord
 } from '../store/port/index.js'
 import { FallbackSyncLocks, lockKeys, MemorySyncLocks, RedisSyncLocks, type SyncLocks } from './locks.js'
 import { NO_MEMBERSHIP_PROVIDER, type MembershipProvider } from './membership.js'
@@ -316,6 +317,13 @@ export class SyncEngine {
   }
 
   listRuns (query: ListSyncRunsQuery): Promise<SyncRunRecord[]> { return this.#d.store.listSyncRuns(query) }
+
+  /** Runs for a list, their results as counts: the store's kept figures when it has them. */
+  async listRunSummaries (query: ListSyncRunsQuery): Promise<SyncRunSummaryRecord[]> {
+    const { store } = this.#d
+    if (typeof store.listSyncRunSummaries === 'function') return await store.listSyncRunSummaries(query)
+    return (await store.listSyncRuns(query)).map(summariseRun)
+  }
 
   listAudit (query: ListAuditQuery): Promise<Page<AuditEntryRecord>> { return this.#d.store.listAudit(query) }
 

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyJwt from '@fastify/jwt'
 import discordSync from '../../src/index.js'
@@ -90,6 +90,20 @@ describe('reading the session', () => {
     t = await buildWorld(authWorld(null))
     const r = await status(bearer(signHs256({ sub: 'u-1', iat: now() - 100, exp: now() - 10 })))
     expect(r).toMatchObject({ statusCode: 401, json: { code: 'FST_DISCORD_AUTH_TOKEN_EXPIRED' } })
+  })
+
+  it('a session verified before still expires on time (the verified-session cache honours exp)', async () => {
+    t = await buildWorld(authWorld(null))
+    const exp = now() + 2
+    const token = signHs256({ sub: 'u-1', exp })
+    expect((await status(bearer(token))).json).toMatchObject({ authenticated: true })
+    expect((await status(bearer(token))).json).toMatchObject({ authenticated: true })
+    vi.useFakeTimers({ toFake: ['Date'], now: exp * 1000 + 1 })
+    try {
+      expect(await status(bearer(token))).toMatchObject({ statusCode: 401, json: { code: 'FST_DISCORD_AUTH_TOKEN_EXPIRED' } })
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('refuses an Authorization header that is not Bearer', async () => {

@@ -11,6 +11,8 @@ import { leasesContract } from './contract/leases.js'
 import { syncRunsVersionContract } from './contract/sync-runs-version.js'
 import { accessLossContract } from './contract/access-loss.js'
 import { storeStatsContract } from './contract/stats.js'
+import { nameLookupContract } from './contract/names.js'
+import { runSummariesContract } from './contract/run-summaries.js'
 
 export type { StoreHarness } from './contract/fixture.js'
 
@@ -51,5 +53,7 @@ export function describeStoreContract (backend: string, harness: StoreHarness): 
     oauthStatesContract(fx)
     secretsAtRestContract(fx)
     storeStatsContract(fx)
+    nameLookupContract(fx)
+    runSummariesContract(fx)
   })
 }

@@ -4,7 +4,7 @@ import { MongoBulkWriteError, MongoClient, MongoNetworkError, MongoServerError, 
 import { SecretBox, generateKey } from '../../src/store/crypto.js'
 import { MongoStore, type MongoStoreOptions } from '../../src/store/mongo/index.js'
 import { toStoreError } from '../../src/store/mongo/errors.js'
-import type { DiscordStore } from '../../src/store/port/index.js'
+import { summariseRun, type DiscordStore } from '../../src/store/port/index.js'
 import { describeStoreContract, type StoreHarness } from './contract.js'
 import { MongoDouble, type Doc } from './mongo-double.js'
 
@@ -288,6 +288,31 @@ describe('MongoStore: duplicate keys become FST_DISCORD_CONFLICT', () => {
 
     const bug = new TypeError('a programming error')
     expect(toStoreError(bug, 'x', 'y')).toBe(bug)
+  })
+})
+
+describe('MongoStore: run summaries of runs stored before the summary field', () => {
+  it('reads those runs whole (and only those), also once a stale failure left a partial summary', async () => {
+    const { store, db } = await doubleStore()
+    const at = new Date(1000)
+    const results = { users_processed: 4, users_synced: 3, users_failed: 1, roles_added: 2, roles_removed: 1, guilds_processed: 1, errors: [{ error: 'x', occurred_at: at }], guilds: [] }
+    const old = await store.createSyncRun({ sync_type: 'full', initiated_by: 'system' })
+    await store.updateSyncRun(old.id, { status: 'completed', results })
+    const stale = await store.createSyncRun({ sync_type: 'guild', target_id: 'g', status: 'running', started_at: new Date(Date.now() - 3_600_000), initiated_by: 'system' })
+    await store.updateSyncRun(stale.id, { results })
+    const fresh = await store.createSyncRun({ sync_type: 'user', target_id: 'u', initiated_by: 'system' })
+    // Back to what an older version wrote: no summary field.
+    await db.collection('discord_sync_status').updateMany({ _id: { $in: [old.id, stale.id] } }, { $unset: { summary: '' } })
+    expect(await store.failStaleSyncRuns(new Date(Date.now() - 60_000), 'worker lost')).toBe(1)
+    expect(db.collection('discord_sync_status').rawDocuments().find((d) => d._id === stale.id)?.summary).toEqual({ errors_count: 1 })
+
+    const summaries = await store.listSyncRunSummaries()
+    expect(summaries).toEqual((await store.listSyncRuns()).map(summariseRun))
+    expect(summaries.find((r) => r.id === stale.id)?.results).toMatchObject({ errors_count: 2, users_processed: 4 })
+    expect(summaries.find((r) => r.id === fresh.id)?.results.errors_count).toBe(0)
+    // The list itself leaves the results out; only the two older runs were read whole.
+    const reads = db.collection('discord_sync_status').reads
+    expect(reads.at(-3)?.projection).toEqual({ results: 0 })
   })
 })
 

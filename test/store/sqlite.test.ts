@@ -27,6 +27,13 @@ async function openAt (path: string, secrets: SecretBox): Promise<SqliteStore> {
   return store
 }
 
+/** Takes a run table back to before v7: without the result count columns. */
+function dropRunCounts (raw: Database.Database): void {
+  for (const c of ['users_processed', 'users_synced', 'users_failed', 'roles_added', 'roles_removed', 'guilds_processed', 'errors_count', 'guilds_count']) {
+    raw.exec(`ALTER TABLE discord_sync_status DROP COLUMN ${c}`)
+  }
+}
+
 function pathOf (store: DiscordStore): string {
   const p = paths.get(store)
   if (p === undefined) throw new Error('store was not created by this harness')
@@ -141,6 +148,7 @@ describe('SqliteStore specifics', () => {
     raw.exec('DROP TABLE discord_leases')
     raw.exec('DROP TABLE discord_sync_runs_version')
     raw.exec('DROP TABLE discord_access_loss')
+    dropRunCounts(raw)
     raw.pragma('user_version = 1')
     raw.close()
 
@@ -164,6 +172,7 @@ describe('SqliteStore specifics', () => {
     raw.exec('DROP TABLE discord_leases')
     raw.exec('DROP TABLE discord_sync_runs_version')
     raw.exec('DROP TABLE discord_access_loss')
+    dropRunCounts(raw)
     raw.pragma('user_version = 2')
     raw.close()
 
@@ -184,6 +193,7 @@ describe('SqliteStore specifics', () => {
     const raw = new Database(path)
     raw.exec('DROP TABLE discord_sync_runs_version')
     raw.exec('DROP TABLE discord_access_loss')
+    dropRunCounts(raw)
     raw.pragma('user_version = 3')
     raw.close()
 
@@ -211,6 +221,7 @@ describe('SqliteStore specifics', () => {
         outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'failed', 'dry_run', 'blocked', 'skipped')), error_code TEXT, created_at INTEGER NOT NULL) STRICT;
       INSERT INTO discord_audit_log VALUES ('a1', 'r1', 'g1', 'u1', NULL, 'role1', 'Pilot', 'add', 'm1', 'applied', NULL, 1000);`)
     expect(() => raw.exec("INSERT INTO discord_audit_log VALUES ('a2', 'r1', 'g1', 'u1', NULL, '', 'x', 'nick', NULL, 'applied', NULL, 1001)")).toThrow(/CHECK/)
+    dropRunCounts(raw)
     raw.pragma('user_version = 4')
     raw.close()
 
@@ -242,6 +253,7 @@ describe('SqliteStore specifics', () => {
       INSERT INTO discord_audit_log VALUES ('a2', '${joined.id}', 'g1', 'u1', NULL, 'role1', 'Pilot', 'add', 'm1', 'applied', NULL, 1001);
       INSERT INTO discord_audit_log VALUES ('a3', '${byHand.id}', 'g1', 'u1', NULL, 'role1', 'Pilot', 'add', 'm1', 'applied', NULL, 1002);
       INSERT INTO discord_audit_log VALUES ('a4', 'pruned-run', 'g1', 'u1', NULL, 'role1', 'Pilot', 'add', 'm1', 'applied', NULL, 1003);`)
+    dropRunCounts(raw)
     raw.pragma('user_version = 5')
     raw.close()
 
@@ -249,9 +261,33 @@ describe('SqliteStore specifics', () => {
     expect((await upgraded.listAudit()).items.map((e) => [e.id, e.trigger])).toEqual([['a4', 'manual'], ['a3', 'manual'], ['a2', 'join'], ['a1', 'schedule']])
     expect((await upgraded.listAudit({ trigger: ['schedule', 'join'] })).total).toBe(2)
     const probe = track(new Database(path, { readonly: true }))
-    expect(schemaVersion(probe)).toBe(6)
+    expect(schemaVersion(probe)).toBe(MIGRATIONS.length)
     expect(() => probe.prepare('SELECT "trigger" FROM discord_audit_log').all()).not.toThrow()
     expect(MIGRATIONS[5]?.name).toBe('audit trigger')
+  })
+
+  it('upgrades a version 6 database to version 7 (run result counts), counting each stored run\'s results', async () => {
+    const path = freshPath()
+    const box = secrets()
+    const v6 = await openAt(path, box)
+    const empty = await v6.createSyncRun({ sync_type: 'guild', target_id: 'g1', initiated_by: 'system' })
+    const done = await v6.createSyncRun({ sync_type: 'full', initiated_by: 'system' })
+    const occurred = new Date(1000)
+    const guild = { guild_id: 'g1', status: 'completed' as const, members_scanned: 9, members_to_change: 1, planned_changes: 1, blocked_changes: 0, roles_added: 1, roles_removed: 0, members_failed: 0, reason: null }
+    await v6.updateSyncRun(done.id, { status: 'completed', results: { users_processed: 9, users_synced: 8, users_failed: 1, roles_added: 4, roles_removed: 3, guilds_processed: 2, errors: [{ error: 'x', occurred_at: occurred }, { error: 'y', occurred_at: occurred }], guilds: [guild, { ...guild, guild_id: 'g2' }] } })
+    await v6.close()
+    const raw = new Database(path)
+    dropRunCounts(raw)
+    raw.pragma('user_version = 6')
+    raw.close()
+
+    const upgraded = track(await openAt(path, box))
+    const byId = new Map((await upgraded.listSyncRunSummaries()).map((r) => [r.id, r.results]))
+    expect(byId.get(done.id)).toEqual({ users_processed: 9, users_synced: 8, users_failed: 1, roles_added: 4, roles_removed: 3, guilds_processed: 2, errors_count: 2, guilds_count: 2 })
+    expect(byId.get(empty.id)).toEqual({ users_processed: 0, users_synced: 0, users_failed: 0, roles_added: 0, roles_removed: 0, guilds_processed: 0, errors_count: 0, guilds_count: 0 })
+    const probe = track(new Database(path, { readonly: true }))
+    expect(schemaVersion(probe)).toBe(7)
+    expect(MIGRATIONS[6]?.name).toBe('sync run summary columns')
   })
 
   it('applies only the migrations a database has not seen, in order, and records the version', () => {

@@ -173,12 +173,15 @@ describe('names for the ids (issue 17)', () => {
     w.membership.set(HOST.bob, ['pilots']) // bob is not linked: no names, ids only
     await w.call('POST', '/sync/manual', { body: { guild_id: IDS.g1, wait: true } })
 
-    const reads = vi.spyOn(w.store, 'listUsersByDiscordIds')
+    // The narrow read (names only), not the full links with their guild lists.
+    const reads = vi.spyOn(w.store, 'listAccountNames')
+    const full = vi.spyOn(w.store, 'listUsersByDiscordIds')
     const before = w.sim.requests.length
     const page = await w.call('GET', `/sync/audit?guild_id=${IDS.g1}&order=member`)
     expect(page.status).toBe(200)
     expect(w.sim.requests.length).toBe(before)
     expect(reads).toHaveBeenCalledTimes(1)
+    expect(full).not.toHaveBeenCalled()
     expect(reads.mock.calls[0]?.[0]).toEqual([IDS.alice])
     const gold = page.body.entries.find((e: any) => e.role_id === GOLD)
     expect(gold).toMatchObject({
@@ -198,6 +201,17 @@ describe('names for the ids (issue 17)', () => {
     expect(w.sim.requests.length).toBe(before)
     expect(cold.body.entries.every((e: any) => e.role_color === null && e.guild_name === 'Alpha Guild')).toBe(true)
     reads.mockRestore()
+    full.mockRestore()
+
+    // A host store without the narrow reads (they are optional): the same names from the full records.
+    const narrow = { listAccountNames: w.store.listAccountNames, listGuildNames: w.store.listGuildNames }
+    Object.assign(w.store, { listAccountNames: undefined, listGuildNames: undefined })
+    try {
+      const again = await w.call('GET', `/sync/audit?guild_id=${IDS.g1}&order=member`)
+      expect(again.body.entries.find((e: any) => e.role_id === GOLD)).toMatchObject({ discord_global_name: 'Alice Liddell', guild_name: 'Alpha Guild' })
+    } finally {
+      Object.assign(w.store, narrow)
+    }
   })
 
   it('GET /sync/runs/{id} names the guilds of its results and the members of its errors', async () => {

@@ -11,9 +11,10 @@ import type { AuthUser } from '../../auth/types.js'
 import type { Namer } from '../../members/names.js'
 import type { AuditEntryRecord } from '../../store/port/index.js'
 import {
-  AuditPage, AuditQuery, auditQuery, ManualSyncBody, ManualSyncResponse, nameRun, presentAudit, presentRun, presentRunSummary, presentStatus, RunDto, RunList, RunListQuery, RunParams,
+  AuditPage, AuditQuery, auditQuery, ManualSyncBody, ManualSyncResponse, RunDto, RunList, RunListQuery, RunParams,
   PushUsersBody, PushUsersResponse, SyncStatusResponse, UserSyncParams, UserSyncResponse
 } from '../../schemas/sync.js'
+import { nameRun, presentAudit, presentRun, presentRunSummary, presentStatus } from '../../schemas/sync-present.js'
 
 /*
  * Role synchronisation routes. Handlers validate (schemas), call the sync engine and shape the
@@ -128,7 +129,7 @@ const routes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (fastify, { n
   }, async (request) => {
     const { before, ...query } = request.query
     const limit = query.limit ?? DEFAULT_PAGE_SIZE
-    const runs = await engine.listRuns({ ...query, limit, ...(before === undefined ? {} : { before: decodeRunCursor(before) }) })
+    const runs = await engine.listRunSummaries({ ...query, limit, ...(before === undefined ? {} : { before: decodeRunCursor(before) }) })
     const last = runs.at(-1)
     return { runs: runs.map(presentRunSummary), next_cursor: runs.length === limit && last !== undefined ? encodeRunCursor(last) : null }
   })

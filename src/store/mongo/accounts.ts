@@ -11,6 +11,8 @@ import {
   type OAuthTokens,
   type Page,
   type SearchUsersQuery,
+  type AccountNames,
+  type NameLookup,
   type UpdateDiscordUserInput
 } from '../port/index.js'
 import { newUserFields } from '../records.js'
@@ -18,7 +20,7 @@ import type { MongoContext } from './context.js'
 import { USER_PUBLIC_PROJECTION, definedOnly, toGuildSummaryDoc, toUserRecord, type PublicUserDoc, type UserDoc } from './documents.js'
 
 /** Linked Discord accounts and their sealed tokens (the users collection). */
-export class MongoAccounts implements LinkedAccountStore {
+export class MongoAccounts implements Pick<NameLookup, 'listAccountNames'>, LinkedAccountStore {
   readonly #ctx: MongoContext
 
   constructor (ctx: MongoContext) {
@@ -82,6 +84,17 @@ export class MongoAccounts implements LinkedAccountStore {
         .project<PublicUserDoc>(USER_PUBLIC_PROJECTION)
         .toArray()
       return docs.map(toUserRecord)
+    })
+  }
+
+  async listAccountNames (discordUserIds: readonly string[]): Promise<AccountNames[]> {
+    return this.#ctx.run('listAccountNames', 'Discord user', async () => {
+      const ids = [...new Set(discordUserIds)]
+      if (ids.length === 0) return []
+      const docs = await this.#ctx.c.users.find({ discord_user_id: { $in: ids } })
+        .project<Pick<UserDoc, 'discord_user_id' | 'username' | 'global_name' | 'avatar'>>({ _id: 0, discord_user_id: 1, username: 1, global_name: 1, avatar: 1 })
+        .toArray()
+      return docs.map((d) => ({ discord_user_id: d.discord_user_id, username: d.username, global_name: d.global_name ?? null, avatar: d.avatar ?? null }))
     })
   }
 

@@ -12,6 +12,7 @@ import {
   type SyncGuildResult,
   type SyncRunError,
   type SyncRunRecord,
+  type SyncRunSummaryResults,
   type SyncRunResults,
   type TaskRunRecord
 } from '../port/index.js'
@@ -42,7 +43,11 @@ export type GuildDoc = Stored<GuildConfigRecord> & {
 }
 
 export type MappingDoc = Stored<RoleMappingRecord>
-export type SyncRunDoc = Stored<SyncRunRecord>
+/**
+ * `summary`: the results' counts, written with them (GET /sync/runs reads it instead of the
+ * results). Absent on runs stored before it existed, partial on such a run failed stale since.
+ */
+export type SyncRunDoc = Stored<SyncRunRecord> & { summary?: Partial<SyncRunSummaryResults> }
 export type TaskRunDoc = Stored<TaskRunRecord>
 export type OAuthStateDoc = Stored<OAuthStateRecord>
 export type AuditDoc = Stored<AuditEntryRecord>

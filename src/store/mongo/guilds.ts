@@ -7,6 +7,8 @@ import {
   type CreateGuildConfigInput,
   type GuildConfigRecord,
   type GuildConfigStore,
+  type GuildName,
+  type NameLookup,
   type UpdateGuildConfigInput
 } from '../port/index.js'
 import { newGuildFields } from '../records.js'
@@ -14,7 +16,7 @@ import type { MongoContext } from './context.js'
 import { GUILD_PUBLIC_PROJECTION, definedOnly, toGuildRecord, type GuildDoc, type PublicGuildDoc } from './documents.js'
 
 /** Guild configurations and their sealed bot tokens (the guild_configs collection). */
-export class MongoGuilds implements GuildConfigStore {
+export class MongoGuilds implements GuildConfigStore, Pick<NameLookup, 'listGuildNames'> {
   readonly #ctx: MongoContext
 
   constructor (ctx: MongoContext) {
@@ -45,6 +47,13 @@ export class MongoGuilds implements GuildConfigStore {
     return this.#ctx.run('getGuild', 'guild config', async () => {
       const doc = await this.#ctx.c.guilds.findOne({ guild_id: guildId }, { projection: GUILD_PUBLIC_PROJECTION })
       return doc ? toGuildRecord(doc as PublicGuildDoc) : null
+    })
+  }
+
+  async listGuildNames (): Promise<GuildName[]> {
+    return this.#ctx.run('listGuildNames', 'guild config', async () => {
+      const docs = await this.#ctx.c.guilds.find({}).project<GuildName>({ _id: 0, guild_id: 1, guild_name: 1 }).toArray()
+      return docs.map((d) => ({ guild_id: d.guild_id, guild_name: d.guild_name }))
     })
   }
 

@@ -4,6 +4,8 @@ import {
   auditEntryFields,
   normalisePage,
   runListLimit,
+  summariseResults,
+  summariseRun,
   type AuditEntryRecord,
   type CreateAuditEntryInput,
   type CreateSyncRunInput,
@@ -11,6 +13,8 @@ import {
   type ListSyncRunsQuery,
   type Page,
   type SyncRunRecord,
+  type SyncRunSummaryRecord,
+  type SyncRunSummaryResults,
   type SyncRunStore,
   type UpdateSyncRunInput
 } from '../port/index.js'
@@ -23,6 +27,17 @@ const FINISHED_RUN_STATUSES: Array<SyncRunRecord['status']> = ['completed', 'fai
 const VERSION_ID = 'sync_runs'
 const ACTIVE_RUN_STATUSES: Array<SyncRunRecord['status']> = ['pending', 'running']
 
+const EMPTY_RESULTS = toSyncResultsDoc(undefined)
+const SUMMARY_FIELDS = ['users_processed', 'users_synced', 'users_failed', 'roles_added', 'roles_removed', 'guilds_processed', 'errors_count', 'guilds_count'] as const
+
+/** The stored summary when every count is there, else null (read the results instead). */
+function completeSummary (s: Partial<SyncRunSummaryResults> | undefined): SyncRunSummaryResults | null {
+  if (s === undefined || s === null) return null
+  for (const k of SUMMARY_FIELDS) if (typeof s[k] !== 'number') return null
+  const c = s as SyncRunSummaryResults
+  return { users_processed: c.users_processed, users_synced: c.users_synced, users_failed: c.users_failed, roles_added: c.roles_added, roles_removed: c.roles_removed, guilds_processed: c.guilds_processed, errors_count: c.errors_count, guilds_count: c.guilds_count }
+}
+
 /** Sync runs (the sync_status collection) and the audit log of their role changes (audit_log). */
 export class MongoSyncRuns implements SyncRunStore {
   readonly #ctx: MongoContext
@@ -33,10 +48,12 @@ export class MongoSyncRuns implements SyncRunStore {
 
   async createSyncRun (input: CreateSyncRunInput): Promise<SyncRunRecord> {
     return this.#ctx.run('createSyncRun', 'sync run', async () => {
+      const results = toSyncResultsDoc(undefined)
       const doc: SyncRunDoc = {
         _id: randomUUID(),
         ...newSyncRunFields(input),
-        results: toSyncResultsDoc(undefined),
+        results,
+        summary: summariseResults(results),
         created_at: new Date()
       }
       await this.#ctx.c.syncRuns.insertOne(doc)
@@ -61,7 +78,10 @@ export class MongoSyncRuns implements SyncRunStore {
       if (p.completed_at !== undefined) set.completed_at = p.completed_at
       if (p.duration !== undefined) set.duration = p.duration
       if (p.heartbeat_at !== undefined) set.heartbeat_at = p.heartbeat_at
-      if (p.results !== undefined) set.results = toSyncResultsDoc(p.results)
+      if (p.results !== undefined) {
+        set.results = toSyncResultsDoc(p.results)
+        set.summary = summariseResults(set.results)
+      }
       // An empty $set is an error to the server; an empty patch is a read.
       const doc = Object.keys(set).length === 0
         ? await this.#ctx.c.syncRuns.findOne({ _id: id })
@@ -72,17 +92,46 @@ export class MongoSyncRuns implements SyncRunStore {
     })
   }
 
+  #runFilter (query: ListSyncRunsQuery): Filter<SyncRunDoc> {
+    const filter: Filter<SyncRunDoc> = {}
+    if (query.sync_type !== undefined) filter.sync_type = query.sync_type
+    if (query.status !== undefined) filter.status = query.status
+    if (query.target_id !== undefined) filter.target_id = query.target_id
+    if (query.before !== undefined) {
+      const { created_at: at, id } = query.before
+      filter.$or = [{ created_at: { $lt: at } }, { created_at: at, _id: { $lt: id } }]
+    }
+    return filter
+  }
+
+  async listSyncRunSummaries (query: ListSyncRunsQuery = {}): Promise<SyncRunSummaryRecord[]> {
+    return this.#ctx.run('listSyncRunSummaries', 'sync run', async () => {
+      const docs = await this.#ctx.c.syncRuns.find(this.#runFilter(query))
+        .sort({ created_at: -1, _id: -1 })
+        .limit(runListLimit(query.limit))
+        .project<Omit<SyncRunDoc, 'results'>>({ results: 0 })
+        .toArray()
+      // Runs stored before `summary` existed (or failed stale since, which left it partial) are read whole, once.
+      const missing = docs.filter((d) => completeSummary(d.summary) === null).map((d) => d._id)
+      const whole = new Map<string, SyncRunSummaryRecord>()
+      if (missing.length > 0) {
+        for (const d of await this.#ctx.c.syncRuns.find({ _id: { $in: missing } }).toArray()) whole.set(d._id, summariseRun(toSyncRunRecord(d)))
+      }
+      return docs.flatMap((d) => {
+        const summary = completeSummary(d.summary)
+        if (summary === null) {
+          const w = whole.get(d._id)
+          return w === undefined ? [] : [w] // deleted in between
+        }
+        const { results: _results, ...rest } = toSyncRunRecord({ ...d, results: EMPTY_RESULTS })
+        return [{ ...rest, results: summary }]
+      })
+    })
+  }
+
   async listSyncRuns (query: ListSyncRunsQuery = {}): Promise<SyncRunRecord[]> {
     return this.#ctx.run('listSyncRuns', 'sync run', async () => {
-      const filter: Filter<SyncRunDoc> = {}
-      if (query.sync_type !== undefined) filter.sync_type = query.sync_type
-      if (query.status !== undefined) filter.status = query.status
-      if (query.target_id !== undefined) filter.target_id = query.target_id
-      if (query.before !== undefined) {
-        const { created_at: at, id } = query.before
-        filter.$or = [{ created_at: { $lt: at } }, { created_at: at, _id: { $lt: id } }]
-      }
-      const docs = await this.#ctx.c.syncRuns.find(filter)
+      const docs = await this.#ctx.c.syncRuns.find(this.#runFilter(query))
         .sort({ created_at: -1, _id: -1 })
         .limit(runListLimit(query.limit))
         .toArray()
@@ -105,7 +154,8 @@ export class MongoSyncRuns implements SyncRunStore {
         },
         {
           $set: { status: 'failed', completed_at: now },
-          $push: { 'results.errors': { error: reason, occurred_at: now } }
+          $push: { 'results.errors': { error: reason, occurred_at: now } },
+          $inc: { 'summary.errors_count': 1 }
         }
       )
       if (res.modifiedCount > 0) await this.#bump()

@@ -25,6 +25,7 @@ import type { OAuthStateStore } from './oauth-states.js'
 import type { SyncRunStore } from './sync-runs.js'
 import type { TaskRunStore } from './task-runs.js'
 import type { StoreStatsSource } from './stats.js'
+import type { NameLookup } from './names.js'
 
 /** The whole persistence port: what a host-provided store implements, and what the plugin uses. */
-export interface DiscordStore extends StoreLifecycle, LinkedAccountStore, GuildConfigStore, RoleMappingStore, SyncRunStore, TaskRunStore, OAuthStateStore, Partial<LeaseStore>, Partial<AccessLossStore>, Partial<StoreStatsSource>, Partial<LinkedAccountSearch> {}
+export interface DiscordStore extends StoreLifecycle, LinkedAccountStore, GuildConfigStore, RoleMappingStore, SyncRunStore, TaskRunStore, OAuthStateStore, Partial<LeaseStore>, Partial<AccessLossStore>, Partial<StoreStatsSource>, Partial<LinkedAccountSearch>, Partial<NameLookup> {}

@@ -87,6 +87,43 @@ export interface SyncRunRecord {
   created_at: Date
 }
 
+/** A run's results without their lists: the counts a run list shows. */
+export interface SyncRunSummaryResults {
+  users_processed: number
+  users_synced: number
+  users_failed: number
+  roles_added: number
+  roles_removed: number
+  guilds_processed: number
+  /** Entries of `results.errors`. */
+  errors_count: number
+  /** Entries of `results.guilds` (0 when absent). */
+  guilds_count: number
+}
+
+/** A run as a list shows it: every field of the record, the results as counts. */
+export type SyncRunSummaryRecord = Omit<SyncRunRecord, 'results'> & { results: SyncRunSummaryResults }
+
+/** The counts of a run's results: what adapters store next to them, and the fallback for stores that do not. */
+export function summariseResults (r: SyncRunResults): SyncRunSummaryResults {
+  return {
+    users_processed: r.users_processed,
+    users_synced: r.users_synced,
+    users_failed: r.users_failed,
+    roles_added: r.roles_added,
+    roles_removed: r.roles_removed,
+    guilds_processed: r.guilds_processed,
+    errors_count: r.errors.length,
+    guilds_count: r.guilds?.length ?? 0
+  }
+}
+
+/** A run record as its summary. */
+export function summariseRun (run: SyncRunRecord): SyncRunSummaryRecord {
+  const { results, ...rest } = run
+  return { ...rest, results: summariseResults(results) }
+}
+
 export interface CreateSyncRunInput {
   sync_type: SyncType
   target_id?: string | null
@@ -131,6 +168,12 @@ export interface SyncRunStore {
   getSyncRun (id: string): Promise<SyncRunRecord | null>
   updateSyncRun (id: string, patch: UpdateSyncRunInput): Promise<SyncRunRecord | null>
   listSyncRuns (query?: ListSyncRunsQuery): Promise<SyncRunRecord[]>
+  /**
+   * `listSyncRuns` with the results as counts, read from figures the store keeps next to the
+   * results (no results document read or parsed). Same filters, order and limit. Optional for
+   * host stores: without it GET /sync/runs summarises `listSyncRuns`.
+   */
+  listSyncRunSummaries? (query?: ListSyncRunsQuery): Promise<SyncRunSummaryRecord[]>
   /** Marks running/pending runs whose heartbeat (or start) is older than `before` as failed; returns how many. */
   failStaleSyncRuns (before: Date, reason: string): Promise<number>
   /** Deletes finished runs created before `before`; returns how many. */

@@ -11,14 +11,19 @@ import {
   type OAuthTokens,
   type Page,
   type SearchUsersQuery,
+  type AccountNames,
+  type NameLookup,
   type UpdateDiscordUserInput
 } from '../port/index.js'
 import { newUserFields } from '../records.js'
 import type { Params, SqliteContext } from './context.js'
-import { bit, dateOrNull, ms, msOrNull, toUser, userSelect, type TokenRow, type UserRow } from './rows.js'
+import { bit, dateOrNull, ms, msOrNull, toUser, toUserParsed, userSelect, type StoredGuildSummary, type TokenRow, type UserRow } from './rows.js'
+import { USER_JSON } from './json-rows.js'
+
+type UserJsonRow = Omit<UserRow, 'scopes' | 'guilds'> & { scopes: string[], guilds: StoredGuildSummary[] }
 
 /** Linked Discord accounts and their sealed tokens (discord_users, mirrored guild list in discord_user_guilds). */
-export class SqliteAccounts implements LinkedAccountStore {
+export class SqliteAccounts implements LinkedAccountStore, Pick<NameLookup, 'listAccountNames'> {
   readonly #ctx: SqliteContext
 
   constructor (ctx: SqliteContext) {
@@ -102,6 +107,20 @@ export class SqliteAccounts implements LinkedAccountStore {
     })
   }
 
+  async listAccountNames (discordUserIds: readonly string[]): Promise<AccountNames[]> {
+    const ids = [...new Set(discordUserIds)]
+    return this.#ctx.run(() => {
+      const out: AccountNames[] = []
+      // Four columns by the unique index: no guild list or scopes to read and parse per row.
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500)
+        out.push(...this.#ctx.all<AccountNames>(
+          `SELECT discord_user_id, username, global_name, avatar FROM discord_users WHERE discord_user_id IN (${chunk.map(() => '?').join(', ')})`, chunk))
+      }
+      return out
+    })
+  }
+
   async listUsers (query: ListDiscordUsersQuery = {}): Promise<Page<DiscordUserRecord>> {
     const { page, page_size, offset } = normalisePage(query)
     const where: string[] = []
@@ -118,10 +137,10 @@ export class SqliteAccounts implements LinkedAccountStore {
     // One read transaction, so the page and the total come from the same snapshot.
     return this.#ctx.tx(() => {
       const total = (this.#ctx.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${from} ${clause}`, params) as { n: number }).n
-      const items = this.#ctx.all<UserRow>(
-        `SELECT ${userSelect('u')} FROM ${from} ${clause} ORDER BY u.created_at, u.id LIMIT @limit OFFSET @offset`,
+      const items = this.#ctx.allJson<UserJsonRow>(
+        `SELECT ${USER_JSON} FROM ${from} ${clause} ORDER BY u.created_at, u.id LIMIT @limit OFFSET @offset`,
         { ...params, limit: page_size, offset }
-      ).map(toUser)
+      ).map((r) => toUserParsed(r, r.scopes, r.guilds))
       return { items, total, page, page_size }
     })
   }

@@ -6,6 +6,8 @@ import {
   type CreateGuildConfigInput,
   type GuildConfigRecord,
   type GuildConfigStore,
+  type GuildName,
+  type NameLookup,
   type UpdateGuildConfigInput
 } from '../port/index.js'
 import { newGuildFields } from '../records.js'
@@ -13,7 +15,7 @@ import type { SqliteContext } from './context.js'
 import { GUILD_SELECT, bit, msOrNull, toGuild, type GuildRow } from './rows.js'
 
 /** Guild configurations and their sealed bot tokens (discord_guild_configs). */
-export class SqliteGuilds implements GuildConfigStore {
+export class SqliteGuilds implements GuildConfigStore, Pick<NameLookup, 'listGuildNames'> {
   readonly #ctx: SqliteContext
 
   constructor (ctx: SqliteContext) {
@@ -62,6 +64,10 @@ export class SqliteGuilds implements GuildConfigStore {
         : this.#ctx.all<GuildRow>(`SELECT ${GUILD_SELECT} FROM discord_guild_configs WHERE enabled = ? ORDER BY guild_name, guild_id`, [bit(query.enabled)])
       return rows.map(toGuild)
     })
+  }
+
+  async listGuildNames (): Promise<GuildName[]> {
+    return this.#ctx.run(() => this.#ctx.all<GuildName>('SELECT guild_id, guild_name FROM discord_guild_configs'))
   }
 
   async updateGuild (guildId: string, patch: UpdateGuildConfigInput): Promise<GuildConfigRecord | null> {

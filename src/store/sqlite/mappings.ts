@@ -4,6 +4,7 @@ import {
   DEFAULT_MAPPING_CONDITIONS,
   mergeKnown,
   type CreateRoleMappingInput,
+  type MappingConditions,
   type ListRoleMappingsQuery,
   type ListRoleMappingsPage,
   type RoleMappingBatch,
@@ -14,7 +15,8 @@ import {
 } from '../port/index.js'
 import { newMappingFields } from '../records.js'
 import type { Params, SqliteContext } from './context.js'
-import { bit, ms, msOrNull, toMapping, type MappingRow } from './rows.js'
+import { bit, ms, msOrNull, toMapping, toMappingParsed, type MappingRow } from './rows.js'
+import { MAPPING_JSON } from './json-rows.js'
 
 /** Group-to-role mappings (discord_role_mappings); the guild foreign key keeps them attached to a configured guild. */
 export class SqliteMappings implements RoleMappingStore {
@@ -103,9 +105,9 @@ export class SqliteMappings implements RoleMappingStore {
       Object.assign(params, { after_guild: query.after.guild_id, after_priority: query.after.priority, after_id: query.after.id })
     }
     const limit = query.limit === undefined ? '' : ` LIMIT ${Math.max(1, Math.floor(query.limit))}`
-    return this.#ctx.run(() => this.#ctx.all<MappingRow>(
-      `SELECT * FROM discord_role_mappings ${where} ORDER BY guild_id, priority, id${limit}`, params
-    ).map(toMapping))
+    return this.#ctx.run(() => this.#ctx.allJson<Omit<MappingRow, 'conditions'> & { conditions: Partial<MappingConditions> }>(
+      `SELECT ${MAPPING_JSON} FROM discord_role_mappings ${where} ORDER BY guild_id, priority, id${limit}`, params
+    ).map((r) => toMappingParsed(r, r.conditions)))
   }
 
   async updateMapping (id: string, patch: UpdateRoleMappingInput): Promise<RoleMappingRecord | null> {

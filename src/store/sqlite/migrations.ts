@@ -307,7 +307,27 @@ const v6: Migration = {
   }
 }
 
-export const MIGRATIONS: readonly Migration[] = Object.freeze([v1, v2, v3, v4, v5, v6])
+/*
+ * v7 (issue 16, fast lists): a run's result counts in columns, written with the results, so
+ * GET /sync/runs reads eight integers per run instead of reading and parsing every run's
+ * error list and per-guild results. Existing runs are filled from their results.
+ */
+const SUMMARY_COUNTS = ['users_processed', 'users_synced', 'users_failed', 'roles_added', 'roles_removed', 'guilds_processed'] as const
+const v7: Migration = {
+  version: 7,
+  name: 'sync run summary columns',
+  up (db) {
+    for (const c of [...SUMMARY_COUNTS, 'errors_count', 'guilds_count']) {
+      db.exec(`ALTER TABLE discord_sync_status ADD COLUMN ${c} INTEGER NOT NULL DEFAULT 0`)
+    }
+    db.exec(`UPDATE discord_sync_status SET
+      ${SUMMARY_COUNTS.map((c) => `${c} = CAST(COALESCE(json_extract(results, '$.${c}'), 0) AS INTEGER)`).join(',\n      ')},
+      errors_count = COALESCE(json_array_length(results, '$.errors'), 0),
+      guilds_count = COALESCE(json_array_length(results, '$.guilds'), 0)`)
+  }
+}
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([v1, v2, v3, v4, v5, v6, v7])
 
 /** Throws unless versions run 1..n in order, so a bad merge fails at load, not in production. */
 export function assertMigrationOrder (migrations: readonly Migration[]): void {

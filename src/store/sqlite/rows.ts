@@ -6,6 +6,8 @@ import {
   type DiscordGuildSummary,
   type DiscordUserRecord,
   type GuildConfigRecord,
+  type SyncRunSummaryRecord,
+  type SyncRunSummaryResults,
   type GuildSettings,
   type HealthStatus,
   type MappingConditions,
@@ -107,6 +109,12 @@ export interface SyncRunRow {
   created_at: number
 }
 
+/** The columns of a run list (every column but `results`, whose counts come from their own columns). */
+export const RUN_SUMMARY_COLUMNS = ['id', 'sync_type', 'target_id', 'status', 'dry_run', 'force', 'started_at', 'completed_at', 'duration', 'heartbeat_at',
+  'initiated_by', 'created_at', 'users_processed', 'users_synced', 'users_failed', 'roles_added', 'roles_removed', 'guilds_processed', 'errors_count', 'guilds_count'] as const
+
+export type SyncRunSummaryRow = Omit<SyncRunRow, 'results'> & SyncRunSummaryResults
+
 export interface TaskRunRow {
   id: string
   task: TaskName
@@ -136,7 +144,7 @@ export type AuditRow = Omit<AuditEntryRecord, 'created_at'> & { created_at: numb
 
 // Token columns are deliberately absent from every record projection: a record
 // can then never carry a secret, whatever a caller does with it.
-const USER_COLUMNS = [
+export const USER_COLUMNS = [
   'id', 'user_id', 'discord_user_id', 'username', 'discriminator', 'global_name', 'avatar',
   'token_expires_at', 'scopes', 'guilds', 'needs_reauth', 'last_sync', 'is_active', 'created_at', 'updated_at'
 ]
@@ -158,8 +166,10 @@ export function ms (d: Date): number {
 export const msOrNull = (d: Date | null | undefined): number | null => (d == null ? null : ms(d))
 export const dateOrNull = (n: number | null): Date | null => (n === null ? null : new Date(n))
 
-function reviveGuilds (json: string): DiscordGuildSummary[] {
-  const list = JSON.parse(json) as Array<Omit<DiscordGuildSummary, 'joined_at'> & { joined_at?: string | null }>
+/** A link's guild list as stored (joined_at as an ISO string). */
+export type StoredGuildSummary = Omit<DiscordGuildSummary, 'joined_at'> & { joined_at?: string | null }
+
+function reviveGuilds (list: StoredGuildSummary[]): DiscordGuildSummary[] {
   return list.map((g) => {
     if (g.joined_at === undefined) return g as DiscordGuildSummary
     return { ...g, joined_at: g.joined_at === null ? null : new Date(g.joined_at) }
@@ -176,9 +186,13 @@ function reviveResults (json: string): SyncRunResults {
 }
 
 const reviveSettings = (json: string): GuildSettings => storedSettings(JSON.parse(json) as Partial<GuildSettings>)
-const reviveConditions = (json: string): MappingConditions => storedConditions(JSON.parse(json) as Partial<MappingConditions>)
 
 export function toUser (r: UserRow): DiscordUserRecord {
+  return toUserParsed(r, JSON.parse(r.scopes) as string[], JSON.parse(r.guilds) as StoredGuildSummary[])
+}
+
+/** A link from a row whose JSON columns are parsed already (SqliteContext.allJson). */
+export function toUserParsed (r: Omit<UserRow, 'scopes' | 'guilds'>, scopes: string[], guilds: StoredGuildSummary[]): DiscordUserRecord {
   return {
     id: r.id,
     user_id: r.user_id,
@@ -187,8 +201,8 @@ export function toUser (r: UserRow): DiscordUserRecord {
     discriminator: r.discriminator,
     global_name: r.global_name,
     avatar: r.avatar,
-    scopes: JSON.parse(r.scopes) as string[],
-    guilds: reviveGuilds(r.guilds),
+    scopes,
+    guilds: reviveGuilds(guilds),
     token_expires_at: dateOrNull(r.token_expires_at),
     has_tokens: r.has_tokens === 1,
     needs_reauth: r.needs_reauth === 1,
@@ -219,6 +233,11 @@ export function toGuild (r: GuildRow): GuildConfigRecord {
 }
 
 export function toMapping (r: MappingRow): RoleMappingRecord {
+  return toMappingParsed(r, JSON.parse(r.conditions) as Partial<MappingConditions>)
+}
+
+/** A mapping from a row whose conditions are parsed already (SqliteContext.allJson). */
+export function toMappingParsed (r: Omit<MappingRow, 'conditions'>, conditions: Partial<MappingConditions>): RoleMappingRecord {
   return {
     id: r.id,
     guild_id: r.guild_id,
@@ -226,7 +245,7 @@ export function toMapping (r: MappingRow): RoleMappingRecord {
     group_name: r.group_name,
     discord_role_id: r.discord_role_id,
     discord_role_name: r.discord_role_name,
-    conditions: reviveConditions(r.conditions),
+    conditions: storedConditions(conditions),
     priority: r.priority,
     exclusive_set: r.exclusive_set,
     enabled: r.enabled === 1,
@@ -251,6 +270,33 @@ export function toSyncRun (r: SyncRunRow): SyncRunRecord {
     duration: r.duration,
     heartbeat_at: dateOrNull(r.heartbeat_at),
     results: reviveResults(r.results),
+    initiated_by: r.initiated_by,
+    created_at: new Date(r.created_at)
+  }
+}
+
+export function toSyncRunSummary (r: SyncRunSummaryRow): SyncRunSummaryRecord {
+  return {
+    id: r.id,
+    sync_type: r.sync_type,
+    target_id: r.target_id,
+    status: r.status,
+    dry_run: r.dry_run === 1,
+    force: r.force === 1,
+    started_at: dateOrNull(r.started_at),
+    completed_at: dateOrNull(r.completed_at),
+    duration: r.duration,
+    heartbeat_at: dateOrNull(r.heartbeat_at),
+    results: {
+      users_processed: r.users_processed,
+      users_synced: r.users_synced,
+      users_failed: r.users_failed,
+      roles_added: r.roles_added,
+      roles_removed: r.roles_removed,
+      guilds_processed: r.guilds_processed,
+      errors_count: r.errors_count,
+      guilds_count: r.guilds_count
+    },
     initiated_by: r.initiated_by,
     created_at: new Date(r.created_at)
   }
@@ -286,5 +332,20 @@ export function toOAuthState (r: OAuthStateRow): OAuthStateRecord {
 }
 
 export function toAudit (r: AuditRow): AuditEntryRecord {
-  return { ...r, created_at: new Date(r.created_at) }
+  // Field by field (a page is 20 to 100 of these): a spread copy costs several times as much.
+  return {
+    id: r.id,
+    run_id: r.run_id,
+    guild_id: r.guild_id,
+    discord_user_id: r.discord_user_id,
+    user_id: r.user_id,
+    role_id: r.role_id,
+    role_name: r.role_name,
+    action: r.action,
+    mapping_id: r.mapping_id,
+    outcome: r.outcome,
+    error_code: r.error_code,
+    trigger: r.trigger,
+    created_at: new Date(r.created_at)
+  }
 }

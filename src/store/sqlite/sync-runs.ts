@@ -3,6 +3,7 @@ import {
   auditEntryFields,
   normalisePage,
   runListLimit,
+  summariseResults,
   type AuditEntryRecord,
   type CreateAuditEntryInput,
   type CreateSyncRunInput,
@@ -10,15 +11,36 @@ import {
   type ListSyncRunsQuery,
   type Page,
   type SyncRunRecord,
+  type SyncRunResults,
+  type SyncRunSummaryRecord,
   type SyncRunStore,
   type UpdateSyncRunInput
 } from '../port/index.js'
 import { newSyncRunFields } from '../records.js'
 import type { Params, SqliteContext } from './context.js'
-import { bit, ms, msOrNull, toAudit, toSyncRun, type AuditRow, type SyncRunRow } from './rows.js'
+import { AUDIT_COLUMNS, jsonRow } from './json-rows.js'
+import { bit, ms, msOrNull, RUN_SUMMARY_COLUMNS, toAudit, toSyncRun, toSyncRunSummary, type AuditRow, type SyncRunRow, type SyncRunSummaryRow } from './rows.js'
 
 const FINISHED_RUN_STATUSES = "('completed', 'failed', 'blocked')"
+const AUDIT_JSON = jsonRow(AUDIT_COLUMNS)
+const RUN_SUMMARY_JSON = jsonRow(RUN_SUMMARY_COLUMNS)
 const FINISHED: ReadonlySet<string> = new Set(['completed', 'failed', 'blocked'])
+
+/** The WHERE clause and parameters of a run list (both lists share filters, order and limit). */
+function runFilter (query: ListSyncRunsQuery): { clause: string, params: Params } {
+  const where: string[] = []
+  const params: Params = {}
+  if (query.sync_type !== undefined) { where.push('sync_type = @sync_type'); params.sync_type = query.sync_type }
+  if (query.target_id !== undefined) { where.push('target_id = @target_id'); params.target_id = query.target_id }
+  if (query.status !== undefined) { where.push('status = @status'); params.status = query.status }
+  params.limit = runListLimit(query.limit)
+  if (query.before !== undefined) {
+    where.push('(created_at < @before_at OR (created_at = @before_at AND id < @before_id))')
+    params.before_at = ms(query.before.created_at)
+    params.before_id = query.before.id
+  }
+  return { clause: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params }
+}
 
 /** Sync runs (discord_sync_status) and the audit log of their role changes (discord_audit_log). */
 export class SqliteSyncRuns implements SyncRunStore {
@@ -31,6 +53,14 @@ export class SqliteSyncRuns implements SyncRunStore {
   /** Called inside the write's transaction, so a reader never sees the change without the new version. */
   #bump (): void {
     this.#ctx.exec('UPDATE discord_sync_runs_version SET version = version + 1 WHERE id = 1')
+  }
+
+  /** The result counts kept next to the results (v7): written in the same transaction as they are. */
+  #writeCounts (id: string, results: SyncRunResults): void {
+    this.#ctx.exec(`UPDATE discord_sync_status SET users_processed = @users_processed, users_synced = @users_synced,
+        users_failed = @users_failed, roles_added = @roles_added, roles_removed = @roles_removed,
+        guilds_processed = @guilds_processed, errors_count = @errors_count, guilds_count = @guilds_count
+      WHERE id = @id`, { id, ...summariseResults(results) })
   }
 
   #syncRow (id: string): SyncRunRow | undefined {
@@ -54,6 +84,7 @@ export class SqliteSyncRuns implements SyncRunStore {
         results: JSON.stringify(run.results),
         now: Date.now()
       })
+      this.#writeCounts(id, run.results)
       this.#bump()
       return toSyncRun(this.#syncRow(id) as SyncRunRow)
     })
@@ -83,6 +114,7 @@ export class SqliteSyncRuns implements SyncRunStore {
         heartbeat_at: date('heartbeat_at'),
         results: patch.results !== undefined ? JSON.stringify(patch.results) : row.results
       })
+      if (patch.results !== undefined) this.#writeCounts(id, patch.results)
       // A running run's heartbeat (same status, still running) leaves the finished runs as they were.
       if (patch.status !== undefined || FINISHED.has(row.status)) this.#bump()
       return toSyncRun(this.#syncRow(id) as SyncRunRow)
@@ -90,21 +122,17 @@ export class SqliteSyncRuns implements SyncRunStore {
   }
 
   async listSyncRuns (query: ListSyncRunsQuery = {}): Promise<SyncRunRecord[]> {
-    const where: string[] = []
-    const params: Params = {}
-    if (query.sync_type !== undefined) { where.push('sync_type = @sync_type'); params.sync_type = query.sync_type }
-    if (query.target_id !== undefined) { where.push('target_id = @target_id'); params.target_id = query.target_id }
-    if (query.status !== undefined) { where.push('status = @status'); params.status = query.status }
-    params.limit = runListLimit(query.limit)
-    if (query.before !== undefined) {
-      where.push('(created_at < @before_at OR (created_at = @before_at AND id < @before_id))')
-      params.before_at = ms(query.before.created_at)
-      params.before_id = query.before.id
-    }
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+    const { clause, params } = runFilter(query)
     return this.#ctx.run(() => this.#ctx.all<SyncRunRow>(
       `SELECT * FROM discord_sync_status ${clause} ORDER BY created_at DESC, id DESC LIMIT @limit`, params
     ).map(toSyncRun))
+  }
+
+  async listSyncRunSummaries (query: ListSyncRunsQuery = {}): Promise<SyncRunSummaryRecord[]> {
+    const { clause, params } = runFilter(query)
+    return this.#ctx.run(() => this.#ctx.allJson<SyncRunSummaryRow>(
+      `SELECT ${RUN_SUMMARY_JSON} FROM discord_sync_status ${clause} ORDER BY created_at DESC, id DESC LIMIT @limit`, params
+    ).map(toSyncRunSummary))
   }
 
   async failStaleSyncRuns (before: Date, reason: string): Promise<number> {
@@ -116,7 +144,8 @@ export class SqliteSyncRuns implements SyncRunStore {
         SET status = 'failed',
             completed_at = @now,
             duration = CASE WHEN started_at IS NULL THEN duration ELSE @now - started_at END,
-            results = json_insert(results, '$.errors[#]', json(@error))
+            results = json_insert(results, '$.errors[#]', json(@error)),
+            errors_count = errors_count + 1
       WHERE status IN ('pending', 'running') AND COALESCE(heartbeat_at, started_at, created_at) < @before`, {
       now,
       before: ms(before),
@@ -182,8 +211,8 @@ export class SqliteSyncRuns implements SyncRunStore {
       : 'created_at DESC, id DESC'
     return this.#ctx.tx(() => {
       const total = (this.#ctx.get<{ n: number }>(`SELECT COUNT(*) AS n FROM discord_audit_log ${clause}`, params) as { n: number }).n
-      const items = this.#ctx.all<AuditRow>(
-        `SELECT * FROM discord_audit_log ${clause} ORDER BY ${order} LIMIT @limit OFFSET @offset`,
+      const items = this.#ctx.allJson<AuditRow>(
+        `SELECT ${AUDIT_JSON} FROM discord_audit_log ${clause} ORDER BY ${order} LIMIT @limit OFFSET @offset`,
         { ...params, limit: page_size, offset }
       ).map(toAudit)
       return { items, total, page, page_size }
