@@ -144,20 +144,21 @@ describe('global arbiter: the limiter in front of the store', () => {
 
   it('a request that reaches Discord late still keeps every second of arrivals within the budget', async () => {
     // A 200 ms window with a budget of 10 and no margin: the first five requests (new connections,
-    // as at start-up) arrive 100 ms after their grants, the rest at once; each is settled on
-    // arrival plus 1 ms (its answer). Dated at their grants, the five late ones would meet the
-    // next window's grants (15 arrivals in 200 ms).
+    // as at start-up) reach Discord only once the tenth has been granted, the rest on being
+    // granted; each is settled on arrival (its answer). Dated at their grants, the five late ones
+    // would meet the next window's grants (13 or more arrivals in 200 ms).
     const limiter = new GlobalLimiter(new MemoryRateLimitStore(), limiterOptions({ requestsPerWindow: 10, windowMs: 200, globalOffsetMs: 0 }), 'i1')
     const ctx = { tokenId: 'bot', method: 'GET', route: '/x', major: 'global' }
     const arrivals: number[] = []
+    let releaseLate: () => void = () => {}
+    const connected = new Promise<void>((resolve) => { releaseLate = resolve })
     const answered: Array<Promise<void>> = []
     await Promise.all(Array.from({ length: 60 }, async (_, i) => {
       const grant = await limiter.acquire(ctx, () => {})
-      const late = i < 5 ? 100 : 0
+      if (i === 9) releaseLate()
       answered.push((async () => {
-        await new Promise((resolve) => setTimeout(resolve, late))
+        if (i < 5) await connected
         arrivals.push(performance.now())
-        await new Promise((resolve) => setTimeout(resolve, 1))
         await limiter.settle('bot', grant)
       })())
     }))
