@@ -14,7 +14,7 @@
  * membership of `--flip` members changes first, so each applied run writes and audits), a dry
  * run and three user syncs; every 5 s GET /status (admin and anonymous) and GET /sync/status.
  *
- * Samples: RSS, heap used after a forced GC, open file descriptors (/proc/self/fd) of both
+ * Samples: RSS, heap used after a forced GC (and, of it, V8's compiled code), open file descriptors (/proc/self/fd) of both
  * processes, the host's event-loop delay (monitorEventLoopDelay, since the last sample), rows per
  * table, the SQLite file + WAL, the simulator's request log.
  * The summary fits a line to each measure (growth per hour) over the samples after a warm-up
@@ -32,7 +32,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { writeHeapSnapshot } from 'node:v8'
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
 import { fileURLToPath } from 'node:url'
 import { ADMIN, buildWorld, type World } from '../test/helpers/world.js'
 import { STATE_BINDING_COOKIE } from '../src/auth/state-binding.js'
@@ -289,6 +289,8 @@ interface Sample {
   t: number
   rss: number
   heap: number
+  /** V8's compiled code (code spaces) within `heap`: it grows as more functions are optimised, bounded by the program. */
+  code: number
   fds: number
   loopP99: number
   loopMax: number
@@ -328,6 +330,7 @@ async function sample (w: World, sim: SimProcess, path: string, t0: number, loop
     t: (Date.now() - t0) / 60_000,
     rss: m.rss / MB,
     heap: m.heapUsed / MB,
+    code: getHeapSpaceStatistics().filter((sp) => sp.space_name.startsWith('code')).reduce((a, sp) => a + sp.space_used_size, 0) / MB,
     fds: readdirSync('/proc/self/fd').length,
     loopP99: loop.percentile(99) / 1e6,
     loopMax: loop.max / 1e6,
@@ -347,11 +350,11 @@ async function sample (w: World, sim: SimProcess, path: string, t0: number, loop
 }
 
 function header (names: string[]): string {
-  return ['min', 'rss MB', 'heap MB', 'fds', 'loop p99', 'loop max', 'db MB', 'sim rss', 'sim heap', 'sim fds', 'sim log', ...names.map(short), 'load'].join(' | ')
+  return ['min', 'rss MB', 'heap MB', 'code MB', 'fds', 'loop p99', 'loop max', 'db MB', 'sim rss', 'sim heap', 'sim fds', 'sim log', ...names.map(short), 'load'].join(' | ')
 }
 
 function line (s: Sample, names: string[]): string {
-  return [s.t.toFixed(1), s.rss.toFixed(1), s.heap.toFixed(2), s.fds, s.loopP99.toFixed(1), s.loopMax.toFixed(1), s.dbBytes.toFixed(2),
+  return [s.t.toFixed(1), s.rss.toFixed(1), s.heap.toFixed(2), s.code.toFixed(2), s.fds, s.loopP99.toFixed(1), s.loopMax.toFixed(1), s.dbBytes.toFixed(2),
     s.simRss.toFixed(1), s.simHeap.toFixed(2), s.simFds, s.simLog,
     ...names.map((n) => s.rows[n]), s.load.toFixed(2)].join(' | ')
 }
@@ -381,6 +384,9 @@ function summary (samples: Sample[], names: string[], warmupMin: number): string
   const measures: Array<{ name: string, get: (s: Sample) => number, floor: (mean: number) => number, judged: boolean }> = [
     { name: 'rss MB', get: (s) => s.rss, floor: () => 1, judged: false },
     { name: 'heap MB (after GC)', get: (s) => s.heap, floor: () => 1, judged: true },
+    // The heap's two parts apart: what the program keeps, and the code V8 compiles as it warms up.
+    { name: 'heap without code MB', get: (s) => s.heap - s.code, floor: () => 1, judged: true },
+    { name: 'code MB', get: (s) => s.code, floor: () => 1, judged: false },
     { name: 'fds', get: (s) => s.fds, floor: () => 2, judged: true },
     { name: 'loop p99 ms', get: (s) => s.loopP99, floor: () => 5, judged: false },
     { name: 'db MB (file+WAL)', get: (s) => s.dbBytes, floor: (mean) => Math.max(0.1, mean * 0.02), judged: false },
