@@ -46,13 +46,17 @@ export interface InFlightWrite {
   changes: Array<{ role_id: string, role_name: string, action: 'add' | 'remove', mapping_id: string }>
 }
 
-export interface SyncRunResults {
+/** The counts every run's results carry, whole or summarised. */
+export interface SyncRunCounts {
   users_processed: number
   users_synced: number
   users_failed: number
   roles_added: number
   roles_removed: number
   guilds_processed: number
+}
+
+export interface SyncRunResults extends SyncRunCounts {
   errors: SyncRunError[]
   /** Per-guild breakdown (absent on runs that never reached a guild). */
   guilds?: SyncGuildResult[]
@@ -88,13 +92,7 @@ export interface SyncRunRecord {
 }
 
 /** A run's results without their lists: the counts a run list shows. */
-export interface SyncRunSummaryResults {
-  users_processed: number
-  users_synced: number
-  users_failed: number
-  roles_added: number
-  roles_removed: number
-  guilds_processed: number
+export interface SyncRunSummaryResults extends SyncRunCounts {
   /** Entries of `results.errors`. */
   errors_count: number
   /** Entries of `results.guilds` (0 when absent). */
