@@ -6,6 +6,7 @@ import { AlreadyRegisteredError, DiscordNotConfiguredError } from './errors.js'
 import { resolveOptions, type FastifyDiscordSyncOptions, type ResolvedOptions } from './options/index.js'
 import { createStore } from './store/index.js'
 import { holdSqliteWriter } from './store/single-writer.js'
+import { readCacheFor } from './routes/read-cache.js'
 import { DiscordRestClient } from './discord/index.js'
 import { DiscordSyncEvents } from './events.js'
 import { resolveSessionJwt, SessionAuth } from './auth/session.js'
@@ -282,7 +283,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   // The members page reads the provider like a sync does: bounded in time, so a hung host cannot hold a request.
   const membership = opts.membership === null ? null : guardProvider(opts.membership, { timeoutMs: opts.sync.providerTimeoutMs, retries: 0 })
   const members = new MemberDirectory({ store, bots, roleCache: engine.roleCache, membership, status: () => engine.status(), cdnBaseUrl: opts.cdnBaseUrl, log: syncLog })
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks, members, membership, requestActivity })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks, members, membership, requestActivity, readCache: readCacheFor(opts.readCache, store) })
 }
 
 /**

@@ -9,6 +9,7 @@ export type { TokenRefreshOptions, ResolvedTokenRefreshOptions } from './token-r
 export type { HealthCheckOptions, ResolvedHealthCheckOptions } from './health-check.js'
 export type { GatewayOptions, ResolvedGatewayOptions } from './gateway.js'
 export type { RateLimitOptions, ResolvedRateLimitOptions } from './rate-limit.js'
+export type { ReadCacheOptions, ResolvedReadCacheOptions } from './read-cache.js'
 export type { SyncOptions, ResolvedSyncOptions } from './sync.js'
 export type { JobsOptions, ResolvedJobsOptions, JobsBackendName, JobsRole } from './jobs.js'
 export type { MetricsOptions, ResolvedMetricsOptions } from './metrics.js'

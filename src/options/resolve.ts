@@ -5,6 +5,7 @@ import { isMembershipProvider, type MembershipProvider } from '../sync/membershi
 import { normaliseRedirectUrl, resolveAuth, type ResolvedAuthOptions } from './auth.js'
 import { DEFAULT_OPTIONS } from './defaults.js'
 import { checkDiscordUrls, resolveDiscordApp, type ResolvedDiscordApp } from './discord-app.js'
+import { groupOf } from './define.js'
 import { durationMs, fail } from './fail.js'
 import { resolveHealthCheck, type ResolvedHealthCheckOptions } from './health-check.js'
 import { resolveJobs, type ResolvedJobsOptions } from './jobs.js'
@@ -12,6 +13,7 @@ import { resolveGateway, type ResolvedGatewayOptions } from './gateway.js'
 import { resolveLinkedRoles, type ResolvedLinkedRoles } from './linked-roles.js'
 import { resolveMetrics, type ResolvedMetricsOptions } from './metrics.js'
 import { resolveRateLimit, type ResolvedRateLimitOptions } from './rate-limit.js'
+import { resolveReadCache, type ResolvedReadCacheOptions } from './read-cache.js'
 import { OptionsSchema, type FastifyDiscordSyncOptions } from './schema.js'
 import { resolveStore, type StoreOption } from './store.js'
 import { resolveSync, type ResolvedSyncOptions } from './sync.js'
@@ -44,6 +46,8 @@ export interface ResolvedOptions {
   gateway: ResolvedGatewayOptions
   /** null when disabled (`rateLimit: false`). */
   rateLimit: ResolvedRateLimitOptions | null
+  /** null when disabled (`readCache: false`). */
+  readCache: ResolvedReadCacheOptions | null
   openapi: boolean
   /** Serve the API reference page at /docs (only when `openapi` is on). */
   apiDocs: boolean
@@ -73,12 +77,24 @@ function optionPath (pointer: string): string {
   return pointer.replace(/^\//, '').split('/').filter(Boolean).join('.') || '(root)'
 }
 
+/**
+ * The first schema error, where a group that may also be `false` (rateLimit, readCache...) names
+ * its bad property instead of TypeBox's "Expected union value".
+ */
+function firstError (value: Record<string, unknown>): { path: string, message: string } | undefined {
+  const first = Value.Errors(OptionsSchema, value).First()
+  if (first === undefined) return undefined
+  const group = Array.isArray(first.schema.anyOf) && typeof first.value === 'object' && first.value !== null ? groupOf(first.schema) : undefined
+  const inner = group === undefined ? undefined : Value.Errors(group, first.value).First()
+  return inner === undefined ? first : { path: first.path + inner.path, message: inner.message }
+}
+
 export function resolveOptions (input: unknown): ResolvedOptions {
   const opts = (input ?? {}) as Record<string, unknown>
   if (typeof opts !== 'object' || Array.isArray(opts)) fail('(root)', 'options must be an object')
   // Fastify passes its own register options (prefix, logLevel...) through to the plugin.
   const { prefix: _p, logLevel: _l, logSerializers: _s, ...own } = opts
-  const first = Value.Errors(OptionsSchema, own).First()
+  const first = firstError(own)
   if (first) fail(optionPath(first.path), first.message)
   const o = own as FastifyDiscordSyncOptions
   const p = OptionsSchema.properties
@@ -133,6 +149,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     healthCheck: resolveHealthCheck(o.healthCheck),
     gateway: resolveGateway(o.gateway),
     rateLimit: resolveRateLimit(o.rateLimit),
+    readCache: resolveReadCache(o.readCache),
     openapi: o.openapi ?? DEFAULT_OPTIONS.openapi,
     apiDocs: o.apiDocs ?? DEFAULT_OPTIONS.apiDocs,
     membership: resolveMembership(o.membership),

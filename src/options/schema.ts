@@ -10,6 +10,7 @@ import { LinkedRolesSchema } from './linked-roles.js'
 import { GatewaySchema } from './gateway.js'
 import { MetricsSchema } from './metrics.js'
 import { RateLimitSchema } from './rate-limit.js'
+import { ReadCacheSchema } from './read-cache.js'
 import { StoreProperty } from './store.js'
 import { SyncSchema } from './sync.js'
 import { TokenRefreshSchema } from './token-refresh.js'
@@ -56,6 +57,7 @@ export const OptionsSchema = Type.Object({
   tokenRefresh: Type.Optional(TokenRefreshSchema),
   healthCheck: Type.Optional(HealthCheckSchema),
   rateLimit: Type.Optional(RateLimitSchema),
+  readCache: Type.Optional(ReadCacheSchema),
   openapi: opt(Type.Boolean(), { default: true, description: "Serve the OpenAPI 3 document of the plugin's routes at GET {routePrefix}/openapi.json." }),
   apiDocs: opt(Type.Boolean(), {
     default: true,

@@ -24,6 +24,7 @@ import type { RedisBreaker } from '../health/redis-breaker.js'
 import { breakerRateLimitStore } from './rate-limit-store.js'
 import { simplifyRouteResponses } from './response-schemas.js'
 import type { RequestActivity } from '../discord/request-activity.js'
+import type { ReadCache } from './read-cache.js'
 
 export interface RoutesOptions {
   /** null: no rate limit (the host handles it). */
@@ -48,6 +49,8 @@ export interface RoutesOptions {
   membership: MembershipProvider | null
   /** Discord requests and 429s per minute (GET /guilds/{id}/activity). */
   requestActivity: RequestActivity
+  /** Rendered list pages kept while the store is unchanged; null: every page built per request. */
+  readCache?: ReadCache | null
 }
 
 /** Every route group of the plugin, mounted in one encapsulated context under the prefix. */
@@ -94,6 +97,8 @@ const routes: FastifyPluginAsync<RoutesOptions> = async (fastify, opts) => {
   fastify.addHook('onRoute', simplifyRouteResponses)
   await fastify.register(statusRoutes)
   await fastify.register(authRoutes)
+  // Routes that ask for it (config.discordReadCache) answer from kept pages while the store is unchanged.
+  if (opts.readCache != null) fastify.addHook('onRoute', opts.readCache.onRoute)
   await fastify.register(guildRoutes)
   await fastify.register(roleMappingRoutes)
   await fastify.register(userRoutes)

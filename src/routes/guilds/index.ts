@@ -25,7 +25,9 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const tags = ['discord guilds']
   const present = (g: GuildConfigRecord): ReturnType<typeof presentGuild> => presentGuild(g, fastify.discord.gateway?.guildState(g.guild_id) ?? null)
 
+  // With the Gateway, each guild's connection state is live, not stored: the list is then built per request.
   fastify.get('/guilds', {
+    config: { discordReadCache: fastify.discord.gateway == null },
     preValidation: admin,
     schema: sessionRoute({ tags, summary: 'List configured Discord guilds', querystring: GuildListQuery, response: { 200: GuildList } })
   }, async (request) => {

@@ -51,6 +51,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }
 
   fastify.get('/guilds/:guild_id/role-mappings', {
+    config: { discordReadCache: true },
     preValidation: admin,
     schema: sessionRoute({
       tags,
@@ -111,6 +112,7 @@ const roleMappingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/role-mappings', {
+    config: { discordReadCache: true },
     preValidation: admin,
     schema: sessionRoute({
       tags,

@@ -124,6 +124,7 @@ const routes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (fastify, { n
   }, async () => presentStatus(await engine.status()))
 
   fastify.get('/sync/runs', {
+    config: { discordReadCache: true },
     preValidation: auth.requireAdmin,
     schema: { tags, security, summary: 'Sync runs, newest first, a page at a time, without their error lists and per-guild results (admin)', querystring: RunListQuery, response: { 200: RunList, ...errorResponses(...COMMON_ERROR_STATUSES) } }
   }, async (request) => {
@@ -143,8 +144,17 @@ const routes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (fastify, { n
     return nameRun(presentRun(view.run, view.progress), person, guild)
   })
 
+  // Authorised in a preHandler, after the query is validated and before a kept page may answer:
+  // the page is then the same for every caller allowed to read it (an admin, or the user named by user_id).
   fastify.get('/sync/audit', {
+    config: { discordReadCache: true },
     preValidation: auth.authenticate,
+    preHandler: async (request) => {
+      const user = caller(request)
+      if (request.query.user_id !== user.id && !(await auth.isAdmin(user, request))) {
+        throw new ForbiddenError('only admins may read other users\' audit entries: pass your own user_id')
+      }
+    },
     schema: {
       tags,
       security,
@@ -153,10 +163,6 @@ const routes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (fastify, { n
       response: { 200: AuditPage, ...errorResponses(...COMMON_ERROR_STATUSES) }
     }
   }, async (request) => {
-    const user = caller(request)
-    if (request.query.user_id !== user.id && !(await auth.isAdmin(user, request))) {
-      throw new ForbiddenError('only admins may read other users\' audit entries: pass your own user_id')
-    }
     const page = await engine.listAudit(auditQuery(request.query))
     return { entries: await named(page.items), total: page.total, page: page.page, page_size: page.page_size }
   })

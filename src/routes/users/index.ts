@@ -14,6 +14,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const tags = ['discord users']
 
   fastify.get('/users', {
+    config: { discordReadCache: true },
     preValidation: auth.requireAdmin,
     schema: sessionRoute({
       tags,

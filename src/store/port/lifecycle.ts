@@ -9,4 +9,12 @@ export interface StoreLifecycle {
   ping (): Promise<void>
   /** Close what the adapter opened itself; a client passed in by the host stays open. */
   close (): Promise<void>
+  /**
+   * A token that differs from every earlier one whenever stored data may have changed since
+   * (a commit by this process or by any other on the same database). The plugin keeps rendered
+   * list pages while it stays the same (the `readCache` option), so it is called once per read
+   * request: synchronous and cheap. Leave it out when the backend cannot tell cheaply and
+   * exactly (the MongoDB adapter does): pages are then built per request.
+   */
+  changeMark? (): string
 }

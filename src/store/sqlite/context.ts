@@ -150,6 +150,15 @@ export class SqliteContext {
     return out
   }
 
+  /**
+   * data_version moves when another connection commits, total_changes() when this one does
+   * (data_version ignores its own connection's commits): together they see every change.
+   */
+  changeMark (): string {
+    const [version, changes] = this.run(() => this.#stmt('SELECT data_version, total_changes() FROM pragma_data_version').raw().get()) as [number, number]
+    return `${version}.${changes}`
+  }
+
   exec (sql: string, params: Params | unknown[] = []): number {
     return (Array.isArray(params) ? this.#stmt(sql).run(...params) : this.#stmt(sql).run(params)).changes
   }

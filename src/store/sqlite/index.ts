@@ -68,6 +68,10 @@ export class SqliteStore extends AggregateStore implements DiscordStore {
     this.#ctx.close()
   }
 
+  changeMark (): string {
+    return this.#ctx.changeMark()
+  }
+
   /**
    * Copies WAL frames into the main file (PASSIVE: never waits for readers). Hosts
    * call it before a file-level backup; tests call it before reading the file.
