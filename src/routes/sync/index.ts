@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { STATUS_CODES } from 'node:http'
 import { ErrorResponse } from '../../schemas/common.js'
 import { COMMON_ERROR_STATUSES, errorResponses, SESSION_SECURITY } from '../../schemas/http.js'
@@ -10,6 +10,7 @@ import { decodeRunCursor, encodeRunCursor } from '../../schemas/run-cursor.js'
 import type { AuthUser } from '../../auth/types.js'
 import type { Namer } from '../../members/names.js'
 import type { AuditEntryRecord } from '../../store/port/index.js'
+import type { SyncStatus } from '../../sync/status.js'
 import {
   AuditPage, AuditQuery, auditQuery, ManualSyncBody, ManualSyncResponse, RunDto, RunList, RunListQuery, RunParams,
   PushUsersBody, PushUsersResponse, SyncStatusResponse, UserSyncParams, UserSyncResponse
@@ -65,6 +66,7 @@ const routes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (fastify, { n
   const tags = ['discord sync']
   const security = SESSION_SECURITY
   const caller = (request: FastifyRequest): AuthUser => request.discordAuth as AuthUser
+  const renderedStatus = new WeakMap<SyncStatus, string>()
   /** A page of entries with their names: one batched lookup for the page, not one per entry. */
   const named = async (items: AuditEntryRecord[]) => {
     const names = await namer.entries(items)
@@ -121,7 +123,19 @@ const routes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (fastify, { n
   fastify.get('/sync/status', {
     preValidation: auth.requireAdmin,
     schema: { tags, security, summary: 'Synchronisation status (admin)', response: { 200: SyncStatusResponse, ...errorResponses(...COMMON_ERROR_STATUSES) } }
-  }, async () => presentStatus(await engine.status()))
+  }, async (_request, reply) => {
+    // The engine hands out one status object while nothing changed (SyncStatusReader's snapshot):
+    // it is presented and serialised once, not on every poll of every admin page.
+    const status = await engine.status()
+    let body = renderedStatus.get(status)
+    if (body === undefined) {
+      body = reply.serialize(presentStatus(status)) as string
+      renderedStatus.set(status, body)
+    }
+    // A string under a JSON content type is sent as it is (Fastify serialises objects only); the
+    // route's types know only the object form.
+    return await reply.type('application/json; charset=utf-8').send(body as unknown as Static<typeof SyncStatusResponse>)
+  })
 
   fastify.get('/sync/runs', {
     config: { discordReadCache: true },
