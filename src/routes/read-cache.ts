@@ -9,7 +9,7 @@ import type { ResolvedReadCacheOptions } from '../options/index.js'
  * with the store's change mark read before it was built: a write during the build leaves the
  * kept page with an older mark, so the next read builds again. Only routes whose answer follows
  * from their URL and the store alone take part (never one that depends on who asks), and only
- * 200 answers are kept.
+ * 200 answers are kept, unless the handler marked its answer `cache-control: no-store`.
  */
 
 declare module 'fastify' {
@@ -84,7 +84,8 @@ export class ReadCache {
 
   readonly #keep: onSendHookHandler<unknown> = (request, reply, payload, done) => {
     const building = this.#building.get(request)
-    if (building !== undefined && reply.statusCode === 200 && typeof payload === 'string') {
+    // A handler marks an answer that depends on more than the store (a run in progress here) no-store.
+    if (building !== undefined && reply.statusCode === 200 && typeof payload === 'string' && !noStore(reply.getHeader('cache-control'))) {
       const type = reply.getHeader('content-type')
       if (typeof type === 'string') this.#put(building.key, { mark: building.mark, at: building.at, body: payload, type })
     }
@@ -116,6 +117,10 @@ export function readCacheFor (opts: ResolvedReadCacheOptions | null, store: { ch
   if (opts === null || typeof store.changeMark !== 'function') return null
   const marked = store as { changeMark: () => string }
   return new ReadCache(opts, () => marked.changeMark())
+}
+
+function noStore (cacheControl: unknown): boolean {
+  return typeof cacheControl === 'string' && cacheControl.includes('no-store')
 }
 
 function hooks<H> (h: H | H[] | undefined): H[] {

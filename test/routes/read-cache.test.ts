@@ -69,6 +69,12 @@ describe('read cache', () => {
     expect(refused.json().code).toBe('FST_DISCORD_FORBIDDEN')
     expect((await w.inject({ url, as: 'bob' })).statusCode).toBe(200)
     expect((await w.inject({ url: '/discord/users', as: 'alice' })).statusCode).toBe(403)
+    // One user's accounts: the user and admins read the same page; another user is refused.
+    await link(w, 7)
+    const own = '/discord/users/user-7'
+    expect((await w.inject({ url: own, as: 'admin' })).statusCode).toBe(200)
+    expect((await w.inject({ url: own, as: 'admin' })).statusCode).toBe(200)
+    expect((await w.inject({ url: own, as: 'alice' })).statusCode).toBe(403)
   })
 
   it('keeps no error answer: a 404 becomes a 200 once the guild exists', async () => {
@@ -109,10 +115,11 @@ describe('ReadCache bounds', () => {
     const [lookup] = (route.preHandler as Function[]).slice(-1) as [(req: unknown, reply: unknown, done: () => void) => void]
     const [keep] = (route.onSend as Function[]).slice(-1) as [(req: unknown, reply: unknown, payload: unknown, done: () => void) => void]
     /** One GET of `url`: true when a kept page answered, else the page of `chars` characters is rendered and offered. */
-    const get = (url: string, chars = 100): boolean => {
+    const get = (url: string, chars = 100, cacheControl?: string): boolean => {
       const request = { url, method: 'GET' }
       let answered = false
-      const reply = { statusCode: 200, header: () => reply, send: () => { answered = true; return reply }, getHeader: () => 'application/json; charset=utf-8' }
+      const headers: Record<string, string | undefined> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': cacheControl }
+      const reply = { statusCode: 200, header: () => reply, send: () => { answered = true; return reply }, getHeader: (name: string) => headers[name] }
       lookup(request, reply, () => {})
       if (!answered) keep(request, reply, page(chars), () => {})
       return answered
@@ -149,5 +156,12 @@ describe('ReadCache bounds', () => {
     expect(get('/a')).toBe(true)
     clock.mark = 'm2'
     expect(get('/a')).toBe(false)
+  })
+
+  it('keeps no answer its handler marked no-store', () => {
+    const { cache, get } = harness({})
+    get('/live', 100, 'no-store')
+    expect(get('/live')).toBe(false)
+    expect(cache.stats().pages).toBe(1) // the second, unmarked answer
   })
 })

@@ -117,6 +117,8 @@ describe('status, runs and audit', () => {
     expect(during.body.current_runs[0]).toMatchObject({ id: started.body.run_id, status: 'running', progress: { phase: 'planning', guilds_total: 1, current_guild_id: IDS.g1 } })
     const live = await w.call('GET', `/sync/runs/${started.body.run_id as string}`)
     expect(live.body.progress).toMatchObject({ phase: 'planning' })
+    // Live progress is not the store's: marked so, it is never kept by the read cache.
+    expect(live.headers.get('cache-control')).toBe('no-store')
     release()
     await w.app.discord.sync.engine.waitFor(started.body.run_id, 10_000)
 
@@ -142,6 +144,7 @@ describe('status, runs and audit', () => {
     const one = await w.call('GET', `/sync/runs/${run.body.run_id as string}`)
     expect(one.body).toMatchObject({ id: run.body.run_id, status: 'completed', sync_type: 'guild', target_id: IDS.g1, initiated_by: 'admin-1', progress: null })
     expect(one.body.duration).toEqual(expect.any(Number))
+    expect(one.headers.get('cache-control')).toBeNull()
     expect(one.body.results.guilds[0]).toMatchObject({ guild_id: IDS.g1, roles_added: 1 })
     expect((await w.call('GET', '/sync/runs/00000000-0000-4000-8000-000000000000')).body.code).toBe('FST_DISCORD_NOT_FOUND')
     expect((await w.call('GET', '/sync/runs/not%20an%20id')).status).toBe(400)

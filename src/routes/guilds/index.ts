@@ -51,6 +51,7 @@ const guildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/guilds/:guild_id', {
+    config: { discordReadCache: fastify.discord.gateway == null },
     preValidation: admin,
     schema: sessionRoute({
       tags,

@@ -150,10 +150,13 @@ const routes: FastifyPluginAsyncTypebox<SyncRoutesOptions> = async (fastify, { n
   })
 
   fastify.get('/sync/runs/:id', {
+    config: { discordReadCache: true },
     preValidation: auth.requireAdmin,
     schema: { tags, security, summary: 'One sync run, with live progress while it runs (admin)', params: RunParams, response: { 200: RunDto, ...errorResponses(...COMMON_ERROR_STATUSES, 404) } }
-  }, async (request) => {
+  }, async (request, reply) => {
     const view = await engine.getRun(request.params.id)
+    // Progress of a run executing in this process changes without a store write: never kept.
+    if (view.progress !== null) reply.header('cache-control', 'no-store')
     const [person, guild] = await Promise.all([namer.people(view.run.results.errors.map((e) => e.discord_user_id ?? null)), namer.guilds()])
     return nameRun(presentRun(view.run, view.progress), person, guild)
   })

@@ -28,7 +28,11 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/users/:user_id', {
+    config: { discordReadCache: true },
     preValidation: auth.authenticate,
+    // Authorised before the lookup, so a non-admin cannot probe which users have links; and
+    // before a kept page may answer (the page is the same for the user and for admins).
+    preHandler: async (request) => { await auth.assertSelfOrAdmin(request, request.params.user_id) },
     schema: sessionRoute({
       tags,
       summary: 'Discord accounts linked to a user (the user themself or an admin)',
@@ -37,8 +41,6 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       errors: [404]
     })
   }, async (request) => {
-    // Authorised before the lookup, so a non-admin cannot probe which users have links.
-    await auth.assertSelfOrAdmin(request, request.params.user_id)
     const accounts = await users.accountsOf(request.params.user_id)
     return { user_id: request.params.user_id, accounts: accounts.map(presentUser) }
   })
