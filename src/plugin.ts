@@ -18,7 +18,7 @@ import { adminNotice } from './auth/admin-notice.js'
 import { GuildService } from './guilds/service.js'
 import { MappingService } from './guilds/mappings/service.js'
 import { UserService } from './users/service.js'
-import { checkHealth, withGuildHealth } from './health/module.js'
+import { checkHealth, UnhealthyGuilds, withGuildHealth } from './health/module.js'
 import { RedisBreaker } from './health/redis-breaker.js'
 import { GuildHealthTask } from './health/guild-health.js'
 import { SyncEngine } from './sync/engine.js'
@@ -214,6 +214,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   }
   const guildHealth = tasks.guildHealth
   const discordConfigured = opts.discord !== null
+  const unhealthyGuilds = new UnhealthyGuilds(store)
   const namespace: DiscordSyncNamespace = {
     store,
     redis,
@@ -228,7 +229,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
       redis: redisBreaker,
       discordConfigured,
       onError: (component, err) => log.warn({ component, err: { message: (err as Error)?.message } }, 'health check failed')
-    }), store),
+    }), unhealthyGuilds),
     events,
     client,
     auth,

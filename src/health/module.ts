@@ -1,6 +1,6 @@
 import { withTimeout } from '../util/timeout.js'
 import type { RedisBreaker } from './redis-breaker.js'
-import type { DiscordStore, GuildConfigRecord } from '../store/port/index.js'
+import type { DiscordStore } from '../store/port/index.js'
 
 export type ModuleHealth = 'healthy' | 'degraded' | 'unhealthy'
 
@@ -66,19 +66,42 @@ export async function checkHealth (deps: HealthDeps): Promise<HealthReport> {
 }
 
 /**
+ * The enabled guilds whose bot is unhealthy, for GET /status (which load balancers poll): re-read
+ * only when the store reports a change since the last read (its change mark); a store without
+ * a mark is read on every call.
+ */
+export class UnhealthyGuilds {
+  readonly #store: Pick<DiscordStore, 'listGuilds' | 'changeMark'>
+  #last: { mark: string, ids: string[] } | null = null
+
+  constructor (store: Pick<DiscordStore, 'listGuilds' | 'changeMark'>) {
+    this.#store = store
+  }
+
+  async ids (): Promise<string[]> {
+    const store = this.#store
+    const mark = typeof store.changeMark === 'function' ? store.changeMark() : null
+    if (mark !== null && this.#last?.mark === mark) return this.#last.ids
+    const ids = (await store.listGuilds({ enabled: true })).filter((g) => g.health_status === 'unhealthy').map((g) => g.guild_id)
+    if (mark !== null) this.#last = { mark, ids }
+    return ids
+  }
+}
+
+/**
  * Folds guild health into the module status (GET /status): any unhealthy guild makes a
  * healthy module "degraded"; a module already degraded or unhealthy keeps its status.
  */
-export async function withGuildHealth (report: HealthReport, store: DiscordStore): Promise<HealthReport> {
+export async function withGuildHealth (report: HealthReport, guilds: UnhealthyGuilds): Promise<HealthReport> {
   if (report.checks.store !== 'ok') return report
-  let unhealthy: GuildConfigRecord[]
+  let unhealthy: string[]
   try {
-    unhealthy = (await store.listGuilds({ enabled: true })).filter((g) => g.health_status === 'unhealthy')
+    unhealthy = await guilds.ids()
   } catch {
     return report
   }
   if (unhealthy.length === 0) return report
-  const note = `${unhealthy.length} guild(s) unhealthy: ${unhealthy.slice(0, 5).map((g) => g.guild_id).join(', ')}`
+  const note = `${unhealthy.length} guild(s) unhealthy: ${unhealthy.slice(0, 5).join(', ')}`
   return {
     ...report,
     status: report.status === 'healthy' ? 'degraded' : report.status,
