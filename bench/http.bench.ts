@@ -1,7 +1,7 @@
 /*
  * Read routes vs. a bare Fastify route (issue 16, part 3). Not a test: it prints figures. Run it with
  *
- *   npx tsx bench/http.bench.ts [--seconds 3] [--warmup 1] [--connections 10] [--only sync/status,guilds] [--runs 1000] [--store memory|file] [--rate-limit on|off]
+ *   npx tsx bench/http.bench.ts [--seconds 3] [--warmup 1] [--connections 10] [--only sync/status,guilds] [--runs 1000] [--store memory|file] [--rate-limit on|off] [--read-cache on|off]
  *
  * One Fastify process hosts the plugin (SQLite, rate limit on as shipped but with a `max` no
  * load test reaches, so its bookkeeping is measured and no answer is a 429) and a bare route
@@ -139,7 +139,9 @@ async function main (): Promise<void> {
     // 100,000 a second: the bare route reaches 60,000 a second on a quiet machine, so 1,000,000 a minute (the
     // largest `max`) would answer 429s within the run.
     rateLimit: arg('rate-limit', 'on') === 'off' ? false : { max: 1_000_000, timeWindow: '10s' },
-    tokenRefresh: { enabled: false }
+    tokenRefresh: { enabled: false },
+    // Off: every list page is built per request, as while a sync writes the store (the cache's misses).
+    ...(arg('read-cache', 'on') === 'off' ? { readCache: false } : {})
   } as FastifyDiscordSyncOptions)
   await app.ready()
   const store = app.discord.store
@@ -182,7 +184,7 @@ async function main (): Promise<void> {
   const codes = (r: LoadResult): string => Object.entries(r.statuses).map(([k, v]) => `${k}:${v}`).join(' ')
   const l0 = loadavg()
   console.log(`node ${process.version}; load average ${l0.map((x) => x.toFixed(2)).join(' ')}; ${new Date().toISOString()}`)
-  console.log(`${connections} connections, ${warmup} s warm-up + ${seconds} s per measurement; store: SQLite ${dir === null ? 'in memory' : 'file'}, ${runs} finished runs, 3 guilds x 30 mappings, 500 users, 5000 audit entries; rate limit ${arg('rate-limit', 'on') === 'off' ? 'off' : 'on (max 1e6 per 10 s)'}`)
+  console.log(`${connections} connections, ${warmup} s warm-up + ${seconds} s per measurement; store: SQLite ${dir === null ? 'in memory' : 'file'}, ${runs} finished runs, 3 guilds x 30 mappings, 500 users, 5000 audit entries; rate limit ${arg('rate-limit', 'on') === 'off' ? 'off' : 'on (max 1e6 per 10 s)'}; read cache ${arg('read-cache', 'on')}`)
   console.log('ratio: req/s of the route / req/s of the bare route measured just before it; cpu ratio: server CPU per bare request / per route request')
   console.log(`${'route'.padEnd(26)} | ${'req/s'.padStart(7)} | ${'p99 ms'.padStart(7)} | ${'bare req/s'.padStart(10)} | ${'bare p99'.padStart(8)} | ratio  | µs cpu/req | bare µs | cpu ratio | answers`)
   console.log(`${'-'.repeat(26)}-|-${'-'.repeat(7)}-|-${'-'.repeat(7)}-|-${'-'.repeat(10)}-|-${'-'.repeat(8)}-|--------|------------|---------|-----------|--------`)
