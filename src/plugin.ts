@@ -142,8 +142,11 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     ...(linkedRoles === null ? {} : { onEntitlements: (members) => { linkedRoles.pushMembers(members) } })
   })
   if (linkedRoles !== null) connectLinkedRoles(events, linkedRoles)
+  // Admin list pages kept while the store is unchanged (null: off, or a store without a change mark).
+  const readCache = readCacheFor(opts.readCache, store)
   if (metrics !== null) {
     connectMetrics(events, metrics)
+    if (readCache !== null) metrics.observeReadCache(() => readCache.stats())
     const stop = metrics.observeClient(client)
     fastify.addHook('onClose', async () => stop())
   }
@@ -284,7 +287,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
   // The members page reads the provider like a sync does: bounded in time, so a hung host cannot hold a request.
   const membership = opts.membership === null ? null : guardProvider(opts.membership, { timeoutMs: opts.sync.providerTimeoutMs, retries: 0 })
   const members = new MemberDirectory({ store, bots, roleCache: engine.roleCache, membership, status: () => engine.status(), cdnBaseUrl: opts.cdnBaseUrl, log: syncLog })
-  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks, members, membership, requestActivity, readCache: readCacheFor(opts.readCache, store) })
+  await fastify.register(routes, { prefix: hostPrefix + opts.routePrefix, rateLimit: opts.rateLimit, redisBreaker, openapi: opts.openapi, apiDocs: opts.apiDocs, adminUi: opts.adminUi, healthChecker, webhooks, members, membership, requestActivity, readCache })
 }
 
 /**

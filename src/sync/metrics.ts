@@ -29,11 +29,13 @@ export class SyncMetrics {
   readonly #roleConnections: Counter<'operation' | 'outcome'>
   readonly #duration: Histogram<'sync_type'>
   readonly #inProgress: Gauge
+  readonly #prefix: string
 
   constructor (options: SyncMetricsOptions) {
     this.registry = options.registry ?? new promClient.Registry()
     const registers = [this.registry]
     const p = options.prefix
+    this.#prefix = p
     this.#runs = new promClient.Counter({ name: `${p}runs_total`, help: 'Sync runs finished, by type and final status', labelNames: ['sync_type', 'status'], registers })
     this.#changes = new promClient.Counter({ name: `${p}role_changes_total`, help: 'Role changes by action (add/remove) and outcome (applied, failed, dry_run, blocked, skipped)', labelNames: ['action', 'outcome'], registers })
     this.#requests = new promClient.Counter({ name: `${p}discord_requests_total`, help: 'Discord API answers by method, route template and HTTP status', labelNames: ['method', 'route', 'status'], registers })
@@ -96,6 +98,27 @@ export class SyncMetrics {
       client.off('response', onResponse)
       client.off('rateLimited', onRateLimited)
     }
+  }
+
+  /** The read cache's size and reads, taken from `stats` at each scrape. */
+  observeReadCache (stats: () => { pages: number, chars: number, hits: number, misses: number }): void {
+    // Registered here (not through `registers`): nothing else holds them, the registry reads them at each scrape.
+    const registers: Registry[] = []
+    const p = this.#prefix
+    this.registry.registerMetric(new promClient.Gauge({ name: `${p}read_cache_pages`, help: 'Rendered admin list pages the read cache keeps', registers, collect () { this.set(stats().pages) } }))
+    this.registry.registerMetric(new promClient.Gauge({ name: `${p}read_cache_chars`, help: 'Characters of rendered JSON the read cache keeps (its memory, roughly)', registers, collect () { this.set(stats().chars) } }))
+    this.registry.registerMetric(new promClient.Counter({
+      name: `${p}read_cache_reads_total`,
+      help: 'Reads of cached routes by result: hit (answered from a kept page) or miss (built)',
+      labelNames: ['result'],
+      registers,
+      collect () {
+        const s = stats()
+        this.reset()
+        this.inc({ result: 'hit' }, s.hits)
+        this.inc({ result: 'miss' }, s.misses)
+      }
+    }))
   }
 
   async render (): Promise<{ contentType: string, body: string }> {

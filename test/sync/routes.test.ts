@@ -268,6 +268,14 @@ describe('audit channel, role cache and metrics', () => {
     expect(res.text).toContain('discord_sync_runs_in_progress 0')
     expect(res.text).toContain('# TYPE discord_sync_oauth_total counter')
     expect(res.text).toContain('# TYPE discord_sync_token_refresh_total counter')
+    // The read cache: one page built, then answered from it.
+    await w.call('GET', '/users')
+    await w.call('GET', '/users')
+    const after = (await w.call('GET', '/metrics')).text
+    expect(after).toContain('discord_sync_read_cache_reads_total{result="miss"} 1')
+    expect(after).toContain('discord_sync_read_cache_reads_total{result="hit"} 1')
+    expect(after).toContain('discord_sync_read_cache_pages 1')
+    expect(after).toMatch(/discord_sync_read_cache_chars [1-9]\d*/)
     expect((await w.call('GET', '/metrics', { as: USER })).status).toBe(403)
     expect((await w.call('GET', '/metrics', { as: null })).status).toBe(401)
   })
