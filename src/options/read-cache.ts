@@ -17,7 +17,7 @@ const ReadCacheObjectSchema = Type.Object({
 }, { additionalProperties: false })
 
 export const ReadCacheSchema = Type.Union([Type.Literal(false), ReadCacheObjectSchema], {
-  description: 'Rendered answers of the admin list routes (users, guilds, role mappings, sync runs, audit) reused while the store ' +
+  description: 'Rendered answers of the admin list routes (users, guilds, role mappings, sync runs, audit, token refresh runs) reused while the store ' +
     'reports that nothing it holds has changed since (SQLite: its data_version and change count, which see every commit of ' +
     'this process and of any other on the same file). A store that cannot tell (MongoDB, a host store without `changeMark`) ' +
     'gets every page built per request. false turns it off.'

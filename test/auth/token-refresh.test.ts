@@ -453,3 +453,33 @@ describe('shutdown', () => {
     expect(await task.run()).toMatchObject({ status: 'skipped', reason: 'stopping' })
   })
 })
+
+describe('GET /auth/token-refresh/runs and the read cache', () => {
+  it('a run in progress here answers running with no-store, so no kept page can outlive it', async () => {
+    t = await buildWorld(authWorld(sim, { tokenRefresh: { enabled: true } }))
+    const w = t
+    await seedLink(w.app.discord.store)
+    const url = '/discord/auth/token-refresh/runs'
+    const admin = bearer(sessionFor(w.app, 'admin-1', ['discord:admin']))
+    const before = await w.inject({ method: 'GET', url, headers: admin })
+    expect(before.json()).toMatchObject({ running: false, runs: [] })
+    expect(before.headers['cache-control']).toBeUndefined()
+    // Hold the plugin's own run inside its first store read.
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    let entered: () => void = () => {}
+    const inside = new Promise<void>((resolve) => { entered = resolve })
+    const store = w.app.discord.store
+    const list = store.listUsersWithTokensExpiringBefore.bind(store)
+    vi.spyOn(store, 'listUsersWithTokensExpiringBefore').mockImplementationOnce(async (...args) => { entered(); await gate; return await list(...args) })
+    const run = (w.app.discord.tokenRefresh as TokenRefreshTask).run()
+    await inside
+    const during = await w.inject({ method: 'GET', url, headers: admin })
+    expect(during.json()).toMatchObject({ running: true, runs: [] })
+    expect(during.headers['cache-control']).toBe('no-store')
+    release()
+    await run
+    const after = await w.inject({ method: 'GET', url, headers: admin })
+    expect(after.json()).toMatchObject({ running: false, runs: [{ status: 'completed', refreshed: 1 }] })
+  })
+})

@@ -108,6 +108,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => oauth.unlink(request, request.params.discord_id))
 
   fastify.get('/auth/token-refresh/runs', {
+    config: { discordReadCache: true },
     preValidation: auth.requireAdmin,
     schema: {
       tags: ['discord'],
@@ -116,8 +117,10 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Default 20' })) }, { additionalProperties: false }),
       response: { 200: TokenRefreshRuns, ...errorResponses(...COMMON_ERROR_STATUSES) }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const task = fastify.discord.tokenRefresh
+    // A refresh running here is this process's state, not the store's: that answer is not kept.
+    if (task?.running === true) reply.header('cache-control', 'no-store')
     return { enabled: task !== null, running: task?.running ?? false, runs: await tokenRefreshHistory(fastify.discord.store, request.query.limit) }
   })
 
