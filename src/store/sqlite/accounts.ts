@@ -87,9 +87,10 @@ export class SqliteAccounts implements LinkedAccountStore, Pick<NameLookup, 'lis
   }
 
   async listUsersByUserId (userId: string): Promise<DiscordUserRecord[]> {
-    return this.#ctx.run(() => this.#ctx.all<UserRow>(
-      `SELECT ${userSelect('u')} FROM discord_users u WHERE u.user_id = ? ORDER BY u.created_at, u.id`, [userId]
-    ).map(toUser))
+    // As JSON rows: GET /auth/status reads this on every request of a signed-in browser.
+    return this.#ctx.run(() => this.#ctx.allJson<UserJsonRow>(
+      `SELECT ${USER_JSON} FROM discord_users u WHERE u.user_id = ? ORDER BY u.created_at, u.id`, [userId]
+    ).map((r) => toUserParsed(r, r.scopes, r.guilds)))
   }
 
   async listUsersByDiscordIds (discordUserIds: readonly string[]): Promise<DiscordUserRecord[]> {
