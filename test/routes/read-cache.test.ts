@@ -77,6 +77,17 @@ describe('read cache', () => {
     expect((await w.inject({ url: own, as: 'alice' })).statusCode).toBe(403)
   })
 
+  it('a HEAD request keeps no empty page for the GET that follows', async () => {
+    const w = t = await buildWorld(routeWorld(sim))
+    await link(w, 1)
+    const head = await w.inject({ method: 'HEAD', url: '/discord/users', as: 'admin' })
+    expect(head.statusCode).toBe(200)
+    expect(head.body).toBe('')
+    const get = await w.inject({ url: '/discord/users', as: 'admin' })
+    expect(get.json().users.map((u: { username: string }) => u.username)).toEqual(['member-1'])
+    expect(Number(head.headers['content-length'])).toBe(get.body.length)
+  })
+
   it('keeps no error answer: a 404 becomes a 200 once the guild exists', async () => {
     const w = t = await buildWorld(routeWorld(sim))
     const url = `/discord/guilds/${IDS.guild}/role-mappings`
