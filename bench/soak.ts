@@ -14,14 +14,16 @@
  * membership of `--flip` members changes first, so each applied run writes and audits), a dry
  * run and three user syncs; every 5 s GET /status (admin and anonymous) and GET /sync/status.
  *
- * Samples: RSS, heap used after a forced GC (and, of it, V8's compiled code), open file descriptors (/proc/self/fd) of both
+ * Samples: RSS, heap used after a forced GC (and, of it, what V8 compiled: code spaces, and all machine
+ * code and bytecode with their tables), open file descriptors (/proc/self/fd) of both
  * processes, the host's event-loop delay (monitorEventLoopDelay, since the last sample), rows per
  * table, the SQLite file + WAL, the simulator's request log.
  * The summary fits a line to each measure (growth per hour) over the samples after a warm-up
  * (the longer of sync retention + two cleanup intervals and 20 min for OAuth states: 10 min
  * expiry + 10 min purge interval; by then every pruned table has had time to level off)
  * and calls a measure flat when that fitted change over the window is within twice the
- * residual noise (or under a floor: 1 MB, 2 descriptors, 2% of a table's rows).
+ * residual noise (or under a floor: 1 MB, 2 descriptors, 2% of a table's rows). A run whose
+ * window spans 90 minutes or more is judged a second time over its last hour alone.
  *
  * Retention is shortened (sync.retention, default here 10m, cleanup every 1m) so the cleanup
  * actually runs during the soak; the plugin's defaults are 90 days and 6 h.
@@ -32,12 +34,13 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
+import { getHeapCodeStatistics, getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
 import { fileURLToPath } from 'node:url'
 import { ADMIN, buildWorld, type World } from '../test/helpers/world.js'
 import { STATE_BINDING_COOKIE } from '../src/auth/state-binding.js'
 import { parseDuration } from '../src/util/duration.js'
 import type { SoakSimConfig, SoakSimSample } from './soak-sim.js'
+import { header, line, summary, type Sample } from './soak-summary.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -285,24 +288,6 @@ async function start (path: string): Promise<{ w: World, sim: SimProcess }> {
 
 // ------------------------------------------------------------------ sampling
 
-interface Sample {
-  t: number
-  rss: number
-  heap: number
-  /** V8's compiled code (code spaces) within `heap`: it grows as more functions are optimised, bounded by the program. */
-  code: number
-  fds: number
-  loopP99: number
-  loopMax: number
-  dbBytes: number
-  simLog: number
-  simRss: number
-  simHeap: number
-  simFds: number
-  rows: Record<string, number>
-  load: number
-}
-
 async function storeStats (w: World): Promise<NonNullable<Awaited<ReturnType<NonNullable<World['store']['stats']>>>>> {
   if (w.store.stats === undefined) throw new Error('the SQLite store implements stats()')
   return await w.store.stats()
@@ -318,7 +303,11 @@ function fileBytes (path: string | undefined): number {
 }
 
 const MB = 1024 * 1024
-const short = (name: string): string => name.replace(/^discord_/, '')
+
+function compiledBytes (): number {
+  const c = getHeapCodeStatistics()
+  return c.code_and_metadata_size + c.bytecode_and_metadata_size
+}
 
 /** Rows from the store's own stats() (what GET /status shows admins); bytes from the files on disk. */
 async function sample (w: World, sim: SimProcess, path: string, t0: number, loop: ReturnType<typeof monitorEventLoopDelay>): Promise<Sample> {
@@ -331,6 +320,7 @@ async function sample (w: World, sim: SimProcess, path: string, t0: number, loop
     rss: m.rss / MB,
     heap: m.heapUsed / MB,
     code: getHeapSpaceStatistics().filter((sp) => sp.space_name.startsWith('code')).reduce((a, sp) => a + sp.space_used_size, 0) / MB,
+    compiled: compiledBytes() / MB,
     fds: readdirSync('/proc/self/fd').length,
     loopP99: loop.percentile(99) / 1e6,
     loopMax: loop.max / 1e6,
@@ -348,75 +338,6 @@ async function sample (w: World, sim: SimProcess, path: string, t0: number, loop
   w.served.length = 0
   return s
 }
-
-function header (names: string[]): string {
-  return ['min', 'rss MB', 'heap MB', 'code MB', 'fds', 'loop p99', 'loop max', 'db MB', 'sim rss', 'sim heap', 'sim fds', 'sim log', ...names.map(short), 'load'].join(' | ')
-}
-
-function line (s: Sample, names: string[]): string {
-  return [s.t.toFixed(1), s.rss.toFixed(1), s.heap.toFixed(2), s.code.toFixed(2), s.fds, s.loopP99.toFixed(1), s.loopMax.toFixed(1), s.dbBytes.toFixed(2),
-    s.simRss.toFixed(1), s.simHeap.toFixed(2), s.simFds, s.simLog,
-    ...names.map((n) => s.rows[n]), s.load.toFixed(2)].join(' | ')
-}
-
-/** Least-squares slope (per minute) and the residual standard deviation. */
-function fit (xs: number[], ys: number[]): { slope: number, noise: number } {
-  const n = xs.length
-  if (n < 3) return { slope: 0, noise: 0 }
-  const mx = xs.reduce((a, b) => a + b, 0) / n
-  const my = ys.reduce((a, b) => a + b, 0) / n
-  let sxy = 0
-  let sxx = 0
-  for (let i = 0; i < n; i++) { sxy += ((xs[i] as number) - mx) * ((ys[i] as number) - my); sxx += ((xs[i] as number) - mx) ** 2 }
-  const slope = sxx === 0 ? 0 : sxy / sxx
-  const res = ys.map((y, i) => y - (my + slope * ((xs[i] as number) - mx)))
-  return { slope, noise: Math.sqrt(res.reduce((a, r) => a + r * r, 0) / (n - 2)) }
-}
-
-function summary (samples: Sample[], names: string[], warmupMin: number): string[] {
-  const out: string[] = []
-  const after = samples.filter((s) => s.t >= warmupMin)
-  const window = after.length >= 3 ? after : samples
-  const span = (window.at(-1)?.t ?? 0) - (window[0]?.t ?? 0)
-  out.push(`growth per hour: least-squares slope over ${window.length} samples from minute ${window[0]?.t.toFixed(1)} to ${window.at(-1)?.t.toFixed(1)} ` +
-    `(warm-up ${warmupMin.toFixed(1)} min: the longer of sync retention + 2 cleanup intervals and OAuth state expiry + purge interval${after.length >= 3 ? '' : '; run shorter than that: all samples used'})`)
-  out.push('measure | first | last | min | max | per hour (all samples) | per hour (after warm-up) | change over window | noise (sd) | verdict')
-  const measures: Array<{ name: string, get: (s: Sample) => number, floor: (mean: number) => number, judged: boolean }> = [
-    { name: 'rss MB', get: (s) => s.rss, floor: () => 1, judged: false },
-    { name: 'heap MB (after GC)', get: (s) => s.heap, floor: () => 1, judged: true },
-    // The heap's two parts apart: what the program keeps, and the code V8 compiles as it warms up.
-    { name: 'heap without code MB', get: (s) => s.heap - s.code, floor: () => 1, judged: true },
-    { name: 'code MB', get: (s) => s.code, floor: () => 1, judged: false },
-    { name: 'fds', get: (s) => s.fds, floor: () => 2, judged: true },
-    { name: 'loop p99 ms', get: (s) => s.loopP99, floor: () => 5, judged: false },
-    { name: 'db MB (file+WAL)', get: (s) => s.dbBytes, floor: (mean) => Math.max(0.1, mean * 0.02), judged: false },
-    { name: 'simulator rss MB', get: (s) => s.simRss, floor: () => 1, judged: false },
-    { name: 'simulator heap MB (after GC)', get: (s) => s.simHeap, floor: () => 1, judged: true },
-    { name: 'simulator fds', get: (s) => s.simFds, floor: () => 2, judged: true },
-    { name: 'sim request log', get: (s) => s.simLog, floor: () => 1, judged: true },
-    // Token refresh runs grow by one per tokenRefresh.interval (10m here) until tokenRefresh.retention
-    // (90d): bounded, but not within a soak; the other tables must level off.
-    ...names.map((n) => ({ name: short(n), get: (s: Sample) => s.rows[n] ?? 0, floor: (mean: number) => Math.max(2, mean * 0.02), judged: n !== 'discord_task_runs' }))
-  ]
-  const verdicts: string[] = []
-  for (const m of measures) {
-    const all = samples.map(m.get)
-    const ys = window.map(m.get)
-    const overall = fit(samples.map((s) => s.t), all)
-    const w = fit(window.map((s) => s.t), ys)
-    const mean = ys.reduce((a, b) => a + b, 0) / Math.max(1, ys.length)
-    const change = w.slope * span
-    const flat = Math.abs(change) <= Math.max(2 * w.noise, m.floor(mean))
-    const verdict = flat ? 'flat' : change > 0 ? 'GROWING' : 'falling'
-    if (m.judged) verdicts.push(`${m.name} ${verdict}`)
-    out.push([m.name, f(all[0]), f(all.at(-1)), f(Math.min(...all)), f(Math.max(...all)), f(overall.slope * 60), f(w.slope * 60), f(change), f(w.noise), m.judged ? verdict : `${verdict} (not judged)`].join(' | '))
-  }
-  const bad = verdicts.filter((v) => !v.endsWith('flat'))
-  out.push(`verdict: ${bad.length === 0 ? 'PASS: host heap and descriptors, simulator heap, descriptors and log, and every table flat after warm-up' : `FAIL: ${bad.join(', ')}`}`)
-  return out
-}
-
-const f = (v: number | undefined): string => v === undefined ? '-' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2)
 
 // ------------------------------------------------------------------ main
 
