@@ -64,9 +64,19 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     await store.close().catch(() => {})
     throw err
   })
+  // Each close is hooked as its resource opens: Fastify runs onClose hooks last in, first out, so
+  // they close in reverse order of opening, and a start-up that fails part-way (the host's
+  // close() runs the hooks added so far) still closes what it opened; nothing is left to keep
+  // the process alive or to hold the SQLite writer lease.
+  fastify.addHook('onClose', async () => {
+    await writer?.release()
+    if (!opts.storeIsHostOwned) await store.close()
+  })
   const { redis, ownsRedis } = await openRedis(opts, log)
+  if (ownsRedis && redis !== null) fastify.addHook('onClose', async () => { await closeOwnRedis(redis) })
   // jobs.backend "bullmq" (the resolver made sure Redis is configured): the queue every role enqueues on.
   const bullQueue = opts.jobs.backend === 'bullmq' && redis !== null ? await openBullQueue(opts, redis, log) : null
+  if (bullQueue !== null) fastify.addHook('onClose', async () => { await bullQueue.close() })
   // What a request waits for in Redis (the API rate limit, the /status probe) goes through one breaker.
   const redisBreaker = redis === null ? null : new RedisBreaker(redis, opts.redisCommandTimeoutMs)
   const lockFor = (name: string, ttlMs: number): RedisTaskLock | null =>
@@ -74,6 +84,7 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
 
   const events = new DiscordSyncEvents(log)
   const client = new DiscordRestClient({ baseUrl: opts.apiBaseUrl, redis: redis ?? undefined, redisKeyPrefix: `${opts.redisKeyPrefix}rest:`, redisOutage: redisBreaker ?? undefined, logger: botLog })
+  fastify.addHook('onClose', async () => { await client.close() })
   const bots = (token: string): ReturnType<DiscordRestClient['bot']> => client.bot(token)
   const { jwt, source: jwtSource } = await resolveSessionJwt(fastify, opts.auth)
   const auth = new SessionAuth(jwt, jwtSource, opts.auth)
@@ -123,6 +134,11 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
       runTimeoutMs: opts.tokenRefresh.runTimeoutMs,
       events
     })
+  fastify.addHook('onClose', async () => {
+    // A refresh run in progress finishes its batch before the store and client go away.
+    await tokenRefresh?.stop()
+    await healthChecker.stop()
+  })
 
   // Our own role writes, noted before they are sent, so the Gateway does not take their echo for drift.
   const echo = new EchoFilter()
@@ -270,15 +286,6 @@ export async function fastifyDiscordSync (fastify: FastifyInstance, rawOptions: 
     await gateway?.close()
     await engine.close()
     await linkedRoles?.close()
-  })
-  fastify.addHook('onClose', async () => {
-    // A refresh run in progress finishes its batch before the store and client go away.
-    await tokenRefresh?.stop()
-    await healthChecker.stop()
-    await client.close()
-    await writer?.release()
-    if (!opts.storeIsHostOwned) await store.close()
-    if (ownsRedis && redis !== null) await closeOwnRedis(redis)
   })
 
   // fastify-plugin shares the parent's context, so Fastify does not apply the register

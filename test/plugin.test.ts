@@ -1,12 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import { readFileSync } from 'node:fs'
+import fastifyJwt from '@fastify/jwt'
+import Database from 'better-sqlite3'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { TSchema } from '@sinclair/typebox'
 import discordSync, { fastifyDiscordSync, resolveOptions, SecretBox, type DiscordStore, type FastifyDiscordSyncOptions } from '../src/index.js'
 import { OptionsSchema } from '../src/options/index.js'
 import { SqliteStore } from '../src/store/sqlite/index.js'
 import { REDIS_URL, redisAvailable } from './helpers/redis.js'
+import { RedisServer } from './helpers/redis-server.js'
 import { buildWorld, TEST_KEY, type WorldOptions } from './helpers/world.js'
 
 /** The plugin alone: no Discord, on a SQLite store it opens (and closes) itself. */
@@ -169,6 +174,52 @@ describe('closing', () => {
   })
 })
 
+const hasRedis = await redisAvailable()
+
+describe('a start-up that fails part-way', () => {
+  /** The host's mistake: @fastify/jwt with namespaces and no auth.jwtSecret, refused after the store, Redis and the queue opened. */
+  async function failedStart (plugin: Record<string, unknown>): Promise<void> {
+    const app = Fastify({ logger: false })
+    await app.register(fastifyJwt, { secret: 'host-secret-that-is-long-enough-0123456789', namespace: 'a' })
+    app.register(discordSync, { encryptionKey: TEST_KEY, ...plugin } as never)
+    await expect(app.ready()).rejects.toThrow(/namespaces/)
+    await app.close()
+  }
+
+  it('gives up the SQLite writer lease once the host closes, so another process may start on the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'failed-start-'))
+    try {
+      const store = { type: 'sqlite', path: join(dir, 'discord.sqlite') } as const
+      await failedStart({ store })
+      // Left held, the lease names this (live) process: any other process on the file is refused.
+      const db = new Database(store.path, { readonly: true })
+      expect(db.prepare('SELECT owner FROM discord_leases WHERE name = ?').all('writer')).toEqual([])
+      db.close()
+      const app = await track(buildApp({ store }))
+      expect((await app.inject({ url: '/discord/status' })).json()).toMatchObject({ checks: { store: 'ok' } })
+    } finally {
+      await Promise.all(apps.splice(0).map((a) => a.close()))
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it.skipIf(!hasRedis)('closes its Redis connection and the BullMQ queue\'s once the host closes', async () => {
+    const server = await RedisServer.start()
+    const probe = new Redis(server.url)
+    const clients = async (): Promise<number> => Number(/connected_clients:(\d+)/.exec(await probe.info('clients'))?.[1])
+    try {
+      await failedStart({ store: { type: 'sqlite', path: ':memory:' }, redis: server.url, jobs: { backend: 'bullmq' } })
+      // The server drops a connection once it has read QUIT: wait for that, bounded.
+      const deadline = Date.now() + 5000
+      while (await clients() > 1 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve))
+      expect(await clients()).toBe(1)
+    } finally {
+      probe.disconnect()
+      await server.close()
+    }
+  })
+})
+
 describe('GET /discord/status', () => {
   it('is healthy on SQLite without Redis and says Discord is not configured', async () => {
     const app = await track(buildApp())
@@ -216,7 +267,7 @@ describe('GET /discord/status', () => {
   })
 })
 
-describe.skipIf(!(await redisAvailable()))('with Redis', () => {
+describe.skipIf(!hasRedis)('with Redis', () => {
   it('reports Redis ok and never closes a host Redis connection', async () => {
     const host = new Redis(REDIS_URL)
     const app = await buildApp({ redis: host })

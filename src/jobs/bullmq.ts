@@ -40,6 +40,8 @@ export interface BullQueue {
   readonly connection: IORedis
   /** Queues a scheduled sync of one guild, unless one is already pending for it. */
   syncGuild: (guildId: string) => Promise<void>
+  /** Closes the queue and its connection (the worker, if any, is closed before: startBullJobs). */
+  close: () => Promise<void>
 }
 
 /** BullMQ's key prefix for this plugin instance: under the plugin's own Redis prefix. */
@@ -66,7 +68,11 @@ export async function openBullQueue (opts: ResolvedOptions, redis: RedisConnecti
     queue,
     bull,
     connection,
-    syncGuild: async (guildId) => { await queue.add('guild-sync', { guildId, initiatedBy: 'system' }, { jobId: `guild-${guildId}` }) }
+    syncGuild: async (guildId) => { await queue.add('guild-sync', { guildId, initiatedBy: 'system' }, { jobId: `guild-${guildId}` }) },
+    close: async () => {
+      await queue.close()
+      await connection.quit().catch(() => connection.disconnect())
+    }
   }
 }
 
@@ -135,7 +141,7 @@ function jobRunner (tasks: JobTasks): (name: JobName, data: Record<string, strin
 /**
  * The whole backend on an open queue: Job Schedulers upserted once the server is ready, a Worker
  * unless the role is `api`, the enqueue entry points, and the closing order (stop taking jobs,
- * let the engine cancel what runs, then close the worker, the queue and our connection).
+ * let the engine cancel what runs, then close the worker; the queue and our connection close after).
  */
 export async function startBullJobs (fastify: FastifyInstance, q: BullQueue, opts: ResolvedOptions, tasks: JobTasks, logs: JobLogs, metricsOn: { registry: Registry, prefix: string } | null): Promise<JobBackend> {
   const { queue, bull, connection } = q
@@ -185,11 +191,8 @@ export async function startBullJobs (fastify: FastifyInstance, q: BullQueue, opt
   })
   // Before the engine cancels its runs: take no new job, so a cancelled one is retried elsewhere.
   fastify.addHook('preClose', async () => { await worker?.pause(true) })
-  fastify.addHook('onClose', async () => {
-    await worker?.close()
-    await queue.close()
-    await connection.quit().catch(() => connection.disconnect())
-  })
+  // Added after the queue's own close (src/plugin.ts), so it runs before it: hooks close last in, first out.
+  fastify.addHook('onClose', async () => { await worker?.close() })
 
   const add = (name: JobName, data: Record<string, string>, jobId: string, what: string): void => {
     queue.add(name, data, { jobId }).catch(logFailure(log, `queueing ${what}`, data))
