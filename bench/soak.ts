@@ -14,16 +14,13 @@
  * membership of `--flip` members changes first, so each applied run writes and audits), a dry
  * run and three user syncs; every 5 s GET /status (admin and anonymous) and GET /sync/status.
  *
- * Samples: RSS, heap used after a forced GC (and, of it, what V8 compiled: code spaces, and all machine
- * code and bytecode with their tables), open file descriptors (/proc/self/fd) of both
- * processes, the host's event-loop delay (monitorEventLoopDelay, since the last sample), rows per
- * table, the SQLite file + WAL, the simulator's request log.
- * The summary fits a line to each measure (growth per hour) over the samples after a warm-up
- * (the longer of sync retention + two cleanup intervals and 20 min for OAuth states: 10 min
- * expiry + 10 min purge interval; by then every pruned table has had time to level off)
- * and calls a measure flat when that fitted change over the window is within twice the
- * residual noise (or under a floor: 1 MB, 2 descriptors, 2% of a table's rows). A run whose
- * window spans 90 minutes or more is judged a second time over its last hour alone.
+ * Samples: RSS, heap after a forced GC (and, of it, what V8 compiled), open descriptors of both
+ * processes, the host's event-loop delay since the last sample, rows per table, the SQLite file +
+ * WAL, the simulator's request log. bench/soak-summary.ts fits a line to each measure after a
+ * warm-up (the longer of sync retention + two cleanup intervals and 20 min for OAuth states:
+ * 10 min expiry + 10 min purge interval; by then every pruned table has had time to level off)
+ * and judges it flat or not; a run of 90 minutes or more past the warm-up is judged again over
+ * its last hour alone.
  *
  * Retention is shortened (sync.retention, default here 10m, cleanup every 1m) so the cleanup
  * actually runs during the soak; the plugin's defaults are 90 days and 6 h.
@@ -78,9 +75,11 @@ const SIM_LOG = Number(args['sim-log'])
  * off within the warm-up; the plugin's token refresh then renews the linked users' tokens every
  * run (each expires within tokenRefreshThreshold).
  */
+const SIM_TOKEN_TTL_S = (parseDuration(args['sim-token-ttl']) as number) / 1000
+/** Ended OAuth authorizations the simulator keeps (its default 1,000 fills only after 80 to 100 minutes of this load). */
+const SIM_ENDED_AUTHORIZATIONS = 50
 /** Minutes after which the host writes a V8 heap snapshot (to diff when its heap is not flat). */
 const SNAPSHOT_AT = args['heap-snapshots'] === '' ? [] : args['heap-snapshots'].split(',').map(Number)
-const SIM_TOKEN_TTL_S = (parseDuration(args['sim-token-ttl']) as number) / 1000
 /** OAuth states live 10 min (auth.stateExpiry) and are purged every 10 min: 20 min until they level off. */
 const STATE_LEVEL_MIN = 20
 /** When every pruned table has had time to level off. */
@@ -238,7 +237,7 @@ function every (ms: number, fn: () => Promise<void>, busy: Set<Promise<void>>): 
 
 async function start (path: string): Promise<{ w: World, sim: SimProcess }> {
   const sim = await SimProcess.start({
-    sim: { requestLogLimit: SIM_LOG, auditLogLimit: SIM_LOG, messageLimit: SIM_LOG, accessTokenTtlSeconds: SIM_TOKEN_TTL_S },
+    sim: { requestLogLimit: SIM_LOG, auditLogLimit: SIM_LOG, messageLimit: SIM_LOG, accessTokenTtlSeconds: SIM_TOKEN_TTL_S, endedAuthorizationsLimit: SIM_ENDED_AUTHORIZATIONS },
     oauth: OAUTH,
     ids: ID,
     members: Array.from({ length: MEMBERS }, (_, i) => memberId(i))

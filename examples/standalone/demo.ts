@@ -39,7 +39,7 @@ export const DEMO = Object.freeze({
 })
 
 /** How much history the demo's simulator keeps (see src/testing/retention.ts for the defaults). */
-export const DEMO_RETENTION = Object.freeze({ requestLogLimit: 500, auditLogLimit: 500, messageLimit: 200 })
+export const DEMO_RETENTION = Object.freeze({ requestLogLimit: 500, auditLogLimit: 500, messageLimit: 200, endedAuthorizationsLimit: 100 })
 
 /** The demo guild's roles, lowest first. Positions leave the bot's role above every role it manages. */
 export const DEMO_ROLES = Object.freeze({

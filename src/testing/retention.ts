@@ -17,6 +17,11 @@ export const DEFAULT_MESSAGE_LIMIT = 10_000
  * revoked. Discord documents no such number; the plugin only ever holds a user's newest tokens.
  */
 export const DEFAULT_AUTHORIZATIONS_PER_USER = 10
+/**
+ * Default `endedAuthorizationsLimit`: ended OAuth authorizations (revoked, or left without tokens)
+ * the simulator keeps for `listAuthorizations()`, the newest.
+ */
+export const DEFAULT_ENDED_AUTHORIZATIONS = 1000
 /** Unexpected handler exceptions kept in `sim.internalErrors` (the first ones: they show the cause). */
 export const INTERNAL_ERRORS_KEPT = 100
 

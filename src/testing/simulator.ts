@@ -7,7 +7,7 @@ import { defaultRateLimitConfig, mergeRateLimitConfig, type RateLimitConfig, typ
 import { RateLimiter, type ForcedSharedLimit } from './ratelimit/limiter.js'
 import { RequestLog, type RequestCount } from './rest/request-log.js'
 import type { RecordedRequest } from './rest/request.js'
-import { checkRetentionLimit, DEFAULT_AUDIT_LOG_LIMIT, DEFAULT_AUTHORIZATIONS_PER_USER, DEFAULT_MESSAGE_LIMIT, DEFAULT_REQUEST_LOG_LIMIT } from './retention.js'
+import { checkRetentionLimit, DEFAULT_AUDIT_LOG_LIMIT, DEFAULT_AUTHORIZATIONS_PER_USER, DEFAULT_ENDED_AUTHORIZATIONS, DEFAULT_MESSAGE_LIMIT, DEFAULT_REQUEST_LOG_LIMIT } from './retention.js'
 import { createServer } from './server.js'
 import { SimulatorState } from './state/simulator-state.js'
 import type { DeliverOptions } from './webhooks/deliver.js'
@@ -49,6 +49,11 @@ export interface SimulatorOptions {
    * login revokes the oldest, so a user logging in again and again does not grow the simulator.
    */
   authorizationsPerUserLimit?: number
+  /**
+   * Ended OAuth authorizations (revoked, or left without tokens) kept for
+   * `state.listAuthorizations()`, the newest (default 1,000; Infinity keeps all).
+   */
+  endedAuthorizationsLimit?: number
   /** The Gateway: heartbeat interval and timeout, resume backlog, GET /gateway/bot numbers. */
   gateway?: GatewayOptions
 }
@@ -128,6 +133,7 @@ export async function createDiscordSimulator (options: SimulatorOptions = {}): P
     codeTtlMs: clock.real(600_000),
     auditLogLimit: checkRetentionLimit('auditLogLimit', options.auditLogLimit, DEFAULT_AUDIT_LOG_LIMIT),
     authorizationsPerUser: checkRetentionLimit('authorizationsPerUserLimit', options.authorizationsPerUserLimit, DEFAULT_AUTHORIZATIONS_PER_USER),
+    endedAuthorizations: checkRetentionLimit('endedAuthorizationsLimit', options.endedAuthorizationsLimit, DEFAULT_ENDED_AUTHORIZATIONS),
     messageLimit: checkRetentionLimit('messageLimit', options.messageLimit, DEFAULT_MESSAGE_LIMIT)
   })
   const gateway = new Gateway(state, clock, options.gateway)

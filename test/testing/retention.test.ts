@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SimClock } from '../../src/testing/clock.js'
-import { createDiscordSimulator, SimulatorState } from '../../src/testing/index.js'
+import { createDiscordSimulator, SimulatorState, type AuthorizationSummary } from '../../src/testing/index.js'
 import { defaultRateLimitConfig } from '../../src/testing/ratelimit/config.js'
 import { InvalidRequests } from '../../src/testing/ratelimit/invalid-requests.js'
 import { RateLimiter } from '../../src/testing/ratelimit/limiter.js'
-import { INTERNAL_ERRORS_KEPT } from '../../src/testing/retention.js'
-import { ENDED_AUTHORIZATIONS_KEPT } from '../../src/testing/state/oauth.js'
+import { DEFAULT_ENDED_AUTHORIZATIONS, INTERNAL_ERRORS_KEPT } from '../../src/testing/retention.js'
 import { botFetch, IDS, OAUTH, seededSimulators, seedWorld } from './seed.js'
 
 /*
@@ -52,9 +51,9 @@ describe('state history', () => {
 })
 
 describe('OAuth records', () => {
-  function oauthState (authorizationsPerUser = Number.POSITIVE_INFINITY): SimulatorState {
+  function oauthState (authorizationsPerUser = Number.POSITIVE_INFINITY, endedAuthorizations?: number): SimulatorState {
     // Unbounded per user unless a test is about that bound: these tests log one user in thousands of times.
-    const s = new SimulatorState({ accessTokenTtlMs: 1000, accessTokenTtlSeconds: 1, codeTtlMs: 1000, authorizationsPerUser })
+    const s = new SimulatorState({ accessTokenTtlMs: 1000, accessTokenTtlSeconds: 1, codeTtlMs: 1000, authorizationsPerUser, ...(endedAuthorizations === undefined ? {} : { endedAuthorizations }) })
     s.addUser({ id: IDS.alice, username: 'alice' })
     s.addOAuthApp({ client_id: OAUTH.clientId, client_secret: OAUTH.clientSecret, redirect_uris: [OAUTH.redirectUri] })
     return s
@@ -71,7 +70,22 @@ describe('OAuth records', () => {
     }
     expect(s.codes.size).toBeLessThan(600)
     expect(s.accessTokens.size).toBeLessThan(600)
-    expect(s.authorizations.length).toBeLessThanOrEqual(ENDED_AUTHORIZATIONS_KEPT + 600)
+    expect(s.authorizations.length).toBeLessThanOrEqual(DEFAULT_ENDED_AUTHORIZATIONS + 600)
+  })
+
+  it('endedAuthorizationsLimit sets how many ended authorizations are kept, the newest', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const s = oauthState(Number.POSITIVE_INFINITY, 25)
+    for (let i = 0; i < 3000; i++) {
+      s.issueUserToken({ ...grant, withRefreshToken: false })
+      vi.advanceTimersByTime(100)
+    }
+    const ended = (): AuthorizationSummary[] => s.listAuthorizations().filter((a) => a.revoked || (a.accessTokenIds.length === 0 && !a.hasRefreshToken))
+    // The sweep runs once the store doubled, so the ended ones are at most the limit plus what came since.
+    const size = s.codes.size + s.accessTokens.size + s.authorizations.length
+    expect(ended().length).toBeLessThanOrEqual(25 + size / 2)
+    expect(ended().length).toBeLessThan(DEFAULT_ENDED_AUTHORIZATIONS)
+    await expect(createDiscordSimulator({ endedAuthorizationsLimit: 1.5 })).rejects.toThrow('endedAuthorizationsLimit must be a whole number')
   })
 
   it('everything still usable is kept, and an expired access token still revokes for one lifetime', () => {

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import { DEFAULT_AUTHORIZATIONS_PER_USER } from '../retention.js'
+import { DEFAULT_AUTHORIZATIONS_PER_USER, DEFAULT_ENDED_AUTHORIZATIONS } from '../retention.js'
 import { randomToken, tokenId, tokenKey } from '../tokens.js'
 import { generateSigningKeyPair } from '../webhooks/keys.js'
 import { fail, requireSnowflake } from './guards.js'
@@ -15,10 +15,9 @@ export interface OAuthLifetimes {
   accessTokenTtlSeconds: number
   /** Live authorizations kept per user and app (default DEFAULT_AUTHORIZATIONS_PER_USER; see retention.ts). */
   authorizationsPerUser?: number
+  /** Ended authorizations (revoked, or left with no token) kept, the newest (default DEFAULT_ENDED_AUTHORIZATIONS). */
+  endedAuthorizations?: number
 }
-
-/** Ended authorizations (revoked, or left with no token) kept for listAuthorizations(), the newest. */
-export const ENDED_AUTHORIZATIONS_KEPT = 1000
 /** Below this many records, growth never triggers a sweep. */
 const MIN_SWEEP_SIZE = 256
 
@@ -29,7 +28,7 @@ const MIN_SWEEP_SIZE = 256
  * What can no longer be used is forgotten, so logins and refreshes in a long run do not grow the
  * store: codes once expired (a used or expired code answers invalid_grant either way), access
  * tokens one lifetime after they expired (until then revoking with one still revokes its
- * authorization), and ended authorizations beyond the newest ENDED_AUTHORIZATIONS_KEPT. The
+ * authorization), and ended authorizations beyond the newest `endedAuthorizations`. The
  * sweep runs when the store has doubled since the last one, so its cost per token is constant.
  */
 export class OAuthStore {
@@ -206,8 +205,9 @@ export class OAuthStore {
       }
     }
     const ended = this.authorizations.filter((a) => a.revoked || (a.accessKeys.size === 0 && a.refreshKey === null))
-    if (ended.length > ENDED_AUTHORIZATIONS_KEPT) {
-      const forget = new Set(ended.slice(0, ended.length - ENDED_AUTHORIZATIONS_KEPT))
+    const keep = this.#lifetimes.endedAuthorizations ?? DEFAULT_ENDED_AUTHORIZATIONS
+    if (ended.length > keep) {
+      const forget = new Set(ended.slice(0, ended.length - keep))
       const kept = this.authorizations.filter((a) => !forget.has(a))
       this.authorizations.splice(0, this.authorizations.length, ...kept)
     }
