@@ -61,7 +61,7 @@ export const OptionsSchema = Type.Object({
   openapi: opt(Type.Boolean(), { default: true, description: "Serve the OpenAPI 3 document of the plugin's routes at GET {routePrefix}/openapi.json." }),
   apiDocs: opt(Type.Boolean(), {
     default: true,
-    description: 'Serve the API reference page (@fastify/swagger-ui, assets from the package, no CDN) at GET {routePrefix}/docs, ' +
+    description: 'Serve the API reference page (@fastify/swagger-ui, assets from the package, no CDN) at GET {routePrefix}/docs/ ({routePrefix}/docs redirects there), ' +
       'rendered from the OpenAPI document; it loads that document from GET {routePrefix}/docs/json. Only with `openapi` on; ' +
       'false removes the page (404).'
   }),

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, RouteHandlerMethod } from 'fastify'
 
 /*
  * Pages and files built on their first request instead of at start-up (issue 16, part 4).
@@ -79,9 +79,10 @@ let tickets = 0
 
 /**
  * Registers GET and HEAD catch-alls for `paths` (relative to this context, hidden from the
- * OpenAPI document) whose requests are answered by `app`.
+ * OpenAPI document) whose requests are answered by `app`; returns the handler, for routes that
+ * forward only some of their requests.
  */
-export function forwardTo (fastify: FastifyInstance, paths: string[], app: ReturnType<typeof lazyApp>): void {
+export function forwardTo (fastify: FastifyInstance, paths: string[], app: ReturnType<typeof lazyApp>): RouteHandlerMethod {
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const own = await app.get()
     const ticket = String(++tickets)
@@ -118,4 +119,5 @@ export function forwardTo (fastify: FastifyInstance, paths: string[], app: Retur
     fastify.route({ method: 'GET', url, exposeHeadRoute: false, schema: { hide: true }, handler })
     fastify.route({ method: 'HEAD', url, schema: { hide: true }, handler })
   }
+  return handler as RouteHandlerMethod
 }

@@ -88,6 +88,8 @@ export interface WorldOptions {
   logs?: boolean | string[]
   /** A logger of the test's own (ignored with `logs`). */
   logger?: FastifyServerOptions['logger']
+  /** The host's other server options (router options, say). */
+  fastify?: Omit<FastifyServerOptions, 'logger'>
   /** Listen on 127.0.0.1 so `call` can use real HTTP. */
   listen?: boolean
   /** Names `as` accepts, besides an identity. */
@@ -199,7 +201,7 @@ export async function buildWorld (options: WorldOptions = {}): Promise<World> {
 
   const logLines: string[] = Array.isArray(options.logs) ? options.logs : []
   const stream = new Writable({ write (chunk, _enc, done) { logLines.push(String(chunk)); done() } })
-  const app = Fastify({ logger: options.logs === undefined || options.logs === false ? options.logger ?? false : { level: 'trace', stream } })
+  const app = Fastify({ ...options.fastify, logger: options.logs === undefined || options.logs === false ? options.logger ?? false : { level: 'trace', stream } })
   const routes: Array<{ method: string, url: string }> = []
   const hookErrors: string[] = []
   const served: ServedResponse[] = []

@@ -11,9 +11,9 @@ let t: World | undefined
 afterEach(async () => { await t?.close(); t = undefined })
 
 describe('API reference page', () => {
-  it('answers HTML at /discord/docs whose page loads the plugin\'s own OpenAPI document', async () => {
+  it('answers HTML at /discord/docs/ whose page loads the plugin\'s own OpenAPI document', async () => {
     t = await buildWorld({ sim: false })
-    const page = await t.app.inject({ url: '/discord/docs' })
+    const page = await t.app.inject({ url: '/discord/docs/' })
     expect(page.statusCode).toBe(200)
     expect(page.headers['content-type']).toMatch(/^text\/html/)
     expect(page.body).toContain('swagger-ui')
@@ -47,6 +47,29 @@ describe('API reference page', () => {
     const init = await t.app.inject({ url: '/discord/docs/static/swagger-initializer.js' })
     expect(init.body).toContain('validatorUrl')
     expect(init.headers['content-security-policy'] ?? page.headers['content-security-policy']).not.toContain('upgrade-insecure-requests')
+  })
+
+  it('sends /discord/docs to /discord/docs/ (relative Location, query kept), whose page links its assets relatively', async () => {
+    t = await buildWorld({ sim: false })
+    for (const [url, location] of [['/discord/docs', 'docs/'], ['/discord/docs?x=1', 'docs/?x=1']] as const) {
+      for (const method of ['GET', 'HEAD'] as const) {
+        const res = await t.app.inject({ method, url })
+        expect(res.statusCode, `${method} ${url}`).toBe(302)
+        expect(res.headers.location).toBe(location)
+      }
+    }
+    const page = await t.app.inject({ url: new URL('docs/', 'http://h/discord/docs').pathname })
+    expect(page.statusCode).toBe(200)
+    // At /discord/docs itself the page linked /docs/static/..., outside the plugin's prefix.
+    expect(page.body).not.toMatch(/(src|href)="\/docs\//)
+  })
+
+  it('serves /discord/docs/ to a host whose router ignores trailing slashes (no redirect loop)', async () => {
+    t = await buildWorld({ sim: false, fastify: { routerOptions: { ignoreTrailingSlash: true } } })
+    const page = await t.app.inject({ url: '/discord/docs/' })
+    expect(page.statusCode).toBe(200)
+    expect(page.body).toContain('swagger-ui')
+    expect((await t.app.inject({ url: '/discord/docs' })).headers.location).toBe('docs/')
   })
 
   it('is gone with apiDocs: false (404), while the JSON document stays', async () => {

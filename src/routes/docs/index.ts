@@ -1,4 +1,4 @@
-import type { FastifyInstance, RouteOptions } from 'fastify'
+import type { FastifyInstance, RouteHandlerMethod, RouteOptions } from 'fastify'
 import type { SwaggerOptions } from '@fastify/swagger'
 import { PACKAGE_VERSION } from '../../discord/defaults.js'
 import { forwardTo, lazyApp } from '../deferred-app.js'
@@ -83,6 +83,20 @@ export function openApi (fastify: FastifyInstance, options: { cookieName: string
   })
   return {
     document: async () => (await app.get() as unknown as { swagger: () => unknown }).swagger(),
-    serveDocs: () => { forwardTo(fastify, ['/docs', '/docs/*'], app) }
+    serveDocs: () => {
+      const forward = forwardTo(fastify, ['/docs/*'], app)
+      // swagger-ui's page at /docs (no slash) links its assets at /docs/static/..., without this
+      // context's prefix, so they 404 under /discord. /docs/ links them relatively: send the
+      // browser there (a relative Location, right behind a proxy that rewrites the prefix too).
+      // A router that ignores trailing slashes routes /docs/ here as well: that one is forwarded.
+      const toSlash: RouteHandlerMethod = async function (request, reply) {
+        const at = request.url.indexOf('?')
+        const path = at === -1 ? request.url : request.url.slice(0, at)
+        if (path.endsWith('/')) return await forward.call(this, request, reply)
+        return await reply.redirect(`${path.slice(path.lastIndexOf('/') + 1)}/${at === -1 ? '' : request.url.slice(at)}`, 302)
+      }
+      fastify.route({ method: 'GET', url: '/docs', exposeHeadRoute: false, schema: { hide: true }, handler: toSlash })
+      fastify.route({ method: 'HEAD', url: '/docs', schema: { hide: true }, handler: toSlash })
+    }
   }
 }

@@ -58,7 +58,7 @@ const guild = await app.discord.client.bot(botToken).getGuild('20000000000000000
 assert.equal(guild.name, 'Host Guild')
 
 // The API reference and the admin UI assets ship in the package.
-assert.equal((await app.inject('/discord/docs')).statusCode, 200)
+assert.equal((await app.inject('/discord/docs/')).statusCode, 200)
 await app.close()
 
 // A MongoDB store without the optional mongodb package: a start-up error naming it.
