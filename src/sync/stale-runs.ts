@@ -11,7 +11,7 @@
  * ran. `claimant` therefore counts such a record as holding the key, and sweeps the stale ones
  * first, so a caller that backs off starts once the dead run is recorded as interrupted.
  */
-import type { SyncRunRecord } from '../store/port/index.js'
+import { MAX_PAGE_SIZE, type ListSyncRunsQuery, type SyncRunRecord, type SyncRunStore } from '../store/port/index.js'
 import { lockKeys, type SyncLocks } from './locks.js'
 import { reconcileInFlight, type ReconcileDeps } from './reconcile.js'
 
@@ -45,7 +45,7 @@ export class StaleRuns {
    */
   async sweep (): Promise<number> {
     const before = this.#staleBefore()
-    const dead = (await this.#d.store.listSyncRuns({ status: 'running', limit: 100 })).filter((r) => this.#isStale(r, before))
+    const dead = (await everyRun(this.#d.store, { status: 'running' })).filter((r) => this.#isStale(r, before))
     const failed = await this.#d.store.failStaleSyncRuns(before, `interrupted: no heartbeat since before ${before.toISOString()} (the instance running it stopped or crashed)`)
     for (const run of dead) {
       // A heartbeat that landed between the listing and the sweep kept its run alive: keep its lock too.
@@ -85,10 +85,10 @@ export class StaleRuns {
   /** The running records whose run-wide lock is `key` (a full run's per-guild locks come and go as it works). */
   async #running (key: string): Promise<SyncRunRecord[]> {
     const store = this.#d.store
-    if (key === lockKeys.full) return await store.listSyncRuns({ status: 'running', sync_type: 'full', limit: 100 })
+    if (key === lockKeys.full) return await everyRun(store, { status: 'running', sync_type: 'full' })
     const guildId = key.slice(lockKeys.guild('').length)
-    const guildRuns = await store.listSyncRuns({ status: 'running', sync_type: 'guild', target_id: guildId, limit: 100 })
-    const mappingRuns = await store.listSyncRuns({ status: 'running', sync_type: 'mapping', limit: 100 })
+    const guildRuns = await everyRun(store, { status: 'running', sync_type: 'guild', target_id: guildId })
+    const mappingRuns = await everyRun(store, { status: 'running', sync_type: 'mapping' })
     const onGuild = await Promise.all(mappingRuns.map(async (r) => r.target_id !== null && (await this.#d.store.getMapping(r.target_id))?.guild_id === guildId))
     return [...guildRuns, ...mappingRuns.filter((_, i) => onGuild[i])]
   }
@@ -102,5 +102,20 @@ export class StaleRuns {
     }
     if (run.sync_type === 'full') return [lockKeys.full, ...(await this.#d.store.listGuilds({ enabled: true })).map((g) => lockKeys.guild(g.guild_id))]
     return []
+  }
+}
+
+/**
+ * Every run the query matches, page after page (the store's listing stops at MAX_PAGE_SIZE):
+ * running records are few, but a crash of many workers can leave more than a page, and a run
+ * missed here keeps its lock until the lock's TTL and its in-flight writes unaudited.
+ */
+async function everyRun (store: Pick<SyncRunStore, 'listSyncRuns'>, query: Omit<ListSyncRunsQuery, 'limit' | 'before'>): Promise<SyncRunRecord[]> {
+  const all: SyncRunRecord[] = []
+  for (;;) {
+    const last = all.at(-1)
+    const page = await store.listSyncRuns({ ...query, limit: MAX_PAGE_SIZE, ...(last === undefined ? {} : { before: { created_at: last.created_at, id: last.id } }) })
+    all.push(...page)
+    if (page.length < MAX_PAGE_SIZE) return all
   }
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import Database from 'better-sqlite3'
+import { lockKeys } from '../../src/sync/locks.js'
 import { aliceNeedsPilot, buildSyncWorld, HOST, IDS, until, type SyncWorld } from './helpers.js'
 
 /*
@@ -81,6 +82,25 @@ describe('start-up recovery', () => {
     expect(final).toEqual({ completed: 110 })
     for (const id of ids) expect(second.roles(IDS.g1, id)).toEqual([IDS.hand])
   }, 90_000)
+})
+
+describe('the stale sweep', () => {
+  it('frees the lock of every stale run, not only of the newest page of them', async () => {
+    const w = await buildSyncWorld()
+    worlds.push(w)
+    const engine = w.app.discord.sync.engine
+    const longAgo = new Date(Date.now() - 3_600_000)
+    // 110 guild runs a crash of many workers left running, each still holding its guild's lock.
+    const guilds = Array.from({ length: 110 }, (_, i) => String(1600000000000000000n + BigInt(i)))
+    for (const g of guilds) {
+      const run = await w.store.createSyncRun({ sync_type: 'guild', target_id: g, status: 'running', started_at: longAgo, initiated_by: 'system' })
+      await w.store.updateSyncRun(run.id, { heartbeat_at: longAgo })
+      expect((await engine.locks.acquire(lockKeys.guild(g), run.id)).ok).toBe(true)
+    }
+    expect(await engine.sweepStale()).toBe(110)
+    const held = await Promise.all(guilds.map(async (g) => await engine.locks.holder(lockKeys.guild(g))))
+    expect(held.filter((h) => h !== null)).toEqual([])
+  })
 })
 
 describe('a dead run whose lock lapsed', () => {
