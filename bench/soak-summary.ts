@@ -118,3 +118,21 @@ function judge (window: Sample[], get: (s: Sample) => number, floor: (mean: numb
 }
 
 const f = (v: number | undefined): string => v === undefined ? '-' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2)
+
+/** The samples a soak printed (its table: header line, then a line per sample), to judge again. */
+export function parseLog (text: string): { samples: Sample[], names: string[] } {
+  const lines = text.split('\n')
+  const at = lines.findIndex((l) => l.startsWith('min | rss MB'))
+  if (at === -1) throw new Error('no sample table in this log (its header starts "min | rss MB")')
+  const cols = (lines[at] as string).split(' | ')
+  const names = cols.slice(cols.indexOf('sim log') + 1, cols.indexOf('load')).map((n) => `discord_${n}`)
+  const samples: Sample[] = []
+  for (const l of lines.slice(at + 1)) {
+    const v = l.split(' | ')
+    if (v.length !== cols.length || Number.isNaN(Number(v[0]))) continue
+    const g = (c: string): number => Number(v[cols.indexOf(c)])
+    const rows = Object.fromEntries(names.map((n) => [n, g(short(n))]))
+    samples.push({ t: g('min'), rss: g('rss MB'), heap: g('heap MB'), code: g('code MB'), compiled: g('compiled MB'), fds: g('fds'), loopP99: g('loop p99'), loopMax: g('loop max'), dbBytes: g('db MB'), simRss: g('sim rss'), simHeap: g('sim heap'), simFds: g('sim fds'), simLog: g('sim log'), rows, load: g('load') })
+  }
+  return { samples, names }
+}
