@@ -73,6 +73,30 @@ describe('fallback store: what counts as a Redis failure', () => {
     expect(await redis.zcard(`${prefix}gl:tok`)).toBe(3)
   })
 
+  it.skipIf(!available)('forgets the global windows of credentials unused for 10 minutes (every user token is one)', async () => {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+    clients.push(redis)
+    await redis.ping()
+    const prefix = uniquePrefix('fallback-idle')
+    prefixes.push(prefix)
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const store = new FallbackRateLimitStore({ redis, prefix, timeoutMs: 5_000, retryIntervalMs: 1_000 })
+      // 200 users' OAuth tokens, each used once (a login, a Linked Roles push), then never again.
+      for (let i = 0; i < 200; i++) expect((await store.acquireGlobal(`user-token-${i}`, params(`u${i}`))).granted).toBe(true)
+      expect(store.trackedCredentials).toBe(200)
+      vi.advanceTimersByTime(5 * 60_000)
+      await store.acquireGlobal('bot-token', params('b1'))
+      vi.advanceTimersByTime(6 * 60_000)
+      await store.acquireGlobal('bot-token', params('b2'))
+      // The users' tokens idle 11 minutes are gone; the bot's, used 6 minutes ago, stays.
+      expect(store.trackedCredentials).toBe(1)
+      store.close()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('a Redis that accepts the connection but never answers is a failure after the timeout', async () => {
     // Reads commands, answers nothing: a hung Redis (or one behind a black-holing network).
     const server = createServer((socket) => {

@@ -35,10 +35,20 @@ interface Sighting extends GlobalWindowSighting {
   /** When Redis said so (Date.now()). */
   at: number
   windowMs: number
+  /** When this process last asked for the credential's global window (Date.now()). */
+  usedAt: number
 }
 
 /** Until the first sighting: Discord's 1 s window plus the default safety offset. */
 const DEFAULT_WINDOW_MS = 1_150
+/**
+ * Sightings of a credential unused this long are dropped. Every user's OAuth token is a credential
+ * of its own, and a refresh makes a new one, so kept for ever they would grow with users times
+ * refreshes. Long past any window: a credential used again is seen again on its next grant.
+ */
+const SIGHTING_IDLE_MS = 10 * 60_000
+/** How often (at most) the idle sightings are looked for. */
+const SIGHTING_SWEEP_MS = 60_000
 
 /**
  * Uses Redis while it answers; on the first failure switches every operation to
@@ -73,6 +83,7 @@ export class FallbackRateLimitStore implements RateLimitStore {
   #connectedBefore: boolean
   #nextProbe = 0
   #probing = false
+  #nextSweep = 0
   readonly #onReady = (): void => {
     // ioredis reconnected: the server may be a new, empty one, even if no call saw it go.
     if (!this.#connectedBefore) {
@@ -85,8 +96,9 @@ export class FallbackRateLimitStore implements RateLimitStore {
   constructor (options: FallbackStoreOptions) {
     this.#opts = options
     this.#redisStore = new RedisRateLimitStore(options.redis, options.prefix, (tokenId, sighting) => {
+      const now = Date.now()
       const windowMs = this.#sightings.get(tokenId)?.windowMs ?? DEFAULT_WINDOW_MS
-      this.#sightings.set(tokenId, { ...sighting, at: Date.now(), windowMs })
+      this.#sightings.set(tokenId, { ...sighting, at: now, windowMs, usedAt: now })
     })
     this.#connectedBefore = options.redis.status === 'ready'
     options.redis.on('ready', this.#onReady)
@@ -99,6 +111,11 @@ export class FallbackRateLimitStore implements RateLimitStore {
   /** Whether operations currently go to the in-process store. */
   get degraded (): boolean {
     return this.#mode === 'degraded'
+  }
+
+  /** How many credentials' global windows this process keeps track of (for tests and diagnostics). */
+  get trackedCredentials (): number {
+    return this.#sightings.size
   }
 
   /** Stops listening to the connection (which stays open: it is the caller's). */
@@ -223,9 +240,17 @@ export class FallbackRateLimitStore implements RateLimitStore {
   }
 
   #noteWindow (tokenId: string, windowMs: number): void {
+    const now = Date.now()
+    if (now >= this.#nextSweep) {
+      this.#nextSweep = now + SIGHTING_SWEEP_MS
+      for (const [id, s] of this.#sightings) if (now - s.usedAt > SIGHTING_IDLE_MS) this.#sightings.delete(id)
+    }
     const sighting = this.#sightings.get(tokenId)
-    if (sighting === undefined) this.#sightings.set(tokenId, { inWindow: 0, instances: 1, at: 0, windowMs })
-    else sighting.windowMs = windowMs
+    if (sighting === undefined) this.#sightings.set(tokenId, { inWindow: 0, instances: 1, at: 0, windowMs, usedAt: now })
+    else {
+      sighting.windowMs = windowMs
+      sighting.usedAt = now
+    }
   }
 
   /** What Redis last reported, and may have lost, becomes part of the in-process windows. */
@@ -235,7 +260,9 @@ export class FallbackRateLimitStore implements RateLimitStore {
 
   #startRecovery (): void {
     this.#carryWindowsIntoMemory()
-    const windowMs = Math.max(DEFAULT_WINDOW_MS, ...[...this.#sightings.values()].map((s) => s.windowMs))
+    // A loop, not Math.max(...spread): the spread throws past the engine's argument limit.
+    let windowMs = DEFAULT_WINDOW_MS
+    for (const s of this.#sightings.values()) windowMs = Math.max(windowMs, s.windowMs)
     this.#mode = 'recovering'
     this.#recoverUntil = Date.now() + this.#opts.retryIntervalMs + windowMs
     this.#seedPending = true
