@@ -11,6 +11,10 @@ import { NO_MEMBERSHIP_PROVIDER } from '../sync/membership.js'
  * user gets one targeted sync across every enabled guild. A burst of group edits (an officer
  * moving twenty pilots) thus costs one sync per user, not one per edit, and roles follow within
  * the window instead of the interval.
+ *
+ * One batch runs at a time. Users named while it runs wait in the pending set (each once,
+ * however often named) and go as the next batch when it ends, so a host that pushes faster than
+ * Discord lets us sync queues at most one entry per user, never a chain of repeated batches.
  */
 
 /** The most user ids one call may carry (a host with more sends several calls). */
@@ -44,7 +48,8 @@ export class MembershipPush {
   readonly #pending = new Set<string>()
   #timer: NodeJS.Timeout | null = null
   #flushAt = 0
-  #flushing: Promise<void> = Promise.resolve()
+  /** The batches running now (null when idle): one after another until nothing is pending. */
+  #draining: Promise<void> | null = null
   #closed = false
 
   constructor (deps: MembershipPushDeps) {
@@ -66,15 +71,28 @@ export class MembershipPush {
     return { queued: this.#pending.size - before, pending: this.#pending.size, flush_in_ms: Math.max(0, this.#flushAt - Date.now()) }
   }
 
-  /** Starts the pending batch now; resolves when it and any batch before it have finished. */
+  /**
+   * Starts the pending batch now, or right after the batch running now; resolves when nothing is
+   * pending or running any more.
+   */
   flush (): Promise<void> {
-    if (this.#timer !== null) clearTimeout(this.#timer)
-    this.#timer = null
-    const batch = [...this.#pending]
-    this.#pending.clear()
-    // Batches run one after another, so a user named twice is synced in order.
-    this.#flushing = this.#flushing.then(() => this.#run(batch))
-    return this.#flushing
+    this.#draining ??= this.#drain()
+    return this.#draining
+  }
+
+  async #drain (): Promise<void> {
+    try {
+      while (this.#pending.size > 0) {
+        // The batch takes every pending user, so the window that would have flushed them closes too.
+        if (this.#timer !== null) clearTimeout(this.#timer)
+        this.#timer = null
+        const batch = [...this.#pending]
+        this.#pending.clear()
+        await this.#run(batch)
+      }
+    } finally {
+      this.#draining = null
+    }
   }
 
   async #run (batch: string[]): Promise<void> {
@@ -97,7 +115,7 @@ export class MembershipPush {
     if (this.#timer !== null) clearTimeout(this.#timer)
     this.#timer = null
     this.#pending.clear()
-    await this.#flushing
+    await this.#draining
   }
 }
 

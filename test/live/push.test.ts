@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { ValidationError } from '../../src/errors.js'
+import { MembershipPush } from '../../src/live/push.js'
 import { ADMIN, aliceNeedsPilot, buildSyncWorld, HOST, IDS, type SyncWorld } from '../sync/helpers.js'
 
 /*
@@ -73,5 +74,37 @@ describe('POST /sync/users and fastify.discord.notifyMembershipChanged', () => {
     expect(res.json().code).toBe('FST_DISCORD_SYNC_NOT_CONFIGURED')
     // The answer names the option to set (issue 15.5), not just the missing concept.
     expect(res.json().message).toContain('plugin option `membership`')
+  })
+})
+
+describe('MembershipPush batches', () => {
+  it('runs one batch at a time: users named while it runs wait once each, however often named', async () => {
+    const synced: string[] = []
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => { release = resolve })
+    let started: () => void = () => {}
+    const running = new Promise<void>((resolve) => { started = resolve })
+    const engine = {
+      configured: true,
+      async syncUser (userId: string) {
+        synced.push(userId)
+        started()
+        await held
+      }
+    }
+    const push = new MembershipPush({ engine: engine as never, debounceMs: 600_000, log: { warn () {} } as never })
+    push.notify(['alice'])
+    const first = push.flush()
+    await running
+    // A host pushing faster than the batch can finish: the same users, window after window.
+    const later = []
+    for (let i = 0; i < 5; i++) {
+      expect(push.notify(['alice', 'bob'])).toMatchObject({ pending: 2 })
+      later.push(push.flush())
+    }
+    release()
+    await Promise.all([first, ...later])
+    expect(synced.sort()).toEqual(['alice', 'alice', 'bob'])
+    await push.close()
   })
 })
