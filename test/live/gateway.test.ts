@@ -208,6 +208,35 @@ describe('live Gateway faults and bad input', () => {
   })
 })
 
+describe('what the Gateway handler remembers', () => {
+  it('keeps no entry for unlinked members without managed roles (most of a large guild), and forgets all when told', async () => {
+    w = await buildLiveWorld()
+    const guild = await w.store.getGuild(IDS.g1) as NonNullable<Awaited<ReturnType<SyncWorld['store']['getGuild']>>>
+    const handler = new MemberEvents({
+      store: w.store,
+      engine: w.app.discord.sync.engine,
+      echo: new EchoFilter(),
+      metrics: w.app.discord.sync.metrics as SyncMetrics,
+      events: w.app.discord.events,
+      log: w.app.log,
+      concurrency: 4,
+      checkGuildHealth: async () => {}
+    })
+    const stranger = (i: number): string => String(1700000000000000000n + BigInt(i))
+    for (let i = 0; i < 100; i++) {
+      await handler.handle(guild, 'GUILD_MEMBER_ADD', { guild_id: IDS.g1, user: { id: stranger(i) }, roles: [] })
+      await handler.handle(guild, 'GUILD_MEMBER_UPDATE', { guild_id: IDS.g1, user: { id: stranger(i) }, roles: [IDS.hand] })
+    }
+    expect(handler.remembered).toBe(0)
+    // An unlinked member holding a managed role is remembered: its removal by hand is drift.
+    await handler.handle(guild, 'GUILD_MEMBER_ADD', { guild_id: IDS.g1, user: { id: stranger(100) }, roles: [IDS.pilot] })
+    expect(handler.remembered).toBe(1)
+    handler.forgetAll()
+    expect(handler.remembered).toBe(0)
+    expect(await w.store.listSyncRuns({ limit: 10 })).toEqual([])
+  })
+})
+
 describe('the scheduled sync beside the Gateway', () => {
   it('stretches a connected guild to gateway.safetyNetInterval and pauses one the bot left', async () => {
     w = await buildLiveWorld({ plugin: { gateway: { safetyNetInterval: '1h' } } })

@@ -99,6 +99,7 @@ export class LiveGateway {
   async #reconcile (): Promise<void> {
     if (this.#closed || !this.#leadership.leader) return
     const wanted = new Map<string, string>()
+    const before = [...this.#guildToken.keys()]
     this.#guildToken.clear()
     try {
       for (const g of await this.#d.store.listGuilds({ enabled: true })) {
@@ -113,6 +114,8 @@ export class LiveGateway {
       this.#d.log.warn({ err: { message: (err as Error)?.message } }, 'gateway: reading the configured guilds failed')
       return
     }
+    // Removed or disabled: what was seen of its members goes with it.
+    for (const guildId of before) if (!this.#guildToken.has(guildId)) this.#d.handler.forgetGuild(guildId)
     for (const [key, held] of this.#held) {
       if (wanted.get(key) !== held.token) await this.#drop(key)
     }
@@ -157,6 +160,8 @@ export class LiveGateway {
 
   async #dropAll (): Promise<void> {
     for (const key of [...this.#held.keys()]) await this.#drop(key)
+    // No events reach this instance any more: when it leads again, it starts from fresh sessions.
+    this.#d.handler.forgetAll()
   }
 
   #dispatch (key: string, payload: GatewayDispatchPayload): void {

@@ -49,7 +49,11 @@ export function parseMember (d: unknown): MemberPayload | null {
 export class MemberEvents {
   readonly #d: MemberEventsDeps
   readonly #limit: LimitFunction
-  /** Managed roles each member was last seen with ("guild:user" → sorted ids), to tell drift from unrelated edits. */
+  /**
+   * Managed roles each member was last seen with ("guild:user" → sorted ids), to tell drift from
+   * unrelated edits. An unlinked member without managed roles is not kept (most of a large guild):
+   * with nothing seen, such a member's next event reads its link again instead.
+   */
   readonly #seen = new Map<string, string>()
   readonly #managed = new Map<string, { ids: Set<string>, at: number }>()
   readonly #chains = new Map<string, Promise<void>>()
@@ -73,10 +77,21 @@ export class MemberEvents {
     await next
   }
 
-  /** Forgets what was seen of a guild's members (its connection restarted without resuming). */
+  /** Forgets what was seen of a guild's members (its connection restarted without resuming, or it is no longer ours). */
   forgetGuild (guildId: string): void {
     for (const key of this.#seen.keys()) if (key.startsWith(`${guildId}:`)) this.#seen.delete(key)
     this.#managed.delete(guildId)
+  }
+
+  /** Forgets every guild's members (this instance stopped receiving events: leadership lost, closing). */
+  forgetAll (): void {
+    this.#seen.clear()
+    this.#managed.clear()
+  }
+
+  /** How many members' managed roles are remembered (for tests and diagnostics). */
+  get remembered (): number {
+    return this.#seen.size
   }
 
   async #member (guild: GuildConfigRecord, type: string, m: MemberPayload): Promise<void> {
@@ -88,9 +103,11 @@ export class MemberEvents {
   async #joined (guild: GuildConfigRecord, m: MemberPayload): Promise<void> {
     const id = m.user.id
     const managed = await this.#managedIds(guild.guild_id)
-    this.#seen.set(`${guild.guild_id}:${id}`, managedKey(m.roles, managed))
+    const seen = managedKey(m.roles, managed)
     this.#d.events.emit('member.joined', { guild_id: guild.guild_id, discord_user_id: id })
     const link = await this.#d.store.getUserByDiscordId(id)
+    if (seen !== '' || (link !== null && link.is_active)) this.#seen.set(`${guild.guild_id}:${id}`, seen)
+    else this.#seen.delete(`${guild.guild_id}:${id}`)
     if (!guild.settings.sync_on_join || link === null || !link.is_active) {
       // Unlinked: nothing to grant; the scheduled sync applies the leave policy as always.
       this.#d.metrics.gatewayEvent('GUILD_MEMBER_ADD', 'ignored')
@@ -112,12 +129,12 @@ export class MemberEvents {
       return
     }
     const before = this.#seen.get(key)
-    this.#seen.set(key, now)
     // A nickname or an unmanaged role changed: nothing the plugin owns moved.
     if (before === now || (before === undefined && now === '' && await this.#unlinked(id))) {
       this.#d.metrics.gatewayEvent('GUILD_MEMBER_UPDATE', 'ignored')
       return
     }
+    this.#seen.set(key, now)
     this.#d.events.emit('member.changed', { guild_id: guild.guild_id, discord_user_id: id, role_ids: [...m.roles] })
     const policy = guild.settings.drift_policy
     const out = await this.#d.engine.syncMember(guild.guild_id, id, { initiatedBy: `drift:${id}`, dryRun: policy === 'report' })
