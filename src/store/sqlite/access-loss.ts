@@ -1,8 +1,6 @@
 import type { AccessLossStore } from '../port/index.js'
 import type { SqliteContext } from './context.js'
-
-/** Ids per statement: well under SQLite's 32766 bound variables. */
-const CHUNK = 500
+import { chunks, inList } from './in-list.js'
 
 /** When each member was first seen without access (discord_access_loss, migration 4). */
 export class SqliteAccessLoss implements AccessLossStore {
@@ -39,10 +37,10 @@ export class SqliteAccessLoss implements AccessLossStore {
   }
 
   #read (guildId: string, ids: readonly string[], out: Map<string, Date>): void {
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const part = ids.slice(i, i + CHUNK)
+    for (const part of chunks(ids)) {
+      const { placeholders, values } = inList(part)
       const rows = this.#ctx.all<{ discord_user_id: string, lost_since: number }>(
-        `SELECT discord_user_id, lost_since FROM discord_access_loss WHERE guild_id = ? AND discord_user_id IN (${part.map(() => '?').join(',')})`, [guildId, ...part])
+        `SELECT discord_user_id, lost_since FROM discord_access_loss WHERE guild_id = ? AND discord_user_id IN (${placeholders})`, [guildId, ...values])
       for (const r of rows) out.set(r.discord_user_id, new Date(r.lost_since))
     }
   }
@@ -51,9 +49,9 @@ export class SqliteAccessLoss implements AccessLossStore {
     const ids = [...new Set(discordUserIds)]
     if (ids.length === 0) return
     this.#ctx.tx(() => {
-      for (let i = 0; i < ids.length; i += CHUNK) {
-        const part = ids.slice(i, i + CHUNK)
-        this.#ctx.exec(`DELETE FROM discord_access_loss WHERE guild_id = ? AND discord_user_id IN (${part.map(() => '?').join(',')})`, [guildId, ...part])
+      for (const part of chunks(ids)) {
+        const { placeholders, values } = inList(part)
+        this.#ctx.exec(`DELETE FROM discord_access_loss WHERE guild_id = ? AND discord_user_id IN (${placeholders})`, [guildId, ...values])
       }
     })
   }

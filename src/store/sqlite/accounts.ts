@@ -19,6 +19,7 @@ import { newUserFields } from '../records.js'
 import type { Params, SqliteContext } from './context.js'
 import { bit, dateOrNull, ms, msOrNull, toUser, toUserParsed, userSelect, type StoredGuildSummary, type TokenRow, type UserRow } from './rows.js'
 import { USER_JSON } from './json-rows.js'
+import { chunks, inList } from './in-list.js'
 
 type UserJsonRow = Omit<UserRow, 'scopes' | 'guilds'> & { scopes: string[], guilds: StoredGuildSummary[] }
 
@@ -97,11 +98,9 @@ export class SqliteAccounts implements LinkedAccountStore, Pick<NameLookup, 'lis
     const ids = [...new Set(discordUserIds)]
     return this.#ctx.run(() => {
       const out: DiscordUserRecord[] = []
-      // Chunks stay far below SQLite's bound-parameter limit whatever it was compiled with.
-      for (let i = 0; i < ids.length; i += 500) {
-        const chunk = ids.slice(i, i + 500)
-        const rows = this.#ctx.all<UserRow>(
-          `SELECT ${userSelect('u')} FROM discord_users u WHERE u.discord_user_id IN (${chunk.map(() => '?').join(', ')})`, chunk)
+      for (const chunk of chunks(ids)) {
+        const { placeholders, values } = inList(chunk)
+        const rows = this.#ctx.all<UserRow>(`SELECT ${userSelect('u')} FROM discord_users u WHERE u.discord_user_id IN (${placeholders})`, values)
         for (const row of rows) out.push(toUser(row))
       }
       return out
@@ -113,10 +112,9 @@ export class SqliteAccounts implements LinkedAccountStore, Pick<NameLookup, 'lis
     return this.#ctx.run(() => {
       const out: AccountNames[] = []
       // Four columns by the unique index: no guild list or scopes to read and parse per row.
-      for (let i = 0; i < ids.length; i += 500) {
-        const chunk = ids.slice(i, i + 500)
-        out.push(...this.#ctx.all<AccountNames>(
-          `SELECT discord_user_id, username, global_name, avatar FROM discord_users WHERE discord_user_id IN (${chunk.map(() => '?').join(', ')})`, chunk))
+      for (const chunk of chunks(ids)) {
+        const { placeholders, values } = inList(chunk)
+        out.push(...this.#ctx.all<AccountNames>(`SELECT discord_user_id, username, global_name, avatar FROM discord_users WHERE discord_user_id IN (${placeholders})`, values))
       }
       return out
     })

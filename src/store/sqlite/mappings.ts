@@ -104,7 +104,9 @@ export class SqliteMappings implements RoleMappingStore {
       where = `${clause === '' ? 'WHERE' : `${clause} AND`} (guild_id, priority, id) > (@after_guild, @after_priority, @after_id)`
       Object.assign(params, { after_guild: query.after.guild_id, after_priority: query.after.priority, after_id: query.after.id })
     }
-    const limit = query.limit === undefined ? '' : ` LIMIT ${Math.max(1, Math.floor(query.limit))}`
+    // Bound, not written into the text: each text is a statement kept for the connection's life.
+    const limit = query.limit === undefined ? '' : ' LIMIT @limit'
+    if (query.limit !== undefined) params.limit = Math.max(1, Math.floor(query.limit))
     return this.#ctx.run(() => this.#ctx.allJson<Omit<MappingRow, 'conditions'> & { conditions: Partial<MappingConditions> }>(
       `SELECT ${MAPPING_JSON} FROM discord_role_mappings ${where} ORDER BY guild_id, priority, id${limit}`, params
     ).map((r) => toMappingParsed(r, r.conditions)))
