@@ -235,6 +235,27 @@ describe('what the Gateway handler remembers', () => {
     expect(handler.remembered).toBe(0)
     expect(await w.store.listSyncRuns({ limit: 10 })).toEqual([])
   })
+
+  it('forgets a guild\'s members once the guild is no longer configured, and all of them on close', async () => {
+    w = await buildLiveWorld()
+    const world = w
+    const gateway = w.app.discord.gateway
+    if (gateway === null) throw new Error('the live world runs the Gateway')
+    // An unlinked member holding a managed role: remembered, so a hand edit of it would count as drift.
+    w.sim.state.addMember(IDS.g1, IDS.carol, [IDS.pilot])
+    await until(async () => gateway.rememberedMembers >= 1 ? true : null)
+    await w.store.updateGuild(IDS.g1, { enabled: false })
+    await gateway.reconcile()
+    expect(gateway.rememberedMembers).toBe(0)
+    await w.store.updateGuild(IDS.g1, { enabled: true })
+    const connected = connectedOnce(world)
+    await gateway.reconcile()
+    await connected
+    w.sim.state.addMember(IDS.g1, IDS.dave, [IDS.pilot])
+    await until(async () => gateway.rememberedMembers >= 1 ? true : null)
+    await gateway.close()
+    expect(gateway.rememberedMembers).toBe(0)
+  })
 })
 
 describe('the scheduled sync beside the Gateway', () => {

@@ -90,6 +90,11 @@ export class LiveGateway {
     this.#timer.unref()
   }
 
+  /** Members whose managed roles this instance remembers, over every guild (for tests and diagnostics). */
+  get rememberedMembers (): number {
+    return this.#d.handler.remembered
+  }
+
   /** Opens connections for tokens newly configured and closes those no guild uses any more. */
   reconcile (): Promise<void> {
     this.#reconciling ??= this.#reconcile().finally(() => { this.#reconciling = null })
