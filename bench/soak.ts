@@ -7,7 +7,7 @@
  *
  *   node --expose-gc --import tsx bench/soak.ts [--minutes 15] [--sample-seconds 60]
  *     [--members 200] [--flip 10] [--complete-every 5] [--retention 10m] [--cleanup-interval 1m] [--sim-log 1000]
- *     [--sim-token-ttl 10m] [--heap-snapshots 25,45]
+ *     [--sim-token-ttl 10m] [--heap-snapshots 25,45] [--redis redis://127.0.0.1:6379]
  *
  * Load: one OAuth login start a second (every `--complete-every`th one is completed against the
  * simulator: consent, callback, token exchange, link); every 15 s an applied guild sync (the
@@ -22,8 +22,8 @@
  * and judges it flat or not; a run of 90 minutes or more past the warm-up is judged again over
  * its last hour alone.
  *
- * Retention is shortened (sync.retention, default here 10m, cleanup every 1m) so the cleanup
- * actually runs during the soak; the plugin's defaults are 90 days and 6 h.
+ * Retention is shortened (10m, cleanup every 1m; the plugin's defaults: 90 days, 6 h) so the
+ * cleanup runs during the soak. With --redis the plugin's limits and locks live in that Redis.
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
@@ -50,7 +50,8 @@ const { values: args } = parseArgs({
     'cleanup-interval': { type: 'string', default: '1m' },
     'sim-log': { type: 'string', default: '1000' },
     'sim-token-ttl': { type: 'string', default: '10m' },
-    'heap-snapshots': { type: 'string', default: '' }
+    'heap-snapshots': { type: 'string', default: '' },
+    redis: { type: 'string', default: '' }
   }
 })
 const MINUTES = Number(args.minutes)
@@ -89,8 +90,7 @@ const LOGIN_POOL = 20
 
 const gcFn = (globalThis as { gc?: () => void }).gc
 if (gcFn === undefined) {
-  console.error('run with node --expose-gc --import tsx bench/soak.ts')
-  process.exit(2)
+  console.error('run with node --expose-gc --import tsx bench/soak.ts'); process.exit(2)
 }
 const gc: () => void = gcFn
 
@@ -249,6 +249,7 @@ async function start (path: string): Promise<{ w: World, sim: SimProcess }> {
     plugin: {
       // The plugin opens the file itself, as a deployment does (WAL mode, synchronous NORMAL).
       store: { type: 'sqlite', path },
+      ...(args.redis === '' ? {} : { redis: args.redis, redisKeyPrefix: `soak-${process.pid}:` }),
       apiBaseUrl: sim.ready.apiBaseUrl,
       discord: {
         ...OAUTH,
@@ -351,7 +352,7 @@ async function main (): Promise<void> {
   console.log('load: 1 login start/s (every ' + COMPLETE_EVERY + 'th completed: consent, callback, link, sync on link); every 15 s an applied guild sync, a dry run, 3 user syncs; every 5 s GET /status (admin, anonymous) and GET /sync/status')
   console.log(`retention SHORTENED for the soak: sync.retention ${args.retention}, sync.cleanupInterval ${args['cleanup-interval']} (plugin defaults 90d, 6h); ` +
     'OAuth states purged every auth.stateExpiry (10m); tokenRefresh every 10m, its runs kept tokenRefresh.retention (90d: at most 7 in this soak)')
-  console.log(`store: SQLite file ${path}, opened by the plugin (WAL); rows from store.stats(), bytes = file + WAL + shm on disk; simulator in a child process (pid ${sim.pid}), its request log bounded at ${SIM_LOG} entries, its access tokens expire after ${args['sim-token-ttl']} (Discord: 7 days); rate limits generous (the world's default)`)
+  console.log(`store: SQLite file ${path}, opened by the plugin (WAL); rows from store.stats(), bytes = file + WAL + shm on disk; simulator in a child process (pid ${sim.pid}), its request log bounded at ${SIM_LOG} entries, its access tokens expire after ${args['sim-token-ttl']} (Discord: 7 days); rate limits generous (the world's default); Redis: ${args.redis === '' ? 'none' : args.redis}`)
 
   const loop = monitorEventLoopDelay({ resolution: 10 })
   loop.enable()
