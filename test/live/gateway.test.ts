@@ -18,6 +18,20 @@ afterEach(async () => { await w?.close(); w = undefined })
 const runsBy = async (world: SyncWorld, prefix: string): Promise<number> =>
   (await world.store.listSyncRuns({ limit: 100 })).filter((r) => r.initiated_by.startsWith(prefix)).length
 
+/** A member-event handler of the world's own, outside its Gateway, to feed events by hand. */
+function memberEvents (world: SyncWorld, concurrency: number): MemberEvents {
+  return new MemberEvents({
+    store: world.store,
+    engine: world.app.discord.sync.engine,
+    echo: new EchoFilter(),
+    metrics: world.app.discord.sync.metrics as SyncMetrics,
+    events: world.app.discord.events,
+    log: world.app.log,
+    concurrency,
+    checkGuildHealth: async () => {}
+  })
+}
+
 describe('live Gateway events', () => {
   it('applies managed roles when a linked member joins, and again when they return', async () => {
     w = await buildLiveWorld()
@@ -187,16 +201,7 @@ describe('live Gateway faults and bad input', () => {
   it('logs and skips malformed member events without throwing', async () => {
     w = await buildLiveWorld()
     const guild = await w.store.getGuild(IDS.g1)
-    const handler = new MemberEvents({
-      store: w.store,
-      engine: w.app.discord.sync.engine,
-      echo: new EchoFilter(),
-      metrics: w.app.discord.sync.metrics as SyncMetrics,
-      events: w.app.discord.events,
-      log: w.app.log,
-      concurrency: 1,
-      checkGuildHealth: async () => {}
-    })
+    const handler = memberEvents(w, 1)
     for (const [t, d] of [['GUILD_MEMBER_ADD', null], ['GUILD_MEMBER_ADD', { guild_id: IDS.g1, user: { id: 'x' } }], ['GUILD_MEMBER_UPDATE', { guild_id: IDS.g1, user: { id: IDS.alice }, roles: [1] }],
       ['GUILD_MEMBER_REMOVE', 'text'], ['GUILD_ROLE_DELETE', { guild_id: IDS.g1 }], ['GUILD_ROLE_UPDATE', { guild_id: IDS.g1, role: null }]] as const) {
       await expect(handler.handle(guild as NonNullable<typeof guild>, t, d)).resolves.toBeUndefined()
@@ -212,16 +217,7 @@ describe('what the Gateway handler remembers', () => {
   it('keeps no entry for unlinked members without managed roles (most of a large guild), and forgets all when told', async () => {
     w = await buildLiveWorld()
     const guild = await w.store.getGuild(IDS.g1) as NonNullable<Awaited<ReturnType<SyncWorld['store']['getGuild']>>>
-    const handler = new MemberEvents({
-      store: w.store,
-      engine: w.app.discord.sync.engine,
-      echo: new EchoFilter(),
-      metrics: w.app.discord.sync.metrics as SyncMetrics,
-      events: w.app.discord.events,
-      log: w.app.log,
-      concurrency: 4,
-      checkGuildHealth: async () => {}
-    })
+    const handler = memberEvents(w, 4)
     const stranger = (i: number): string => String(1700000000000000000n + BigInt(i))
     for (let i = 0; i < 100; i++) {
       await handler.handle(guild, 'GUILD_MEMBER_ADD', { guild_id: IDS.g1, user: { id: stranger(i) }, roles: [] })
