@@ -8,6 +8,9 @@
  * runs timers late (a busy process fires two overdue slots together), which is when a gentle pace
  * matters most.
  */
+import { sleep } from '../discord/util.js'
+import { abortable } from './membership.js'
+
 export class WritePacer {
   readonly #delayMs: number
   /** Per guild: settles once the last writer in line has been let go (or gave up its turn). */
@@ -37,7 +40,8 @@ export class WritePacer {
       if (this.#line.get(guildId) === mine) this.#line.delete(guildId)
     }
     try {
-      await abortable(before, signal)
+      if (signal !== undefined) await abortable(before, signal)
+      else await before
     } catch (err) {
       before.then(leave, leave)
       throw err
@@ -45,7 +49,7 @@ export class WritePacer {
     try {
       // Timers may fire a fraction of a millisecond early against performance.now(): wait again.
       for (let ms = this.#remaining(guildId); ms > 0; ms = this.#remaining(guildId)) {
-        await pause(Math.ceil(ms), signal)
+        await sleep(Math.ceil(ms), signal)
       }
       this.#lastAt.set(guildId, performance.now())
     } finally {
@@ -56,31 +60,5 @@ export class WritePacer {
   #remaining (guildId: string): number {
     const last = this.#lastAt.get(guildId)
     return last === undefined ? 0 : last + this.#delayMs - performance.now()
-  }
-}
-
-/** Waits `ms`; an abort clears the timer and rejects with the signal's reason. */
-async function pause (ms: number, signal: AbortSignal | undefined): Promise<void> {
-  signal?.throwIfAborted()
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
-    const onAbort = (): void => { clearTimeout(timer); reject(signal?.reason) }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
-
-/** `p`, or the signal's reason once it aborts (`p` keeps running: the caller stops waiting). */
-async function abortable (p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return await p
-  signal.throwIfAborted()
-  let onAbort!: () => void
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => { reject(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    await Promise.race([p, aborted])
-  } finally {
-    signal.removeEventListener('abort', onAbort)
   }
 }
